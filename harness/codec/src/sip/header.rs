@@ -1,0 +1,269 @@
+//! SIP header fields: an ordered list that keeps unknown headers verbatim, with case-insensitive
+//! and compact-form-aware lookup (RFC 3261 section 7.3).
+
+use crate::text::{split_commas, RawField};
+
+/// Long and compact forms (RFC 3261 section 7.3.3 and the RFCs that added compact forms).
+const COMPACT: &[(&str, &str)] = &[
+    ("a", "Accept-Contact"),
+    ("b", "Referred-By"),
+    ("c", "Content-Type"),
+    ("d", "Request-Disposition"),
+    ("e", "Content-Encoding"),
+    ("f", "From"),
+    ("i", "Call-ID"),
+    ("j", "Reject-Contact"),
+    ("k", "Supported"),
+    ("l", "Content-Length"),
+    ("m", "Contact"),
+    ("n", "Identity-Info"),
+    ("o", "Event"),
+    ("r", "Refer-To"),
+    ("s", "Subject"),
+    ("t", "To"),
+    ("u", "Allow-Events"),
+    ("v", "Via"),
+    ("x", "Session-Expires"),
+    ("y", "Identity"),
+];
+
+/// The long form of a header name: `"v"` -> `"Via"`; other names are returned unchanged.
+pub fn long_name(name: &str) -> &str {
+    if name.len() == 1 {
+        for (short, long) in COMPACT {
+            if short.eq_ignore_ascii_case(name) {
+                return long;
+            }
+        }
+    }
+    name
+}
+
+/// `true` when `a` and `b` name the same header (case-insensitive, compact forms resolved).
+pub fn same_name(a: &str, b: &str) -> bool {
+    long_name(a).eq_ignore_ascii_case(long_name(b))
+}
+
+/// Headers whose values contain commas that do not separate list elements (RFC 3261 7.3.1).
+const NOT_LISTS: &[&str] = &[
+    "WWW-Authenticate",
+    "Authorization",
+    "Proxy-Authenticate",
+    "Proxy-Authorization",
+    "Authentication-Info",
+    "Date",
+    "Subject",
+    "Call-ID",
+    "CSeq",
+    "Content-Length",
+    "Content-Type",
+    "Max-Forwards",
+    "User-Agent",
+    "Server",
+    "Organization",
+    "Conversation-ID",
+    "Contribution-ID",
+    "InReplyTo-Contribution-ID",
+    "Expires",
+    "Retry-After",
+    "Refer-To",
+    "Referred-By",
+    "From",
+    "To",
+    "Timestamp",
+];
+
+/// `true` when a header's value is a comma-separated list that may be split (RFC 3261 7.3.1).
+pub fn is_list_header(name: &str) -> bool {
+    !NOT_LISTS.iter().any(|n| same_name(n, name))
+}
+
+/// One header field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Header {
+    /// Name as written (a compact form stays compact).
+    pub name: String,
+    /// Value, unfolded and trimmed.
+    pub value: String,
+    /// The exact original bytes (line end and folding included) while the field is unmodified.
+    #[serde(skip)]
+    pub raw: Option<String>,
+    /// Offset of the field in the decoded message (0 for built fields).
+    #[serde(skip)]
+    pub offset: usize,
+    /// Offset of the value in the decoded message (0 for built fields).
+    #[serde(skip)]
+    pub value_offset: usize,
+}
+
+impl Header {
+    /// A new field with no original bytes.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Header {
+            name: name.into(),
+            value: value.into(),
+            raw: None,
+            offset: 0,
+            value_offset: 0,
+        }
+    }
+
+    /// The canonical long name (`v` -> `Via`).
+    pub fn long_name(&self) -> &str {
+        long_name(&self.name)
+    }
+
+    /// `true` if this field has the given name (case-insensitive, compact forms resolved).
+    pub fn is(&self, name: &str) -> bool {
+        same_name(&self.name, name)
+    }
+
+    /// The list elements of the value (split at top-level commas for list headers), each with its
+    /// absolute offset in the decoded message.
+    pub fn elements(&self) -> Vec<(usize, &str)> {
+        if is_list_header(&self.name) {
+            split_commas(&self.value)
+                .into_iter()
+                .map(|(o, s)| (self.value_offset + o, s))
+                .collect()
+        } else {
+            vec![(self.value_offset, self.value.as_str())]
+        }
+    }
+
+    pub(crate) fn from_raw(f: RawField) -> Self {
+        Header {
+            name: f.name,
+            value: f.value,
+            raw: Some(f.raw),
+            offset: f.offset,
+            value_offset: f.value_offset,
+        }
+    }
+
+    /// Writes the field: original bytes when unmodified, else `Name: value\r\n`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        match &self.raw {
+            Some(raw) => out.extend_from_slice(raw.as_bytes()),
+            None => {
+                out.extend_from_slice(self.name.as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(self.value.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+}
+
+/// The header fields of a message, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Headers(pub Vec<Header>);
+
+impl Headers {
+    /// An empty list.
+    pub fn new() -> Self {
+        Headers(Vec::new())
+    }
+
+    /// The first field with this name.
+    pub fn get(&self, name: &str) -> Option<&Header> {
+        self.0.iter().find(|h| h.is(name))
+    }
+
+    /// The value of the first field with this name.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.get(name).map(|h| h.value.as_str())
+    }
+
+    /// Every field with this name, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Header> + 'a {
+        self.0.iter().filter(move |h| h.is(name))
+    }
+
+    /// Every list element of every field with this name, with absolute offsets: the values of
+    /// `Via: a, b` and a second `Via: c` are `a`, `b`, `c`.
+    pub fn elements<'a>(&'a self, name: &str) -> Vec<(usize, &'a str)> {
+        self.0
+            .iter()
+            .filter(|h| h.is(name))
+            .flat_map(|h| h.elements())
+            .collect()
+    }
+
+    /// `true` if a field with this name is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Appends a field.
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push(Header::new(name, value));
+    }
+
+    /// Replaces the first field with this name (keeping its position) and removes the others;
+    /// appends when there is none.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        match self.0.iter().position(|h| h.is(name)) {
+            Some(i) => {
+                self.0[i] = Header::new(name, value);
+                let mut j = i + 1;
+                while j < self.0.len() {
+                    if self.0[j].is(name) {
+                        self.0.remove(j);
+                    } else {
+                        j += 1;
+                    }
+                }
+            }
+            None => self.push(name, value),
+        }
+    }
+
+    /// Removes every field with this name; returns how many were removed.
+    pub fn remove(&mut self, name: &str) -> usize {
+        let before = self.0.len();
+        self.0.retain(|h| !h.is(name));
+        before - self.0.len()
+    }
+
+    /// Inserts a field at the front (as a proxy does with Via and Record-Route).
+    pub fn push_front(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.insert(0, Header::new(name, value));
+    }
+
+    /// Iterates over the fields.
+    pub fn iter(&self) -> std::slice::Iter<'_, Header> {
+        self.0.iter()
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// `true` when there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_and_case_insensitive_lookup() {
+        let mut h = Headers::new();
+        h.push("v", "SIP/2.0/UDP a");
+        h.push("VIA", "SIP/2.0/UDP b, SIP/2.0/TCP c");
+        h.push("Subject", "x, y");
+        assert_eq!(h.elements("Via").len(), 3);
+        assert_eq!(h.elements("subject").len(), 1);
+        assert_eq!(h.value("via"), Some("SIP/2.0/UDP a"));
+        h.set("Via", "SIP/2.0/UDP z");
+        assert_eq!(h.get_all("Via").count(), 1);
+        assert_eq!(h.0[0].value, "SIP/2.0/UDP z");
+    }
+}

@@ -1,0 +1,708 @@
+//! SIP messages (RFC 3261 section 7): start line, header fields, body; lenient decoding of a
+//! whole datagram or of a stream prefix framed by Content-Length, and byte-exact re-encoding.
+
+use super::header::{Header, Headers};
+use super::method::Method;
+use super::status::StatusCode;
+use crate::text::{checked_line_end, scan_fields, utf8, ScanOptions};
+use crate::{DecodeError, Decoded, Finding, Limits, Severity, Status};
+
+/// The request line (RFC 3261 section 7.1).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RequestLine {
+    /// The method.
+    pub method: Method,
+    /// The Request-URI as written.
+    pub uri: String,
+    /// The SIP version, `SIP/2.0`.
+    pub version: String,
+}
+
+/// The status line (RFC 3261 section 7.2).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatusLine {
+    /// The SIP version, `SIP/2.0`.
+    pub version: String,
+    /// The status code.
+    pub code: StatusCode,
+    /// The reason phrase (may be empty).
+    pub reason: String,
+}
+
+/// A request line or a status line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum StartLine {
+    /// A request.
+    Request(RequestLine),
+    /// A response.
+    Response(StatusLine),
+}
+
+/// A SIP request or response.
+///
+/// Fields decoded from bytes keep their original text, so [`Message::to_bytes`] on an unmodified
+/// decoded message gives back exactly the input; a field changed through [`Headers::set`] or
+/// built with [`Message::request`] is written in canonical form.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Message {
+    /// Request line or status line.
+    pub start: StartLine,
+    /// Header fields in order, unknown ones included.
+    pub headers: Headers,
+    /// The body (Content-Length bytes).
+    #[serde(serialize_with = "crate::serde_lossy")]
+    pub body: Vec<u8>,
+    /// Original start-line bytes (line end included) while unmodified.
+    #[serde(skip)]
+    pub raw_start: Option<String>,
+    /// Original blank line (`\r\n` or `\n`) while unmodified.
+    #[serde(skip)]
+    pub raw_blank: Option<String>,
+    /// Bytes of a datagram beyond Content-Length (RFC 3261 18.3 says to discard them; they are kept
+    /// only so that re-encoding gives back the input).
+    #[serde(skip)]
+    pub trailer: Vec<u8>,
+}
+
+const RULE_START: &str = "rfc3261/7.1 start-line";
+const RULE_STATUS: &str = "rfc3261/7.2 status-line";
+const RULE_CL: &str = "rfc3261/20.14 content-length";
+const RULE_CSEQ: &str = "rfc3261/20.16 cseq";
+
+impl Message {
+    /// A request with version `SIP/2.0` and no headers.
+    pub fn request(method: Method, uri: impl Into<String>) -> Message {
+        Message {
+            start: StartLine::Request(RequestLine {
+                method,
+                uri: uri.into(),
+                version: "SIP/2.0".into(),
+            }),
+            headers: Headers::new(),
+            body: Vec::new(),
+            raw_start: None,
+            raw_blank: None,
+            trailer: Vec::new(),
+        }
+    }
+
+    /// A response with version `SIP/2.0`, the code's usual reason phrase and no headers.
+    pub fn response(code: StatusCode) -> Message {
+        Message {
+            start: StartLine::Response(StatusLine {
+                version: "SIP/2.0".into(),
+                code,
+                reason: code.default_reason().into(),
+            }),
+            headers: Headers::new(),
+            body: Vec::new(),
+            raw_start: None,
+            raw_blank: None,
+            trailer: Vec::new(),
+        }
+    }
+
+    /// Decodes one whole message, as received in a UDP datagram.
+    pub fn parse(buf: &[u8]) -> Result<Decoded<Message>, DecodeError> {
+        Self::parse_with(buf, &Limits::default())
+    }
+
+    /// [`Message::parse`] with explicit limits.
+    pub fn parse_with(buf: &[u8], limits: &Limits) -> Result<Decoded<Message>, DecodeError> {
+        match decode(buf, limits, false)? {
+            Status::Complete { value, .. } => Ok(value),
+            Status::Partial => Err(partial_error(buf)),
+        }
+    }
+
+    /// Decodes the first message of a stream buffer (TCP): `Partial` until the header block and
+    /// Content-Length bytes of body have arrived. Leading CRLF keep-alives are skipped and counted
+    /// in `consumed`.
+    pub fn decode_stream(
+        buf: &[u8],
+        limits: &Limits,
+    ) -> Result<Status<Decoded<Message>>, DecodeError> {
+        decode(buf, limits, true)
+    }
+
+    /// Encodes the message; an unmodified decoded message gives back its original bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256 + self.body.len());
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Appends the encoding to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        match &self.raw_start {
+            Some(raw) => out.extend_from_slice(raw.as_bytes()),
+            None => {
+                match &self.start {
+                    StartLine::Request(r) => {
+                        out.extend_from_slice(r.method.as_str().as_bytes());
+                        out.push(b' ');
+                        out.extend_from_slice(r.uri.as_bytes());
+                        out.push(b' ');
+                        out.extend_from_slice(r.version.as_bytes());
+                    }
+                    StartLine::Response(s) => {
+                        out.extend_from_slice(s.version.as_bytes());
+                        out.push(b' ');
+                        out.extend_from_slice(s.code.0.to_string().as_bytes());
+                        out.push(b' ');
+                        out.extend_from_slice(s.reason.as_bytes());
+                    }
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        for h in self.headers.iter() {
+            h.write_to(out);
+        }
+        out.extend_from_slice(self.raw_blank.as_deref().unwrap_or("\r\n").as_bytes());
+        out.extend_from_slice(&self.body);
+        out.extend_from_slice(&self.trailer);
+    }
+
+    /// Drops all original text, so the next encoding is canonical (CRLF, `Name: value`).
+    pub fn canonicalize(&mut self) {
+        self.raw_start = None;
+        self.raw_blank = None;
+        self.trailer.clear();
+        for h in &mut self.headers.0 {
+            h.raw = None;
+        }
+    }
+
+    /// `true` for a request.
+    pub fn is_request(&self) -> bool {
+        matches!(self.start, StartLine::Request(_))
+    }
+
+    /// The method of a request.
+    pub fn method(&self) -> Option<&Method> {
+        match &self.start {
+            StartLine::Request(r) => Some(&r.method),
+            StartLine::Response(_) => None,
+        }
+    }
+
+    /// The Request-URI of a request.
+    pub fn request_uri(&self) -> Option<&str> {
+        match &self.start {
+            StartLine::Request(r) => Some(&r.uri),
+            StartLine::Response(_) => None,
+        }
+    }
+
+    /// Sets the Request-URI of a request (no effect on a response).
+    pub fn set_request_uri(&mut self, uri: impl Into<String>) {
+        if let StartLine::Request(r) = &mut self.start {
+            r.uri = uri.into();
+            self.raw_start = None;
+        }
+    }
+
+    /// The status code of a response.
+    pub fn status(&self) -> Option<StatusCode> {
+        match &self.start {
+            StartLine::Response(s) => Some(s.code),
+            StartLine::Request(_) => None,
+        }
+    }
+
+    /// The value of the first header with this name (compact forms and case resolved).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.value(name)
+    }
+
+    /// Appends a header (builder style).
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push(name, value);
+        self
+    }
+
+    /// Sets the body with its Content-Type and a matching Content-Length; an empty
+    /// `content_type` removes Content-Type.
+    pub fn set_body(&mut self, content_type: &str, body: Vec<u8>) {
+        if content_type.is_empty() {
+            self.headers.remove("Content-Type");
+        } else {
+            self.headers.set("Content-Type", content_type);
+        }
+        self.headers.set("Content-Length", body.len().to_string());
+        self.body = body;
+        self.trailer.clear();
+    }
+
+    /// The method named in CSeq for a response, or the request's own method.
+    pub fn cseq_method(&self) -> Option<Method> {
+        let v = self.header("CSeq")?;
+        let mut it = v.split_whitespace();
+        it.next()?;
+        it.next().map(Method::from_token)
+    }
+
+    /// The CSeq number.
+    pub fn cseq_number(&self) -> Option<u32> {
+        self.header("CSeq")?.split_whitespace().next()?.parse().ok()
+    }
+
+    /// The Call-ID.
+    pub fn call_id(&self) -> Option<&str> {
+        self.header("Call-ID")
+    }
+
+    /// A short one-line summary: `INVITE sip:bob@cpm.test` or `200 OK (INVITE)`.
+    pub fn summary(&self) -> String {
+        match &self.start {
+            StartLine::Request(r) => format!("{} {}", r.method, r.uri),
+            StartLine::Response(s) => match self.cseq_method() {
+                Some(m) => format!("{} {} ({})", s.code, s.reason, m),
+                None => format!("{} {}", s.code, s.reason),
+            },
+        }
+    }
+}
+
+fn partial_error(buf: &[u8]) -> DecodeError {
+    DecodeError::new(
+        buf.len(),
+        "rfc3261/7 message-end",
+        "the empty line that ends the header fields",
+    )
+}
+
+fn is_version(v: &str) -> bool {
+    let Some(rest) = v.get(..4) else { return false };
+    if !rest.eq_ignore_ascii_case("SIP/") {
+        return false;
+    }
+    let num = &v[4..];
+    let mut parts = num.split('.');
+    matches!((parts.next(), parts.next(), parts.next()),
+        (Some(a), Some(b), None) if !a.is_empty() && !b.is_empty()
+            && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit()))
+}
+
+fn decode(
+    buf: &[u8],
+    limits: &Limits,
+    stream: bool,
+) -> Result<Status<Decoded<Message>>, DecodeError> {
+    let mut findings = Vec::new();
+    // Leading CRLFs: keep-alives on streams (RFC 5626 3.5.1), tolerated on datagrams (RFC 3261 7.5).
+    let mut start = 0;
+    while start < buf.len() && (buf[start] == b'\r' || buf[start] == b'\n') {
+        start += 1;
+    }
+    if start == buf.len() {
+        return if stream {
+            Ok(Status::Partial)
+        } else {
+            Err(DecodeError::new(start, RULE_START, "a SIP start line"))
+        };
+    }
+    if start > 0 && !stream {
+        findings.push(Finding::new(
+            "rfc3261/7.5 leading-crlf",
+            Severity::Info,
+            0,
+            "empty lines before the start line are ignored",
+        ));
+    }
+    let Some((line_end, next, cr)) = checked_line_end(buf, start, limits)? else {
+        return Ok(Status::Partial);
+    };
+    let line = utf8(buf, start, line_end, "the start line")?;
+    let start_line = parse_start_line(&line, start, &mut findings)?;
+    if !cr {
+        findings.push(Finding::new(
+            "rfc3261/7 bare-lf",
+            Severity::Warning,
+            line_end,
+            "line ends with a bare LF instead of CRLF",
+        ));
+    }
+    let opts = ScanOptions {
+        allow_folding: true,
+        colon_rule: "rfc3261/7.3.1 header-colon",
+        lf_rule: "rfc3261/7 bare-lf",
+    };
+    let lf_already = !cr;
+    let mut field_findings = Vec::new();
+    let Some(block) = scan_fields(buf, next, limits, opts, &mut field_findings)? else {
+        return Ok(Status::Partial);
+    };
+    findings.extend(
+        field_findings
+            .into_iter()
+            .filter(|f| !(lf_already && f.rule == "rfc3261/7 bare-lf")),
+    );
+    let headers = Headers(block.fields.into_iter().map(Header::from_raw).collect());
+
+    // Content-Length: every occurrence must be a non-negative decimal and all must agree.
+    let mut content_length: Option<usize> = None;
+    for h in headers.get_all("Content-Length") {
+        let v = h.value.trim();
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(DecodeError::new(
+                h.value_offset,
+                RULE_CL,
+                format!("a non-negative decimal Content-Length, not {v:?}"),
+            ));
+        }
+        let n: usize = v.parse().map_err(|_| {
+            DecodeError::new(h.value_offset, RULE_CL, "a Content-Length that fits in memory")
+        })?;
+        if n > limits.max_body {
+            return Err(DecodeError::new(
+                h.value_offset,
+                "limits/body-size",
+                format!("a body of at most {} bytes, not {n}", limits.max_body),
+            ));
+        }
+        if let Some(prev) = content_length {
+            if prev != n {
+                return Err(DecodeError::new(
+                    h.offset,
+                    RULE_CL,
+                    format!("one Content-Length value, not both {prev} and {n}"),
+                ));
+            }
+        }
+        content_length = Some(n);
+    }
+    let body_start = block.body_offset;
+    let available = buf.len() - body_start;
+    let (body_len, consumed) = match (content_length, stream) {
+        (Some(n), true) => {
+            if available < n {
+                return Ok(Status::Partial);
+            }
+            (n, body_start + n)
+        }
+        (None, true) => {
+            findings.push(Finding::new(
+                "rfc3261/18.3 content-length-stream",
+                Severity::Error,
+                body_start,
+                "no Content-Length on a stream transport; the body is taken as empty",
+            ));
+            (0, body_start)
+        }
+        (Some(n), false) => {
+            if available < n {
+                return Err(DecodeError::new(
+                    buf.len(),
+                    RULE_CL,
+                    format!(
+                        "{n} body bytes as Content-Length says, but the message ends after {available}"
+                    ),
+                ));
+            }
+            if available > n {
+                findings.push(Finding::new(
+                    "rfc3261/18.3 bytes-after-body",
+                    Severity::Warning,
+                    body_start + n,
+                    format!(
+                        "{} bytes follow the {n}-byte body that Content-Length announces; they are discarded",
+                        available - n
+                    ),
+                ));
+            }
+            (n, buf.len())
+        }
+        (None, false) => {
+            if available > limits.max_body {
+                return Err(DecodeError::new(
+                    body_start + limits.max_body,
+                    "limits/body-size",
+                    format!("a body of at most {} bytes", limits.max_body),
+                ));
+            }
+            (available, buf.len())
+        }
+    };
+    let body = buf[body_start..body_start + body_len].to_vec();
+    let trailer = if stream {
+        Vec::new()
+    } else {
+        buf[body_start + body_len..].to_vec()
+    };
+
+    check_cseq(&headers, &start_line, &mut findings)?;
+    check_mandatory(&headers, &start_line, start, &mut findings);
+
+    let raw_start = utf8(buf, 0, next, "the start line")?;
+    let message = Message {
+        start: start_line,
+        headers,
+        body,
+        raw_start: Some(raw_start),
+        raw_blank: Some(block.blank_line),
+        trailer,
+    };
+    findings.sort_by_key(|f| f.offset);
+    Ok(Status::Complete {
+        value: Decoded {
+            value: message,
+            findings,
+        },
+        consumed,
+    })
+}
+
+fn parse_start_line(
+    line: &str,
+    offset: usize,
+    findings: &mut Vec<Finding>,
+) -> Result<StartLine, DecodeError> {
+    if line.len() >= 4 && line[..4].eq_ignore_ascii_case("SIP/") {
+        // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
+        let (version, rest) = line.split_once(' ').ok_or_else(|| {
+            DecodeError::new(offset + line.len(), RULE_STATUS, "SP after the SIP version")
+        })?;
+        if !is_version(version) {
+            return Err(DecodeError::new(
+                offset,
+                RULE_STATUS,
+                format!("a SIP version such as SIP/2.0, not {version:?}"),
+            ));
+        }
+        let code_off = offset + version.len() + 1;
+        let (code, reason) = match rest.split_once(' ') {
+            Some((c, r)) => (c, r),
+            None => (rest, ""),
+        };
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(DecodeError::new(
+                code_off,
+                RULE_STATUS,
+                format!("a three-digit status code, not {code:?}"),
+            ));
+        }
+        let n: u16 = code.parse().unwrap_or(0);
+        if !(100..700).contains(&n) {
+            return Err(DecodeError::new(
+                code_off,
+                RULE_STATUS,
+                format!("a status code from 100 to 699, not {n}"),
+            ));
+        }
+        if !version.eq("SIP/2.0") {
+            findings.push(version_finding(version, offset));
+        }
+        return Ok(StartLine::Response(StatusLine {
+            version: version.to_owned(),
+            code: StatusCode(n),
+            reason: reason.to_owned(),
+        }));
+    }
+    // Request-Line = Method SP Request-URI SP SIP-Version CRLF
+    let parts: Vec<&str> = line.split(' ').collect();
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    if tokens.len() != 3 {
+        let expected = if tokens.len() > 3 {
+            "Method SP Request-URI SP SIP-Version, with no whitespace inside the Request-URI"
+        } else {
+            "Method SP Request-URI SP SIP-Version"
+        };
+        return Err(DecodeError::new(offset, RULE_START, expected));
+    }
+    if parts.len() != 3 || line.contains('\t') {
+        findings.push(Finding::new(
+            "rfc3261/7.1 request-line-sp",
+            Severity::Warning,
+            offset,
+            "the request line separates its parts with more than single SP characters",
+        ));
+    }
+    let (method, uri, version) = (tokens[0], tokens[1], tokens[2]);
+    if !method
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+    {
+        return Err(DecodeError::new(
+            offset,
+            RULE_START,
+            format!("a method token, not {method:?}"),
+        ));
+    }
+    let uri_off = offset + line.find(uri).unwrap_or(0);
+    if !uri.contains(':') {
+        return Err(DecodeError::new(
+            uri_off,
+            "rfc3261/19.1 request-uri",
+            format!("an absolute Request-URI with a scheme, not {uri:?}"),
+        ));
+    }
+    let ver_off = offset + line.rfind(version).unwrap_or(0);
+    if !is_version(version) {
+        return Err(DecodeError::new(
+            ver_off,
+            RULE_START,
+            format!("a SIP version such as SIP/2.0, not {version:?}"),
+        ));
+    }
+    if version != "SIP/2.0" {
+        findings.push(version_finding(version, ver_off));
+    }
+    Ok(StartLine::Request(RequestLine {
+        method: Method::from_token(method),
+        uri: uri.to_owned(),
+        version: version.to_owned(),
+    }))
+}
+
+fn version_finding(version: &str, offset: usize) -> Finding {
+    if version.eq_ignore_ascii_case("SIP/2.0") {
+        Finding::new(
+            "rfc3261/7.1 version-case",
+            Severity::Info,
+            offset,
+            format!("SIP version written as {version:?}"),
+        )
+    } else {
+        Finding::new(
+            "rfc3261/8.2.2 unsupported-version",
+            Severity::Error,
+            offset,
+            format!("SIP version {version} is not supported (a UAS answers 505)"),
+        )
+    }
+}
+
+fn check_cseq(
+    headers: &Headers,
+    start: &StartLine,
+    findings: &mut Vec<Finding>,
+) -> Result<(), DecodeError> {
+    let Some(h) = headers.get("CSeq") else {
+        return Ok(());
+    };
+    let mut it = h.value.split_whitespace();
+    let num = it.next().unwrap_or("");
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) || num.parse::<u32>().is_err() {
+        return Err(DecodeError::new(
+            h.value_offset,
+            RULE_CSEQ,
+            format!("a CSeq sequence number below 2**32, not {num:?}"),
+        ));
+    }
+    let Some(method) = it.next() else {
+        return Err(DecodeError::new(
+            h.value_offset + h.value.len(),
+            RULE_CSEQ,
+            "a method after the CSeq number",
+        ));
+    };
+    if let StartLine::Request(r) = start {
+        if r.method.as_str() != method {
+            findings.push(Finding::new(
+                "rfc3261/8.1.1.5 cseq-method",
+                Severity::Error,
+                h.value_offset,
+                format!("CSeq method {method} differs from the request method {}", r.method),
+            ));
+        }
+    }
+    if headers.get_all("CSeq").count() > 1 {
+        findings.push(Finding::new(
+            "rfc3261/20.16 cseq-once",
+            Severity::Error,
+            h.offset,
+            "more than one CSeq header",
+        ));
+    }
+    Ok(())
+}
+
+fn check_mandatory(
+    headers: &Headers,
+    start: &StartLine,
+    offset: usize,
+    findings: &mut Vec<Finding>,
+) {
+    let (names, rule): (&[&str], &'static str) = match start {
+        StartLine::Request(_) => (
+            &["To", "From", "CSeq", "Call-ID", "Max-Forwards", "Via"],
+            "rfc3261/8.1.1 mandatory-header",
+        ),
+        StartLine::Response(_) => (
+            &["To", "From", "CSeq", "Call-ID", "Via"],
+            "rfc3261/8.2.6.2 mandatory-header",
+        ),
+    };
+    for name in names {
+        if !headers.contains(name) {
+            findings.push(Finding::new(
+                rule,
+                Severity::Error,
+                offset,
+                format!("mandatory header {name} is missing"),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INVITE: &[u8] = b"INVITE sip:bob@cpm.test SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n\
+Max-Forwards: 70\r\n\
+To: <sip:bob@cpm.test>\r\n\
+From: <sip:alice@cpm.test>;tag=1\r\n\
+Call-ID: abc\r\n\
+CSeq: 1 INVITE\r\n\
+Content-Type: text/plain\r\n\
+Content-Length: 5\r\n\
+\r\n\
+hello";
+
+    #[test]
+    fn round_trip_is_byte_exact() {
+        let d = Message::parse(INVITE).unwrap();
+        assert!(d.findings.is_empty(), "{:?}", d.findings);
+        assert_eq!(d.value.to_bytes(), INVITE);
+        assert_eq!(d.value.method(), Some(&Method::Invite));
+        assert_eq!(d.value.body, b"hello");
+    }
+
+    #[test]
+    fn stream_needs_whole_body() {
+        for cut in 0..INVITE.len() {
+            let r = Message::decode_stream(&INVITE[..cut], &Limits::default()).unwrap();
+            assert!(r.is_partial(), "cut at {cut}");
+        }
+        let mut two = INVITE.to_vec();
+        two.extend_from_slice(INVITE);
+        match Message::decode_stream(&two, &Limits::default()).unwrap() {
+            Status::Complete { consumed, .. } => assert_eq!(consumed, INVITE.len()),
+            Status::Partial => panic!("expected a complete message"),
+        }
+    }
+
+    #[test]
+    fn negative_content_length_is_an_error_with_offset() {
+        let bad = String::from_utf8_lossy(INVITE).replace("Content-Length: 5", "Content-Length: -5");
+        let e = Message::parse(bad.as_bytes()).unwrap_err();
+        assert_eq!(e.rule, RULE_CL);
+        assert_eq!(&bad.as_bytes()[e.offset..e.offset + 2], b"-5");
+    }
+
+    #[test]
+    fn built_message_is_canonical() {
+        let mut m = Message::request(Method::Message, "sip:bob@cpm.test")
+            .with_header("Call-ID", "x");
+        m.set_body("text/plain", b"hi".to_vec());
+        assert_eq!(
+            m.to_bytes(),
+            b"MESSAGE sip:bob@cpm.test SIP/2.0\r\nCall-ID: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi"
+        );
+    }
+}
