@@ -8,11 +8,16 @@
 //! does I/O, reads the clock or panics on input; sizes are bounded by [`Limits`].
 #![deny(missing_docs)]
 
+pub mod cpim;
 pub mod error;
 pub mod finding;
 pub mod limits;
+pub mod msrp;
+pub mod multipart;
+pub mod sdp;
 pub mod sip;
 pub mod text;
+pub mod xml;
 
 pub use error::{DecodeError, Status};
 pub use finding::{Decoded, Finding, Severity};

@@ -1,0 +1,1 @@
+//! CPIM (RFC 3862) messages with NS alias resolution.

@@ -1,0 +1,1 @@
+//! multipart/mixed bodies (RFC 2046) with per-part headers.

@@ -1,0 +1,1 @@
+//! XML bodies: IMDN, isComposing, conference-info, resource-lists, reginfo.
