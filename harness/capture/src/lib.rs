@@ -1,7 +1,26 @@
 //! The wire record: one tap that sees every byte each simulated socket sends or receives, pcap
 //! writing as traffic happens, pcap/pcapng reading with TCP reassembly, and the decoded [`Trace`]
 //! of SIP and MSRP messages that both a live run and an offline capture produce.
+//!
+//! Live: sockets report to a [`Tap`] (`Tap::with_pcap(path)` also writes a pcap as traffic
+//! happens); `Trace::from_events(&tap.events())` decodes it. Offline: `Trace::from_pcap(path)`
+//! reads pcap or pcapng (ours, tshark's, tcpdump's), reassembles TCP and decodes the same way.
+//! [`tshark::check_pcap`] asks Wireshark whether a capture decodes cleanly.
+#![deny(missing_docs)]
 
+pub mod error;
+pub mod frame;
+pub mod pcap_reader;
+pub mod pcap_writer;
+pub mod reassembly;
 pub mod tap;
+pub mod trace;
+pub mod tshark;
+pub mod wire_log;
 
-pub use tap::{Tap, Transport, WireEvent, WireEventKind};
+pub use error::{CaptureError, FrameProblem};
+pub use pcap_reader::{read_capture, read_capture_bytes, Capture};
+pub use pcap_writer::{attach_pcap, PcapSink, DEFAULT_MSS};
+pub use tap::{Tap, Transport, WireEvent, WireEventKind, WireSink};
+pub use trace::{Trace, TraceEntry, TraceFrame, RULE_STREAM_END};
+pub use tshark::{check_pcap, TsharkError, TsharkFrame, TsharkSummary};

@@ -98,7 +98,13 @@ impl Tap {
     }
 
     /// Records one event.
-    pub fn record(&self, transport: Transport, src: SocketAddr, dst: SocketAddr, kind: WireEventKind) {
+    pub fn record(
+        &self,
+        transport: Transport,
+        src: SocketAddr,
+        dst: SocketAddr,
+        kind: WireEventKind,
+    ) {
         let event = WireEvent {
             time: SystemTime::now(),
             transport,
@@ -118,7 +124,12 @@ impl Tap {
 
     /// Records a UDP datagram.
     pub fn udp(&self, src: SocketAddr, dst: SocketAddr, bytes: &[u8]) {
-        self.record(Transport::Udp, src, dst, WireEventKind::Data(bytes.to_vec()));
+        self.record(
+            Transport::Udp,
+            src,
+            dst,
+            WireEventKind::Data(bytes.to_vec()),
+        );
     }
 
     /// Records a new TCP connection from `src` (the connecting side) to `dst`.
@@ -128,7 +139,12 @@ impl Tap {
 
     /// Records bytes written on a TCP connection from `src` to `dst`.
     pub fn tcp_data(&self, src: SocketAddr, dst: SocketAddr, bytes: &[u8]) {
-        self.record(Transport::Tcp, src, dst, WireEventKind::Data(bytes.to_vec()));
+        self.record(
+            Transport::Tcp,
+            src,
+            dst,
+            WireEventKind::Data(bytes.to_vec()),
+        );
     }
 
     /// Records that `src` closed its side of the connection to `dst`.

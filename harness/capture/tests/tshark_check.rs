@@ -1,0 +1,121 @@
+//! Captures written by the pcap sink open cleanly in Wireshark: tshark decodes every message as
+//! SIP or MSRP, flags nothing as malformed, finds every checksum good, and reassembles the large
+//! MSRP SEND from its segments into one message. tshark must be installed (CI installs it).
+
+mod support;
+
+use cpmconf_capture::pcap_writer::PcapSink;
+use cpmconf_capture::tshark::{check_pcap, TsharkSummary};
+use cpmconf_capture::Tap;
+use rstest::rstest;
+use support::{record_sample, Endpoints, SAMPLE_MESSAGES, TID};
+
+fn run_tshark(v6: bool, mss: usize) -> TsharkSummary {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sample.pcap");
+    let tap = Tap::new();
+    tap.add_sink(Box::new(PcapSink::create_with_mss(&path, mss).unwrap()));
+    record_sample(&tap, Endpoints::new(v6));
+    tap.finish();
+    check_pcap(&path)
+        .unwrap_or_else(|e| panic!("tshark is required for this test and must work: {e}"))
+}
+
+#[rstest]
+#[case::ipv4(false, 1460)]
+#[case::ipv6(true, 1460)]
+#[case::ipv4_small_mss(false, 536)]
+fn tshark_decodes_every_message_without_problems(#[case] v6: bool, #[case] mss: usize) {
+    let summary = run_tshark(v6, mss);
+    let problems = summary.problem_frames();
+    assert!(problems.is_empty(), "frames with problems: {problems:#?}");
+    assert_eq!(
+        summary.sip_lines(),
+        vec![
+            "MESSAGE sip:bob@cpm.test SIP/2.0",
+            "SIP/2.0 200 OK",
+            "INVITE sip:bob@cpm.test SIP/2.0",
+            "SIP/2.0 200 OK",
+        ]
+    );
+    let send = format!("MSRP {TID} SEND");
+    let ok = format!("MSRP {TID} 200 OK");
+    assert_eq!(summary.msrp_lines(), vec![send.as_str(), ok.as_str()]);
+    // Each message is its own frame, shown as SIP or MSRP.
+    let message_frames: Vec<_> = summary
+        .frames
+        .iter()
+        .filter(|f| !f.sip.is_empty() || !f.msrp.is_empty())
+        .collect();
+    assert_eq!(message_frames.len(), SAMPLE_MESSAGES);
+    for f in &message_frames {
+        assert!(
+            f.protocol.starts_with("SIP") || f.protocol == "MSRP",
+            "frame {} shown as {}",
+            f.number,
+            f.protocol
+        );
+    }
+}
+
+#[rstest]
+#[case::mss_1460(1460)]
+#[case::mss_536(536)]
+fn large_msrp_send_is_reassembled_from_segments(#[case] mss: usize) {
+    let summary = run_tshark(false, mss);
+    let send = summary
+        .frames
+        .iter()
+        .find(|f| f.msrp.iter().any(|l| l.ends_with("SEND")))
+        .expect("a frame with the MSRP SEND");
+    let segments = summary
+        .frames
+        .iter()
+        .filter(|f| f.reassembled_in == Some(send.number))
+        .count();
+    // 20 kB of body plus headers: every segment but the last is reassembled into the SEND.
+    let expected = support::msrp_send(TID, &support::large_body())
+        .len()
+        .div_ceil(mss)
+        - 1;
+    assert_eq!(
+        segments, expected,
+        "segments reassembled into frame {}",
+        send.number
+    );
+}
+
+#[test]
+fn a_corrupted_segment_is_flagged() {
+    // Proves the check can fail: one flipped body byte breaks the TCP checksum.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corrupt.pcap");
+    let tap = Tap::with_pcap(&path).unwrap();
+    record_sample(&tap, Endpoints::new(false));
+    tap.finish();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes
+        .windows(10)
+        .position(|w| w == b"abcdefghij")
+        .expect("body in the capture");
+    bytes[at] = b'A';
+    std::fs::write(&path, &bytes).unwrap();
+    let summary = check_pcap(&path).unwrap_or_else(|e| panic!("tshark is required: {e}"));
+    let problems = summary.problem_frames();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].bad_checksum);
+}
+
+#[test]
+fn tshark_output_is_parsed_per_column() {
+    let line = "7\tSIP\t\t2097152\u{1f}6291456\tchat\u{1f}warned\tINVITE sip:b@x SIP/2.0\t\t\t\t1\t0\t\t\n";
+    let summary = cpmconf_capture::tshark::parse_fields(line).unwrap();
+    let f = &summary.frames[0];
+    assert_eq!(f.number, 7);
+    assert_eq!(f.sip, vec!["INVITE sip:b@x SIP/2.0"]);
+    assert_eq!(f.expert.len(), 2);
+    assert_eq!(f.expert[1].message, "warned");
+    assert!(f.bad_checksum);
+    assert!(f.has_problem());
+    assert!(cpmconf_capture::tshark::parse_fields("x\ty").is_err());
+}
