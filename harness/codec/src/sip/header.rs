@@ -2,6 +2,7 @@
 //! and compact-form-aware lookup (RFC 3261 section 7.3).
 
 use crate::text::{split_commas, RawField};
+use crate::DecodeError;
 
 /// Long and compact forms (RFC 3261 section 7.3.3 and the RFCs that added compact forms).
 const COMPACT: &[(&str, &str)] = &[
@@ -121,14 +122,85 @@ impl Header {
     /// The list elements of the value (split at top-level commas for list headers), each with its
     /// absolute offset in the decoded message.
     pub fn elements(&self) -> Vec<(usize, &str)> {
+        self.element_spans()
+            .into_iter()
+            .map(|(o, s)| (self.value_pos(o), s))
+            .collect()
+    }
+
+    /// The list elements with offsets relative to [`Header::value`].
+    fn element_spans(&self) -> Vec<(usize, &str)> {
         if is_list_header(&self.name) {
             split_commas(&self.value)
-                .into_iter()
-                .map(|(o, s)| (self.value_offset + o, s))
-                .collect()
         } else {
-            vec![(self.value_offset, self.value.as_str())]
+            vec![(0, self.value.as_str())]
         }
+    }
+
+    /// The absolute offset in the decoded message of byte `idx` of [`Header::value`], accounting
+    /// for folded lines (RFC 3261 7.3.1), so errors inside a folded value point at the real byte.
+    pub fn value_pos(&self, idx: usize) -> usize {
+        let fallback = self.value_offset + idx;
+        let Some(raw) = &self.raw else {
+            return fallback;
+        };
+        let Some(rest) = raw.get(self.value_offset.saturating_sub(self.offset)..) else {
+            return fallback;
+        };
+        // Rebuild the unfolded value as text::scan_fields does, noting where each byte came from.
+        let mut map: Vec<usize> = Vec::with_capacity(self.value.len());
+        let mut line_start = self.value_offset;
+        for (n, line) in rest.split_inclusive('\n').enumerate() {
+            let body = line.trim_end_matches(['\r', '\n']);
+            if n == 0 {
+                let t = body.trim_end();
+                map.extend((0..t.len()).map(|i| line_start + i));
+            } else {
+                let lead = body.len() - body.trim_start().len();
+                let t = body.trim();
+                if !t.is_empty() {
+                    if !map.is_empty() {
+                        map.push(line_start + lead.saturating_sub(1));
+                    }
+                    map.extend((0..t.len()).map(|i| line_start + lead + i));
+                }
+            }
+            line_start += line.len();
+        }
+        if map.len() != self.value.len() {
+            return fallback;
+        }
+        match map.get(idx) {
+            Some(&p) => p,
+            None => map.last().map_or(fallback, |&p| p + 1 + (idx - map.len())),
+        }
+    }
+
+    /// Parses the whole value with `parse`, moving error offsets into the decoded message.
+    pub fn parse_value<T>(
+        &self,
+        parse: impl FnOnce(&str) -> Result<T, DecodeError>,
+    ) -> Result<T, DecodeError> {
+        parse(&self.value).map_err(|e| {
+            let at = self.value_pos(e.offset);
+            DecodeError { offset: at, ..e }
+        })
+    }
+
+    /// Parses each list element with `parse`, moving error offsets into the decoded message.
+    pub fn parse_elements<T>(
+        &self,
+        parse: impl Fn(&str) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>, DecodeError> {
+        self.element_spans()
+            .into_iter()
+            .map(|(o, s)| {
+                parse(s).map_err(|e| {
+                    let at = self.value_pos(o + e.offset);
+                    DecodeError { offset: at, ..e }
+                })
+            })
+            .collect()
     }
 
     pub(crate) fn from_raw(f: RawField) -> Self {
@@ -189,6 +261,20 @@ impl Headers {
             .filter(|h| h.is(name))
             .flat_map(|h| h.elements())
             .collect()
+    }
+
+    /// Parses every list element of every field with this name with `parse`, in order; error
+    /// offsets point into the decoded message (folded lines accounted for).
+    pub fn parse_elements<T>(
+        &self,
+        name: &str,
+        parse: impl Fn(&str) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>, DecodeError> {
+        let mut out = Vec::new();
+        for h in self.get_all(name) {
+            out.extend(h.parse_elements(&parse)?);
+        }
+        Ok(out)
     }
 
     /// `true` if a field with this name is present.

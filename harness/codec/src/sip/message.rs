@@ -354,7 +354,11 @@ fn decode(
             ));
         }
         let n: usize = v.parse().map_err(|_| {
-            DecodeError::new(h.value_offset, RULE_CL, "a Content-Length that fits in memory")
+            DecodeError::new(
+                h.value_offset,
+                RULE_CL,
+                "a Content-Length that fits in memory",
+            )
         })?;
         if n > limits.max_body {
             return Err(DecodeError::new(
@@ -460,7 +464,10 @@ fn parse_start_line(
     offset: usize,
     findings: &mut Vec<Finding>,
 ) -> Result<StartLine, DecodeError> {
-    if line.len() >= 4 && line[..4].eq_ignore_ascii_case("SIP/") {
+    if line
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
+    {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
         let (version, rest) = line.split_once(' ').ok_or_else(|| {
             DecodeError::new(offset + line.len(), RULE_STATUS, "SP after the SIP version")
@@ -532,6 +539,14 @@ fn parse_start_line(
         ));
     }
     let uri_off = offset + line.find(uri).unwrap_or(0);
+    // RFC 3261 19.1: the Request-URI is written without enclosing '<' '>' (RFC 4475 3.1.2.6).
+    if uri.starts_with('<') {
+        return Err(DecodeError::new(
+            uri_off,
+            "rfc3261/19.1 request-uri",
+            "a Request-URI without enclosing '<' '>'",
+        ));
+    }
     if !uri.contains(':') {
         return Err(DecodeError::new(
             uri_off,
@@ -605,7 +620,10 @@ fn check_cseq(
                 "rfc3261/8.1.1.5 cseq-method",
                 Severity::Error,
                 h.value_offset,
-                format!("CSeq method {method} differs from the request method {}", r.method),
+                format!(
+                    "CSeq method {method} differs from the request method {}",
+                    r.method
+                ),
             ));
         }
     }
@@ -689,7 +707,8 @@ hello";
 
     #[test]
     fn negative_content_length_is_an_error_with_offset() {
-        let bad = String::from_utf8_lossy(INVITE).replace("Content-Length: 5", "Content-Length: -5");
+        let bad =
+            String::from_utf8_lossy(INVITE).replace("Content-Length: 5", "Content-Length: -5");
         let e = Message::parse(bad.as_bytes()).unwrap_err();
         assert_eq!(e.rule, RULE_CL);
         assert_eq!(&bad.as_bytes()[e.offset..e.offset + 2], b"-5");
@@ -697,8 +716,8 @@ hello";
 
     #[test]
     fn built_message_is_canonical() {
-        let mut m = Message::request(Method::Message, "sip:bob@cpm.test")
-            .with_header("Call-ID", "x");
+        let mut m =
+            Message::request(Method::Message, "sip:bob@cpm.test").with_header("Call-ID", "x");
         m.set_body("text/plain", b"hi".to_vec());
         assert_eq!(
             m.to_bytes(),
