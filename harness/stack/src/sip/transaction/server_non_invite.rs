@@ -1,0 +1,142 @@
+//! The non-INVITE server transaction (RFC 3261 17.2.2).
+
+use super::{Reliability, ServerEvent, TimerKind, TimerTable, Timers};
+use cpmconf_codec::sip::Message;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// States of Figure 8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Waiting for the TU; retransmissions are absorbed silently.
+    Trying,
+    /// A provisional was sent.
+    Proceeding,
+    /// A final was sent; retransmissions get it again until Timer J.
+    Completed,
+    /// Done.
+    Terminated,
+}
+
+/// A non-INVITE server transaction. Poll order: `poll_transmit`, `poll_event`, `poll_timeout`.
+#[derive(Debug)]
+pub struct ServerNonInvite {
+    request: Message,
+    state: State,
+    reliability: Reliability,
+    timers: Timers,
+    table: TimerTable,
+    last_response: Option<Message>,
+    transmit: VecDeque<Message>,
+    events: VecDeque<ServerEvent>,
+}
+
+impl ServerNonInvite {
+    /// Creates the transaction for a received request.
+    pub fn new(request: Message, reliability: Reliability, timers: Timers, now: Instant) -> Self {
+        let _ = now;
+        ServerNonInvite {
+            request,
+            state: State::Trying,
+            reliability,
+            timers,
+            table: TimerTable::default(),
+            last_response: None,
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The request.
+    pub fn request(&self) -> &Message {
+        &self.request
+    }
+
+    /// The TU sends a response. Returns `false` when the state no longer allows one.
+    pub fn send_response(&mut self, resp: Message, now: Instant) -> bool {
+        let Some(code) = resp.status() else {
+            return false;
+        };
+        if !matches!(self.state, State::Trying | State::Proceeding) {
+            return false;
+        }
+        self.transmit.push_back(resp.clone());
+        self.last_response = Some(resp);
+        if code.is_provisional() {
+            self.state = State::Proceeding;
+        } else {
+            // 17.2.2: final -> Completed, Timer J (64*T1 on UDP, zero on TCP).
+            self.state = State::Completed;
+            let j = if self.reliability.is_reliable() {
+                Duration::ZERO
+            } else {
+                self.timers.timeout()
+            };
+            self.table.set(TimerKind::J, now + j);
+        }
+        true
+    }
+
+    /// A retransmission of the request arrived (17.2.2).
+    pub fn handle_request(&mut self, now: Instant) {
+        let _ = now;
+        match self.state {
+            State::Trying | State::Terminated => {}
+            State::Proceeding | State::Completed => {
+                if let Some(r) = &self.last_response {
+                    self.transmit.push_back(r.clone());
+                }
+            }
+        }
+    }
+
+    /// Call when `poll_timeout` has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(kind) = self.table.pop_expired(now) {
+            if (kind, self.state) == (TimerKind::J, State::Completed) {
+                self.terminate();
+            }
+        }
+    }
+
+    /// The transport failed to send a response (17.2.4).
+    pub fn handle_transport_error(&mut self) {
+        if self.state != State::Terminated {
+            self.events.push_back(ServerEvent::TransportError);
+        }
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        self.state = State::Terminated;
+        self.table.stop_all();
+    }
+
+    /// The next message to transmit.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Message> {
+        self.transmit.pop_front()
+    }
+
+    /// The next event for the TU.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// When `handle_timeout` is due.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.table.next()
+    }
+
+    /// `true` once terminated.
+    pub fn is_terminated(&self) -> bool {
+        self.state == State::Terminated
+    }
+}
