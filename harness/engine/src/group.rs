@@ -1,0 +1,191 @@
+//! Progress of a `parallel` / `any_order` group: messages and events arrive in any order, each
+//! satisfies at most one pending item, and the group is done when every `expect` / `wait_for`
+//! item is decided.
+
+use crate::matcher::{check, check_event, is_candidate, MatchError, MatchOutcome};
+use crate::observed::{MatchEnv, Observed};
+use crate::scenario::GroupItem;
+
+/// How an item of the group was decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemState {
+    /// Waiting (for `expect_none`: no violation so far).
+    Pending,
+    /// An `expect` / `wait_for` met by a message or event.
+    Met(MatchOutcome),
+    /// An `expect` / `wait_for` whose candidate failed conditions.
+    Failed(MatchOutcome),
+    /// An `expect_none` that saw a forbidden message.
+    Violated(MatchOutcome),
+}
+
+/// Which item a message or event was assigned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignment {
+    /// Taken by item `i` (0-based) of the group.
+    Item(usize),
+    /// No pending item wanted it (the runner leaves it for later steps).
+    Unclaimed,
+}
+
+/// The progress of one group.
+#[derive(Debug, Clone)]
+pub struct GroupProgress<'s> {
+    items: &'s [GroupItem],
+    states: Vec<ItemState>,
+}
+
+impl<'s> GroupProgress<'s> {
+    /// Starts a group.
+    pub fn new(items: &'s [GroupItem]) -> Self {
+        GroupProgress {
+            items,
+            states: vec![ItemState::Pending; items.len()],
+        }
+    }
+
+    /// Offers a message: `expect_none` items see every message; the first pending `expect` item
+    /// that takes it as a candidate is decided by it.
+    pub fn offer_message(
+        &mut self,
+        from_role: &str,
+        to_role: &str,
+        obs: Observed<'_>,
+        env: &MatchEnv,
+    ) -> Result<Assignment, MatchError> {
+        for (i, item) in self.items.iter().enumerate() {
+            if let (GroupItem::ExpectNone(e), Some(ItemState::Pending)) = (item, self.states.get(i))
+            {
+                if e.from == from_role
+                    && e.to.as_deref().is_none_or(|t| t == to_role)
+                    && is_candidate(e, obs, env)?
+                {
+                    let out = check(e, obs, env)?;
+                    if out.matched() {
+                        if let Some(s) = self.states.get_mut(i) {
+                            *s = ItemState::Violated(out);
+                        }
+                    }
+                }
+            }
+        }
+        for (i, item) in self.items.iter().enumerate() {
+            let GroupItem::Expect(e) = item else { continue };
+            if !matches!(self.states.get(i), Some(ItemState::Pending)) {
+                continue;
+            }
+            if e.from != from_role
+                || e.to.as_deref().is_some_and(|t| t != to_role)
+                || !is_candidate(e, obs, env)?
+            {
+                continue;
+            }
+            let out = check(e, obs, env)?;
+            let state = if out.matched() {
+                ItemState::Met(out)
+            } else {
+                ItemState::Failed(out)
+            };
+            if let Some(s) = self.states.get_mut(i) {
+                *s = state;
+            }
+            return Ok(Assignment::Item(i));
+        }
+        Ok(Assignment::Unclaimed)
+    }
+
+    /// Offers an upper-tester event to the first pending `wait_for` item of that name.
+    pub fn offer_event(
+        &mut self,
+        event: &str,
+        fields: &serde_json::Value,
+        env: &MatchEnv,
+    ) -> Result<Assignment, MatchError> {
+        for (i, item) in self.items.iter().enumerate() {
+            let GroupItem::WaitFor(w) = item else {
+                continue;
+            };
+            if !matches!(self.states.get(i), Some(ItemState::Pending)) {
+                continue;
+            }
+            if let Some(out) = check_event(w, event, fields, env)? {
+                let state = if out.matched() {
+                    ItemState::Met(out)
+                } else {
+                    ItemState::Failed(out)
+                };
+                if let Some(s) = self.states.get_mut(i) {
+                    *s = state;
+                }
+                return Ok(Assignment::Item(i));
+            }
+        }
+        Ok(Assignment::Unclaimed)
+    }
+
+    /// `true` when every `expect` and `wait_for` item is decided (`expect_none` items stay
+    /// pending until the group's window closes).
+    pub fn is_complete(&self) -> bool {
+        self.items.iter().zip(&self.states).all(|(item, st)| {
+            matches!(item, GroupItem::ExpectNone(_)) || !matches!(st, ItemState::Pending)
+        })
+    }
+
+    /// The state of every item, in group order.
+    pub fn states(&self) -> &[ItemState] {
+        &self.states
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpmconf_codec::{msrp, sip};
+
+    fn items() -> Vec<GroupItem> {
+        serde_yaml::from_str(
+            "- expect: { msrp: SEND }\n- expect: { sip: SUBSCRIBE, headers: { Event: conference } }\n- expect_none: { sip: BYE }\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn any_order_and_one_message_one_item() {
+        let items = items();
+        let mut g = GroupProgress::new(&items);
+        let env = MatchEnv::default();
+        let sub = sip::Message::parse(b"SUBSCRIBE sip:g1@cf.test SIP/2.0\r\nCall-ID: s\r\nCSeq: 1 SUBSCRIBE\r\nEvent: conference\r\nContent-Length: 0\r\n\r\n").unwrap().value;
+        let send = msrp::Message::parse(b"MSRP t1 SEND\r\nTo-Path: msrp://127.0.0.1:1/a;tcp\r\nFrom-Path: msrp://127.0.0.1:2/b;tcp\r\nMessage-ID: m\r\n-------t1$\r\n").unwrap().value;
+        assert_eq!(
+            g.offer_message("client", "cf", Observed::Sip(&sub), &env)
+                .unwrap(),
+            Assignment::Item(1)
+        );
+        assert!(!g.is_complete());
+        assert_eq!(
+            g.offer_message("client", "cf", Observed::Sip(&sub), &env)
+                .unwrap(),
+            Assignment::Unclaimed
+        );
+        assert_eq!(
+            g.offer_message("cf", "client", Observed::Msrp(&send), &env)
+                .unwrap(),
+            Assignment::Unclaimed
+        );
+        assert_eq!(
+            g.offer_message("client", "cf", Observed::Msrp(&send), &env)
+                .unwrap(),
+            Assignment::Item(0)
+        );
+        assert!(g.is_complete());
+        assert!(matches!(g.states()[2], ItemState::Pending));
+        let bye = sip::Message::parse(
+            b"BYE sip:g1@cf.test SIP/2.0\r\nCall-ID: s\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+        )
+        .unwrap()
+        .value;
+        g.offer_message("client", "cf", Observed::Sip(&bye), &env)
+            .unwrap();
+        assert!(matches!(g.states()[2], ItemState::Violated(_)));
+    }
+}

@@ -1,0 +1,807 @@
+//! Pure decisions: does an observed SIP / MSRP message meet an `expect`? Every failed condition is
+//! reported as expected-against-seen; a matcher kind that cannot be evaluated is an error, never a
+//! pass.
+
+use cpmconf_codec::sip::{feature_tag::FeatureSet, icsi};
+use cpmconf_codec::{cpim, multipart, sdp, xml, DecodeError};
+
+use crate::observed::{MatchEnv, Observed, SavedMessage};
+use crate::scenario::{Expect, Matcher, MatcherSpec, MsrpStart, SdpExpect};
+use crate::verdict::Finding;
+
+/// Why an expectation could not be evaluated (the step's verdict is `error`, not `fail`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MatchError {
+    /// A `${...}` reference has no value at run time.
+    #[error("failed to resolve a reference: {0}")]
+    Reference(#[from] crate::scenario::TemplateError),
+    /// A `save`d name the step refers to was never saved.
+    #[error("no message saved as `{0}`")]
+    NoSaved(String),
+    /// The matcher kind cannot be evaluated on this message.
+    #[error("unsupported matcher: {0}")]
+    Unsupported(String),
+    /// A regex in the scenario is invalid.
+    #[error("invalid regex {0:?}: {1}")]
+    Regex(String, String),
+}
+
+/// The result of judging one message against one expectation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchOutcome {
+    /// Failed conditions; empty when the message meets the expectation.
+    pub findings: Vec<Finding>,
+    /// The message's start line and headers, quoted for the report.
+    pub quote: Vec<String>,
+}
+
+impl MatchOutcome {
+    /// `true` when every condition held.
+    pub fn matched(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// `true` if the message is the one the expectation waits for: same protocol and start line
+/// (method / status / MSRP method or status) and, for `answers` / `in_dialog`, the same
+/// transaction or dialog. The runner judges the first candidate with [`check`]; other messages
+/// are left for later steps.
+pub fn is_candidate(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<bool, MatchError> {
+    Ok(start_findings(e, obs).is_empty() && correlation_findings(e, obs, env)?.is_empty())
+}
+
+/// Judges a message against every condition of the expectation.
+pub fn check(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<MatchOutcome, MatchError> {
+    let mut f = start_findings(e, obs);
+    f.extend(correlation_findings(e, obs, env)?);
+    if let Some(m) = &e.request_uri {
+        let seen = match obs {
+            Observed::Sip(s) => s.request_uri(),
+            Observed::Msrp(_) => None,
+        };
+        judge(
+            &mut f,
+            "Request-URI",
+            m,
+            &seen.into_iter().collect::<Vec<_>>(),
+            env,
+        )?;
+    }
+    for (name, m) in &e.headers {
+        judge(
+            &mut f,
+            &format!("header {name}"),
+            m,
+            &obs.header_values(name),
+            env,
+        )?;
+    }
+    if let Some(ft) = &e.feature_tags {
+        feature_tags(
+            &mut f,
+            obs,
+            ft.accept_contact.as_deref(),
+            ft.contact.as_deref(),
+        )?;
+    }
+    if let Some(s) = &e.sdp {
+        sdp_findings(&mut f, obs, s, env)?;
+    }
+    if let Some(c) = &e.cpim {
+        cpim_findings(&mut f, obs, c, env)?;
+    }
+    if let Some(x) = &e.xml {
+        xml_findings(&mut f, obs, x, env)?;
+    }
+    if let Some(b) = &e.body {
+        let text = String::from_utf8_lossy(obs.body()).into_owned();
+        let seen: Vec<&str> = if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![text.as_str()]
+        };
+        judge(&mut f, "body", b, &seen, env)?;
+    }
+    Ok(MatchOutcome {
+        findings: f,
+        quote: obs.quote(),
+    })
+}
+
+fn finding(
+    what: impl Into<String>,
+    expected: impl Into<String>,
+    seen: impl Into<String>,
+) -> Finding {
+    Finding {
+        what: what.into(),
+        expected: expected.into(),
+        seen: seen.into(),
+    }
+}
+
+fn start_findings(e: &Expect, obs: Observed<'_>) -> Vec<Finding> {
+    let mut f = Vec::new();
+    match obs {
+        Observed::Sip(m) => {
+            if let Some(want) = &e.sip {
+                let seen = m.method().map(|x| x.to_string());
+                if !seen
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(want))
+                {
+                    f.push(finding("SIP request", want.clone(), m.summary()));
+                }
+            }
+            if let Some(want) = e.status {
+                if !m.status().is_some_and(|c| want.accepts(c.0)) {
+                    f.push(finding("SIP status", want.to_string(), m.summary()));
+                }
+            }
+            if let Some(want) = &e.msrp {
+                f.push(finding(
+                    "protocol",
+                    format!("MSRP {}", msrp_start_text(want)),
+                    m.summary(),
+                ));
+            }
+        }
+        Observed::Msrp(m) => {
+            if e.sip.is_some() || e.status.is_some() {
+                let want = e
+                    .sip
+                    .clone()
+                    .or(e.status.map(|s| s.to_string()))
+                    .unwrap_or_default();
+                f.push(finding(
+                    "protocol",
+                    format!("SIP {want}"),
+                    format!("MSRP {}", m.summary()),
+                ));
+            }
+            match &e.msrp {
+                Some(MsrpStart::Method(want))
+                    if !m
+                        .method()
+                        .is_some_and(|x| x.as_str().eq_ignore_ascii_case(want)) =>
+                {
+                    f.push(finding("MSRP request", want.clone(), m.summary()));
+                }
+                Some(MsrpStart::Status(want)) if m.code() != Some(*want) => {
+                    f.push(finding("MSRP status", want.to_string(), m.summary()));
+                }
+                _ => {}
+            }
+        }
+    }
+    f
+}
+
+fn msrp_start_text(s: &MsrpStart) -> String {
+    match s {
+        MsrpStart::Method(m) => m.clone(),
+        MsrpStart::Status(c) => c.to_string(),
+    }
+}
+
+fn saved<'e>(env: &'e MatchEnv, name: &str) -> Result<&'e SavedMessage, MatchError> {
+    env.saved
+        .get(name)
+        .ok_or_else(|| MatchError::NoSaved(name.to_string()))
+}
+
+fn correlation_findings(
+    e: &Expect,
+    obs: Observed<'_>,
+    env: &MatchEnv,
+) -> Result<Vec<Finding>, MatchError> {
+    let mut f = Vec::new();
+    if let Some(name) = &e.answers {
+        match (saved(env, name)?, obs) {
+            // RFC 3261 17.1.3: a response matches its client transaction by branch and CSeq
+            // method; Call-ID and CSeq together identify the request here.
+            (SavedMessage::Sip(req), Observed::Sip(resp)) => {
+                if resp.call_id() != req.call_id() {
+                    f.push(finding(
+                        format!("Call-ID (answers {name})"),
+                        quoted(req.call_id()),
+                        quoted(resp.call_id()),
+                    ));
+                }
+                if resp.header("CSeq") != req.header("CSeq") {
+                    f.push(finding(
+                        format!("CSeq (answers {name})"),
+                        quoted(req.header("CSeq")),
+                        quoted(resp.header("CSeq")),
+                    ));
+                }
+            }
+            // RFC 4975 7.2: a response carries the transaction id of its request.
+            (SavedMessage::Msrp(req), Observed::Msrp(resp)) => {
+                if req.tid != resp.tid {
+                    f.push(finding(
+                        format!("MSRP transaction (answers {name})"),
+                        quoted(Some(&req.tid)),
+                        quoted(Some(&resp.tid)),
+                    ));
+                }
+            }
+            _ => f.push(finding(
+                format!("answers {name}"),
+                "a response of the same protocol",
+                obs.summary(),
+            )),
+        }
+    }
+    if let Some(name) = &e.in_dialog {
+        match (saved(env, name)?, obs) {
+            (SavedMessage::Sip(d), Observed::Sip(m)) => {
+                if m.call_id() != d.call_id() {
+                    f.push(finding(format!("Call-ID (in dialog of {name})"), quoted(d.call_id()), quoted(m.call_id())));
+                }
+            }
+            (SavedMessage::Sip(_), Observed::Msrp(_)) => {
+                return Err(MatchError::Unsupported(format!(
+                    "`in_dialog: {name}` on an MSRP message: the runner maps MSRP sessions to dialogs"
+                )))
+            }
+            (SavedMessage::Msrp(_), _) => {
+                return Err(MatchError::Unsupported(format!("`in_dialog: {name}` names an MSRP message: expected a SIP message")))
+            }
+        }
+    }
+    Ok(f)
+}
+
+fn quoted(v: Option<&str>) -> String {
+    match v {
+        Some(s) => format!("{s:?}"),
+        None => "(absent)".to_string(),
+    }
+}
+
+fn seen_text(seen: &[&str]) -> String {
+    match seen {
+        [] => "(absent)".to_string(),
+        [one] => format!("{one:?}"),
+        many => many
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// Evaluates one matcher over every value found (none = absent); pushes a finding if it fails.
+pub fn judge(
+    out: &mut Vec<Finding>,
+    what: &str,
+    m: &Matcher,
+    seen: &[&str],
+    env: &MatchEnv,
+) -> Result<(), MatchError> {
+    let ok = match m {
+        Matcher::Equals(t) | Matcher::Spec(MatcherSpec::Equals(t)) => {
+            let want = env.interpolate(t)?;
+            let ok = seen.iter().any(|s| *s == want);
+            if !ok {
+                out.push(finding(what, format!("{want:?}"), seen_text(seen)));
+            }
+            return Ok(());
+        }
+        Matcher::Spec(MatcherSpec::Present(p)) => seen.is_empty() != *p,
+        Matcher::Spec(MatcherSpec::Absent(a)) => seen.is_empty() == *a,
+        Matcher::Spec(MatcherSpec::Contains(t)) => {
+            let want = env.interpolate(t)?;
+            let ok = seen.iter().any(|s| s.contains(&want));
+            if !ok {
+                out.push(finding(
+                    what,
+                    format!("containing {want:?}"),
+                    seen_text(seen),
+                ));
+            }
+            return Ok(());
+        }
+        Matcher::Spec(MatcherSpec::Regex(r)) => {
+            let re = regex::Regex::new(&format!("^(?:{r})$"))
+                .map_err(|e| MatchError::Regex(r.clone(), e.to_string()))?;
+            seen.iter().any(|s| re.is_match(s))
+        }
+    };
+    if !ok {
+        out.push(finding(what, m.to_string(), seen_text(seen)));
+    }
+    Ok(())
+}
+
+/// The ICSI a scenario names: a short name (`cpm.session`) or a full URN.
+pub fn icsi_of(name: &str) -> String {
+    if name.contains(':') {
+        name.to_string()
+    } else {
+        icsi::from_short_name(name)
+            .map(str::to_string)
+            .unwrap_or_else(|| name.to_string())
+    }
+}
+
+fn feature_tags(
+    out: &mut Vec<Finding>,
+    obs: Observed<'_>,
+    accept: Option<&[String]>,
+    contact: Option<&[String]>,
+) -> Result<(), MatchError> {
+    let Observed::Sip(m) = obs else {
+        return Err(MatchError::Unsupported(
+            "feature_tags on an MSRP message".into(),
+        ));
+    };
+    type Group<'a> = (
+        &'a str,
+        Option<&'a [String]>,
+        Result<Vec<FeatureSet>, DecodeError>,
+    );
+    let groups: [Group<'_>; 2] = [
+        ("Accept-Contact", accept, m.accept_contacts()),
+        ("Contact", contact, m.contact_features()),
+    ];
+    for (header, want, sets) in groups {
+        let Some(want) = want else { continue };
+        // wire-facts 1: compare decoded ICSI values, never substrings of the raw header.
+        let seen: Vec<String> = match sets {
+            Ok(sets) => sets.iter().flat_map(|s| s.icsi_refs()).collect(),
+            Err(e) => {
+                out.push(finding(
+                    format!("{header} feature tags"),
+                    "a decodable header",
+                    format!("undecodable: {e}"),
+                ));
+                continue;
+            }
+        };
+        for w in want {
+            let icsi = icsi_of(w);
+            if !seen.contains(&icsi) {
+                let shown = if seen.is_empty() {
+                    "(no +g.3gpp.icsi-ref)".to_string()
+                } else {
+                    seen.join(", ")
+                };
+                out.push(finding(format!("{header} +g.3gpp.icsi-ref"), icsi, shown));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The body part of a given media type: the whole body, or the matching part of a multipart body.
+fn part_of<'a>(obs: Observed<'a>, essence: &str) -> Option<Vec<u8>> {
+    let ct = obs.content_type()?;
+    let lower = ct.to_ascii_lowercase();
+    if lower.starts_with(essence) {
+        return Some(obs.body().to_vec());
+    }
+    if lower.starts_with("multipart/") {
+        let mp = multipart::Multipart::parse_with_type(ct, obs.body()).ok()?;
+        return mp.value.find(essence).map(|p| p.body.clone());
+    }
+    None
+}
+
+fn sdp_findings(
+    out: &mut Vec<Finding>,
+    obs: Observed<'_>,
+    s: &SdpExpect,
+    env: &MatchEnv,
+) -> Result<(), MatchError> {
+    let Some(body) = part_of(obs, "application/sdp") else {
+        out.push(finding(
+            "SDP",
+            "an application/sdp body",
+            format!("Content-Type {}", quoted(obs.content_type())),
+        ));
+        return Ok(());
+    };
+    let sd = match sdp::SessionDescription::parse(&body) {
+        Ok(d) => d.value,
+        Err(e) => {
+            out.push(finding(
+                "SDP",
+                "a decodable SDP body",
+                format!("undecodable: {e}"),
+            ));
+            return Ok(());
+        }
+    };
+    let Some(media) = sd.msrp_media() else {
+        out.push(finding(
+            "SDP media",
+            "an m=message line with an MSRP protocol",
+            "(none)",
+        ));
+        return Ok(());
+    };
+    let proto = media.media_line().ok().map(|l| l.proto);
+    let one = |v: Option<&str>| v.map(|x| vec![x.to_string()]).unwrap_or_default();
+    let checks: Vec<(&str, &Option<Matcher>, Vec<String>)> = vec![
+        ("SDP m= proto", &s.proto, proto.into_iter().collect()),
+        ("SDP a=setup", &s.setup, one(media.attr("setup"))),
+        (
+            "SDP a=file-selector",
+            &s.file_selector,
+            one(media.attr("file-selector")),
+        ),
+        (
+            "SDP a=file-range",
+            &s.file_range,
+            one(media.attr("file-range")),
+        ),
+        (
+            "SDP a=file-transfer-id",
+            &s.file_transfer_id,
+            one(media.file_transfer_id()),
+        ),
+        (
+            "SDP a=file-disposition",
+            &s.file_disposition,
+            one(media.file_disposition()),
+        ),
+        ("SDP a=path", &s.path, one(media.attr("path"))),
+    ];
+    for (what, m, seen) in checks {
+        if let Some(m) = m {
+            let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
+            judge(out, what, m, &seen, env)?;
+        }
+    }
+    if let Some(d) = &s.direction {
+        let seen = sd.effective_direction(media).as_str();
+        if seen != d {
+            out.push(finding(
+                "SDP direction",
+                format!("{d:?}"),
+                format!("{seen:?}"),
+            ));
+        }
+    }
+    for (what, want, have) in [
+        ("SDP a=accept-types", &s.accept_types, media.accept_types()),
+        (
+            "SDP a=accept-wrapped-types",
+            &s.accept_wrapped_types,
+            media.accept_wrapped_types(),
+        ),
+    ] {
+        for w in want.iter().flatten() {
+            if !have.iter().any(|h| h.eq_ignore_ascii_case(w)) {
+                out.push(finding(
+                    what,
+                    format!("containing {w:?}"),
+                    if have.is_empty() {
+                        "(absent)".into()
+                    } else {
+                        format!("{:?}", have.join(" "))
+                    },
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Well-known CPIM prefixes a scenario may use in keys (`imdn.Message-ID`), resolved to their
+/// namespace, whatever alias the message itself declared.
+const CPIM_PREFIXES: &[(&str, &str)] = &[("imdn", cpim::NS_IMDN)];
+
+fn cpim_findings(
+    out: &mut Vec<Finding>,
+    obs: Observed<'_>,
+    want: &std::collections::BTreeMap<String, Matcher>,
+    env: &MatchEnv,
+) -> Result<(), MatchError> {
+    let Some(body) = part_of(obs, "message/cpim") else {
+        out.push(finding(
+            "CPIM",
+            "a message/cpim body",
+            format!("Content-Type {}", quoted(obs.content_type())),
+        ));
+        return Ok(());
+    };
+    let msg = match cpim::parse(&body) {
+        Ok(d) => d.value,
+        Err(e) => {
+            out.push(finding(
+                "CPIM",
+                "a decodable message/cpim body",
+                format!("undecodable: {e}"),
+            ));
+            return Ok(());
+        }
+    };
+    for (key, m) in want {
+        let content;
+        let seen: Vec<&str> = if key == "Content" {
+            content = String::from_utf8_lossy(&msg.body).into_owned();
+            vec![content.as_str()]
+        } else if key.eq_ignore_ascii_case("Content-Type") {
+            msg.content_type().into_iter().collect()
+        } else if let Some((prefix, name)) = key.split_once('.') {
+            let Some((_, ns)) = CPIM_PREFIXES
+                .iter()
+                .find(|(p, _)| p.eq_ignore_ascii_case(prefix))
+            else {
+                return Err(MatchError::Unsupported(format!(
+                    "CPIM key {key:?}: unknown namespace prefix {prefix:?} (known: imdn)"
+                )));
+            };
+            msg.get_ns_all(ns, name)
+        } else {
+            msg.get_ns_all(cpim::NS_CPIM, key)
+        };
+        judge(out, &format!("CPIM {key}"), m, &seen, env)?;
+    }
+    Ok(())
+}
+
+fn xml_findings(
+    out: &mut Vec<Finding>,
+    obs: Observed<'_>,
+    want: &std::collections::BTreeMap<String, Matcher>,
+    env: &MatchEnv,
+) -> Result<(), MatchError> {
+    let body = match obs.content_type().map(str::to_ascii_lowercase) {
+        Some(ct) if ct.starts_with("message/cpim") => {
+            cpim::parse(obs.body()).ok().map(|c| c.value.body)
+        }
+        Some(ct) if ct.starts_with("multipart/") => obs.content_type().and_then(|ct| {
+            let mp = multipart::Multipart::parse_with_type(ct, obs.body()).ok()?;
+            mp.value
+                .parts
+                .iter()
+                .find(|p| {
+                    p.header("Content-Type")
+                        .is_some_and(|t| t.to_ascii_lowercase().contains("xml"))
+                })
+                .map(|p| p.body.clone())
+        }),
+        Some(ct) if ct.contains("xml") => Some(obs.body().to_vec()),
+        _ => None,
+    };
+    let Some(body) = body else {
+        out.push(finding(
+            "XML",
+            "an XML body",
+            format!("Content-Type {}", quoted(obs.content_type())),
+        ));
+        return Ok(());
+    };
+    for (path, m) in want {
+        match xml::select(&body, path) {
+            Ok(values) => {
+                let seen: Vec<&str> = values.iter().map(String::as_str).collect();
+                judge(out, &format!("XML {path}"), m, &seen, env)?;
+            }
+            Err(e) => {
+                out.push(finding(
+                    format!("XML {path}"),
+                    "a well-formed XML body",
+                    format!("undecodable: {e}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Expect;
+    use cpmconf_codec::{msrp, sip};
+    use rstest::rstest;
+
+    const INVITE: &str = "INVITE sip:g1@cf.test SIP/2.0\r\n\
+Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK1\r\n\
+From: <sip:a@test>;tag=1\r\n\
+To: <sip:g1@cf.test>\r\n\
+Call-ID: c1@127.0.0.1\r\n\
+CSeq: 1 INVITE\r\n\
+Contact: <sip:a@127.0.0.1:5060>;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.session\"\r\n\
+Accept-Contact: *;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.session\"\r\n\
+Conversation-ID: conv-1\r\n\
+Contribution-ID: abc\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 149\r\n\
+\r\n\
+v=0\r\n\
+o=- 1 1 IN IP4 127.0.0.1\r\n\
+s=-\r\n\
+c=IN IP4 127.0.0.1\r\n\
+t=0 0\r\n\
+m=message 7394 TCP/MSRP *\r\n\
+a=accept-types:message/cpim\r\n\
+a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
+
+    fn sip_msg() -> sip::Message {
+        let raw = INVITE.replace(
+            "Content-Length: 149",
+            &format!(
+                "Content-Length: {}",
+                INVITE.split("\r\n\r\n").nth(1).unwrap().len()
+            ),
+        );
+        sip::Message::parse(raw.as_bytes()).unwrap().value
+    }
+
+    fn expect(yaml: &str) -> Expect {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    fn env() -> MatchEnv {
+        let mut env = MatchEnv::default();
+        env.bindings.set("g.conv", "conv-1");
+        env.bindings.set("g.uri", "sip:g1@cf.test");
+        env
+    }
+
+    #[rstest]
+    #[case("{ sip: INVITE, request_uri: '${g.uri}', headers: { Conversation-ID: '${g.conv}' } }", &[])]
+    #[case("{ sip: INVITE, headers: { Contribution-ID: def } }", &["header Contribution-ID: expected \"def\", seen \"abc\""])]
+    #[case("{ sip: INVITE, headers: { Privacy: { present: true } } }", &["header Privacy: expected (present), seen (absent)"])]
+    #[case("{ sip: INVITE, headers: { Privacy: { absent: true }, Call-ID: { regex: 'c[0-9]@.*' } } }", &[])]
+    #[case("{ sip: INVITE, headers: { Call-ID: { regex: 'c[0-9]' } } }", &["header Call-ID: expected matching /c[0-9]/, seen \"c1@127.0.0.1\""])]
+    #[case("{ sip: MESSAGE }", &["SIP request: expected MESSAGE, seen INVITE sip:g1@cf.test"])]
+    #[case("{ sip: INVITE, feature_tags: { accept-contact: [cpm.session], contact: [cpm.session] } }", &[])]
+    #[case("{ sip: INVITE, feature_tags: { accept-contact: [cpm.msg] } }", &["Accept-Contact +g.3gpp.icsi-ref: expected urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg, seen urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session"])]
+    #[case("{ sip: INVITE, sdp: { direction: sendrecv, accept-types: [message/cpim], proto: TCP/MSRP } }", &[])]
+    #[case("{ sip: INVITE, sdp: { direction: sendonly, setup: active } }", &["SDP a=setup: expected \"active\", seen (absent)", "SDP direction: expected \"sendonly\", seen \"sendrecv\""])]
+    #[case("{ sip: INVITE, cpim: { To: x } }", &["CPIM: expected a message/cpim body, seen Content-Type \"application/sdp\""])]
+    fn sip_matchers(#[case] e: &str, #[case] want: &[&str]) {
+        let m = sip_msg();
+        let out = check(&expect(e), Observed::Sip(&m), &env()).unwrap();
+        let got: Vec<String> = out.findings.iter().map(|f| f.to_string()).collect();
+        assert_eq!(got, want);
+        assert_eq!(
+            out.quote.first().map(String::as_str),
+            Some("INVITE sip:g1@cf.test SIP/2.0")
+        );
+    }
+
+    #[test]
+    fn undefined_reference_is_an_error_not_a_pass() {
+        let m = sip_msg();
+        let r = check(
+            &expect("{ sip: INVITE, request_uri: '${nope}' }"),
+            Observed::Sip(&m),
+            &env(),
+        );
+        assert!(matches!(r, Err(MatchError::Reference(_))), "{r:?}");
+    }
+
+    #[test]
+    fn answers_correlates_call_id_and_cseq() {
+        let req = sip_msg();
+        let ok = sip::Message::parse(b"SIP/2.0 200 OK\r\nCall-ID: c1@127.0.0.1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n").unwrap().value;
+        let other = sip::Message::parse(
+            b"SIP/2.0 200 OK\r\nCall-ID: zz\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+        )
+        .unwrap()
+        .value;
+        let mut env = env();
+        env.saved.insert("inv".into(), SavedMessage::Sip(req));
+        let e = expect("{ status: 2xx, answers: inv }");
+        assert!(is_candidate(&e, Observed::Sip(&ok), &env).unwrap());
+        assert!(!is_candidate(&e, Observed::Sip(&other), &env).unwrap());
+        assert!(env.resolve("inv.header.Call-ID").as_deref() == Some("c1@127.0.0.1"));
+    }
+
+    #[test]
+    fn msrp_send_with_cpim_and_byte_range() {
+        let body = "From: <sip:a@test>\r\nTo: <sip:g1@cf.test>\r\nNS: im <urn:ietf:params:imdn>\r\nim.Message-ID: m1\r\n\r\nContent-Type: text/plain\r\n\r\nhi";
+        let raw = format!("MSRP t1 SEND\r\nTo-Path: msrp://127.0.0.1:7394/s1;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/s2;tcp\r\nMessage-ID: x1\r\nByte-Range: 1-{}/{}\r\nContent-Type: message/cpim\r\n\r\n{body}\r\n-------t1$\r\n", body.len(), body.len());
+        let m = msrp::Message::parse(raw.as_bytes()).unwrap().value;
+        let e = expect("{ msrp: SEND, headers: { Byte-Range: { regex: '1-[0-9]+/[0-9]+' } }, cpim: { To: '<${g.uri}>', imdn.Message-ID: m1, Content: hi } }");
+        let out = check(&e, Observed::Msrp(&m), &env()).unwrap();
+        assert_eq!(out.findings, vec![]);
+        let e = expect("{ msrp: 200 }");
+        let out = check(&e, Observed::Msrp(&m), &env()).unwrap();
+        assert_eq!(out.findings.len(), 1);
+        let e = expect("{ msrp: SEND, feature_tags: { contact: [cpm.session] } }");
+        assert!(matches!(
+            check(&e, Observed::Msrp(&m), &env()),
+            Err(MatchError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn xml_paths_select_values() {
+        let xml = "<?xml version=\"1.0\"?><imdn xmlns=\"urn:ietf:params:xml:ns:imdn\"><message-id>m1</message-id><delivery-notification><status><delivered/></status></delivery-notification></imdn>";
+        let raw = format!("MESSAGE sip:b@test SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 MESSAGE\r\nContent-Type: message/imdn+xml\r\nContent-Length: {}\r\n\r\n{xml}", xml.len());
+        let m = sip::Message::parse(raw.as_bytes()).unwrap().value;
+        let e = expect("{ sip: MESSAGE, xml: { imdn/message-id: m1, imdn/delivery-notification/status/*: delivered } }");
+        assert_eq!(
+            check(&e, Observed::Sip(&m), &env()).unwrap().findings,
+            vec![]
+        );
+        let e = expect("{ sip: MESSAGE, xml: { imdn/message-id: m2 } }");
+        assert_eq!(
+            check(&e, Observed::Sip(&m), &env()).unwrap().findings.len(),
+            1
+        );
+    }
+}
+
+/// `expect_none`: `true` if the message meets the whole expectation (a violation of the
+/// SHALL NOT). A message that is only a candidate but differs in some condition is no violation.
+pub fn violates(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<bool, MatchError> {
+    Ok(is_candidate(e, obs, env)? && check(e, obs, env)?.matched())
+}
+
+/// Judges an upper-tester event against a `wait_for`: `Ok(None)` when the event has another name
+/// (not a candidate), else the outcome over the fields. Field values that are not strings are
+/// compared by their JSON text (`3`, `true`); a missing field is absent.
+pub fn check_event(
+    w: &crate::scenario::WaitFor,
+    event: &str,
+    fields: &serde_json::Value,
+    env: &MatchEnv,
+) -> Result<Option<MatchOutcome>, MatchError> {
+    if w.event != event {
+        return Ok(None);
+    }
+    let mut f = Vec::new();
+    for (name, m) in &w.fields {
+        let text = match fields.get(name) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(other) => Some(other.to_string()),
+        };
+        let seen: Vec<&str> = text.as_deref().into_iter().collect();
+        judge(
+            &mut f,
+            &format!("event {event} field {name}"),
+            m,
+            &seen,
+            env,
+        )?;
+    }
+    Ok(Some(MatchOutcome {
+        findings: f,
+        quote: vec![format!("{event} {fields}")],
+    }))
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+
+    #[test]
+    fn events_match_by_name_and_fields() {
+        let w: crate::scenario::WaitFor = serde_yaml::from_str(
+            "{ event: message_received, fields: { text: hi, n: 3, from: { absent: true } } }",
+        )
+        .unwrap();
+        let env = MatchEnv::default();
+        let ev = serde_json::json!({ "text": "hi", "n": 3 });
+        assert!(check_event(&w, "session_ended", &ev, &env)
+            .unwrap()
+            .is_none());
+        assert!(check_event(&w, "message_received", &ev, &env)
+            .unwrap()
+            .unwrap()
+            .matched());
+        let ev = serde_json::json!({ "text": "ho", "n": 3, "from": "sip:b@test" });
+        let out = check_event(&w, "message_received", &ev, &env)
+            .unwrap()
+            .unwrap();
+        let got: Vec<String> = out.findings.iter().map(|f| f.to_string()).collect();
+        assert_eq!(
+            got,
+            vec![
+                "event message_received field from: expected (absent), seen \"sip:b@test\"",
+                "event message_received field text: expected \"hi\", seen \"ho\"",
+            ]
+        );
+    }
+}

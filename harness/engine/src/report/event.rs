@@ -1,0 +1,102 @@
+//! The run events: what happened, when (milliseconds since the run started), in order.
+
+use serde::Serialize;
+
+use crate::verdict::{Finding, Gate, RequirementResult, ScenarioResult};
+
+/// One event of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunEvent {
+    /// Milliseconds since the run started.
+    pub elapsed_ms: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: RunEventKind,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    /// Done as scripted.
+    Ok,
+    /// An expectation failed.
+    Failed,
+    /// The deadline passed with no candidate message.
+    TimedOut,
+    /// The harness or adapter broke.
+    Error,
+    /// Not run (an earlier step ended the scenario).
+    Skipped,
+}
+
+/// The kinds of event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum RunEventKind {
+    /// The run began.
+    RunStarted {
+        /// Seed of the id generator.
+        seed: u64,
+        /// Client profile name.
+        client: String,
+        /// `--strict`.
+        strict: bool,
+        /// Wall-clock start, RFC 3339.
+        started_at: String,
+        /// Number of scenarios selected.
+        scenarios: usize,
+    },
+    /// A scenario began.
+    ScenarioStarted {
+        /// Scenario id.
+        id: String,
+        /// Clause.
+        clause: String,
+        /// Title.
+        title: String,
+    },
+    /// A step ended.
+    StepDone {
+        /// Scenario id.
+        scenario: String,
+        /// 1-based step index.
+        step: usize,
+        /// Short description (`expect INVITE from client`).
+        description: String,
+        /// How it ended.
+        status: StepStatus,
+        /// Failed conditions.
+        findings: Vec<Finding>,
+        /// The judged message, quoted.
+        quote: Vec<String>,
+        /// Duration of the step.
+        duration_ms: u64,
+    },
+    /// A requirement got its verdict.
+    VerdictIssued {
+        /// Scenario id.
+        scenario: String,
+        /// The result.
+        result: RequirementResult,
+    },
+    /// The golden projection was compared.
+    GoldenCompared {
+        /// Scenario id.
+        scenario: String,
+        /// `true` when identical (or blessed).
+        matched: bool,
+        /// Unified diff when different.
+        diff: Option<String>,
+    },
+    /// A scenario ended.
+    ScenarioFinished {
+        /// The result (verdicts after the known-failures mapping).
+        result: ScenarioResult,
+    },
+    /// The run ended.
+    RunFinished {
+        /// The gate.
+        gate: Gate,
+    },
+}

@@ -1,0 +1,202 @@
+//! A fixed synthetic run for the reporter snapshot tests.
+
+use super::{Reporter, RunEvent, RunEventKind, StepStatus};
+use crate::catalogue::Strength;
+use crate::verdict::{gate, Finding, RequirementResult, ScenarioResult, Verdict};
+
+fn req(
+    id: &str,
+    clause: &str,
+    strength: Strength,
+    verdict: Verdict,
+    findings: Vec<Finding>,
+) -> RequirementResult {
+    RequirementResult {
+        id: id.into(),
+        strength,
+        clause: clause.into(),
+        requirement: format!("text of {id}"),
+        verdict,
+        step: Some(2),
+        findings,
+        quote: if verdict == Verdict::Fail {
+            vec![
+                "INVITE sip:g1@cf.test SIP/2.0".into(),
+                "Contribution-ID: def".into(),
+            ]
+        } else {
+            Vec::new()
+        },
+        message: None,
+    }
+}
+
+fn scen(
+    id: &str,
+    clause: &str,
+    verdict: Verdict,
+    reqs: Vec<RequirementResult>,
+    message: Option<&str>,
+) -> ScenarioResult {
+    ScenarioResult {
+        id: id.into(),
+        clause: clause.into(),
+        title: format!("title of {id}"),
+        verdict,
+        requirements: reqs,
+        duration_ms: 12,
+        message: message.map(str::to_string),
+    }
+}
+
+/// The scenario results of the synthetic run.
+pub fn results() -> Vec<ScenarioResult> {
+    let bad = Finding {
+        what: "header Contribution-ID".into(),
+        expected: "\"abc\"".into(),
+        seen: "\"def\"".into(),
+    };
+    vec![
+        scen(
+            "rejoin-ok",
+            "7.3.1.5.1",
+            Verdict::Pass,
+            vec![req(
+                "7.3.1.5.1/use-incoming-invite",
+                "7.3.1.5.1",
+                Strength::Shall,
+                Verdict::Pass,
+                vec![],
+            )],
+            None,
+        ),
+        scen(
+            "rejoin-bad-id",
+            "7.3.1.5.1",
+            Verdict::Fail,
+            vec![req(
+                "7.3.1.5/contribution-id",
+                "7.3.1.5",
+                Strength::Shall,
+                Verdict::Fail,
+                vec![bad],
+            )],
+            None,
+        ),
+        scen(
+            "pager-should",
+            "7",
+            Verdict::Fail,
+            vec![req(
+                "7/user-agent-header",
+                "7",
+                Strength::Should,
+                Verdict::Fail,
+                vec![Finding {
+                    what: "header User-Agent".into(),
+                    expected: "matching /CPM-client\\/OMA.*/".into(),
+                    seen: "(absent)".into(),
+                }],
+            )],
+            None,
+        ),
+        scen(
+            "deferred-timeout",
+            "7.3.11",
+            Verdict::Inconclusive,
+            vec![],
+            Some("precondition not reached: no INVITE within 5s"),
+        ),
+        scen(
+            "adapter-crash",
+            "7.3.11",
+            Verdict::Error,
+            vec![],
+            Some("adapter exited with status 1"),
+        ),
+        scen(
+            "ft-known",
+            "7.4.1",
+            Verdict::XFail,
+            vec![req(
+                "7.4.1/file-selector",
+                "7.4.1",
+                Strength::Shall,
+                Verdict::XFail,
+                vec![],
+            )],
+            None,
+        ),
+        scen(
+            "group-na",
+            "7.3.1.3",
+            Verdict::NotApplicable,
+            vec![],
+            Some("client lacks capability long-lived-group"),
+        ),
+    ]
+}
+
+/// Feeds the synthetic run to a reporter.
+pub fn feed(r: &mut dyn Reporter) {
+    let results = results();
+    let mut t = 0;
+    let mut ev = |kind: RunEventKind| {
+        t += 5;
+        r.event(&RunEvent {
+            elapsed_ms: t,
+            kind,
+        })
+        .unwrap();
+    };
+    ev(RunEventKind::RunStarted {
+        seed: 42,
+        client: "reference".into(),
+        strict: false,
+        started_at: "2026-01-01T00:00:00Z".into(),
+        scenarios: results.len(),
+    });
+    for s in &results {
+        ev(RunEventKind::ScenarioStarted {
+            id: s.id.clone(),
+            clause: s.clause.clone(),
+            title: s.title.clone(),
+        });
+        let failed = s.verdict == Verdict::Fail;
+        ev(RunEventKind::StepDone {
+            scenario: s.id.clone(),
+            step: 2,
+            description: "expect INVITE from client".into(),
+            status: if failed {
+                StepStatus::Failed
+            } else {
+                StepStatus::Ok
+            },
+            findings: s
+                .requirements
+                .iter()
+                .flat_map(|r| r.findings.clone())
+                .collect(),
+            quote: Vec::new(),
+            duration_ms: 3,
+        });
+        for r in &s.requirements {
+            ev(RunEventKind::VerdictIssued {
+                scenario: s.id.clone(),
+                result: r.clone(),
+            });
+        }
+        if s.id == "rejoin-ok" {
+            ev(RunEventKind::GoldenCompared {
+                scenario: s.id.clone(),
+                matched: false,
+                diff: Some("-client -> cf: INVITE\n+client -> cf: MESSAGE\n".into()),
+            });
+        }
+        ev(RunEventKind::ScenarioFinished { result: s.clone() });
+    }
+    ev(RunEventKind::RunFinished {
+        gate: gate(&results, false),
+    });
+    r.finish().unwrap();
+}

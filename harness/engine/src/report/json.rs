@@ -1,0 +1,112 @@
+//! JSON reporter (`results.json`): every verdict with its requirement, step, expected/seen,
+//! timings and the run's seed; the full event stream is kept so shards can be merged.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::{Reporter, RunEvent, RunEventKind};
+use crate::verdict::{Gate, ScenarioResult};
+
+/// Version of the results.json layout.
+pub const RESULTS_VERSION: u32 = 1;
+
+/// The whole results document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    /// Layout version.
+    pub version: u32,
+    /// Seed of the run.
+    pub seed: Option<u64>,
+    /// Client profile.
+    pub client: Option<String>,
+    /// Strict mode.
+    pub strict: bool,
+    /// Wall-clock start.
+    pub started_at: Option<String>,
+    /// Scenario results.
+    pub scenarios: Vec<ScenarioResult>,
+    /// The gate.
+    pub gate: Option<Gate>,
+    /// Every event in order.
+    pub events: Vec<RunEvent>,
+}
+
+/// Writes results.json at the end of the run.
+pub struct JsonReporter<W: Write> {
+    out: W,
+    doc: Results,
+}
+
+impl<W: Write> JsonReporter<W> {
+    /// A reporter writing to `out`.
+    pub fn new(out: W) -> Self {
+        JsonReporter {
+            out,
+            doc: Results {
+                version: RESULTS_VERSION,
+                seed: None,
+                client: None,
+                strict: false,
+                started_at: None,
+                scenarios: Vec::new(),
+                gate: None,
+                events: Vec::new(),
+            },
+        }
+    }
+
+    /// The writer back (tests).
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl<W: Write> Reporter for JsonReporter<W> {
+    fn event(&mut self, ev: &RunEvent) -> std::io::Result<()> {
+        match &ev.kind {
+            RunEventKind::RunStarted {
+                seed,
+                client,
+                strict,
+                started_at,
+                ..
+            } => {
+                self.doc.seed = Some(*seed);
+                self.doc.client = Some(client.clone());
+                self.doc.strict = *strict;
+                self.doc.started_at = Some(started_at.clone());
+            }
+            RunEventKind::ScenarioFinished { result } => self.doc.scenarios.push(result.clone()),
+            RunEventKind::RunFinished { gate } => self.doc.gate = Some(*gate),
+            _ => {}
+        }
+        self.doc.events.push(ev.clone());
+        Ok(())
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut self.out, &self.doc)?;
+        writeln!(self.out)?;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_snapshot() {
+        let mut r = JsonReporter::new(Vec::new());
+        crate::report::fixture::feed(&mut r);
+        let text = String::from_utf8(r.into_inner()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["seed"], 42);
+        assert_eq!(
+            v["scenarios"][1]["requirements"][0]["findings"][0]["seen"],
+            "\"def\""
+        );
+        insta::assert_snapshot!("json_synthetic_run", text);
+    }
+}

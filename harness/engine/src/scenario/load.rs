@@ -1,0 +1,137 @@
+//! The scenario loader: YAML text -> typed [`Scenario`], structure errors with their position.
+//! This is the only module that knows the scenario files are YAML.
+
+use std::path::Path;
+
+use super::model::Scenario;
+use crate::diagnostic::Diagnostic;
+
+/// A parsed scenario with the text it came from (kept for semantic diagnostics).
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    /// The file name as given.
+    pub file: String,
+    /// The source text.
+    pub source: String,
+    /// The typed scenario.
+    pub scenario: Scenario,
+}
+
+/// Parses scenario text; `file` names it in diagnostics.
+pub fn parse_scenario(source: &str, file: &str) -> Result<LoadedScenario, Diagnostic> {
+    match serde_yaml::from_str::<Scenario>(source) {
+        Ok(scenario) => Ok(LoadedScenario {
+            file: file.to_string(),
+            source: source.to_string(),
+            scenario,
+        }),
+        Err(e) => {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((1, 1));
+            Err(Diagnostic::new(
+                file,
+                line,
+                column,
+                clean_message(&e.to_string()),
+            ))
+        }
+    }
+}
+
+/// Reads and parses a scenario file.
+pub fn load_file(path: &Path) -> Result<LoadedScenario, Diagnostic> {
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::new(&file, 1, 1, format!("failed to read the file: {e}")))?;
+    parse_scenario(&source, &file)
+}
+
+/// serde_yaml appends " at line L column C" to its messages; the diagnostic carries the position
+/// already.
+fn clean_message(m: &str) -> String {
+    match m.find(" at line ") {
+        Some(i) => m.get(..i).unwrap_or(m).to_string(),
+        None => m.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::model::Step;
+
+    const GOOD: &str = r#"
+id: rejoin
+clause: "7.3.1.5.1"
+title: t
+covers: [7.3.1.5.1/use-incoming-invite]
+given:
+  group: { uri: "sip:g1@cf.test", conversation: $uuid }
+steps:
+  - do: { rejoin_group: { uri: "${group.uri}" } }
+  - expect:
+      sip: INVITE
+      request_uri: "${group.uri}"
+      headers:
+        Conversation-ID: "${group.conversation}"
+        Privacy: { absent: true }
+      status: 2xx
+      within: 5s
+      save: own
+  - parallel:
+      - expect: { msrp: SEND, cpim: { To: "${group.uri}" } }
+      - expect: { msrp: 200 }
+"#;
+
+    #[test]
+    fn parses_the_sketch_form() {
+        let l = parse_scenario(GOOD, "g.yaml").unwrap();
+        assert_eq!(l.scenario.steps.len(), 3);
+        let Some(Step::Expect(e)) = l.scenario.steps.get(1) else {
+            panic!(
+                "second step is not an expect: {:?}",
+                l.scenario.steps.get(1)
+            );
+        };
+        assert_eq!(e.from, "client");
+        assert_eq!(e.headers.len(), 2);
+    }
+
+    #[rstest::rstest]
+    #[case(
+        "id: x\nclause: '7'\ntitle: t\nsteps: []\nbogus: 1\n",
+        5,
+        "unknown field `bogus`"
+    )]
+    #[case(
+        "id: x\nclause: '7'\ntitle: t\nsteps:\n  - expect:\n      sip: INVITE\n      hedaers: {}\n",
+        7,
+        "unknown field `hedaers`"
+    )]
+    #[case(
+        "id: x\nclause: '7'\ntitle: t\nsteps:\n  - expect:\n      headers: { A: { regx: a } }\n",
+        6,
+        "unknown field `regx`"
+    )]
+    #[case(
+        "id: x\nclause: '7'\ntitle: t\nsteps:\n  - expect:\n      within: soon\n",
+        6,
+        "duration"
+    )]
+    #[case(
+        "id: x\nclause: '7'\ntitle: t\nsteps:\n  - wait: {}\n",
+        5,
+        "unknown variant `wait`"
+    )]
+    fn structure_errors_carry_positions(#[case] src: &str, #[case] line: usize, #[case] msg: &str) {
+        let d = parse_scenario(src, "bad.yaml").unwrap_err();
+        assert_eq!(d.line, line, "{d}");
+        assert!(d.message.contains(msg), "{d}");
+        assert!(
+            d.to_string().starts_with(&format!("bad.yaml:{line}:")),
+            "{d}"
+        );
+    }
+}

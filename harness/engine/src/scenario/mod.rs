@@ -1,0 +1,18 @@
+//! Scenarios: the typed model, its loader (the only place that touches YAML) and `${...}`
+//! variables.
+
+pub mod duration;
+pub mod load;
+pub mod matcher_spec;
+pub mod model;
+mod step_de;
+pub mod vars;
+
+pub use duration::DurationSpec;
+pub use load::{load_file, parse_scenario, LoadedScenario};
+pub use matcher_spec::{Matcher, MatcherSpec, StatusSpec};
+pub use model::{
+    BodySend, Command, CpimSend, Expect, FeatureTags, Given, GroupItem, MediaKind, MsrpStart,
+    Scenario, SdpExpect, SdpSend, Send, Step, WaitFor, LANGUAGE_VERSION,
+};
+pub use vars::{Bindings, Reference, TemplateError};

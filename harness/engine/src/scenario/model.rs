@@ -1,0 +1,387 @@
+//! The typed scenario model (language v1): metadata, `given` variables and the steps.
+//!
+//! Every struct refuses unknown keys, so a misspelt key is an error with its position rather than a
+//! silently ignored line. The semantics of each field live in `docs/scenario-language.md`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::duration::DurationSpec;
+use super::matcher_spec::{Matcher, StatusSpec};
+
+/// Version of the scenario language this model implements.
+pub const LANGUAGE_VERSION: u32 = 1;
+
+/// One scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Optional language version; only 1 is understood.
+    #[serde(default)]
+    pub version: Option<u32>,
+    /// Stable scenario id (unique across the suite).
+    pub id: String,
+    /// CR clause the scenario belongs to, e.g. `7.3.1.5.1`.
+    pub clause: String,
+    /// CR change number.
+    #[serde(default)]
+    pub change: Option<u32>,
+    /// One-line description of the behaviour.
+    pub title: String,
+    /// Requirement ids the scenario covers (catalogue ids).
+    #[serde(default)]
+    pub covers: Vec<String>,
+    /// Client capabilities needed; a client without one gets `not-applicable`.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// Free tags for selection.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Free-text note for reviewers.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Variables: literals, generated values (`$uuid`, `$token`), nested maps.
+    #[serde(default)]
+    pub given: BTreeMap<String, Given>,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// A `given` value: a scalar, a generator, or a nested map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Given {
+    /// A string; `$uuid` and `$token` are generated from the run's seed.
+    Text(String),
+    /// An integer literal.
+    Integer(i64),
+    /// A boolean literal.
+    Bool(bool),
+    /// A nested map, reached as `${outer.inner}`.
+    Map(BTreeMap<String, Given>),
+}
+
+/// One step: a map with exactly one key naming its kind.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// An upper-tester command to the client under test.
+    Do(Command),
+    /// A message a simulated role sends to the client.
+    Send(Box<Send>),
+    /// A message the client must send.
+    Expect(Box<Expect>),
+    /// A message the client must NOT send within a window (a SHALL NOT).
+    ExpectNone(Box<Expect>),
+    /// Expectations met in any order (SIP and MSRP interleave); all must be met.
+    Parallel(Vec<GroupItem>),
+    /// Same meaning as `parallel`; reads better for several messages of one protocol.
+    AnyOrder(Vec<GroupItem>),
+    /// An upper-tester event the client must report.
+    WaitFor(Box<WaitFor>),
+}
+
+/// An item of a `parallel` / `any_order` group.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum GroupItem {
+    /// A message the client must send.
+    Expect(Box<Expect>),
+    /// A message the client must not send (checked over the group's window).
+    ExpectNone(Box<Expect>),
+    /// An upper-tester event.
+    WaitFor(Box<WaitFor>),
+}
+
+/// An upper-tester command: `{ name: { args } }` with exactly one name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Command(pub BTreeMap<String, serde_json::Value>);
+
+impl Command {
+    /// The command name and its arguments, if the map holds exactly one entry.
+    pub fn single(&self) -> Option<(&str, &serde_json::Value)> {
+        let mut it = self.0.iter();
+        match (it.next(), it.next()) {
+            (Some((k, v)), None) => Some((k.as_str(), v)),
+            _ => None,
+        }
+    }
+}
+
+/// The start line of an MSRP message in a step: a method (`SEND`, `REPORT`) or a status code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MsrpStart {
+    /// A response status code (`200`, `413`).
+    Status(u16),
+    /// A request method (`SEND`, `REPORT`, `NICKNAME`).
+    Method(String),
+}
+
+/// A message a simulated role sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Send {
+    /// The simulated role that sends (`cf`, `pf`, `core`, `b`, ...).
+    #[serde(rename = "as")]
+    pub role: String,
+    /// A SIP request method.
+    #[serde(default)]
+    pub sip: Option<String>,
+    /// A SIP response status code (with `answers`).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Reason phrase of a response (default: the standard one).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// An MSRP request method or response status.
+    #[serde(default)]
+    pub msrp: Option<MsrpStart>,
+    /// The saved request this response answers (or `last_received`).
+    #[serde(default)]
+    pub answers: Option<String>,
+    /// The saved message whose dialog (SIP) or session (MSRP) carries this one.
+    #[serde(default)]
+    pub in_dialog: Option<String>,
+    /// Request-URI (default: the client's contact).
+    #[serde(default)]
+    pub request_uri: Option<String>,
+    /// Contact header value (e.g. `"${group.uri};isfocus"`).
+    #[serde(default)]
+    pub contact: Option<String>,
+    /// Extra or overriding header fields.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Feature tags to put in Accept-Contact / Contact (ICSI short names or URNs).
+    #[serde(default)]
+    pub feature_tags: Option<FeatureTags>,
+    /// SDP to build.
+    #[serde(default)]
+    pub sdp: Option<SdpSend>,
+    /// A CPIM body to build.
+    #[serde(default)]
+    pub cpim: Option<CpimSend>,
+    /// An XML body to build: `{ <kind>: { field: value } }` (imdn, iscomposing,
+    /// conference-info, resource-lists, reginfo).
+    #[serde(default)]
+    pub xml: Option<BTreeMap<String, BTreeMap<String, serde_json::Value>>>,
+    /// A literal body.
+    #[serde(default)]
+    pub body: Option<BodySend>,
+    /// Name to save the sent message under.
+    #[serde(default)]
+    pub save: Option<String>,
+}
+
+/// Feature tags by header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FeatureTags {
+    /// ICSIs in Accept-Contact.
+    #[serde(default)]
+    pub accept_contact: Option<Vec<String>>,
+    /// ICSIs in Contact.
+    #[serde(default)]
+    pub contact: Option<Vec<String>>,
+}
+
+/// What kind of MSRP media an SDP describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MediaKind {
+    /// A chat session (message/cpim).
+    Chat,
+    /// A file transfer (RFC 5547).
+    File,
+    /// A Large Message Mode message.
+    Largemsg,
+}
+
+/// SDP a role sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SdpSend {
+    /// Build an offer of this kind.
+    #[serde(default)]
+    pub offer: Option<MediaKind>,
+    /// Build an answer of this kind (to the saved offer in `answers`).
+    #[serde(default)]
+    pub answer: Option<MediaKind>,
+    /// `sendrecv`, `sendonly`, `recvonly`, `inactive`.
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// `active`, `passive`, `actpass`.
+    #[serde(default)]
+    pub setup: Option<String>,
+    /// a=accept-types.
+    #[serde(default)]
+    pub accept_types: Option<Vec<String>>,
+    /// a=accept-wrapped-types.
+    #[serde(default)]
+    pub accept_wrapped_types: Option<Vec<String>>,
+    /// a=file-selector (RFC 5547).
+    #[serde(default)]
+    pub file_selector: Option<String>,
+    /// a=file-range (RFC 5547).
+    #[serde(default)]
+    pub file_range: Option<String>,
+    /// a=file-transfer-id (RFC 5547).
+    #[serde(default)]
+    pub file_transfer_id: Option<String>,
+    /// a=file-disposition (RFC 5547).
+    #[serde(default)]
+    pub file_disposition: Option<String>,
+}
+
+/// A CPIM body a role sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CpimSend {
+    /// CPIM From.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// CPIM To.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Further CPIM headers (`imdn.Message-ID`, `imdn.Disposition-Notification`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Content-Type of the payload (default text/plain).
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Payload text.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// A literal body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BodySend {
+    /// Content-Type.
+    pub content_type: String,
+    /// Text content.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// A file under fixtures/ to send.
+    #[serde(default)]
+    pub file: Option<String>,
+}
+
+/// A message the client must (or, in `expect_none`, must not) send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Who sends: `client` (the default).
+    #[serde(default = "client_role")]
+    pub from: String,
+    /// The role it is sent to (any role when absent).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// A SIP request method.
+    #[serde(default)]
+    pub sip: Option<String>,
+    /// A SIP response status (`200` or a class `2xx`).
+    #[serde(default)]
+    pub status: Option<StatusSpec>,
+    /// An MSRP method or status.
+    #[serde(default)]
+    pub msrp: Option<MsrpStart>,
+    /// The saved request this response must answer (`last_sent` for the latest sent one).
+    #[serde(default)]
+    pub answers: Option<String>,
+    /// The saved message whose dialog must carry this one (same Call-ID).
+    #[serde(default)]
+    pub in_dialog: Option<String>,
+    /// Request-URI.
+    #[serde(default)]
+    pub request_uri: Option<Matcher>,
+    /// Header matchers (SIP or MSRP headers, by the message's protocol).
+    #[serde(default)]
+    pub headers: BTreeMap<String, Matcher>,
+    /// Decoded feature tags that must be present.
+    #[serde(default)]
+    pub feature_tags: Option<FeatureTags>,
+    /// SDP checks.
+    #[serde(default)]
+    pub sdp: Option<SdpExpect>,
+    /// CPIM header matchers (names as written, or prefix-resolved like `imdn.Message-ID`);
+    /// the key `Content` matches the payload text.
+    #[serde(default)]
+    pub cpim: Option<BTreeMap<String, Matcher>>,
+    /// XML path matchers over the XML body (`imdn/message-id: "${id}"`).
+    #[serde(default)]
+    pub xml: Option<BTreeMap<String, Matcher>>,
+    /// Matcher over the whole body as text.
+    #[serde(default)]
+    pub body: Option<Matcher>,
+    /// Name to save the matched message under.
+    #[serde(default)]
+    pub save: Option<String>,
+    /// Requirement ids this step proves.
+    #[serde(default)]
+    pub verifies: Vec<String>,
+    /// Deadline (expect) or window (expect_none), scaled by the global factor.
+    #[serde(default)]
+    pub within: Option<DurationSpec>,
+}
+
+fn client_role() -> String {
+    "client".to_string()
+}
+
+/// SDP checks of an expectation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SdpExpect {
+    /// `m=` protocol (e.g. `TCP/MSRP`, `TCP/TLS/MSRP`) of the first message media.
+    #[serde(default)]
+    pub proto: Option<Matcher>,
+    /// Effective direction (`sendrecv` when no direction attribute is present).
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// a=setup value.
+    #[serde(default)]
+    pub setup: Option<Matcher>,
+    /// Types a=accept-types must contain.
+    #[serde(default)]
+    pub accept_types: Option<Vec<String>>,
+    /// Types a=accept-wrapped-types must contain.
+    #[serde(default)]
+    pub accept_wrapped_types: Option<Vec<String>>,
+    /// a=file-selector.
+    #[serde(default)]
+    pub file_selector: Option<Matcher>,
+    /// a=file-range.
+    #[serde(default)]
+    pub file_range: Option<Matcher>,
+    /// a=file-transfer-id.
+    #[serde(default)]
+    pub file_transfer_id: Option<Matcher>,
+    /// a=file-disposition.
+    #[serde(default)]
+    pub file_disposition: Option<Matcher>,
+    /// a=path.
+    #[serde(default)]
+    pub path: Option<Matcher>,
+}
+
+/// An upper-tester event the client must report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaitFor {
+    /// Event name (`message_received`, `session_ended`, ...).
+    pub event: String,
+    /// Matchers over the event's fields.
+    #[serde(default)]
+    pub fields: BTreeMap<String, Matcher>,
+    /// Requirement ids this step proves.
+    #[serde(default)]
+    pub verifies: Vec<String>,
+    /// Deadline.
+    #[serde(default)]
+    pub within: Option<DurationSpec>,
+}

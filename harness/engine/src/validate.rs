@@ -1,0 +1,531 @@
+//! Validation of scenario files beyond their structure: requirement ids known to the catalogue,
+//! variables and saved messages defined before use, generators and commands well formed.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::catalogue::Catalogue;
+use crate::diagnostic::{locate, Diagnostic};
+use crate::scenario::load::{load_file, LoadedScenario};
+use crate::scenario::model::{Expect, Given, GroupItem, Scenario, Send, Step, WaitFor};
+use crate::scenario::vars::{given_names, references, GENERATORS};
+
+/// Roots of `${...}` references the runner provides (client identity, simulated roles, run data),
+/// besides `given` variables and saved messages.
+pub const BUILTIN_ROOTS: &[&str] = &["client", "sim", "run"];
+
+/// Saved-message names every scenario may use without a `save`.
+pub const BUILTIN_SAVED: &[&str] = &["last_sent", "last_received"];
+
+/// Validates scenario files; returns every diagnostic (empty when all are valid).
+pub fn validate_files(paths: &[&Path], catalogue: &Catalogue) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut ids: Vec<(String, String)> = Vec::new();
+    for p in paths {
+        match load_file(p) {
+            Ok(l) => {
+                if let Some((_, other)) = ids.iter().find(|(id, _)| *id == l.scenario.id) {
+                    out.push(Diagnostic::at_token(
+                        &l.file,
+                        &l.source,
+                        &l.scenario.id,
+                        1,
+                        format!("scenario id {:?} is already used by {other}", l.scenario.id),
+                    ));
+                }
+                ids.push((l.scenario.id.clone(), l.file.clone()));
+                out.extend(validate(&l, catalogue));
+            }
+            Err(d) => out.push(d),
+        }
+    }
+    out
+}
+
+/// Validates one loaded scenario against the catalogue.
+pub fn validate(loaded: &LoadedScenario, catalogue: &Catalogue) -> Vec<Diagnostic> {
+    let mut v = Validator {
+        file: &loaded.file,
+        source: &loaded.source,
+        catalogue,
+        defined: given_names(&loaded.scenario.given).into_iter().collect(),
+        saved: BUILTIN_SAVED.iter().map(|s| s.to_string()).collect(),
+        line: 1,
+        out: Vec::new(),
+    };
+    v.scenario(&loaded.scenario);
+    v.out
+}
+
+struct Validator<'a> {
+    file: &'a str,
+    source: &'a str,
+    catalogue: &'a Catalogue,
+    defined: BTreeSet<String>,
+    saved: BTreeSet<String>,
+    /// Line of the step being checked, so a repeated token is found in the right place.
+    line: usize,
+    out: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    /// Places the diagnostic at the first of `tokens` found (most specific first).
+    fn err_first(&mut self, tokens: &[&str], message: String) {
+        let token = tokens
+            .iter()
+            .find(|t| locate(self.source, t, 1).is_some())
+            .copied()
+            .unwrap_or("");
+        self.err(token, message);
+    }
+
+    fn err(&mut self, token: &str, message: String) {
+        let d = Diagnostic::at_token(self.file, self.source, token, self.line, message);
+        self.out.push(d);
+    }
+
+    fn scenario(&mut self, s: &Scenario) {
+        if let Some(v) = s.version {
+            if v != crate::scenario::LANGUAGE_VERSION {
+                self.err(
+                    "version",
+                    format!("language version {v} is not supported: expected 1"),
+                );
+            }
+        }
+        if s.id.trim().is_empty() {
+            self.err(
+                "id:",
+                "empty scenario id: expected a stable identifier".into(),
+            );
+        }
+        for id in &s.covers {
+            self.requirement(id, "covers");
+        }
+        self.given(&s.given, "");
+        self.line = locate(self.source, "steps:", 1).map(|p| p.0).unwrap_or(1);
+        for (i, step) in s.steps.iter().enumerate() {
+            self.step(step, i + 1);
+        }
+    }
+
+    fn requirement(&mut self, id: &str, key: &str) {
+        if !self.catalogue.contains(id) {
+            self.err(
+                id,
+                format!(
+                    "unknown requirement id {id:?} in `{key}`: expected an id of the catalogue"
+                ),
+            );
+        }
+    }
+
+    fn given(&mut self, given: &std::collections::BTreeMap<String, Given>, prefix: &str) {
+        for (k, v) in given {
+            match v {
+                Given::Text(t)
+                    if t.starts_with('$')
+                        && !t.starts_with("${")
+                        && !GENERATORS.contains(&t.as_str()) =>
+                {
+                    self.err(
+                        t,
+                        format!(
+                            "unknown generator {t:?} for `{prefix}{k}`: expected one of {}",
+                            GENERATORS.join(", ")
+                        ),
+                    );
+                }
+                Given::Text(t) if t.contains("${") => {
+                    self.err(t, format!("`given` values are literals: `{prefix}{k}` may not reference other variables"));
+                }
+                Given::Map(m) => self.given(m, &format!("{prefix}{k}.")),
+                _ => {}
+            }
+        }
+    }
+
+    fn template(&mut self, t: &str) {
+        match references(t) {
+            Err(e) => self.err(t, format!("{e} in {t:?}")),
+            Ok(refs) => {
+                for r in refs {
+                    let root = r.root().to_string();
+                    let ok = self.defined.contains(&r.path)
+                        || BUILTIN_ROOTS.contains(&root.as_str())
+                        || (self.saved.contains(&root) && r.path.len() > root.len());
+                    if !ok {
+                        let hint = if self
+                            .defined
+                            .iter()
+                            .any(|d| d.starts_with(&format!("{}.", r.path)))
+                        {
+                            " (it is a map: name one of its keys)".to_string()
+                        } else if self.saved.contains(&root) {
+                            " (a saved message: name a part, e.g. `.header.Call-ID`)".to_string()
+                        } else {
+                            String::new()
+                        };
+                        self.err(
+                            &format!("${{{}", r.path),
+                            format!(
+                                "undefined reference `${{{}}}`{hint}: expected a `given` variable, a message saved by an earlier step, or a builtin root ({})",
+                                r.path,
+                                BUILTIN_ROOTS.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn saved_ref(&mut self, name: &str, key: &str) {
+        if !self.saved.contains(name) {
+            let specific = format!("{key}: {name}");
+            self.err_first(
+                &[specific.as_str(), name],
+                format!("`{key}: {name}` names no message saved by an earlier step: expected a `save:` name or one of {}", BUILTIN_SAVED.join(", ")),
+            );
+        }
+    }
+
+    fn save(&mut self, name: &str) {
+        if self.defined.contains(name)
+            || BUILTIN_ROOTS.contains(&name)
+            || BUILTIN_SAVED.contains(&name)
+        {
+            self.err(name, format!("`save: {name}` reuses the name of a variable or builtin: expected a fresh name"));
+        }
+        self.saved.insert(name.to_string());
+    }
+
+    fn step(&mut self, step: &Step, n: usize) {
+        let key = match step {
+            Step::Do(_) => "do:",
+            Step::Send(_) => "send:",
+            Step::Expect(_) => "expect:",
+            Step::ExpectNone(_) => "expect_none:",
+            Step::Parallel(_) => "parallel:",
+            Step::AnyOrder(_) => "any_order:",
+            Step::WaitFor(_) => "wait_for:",
+        };
+        if let Some((l, _)) = locate(self.source, key, self.line) {
+            self.line = l;
+        }
+        match step {
+            Step::Do(c) => match c.single() {
+                None => self.err(
+                    "do:",
+                    format!(
+                        "step {n}: `do` holds {} commands: expected exactly one `name: {{args}}`",
+                        c.0.len()
+                    ),
+                ),
+                Some((_, args)) => {
+                    let args = args.clone();
+                    self.json_templates(&args);
+                }
+            },
+            Step::Send(s) => self.send(s),
+            Step::Expect(e) => self.expect(e, false),
+            Step::ExpectNone(e) => self.expect(e, true),
+            Step::Parallel(items) | Step::AnyOrder(items) => {
+                if items.is_empty() {
+                    self.err(
+                        key,
+                        format!("step {n}: empty group: expected at least one item"),
+                    );
+                }
+                // Names saved inside a group are usable after it, not by its siblings.
+                let mut saves = Vec::new();
+                for item in items {
+                    match item {
+                        GroupItem::Expect(e) => {
+                            self.expect_body(e, false);
+                            saves.extend(e.save.clone());
+                        }
+                        GroupItem::ExpectNone(e) => self.expect_body(e, true),
+                        GroupItem::WaitFor(w) => self.wait_for(w),
+                    }
+                }
+                for s in saves {
+                    self.save(&s);
+                }
+            }
+            Step::WaitFor(w) => self.wait_for(w),
+        }
+    }
+
+    fn json_templates(&mut self, v: &serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => self.template(s),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| self.json_templates(x)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| self.json_templates(x)),
+            _ => {}
+        }
+    }
+
+    fn send(&mut self, s: &Send) {
+        let kinds = [s.sip.is_some(), s.status.is_some(), s.msrp.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if kinds != 1 {
+            self.err(
+                "send:",
+                "`send` needs exactly one of `sip: METHOD`, `status: CODE`, `msrp: ...`".into(),
+            );
+        }
+        if s.status.is_some() && s.answers.is_none() {
+            self.err(
+                "status:",
+                "`send` of a `status` needs `answers:` naming the request it answers".into(),
+            );
+        }
+        if let Some(st) = s.status {
+            if !(100..=699).contains(&st) {
+                self.err("status:", format!("status {st} is outside 100..=699"));
+            }
+        }
+        for (key, name) in [("answers", &s.answers), ("in_dialog", &s.in_dialog)] {
+            if let Some(name) = name {
+                self.saved_ref(name, key);
+            }
+        }
+        let mut texts: Vec<&str> = Vec::new();
+        texts.extend(s.request_uri.as_deref());
+        texts.extend(s.contact.as_deref());
+        texts.extend(s.headers.values().map(String::as_str));
+        if let Some(c) = &s.cpim {
+            texts.extend(c.from.as_deref());
+            texts.extend(c.to.as_deref());
+            texts.extend(c.text.as_deref());
+            texts.extend(c.headers.values().map(String::as_str));
+        }
+        if let Some(b) = &s.body {
+            texts.extend(b.text.as_deref());
+        }
+        if let Some(sdp) = &s.sdp {
+            if sdp.offer.is_some() == sdp.answer.is_some() {
+                self.err(
+                    "sdp:",
+                    "`sdp` needs exactly one of `offer:` or `answer:`".into(),
+                );
+            }
+            texts.extend(sdp.file_selector.as_deref());
+        }
+        let texts: Vec<String> = texts.into_iter().map(str::to_string).collect();
+        for t in &texts {
+            self.template(t);
+        }
+        if let Some(x) = &s.xml {
+            let v = serde_json::to_value(x).unwrap_or(serde_json::Value::Null);
+            self.json_templates(&v);
+        }
+        if let Some(name) = &s.save {
+            self.save(name);
+        }
+    }
+
+    fn expect(&mut self, e: &Expect, none: bool) {
+        self.expect_body(e, none);
+        if let Some(s) = &e.save {
+            self.save(s);
+        }
+    }
+
+    fn expect_body(&mut self, e: &Expect, none: bool) {
+        let kinds = [e.sip.is_some(), e.status.is_some(), e.msrp.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if kinds > 1 {
+            self.err(
+                "expect",
+                "an expectation names at most one of `sip`, `status`, `msrp`".into(),
+            );
+        }
+        if none && e.save.is_some() {
+            self.err(
+                "save:",
+                "`expect_none` cannot `save`: nothing is matched".into(),
+            );
+        }
+        for id in &e.verifies {
+            self.requirement(id, "verifies");
+        }
+        for (key, name) in [("answers", &e.answers), ("in_dialog", &e.in_dialog)] {
+            if let Some(name) = name {
+                self.saved_ref(name, key);
+            }
+        }
+        let mut texts: Vec<String> = Vec::new();
+        let mut push = |m: &crate::scenario::Matcher| {
+            texts.extend(m.templates().into_iter().map(str::to_string))
+        };
+        e.request_uri.iter().for_each(&mut push);
+        e.headers.values().for_each(&mut push);
+        e.body.iter().for_each(&mut push);
+        e.cpim.iter().flat_map(|m| m.values()).for_each(&mut push);
+        e.xml.iter().flat_map(|m| m.values()).for_each(&mut push);
+        if let Some(sdp) = &e.sdp {
+            [
+                &sdp.proto,
+                &sdp.setup,
+                &sdp.file_selector,
+                &sdp.file_range,
+                &sdp.file_transfer_id,
+                &sdp.file_disposition,
+                &sdp.path,
+            ]
+            .into_iter()
+            .flatten()
+            .for_each(&mut push);
+            if let Some(d) = &sdp.direction {
+                if !["sendrecv", "sendonly", "recvonly", "inactive"].contains(&d.as_str()) {
+                    self.err(d, format!("sdp direction {d:?}: expected sendrecv, sendonly, recvonly or inactive"));
+                }
+            }
+        }
+        for t in &texts {
+            self.template(t);
+        }
+    }
+
+    fn wait_for(&mut self, w: &WaitFor) {
+        for id in &w.verifies {
+            self.requirement(id, "verifies");
+        }
+        let texts: Vec<String> = w
+            .fields
+            .values()
+            .flat_map(|m| m.templates())
+            .map(str::to_string)
+            .collect();
+        for t in &texts {
+            self.template(t);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse_scenario;
+    use rstest::rstest;
+
+    fn run(src: &str) -> Vec<String> {
+        let cat = Catalogue::embedded().unwrap();
+        let l = parse_scenario(src, "s.yaml").unwrap();
+        validate(&l, &cat)
+            .into_iter()
+            .map(|d| d.to_string())
+            .collect()
+    }
+
+    const HEAD: &str = "id: x\nclause: '7'\ntitle: t\ncovers: [7/send-pager-mode]\ngiven:\n  g: { uri: 'sip:g@cf.test', conv: $uuid }\nsteps:\n";
+
+    #[test]
+    fn a_valid_scenario_has_no_diagnostics() {
+        let src = format!(
+            "{HEAD}  - do: {{ send_pager: {{ to: '${{g.uri}}' }} }}\n  - expect:\n      sip: MESSAGE\n      headers: {{ Conversation-ID: '${{g.conv}}' }}\n      verifies: [7/send-pager-mode]\n      save: m\n  - send: {{ as: core, status: 200, answers: m, headers: {{ Call-ID: '${{m.header.Call-ID}}' }} }}\n"
+        );
+        assert_eq!(run(&src), Vec::<String>::new());
+    }
+
+    #[rstest]
+    #[case(
+        "  - expect: { sip: MESSAGE, verifies: [7/nope] }\n",
+        "s.yaml:8:",
+        "unknown requirement id \"7/nope\""
+    )]
+    #[case(
+        "  - expect: { sip: MESSAGE, request_uri: '${g.nope}' }\n",
+        "s.yaml:8:",
+        "undefined reference `${g.nope}`"
+    )]
+    #[case(
+        "  - expect: { sip: MESSAGE, request_uri: '${g}' }\n",
+        "s.yaml:8:",
+        "it is a map"
+    )]
+    #[case(
+        "  - send: { as: cf, status: 200, answers: inv }\n",
+        "s.yaml:8:",
+        "names no message saved"
+    )]
+    #[case(
+        "  - expect: { sip: MESSAGE, request_uri: '${m.header.To}' }\n  - expect: { sip: INVITE, save: m }\n",
+        "s.yaml:8:",
+        "undefined reference `${m.header.To}`"
+    )]
+    #[case("  - do: { a: {}, b: {} }\n", "s.yaml:8:", "holds 2 commands")]
+    #[case(
+        "  - send: { as: cf, sip: INVITE, status: 200, answers: last_sent }\n",
+        "s.yaml:8:",
+        "exactly one of"
+    )]
+    fn semantic_errors(#[case] steps: &str, #[case] at: &str, #[case] msg: &str) {
+        let got = run(&format!("{HEAD}{steps}"));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].starts_with(at) && got[0].contains(msg), "{got:?}");
+    }
+
+    #[test]
+    fn unknown_generator_and_cover() {
+        let src = "id: x\nclause: '7'\ntitle: t\ncovers: [7/zzz]\ngiven: { a: $uid }\nsteps: []\n";
+        let got = run(src);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].starts_with("s.yaml:4:10:"), "{got:?}");
+        assert!(
+            got[1].starts_with("s.yaml:5:13:") && got[1].contains("unknown generator"),
+            "{got:?}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn files_duplicate_ids_and_structure_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.yaml");
+        let b = dir.path().join("b.yaml");
+        let c = dir.path().join("c.yaml");
+        std::fs::write(&a, "id: same\nclause: '7'\ntitle: t\nsteps: []\n").unwrap();
+        std::fs::write(&b, "id: same\nclause: '7'\ntitle: t\nsteps: []\n").unwrap();
+        std::fs::write(&c, "id: c\nclause: '7'\ntitle: t\nstep: []\n").unwrap();
+        let cat = Catalogue::embedded().unwrap();
+        let d: Vec<String> = validate_files(&[a.as_path(), b.as_path(), c.as_path()], &cat)
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(
+            d[0].contains("b.yaml:1:5: error: scenario id \"same\" is already used"),
+            "{d:?}"
+        );
+        assert!(
+            d[1].contains("c.yaml:4:1: error: unknown field `step`"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn group_saves_are_not_visible_to_siblings() {
+        let src = "id: x\nclause: '7'\ntitle: t\nsteps:\n  - parallel:\n      - expect: { sip: INVITE, save: inv }\n      - expect: { status: 200, answers: inv }\n  - expect: { sip: BYE, in_dialog: inv }\n";
+        let l = crate::scenario::parse_scenario(src, "g.yaml").unwrap();
+        let d: Vec<String> = validate(&l, &Catalogue::embedded().unwrap())
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].starts_with("g.yaml:7:") && d[0].contains("`answers: inv`"),
+            "{d:?}"
+        );
+    }
+}
