@@ -361,6 +361,22 @@ proptest! {
     }
 
     #[test]
+    fn edited_frames_re_encode_exactly(
+        file in 0usize..4,
+        edits in proptest::collection::vec((any::<usize>(), prop_oneof![Just(b'\r'), Just(b'\n'), Just(b' '), Just(b':'), Just(b'-'), Just(0x0b), any::<u8>()], any::<bool>()), 1..4),
+    ) {
+        let names = ["rfc4975_7_1_send.msrp", "rfc4975_7_1_ok.msrp", "rfc4975_7_1_2_report.msrp", "rfc4975_7_1_abort.msrp"];
+        let mut bytes = fixture(names[file]);
+        for (pos, byte, insert) in edits {
+            let i = pos % bytes.len();
+            if insert { bytes.insert(i, byte) } else { bytes[i] = byte }
+        }
+        if let Ok(d) = Message::parse(&bytes) {
+            prop_assert_eq!(d.value.to_bytes(), bytes);
+        }
+    }
+
+    #[test]
     fn mutated_frames_never_panic(pos in 0usize..200, byte in any::<u8>()) {
         let mut bytes = fixture("rfc4975_7_1_send.msrp");
         let i = pos % bytes.len();

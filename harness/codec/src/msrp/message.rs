@@ -334,7 +334,12 @@ impl Message {
     pub fn write_to(&self, out: &mut Vec<u8>) {
         let start = self.start_line();
         match &self.raw_start {
-            Some(raw) if raw.trim_end_matches(['\r', '\n']) == start => {
+            Some(raw)
+                if raw
+                    .strip_suffix("\r\n")
+                    .or_else(|| raw.strip_suffix('\n'))
+                    .is_some_and(|r| r == start) =>
+            {
                 out.extend_from_slice(raw.as_bytes())
             }
             _ => {
