@@ -484,3 +484,22 @@ async fn passive_side_matches_connections_to_sessions_by_to_path() {
         .unwrap_or_default()
         .starts_with(b"MSRP tid00002 200"));
 }
+
+/// The sim and the client wait for sessions on spawned tasks: the accept future must be Send.
+#[test]
+fn accept_session_future_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let ep = MsrpEndpoint::listen("127.0.0.1".parse().expect("ip"), None)
+            .await
+            .expect("listen");
+        let local = vec![ep.local_uri("s1")];
+        let cfg = SessionConfig::new(local.clone(), local);
+        let fut = ep.accept_session(cfg, tokio::time::Instant::now());
+        assert_send(&fut);
+    });
+}

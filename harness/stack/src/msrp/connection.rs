@@ -30,7 +30,7 @@
 use super::session::{MsrpSession, ResponsePolicy, SendOptions, SessionConfig, SessionEvent};
 use cpmconf_capture::Tap;
 use cpmconf_codec::msrp::{Decoder, Message, MsrpUri};
-use cpmconf_codec::DecodeError;
+use cpmconf_codec::{DecodeError, Limits};
 use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -141,7 +141,7 @@ impl MsrpEndpoint {
             let (stream, _) = timeout_at(deadline, self.listener.accept())
                 .await
                 .map_err(|_| MsrpError::Timeout("an MSRP connection"))??;
-            let Some(parked) = read_first_frame(stream, &config, deadline).await? else {
+            let Some(parked) = read_first_frame(stream, config.limits, deadline).await? else {
                 continue;
             };
             if parked.session_id == want {
@@ -159,10 +159,10 @@ impl MsrpEndpoint {
 /// Reads until the first whole frame and names its session; `None` when the peer closes first.
 async fn read_first_frame(
     mut stream: TcpStream,
-    config: &SessionConfig,
+    limits: Limits,
     deadline: Instant,
 ) -> Result<Option<Parked>, MsrpError> {
-    let mut decoder = Decoder::new(config.limits);
+    let mut decoder = Decoder::new(limits);
     let mut bytes = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
     loop {

@@ -1,0 +1,255 @@
+//! The Controlling Function's conference focus: INVITE to the conference factory with a
+//! resource list (RFC 5366) or to a pre-defined group creates a conference
+//! `sip:conf-fN@<cf>` answered with an `isfocus` Contact (RFC 4579) and an MSRP answer;
+//! a conference SUBSCRIBE (RFC 4575) gets 200 and a full conference-info NOTIFY.
+
+use crate::network::{respond, sdp_of, Conference, Held, Inner};
+use crate::registrar::normalize_aor;
+use crate::spec::{Body, RequestSpec, ResponseSpec, SdpOffer};
+use crate::SimError;
+use cpmconf_codec::multipart::Multipart;
+use cpmconf_codec::sip::Method;
+use cpmconf_codec::xml::conference_info::{ConferenceInfo, Endpoint, User};
+use cpmconf_codec::xml::resource_lists::ResourceLists;
+use cpmconf_stack::sip::fields;
+use std::sync::Arc;
+
+/// The resource-list entries of a request body (RFC 5366: the part with
+/// `Content-Disposition: recipient-list`, or any resource-lists part).
+pub(crate) fn recipients(msg: &cpmconf_codec::sip::Message) -> Vec<String> {
+    let Some(ct) = msg.header("Content-Type") else {
+        return Vec::new();
+    };
+    let Ok(mp) = Multipart::parse_with_type(ct, &msg.body) else {
+        return Vec::new();
+    };
+    let Some(part) = mp.value.find("application/resource-lists+xml") else {
+        return Vec::new();
+    };
+    ResourceLists::parse(&part.body)
+        .map(|l| l.entries().map(|e| e.uri.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// INVITE to the factory, a pre-defined group, or a conference URI.
+pub(crate) async fn on_invite(inner: &Arc<Inner>, held: &Held) -> Result<(), SimError> {
+    let req = &held.tx.request;
+    let ruri = normalize_aor(req.request_uri().unwrap_or_default());
+    let from = normalize_aor(req.header("From").unwrap_or_default());
+    let factory = normalize_aor(&inner.cfg.conference_factory);
+    let group = inner
+        .cfg
+        .predefined_groups
+        .iter()
+        .find(|g| normalize_aor(&g.uri) == ruri);
+    let mut members: Vec<String> = if ruri == factory {
+        recipients(req)
+    } else if let Some(g) = group {
+        g.members.clone()
+    } else {
+        Vec::new()
+    };
+    if sdp_of(req).is_none_or(|s| s.msrp_media().is_none()) {
+        return respond(inner, held, 488, ResponseSpec::default())
+            .await
+            .map(|_| ());
+    }
+    let focus = {
+        let mut st = inner.state();
+        let existing = st.conferences.iter().position(|c| c.uri == ruri);
+        match existing {
+            Some(i) => {
+                let c = st.conferences.get_mut(i);
+                if let Some(c) = c {
+                    if !c.participants.contains(&from) {
+                        c.participants.push(from.clone());
+                    }
+                    c.uri.clone()
+                } else {
+                    ruri.clone()
+                }
+            }
+            None => {
+                let uri = if ruri == factory || group.is_some() {
+                    st.next_conf += 1;
+                    format!("sip:conf-f{}@{}", st.next_conf, inner.cfg.cf_domain)
+                } else {
+                    // An unknown session identity: a long-lived group the CF re-creates.
+                    ruri.clone()
+                };
+                let mut participants = vec![from.clone()];
+                members.retain(|m| normalize_aor(m) != from);
+                participants.extend(members.iter().map(|m| normalize_aor(m)));
+                st.conferences.push(Conference {
+                    uri: uri.clone(),
+                    participants,
+                    version: 0,
+                    subscriptions: Vec::new(),
+                });
+                uri
+            }
+        }
+    };
+    let spec = ResponseSpec {
+        body: Body::Sdp(SdpOffer::chat()),
+        contact: Some(format!("<{focus}>;isfocus")),
+        ..ResponseSpec::default()
+    };
+    respond(inner, held, 200, spec).await?;
+    inner
+        .state()
+        .call_roles
+        .insert(req.call_id().unwrap_or_default().to_owned(), "cf".into());
+    Ok(())
+}
+
+fn conference_info(c: &Conference, version: u32) -> ConferenceInfo {
+    let mut info = ConferenceInfo::new(c.uri.clone(), version);
+    info.user_count = Some(c.participants.len() as u32);
+    for p in &c.participants {
+        info.users.push(User {
+            entity: Some(p.clone()),
+            endpoints: vec![Endpoint {
+                entity: Some(p.clone()),
+                status: Some("connected".into()),
+                ..Endpoint::default()
+            }],
+            ..User::default()
+        });
+    }
+    info
+}
+
+/// SUBSCRIBE with Event: conference to a focus URI.
+pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), SimError> {
+    let req = &held.tx.request;
+    let focus = normalize_aor(req.request_uri().unwrap_or_default());
+    let requested = req
+        .header("Expires")
+        .and_then(|e| e.trim().parse::<u32>().ok())
+        .unwrap_or(inner.cfg.conference_expires);
+    let expires = requested.min(inner.cfg.conference_expires);
+    let known = inner.state().conferences.iter().any(|c| c.uri == focus);
+    if !known {
+        return respond(inner, held, 404, ResponseSpec::default())
+            .await
+            .map(|_| ());
+    }
+    let spec = ResponseSpec {
+        headers: vec![("Expires".into(), expires.to_string())],
+        contact: Some(format!("<{focus}>;isfocus")),
+        ..ResponseSpec::default()
+    };
+    respond(inner, held, 200, spec).await?;
+    let dialog = {
+        let st = inner.state();
+        st.dialogs
+            .iter()
+            .filter(|(_, d)| {
+                Some(d.dialog.id.call_id.as_str()) == req.call_id()
+                    && (d.dialog.id.local_tag == held.to_tag
+                        || Some(d.dialog.id.local_tag.as_str())
+                            == req.header("To").and_then(fields::tag))
+            })
+            .map(|(h, _)| *h)
+            .next()
+    };
+    let Some(dialog) = dialog else {
+        return Ok(());
+    };
+    {
+        let mut st = inner.state();
+        if let Some(d) = st.dialogs.get_mut(&dialog) {
+            d.conference = Some(focus.clone());
+        }
+        if let Some(c) = st.conferences.iter_mut().find(|c| c.uri == focus) {
+            c.subscriptions.retain(|s| *s != dialog);
+            if expires > 0 {
+                c.subscriptions.push(dialog);
+            }
+        }
+    }
+    let state = if expires == 0 {
+        "terminated;reason=timeout".to_owned()
+    } else {
+        format!("active;expires={expires}")
+    };
+    send_notify(inner, &focus, dialog, &state).await
+}
+
+async fn send_notify(
+    inner: &Arc<Inner>,
+    focus: &str,
+    dialog: u64,
+    state: &str,
+) -> Result<(), SimError> {
+    let info = {
+        let mut st = inner.state();
+        let Some(c) = st.conferences.iter_mut().find(|c| c.uri == focus) else {
+            return Ok(());
+        };
+        c.version += 1;
+        conference_info(c, c.version)
+    };
+    let spec = RequestSpec::in_dialog(Method::Notify, dialog)
+        .header("Event", "conference")
+        .header("Subscription-State", state)
+        .body(Body::Raw {
+            content_type: "application/conference-info+xml".into(),
+            bytes: info.to_xml().into_bytes(),
+        });
+    crate::network::send_request(inner, "cf", spec, Vec::new())
+        .await
+        .map(|_| ())
+}
+
+/// A full-state NOTIFY to every subscriber of `focus`.
+pub(crate) async fn notify_all(inner: &Arc<Inner>, focus: &str) -> Result<(), SimError> {
+    let focus = normalize_aor(focus);
+    let subs = inner
+        .state()
+        .conferences
+        .iter()
+        .find(|c| c.uri == focus)
+        .map(|c| c.subscriptions.clone())
+        .unwrap_or_default();
+    for d in subs {
+        send_notify(inner, &focus, d, "active").await?;
+    }
+    Ok(())
+}
+
+/// REFER to a conference with a resource list (RFC 5368, `Require: multiple-refer`): 202, the
+/// listed users join the participant list, and every subscriber gets a NOTIFY.
+pub(crate) async fn on_refer(inner: &Arc<Inner>, held: &Held) -> Result<(), SimError> {
+    let req = &held.tx.request;
+    let focus = normalize_aor(req.request_uri().unwrap_or_default());
+    let mut added = recipients(req);
+    if added.is_empty() {
+        if let Some(to) = req.header("Refer-To") {
+            added.push(fields::uri_of(to).to_owned());
+        }
+    }
+    let known = {
+        let mut st = inner.state();
+        match st.conferences.iter_mut().find(|c| c.uri == focus) {
+            Some(c) => {
+                for a in added {
+                    let a = normalize_aor(&a);
+                    if !c.participants.contains(&a) {
+                        c.participants.push(a);
+                    }
+                }
+                true
+            }
+            None => false,
+        }
+    };
+    if !known {
+        return respond(inner, held, 404, ResponseSpec::default())
+            .await
+            .map(|_| ());
+    }
+    respond(inner, held, 202, ResponseSpec::default()).await?;
+    notify_all(inner, &focus).await
+}

@@ -1,0 +1,358 @@
+//! MSRP for the roles: each role's own listening endpoint, SDP offers and answers naming it,
+//! and one task per session that connects or accepts, reports every frame the client sends
+//! as an observation, and sends what the engine asks.
+
+use crate::network::Inner;
+use crate::observe::ObservedKind;
+use crate::spec::{OfferKind, SdpOffer, SessionId};
+use crate::SimError;
+use cpmconf_codec::msrp::MsrpUri;
+use cpmconf_codec::sdp::{
+    chat_answer, chat_offer, file_answer, file_offer, MsrpMedia, Origin, SessionDescription, Setup,
+};
+use cpmconf_stack::msrp::{
+    MsrpConnection, MsrpEndpoint, MsrpError, SendOptions, SessionConfig, SessionEvent,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// A message to push on a session as soon as it is up (deferred delivery).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Push {
+    /// Content-Type of the MSRP body.
+    pub content_type: String,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// What a session task is asked to do.
+pub(crate) enum MsrpCmd {
+    Send {
+        content_type: String,
+        body: Vec<u8>,
+        opts: SendOptions,
+        reply: Option<oneshot::Sender<Result<String, SimError>>>,
+    },
+    Raw {
+        bytes: Vec<u8>,
+        reply: oneshot::Sender<Result<(), SimError>>,
+    },
+    Close {
+        reply: oneshot::Sender<Result<(), SimError>>,
+    },
+}
+
+/// The local side of an MSRP session, decided when the SDP is written.
+pub(crate) struct MediaPlan {
+    role: String,
+    ep: Arc<MsrpEndpoint>,
+    local: MsrpUri,
+    remote: Vec<MsrpUri>,
+    active: bool,
+}
+
+impl MediaPlan {
+    /// The peer's path and whether the sim connects (learnt from the answer).
+    pub fn with_remote(mut self, remote: Vec<MsrpUri>, active: bool) -> MediaPlan {
+        self.remote = remote;
+        self.active = active;
+        self
+    }
+}
+
+/// The MSRP endpoint of `role`, created on first use.
+pub(crate) async fn endpoint(
+    inner: &Arc<Inner>,
+    role: &str,
+) -> Result<Arc<MsrpEndpoint>, SimError> {
+    let mut eps = inner.msrp_eps.lock().await;
+    if let Some(e) = eps.get(role) {
+        return Ok(e.clone());
+    }
+    let ep = Arc::new(MsrpEndpoint::listen(inner.cfg.ip, inner.cfg.tap.clone()).await?);
+    inner
+        .state()
+        .addr_roles
+        .insert(ep.local_addr(), role.to_owned());
+    eps.insert(role.to_owned(), ep.clone());
+    Ok(ep)
+}
+
+async fn local_side(
+    inner: &Arc<Inner>,
+    role: &str,
+) -> Result<(Arc<MsrpEndpoint>, MsrpUri, Origin), SimError> {
+    let ep = endpoint(inner, role).await?;
+    let (token, sess) = {
+        let mut st = inner.state();
+        (st.ids.token(12), st.ids.u64() >> 12)
+    };
+    let uri = ep.local_uri(&token);
+    let origin = Origin::new("sim", sess, 1, &inner.cfg.ip.to_string());
+    Ok((ep, uri, origin))
+}
+
+fn media_for(inner: &Inner, ep: &MsrpEndpoint, uri: MsrpUri) -> MsrpMedia {
+    MsrpMedia::chat(&inner.cfg.ip.to_string(), ep.local_addr().port(), vec![uri])
+}
+
+/// An offer as `role`, and the plan to set up the session once answered.
+pub(crate) async fn offer(
+    inner: &Arc<Inner>,
+    role: &str,
+    offer: &SdpOffer,
+) -> Result<(Vec<u8>, MediaPlan), SimError> {
+    let (ep, uri, origin) = local_side(inner, role).await?;
+    let mut m = media_for(inner, &ep, uri.clone());
+    m.direction = Some(offer.direction);
+    let sdp = match &offer.kind {
+        OfferKind::Chat => chat_offer(&origin, &m),
+        OfferKind::Group => {
+            // wire-facts 5: group sessions accept message/cpim only, the rest wrapped.
+            m.accept_types = vec!["message/cpim".into()];
+            m.accept_wrapped_types = vec![
+                "text/plain".into(),
+                "message/imdn+xml".into(),
+                "application/im-iscomposing+xml".into(),
+            ];
+            chat_offer(&origin, &m)
+        }
+        OfferKind::LargeMsg => {
+            m.accept_types = vec!["message/cpim".into()];
+            m.accept_wrapped_types = vec!["text/plain".into(), "message/imdn+xml".into()];
+            chat_offer(&origin, &m)
+        }
+        OfferKind::File(f) => {
+            m.accept_types = vec!["message/cpim".into()];
+            file_offer(&origin, &m, f.as_ref())
+        }
+    };
+    let plan = MediaPlan {
+        role: role.to_owned(),
+        ep,
+        local: uri,
+        remote: Vec::new(),
+        active: true,
+    };
+    Ok((sdp.to_bytes(), plan))
+}
+
+/// An answer as `role` to an MSRP offer (RFC 4975 8, RFC 6135 setup, RFC 5547 for files).
+pub(crate) async fn answer(
+    inner: &Arc<Inner>,
+    role: &str,
+    offer: &SessionDescription,
+) -> Result<(Vec<u8>, MediaPlan), SimError> {
+    let om = offer
+        .msrp_media()
+        .ok_or_else(|| SimError::Invalid("the offer has no MSRP media".into()))?;
+    let remote = om
+        .path()
+        .and_then(Result::ok)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| SimError::Invalid("the offer's a=path is missing or invalid".into()))?;
+    let (ep, uri, origin) = local_side(inner, role).await?;
+    let mut m = media_for(inner, &ep, uri.clone());
+    let offered: Vec<String> = om.accept_types().iter().map(|s| s.to_string()).collect();
+    if !offered.is_empty() {
+        m.accept_types = offered;
+    }
+    let wrapped: Vec<String> = om
+        .accept_wrapped_types()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if !wrapped.is_empty() {
+        m.accept_wrapped_types = wrapped;
+    }
+    m.direction = Some(offer.effective_direction(om).reversed());
+    let sdp = if om.file_selector().is_some() {
+        file_answer(&origin, offer, &m, None)
+    } else {
+        chat_answer(&origin, offer, &m)
+    };
+    let active = sdp.msrp_media().and_then(|x| x.setup()) == Some(Setup::Active);
+    let plan = MediaPlan {
+        role: role.to_owned(),
+        ep,
+        local: uri,
+        remote,
+        active,
+    };
+    Ok((sdp.to_bytes(), plan))
+}
+
+/// Starts the task of a session; `pushes` go out once it is up.
+pub(crate) fn start_session(inner: &Arc<Inner>, plan: MediaPlan, pushes: Vec<Push>) -> SessionId {
+    let (tx, rx) = mpsc::unbounded_channel();
+    for p in pushes {
+        let _ = tx.send(MsrpCmd::Send {
+            content_type: p.content_type,
+            body: p.body,
+            opts: SendOptions::default(),
+            reply: None,
+        });
+    }
+    let (sid, seed) = {
+        let mut st = inner.state();
+        let sid = st.next_id();
+        st.sessions.insert(sid, tx);
+        (sid, st.ids.u64())
+    };
+    let mut cfg = SessionConfig::new(vec![plan.local.clone()], plan.remote.clone());
+    cfg.seed = Some(seed);
+    cfg.emit_frames = true;
+    let timeout = inner.cfg.timers.timeout().max(Duration::from_secs(2));
+    let i = inner.clone();
+    if plan.active {
+        // RFC 6135: the active side connects and binds with an empty SEND.
+        let tap = inner.cfg.tap.clone();
+        inner.spawn(async move {
+            let conn = MsrpConnection::connect(cfg, tap, Instant::now() + timeout).await;
+            serve(i, sid, plan.role, conn, rx).await;
+        });
+    } else {
+        // The passive side waits for the peer's connection on the role's endpoint.
+        inner.spawn(async move {
+            let conn = plan.ep.accept_session(cfg, Instant::now() + timeout).await;
+            serve(i, sid, plan.role, conn, rx).await;
+        });
+    }
+    sid
+}
+
+async fn serve(
+    inner: Arc<Inner>,
+    sid: SessionId,
+    role: String,
+    conn: Result<MsrpConnection, MsrpError>,
+    mut rx: mpsc::UnboundedReceiver<MsrpCmd>,
+) {
+    let mut conn = match conn {
+        Ok(c) => c,
+        Err(e) => {
+            inner.state().sessions.remove(&sid);
+            inner.observe(
+                &role,
+                ObservedKind::MsrpClosed {
+                    session: sid,
+                    reason: format!("MSRP session not set up: {e}"),
+                },
+            );
+            return;
+        }
+    };
+    // Captures show this connection's local address (an ephemeral port on the active side).
+    inner
+        .state()
+        .addr_roles
+        .insert(conn.local_addr(), role.clone());
+    let reason = loop {
+        let far = Instant::now() + Duration::from_secs(3600);
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                None => {
+                    let _ = conn.close().await;
+                    break "closed by the sim".to_owned();
+                }
+                Some(MsrpCmd::Send { content_type, body, opts, reply }) => {
+                    let r = conn
+                        .send_message(&content_type, body, opts)
+                        .await
+                        .map_err(|e| SimError::Msrp(e.to_string()));
+                    if let Some(reply) = reply {
+                        let _ = reply.send(r);
+                    }
+                }
+                Some(MsrpCmd::Raw { bytes, reply }) => {
+                    let r = conn.send_bytes(&bytes).await.map_err(|e| SimError::Msrp(e.to_string()));
+                    let _ = reply.send(r);
+                }
+                Some(MsrpCmd::Close { reply }) => {
+                    let r = conn.close().await.map_err(|e| SimError::Msrp(e.to_string()));
+                    let _ = reply.send(r);
+                    break "closed by the sim".to_owned();
+                }
+            },
+            ev = conn.next_event(far) => match ev {
+                Ok(SessionEvent::Frame(f)) => {
+                    inner.observe(&role, ObservedKind::Msrp { frame: *f, session: sid });
+                }
+                Ok(SessionEvent::Closed { unparsed_bytes }) => {
+                    break format!("closed by the peer ({unparsed_bytes} bytes of an unfinished frame)");
+                }
+                Ok(SessionEvent::Error(e)) => break format!("undecodable MSRP: {e}"),
+                Ok(_) => {}
+                Err(MsrpError::Timeout(_)) => {}
+                Err(e) => break e.to_string(),
+            },
+        }
+    };
+    inner.state().sessions.remove(&sid);
+    inner.observe(
+        &role,
+        ObservedKind::MsrpClosed {
+            session: sid,
+            reason,
+        },
+    );
+}
+
+fn sender(inner: &Inner, session: SessionId) -> Result<mpsc::UnboundedSender<MsrpCmd>, SimError> {
+    inner
+        .state()
+        .sessions
+        .get(&session)
+        .cloned()
+        .ok_or(SimError::Unknown {
+            what: "MSRP session",
+            id: session,
+        })
+}
+
+/// Sends a message on a session.
+pub(crate) async fn send(
+    inner: &Inner,
+    session: SessionId,
+    content_type: &str,
+    body: Vec<u8>,
+    opts: SendOptions,
+) -> Result<String, SimError> {
+    let (tx, rx) = oneshot::channel();
+    sender(inner, session)?
+        .send(MsrpCmd::Send {
+            content_type: content_type.to_owned(),
+            body,
+            opts,
+            reply: Some(tx),
+        })
+        .map_err(|_| SimError::Msrp("the session has ended".into()))?;
+    rx.await
+        .map_err(|_| SimError::Msrp("the session has ended".into()))?
+}
+
+/// Writes raw bytes on a session.
+pub(crate) async fn send_raw(
+    inner: &Inner,
+    session: SessionId,
+    bytes: Vec<u8>,
+) -> Result<(), SimError> {
+    let (tx, rx) = oneshot::channel();
+    sender(inner, session)?
+        .send(MsrpCmd::Raw { bytes, reply: tx })
+        .map_err(|_| SimError::Msrp("the session has ended".into()))?;
+    rx.await
+        .map_err(|_| SimError::Msrp("the session has ended".into()))?
+}
+
+/// Closes a session's connection.
+pub(crate) async fn close(inner: &Inner, session: SessionId) -> Result<(), SimError> {
+    let (tx, rx) = oneshot::channel();
+    sender(inner, session)?
+        .send(MsrpCmd::Close { reply: tx })
+        .map_err(|_| SimError::Msrp("the session has ended".into()))?;
+    rx.await
+        .map_err(|_| SimError::Msrp("the session has ended".into()))?
+}

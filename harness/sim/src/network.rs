@@ -1,0 +1,1084 @@
+//! The core: one SIP endpoint (P-CSCF/S-CSCF of the simulated domain) that every client uses
+//! as outbound proxy, the dispatch of each request to a role (registrar, `cf`, `pf`, remote
+//! users) or to the stateless proxy, the observation stream, and the engine-facing
+//! [`Network`] API.
+
+use crate::config::NetConfig;
+use crate::ids::IdGen;
+use crate::media::{self, MediaPlan, MsrpCmd, Push};
+use crate::observe::{Action, Mode, Observed, ObservedKind, PendingRequest, Rule};
+use crate::registrar::{Binding, RegSub};
+use crate::spec::{
+    Body, DialogHandle, RequestId, RequestSpec, ResponseSpec, SentRequest, SessionId, Target,
+};
+use crate::{focus, proxy, registrar, SimError};
+use cpmconf_codec::sdp::SessionDescription;
+use cpmconf_codec::sip::{Message, Method, StatusCode, Uri};
+use cpmconf_stack::msrp::{MsrpEndpoint, SendOptions};
+use cpmconf_stack::sip::{
+    fields, response_to, Dialog, EndpointConfig, ServerTx, SipEndpoint, StackEvent, Transport,
+};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Where requests to a client go: the address and transport it used (its flow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flow {
+    pub addr: SocketAddr,
+    pub transport: Transport,
+}
+
+/// A request received by a role, with its server transaction.
+pub(crate) struct Held {
+    pub role: String,
+    pub tx: ServerTx,
+    pub flow: Flow,
+    pub to_tag: String,
+}
+
+/// A dialog the sim holds.
+pub(crate) struct DialogEntry {
+    pub dialog: Dialog,
+    pub role: String,
+    pub flow: Flow,
+    pub session: Option<SessionId>,
+    /// The conference (focus URI) a conference subscription belongs to.
+    pub conference: Option<String>,
+}
+
+/// A conference hosted by `cf`.
+pub(crate) struct Conference {
+    pub uri: String,
+    pub participants: Vec<String>,
+    pub version: u32,
+    pub subscriptions: Vec<DialogHandle>,
+}
+
+type CancelReply = oneshot::Sender<Result<RequestId, SimError>>;
+
+/// Mutable state of the network, behind one lock never held across an await.
+pub(crate) struct State {
+    pub ids: IdGen,
+    seq: u64,
+    next_id: u64,
+    pub modes: HashMap<(String, Method), Mode>,
+    pub rules: Vec<Rule>,
+    pub bindings: HashMap<String, Vec<Binding>>,
+    pub reg_subs: Vec<RegSub>,
+    pub nonces: HashSet<String>,
+    pub call_roles: HashMap<String, String>,
+    pub addr_roles: HashMap<SocketAddr, String>,
+    pub dialogs: HashMap<DialogHandle, DialogEntry>,
+    pub sessions: HashMap<SessionId, mpsc::UnboundedSender<MsrpCmd>>,
+    pub request_dialogs: HashMap<RequestId, DialogHandle>,
+    cancels: HashMap<RequestId, mpsc::UnboundedSender<CancelReply>>,
+    pub conferences: Vec<Conference>,
+    pub next_conf: u32,
+    pub proxied: HashSet<String>,
+}
+
+impl State {
+    pub fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+/// Shared inside of a [`Network`].
+pub(crate) struct Inner {
+    pub cfg: NetConfig,
+    pub ep: SipEndpoint,
+    pub addr: SocketAddr,
+    started: Instant,
+    st: Mutex<State>,
+    obs_tx: mpsc::UnboundedSender<Observed>,
+    obs_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Observed>>,
+    pub msrp_eps: tokio::sync::Mutex<HashMap<String, Arc<MsrpEndpoint>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Inner {
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds an observation (when the stream is on).
+    pub fn observe(&self, role: &str, kind: ObservedKind) {
+        if !self.cfg.observe {
+            return;
+        }
+        let seq = {
+            let mut st = self.state();
+            st.seq += 1;
+            st.seq
+        };
+        let _ = self.obs_tx.send(Observed {
+            seq,
+            time: self.started.elapsed(),
+            role: role.to_owned(),
+            kind,
+        });
+    }
+
+    /// `sip:<user>@<domain>` of a remote-user role, or the role's service identity.
+    pub fn role_uri(&self, role: &str) -> String {
+        match role {
+            "pf" => self.cfg.deferred_mgmt_uri.clone(),
+            "cf" => self.cfg.conference_factory.clone(),
+            "registrar" | "core" => format!("sip:registrar@{}", self.cfg.domain),
+            user => format!("sip:{user}@{}", self.cfg.domain),
+        }
+    }
+
+    /// The Contact a role writes by default.
+    pub fn role_contact(&self, role: &str) -> String {
+        let hp = fields::host_port(self.addr);
+        match role {
+            "pf" => format!("<{}>", self.cfg.deferred_mgmt_uri),
+            user => format!("<sip:{user}@{hp}>"),
+        }
+    }
+
+    /// The Via the core writes on a request it originates.
+    pub fn via(&self, transport: Transport, branch: &str) -> String {
+        let t = match transport {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        };
+        format!(
+            "SIP/2.0/{t} {};branch={branch};rport",
+            fields::host_port(self.addr)
+        )
+    }
+
+    pub fn spawn(&self, f: impl std::future::Future<Output = ()> + Send + 'static) {
+        let h = tokio::spawn(f);
+        let mut t = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        t.retain(|h| !h.is_finished());
+        t.push(h);
+    }
+}
+
+/// The simulated network. See the crate documentation for the API and its use.
+pub struct Network {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network")
+            .field("core", &self.inner.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        self.abort_tasks();
+    }
+}
+
+impl Network {
+    /// Binds the core (UDP and TCP on one port) and starts every role.
+    pub async fn start(cfg: NetConfig) -> Result<Network, SimError> {
+        let mut ec = EndpointConfig::new("core");
+        ec.ip = cfg.ip;
+        ec.port = cfg.sip_port;
+        ec.timers = cfg.timers;
+        ec.tap = cfg.tap.clone();
+        ec.tap_received = cfg.tap_received;
+        ec.queue = 1024;
+        let ep = SipEndpoint::bind(ec).await?;
+        let addr = ep.local_addr();
+        let (obs_tx, obs_rx) = mpsc::unbounded_channel();
+        let mut addr_roles = HashMap::new();
+        addr_roles.insert(addr, "core".to_owned());
+        let st = State {
+            ids: IdGen::new(cfg.seed),
+            seq: 0,
+            next_id: 0,
+            modes: HashMap::new(),
+            rules: Vec::new(),
+            bindings: HashMap::new(),
+            reg_subs: Vec::new(),
+            nonces: HashSet::new(),
+            call_roles: HashMap::new(),
+            addr_roles,
+            dialogs: HashMap::new(),
+            sessions: HashMap::new(),
+            request_dialogs: HashMap::new(),
+            cancels: HashMap::new(),
+            conferences: Vec::new(),
+            next_conf: 0,
+            proxied: HashSet::new(),
+        };
+        let inner = Arc::new(Inner {
+            cfg,
+            ep,
+            addr,
+            started: Instant::now(),
+            st: Mutex::new(st),
+            obs_tx,
+            obs_rx: tokio::sync::Mutex::new(obs_rx),
+            msrp_eps: tokio::sync::Mutex::new(HashMap::new()),
+            tasks: Mutex::new(Vec::new()),
+        });
+        // The roles with media get their MSRP endpoints at once, so their addresses are known.
+        for role in ["cf", "pf"] {
+            media::endpoint(&inner, role).await?;
+        }
+        let i = inner.clone();
+        inner.spawn(async move {
+            while let Some(tx) = i.ep.next_request().await {
+                on_request(&i, tx);
+            }
+        });
+        let i = inner.clone();
+        inner.spawn(async move {
+            while let Some(ev) = i.ep.next_event().await {
+                if let StackEvent::StrayResponse { response, .. } = ev {
+                    proxy::forward_response(&i, *response).await;
+                }
+            }
+        });
+        Ok(Network { inner })
+    }
+
+    /// The core's SIP address (UDP and TCP): every client's outbound proxy.
+    pub fn core_addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &NetConfig {
+        &self.inner.cfg
+    }
+
+    fn abort_tasks(&self) {
+        let tasks =
+            std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in tasks {
+            t.abort();
+        }
+        let sessions: Vec<_> = self.inner.state().sessions.drain().collect();
+        drop(sessions);
+    }
+
+    /// Stops every task and closes the sockets of this network (the tap is left to its owner).
+    pub async fn shutdown(self) {
+        self.abort_tasks();
+    }
+
+    /// The next thing the client sent, waiting until `deadline`.
+    pub async fn next_observed(
+        &self,
+        deadline: tokio::time::Instant,
+    ) -> Result<Observed, SimError> {
+        let mut rx = self.inner.obs_rx.lock().await;
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(o)) => Ok(o),
+            Ok(None) => Err(SimError::Closed),
+            Err(_) => Err(SimError::Timeout(
+                deadline.saturating_duration_since(tokio::time::Instant::now()),
+            )),
+        }
+    }
+
+    /// [`Network::next_observed`] with a duration.
+    pub async fn next_observed_within(&self, within: Duration) -> Result<Observed, SimError> {
+        self.next_observed(tokio::time::Instant::now() + within)
+            .await
+            .map_err(|e| match e {
+                SimError::Timeout(_) => SimError::Timeout(within),
+                other => other,
+            })
+    }
+
+    /// Sets how `role` (`*` for every role) handles requests of `method`.
+    pub fn set_mode(&self, role: &str, method: Method, mode: Mode) {
+        self.inner
+            .state()
+            .modes
+            .insert((role.to_owned(), method), mode);
+    }
+
+    /// Adds a scripted answer, checked before the modes, in the order added.
+    pub fn push_rule(&self, rule: Rule) {
+        self.inner.state().rules.push(rule);
+    }
+
+    /// Removes every scripted answer and mode.
+    pub fn clear_rules(&self) {
+        let mut st = self.inner.state();
+        st.rules.clear();
+        st.modes.clear();
+    }
+
+    /// The role whose socket has this address (`core`, `cf`, `pf`, a remote user).
+    pub fn role_of_addr(&self, addr: SocketAddr) -> Option<String> {
+        self.inner.state().addr_roles.get(&addr).cloned()
+    }
+
+    /// The role that sent or received the request with this Call-ID.
+    pub fn role_of_call_id(&self, call_id: &str) -> Option<String> {
+        self.inner.state().call_roles.get(call_id).cloned()
+    }
+
+    /// The MSRP listening address of a role (created on first use).
+    pub async fn msrp_addr(&self, role: &str) -> Result<SocketAddr, SimError> {
+        Ok(media::endpoint(&self.inner, role).await?.local_addr())
+    }
+
+    /// The current contacts of `aor` (`sip:alice@cpm.test`).
+    pub fn registered_contacts(&self, aor: &str) -> Vec<String> {
+        let aor = registrar::normalize_aor(aor);
+        self.inner
+            .state()
+            .bindings
+            .get(&aor)
+            .map(|b| b.iter().map(|b| b.uri.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Sends a request as `role`. Responses appear as [`ObservedKind::SipResponse`]; a 2xx to
+    /// INVITE is ACKed and its dialog (and MSRP session, for an SDP offer) set up.
+    pub async fn send_request(
+        &self,
+        role: &str,
+        spec: RequestSpec,
+    ) -> Result<SentRequest, SimError> {
+        send_request(&self.inner, role, spec, Vec::new()).await
+    }
+
+    /// Like [`Network::send_request`]; once the MSRP session is up, `pushes` go out on it.
+    pub async fn send_request_then_push(
+        &self,
+        role: &str,
+        spec: RequestSpec,
+        pushes: Vec<Push>,
+    ) -> Result<SentRequest, SimError> {
+        send_request(&self.inner, role, spec, pushes).await
+    }
+
+    /// Cancels a pending INVITE the sim sent (after a provisional). Returns the CANCEL's
+    /// request id (its 200 arrives as an observation; the INVITE's 487 under the INVITE's id).
+    pub async fn cancel(&self, request: RequestId) -> Result<RequestId, SimError> {
+        let tx = self
+            .inner
+            .state()
+            .cancels
+            .get(&request)
+            .cloned()
+            .ok_or(SimError::Unknown {
+                what: "request",
+                id: request,
+            })?;
+        let (rtx, rrx) = oneshot::channel();
+        tx.send(rtx)
+            .map_err(|_| SimError::Invalid("the INVITE is over".into()))?;
+        rrx.await
+            .map_err(|_| SimError::Invalid("the INVITE is over".into()))?
+    }
+
+    /// The dialog a request of the sim created (after its 2xx).
+    pub fn dialog_of_request(&self, request: RequestId) -> Option<DialogHandle> {
+        self.inner.state().request_dialogs.get(&request).copied()
+    }
+
+    /// The dialog with this Call-ID (the newest, if several).
+    pub fn dialog_of_call_id(&self, call_id: &str) -> Option<DialogHandle> {
+        self.inner
+            .state()
+            .dialogs
+            .iter()
+            .filter(|(_, d)| d.dialog.id.call_id == call_id)
+            .map(|(h, _)| *h)
+            .max()
+    }
+
+    /// The MSRP session of a dialog.
+    pub fn session_of_dialog(&self, dialog: DialogHandle) -> Option<SessionId> {
+        self.inner
+            .state()
+            .dialogs
+            .get(&dialog)
+            .and_then(|d| d.session)
+    }
+
+    /// Sends a message on an MSRP session (chunked per `opts`); returns its Message-ID.
+    pub async fn send_msrp(
+        &self,
+        session: SessionId,
+        content_type: &str,
+        body: Vec<u8>,
+        opts: SendOptions,
+    ) -> Result<String, SimError> {
+        media::send(&self.inner, session, content_type, body, opts).await
+    }
+
+    /// Writes raw bytes on an MSRP session (scripted or broken frames).
+    pub async fn send_msrp_raw(&self, session: SessionId, bytes: Vec<u8>) -> Result<(), SimError> {
+        media::send_raw(&self.inner, session, bytes).await
+    }
+
+    /// Closes an MSRP session's connection.
+    pub async fn close_msrp(&self, session: SessionId) -> Result<(), SimError> {
+        media::close(&self.inner, session).await
+    }
+
+    /// Participants of a conference the CF hosts (focus URI), if it exists.
+    pub fn conference_participants(&self, focus: &str) -> Option<Vec<String>> {
+        self.inner
+            .state()
+            .conferences
+            .iter()
+            .find(|c| c.uri == focus)
+            .map(|c| c.participants.clone())
+    }
+
+    /// Sends a conference-info NOTIFY (full state) to every subscriber of `focus`.
+    pub async fn notify_conference(&self, focus: &str) -> Result<(), SimError> {
+        focus::notify_all(&self.inner, focus).await
+    }
+
+    /// The role that holds a dialog.
+    pub fn role_of_dialog(&self, dialog: DialogHandle) -> Option<String> {
+        self.inner
+            .state()
+            .dialogs
+            .get(&dialog)
+            .map(|d| d.role.clone())
+    }
+}
+
+/// Where an incoming request goes.
+enum Route {
+    Proxy,
+    Role(String),
+}
+
+fn addr_spec(uri: &Uri) -> String {
+    match &uri.user {
+        Some(u) => format!("sip:{u}@{}", uri.host.to_ascii_lowercase()),
+        None => format!("sip:{}", uri.host.to_ascii_lowercase()),
+    }
+}
+
+fn classify(inner: &Inner, st: &State, req: &Message) -> Route {
+    let call_id = req.call_id().unwrap_or_default();
+    if st.proxied.contains(call_id) {
+        return Route::Proxy;
+    }
+    if let Some(r) = st.call_roles.get(call_id) {
+        return Route::Role(r.clone());
+    }
+    let method = req.method().cloned().unwrap_or(Method::Ack);
+    if method == Method::Register {
+        return Route::Role("registrar".into());
+    }
+    if method == Method::Subscribe
+        && req
+            .header("Event")
+            .is_some_and(|e| fields::split_params(e).0.eq_ignore_ascii_case("reg"))
+    {
+        return Route::Role("registrar".into());
+    }
+    let Some(uri) = req.request_uri().and_then(|u| Uri::parse(u).ok()) else {
+        return Route::Role("core".into());
+    };
+    let host = uri.host.to_ascii_lowercase();
+    if host == inner.cfg.cf_domain.to_ascii_lowercase() {
+        return Route::Role("cf".into());
+    }
+    let deferred = Uri::parse(&inner.cfg.deferred_mgmt_uri).ok();
+    if deferred
+        .as_ref()
+        .is_some_and(|d| addr_spec(d) == addr_spec(&uri) || d.host.eq_ignore_ascii_case(&host))
+    {
+        return Route::Role("pf".into());
+    }
+    if host == inner.cfg.domain.to_ascii_lowercase() {
+        let aor = addr_spec(&uri);
+        if st.bindings.get(&aor).is_some_and(|b| !b.is_empty()) {
+            return Route::Proxy;
+        }
+        return Route::Role(uri.user.clone().unwrap_or_else(|| "core".into()));
+    }
+    Route::Role(uri.user.clone().unwrap_or_else(|| "core".into()))
+}
+
+fn rule_action(st: &mut State, role: &str, req: &Message) -> Option<Action> {
+    let method = req.method()?.clone();
+    let ruri = req
+        .request_uri()
+        .and_then(|u| Uri::parse(u).ok())
+        .map(|u| addr_spec(&u));
+    let idx = st.rules.iter().position(|r| {
+        (r.role == "*" || r.role == role)
+            && r.method == method
+            && r.request_uri
+                .as_ref()
+                .is_none_or(|want| Uri::parse(want).ok().map(|u| addr_spec(&u)) == ruri)
+            && r.times != Some(0)
+    })?;
+    let rule = st.rules.get_mut(idx)?;
+    if let Some(t) = rule.times.as_mut() {
+        *t -= 1;
+    }
+    Some(rule.action.clone())
+}
+
+/// Handles one new request: classifies it, records the observation in arrival order, then
+/// hands the answering to a task.
+fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
+    let flow = Flow {
+        addr: tx.source,
+        transport: tx.transport,
+    };
+    let (route, action, to_tag) = {
+        let mut st = inner.state();
+        let route = classify(inner, &st, &tx.request);
+        let to_tag = st.ids.tag();
+        let action = match &route {
+            Route::Proxy => None,
+            Route::Role(role) => {
+                if let Some(cid) = tx.request.call_id() {
+                    st.call_roles
+                        .entry(cid.to_owned())
+                        .or_insert_with(|| role.clone());
+                }
+                let method = tx.request.method().cloned().unwrap_or(Method::Ack);
+                if method == Method::Ack {
+                    None
+                } else if let Some(a) = rule_action(&mut st, role, &tx.request) {
+                    Some(a)
+                } else {
+                    let mode = st
+                        .modes
+                        .get(&(role.clone(), method.clone()))
+                        .or_else(|| st.modes.get(&("*".to_owned(), method)))
+                        .copied()
+                        .unwrap_or_default();
+                    (mode == Mode::Manual).then_some(Action::Hold)
+                }
+            }
+        };
+        (route, action, to_tag)
+    };
+    let role = match route {
+        Route::Proxy => {
+            inner.observe(
+                "proxy",
+                ObservedKind::SipRequest {
+                    msg: tx.request.clone(),
+                    handle: None,
+                },
+            );
+            let i = inner.clone();
+            inner.spawn(async move { proxy::forward_request(&i, tx).await });
+            return;
+        }
+        Route::Role(r) => r,
+    };
+    let held = Arc::new(Held {
+        role: role.clone(),
+        tx,
+        flow,
+        to_tag,
+    });
+    let handle = matches!(action, Some(Action::Hold)).then(|| PendingRequest {
+        inner: inner.clone(),
+        held: held.clone(),
+    });
+    inner.observe(
+        &role,
+        ObservedKind::SipRequest {
+            msg: held.tx.request.clone(),
+            handle,
+        },
+    );
+    let i = inner.clone();
+    inner.spawn(async move {
+        let r = match action {
+            Some(Action::Reply { code, headers }) => respond(
+                &i,
+                &held,
+                code,
+                ResponseSpec {
+                    headers,
+                    ..ResponseSpec::default()
+                },
+            )
+            .await
+            .map(|_| ()),
+            Some(Action::Hold) => {
+                if held.tx.request.method() == Some(&Method::Invite) {
+                    let r = respond(&i, &held, 100, ResponseSpec::default())
+                        .await
+                        .map(|_| ());
+                    // The stack answers a CANCEL itself (200, and 487 to the INVITE) and does
+                    // not pass it up; the engine sees a CANCEL rebuilt from the INVITE (RFC 3261
+                    // 9.1), while the wire bytes are in the capture.
+                    let (i2, h2) = (i.clone(), held.clone());
+                    i.spawn(async move {
+                        if h2.tx.cancelled().await {
+                            let cancel = cpmconf_stack::sip::endpoint::cancel_for(&h2.tx.request);
+                            i2.observe(
+                                &h2.role,
+                                ObservedKind::SipRequest {
+                                    msg: cancel,
+                                    handle: None,
+                                },
+                            );
+                        }
+                    });
+                    r
+                } else {
+                    Ok(())
+                }
+            }
+            None => auto_handle(&i, &held).await,
+        };
+        // A failed answer (transport gone) leaves nothing else to do; the client's
+        // retransmission or timeout shows in the observations.
+        drop(r);
+    });
+}
+
+/// The SDP offer of a request: its body, or the `application/sdp` part of a multipart body.
+pub(crate) fn sdp_of(msg: &Message) -> Option<SessionDescription> {
+    let ct = msg.header("Content-Type")?;
+    let essence = fields::split_params(ct).0.to_ascii_lowercase();
+    if essence == "application/sdp" {
+        return SessionDescription::parse(&msg.body).ok().map(|d| d.value);
+    }
+    if essence.starts_with("multipart/") {
+        let mp = cpmconf_codec::multipart::Multipart::parse_with_type(ct, &msg.body).ok()?;
+        let part = mp.value.find("application/sdp")?;
+        return SessionDescription::parse(&part.body).ok().map(|d| d.value);
+    }
+    None
+}
+
+/// Answers a held request (see [`PendingRequest::respond`]).
+pub(crate) async fn respond(
+    inner: &Arc<Inner>,
+    held: &Held,
+    code: u16,
+    spec: ResponseSpec,
+) -> Result<Option<SessionId>, SimError> {
+    let req = &held.tx.request;
+    let method = req.method().cloned().unwrap_or(Method::Ack);
+    let status = StatusCode(code);
+    let in_dialog = req.header("To").and_then(fields::tag).is_some();
+    let tag = (code > 100).then_some(held.to_tag.as_str());
+    let mut resp = response_to(req, status, tag);
+    if let Some(r) = &spec.reason {
+        if let cpmconf_codec::sip::StartLine::Response(l) = &mut resp.start {
+            l.reason = r.clone();
+        }
+    }
+    resp.headers.push("Server", inner.cfg.server.clone());
+    for (n, v) in &spec.headers {
+        resp.headers.push(n.clone(), v.clone());
+    }
+    let creates_dialog =
+        status.is_success() && !in_dialog && matches!(method, Method::Invite | Method::Subscribe);
+    let contact = spec
+        .contact
+        .clone()
+        .unwrap_or_else(|| inner.role_contact(&held.role));
+    if creates_dialog || (status.is_success() && method == Method::Invite) {
+        resp.headers.push("Contact", contact.clone());
+    }
+    let mut plan: Option<MediaPlan> = None;
+    match &spec.body {
+        Body::None => {}
+        Body::Sdp(_) => {
+            let offer = sdp_of(req)
+                .ok_or_else(|| SimError::Invalid("the request carries no SDP offer".into()))?;
+            let (bytes, p) = media::answer(inner, &held.role, &offer).await?;
+            resp.set_body("application/sdp", bytes);
+            plan = Some(p);
+        }
+        Body::Cpim(c) => resp.set_body("message/cpim", c.to_bytes()),
+        Body::Raw {
+            content_type,
+            bytes,
+        } => resp.set_body(content_type, bytes.clone()),
+    }
+    held.tx.respond(resp).await?;
+    let mut session = None;
+    if creates_dialog {
+        if let Ok(mut d) = Dialog::uas(req, &held.to_tag) {
+            d.local_contact = Some(contact);
+            let mut st = inner.state();
+            let h = st.next_id();
+            let entry = DialogEntry {
+                dialog: d,
+                role: held.role.clone(),
+                flow: held.flow,
+                session: None,
+                conference: None,
+            };
+            st.dialogs.insert(h, entry);
+            drop(st);
+            if let Some(p) = plan.take() {
+                let sid = media::start_session(inner, p, Vec::new());
+                if let Some(e) = inner.state().dialogs.get_mut(&h) {
+                    e.session = Some(sid);
+                }
+                session = Some(sid);
+            }
+        }
+    }
+    if let Some(p) = plan {
+        // An answer in an existing dialog (re-INVITE): the new session becomes the dialog's.
+        let sid = media::start_session(inner, p, Vec::new());
+        let old = {
+            let mut st = inner.state();
+            let h = dialog_for(&st, req);
+            h.and_then(|h| st.dialogs.get_mut(&h))
+                .and_then(|e| e.session.replace(sid))
+        };
+        if let Some(old) = old {
+            let _ = media::close(inner, old).await;
+        }
+        session = Some(sid);
+    }
+    Ok(session)
+}
+
+/// The dialog an in-dialog request belongs to.
+pub(crate) fn dialog_for(st: &State, req: &Message) -> Option<DialogHandle> {
+    let cid = req.call_id()?;
+    let to_tag = req.header("To").and_then(fields::tag)?;
+    st.dialogs
+        .iter()
+        .find(|(_, d)| d.dialog.id.call_id == cid && d.dialog.id.local_tag == to_tag)
+        .map(|(h, _)| *h)
+}
+
+/// The default handling of a request by its role.
+pub(crate) async fn auto_handle(inner: &Arc<Inner>, held: &Held) -> Result<(), SimError> {
+    let req = &held.tx.request;
+    let method = req.method().cloned().unwrap_or(Method::Ack);
+    let in_dialog = req.header("To").and_then(fields::tag).is_some();
+    let event = req
+        .header("Event")
+        .map(|e| fields::split_params(e).0.to_ascii_lowercase());
+    if in_dialog && method != Method::Ack {
+        let mut st = inner.state();
+        if let Some(h) = dialog_for(&st, req) {
+            if let Some(e) = st.dialogs.get_mut(&h) {
+                let _ = e.dialog.handle_request(req);
+            }
+        }
+    }
+    let ok = ResponseSpec::default();
+    match method {
+        Method::Ack => Ok(()),
+        Method::Register => registrar::on_register(inner, held).await,
+        Method::Subscribe if event.as_deref() == Some("reg") => {
+            registrar::on_subscribe(inner, held).await
+        }
+        Method::Subscribe if event.as_deref() == Some("conference") && held.role == "cf" => {
+            focus::on_subscribe(inner, held).await
+        }
+        Method::Subscribe => respond(inner, held, 489, ok).await.map(|_| ()),
+        Method::Bye => {
+            let session = {
+                let mut st = inner.state();
+                let h = dialog_for(&st, req);
+                h.and_then(|h| st.dialogs.get_mut(&h))
+                    .and_then(|e| e.session.take())
+            };
+            respond(inner, held, 200, ok).await?;
+            if let Some(s) = session {
+                let _ = media::close(inner, s).await;
+            }
+            Ok(())
+        }
+        Method::Invite if in_dialog => {
+            let body = if sdp_of(req).is_some_and(|s| s.msrp_media().is_some()) {
+                Body::Sdp(crate::spec::SdpOffer::chat())
+            } else {
+                Body::None
+            };
+            let spec = ResponseSpec {
+                body,
+                ..ResponseSpec::default()
+            };
+            respond(inner, held, 200, spec).await.map(|_| ())
+        }
+        Method::Invite if held.role == "cf" => focus::on_invite(inner, held).await,
+        Method::Invite => {
+            if sdp_of(req).is_some_and(|s| s.msrp_media().is_some()) {
+                let spec = ResponseSpec {
+                    body: Body::Sdp(crate::spec::SdpOffer::chat()),
+                    ..ResponseSpec::default()
+                };
+                respond(inner, held, 200, spec).await.map(|_| ())
+            } else {
+                // RFC 3261 13.3.1.3: no acceptable media.
+                respond(inner, held, 488, ok).await.map(|_| ())
+            }
+        }
+        Method::Refer if held.role == "cf" => focus::on_refer(inner, held).await,
+        Method::Refer => respond(inner, held, 202, ok).await.map(|_| ()),
+        Method::Message
+        | Method::Notify
+        | Method::Options
+        | Method::Update
+        | Method::Info
+        | Method::Prack
+        | Method::Publish => respond(inner, held, 200, ok).await.map(|_| ()),
+        Method::Cancel => Ok(()),
+        Method::Extension(_) => respond(inner, held, 501, ok).await.map(|_| ()),
+    }
+}
+
+/// Sends a request as `role` and follows its responses in a task.
+pub(crate) async fn send_request(
+    inner: &Arc<Inner>,
+    role: &str,
+    spec: RequestSpec,
+    pushes: Vec<Push>,
+) -> Result<SentRequest, SimError> {
+    let method = spec.method.clone();
+    let (mut msg, flow) = match &spec.target {
+        Target::Aor(aor) => {
+            let binding = registrar::lookup(inner, aor)
+                .ok_or_else(|| SimError::NotRegistered(aor.clone()))?;
+            let mut st = inner.state();
+            let tag = st.ids.tag();
+            let call_id = st.ids.call_id();
+            drop(st);
+            let from = spec.from.clone().unwrap_or_else(|| inner.role_uri(role));
+            let mut m = Message::request(method.clone(), binding.uri.clone());
+            m.headers.push("From", format!("<{from}>;tag={tag}"));
+            m.headers
+                .push("To", format!("<{}>", registrar::normalize_aor(aor)));
+            m.headers.push("Call-ID", call_id);
+            m.headers.push("CSeq", format!("1 {}", method.as_str()));
+            if matches!(method, Method::Invite | Method::Subscribe | Method::Refer) {
+                let c = spec
+                    .contact
+                    .clone()
+                    .unwrap_or_else(|| inner.role_contact(role));
+                m.headers.push("Contact", c);
+            }
+            (m, binding.flow)
+        }
+        Target::Dialog(h) => {
+            let mut st = inner.state();
+            let e = st.dialogs.get_mut(h).ok_or(SimError::Unknown {
+                what: "dialog",
+                id: *h,
+            })?;
+            let mut m = e.dialog.request(method.clone());
+            if let Some(c) = &spec.contact {
+                m.headers.set("Contact", c.clone());
+            }
+            (m, e.flow)
+        }
+    };
+    let branch = inner.state().ids.branch();
+    msg.headers
+        .push_front("Via", inner.via(flow.transport, &branch));
+    msg.headers.push("Max-Forwards", "70");
+    msg.headers.push("User-Agent", inner.cfg.server.clone());
+    for (n, v) in &spec.headers {
+        msg.headers.push(n.clone(), v.clone());
+    }
+    let mut plan = None;
+    match &spec.body {
+        Body::None => {}
+        Body::Sdp(offer) => {
+            let (bytes, p) = media::offer(inner, role, offer).await?;
+            msg.set_body("application/sdp", bytes);
+            plan = Some(p);
+        }
+        Body::Cpim(c) => msg.set_body("message/cpim", c.to_bytes()),
+        Body::Raw {
+            content_type,
+            bytes,
+        } => msg.set_body(content_type, bytes.clone()),
+    }
+    let call_id = msg.call_id().unwrap_or_default().to_owned();
+    let (id, cancel_rx) = {
+        let mut st = inner.state();
+        st.call_roles.insert(call_id.clone(), role.to_owned());
+        let id = st.next_id();
+        let (ctx, crx) = mpsc::unbounded_channel();
+        if method == Method::Invite {
+            st.cancels.insert(id, ctx);
+        }
+        (id, crx)
+    };
+    let ctx = inner
+        .ep
+        .send_request(msg, flow.addr, flow.transport)
+        .await?;
+    let request = ctx.request().clone();
+    let i = inner.clone();
+    let role = role.to_owned();
+    inner.spawn(async move {
+        follow(i, id, role, flow, ctx, plan, pushes, cancel_rx).await;
+    });
+    Ok(SentRequest {
+        id,
+        call_id,
+        method,
+        request,
+    })
+}
+
+/// Follows the responses to a request of the sim: observes them, ACKs a 2xx to INVITE, sets
+/// up the dialog and the MSRP session, and sends a CANCEL when asked.
+#[allow(clippy::too_many_arguments)]
+async fn follow(
+    inner: Arc<Inner>,
+    id: RequestId,
+    role: String,
+    flow: Flow,
+    mut ctx: cpmconf_stack::sip::ClientTx,
+    mut plan: Option<MediaPlan>,
+    pushes: Vec<Push>,
+    mut cancel_rx: mpsc::UnboundedReceiver<CancelReply>,
+) {
+    let request = ctx.request().clone();
+    let method = request.method().cloned().unwrap_or(Method::Ack);
+    let mut dialog: Option<DialogHandle> = None;
+    let mut pushes = Some(pushes);
+    loop {
+        let resp = tokio::select! {
+            r = ctx.next() => r,
+            Some(reply) = cancel_rx.recv() => {
+                let r = match ctx.cancel().await {
+                    Ok(cancel_tx) => {
+                        let cid = inner.state().next_id();
+                        let i = inner.clone();
+                        let role = role.clone();
+                        inner.spawn(async move {
+                            let mut c = cancel_tx;
+                            while let Ok(m) = c.next().await {
+                                let fin = m.status().is_some_and(|s| s.is_final());
+                                i.observe(&role, ObservedKind::SipResponse { msg: m, to_request: cid });
+                                if fin { break; }
+                            }
+                        });
+                        Ok(cid)
+                    }
+                    Err(e) => Err(SimError::Stack(e)),
+                };
+                let _ = reply.send(r);
+                continue;
+            }
+        };
+        let Ok(resp) = resp else { break };
+        let status = resp.status().unwrap_or(StatusCode(0));
+        let setup_needed = status.is_success()
+            && matches!(method, Method::Invite | Method::Subscribe)
+            && dialog.is_none();
+        if !setup_needed {
+            inner.observe(
+                &role,
+                ObservedKind::SipResponse {
+                    msg: resp.clone(),
+                    to_request: id,
+                },
+            );
+        }
+        if status.is_success() && matches!(method, Method::Invite | Method::Subscribe) {
+            if dialog.is_none() {
+                if let Ok(d) = Dialog::uac(&request, &resp) {
+                    let mut st = inner.state();
+                    let existing = request
+                        .header("To")
+                        .and_then(fields::tag)
+                        .and_then(|_| dialog_for_uac(&st, &request));
+                    let h = match existing {
+                        Some(h) => h,
+                        None => {
+                            let h = st.next_id();
+                            st.dialogs.insert(
+                                h,
+                                DialogEntry {
+                                    dialog: d,
+                                    role: role.clone(),
+                                    flow,
+                                    session: None,
+                                    conference: None,
+                                },
+                            );
+                            h
+                        }
+                    };
+                    st.request_dialogs.insert(id, h);
+                    dialog = Some(h);
+                }
+                if let (Some(p), Some(answer)) = (plan.take(), sdp_of(&resp)) {
+                    let remote = answer
+                        .msrp_media()
+                        .and_then(|m| m.path())
+                        .and_then(Result::ok)
+                        .unwrap_or_default();
+                    let active = answer
+                        .msrp_media()
+                        .and_then(|m| m.setup())
+                        .is_none_or(|s| s == cpmconf_codec::sdp::Setup::Passive);
+                    let p = p.with_remote(remote, active);
+                    let sid = media::start_session(&inner, p, pushes.take().unwrap_or_default());
+                    if let Some(h) = dialog {
+                        if let Some(e) = inner.state().dialogs.get_mut(&h) {
+                            e.session = Some(sid);
+                        }
+                    }
+                }
+            }
+            if setup_needed {
+                // Observed once the dialog and MSRP session exist, so the engine can use them.
+                inner.observe(
+                    &role,
+                    ObservedKind::SipResponse {
+                        msg: resp.clone(),
+                        to_request: id,
+                    },
+                );
+            }
+            if method == Method::Invite {
+                let ack = {
+                    let st = inner.state();
+                    dialog
+                        .and_then(|h| st.dialogs.get(&h))
+                        .map(|e| e.dialog.ack_for(request.cseq_number().unwrap_or(1)))
+                };
+                if let Some(mut ack) = ack {
+                    let branch = inner.state().ids.branch();
+                    ack.headers
+                        .push_front("Via", inner.via(flow.transport, &branch));
+                    ack.headers.push("Max-Forwards", "70");
+                    let _ = inner.ep.send_ack(ack, flow.addr, flow.transport).await;
+                }
+            }
+        }
+        if status.is_final() && (method != Method::Invite || !status.is_success()) {
+            break;
+        }
+    }
+    inner.state().cancels.remove(&id);
+}
+
+fn dialog_for_uac(st: &State, req: &Message) -> Option<DialogHandle> {
+    let cid = req.call_id()?;
+    let from_tag = req.header("From").and_then(fields::tag)?;
+    st.dialogs
+        .iter()
+        .find(|(_, d)| d.dialog.id.call_id == cid && d.dialog.id.local_tag == from_tag)
+        .map(|(h, _)| *h)
+}

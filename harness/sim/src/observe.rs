@@ -1,0 +1,176 @@
+//! The observation stream: everything the client under test sends to the sim, in arrival
+//! order, with the role it reached; and the per-role handling modes and scripted answers that
+//! decide whether a request is answered automatically or held for the engine.
+
+use crate::network::Inner;
+use crate::spec::{RequestId, ResponseSpec, SessionId};
+use crate::SimError;
+use cpmconf_codec::msrp;
+use cpmconf_codec::sip::{Message, Method};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One thing the client sent.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// Arrival number, from 1.
+    pub seq: u64,
+    /// Time since the network started.
+    pub time: Duration,
+    /// The role it reached (`registrar`, `cf`, `pf`, `bob`, `proxy`, ...).
+    pub role: String,
+    /// What it was.
+    pub kind: ObservedKind,
+}
+
+/// What was observed.
+#[derive(Debug, Clone)]
+pub enum ObservedKind {
+    /// A SIP request. `handle` is set when the request is held ([`Mode::Manual`] or a
+    /// [`Action::Hold`] rule): answer it with [`PendingRequest::respond`].
+    SipRequest {
+        /// The request.
+        msg: Message,
+        /// The held request, if held.
+        handle: Option<PendingRequest>,
+    },
+    /// A SIP response to a request the sim sent.
+    SipResponse {
+        /// The response.
+        msg: Message,
+        /// Which request it answers.
+        to_request: RequestId,
+    },
+    /// An MSRP frame (request, response or REPORT) on one of the sim's sessions.
+    Msrp {
+        /// The frame.
+        frame: msrp::Message,
+        /// The session.
+        session: SessionId,
+    },
+    /// An MSRP session ended (peer closed, undecodable bytes, or it never came up).
+    MsrpClosed {
+        /// The session.
+        session: SessionId,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How a role handles requests of one method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Default plumbing: answers, NOTIFYs, MSRP answers.
+    #[default]
+    Auto,
+    /// Held after 100 Trying (INVITE) and handed to the engine.
+    Manual,
+}
+
+/// What a scripted rule does with a matching request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Answer at once with this status code (and headers).
+    Reply {
+        /// Status code.
+        code: u16,
+        /// Extra header fields.
+        headers: Vec<(String, String)>,
+    },
+    /// Hold it for the engine (like [`Mode::Manual`], for matching requests only).
+    Hold,
+}
+
+/// A scripted answer: the first request matching role, method and (optionally) Request-URI
+/// gets `action`; `times` limits how often (`None`: every time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Role (`*` for any).
+    pub role: String,
+    /// Method.
+    pub method: Method,
+    /// Request-URI to match exactly (parameters ignored), if any.
+    pub request_uri: Option<String>,
+    /// What to do.
+    pub action: Action,
+    /// How many matching requests it applies to.
+    pub times: Option<u32>,
+}
+
+impl Rule {
+    /// "Answer the next `method` to `role` with `code`".
+    pub fn reply_once(role: &str, method: Method, code: u16) -> Rule {
+        Rule {
+            role: role.into(),
+            method,
+            request_uri: None,
+            action: Action::Reply {
+                code,
+                headers: Vec::new(),
+            },
+            times: Some(1),
+        }
+    }
+
+    /// "Hold every `method` to `uri`".
+    pub fn hold_uri(method: Method, uri: &str) -> Rule {
+        Rule {
+            role: "*".into(),
+            method,
+            request_uri: Some(uri.into()),
+            action: Action::Hold,
+            times: None,
+        }
+    }
+}
+
+/// A request held for the engine, answered with [`PendingRequest::respond`] (any number of
+/// provisional responses, then one final) or handed back to the default handling with
+/// [`PendingRequest::auto`].
+#[derive(Clone)]
+pub struct PendingRequest {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) held: Arc<crate::network::Held>,
+}
+
+impl std::fmt::Debug for PendingRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingRequest")
+            .field("role", &self.held.role)
+            .field("request", &self.held.tx.request.summary())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingRequest {
+    /// The held request.
+    pub fn request(&self) -> &Message {
+        &self.held.tx.request
+    }
+
+    /// The role holding it.
+    pub fn role(&self) -> &str {
+        &self.held.role
+    }
+
+    /// Sends a response with `code`. A 2xx to INVITE with [`crate::Body::Sdp`] answers the
+    /// offer and sets up the MSRP session and the dialog; a 2xx to SUBSCRIBE creates the
+    /// subscription dialog. Returns the MSRP session id when one was set up.
+    pub async fn respond(
+        &self,
+        code: u16,
+        spec: ResponseSpec,
+    ) -> Result<Option<SessionId>, SimError> {
+        crate::network::respond(&self.inner, &self.held, code, spec).await
+    }
+
+    /// Lets the role's default handling answer it.
+    pub async fn auto(&self) -> Result<(), SimError> {
+        crate::network::auto_handle(&self.inner, &self.held).await
+    }
+
+    /// `true` once the client cancelled it (the stack has answered 487).
+    pub fn is_cancelled(&self) -> bool {
+        self.held.tx.is_cancelled()
+    }
+}

@@ -1,0 +1,294 @@
+//! The engine side of the sim against test UAs: the stateless proxy between two registered
+//! UAs, requests sent as a role (MESSAGE, INVITE with CANCEL, chat with MSRP push and BYE with
+//! Reason), the deferred group INVITE, and reproducible identifiers.
+
+mod support;
+
+use cpmconf_codec::sdp::{chat_answer, MsrpMedia, Origin, SessionDescription};
+use cpmconf_codec::sip::{icsi, Method, StatusCode};
+use cpmconf_sim::{
+    Body, CpimSpec, DeferredDelivery, NetConfig, Network, ObservedKind, RequestId, RequestSpec,
+    SdpOffer, SendOptions,
+};
+use cpmconf_stack::msrp::{MsrpConnection, MsrpEndpoint, SessionConfig, SessionEvent};
+use cpmconf_stack::sip::Transport;
+use support::{Ua, WAIT};
+use tokio::time::Instant;
+
+async fn start(seed: u64) -> Network {
+    let mut cfg = NetConfig::new();
+    cfg.seed = seed;
+    Network::start(cfg).await.expect("start")
+}
+
+/// The next observed response to `id` with a final status.
+async fn final_response_to(net: &Network, id: RequestId) -> cpmconf_codec::sip::Message {
+    loop {
+        let o = net.next_observed_within(WAIT).await.expect("observation");
+        if let ObservedKind::SipResponse { msg, to_request } = o.kind {
+            if to_request == id && msg.status().is_some_and(|s| s.is_final()) {
+                return msg;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn proxy_forwards_between_registered_uas() {
+    let net = start(1).await;
+    let mut alice = Ua::new("alice", net.core_addr(), Transport::Udp).await;
+    let mut bob = Ua::new("bob", net.core_addr(), Transport::Udp).await;
+    alice.register(600, None).await;
+    bob.register(600, None).await;
+    let mut msg = alice.request(Method::Message, "sip:bob@cpm.test");
+    msg.set_body("text/plain", b"direct".to_vec());
+    let sending = tokio::spawn(async move {
+        let r = alice.send(msg).await;
+        (alice, r)
+    });
+    let tx = bob.next_request().await;
+    // RFC 3261 16.5/16.6: Request-URI rewritten to the contact, the proxy's Via on top.
+    assert_eq!(tx.request.request_uri(), Some(bob.contact_uri().as_str()));
+    let vias = tx.request.headers.elements("Via");
+    assert_eq!(vias.len(), 2, "proxy Via + UAC Via");
+    assert!(vias[0].1.contains(&net.core_addr().to_string()));
+    bob.answer(&tx, 200, None).await;
+    let (_alice, resp) = sending.await.expect("join");
+    assert_eq!(resp.status(), Some(StatusCode::OK));
+}
+
+#[tokio::test]
+async fn message_sent_as_remote_user_is_answered_by_the_client() {
+    let net = start(1).await;
+    let mut alice = Ua::new("alice", net.core_addr(), Transport::Tcp).await;
+    alice.register(600, None).await;
+    let cpim = CpimSpec::text("sip:bob@cpm.test", "sip:alice@cpm.test", "hello");
+    let spec = RequestSpec::to_aor(Method::Message, "sip:alice@cpm.test").body(Body::Cpim(cpim));
+    let sent = net.send_request("bob", spec).await.expect("send");
+    let tx = alice.next_request().await;
+    assert!(tx
+        .request
+        .header("From")
+        .is_some_and(|f| f.contains("sip:bob@cpm.test")));
+    assert_eq!(tx.request.header("Content-Type"), Some("message/cpim"));
+    alice.answer(&tx, 202, None).await;
+    let resp = final_response_to(&net, sent.id).await;
+    assert_eq!(resp.status(), Some(StatusCode::ACCEPTED));
+    assert_eq!(net.role_of_call_id(&sent.call_id).as_deref(), Some("bob"));
+}
+
+#[tokio::test]
+async fn invite_as_remote_user_can_be_cancelled() {
+    let net = start(1).await;
+    let mut alice = Ua::new("alice", net.core_addr(), Transport::Udp).await;
+    alice.register(600, None).await;
+    let spec =
+        RequestSpec::to_aor(Method::Invite, "sip:alice@cpm.test").body(Body::Sdp(SdpOffer::chat()));
+    let sent = net.send_request("bob", spec).await.expect("send");
+    let tx = alice.next_request().await;
+    alice.answer(&tx, 180, None).await;
+    loop {
+        let o = net.next_observed_within(WAIT).await.expect("180");
+        if let ObservedKind::SipResponse { msg, .. } = o.kind {
+            if msg.status() == Some(StatusCode::RINGING) {
+                break;
+            }
+        }
+    }
+    let cancel_id = net.cancel(sent.id).await.expect("cancel");
+    assert!(tokio::time::timeout(WAIT, tx.cancelled())
+        .await
+        .expect("in time"));
+    let fin = final_response_to(&net, sent.id).await;
+    assert_eq!(fin.status(), Some(StatusCode::REQUEST_TERMINATED));
+    assert_ne!(cancel_id, sent.id);
+}
+
+#[tokio::test]
+async fn chat_from_remote_user_pushes_msrp_and_ends_with_reasoned_bye() {
+    let net = start(1).await;
+    let mut alice = Ua::new("alice", net.core_addr(), Transport::Tcp).await;
+    alice.register(600, None).await;
+    let spec = RequestSpec::to_aor(Method::Invite, "sip:alice@cpm.test")
+        .header(
+            "Accept-Contact",
+            &format!(
+                "*;{}",
+                cpmconf_codec::sip::icsi_ref_param(&[icsi::CPM_SESSION])
+            ),
+        )
+        .body(Body::Sdp(SdpOffer::chat()));
+    let sent = net.send_request("bob", spec).await.expect("send");
+    let tx = alice.next_request().await;
+    let offer = SessionDescription::parse(&tx.request.body)
+        .expect("offer")
+        .value;
+    let msrp = MsrpEndpoint::listen("127.0.0.1".parse().expect("ip"), None)
+        .await
+        .expect("listen");
+    let media = MsrpMedia::chat(
+        "127.0.0.1",
+        msrp.local_addr().port(),
+        vec![msrp.local_uri("al1")],
+    );
+    let answer = chat_answer(&Origin::new("alice", 5, 1, "127.0.0.1"), &offer, &media);
+    alice
+        .answer(&tx, 200, Some(("application/sdp", answer.to_bytes())))
+        .await;
+    let ok = final_response_to(&net, sent.id).await;
+    assert_eq!(ok.status(), Some(StatusCode::OK));
+    let dialog = net.dialog_of_request(sent.id).expect("dialog");
+    let session = net.session_of_dialog(dialog).expect("session");
+    // The sim ACKs the 2xx.
+    let ack = alice.next_request().await;
+    assert_eq!(ack.request.method(), Some(&Method::Ack));
+    let remote = offer
+        .msrp_media()
+        .and_then(|m| m.path())
+        .expect("path")
+        .expect("valid");
+    let mut cfg = SessionConfig::new(vec![msrp.local_uri("al1")], remote);
+    cfg.seed = Some(4);
+    let mut conn = MsrpConnection::connect(cfg, None, Instant::now() + WAIT)
+        .await
+        .expect("connect to bob");
+    net.send_msrp(
+        session,
+        "message/cpim",
+        b"pushed text".to_vec(),
+        SendOptions::default(),
+    )
+    .await
+    .expect("send msrp");
+    loop {
+        if let SessionEvent::Message { body, .. } =
+            conn.next_event(Instant::now() + WAIT).await.expect("event")
+        {
+            assert_eq!(body, b"pushed text");
+            break;
+        }
+    }
+    let bye = RequestSpec::in_dialog(Method::Bye, dialog).header(
+        "Reason",
+        "SIP ;cause=200 ;text=\"Call completed elsewhere\"",
+    );
+    let bye_sent = net.send_request("bob", bye).await.expect("bye");
+    let btx = alice.next_request().await;
+    assert_eq!(btx.request.method(), Some(&Method::Bye));
+    assert!(btx
+        .request
+        .header("Reason")
+        .is_some_and(|r| r.contains("cause=200")));
+    alice.answer(&btx, 200, None).await;
+    let fin = final_response_to(&net, bye_sent.id).await;
+    assert_eq!(fin.status(), Some(StatusCode::OK));
+}
+
+#[tokio::test]
+async fn deferred_group_invite_carries_focus_contact() {
+    let net = start(1).await;
+    let mut alice = Ua::new("alice", net.core_addr(), Transport::Udp).await;
+    alice.register(600, None).await;
+    let d = DeferredDelivery {
+        conversation_id: Some("X2".into()),
+        contribution_id: Some("K2".into()),
+        deferred_tag: true,
+        ..DeferredDelivery::new("sip:alice@cpm.test", "sip:conf-f2@cf.test", Vec::new())
+    };
+    let sent = net
+        .deliver_deferred_group(d, "sip:conf-f2@cf.test")
+        .await
+        .expect("deliver");
+    let tx = alice.next_request().await;
+    let inv = &tx.request;
+    assert!(inv
+        .header("Contact")
+        .is_some_and(|c| c.contains("<sip:conf-f2@cf.test>;isfocus")));
+    assert_eq!(inv.header("Contribution-ID"), Some("K2"));
+    let ac = inv.accept_contacts().expect("accept-contact");
+    assert!(ac[0].has_icsi(icsi::CPM_SESSION) && ac[0].has_icsi(icsi::CPM_DEFERRED));
+    let offer = SessionDescription::parse(&inv.body).expect("sdp").value;
+    let m = offer.msrp_media().expect("msrp");
+    assert_eq!(m.accept_types(), vec!["message/cpim"]);
+    alice.answer(&tx, 486, None).await;
+    let fin = final_response_to(&net, sent.id).await;
+    assert_eq!(fin.status(), Some(StatusCode::BUSY_HERE));
+}
+
+async fn first_call_id(seed: u64) -> (String, String) {
+    let net = start(seed).await;
+    let mut alice = Ua::new("alice", net.core_addr(), Transport::Udp).await;
+    alice.register(600, None).await;
+    let sent = net
+        .send_request(
+            "bob",
+            RequestSpec::to_aor(Method::Options, "sip:alice@cpm.test"),
+        )
+        .await
+        .expect("send");
+    let tx = alice.next_request().await;
+    alice.answer(&tx, 200, None).await;
+    let from = sent.request.header("From").unwrap_or_default().to_owned();
+    (sent.call_id, from)
+}
+
+#[tokio::test]
+async fn identifiers_follow_the_seed() {
+    let a = first_call_id(42).await;
+    let b = first_call_id(42).await;
+    let c = first_call_id(43).await;
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[tokio::test]
+async fn held_message_handed_back_to_auto_and_deferred_imdn_by_message() {
+    let net = start(1).await;
+    net.set_mode("*", Method::Message, cpmconf_sim::Mode::Manual);
+    let mut alice = Ua::new("alice", net.core_addr(), Transport::Udp).await;
+    alice.register(600, None).await;
+    let msg = alice.request(Method::Message, "sip:carol@cpm.test");
+    let sending = tokio::spawn(async move {
+        let r = alice.send(msg).await;
+        (alice, r)
+    });
+    let handle = loop {
+        let o = net.next_observed_within(WAIT).await.expect("observation");
+        if let ObservedKind::SipRequest { msg, handle } = o.kind {
+            if msg.method() == Some(&Method::Message) {
+                assert_eq!(o.role, "carol");
+                break handle.expect("held");
+            }
+        }
+    };
+    handle.auto().await.expect("auto");
+    let (alice, resp) = sending.await.expect("join");
+    assert_eq!(resp.status(), Some(StatusCode::OK));
+
+    let imdn = CpimSpec::imdn(
+        "sip:bob@cpm.test",
+        "sip:alice@cpm.test",
+        "m-7",
+        cpmconf_sim::NotificationKind::Display,
+        cpmconf_sim::ImdnStatus::Displayed,
+    );
+    let sent = net
+        .deliver_deferred_message("sip:alice@cpm.test", "sip:bob@cpm.test", imdn)
+        .await
+        .expect("deliver");
+    let tx = alice.next_request().await;
+    assert!(tx
+        .request
+        .header("From")
+        .is_some_and(|f| f.contains("sip:deferred@pf.test")));
+    let ac = tx.request.accept_contacts().expect("accept-contact");
+    assert!(ac[0].has_icsi(icsi::CPM_DEFERRED));
+    let body = String::from_utf8_lossy(&tx.request.body).into_owned();
+    assert!(body.contains("Content-Disposition: notification"), "{body}");
+    assert!(body.contains("<displayed/>"), "{body}");
+    alice.answer(&tx, 200, None).await;
+    assert_eq!(
+        final_response_to(&net, sent.id).await.status(),
+        Some(StatusCode::OK)
+    );
+}
