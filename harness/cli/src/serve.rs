@@ -1,0 +1,210 @@
+//! `cpmconf serve`: the simulated network as a standalone server for live testing of real
+//! clients (interop events): registrar, proxy between registered UAs, simulated remote users,
+//! CF and PF, one log line per message, and a pcap that is whole after SIGINT or SIGTERM.
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use cpmconf_capture::{attach_pcap, Tap, WireEvent, WireEventKind, WireSink};
+use cpmconf_sim::{Auth, NetConfig, Network};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Registrar authentication of `cpmconf serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// Accept every REGISTER.
+    None,
+    /// Challenge REGISTER with 401 (digest MD5 and SHA-256); the password of a user is its
+    /// user part unless given with --password.
+    Digest,
+}
+
+/// Arguments of `cpmconf serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address of the SIP core (UDP and TCP).
+    #[arg(long, default_value = "127.0.0.1:5060")]
+    pub listen: SocketAddr,
+    /// Write every message to this pcap file as it happens.
+    #[arg(long)]
+    pub pcap: Option<PathBuf>,
+    /// The home domain.
+    #[arg(long, default_value = "cpm.test")]
+    pub domain: String,
+    /// Registrar authentication.
+    #[arg(long, value_enum, default_value_t = AuthMode::None)]
+    pub auth: AuthMode,
+    /// A digest password, as USER=PASSWORD (repeatable).
+    #[arg(long = "password", value_name = "USER=PASSWORD")]
+    pub passwords: Vec<String>,
+    /// Allow a non-loopback --listen address (the simulator has no security of its own).
+    #[arg(long)]
+    pub public: bool,
+    /// Seed of generated identifiers.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Prints one line per captured message.
+struct LogSink;
+
+impl WireSink for LogSink {
+    fn on_event(&mut self, e: &WireEvent) {
+        let WireEventKind::Data(bytes) = &e.kind else {
+            return;
+        };
+        let text = String::from_utf8_lossy(bytes);
+        let first = text.lines().next().unwrap_or("").trim();
+        if first.is_empty() {
+            return;
+        }
+        let proto = if first.starts_with("MSRP ") {
+            "MSRP"
+        } else {
+            "SIP"
+        };
+        println!("{} -> {} {proto} {first}", e.src, e.dst);
+    }
+}
+
+/// The network settings `args` ask for; refuses a public address without `--public`.
+pub fn config(args: &ServeArgs) -> anyhow::Result<NetConfig> {
+    if !args.listen.ip().is_loopback() && !args.public {
+        bail!(
+            "refusing to listen on non-loopback address {}: the simulator accepts anyone; \
+             pass --public to do it anyway",
+            args.listen
+        );
+    }
+    let mut cfg = NetConfig::new();
+    cfg.ip = args.listen.ip();
+    cfg.sip_port = args.listen.port();
+    cfg.domain = args.domain.clone();
+    cfg.seed = args.seed;
+    cfg.observe = false;
+    // The peers are real devices that record nothing for us: capture what the core receives.
+    cfg.tap_received = true;
+    cfg.auth = match args.auth {
+        AuthMode::None => Auth::None,
+        AuthMode::Digest => Auth::Digest {
+            realm: args.domain.clone(),
+            algorithms: vec!["SHA-256".into(), "MD5".into()],
+        },
+    };
+    let mut passwords = HashMap::new();
+    for p in &args.passwords {
+        let (u, pw) = p
+            .split_once('=')
+            .with_context(|| format!("--password {p}: expected USER=PASSWORD"))?;
+        passwords.insert(u.to_owned(), pw.to_owned());
+    }
+    cfg.passwords = passwords;
+    for g in &mut cfg.predefined_groups {
+        g.members = g
+            .members
+            .iter()
+            .map(|m| m.replace("@cpm.test", &format!("@{}", args.domain)))
+            .collect();
+    }
+    Ok(cfg)
+}
+
+/// Runs the server until SIGINT or SIGTERM, then finishes the capture.
+pub async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
+    let mut cfg = config(args)?;
+    let tap = Tap::new();
+    tap.add_sink(Box::new(LogSink));
+    if let Some(path) = &args.pcap {
+        attach_pcap(&tap, path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    cfg.tap = Some(tap.clone());
+    let net = Network::start(cfg)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    println!(
+        "cpmconf serve: SIP core on {} (UDP and TCP), domain {}, auth {:?}; Ctrl-C to stop",
+        net.core_addr(),
+        args.domain,
+        args.auth
+    );
+    wait_for_signal().await?;
+    net.shutdown().await;
+    // The pcap is completed only here, so an interrupted run still leaves a whole file.
+    tap.finish();
+    println!("cpmconf serve: stopped");
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("SIGINT handler")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    tokio::signal::ctrl_c().await.context("Ctrl-C handler")
+}
+
+/// Entry point for `main`: runs [`serve`] on a tokio runtime; exit 0 after a signal, 2 when
+/// the server cannot start (the reason is printed).
+pub fn run(args: &ServeArgs) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cpmconf serve: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cpmconf serve: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn public_address_needs_the_flag() {
+        let args = T::parse_from(["t", "--listen", "192.0.2.1:5060"]).serve;
+        let err = config(&args).expect_err("refused");
+        assert!(err.to_string().contains("--public"), "{err}");
+        let args = T::parse_from(["t", "--listen", "192.0.2.1:5060", "--public"]).serve;
+        assert!(config(&args).is_ok());
+    }
+
+    #[test]
+    fn defaults_are_loopback_5060_no_auth() {
+        let args = T::parse_from(["t"]).serve;
+        let cfg = config(&args).expect("config");
+        assert_eq!(cfg.sip_port, 5060);
+        assert!(cfg.ip.is_loopback());
+        assert_eq!(cfg.auth, Auth::None);
+        let args = T::parse_from(["t", "--auth", "digest", "--password", "alice=pw"]).serve;
+        let cfg = config(&args).expect("config");
+        assert_eq!(cfg.password_of("alice"), "pw");
+        assert_eq!(cfg.password_of("bob"), "bob");
+    }
+}
