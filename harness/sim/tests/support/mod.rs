@@ -21,9 +21,19 @@ pub struct Ua {
 
 impl Ua {
     pub async fn new(user: &str, core: SocketAddr, transport: Transport) -> Ua {
-        let ep = SipEndpoint::bind(EndpointConfig::new(user))
-            .await
-            .expect("bind test UA");
+        Self::with_tap(user, core, transport, None).await
+    }
+
+    /// A UA whose sent bytes are recorded by `tap` too (so a capture holds both directions).
+    pub async fn with_tap(
+        user: &str,
+        core: SocketAddr,
+        transport: Transport,
+        tap: Option<cpmconf_capture::Tap>,
+    ) -> Ua {
+        let mut cfg = EndpointConfig::new(user);
+        cfg.tap = tap;
+        let ep = SipEndpoint::bind(cfg).await.expect("bind test UA");
         Ua {
             ep,
             user: user.into(),
