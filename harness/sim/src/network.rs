@@ -58,7 +58,11 @@ pub(crate) struct Conference {
     pub subscriptions: Vec<DialogHandle>,
 }
 
-type CancelReply = oneshot::Sender<Result<RequestId, SimError>>;
+/// A CANCEL request to a running INVITE: extra header fields and where to answer.
+type CancelReply = (
+    Vec<(String, String)>,
+    oneshot::Sender<Result<RequestId, SimError>>,
+);
 
 /// Mutable state of the network, behind one lock never held across an await.
 pub(crate) struct State {
@@ -367,6 +371,16 @@ impl Network {
     /// Cancels a pending INVITE the sim sent (after a provisional). Returns the CANCEL's
     /// request id (its 200 arrives as an observation; the INVITE's 487 under the INVITE's id).
     pub async fn cancel(&self, request: RequestId) -> Result<RequestId, SimError> {
+        self.cancel_with(request, Vec::new()).await
+    }
+
+    /// [`Network::cancel`] with extra header fields on the CANCEL, e.g. a Reason
+    /// `SIP;cause=200;text="Call completed elsewhere"` (RFC 3326, CR 7.3.4.4).
+    pub async fn cancel_with(
+        &self,
+        request: RequestId,
+        headers: Vec<(String, String)>,
+    ) -> Result<RequestId, SimError> {
         let tx = self
             .inner
             .state()
@@ -378,7 +392,7 @@ impl Network {
                 id: request,
             })?;
         let (rtx, rrx) = oneshot::channel();
-        tx.send(rtx)
+        tx.send((headers, rtx))
             .map_err(|_| SimError::Invalid("the INVITE is over".into()))?;
         rrx.await
             .map_err(|_| SimError::Invalid("the INVITE is over".into()))?
@@ -620,13 +634,14 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
                     let r = respond(&i, &held, 100, ResponseSpec::default())
                         .await
                         .map(|_| ());
-                    // The stack answers a CANCEL itself (200, and 487 to the INVITE) and does
-                    // not pass it up; the engine sees a CANCEL rebuilt from the INVITE (RFC 3261
-                    // 9.1), while the wire bytes are in the capture.
+                    // The stack answers a CANCEL itself (200, and 487 to the INVITE) and keeps
+                    // the CANCEL as it arrived; the engine observes it.
                     let (i2, h2) = (i.clone(), held.clone());
                     i.spawn(async move {
                         if h2.tx.cancelled().await {
-                            let cancel = cpmconf_stack::sip::endpoint::cancel_for(&h2.tx.request);
+                            let Some(cancel) = h2.tx.cancel_request() else {
+                                return;
+                            };
                             i2.observe(
                                 &h2.role,
                                 ObservedKind::SipRequest {
@@ -958,8 +973,10 @@ async fn follow(
     loop {
         let resp = tokio::select! {
             r = ctx.next() => r,
-            Some(reply) = cancel_rx.recv() => {
-                let r = match ctx.cancel().await {
+            Some((extra, reply)) = cancel_rx.recv() => {
+                let extra: Vec<(&str, &str)> =
+                    extra.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                let r = match ctx.cancel_with(&extra).await {
                     Ok(cancel_tx) => {
                         let cid = inner.state().next_id();
                         let i = inner.clone();

@@ -485,7 +485,7 @@ async fn passive_side_matches_connections_to_sessions_by_to_path() {
         .starts_with(b"MSRP tid00002 200"));
 }
 
-/// The sim and the client wait for sessions on spawned tasks: the accept future must be Send.
+/// The sim and the client set up sessions on spawned tasks: both futures must be Send.
 #[test]
 fn accept_session_future_is_send() {
     fn assert_send<T: Send>(_: &T) {}
@@ -500,6 +500,9 @@ fn accept_session_future_is_send() {
         let local = vec![ep.local_uri("s1")];
         let cfg = SessionConfig::new(local.clone(), local);
         let fut = ep.accept_session(cfg, tokio::time::Instant::now());
+        assert_send(&fut);
+        let cfg = SessionConfig::new(vec![ep.local_uri("s2")], vec![ep.local_uri("s3")]);
+        let fut = MsrpConnection::connect(cfg, None, tokio::time::Instant::now());
         assert_send(&fut);
     });
 }

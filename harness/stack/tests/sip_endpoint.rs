@@ -245,7 +245,8 @@ async fn cancel_before_answer_gives_487() {
             tx.next_within(DEADLINE).await.expect("180").status(),
             Some(StatusCode::RINGING)
         );
-        let mut ctx = tx.cancel().await.expect("cancel");
+        let reason = r#"SIP;cause=200;text="Call completed elsewhere""#;
+        let mut ctx = tx.cancel_with(&[("Reason", reason)]).await.expect("cancel");
         assert_eq!(ctx.request().method(), Some(&Method::Cancel));
         let c = ctx.final_response(DEADLINE).await.expect("cancel answered");
         assert_eq!(c.status(), Some(StatusCode::OK));
@@ -259,6 +260,11 @@ async fn cancel_before_answer_gives_487() {
             .await
             .expect("cancelled in time"));
         assert!(stx.is_cancelled());
+        // The TU sees the CANCEL as it arrived, Reason included (CR 7.3.4.4).
+        let seen = stx.cancel_request().expect("the CANCEL is kept");
+        assert_eq!(seen.method(), Some(&Method::Cancel));
+        assert_eq!(seen.call_id(), stx.request.call_id());
+        assert_eq!(seen.header("Reason"), Some(reason));
         // The TU can no longer answer the INVITE.
         assert!(stx
             .respond(response_to(&stx.request, StatusCode::OK, Some("bt")))
@@ -299,7 +305,8 @@ async fn cancel_crossing_200_leaves_a_usable_dialog(#[case] transport: Transport
             .push("Contact", format!("<sip:bob@{}>", b.local_addr()));
         stx.respond(ok).await.expect("200");
         // The 200 is on its way (not yet read by the TU): the CANCEL crosses it.
-        let mut ctx = tx.cancel().await.expect("cancel");
+        let reason = r#"SIP;cause=200;text="Call completed elsewhere""#;
+        let mut ctx = tx.cancel_with(&[("Reason", reason)]).await.expect("cancel");
         let c = ctx.final_response(DEADLINE).await.expect("cancel answered");
         assert!(
             matches!(

@@ -410,6 +410,12 @@ impl ClientTx {
     /// Cancels a pending INVITE (RFC 3261 9.1): only after a provisional response and before a
     /// final one. The CANCEL has its own transaction (returned); the 487 arrives on this one.
     pub async fn cancel(&self) -> Result<ClientTx, StackError> {
+        self.cancel_with(&[]).await
+    }
+
+    /// [`ClientTx::cancel`] with extra header fields on the CANCEL, e.g.
+    /// `Reason: SIP;cause=200;text="Call completed elsewhere"` (RFC 3326).
+    pub async fn cancel_with(&self, extra: &[(&str, &str)]) -> Result<ClientTx, StackError> {
         if self.request.method() != Some(&Method::Invite) {
             return Err(StackError::Invalid("only INVITE can be cancelled".into()));
         }
@@ -419,7 +425,10 @@ impl ClientTx {
                 "CANCEL needs a provisional and no final response yet (RFC 3261 9.1)".into(),
             ));
         }
-        let cancel = cancel_for(&self.request);
+        let mut cancel = cancel_for(&self.request);
+        for (name, value) in extra {
+            cancel.headers.push(*name, *value);
+        }
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let (reply_tx, reply_rx) = oneshot::channel();
         self.cmd
@@ -480,7 +489,7 @@ pub struct ServerTx {
     pub transport: Transport,
     key: Option<TransactionKey>,
     cmd: mpsc::UnboundedSender<Command>,
-    cancelled: Option<watch::Receiver<bool>>,
+    cancelled: Option<watch::Receiver<Option<Message>>>,
 }
 
 impl ServerTx {
@@ -506,7 +515,13 @@ impl ServerTx {
     /// `true` if a CANCEL for this INVITE has arrived (and was answered with 200, the INVITE
     /// with 487).
     pub fn is_cancelled(&self) -> bool {
-        self.cancelled.as_ref().is_some_and(|c| *c.borrow())
+        self.cancelled.as_ref().is_some_and(|c| c.borrow().is_some())
+    }
+
+    /// The CANCEL that cancelled this INVITE, as it arrived (its Reason header tells, for
+    /// instance, that the call was completed elsewhere: RFC 3326, CR 7.3.4.4).
+    pub fn cancel_request(&self) -> Option<Message> {
+        self.cancelled.as_ref().and_then(|c| c.borrow().clone())
     }
 
     /// Waits until a CANCEL arrives (`true`) or the transaction ends without one (`false`).
@@ -515,7 +530,7 @@ impl ServerTx {
             return false;
         };
         let mut rx = rx.clone();
-        let ok = rx.wait_for(|c| *c).await.is_ok();
+        let ok = rx.wait_for(|c| c.is_some()).await.is_ok();
         ok
     }
 }
@@ -590,7 +605,7 @@ struct ServerEntry {
     fallback: SocketAddr,
     rport: bool,
     transport: Transport,
-    cancelled: watch::Sender<bool>,
+    cancelled: watch::Sender<Option<Message>>,
 }
 
 impl ServerEntry {
@@ -893,7 +908,7 @@ impl Driver {
                     return;
                 }
                 let rel = reliability(transport);
-                let (cancel_tx, cancel_rx) = watch::channel(false);
+                let (cancel_tx, cancel_rx) = watch::channel(None);
                 let machine = if method == Method::Invite {
                     ServerMachine::Invite(ServerInvite::with_trying(
                         msg.clone(),
@@ -964,7 +979,7 @@ impl Driver {
                         let resp =
                             response_to(inv.request(), StatusCode::REQUEST_TERMINATED, Some(&tag));
                         inv.send_response(resp, now);
-                        let _ = inv_entry.cancelled.send(true);
+                        let _ = inv_entry.cancelled.send(Some(cancel.clone()));
                     }
                 }
             }
