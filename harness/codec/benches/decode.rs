@@ -2,10 +2,17 @@
 //! published Rust SIP parser) decoding the same SIP corpus in the same run for comparison.
 //!
 //! Run: `cargo bench -p cpmconf-codec --bench decode`. Throughput is reported in bytes/s by
-//! criterion; messages/s is the corpus message count divided by the time per iteration.
+//! criterion; messages/s is the corpus message count divided by the time per iteration (one
+//! iteration decodes the whole corpus once; the counts are printed at the start of the run).
+//!
+//! Fairness: both SIP parsers get the same byte slices and build an owned message (start line,
+//! every header with name and value, body). What each does beyond that differs: rsip keeps
+//! header values as untyped strings and checks nothing further; cpmconf also checks the start
+//! line, Content-Length and CSeq, the mandatory headers, records findings with offsets, and keeps
+//! what it needs for byte-exact re-encoding. Neither parses header values into typed structures.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use cpmconf_codec::{msrp, sip, Limits};
+use criterion::{black_box, criterion_group, Criterion, Throughput};
 
 const SIP_CORPUS: &[&[u8]] = &[
     include_bytes!("../../../fixtures/corpus/sip-register.sip"),
@@ -28,6 +35,19 @@ fn total(corpus: &[&[u8]]) -> u64 {
 }
 
 fn bench_sip(c: &mut Criterion) {
+    eprintln!(
+        "corpus: {} SIP messages ({} bytes), {} MSRP frames ({} bytes) per iteration",
+        SIP_CORPUS.len(),
+        total(SIP_CORPUS),
+        MSRP_CORPUS.len(),
+        total(MSRP_CORPUS)
+    );
+    // Both parsers must accept every corpus message before anything is timed.
+    for m in SIP_CORPUS {
+        let ours = sip::Message::parse(m).expect("corpus decodes");
+        assert_eq!(ours.value.to_bytes(), *m, "byte-exact round trip");
+        rsip::SipMessage::try_from(*m).expect("rsip decodes the corpus");
+    }
     let mut g = c.benchmark_group("sip");
     g.throughput(Throughput::Bytes(total(SIP_CORPUS)));
     g.bench_function("cpmconf", |b| {
@@ -71,5 +91,46 @@ fn bench_msrp(c: &mut Criterion) {
     g.finish();
 }
 
+/// One pass of `which` (`sip-cpmconf`, `sip-rsip` or `msrp`) over its corpus.
+fn pass(which: &str, stream: &[u8]) {
+    match which {
+        "sip-cpmconf" => {
+            for m in SIP_CORPUS {
+                black_box(sip::Message::parse(black_box(m)).expect("corpus decodes"));
+            }
+        }
+        "sip-rsip" => {
+            for m in SIP_CORPUS {
+                black_box(rsip::SipMessage::try_from(black_box(*m)).expect("corpus decodes"));
+            }
+        }
+        _ => {
+            let mut dec = msrp::Decoder::new(Limits::default());
+            for seg in stream.chunks(1400) {
+                dec.push(black_box(seg));
+                while let Some(f) = dec.next().expect("corpus decodes") {
+                    black_box(&f);
+                }
+            }
+        }
+    }
+}
+
 criterion_group!(benches, bench_sip, bench_msrp);
-criterion_main!(benches);
+
+/// `DECODE_PASSES=<which>:<n>` runs n passes of one decoder and exits, without criterion: a
+/// fixed workload for `valgrind --tool=callgrind` or `perf stat` (instructions per pass are
+/// stable on a shared machine where wall-clock time is not). Otherwise the criterion benches run.
+fn main() {
+    if let Ok(spec) = std::env::var("DECODE_PASSES") {
+        let (which, n) = spec.split_once(':').unwrap_or((spec.as_str(), "1000"));
+        let n: usize = n.parse().unwrap_or(1000);
+        let stream: Vec<u8> = MSRP_CORPUS.iter().flat_map(|m| m.iter().copied()).collect();
+        for _ in 0..n {
+            pass(which, &stream);
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -265,6 +265,15 @@ impl Multipart {
         let mut parts = Vec::new();
         for w in delims.windows(2) {
             let (d, next) = (&w[0], &w[1]);
+            // RFC 2046 5.1.1: the line break before a delimiter belongs to it, so two delimiter
+            // lines in a row leave no room for the part's header block or empty line.
+            if next.start < d.end {
+                return Err(DecodeError::new(
+                    d.end,
+                    RULE_PART,
+                    "a body part (header fields or an empty line) between two delimiters",
+                ));
+            }
             let content = &buf[..next.start];
             if content.len() - d.end > limits.max_body {
                 return Err(DecodeError::new(

@@ -70,3 +70,16 @@ fn malformed_bodies(
     let e = Multipart::parse_with_type(ct, body).unwrap_err();
     assert_eq!((e.rule, e.offset), (rule, offset), "{e}");
 }
+
+/// Found by the fuzzer: two delimiter lines in a row (no part between them) once underflowed.
+#[test]
+fn adjacent_delimiters_are_an_error_not_a_panic() {
+    let body = b"I\n--b0undary\n--b0undary\n-\x07y?\x00\x00\x00\r\n\x00)\n\n--b0undary--b1adary\n";
+    let err = cpmconf_codec::multipart::Multipart::parse(
+        body,
+        "b0undary",
+        &cpmconf_codec::Limits::default(),
+    )
+    .expect_err("no part between the delimiters");
+    assert_eq!(err.offset, 13);
+}

@@ -13,9 +13,11 @@ use crate::{DecodeError, Decoded, Finding, Limits, Severity, Status};
 pub struct Decoder {
     limits: Limits,
     buf: Vec<u8>,
+    /// Bytes of `buf` already decoded (dropped lazily, so a frame does not move the rest).
+    head: usize,
     base: usize,
     poisoned: Option<DecodeError>,
-    /// Where the end-line search of the buffered frame may resume (relative to `buf`).
+    /// Where the end-line search of the buffered frame may resume (relative to `buf[head..]`).
     search_from: usize,
 }
 
@@ -25,6 +27,7 @@ impl Decoder {
         Decoder {
             limits,
             buf: Vec::new(),
+            head: 0,
             base: 0,
             poisoned: None,
             search_from: 0,
@@ -34,13 +37,17 @@ impl Decoder {
     /// Appends received bytes.
     pub fn push(&mut self, bytes: &[u8]) {
         if self.poisoned.is_none() {
+            if self.head > 0 && self.head >= self.buf.len() / 2 {
+                self.buf.drain(..self.head);
+                self.head = 0;
+            }
             self.buf.extend_from_slice(bytes);
         }
     }
 
     /// Bytes buffered but not yet decoded.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.head
     }
 
     /// Stream offset of the first buffered byte.
@@ -55,13 +62,13 @@ impl Decoder {
             return Err(e.clone());
         }
         // Tolerate empty lines between frames (not allowed by RFC 4975 9, reported).
-        let skip = self
-            .buf
+        let pending = self.buf.get(self.head..).unwrap_or_default();
+        let skip = pending
             .iter()
             .position(|&b| b != b'\r' && b != b'\n')
-            .unwrap_or(self.buf.len());
+            .unwrap_or(pending.len());
         let mut pre = Vec::new();
-        if skip > 0 && skip < self.buf.len() {
+        if skip > 0 && skip < pending.len() {
             pre.push(Finding::new(
                 "rfc4975/9 between-frames",
                 Severity::Warning,
@@ -69,14 +76,14 @@ impl Decoder {
                 "empty lines between frames",
             ));
         }
-        if skip == self.buf.len() {
+        if skip == pending.len() {
             return Ok(None);
         }
         let from = self.search_from.saturating_sub(skip);
-        match decode_frame_from(&self.buf[skip..], &self.limits, from) {
+        match decode_frame_from(&pending[skip..], &self.limits, from) {
             Ok(Status::Partial) => {
                 // An end-line (at most one line long) cannot start before this point.
-                self.search_from = self.buf.len().saturating_sub(self.limits.max_line_len + 16);
+                self.search_from = pending.len().saturating_sub(self.limits.max_line_len + 16);
                 Ok(None)
             }
             Ok(Status::Complete {
@@ -89,7 +96,11 @@ impl Decoder {
                 }
                 pre.append(&mut value.findings);
                 value.findings = pre;
-                self.buf.drain(..skip + consumed);
+                self.head += skip + consumed;
+                if self.head >= self.buf.len() {
+                    self.buf.clear();
+                    self.head = 0;
+                }
                 self.search_from = 0;
                 self.base += skip + consumed;
                 Ok(Some(value))
@@ -98,6 +109,7 @@ impl Decoder {
                 let e = e.shifted(self.base + skip);
                 self.poisoned = Some(e.clone());
                 self.buf = Vec::new();
+                self.head = 0;
                 Err(e)
             }
         }

@@ -600,10 +600,7 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || from >= hay.len() {
         return None;
     }
-    hay[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| from + i)
+    memchr::memmem::find(hay.get(from..)?, needle).map(|i| from + i)
 }
 
 /// Decodes the frame at the start of `buf` (offsets relative to `buf`).
@@ -644,10 +641,22 @@ pub(crate) fn decode_frame_from(
         ));
         lf_reported = true;
     }
-    let line = utf8(buf, 0, line_end, "the start line")?;
-    let (tid, start) = parse_start(&line, &mut findings)?;
-    let raw_start = utf8(buf, 0, pos, "the start line")?;
-    let mut headers = Headers::new();
+    let line = match std::str::from_utf8(&buf[..line_end]) {
+        Ok(line) => line,
+        Err(e) => {
+            return Err(DecodeError::new(
+                e.valid_up_to(),
+                "utf8",
+                "UTF-8 text in the start line",
+            ))
+        }
+    };
+    let (tid, start) = parse_start(line, &mut findings)?;
+    // The start line and its line end (`buf[line_end..pos]` is CRLF or LF).
+    let mut raw_start = String::with_capacity(pos);
+    raw_start.push_str(line);
+    raw_start.push_str(if cr { "\r\n" } else { "\n" });
+    let mut headers = Headers(Vec::with_capacity(8));
     let end_prefix = b"-------";
     // Header lines until the blank line (body follows) or the end-line (no body).
     let mut body_start = None;
@@ -706,7 +715,17 @@ pub(crate) fn decode_frame_from(
                 "a header line 'Name: value'",
             ));
         };
-        let name = utf8(buf, pos, pos + colon, "a header name")?;
+        // One validation of the line; when it fails, the per-part checks below (in the order
+        // of the rules) name the exact part and offset.
+        let line = std::str::from_utf8(text).ok();
+        let name_owned;
+        let name = match line {
+            Some(line) => line.get(..colon).unwrap_or_default(),
+            None => {
+                name_owned = utf8(buf, pos, pos + colon, "a header name")?;
+                name_owned.as_str()
+            }
+        };
         if name.is_empty()
             || !name
                 .bytes()
@@ -729,13 +748,30 @@ pub(crate) fn decode_frame_from(
                 format!("at most {} header fields", limits.max_headers),
             ));
         }
-        let value = utf8(buf, v, end, "a header value")?
-            .trim_end_matches([' ', '\t'])
-            .to_owned();
+        let Some(line) = line else {
+            utf8(buf, v, end, "a header value")?;
+            utf8(buf, pos, next, "a header line")?;
+            return Err(DecodeError::new(pos, "utf8", "UTF-8 text in a header line"));
+        };
+        let value = line
+            .get(v - pos..)
+            .unwrap_or_default()
+            .trim_end_matches([' ', '\t']);
+        // The original line is kept only when it differs from the canonical `Name: value\r\n`
+        // that Field::write_to writes in its absence.
+        let canonical = cr
+            && v == pos + colon + 2
+            && text.get(colon + 1) == Some(&b' ')
+            && v + value.len() == end;
+        let raw = if canonical {
+            None
+        } else {
+            Some(utf8(buf, pos, next, "a header line")?)
+        };
         headers.push(Field {
-            name,
-            value,
-            raw: Some(utf8(buf, pos, next, "a header line")?),
+            name: name.to_owned(),
+            value: value.to_owned(),
+            raw,
             offset: pos,
             value_offset: v,
         });

@@ -87,6 +87,8 @@ pub struct Header {
     /// Value, unfolded and trimmed.
     pub value: String,
     /// The exact original bytes (line end and folding included) while the field is unmodified.
+    /// A decoder leaves it `None` when the original is exactly the canonical `Name: value\r\n`
+    /// that [`Header::write_to`] writes, so re-encoding stays byte-exact without the copy.
     #[serde(skip)]
     pub raw: Option<String>,
     /// Offset of the field in the decoded message (0 for built fields).

@@ -4,7 +4,9 @@
 use super::header::{Header, Headers};
 use super::method::Method;
 use super::status::StatusCode;
-use crate::text::{checked_line_end, scan_fields, utf8, ScanOptions};
+use crate::text::{
+    checked_line_end, scan_fields, scan_simple, utf8, FieldSpan, ScanOptions, SimpleBlock,
+};
 use crate::{DecodeError, Decoded, Finding, Limits, Severity, Status};
 
 /// The request line (RFC 3261 section 7.1).
@@ -315,8 +317,17 @@ fn decode(
     let Some((line_end, next, cr)) = checked_line_end(buf, start, limits)? else {
         return Ok(Status::Partial);
     };
-    let line = utf8(buf, start, line_end, "the start line")?;
-    let start_line = parse_start_line(&line, start, &mut findings)?;
+    let line = match std::str::from_utf8(&buf[start..line_end]) {
+        Ok(line) => line,
+        Err(e) => {
+            return Err(DecodeError::new(
+                start + e.valid_up_to(),
+                "utf8",
+                "UTF-8 text in the start line",
+            ))
+        }
+    };
+    let start_line = parse_start_line(line, start, &mut findings)?;
     if !cr {
         findings.push(Finding::new(
             "rfc3261/7 bare-lf",
@@ -330,21 +341,47 @@ fn decode(
         colon_rule: "rfc3261/7.3.1 header-colon",
         lf_rule: "rfc3261/7 bare-lf",
     };
-    let lf_already = !cr;
-    let mut field_findings = Vec::new();
-    let Some(block) = scan_fields(buf, next, limits, opts, &mut field_findings)? else {
-        return Ok(Status::Partial);
+    let mut spans = Vec::with_capacity(24);
+    // Fast path for a clean header block; anything unusual goes through scan_fields, which
+    // produces the findings and errors.
+    let (headers, raw_blank, body_offset) = match scan_simple(buf, next, limits, &mut spans) {
+        Some(block) => {
+            let mut list = Vec::with_capacity(spans.len());
+            for sp in &spans {
+                match header_from_span(buf, &block, sp) {
+                    Some(h) => list.push(h),
+                    None => return Err(DecodeError::new(sp.offset, "utf8", "UTF-8 text")),
+                }
+            }
+            (Headers(list), None, block.body_offset)
+        }
+        None => {
+            let lf_already = !cr;
+            let mut field_findings = Vec::new();
+            let Some(block) = scan_fields(buf, next, limits, opts, &mut field_findings)? else {
+                return Ok(Status::Partial);
+            };
+            findings.extend(
+                field_findings
+                    .into_iter()
+                    .filter(|f| !(lf_already && f.rule == "rfc3261/7 bare-lf")),
+            );
+            let raw_blank = (block.blank_line != "\r\n").then_some(block.blank_line);
+            let headers = Headers(block.fields.into_iter().map(Header::from_raw).collect());
+            (headers, raw_blank, block.body_offset)
+        }
     };
-    findings.extend(
-        field_findings
-            .into_iter()
-            .filter(|f| !(lf_already && f.rule == "rfc3261/7 bare-lf")),
-    );
-    let headers = Headers(block.fields.into_iter().map(Header::from_raw).collect());
+    // One pass over the names for the checks below (RFC 3261 7.3.3 compact forms resolved).
+    let kinds: Vec<Known> = headers.iter().map(|h| Known::of(&h.name)).collect();
 
     // Content-Length: every occurrence must be a non-negative decimal and all must agree.
     let mut content_length: Option<usize> = None;
-    for h in headers.get_all("Content-Length") {
+    for h in headers
+        .iter()
+        .zip(&kinds)
+        .filter(|(_, k)| **k == Known::ContentLength)
+        .map(|(h, _)| h)
+    {
         let v = h.value.trim();
         if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
             return Err(DecodeError::new(
@@ -378,7 +415,7 @@ fn decode(
         }
         content_length = Some(n);
     }
-    let body_start = block.body_offset;
+    let body_start = body_offset;
     let available = buf.len() - body_start;
     let (body_len, consumed) = match (content_length, stream) {
         (Some(n), true) => {
@@ -437,8 +474,8 @@ fn decode(
         buf[body_start + body_len..].to_vec()
     };
 
-    check_cseq(&headers, &start_line, &mut findings)?;
-    check_mandatory(&headers, &start_line, start, &mut findings);
+    check_cseq(&headers, &kinds, &start_line, &mut findings)?;
+    check_mandatory(&kinds, &start_line, start, &mut findings);
 
     let raw_start = utf8(buf, 0, next, "the start line")?;
     let message = Message {
@@ -446,10 +483,12 @@ fn decode(
         headers,
         body,
         raw_start: Some(raw_start),
-        raw_blank: Some(block.blank_line),
+        raw_blank,
         trailer,
     };
-    findings.sort_by_key(|f| f.offset);
+    if findings.len() > 1 {
+        findings.sort_by_key(|f| f.offset);
+    }
     Ok(Status::Complete {
         value: Decoded {
             value: message,
@@ -509,17 +548,18 @@ fn parse_start_line(
         }));
     }
     // Request-Line = Method SP Request-URI SP SIP-Version CRLF
-    let parts: Vec<&str> = line.split(' ').collect();
-    let tokens: Vec<&str> = line.split_whitespace().collect();
-    if tokens.len() != 3 {
-        let expected = if tokens.len() > 3 {
+    let mut words = line.split_whitespace();
+    let (Some(method), Some(uri), Some(version), None) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        let expected = if line.split_whitespace().count() > 3 {
             "Method SP Request-URI SP SIP-Version, with no whitespace inside the Request-URI"
         } else {
             "Method SP Request-URI SP SIP-Version"
         };
         return Err(DecodeError::new(offset, RULE_START, expected));
-    }
-    if parts.len() != 3 || line.contains('\t') {
+    };
+    if line.bytes().filter(|&b| b == b' ').count() != 2 || line.contains('\t') {
         findings.push(Finding::new(
             "rfc3261/7.1 request-line-sp",
             Severity::Warning,
@@ -527,7 +567,6 @@ fn parse_start_line(
             "the request line separates its parts with more than single SP characters",
         ));
     }
-    let (method, uri, version) = (tokens[0], tokens[1], tokens[2]);
     if !method
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
@@ -538,32 +577,33 @@ fn parse_start_line(
             format!("a method token, not {method:?}"),
         ));
     }
-    let uri_off = offset + line.find(uri).unwrap_or(0);
+    // Computed only for an error (as the first occurrence of the URI text in the line).
+    let uri_off = || offset + line.find(uri).unwrap_or(0);
     // RFC 3261 19.1: the Request-URI is written without enclosing '<' '>' (RFC 4475 3.1.2.6).
     if uri.starts_with('<') {
         return Err(DecodeError::new(
-            uri_off,
+            uri_off(),
             "rfc3261/19.1 request-uri",
             "a Request-URI without enclosing '<' '>'",
         ));
     }
     if !uri.contains(':') {
         return Err(DecodeError::new(
-            uri_off,
+            uri_off(),
             "rfc3261/19.1 request-uri",
             format!("an absolute Request-URI with a scheme, not {uri:?}"),
         ));
     }
-    let ver_off = offset + line.rfind(version).unwrap_or(0);
+    let ver_off = || offset + line.rfind(version).unwrap_or(0);
     if !is_version(version) {
         return Err(DecodeError::new(
-            ver_off,
+            ver_off(),
             RULE_START,
             format!("a SIP version such as SIP/2.0, not {version:?}"),
         ));
     }
     if version != "SIP/2.0" {
-        findings.push(version_finding(version, ver_off));
+        findings.push(version_finding(version, ver_off()));
     }
     Ok(StartLine::Request(RequestLine {
         method: Method::from_token(method),
@@ -590,14 +630,74 @@ fn version_finding(version: &str, offset: usize) -> Finding {
     }
 }
 
+/// Header names the decoder itself checks, resolved once per field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    To,
+    From,
+    CSeq,
+    CallId,
+    MaxForwards,
+    Via,
+    ContentLength,
+    Other,
+}
+
+impl Known {
+    /// Classifies a name as [`Header::is`] would match it (case-insensitive, compact forms).
+    fn of(name: &str) -> Known {
+        let n = super::header::long_name(name);
+        let is = |s: &str| n.eq_ignore_ascii_case(s);
+        match n.len() {
+            2 if is("To") => Known::To,
+            3 if is("Via") => Known::Via,
+            4 if is("From") => Known::From,
+            4 if is("CSeq") => Known::CSeq,
+            7 if is("Call-ID") => Known::CallId,
+            12 if is("Max-Forwards") => Known::MaxForwards,
+            14 if is("Content-Length") => Known::ContentLength,
+            _ => Known::Other,
+        }
+    }
+}
+
+/// A decoded header from a span of a clean block: `raw` is kept only when the line differs from
+/// the canonical `Name: value\r\n` that [`Header::write_to`] would write.
+fn header_from_span(buf: &[u8], block: &SimpleBlock<'_>, sp: &FieldSpan) -> Option<Header> {
+    let name = block.slice(sp.offset, sp.name_end)?;
+    let value = block.slice(sp.value_offset, sp.line_end)?.trim_end();
+    let canonical = sp.value_offset == sp.name_end + 2
+        && buf.get(sp.name_end + 1) == Some(&b' ')
+        && sp.value_offset + value.len() == sp.line_end;
+    let raw = if canonical {
+        None
+    } else {
+        Some(block.slice(sp.offset, sp.next)?.to_owned())
+    };
+    Some(Header {
+        name: name.to_owned(),
+        value: value.to_owned(),
+        raw,
+        offset: sp.offset,
+        value_offset: sp.value_offset,
+    })
+}
+
 fn check_cseq(
     headers: &Headers,
+    kinds: &[Known],
     start: &StartLine,
     findings: &mut Vec<Finding>,
 ) -> Result<(), DecodeError> {
-    let Some(h) = headers.get("CSeq") else {
+    let mut cseqs = headers
+        .iter()
+        .zip(kinds)
+        .filter(|(_, k)| **k == Known::CSeq)
+        .map(|(h, _)| h);
+    let Some(h) = cseqs.next() else {
         return Ok(());
     };
+    let more_than_one = cseqs.next().is_some();
     let mut it = h.value.split_whitespace();
     let num = it.next().unwrap_or("");
     if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) || num.parse::<u32>().is_err() {
@@ -627,7 +727,7 @@ fn check_cseq(
             ));
         }
     }
-    if headers.get_all("CSeq").count() > 1 {
+    if more_than_one {
         findings.push(Finding::new(
             "rfc3261/20.16 cseq-once",
             Severity::Error,
@@ -638,24 +738,32 @@ fn check_cseq(
     Ok(())
 }
 
-fn check_mandatory(
-    headers: &Headers,
-    start: &StartLine,
-    offset: usize,
-    findings: &mut Vec<Finding>,
-) {
-    let (names, rule): (&[&str], &'static str) = match start {
+fn check_mandatory(kinds: &[Known], start: &StartLine, offset: usize, findings: &mut Vec<Finding>) {
+    let (names, rule): (&[(&str, Known)], &'static str) = match start {
         StartLine::Request(_) => (
-            &["To", "From", "CSeq", "Call-ID", "Max-Forwards", "Via"],
+            &[
+                ("To", Known::To),
+                ("From", Known::From),
+                ("CSeq", Known::CSeq),
+                ("Call-ID", Known::CallId),
+                ("Max-Forwards", Known::MaxForwards),
+                ("Via", Known::Via),
+            ],
             "rfc3261/8.1.1 mandatory-header",
         ),
         StartLine::Response(_) => (
-            &["To", "From", "CSeq", "Call-ID", "Via"],
+            &[
+                ("To", Known::To),
+                ("From", Known::From),
+                ("CSeq", Known::CSeq),
+                ("Call-ID", Known::CallId),
+                ("Via", Known::Via),
+            ],
             "rfc3261/8.2.6.2 mandatory-header",
         ),
     };
-    for name in names {
-        if !headers.contains(name) {
+    for (name, kind) in names {
+        if !kinds.contains(kind) {
             findings.push(Finding::new(
                 rule,
                 Severity::Error,
@@ -689,6 +797,35 @@ hello";
         assert_eq!(d.value.to_bytes(), INVITE);
         assert_eq!(d.value.method(), Some(&Method::Invite));
         assert_eq!(d.value.body, b"hello");
+    }
+
+    #[test]
+    fn only_non_canonical_lines_keep_their_bytes_and_compact_names_count() {
+        let odd: &[u8] = b"MESSAGE sip:bob@cpm.test SIP/2.0\r\n\
+v: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n\
+Max-Forwards:70\r\n\
+t:  <sip:bob@cpm.test>\r\n\
+f:\t<sip:alice@cpm.test>;tag=1\r\n\
+i: abc \r\n\
+CSeq: 1 MESSAGE\r\n\
+l: 0\r\n\
+\r\n";
+        let d = Message::parse(odd).unwrap();
+        assert!(d.findings.is_empty(), "{:?}", d.findings);
+        let kept: Vec<&str> = d
+            .value
+            .headers
+            .iter()
+            .filter(|h| h.raw.is_some())
+            .map(|h| h.name.as_str())
+            .collect();
+        assert_eq!(kept, ["Max-Forwards", "t", "f", "i"]);
+        assert_eq!(d.value.raw_blank, None);
+        assert_eq!(d.value.to_bytes(), odd);
+        let lf = String::from_utf8_lossy(odd).replace("\r\n\r\n", "\r\n\n");
+        let d = Message::parse(lf.as_bytes()).unwrap();
+        assert_eq!(d.value.raw_blank.as_deref(), Some("\n"));
+        assert_eq!(d.value.to_bytes(), lf.as_bytes());
     }
 
     #[test]
