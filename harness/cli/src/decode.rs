@@ -107,7 +107,12 @@ fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-fn write_findings(out: &mut impl Write, name: &str, bytes: &[u8], f: &[Finding]) -> std::io::Result<()> {
+fn write_findings(
+    out: &mut impl Write,
+    name: &str,
+    bytes: &[u8],
+    f: &[Finding],
+) -> std::io::Result<()> {
     if f.is_empty() {
         return writeln!(out, "findings: none");
     }
@@ -119,10 +124,23 @@ fn write_findings(out: &mut impl Write, name: &str, bytes: &[u8], f: &[Finding])
     Ok(())
 }
 
-fn write_text(out: &mut impl Write, name: &str, bytes: &[u8], outcome: &Outcome) -> std::io::Result<()> {
+fn write_text(
+    out: &mut impl Write,
+    name: &str,
+    bytes: &[u8],
+    outcome: &Outcome,
+) -> std::io::Result<()> {
     match outcome {
         Outcome::Sip(m, f) => {
-            writeln!(out, "{name}: SIP {}", if m.is_request() { "request" } else { "response" })?;
+            writeln!(
+                out,
+                "{name}: SIP {}",
+                if m.is_request() {
+                    "request"
+                } else {
+                    "response"
+                }
+            )?;
             writeln!(out, "start: {}", m.summary())?;
             for h in m.headers.iter() {
                 writeln!(out, "  {}: {}", h.long_name(), h.value)?;

@@ -1,6 +1,12 @@
 //! `cpmconf`: the command-line front end of the conformance suite and SIP/MSRP simulator.
 
 mod decode;
+mod faults;
+mod refclient;
+mod run;
+mod schema;
+mod serve;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -19,17 +25,44 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run scenarios against a client and write the report.
+    ///
+    /// Each scenario gets a fresh simulated network and a fresh client; every byte is written to
+    /// pcap/<scenario>.pcap as it happens, a readable wire log to wire/<scenario>.log, all
+    /// verdicts to results.json and junit.xml. Exit status: 0 the gate passes, 1 it fails
+    /// (a SHALL failed, an error, an inconclusive scenario, an unexpected pass of a known failure
+    /// or a golden difference), 2 the harness could not run.
+    Run(Box<run::RunArgs>),
+    /// Check scenario files: structure, requirement ids, variables defined before use.
+    ///
+    /// Exit status: 0 all valid, 1 any problem (each printed as file:line:column), 2 nothing
+    /// to check.
+    Validate(validate::ValidateArgs),
+    /// Print the JSON Schema of scenario files.
+    Schema,
+    /// List the reference client's named faults (id first, then what it breaks).
+    Faults,
     /// Decode SIP or MSRP messages from files and list every finding.
     ///
     /// Each FILE holds one SIP or MSRP message (auto-detected: MSRP starts with `MSRP `); `-` reads
     /// standard input. Exit status: 0 well-formed with no finding, 1 decoded with findings,
     /// 2 could not be decoded (the message names the byte offset) or could not be read.
     Decode(decode::DecodeArgs),
+    /// Run the simulated network as a standalone server for live testing of real clients.
+    Serve(serve::ServeArgs),
+    /// Run the reference client as a JSON-lines upper-tester adapter on stdin/stdout.
+    Refclient(refclient::RefclientArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run(args) => run::run(&args),
+        Command::Validate(args) => validate::run(&args),
+        Command::Schema => schema::run(),
+        Command::Faults => faults::run(),
         Command::Decode(args) => decode::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Refclient(args) => refclient::main_entry(&args),
     }
 }

@@ -69,6 +69,9 @@ impl<'s> GroupProgress<'s> {
                 }
             }
         }
+        // The message goes to a pending item it fully meets; failing that, to the first pending
+        // item that takes it as a candidate (which then fails with expected against seen).
+        let mut first_candidate: Option<(usize, MatchOutcome)> = None;
         for (i, item) in self.items.iter().enumerate() {
             let GroupItem::Expect(e) = item else { continue };
             if !matches!(self.states.get(i), Some(ItemState::Pending)) {
@@ -81,17 +84,25 @@ impl<'s> GroupProgress<'s> {
                 continue;
             }
             let out = check(e, obs, env)?;
-            let state = if out.matched() {
-                ItemState::Met(out)
-            } else {
-                ItemState::Failed(out)
-            };
-            if let Some(s) = self.states.get_mut(i) {
-                *s = state;
+            if out.matched() {
+                if let Some(s) = self.states.get_mut(i) {
+                    *s = ItemState::Met(out);
+                }
+                return Ok(Assignment::Item(i));
             }
-            return Ok(Assignment::Item(i));
+            if first_candidate.is_none() {
+                first_candidate = Some((i, out));
+            }
         }
-        Ok(Assignment::Unclaimed)
+        match first_candidate {
+            Some((i, out)) => {
+                if let Some(s) = self.states.get_mut(i) {
+                    *s = ItemState::Failed(out);
+                }
+                Ok(Assignment::Item(i))
+            }
+            None => Ok(Assignment::Unclaimed),
+        }
     }
 
     /// Offers an upper-tester event to the first pending `wait_for` item of that name.
@@ -187,5 +198,28 @@ mod tests {
         g.offer_message("client", "cf", Observed::Sip(&bye), &env)
             .unwrap();
         assert!(matches!(g.states()[2], ItemState::Violated(_)));
+    }
+    #[test]
+    fn a_message_goes_to_the_item_it_fully_meets_before_the_first_candidate() {
+        let items: Vec<GroupItem> = serde_yaml::from_str(
+            "- expect: { sip: MESSAGE, request_uri: \"sip:carol@test\" }\n- expect: { sip: MESSAGE, request_uri: \"sip:bob@test\" }\n",
+        )
+        .unwrap();
+        let mut g = GroupProgress::new(&items);
+        let env = MatchEnv::default();
+        let to_bob = sip::Message::parse(b"MESSAGE sip:bob@test SIP/2.0\r\nCall-ID: m\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n").unwrap().value;
+        assert_eq!(
+            g.offer_message("client", "bob", Observed::Sip(&to_bob), &env)
+                .unwrap(),
+            Assignment::Item(1)
+        );
+        assert!(matches!(g.states()[1], ItemState::Met(_)));
+        // With no item left that it meets, a candidate fails the first pending item.
+        assert_eq!(
+            g.offer_message("client", "bob", Observed::Sip(&to_bob), &env)
+                .unwrap(),
+            Assignment::Item(0)
+        );
+        assert!(matches!(g.states()[0], ItemState::Failed(_)));
     }
 }

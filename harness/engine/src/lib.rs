@@ -14,6 +14,7 @@ pub mod group;
 pub mod matcher;
 pub mod observed;
 pub mod report;
+pub mod runner;
 pub mod scenario;
 pub mod schema;
 pub mod select;
@@ -22,6 +23,8 @@ pub mod verdict;
 
 pub use assess::{Assessor, StepOutcome};
 pub use catalogue::{Catalogue, Requirement, Strength, Weight};
+pub use cpmconf_client as client;
+pub use cpmconf_ut as ut;
 pub use diagnostic::Diagnostic;
 pub use matcher::{check, is_candidate, MatchError, MatchOutcome};
 pub use observed::{MatchEnv, Observed, SavedMessage};

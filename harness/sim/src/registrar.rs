@@ -176,10 +176,13 @@ pub(crate) async fn on_register(inner: &Arc<Inner>, held: &Held) -> Result<(), S
         headers,
         ..ResponseSpec::default()
     };
-    respond(inner, held, 200, spec).await?;
+    // RFC 3680: subscribers learn of the change. Done before the 200, so a subscription the
+    // client makes after its REGISTER succeeded gets exactly one (initial) NOTIFY, whatever
+    // the timing.
     if changed {
         notify_reg(inner, &aor).await;
     }
+    respond(inner, held, 200, spec).await?;
     Ok(())
 }
 

@@ -355,9 +355,21 @@ fn msrp_lines(m: &cpmconf_codec::msrp::Message, sym: &mut Symbols) -> Vec<String
     if let Some(id) = m.message_id() {
         l.push(format!("Message-ID: {}", sym.symbol("msrp-message-id", id)));
     }
+    // A whole CPIM message's length depends on the generated ids inside it: its Byte-Range is
+    // shown by shape only (`1-<whole>/<whole>`); chunks of other content keep their numbers.
+    let cpim_whole = m
+        .content_type()
+        .is_some_and(|ct| essence(ct) == "message/cpim")
+        && m.byte_range()
+            .and_then(Result::ok)
+            .is_some_and(|r| r.start == 1 && r.total.is_some() && r.end == r.total);
     for name in ["Byte-Range", "Success-Report", "Failure-Report", "Status"] {
         if let Some(v) = m.header(name) {
-            l.push(format!("{name}: {v}"));
+            if name == "Byte-Range" && cpim_whole {
+                l.push(format!("{name}: 1-<whole>/<whole>"));
+            } else {
+                l.push(format!("{name}: {v}"));
+            }
         }
     }
     if let Some(ct) = m.content_type() {

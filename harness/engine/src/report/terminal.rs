@@ -88,9 +88,15 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                     if matches!(q.verdict, Verdict::Pass | Verdict::NotApplicable) {
                         continue;
                     }
+                    // Step 0 is the runner's own: the setup or a global monitor.
+                    let at = match q.step {
+                        Some(0) => " (global monitor)".to_string(),
+                        Some(n) => format!(" at step {n}"),
+                        None => String::new(),
+                    };
                     writeln!(
                         self.out,
-                        "                {} {} [{}]: {}",
+                        "                {} {} [{}]{at}: {}",
                         q.verdict, q.id, q.strength, q.requirement
                     )?;
                     for f in &q.findings {

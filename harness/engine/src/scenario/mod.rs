@@ -13,6 +13,6 @@ pub use load::{load_file, parse_scenario, LoadedScenario};
 pub use matcher_spec::{Matcher, MatcherSpec, StatusSpec};
 pub use model::{
     BodySend, Command, CpimSend, Expect, FeatureTags, Given, GroupItem, MediaKind, MsrpStart,
-    Scenario, SdpExpect, SdpSend, Send, Step, WaitFor, LANGUAGE_VERSION,
+    Scenario, SdpExpect, SdpSend, Send, Setup, Step, WaitFor, LANGUAGE_VERSION,
 };
 pub use vars::{Bindings, Reference, TemplateError};

@@ -42,11 +42,34 @@ pub struct Scenario {
     /// Free-text note for reviewers.
     #[serde(default)]
     pub note: Option<String>,
+    /// The common precondition the runner establishes before the steps.
+    #[serde(default)]
+    pub setup: Setup,
     /// Variables: literals, generated values (`$uuid`, `$token`), nested maps.
     #[serde(default)]
     pub given: BTreeMap<String, Given>,
     /// The steps, in order.
     pub steps: Vec<Step>,
+}
+
+/// The common precondition: `hello` and `configure` always; `register` (waiting for the
+/// `registered` event) unless a scenario that tests registration itself turns it off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Setup {
+    /// Register the client before the steps (default `true`).
+    #[serde(default = "yes")]
+    pub register: bool,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup { register: true }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A `given` value: a scalar, a generator, or a nested map.

@@ -311,6 +311,11 @@ impl MsrpConnection {
             if self.peer_gone {
                 continue;
             }
+            // Recorded before the write, so the capture's order is causal: the peer's answer
+            // can never be recorded before the bytes it answers.
+            if let Some(t) = &self.tap {
+                t.tcp_data(self.local_addr, self.peer_addr, &bytes);
+            }
             let written = timeout_at(write_deadline, self.stream.write_all(&bytes))
                 .await
                 .map_err(|_| MsrpError::Timeout("the peer to read what we write"))?;
@@ -330,9 +335,6 @@ impl MsrpConnection {
                 return Err(MsrpError::Io(e));
             }
             self.bytes_written += bytes.len() as u64;
-            if let Some(t) = &self.tap {
-                t.tcp_data(self.local_addr, self.peer_addr, &bytes);
-            }
         }
         if self.peer_gone {
             return Err(MsrpError::Closed);

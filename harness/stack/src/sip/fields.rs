@@ -93,9 +93,24 @@ pub fn tag(value: &str) -> Option<&str> {
 
 /// The URI of a name-addr or addr-spec (`"Bob" <sip:bob@x>;tag=1` -> `sip:bob@x`).
 pub fn uri_of(value: &str) -> &str {
-    if let (Some(a), Some(b)) = (value.find('<'), value.rfind('>')) {
-        if a < b {
-            return value.get(a + 1..b).unwrap_or("").trim();
+    // The first `<` outside a quoted display name opens the URI; the first `>` after it closes
+    // it (a URI holds no `>`; header parameters after it, such as a quoted
+    // `+sip.instance="<urn:...>"`, may).
+    let mut in_quote = false;
+    let mut escaped = false;
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_quote => escaped = true,
+            '"' => in_quote = !in_quote,
+            '<' if !in_quote => {
+                let rest = &value[i + 1..];
+                return match rest.find('>') {
+                    Some(b) => rest[..b].trim(),
+                    None => rest.trim(),
+                };
+            }
+            _ => {}
         }
     }
     split_params(value).0
@@ -194,6 +209,12 @@ mod tests {
     #[case("\"A;b\" <sip:a@x;lr>;tag=12", Some("12"), "sip:a@x;lr")]
     #[case("sip:a@x;tag=9", Some("9"), "sip:a@x")]
     #[case("<sip:a@x>", None, "sip:a@x")]
+    #[case(
+        "<sip:a@127.0.0.1:5;transport=udp>;+sip.instance=\"<urn:gsma:imei:A-1>\"",
+        None,
+        "sip:a@127.0.0.1:5;transport=udp"
+    )]
+    #[case("\"a <b>\" <sip:c@d>;tag=1", Some("1"), "sip:c@d")]
     fn tags_and_uris(#[case] v: &str, #[case] t: Option<&str>, #[case] u: &str) {
         assert_eq!(tag(v), t);
         assert_eq!(uri_of(v), u);

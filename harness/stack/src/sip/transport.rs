@@ -133,10 +133,12 @@ impl SipTransport {
     ) -> io::Result<()> {
         match transport {
             Transport::Udp => {
-                self.shared.udp.send_to(bytes, dest).await?;
+                // Recorded before sending, so the capture's order is causal (an answer is never
+                // recorded before what it answers).
                 if let Some(tap) = &self.shared.tap {
                     tap.udp(self.shared.local, dest, bytes);
                 }
+                self.shared.udp.send_to(bytes, dest).await?;
                 Ok(())
             }
             Transport::Tcp => {
@@ -277,11 +279,12 @@ async fn writer(
     peer: SocketAddr,
 ) {
     while let Some(bytes) = rx.recv().await {
-        if write.write_all(&bytes).await.is_err() {
-            return;
-        }
+        // Recorded before writing: the capture's order is causal.
         if let Some(tap) = &tap {
             tap.tcp_data(local, peer, &bytes);
+        }
+        if write.write_all(&bytes).await.is_err() {
+            return;
         }
     }
     if write.shutdown().await.is_ok() {

@@ -1,0 +1,50 @@
+//! `cpmconf validate`: checks scenario files (structure, requirement ids known to the catalogue,
+//! variables and saved messages defined before use) and prints `file:line:column: error: ...`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use cpmconf_engine::validate::validate_files;
+use cpmconf_engine::Catalogue;
+
+/// Arguments of `cpmconf validate`.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Scenario files (default: every scenario under scenarios/).
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+/// `cpmconf validate`: exit 0 when every file is valid, 1 on any problem, 2 when nothing could
+/// be checked.
+pub fn run(a: &ValidateArgs) -> ExitCode {
+    let catalogue = match Catalogue::embedded() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cpmconf validate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let files = if a.files.is_empty() {
+        crate::run::scenario_files(&crate::run::repo_root().join("scenarios"))
+    } else {
+        a.files.clone()
+    };
+    if files.is_empty() {
+        eprintln!("cpmconf validate: no scenario file found");
+        return ExitCode::from(2);
+    }
+    let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+    let diags = validate_files(&paths, &catalogue);
+    for d in &diags {
+        println!("{d}");
+    }
+    if diags.is_empty() {
+        println!("{} scenario file(s) valid", files.len());
+        ExitCode::SUCCESS
+    } else {
+        println!("{} problem(s) in {} file(s)", diags.len(), files.len());
+        ExitCode::from(1)
+    }
+}

@@ -1,0 +1,94 @@
+//! Starting the client under test from its profile: the in-process reference client (with the
+//! selected faults), or an external adapter (process or TCP) through the upper-tester driver.
+
+use std::net::SocketAddr;
+
+use cpmconf_capture::Tap;
+use cpmconf_client::{ClientConfig, FaultSet, RefClient};
+use cpmconf_ut::{AdapterProcess, AdapterSpec, ClientProfile, UpperTester};
+
+use super::options::Timing;
+
+/// A started client: its upper tester, and the reference client itself when in process (kept
+/// alive until the scenario ends).
+pub struct StartedClient {
+    /// Drives the client.
+    pub ut: Box<dyn UpperTester>,
+    /// The in-process reference client, if that is the client.
+    pub reference: Option<RefClient>,
+}
+
+/// `true` when the profile runs the reference client in this process (its sockets report to
+/// the tap themselves; for other clients the simulated network records what it receives).
+pub fn is_in_process(profile: &ClientProfile) -> bool {
+    matches!(profile.adapter, AdapterSpec::InProcess)
+}
+
+/// Starts the client under test.
+pub async fn start(
+    profile: &ClientProfile,
+    faults: &FaultSet,
+    core: SocketAddr,
+    tap: &Tap,
+    seed: u64,
+    timing: Timing,
+) -> Result<StartedClient, String> {
+    match &profile.adapter {
+        AdapterSpec::InProcess => {
+            let mut cfg = ClientConfig::new(
+                &profile.identity.user,
+                &profile.identity.domain,
+                &profile.identity.password,
+                core,
+            );
+            cfg.ip = core.ip();
+            cfg.identity.instance_id = Some(profile.identity.instance_id.clone());
+            cfg.transport = match profile.transport {
+                cpmconf_ut::Transport::Udp => cpmconf_client::Transport::Udp,
+                cpmconf_ut::Transport::Tcp => cpmconf_client::Transport::Tcp,
+            };
+            let p = &profile.provisioned;
+            if let Some(v) = p.pager_limit {
+                cfg.provisioned.pager_limit = v;
+            }
+            if let Some(v) = p.file_size_limit {
+                cfg.provisioned.file_size_limit = v;
+            }
+            if let Some(v) = &p.deferred_mgmt_uri {
+                cfg.provisioned.deferred_mgmt_uri = v.clone();
+            }
+            if let Some(v) = &p.conference_factory_uri {
+                cfg.provisioned.conference_factory_uri = v.clone();
+            }
+            cfg.faults = faults.clone();
+            cfg.timers.sip = cfg.timers.sip.scaled(timing.scale);
+            cfg.tap = Some(tap.clone());
+            cfg.seed = seed;
+            let (client, adapter) = RefClient::start(cfg)
+                .await
+                .map_err(|e| format!("the reference client did not start: {e}"))?;
+            Ok(StartedClient {
+                ut: Box::new(adapter),
+                reference: Some(client),
+            })
+        }
+        AdapterSpec::Tcp { addr } => {
+            let a = cpmconf_ut::Adapter::connect_tcp(addr, timing.adapter())
+                .await
+                .map_err(|e| format!("adapter at {addr}: {e}"))?;
+            Ok(StartedClient {
+                ut: Box::new(a),
+                reference: None,
+            })
+        }
+        spec @ AdapterSpec::Process { .. } => {
+            let a = AdapterProcess::spawn(spec, timing.adapter())
+                .await
+                .map_err(|e| format!("adapter did not start: {e}"))?;
+            Ok(StartedClient {
+                ut: Box::new(a),
+                reference: None,
+            })
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The state of one running scenario: the simulated network, the client's upper tester, the
+//! variables and saved messages, the observations not yet consumed by an `expect`, the requests a
+//! role holds for a scripted answer, and the upper-tester events not yet consumed.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use cpmconf_sim::{Network, ObservedKind, PendingRequest, SessionId, SimError};
+use cpmconf_ut::{Command, Event, UpperTester, UtError};
+use tokio::time::Instant;
+
+use crate::observed::{MatchEnv, Observed};
+
+use super::options::Timing;
+
+/// What waiting for the client produced.
+#[derive(Debug)]
+pub enum Arrival {
+    /// A new observation, now the last entry of the pool.
+    Observation,
+    /// A new upper-tester event, now the last entry of the backlog.
+    Event,
+    /// The deadline passed.
+    Deadline,
+}
+
+/// Why the scenario cannot go on (harness or adapter failure).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The simulated network failed.
+    #[error("simulated network: {0}")]
+    Sim(#[from] SimError),
+    /// The upper tester failed (the message carries the adapter's stderr tail).
+    #[error("{0}")]
+    Ut(#[from] UtError),
+    /// Anything else (an unsupported step form, a missing saved message, ...).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One scenario's running state.
+pub struct Context<'n> {
+    /// The simulated network.
+    pub net: &'n Network,
+    /// The client under test.
+    pub ut: Box<dyn UpperTester>,
+    /// Variables and saved messages.
+    pub env: MatchEnv,
+    /// Observations (everything the client sent) not consumed by an `expect` yet, in arrival
+    /// order.
+    pub pool: Vec<cpmconf_sim::Observed>,
+    /// Requests held by a role (manual mode), with the message, for `send: { status, answers }`.
+    pub held: Vec<PendingRequest>,
+    /// Upper-tester events not consumed yet, in arrival order.
+    pub backlog: VecDeque<Event>,
+    /// Requests the simulated roles sent: (Call-ID, CSeq number, request id), for CANCEL.
+    pub sent: Vec<(String, u32, cpmconf_sim::RequestId)>,
+    /// MSRP sessions of saved MSRP messages, by save name.
+    pub sessions: HashMap<String, SessionId>,
+    /// Deadlines.
+    pub timing: Timing,
+    /// `Some(false)` once the client refused `sync` (expect_none windows then run in full).
+    pub sync_supported: Option<bool>,
+}
+
+/// The matcher's view of an observation (`None` for the end of an MSRP session).
+pub fn view(o: &cpmconf_sim::Observed) -> Option<Observed<'_>> {
+    match &o.kind {
+        ObservedKind::SipRequest { msg, .. } | ObservedKind::SipResponse { msg, .. } => {
+            Some(Observed::Sip(msg))
+        }
+        ObservedKind::Msrp { frame, .. } => Some(Observed::Msrp(frame)),
+        ObservedKind::MsrpClosed { .. } => None,
+    }
+}
+
+impl<'n> Context<'n> {
+    /// Waits until `deadline` for the next observation or upper-tester event (when
+    /// `events` is set); the arrival is appended to the pool or the backlog.
+    pub async fn wait(&mut self, deadline: Instant, events: bool) -> Result<Arrival, RunError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if events {
+            tokio::select! {
+                o = self.net.next_observed(deadline) => self.take_observation(o),
+                e = self.ut.next_event(left) => match e {
+                    Ok(e) => {
+                        self.backlog.push_back(e);
+                        Ok(Arrival::Event)
+                    }
+                    Err(UtError::Timeout { .. }) => Ok(Arrival::Deadline),
+                    Err(e) => Err(e.into()),
+                },
+            }
+        } else {
+            let o = self.net.next_observed(deadline).await;
+            self.take_observation(o)
+        }
+    }
+
+    fn take_observation(
+        &mut self,
+        o: Result<cpmconf_sim::Observed, SimError>,
+    ) -> Result<Arrival, RunError> {
+        match o {
+            Ok(o) => {
+                self.pool.push(o);
+                Ok(Arrival::Observation)
+            }
+            Err(SimError::Timeout(_)) => Ok(Arrival::Deadline),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes pool entry `i` (consumed by an expectation): keeps a held request for a later
+    /// `send: { status }`, saves the message as `last_received` and under `save`.
+    pub fn consume(&mut self, i: usize, save: Option<&str>) {
+        if i >= self.pool.len() {
+            return;
+        }
+        let o = self.pool.remove(i);
+        if let ObservedKind::SipRequest {
+            handle: Some(h), ..
+        } = &o.kind
+        {
+            self.held.push(h.clone());
+        }
+        if let Some(v) = view(&o) {
+            self.env.save("last_received", v);
+            if let Some(name) = save {
+                self.env.save(name, v);
+            }
+        }
+        if let (ObservedKind::Msrp { session, .. }, Some(name)) = (&o.kind, save) {
+            self.sessions.insert(name.to_string(), *session);
+        }
+    }
+
+    /// Sends an upper-tester command and checks it was carried out.
+    pub async fn command(&mut self, cmd: Command) -> Result<serde_json::Value, RunError> {
+        let name = cmd.name();
+        let timeout = self.timing.command();
+        let r = self.ut.command(cmd, timeout).await?;
+        Ok(r.result_as::<serde_json::Value>(name)?)
+    }
+
+    /// Asks the client to confirm it handled everything it received (`sync`). `false` when the
+    /// client does not support it; the caller then waits out the full window.
+    pub async fn sync(&mut self, window: Duration) -> Result<bool, RunError> {
+        if self.sync_supported == Some(false) {
+            return Ok(false);
+        }
+        match self.ut.command(Command::Sync, window).await {
+            Ok(r) if r.ok => {
+                self.sync_supported = Some(true);
+                Ok(true)
+            }
+            Ok(_) | Err(UtError::Rejected { .. }) => {
+                self.sync_supported = Some(false);
+                Ok(false)
+            }
+            // No answer within the window: the window is over anyway.
+            Err(UtError::Timeout { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,898 @@
+//! One scenario, live: fresh tap (pcap written as traffic happens), fresh simulated network,
+//! fresh client; the common precondition (hello, configure, register); the steps, each wait with
+//! a deadline; then the monitors, the golden comparison and the wire log.
+
+use std::path::Path;
+use std::time::Duration;
+
+use cpmconf_capture::{attach_pcap, Tap, Trace};
+use cpmconf_client::FaultSet;
+use cpmconf_codec::sip::Method;
+use cpmconf_sim::{Auth, Mode, NetConfig, Network};
+use cpmconf_ut::{Command, Hello, HelloResult, RunSettings, UtError, PROTOCOL_VERSION};
+use tokio::time::Instant;
+
+use crate::assess::{Assessor, StepOutcome};
+use crate::catalogue::Catalogue;
+use crate::golden::{self, Comparison};
+use crate::group::{Assignment, GroupProgress, ItemState};
+use crate::matcher::{check, check_event, is_candidate, violates};
+use crate::observed::{scenario_seed, MatchEnv};
+use crate::report::{RunEvent, RunEventKind, StepStatus};
+use crate::scenario::{Expect, GroupItem, LoadedScenario, Scenario, Step, WaitFor};
+use crate::verdict::{Finding, ScenarioResult};
+
+use super::client;
+use super::context::{view, Arrival, Context, RunError};
+use super::labels::Labeler;
+use super::monitor;
+use super::options::RunOptions;
+
+/// What one scenario produced.
+#[derive(Debug, Clone)]
+pub struct ScenarioReport {
+    /// Verdicts (after the known-failures mapping).
+    pub result: ScenarioResult,
+    /// The scenario's events, in order (`ScenarioStarted` .. `ScenarioFinished`).
+    pub events: Vec<RunEvent>,
+    /// The golden projection (absent when the scenario did not run).
+    pub golden: Option<String>,
+    /// `true` when the projection differs from the golden file.
+    pub regression: bool,
+}
+
+/// Collects events with their time since the run started.
+struct Events {
+    start: std::time::Instant,
+    list: Vec<RunEvent>,
+}
+
+impl Events {
+    fn push(&mut self, kind: RunEventKind) {
+        self.list.push(RunEvent {
+            elapsed_ms: self.start.elapsed().as_millis() as u64,
+            kind,
+        });
+    }
+}
+
+/// Runs one scenario. Never panics on client behaviour: a harness or adapter failure is an
+/// `error` verdict with its message, and the pcap is finished in every case.
+pub async fn run_scenario(
+    catalogue: &Catalogue,
+    opts: &RunOptions,
+    loaded: &LoadedScenario,
+    run_start: std::time::Instant,
+) -> ScenarioReport {
+    let s = &loaded.scenario;
+    let mut ev = Events {
+        start: run_start,
+        list: Vec::new(),
+    };
+    ev.push(RunEventKind::ScenarioStarted {
+        id: s.id.clone(),
+        clause: s.clause.clone(),
+        title: s.title.clone(),
+    });
+    let t0 = std::time::Instant::now();
+    let missing: Vec<String> = s
+        .requires
+        .iter()
+        .filter(|c| !opts.profile.has_capability(c))
+        .cloned()
+        .collect();
+    let (mut result, golden, regression) = if !missing.is_empty() {
+        (
+            Assessor::not_applicable(catalogue, s, &missing),
+            None,
+            false,
+        )
+    } else {
+        let mut assessor = Assessor::new(catalogue, s);
+        let (golden, regression) = run_live(catalogue, opts, loaded, &mut assessor, &mut ev).await;
+        let r = assessor.finish(t0.elapsed().as_millis() as u64);
+        (r, golden, regression)
+    };
+    opts.known.apply(&mut result);
+    for r in &result.requirements {
+        ev.push(RunEventKind::VerdictIssued {
+            scenario: s.id.clone(),
+            result: r.clone(),
+        });
+    }
+    ev.push(RunEventKind::ScenarioFinished {
+        result: result.clone(),
+    });
+    ScenarioReport {
+        result,
+        events: ev.list,
+        golden,
+        regression,
+    }
+}
+
+/// The live part; returns the golden projection and whether it regressed.
+async fn run_live(
+    catalogue: &Catalogue,
+    opts: &RunOptions,
+    loaded: &LoadedScenario,
+    assessor: &mut Assessor<'_>,
+    ev: &mut Events,
+) -> (Option<String>, bool) {
+    let _ = catalogue;
+    let s = &loaded.scenario;
+    let pcap_dir = opts.report_dir.join("pcap");
+    let wire_dir = opts.report_dir.join("wire");
+    for d in [&pcap_dir, &wire_dir] {
+        if let Err(e) = std::fs::create_dir_all(d) {
+            assessor.record(0, &[], StepOutcome::Error(format!("{}: {e}", d.display())));
+            return (None, false);
+        }
+    }
+    let tap = Tap::new();
+    if let Err(e) = attach_pcap(&tap, pcap_dir.join(format!("{}.pcap", s.id))) {
+        assessor.record(0, &[], StepOutcome::Error(format!("pcap file: {e}")));
+        return (None, false);
+    }
+    let seed = scenario_seed(opts.seed, &s.id);
+    let faults = match FaultSet::parse(&opts.faults) {
+        Ok(f) => f,
+        Err(e) => {
+            assessor.record(0, &[], StepOutcome::Error(e.to_string()));
+            tap.finish();
+            return (None, false);
+        }
+    };
+    let cfg = net_config(opts, &tap, seed);
+    let net = match Network::start(cfg).await {
+        Ok(n) => n,
+        Err(e) => {
+            assessor.record(
+                0,
+                &[],
+                StepOutcome::Error(format!("simulated network: {e}")),
+            );
+            tap.finish();
+            return (None, false);
+        }
+    };
+    hold_answered_requests(&net, s);
+    let started = match client::start(
+        &opts.profile,
+        &faults,
+        net.core_addr(),
+        &tap,
+        seed,
+        opts.timing,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            assessor.record(0, &[], StepOutcome::Error(e));
+            net.shutdown().await;
+            tap.finish();
+            return (None, false);
+        }
+    };
+    let mut env = MatchEnv::for_scenario(s, opts.seed);
+    bind_builtins(&mut env, opts, &net);
+    let mut ctx = Context {
+        net: &net,
+        ut: started.ut,
+        env,
+        pool: Vec::new(),
+        held: Vec::new(),
+        sent: Vec::new(),
+        backlog: Default::default(),
+        sessions: Default::default(),
+        timing: opts.timing,
+        sync_supported: None,
+    };
+    if let Err(e) = setup(&mut ctx, opts, s, seed).await {
+        let outcome = match e {
+            RunError::Ut(UtError::Timeout { what, .. }) if what == "event" => {
+                StepOutcome::TimedOut {
+                    awaited: "`registered` event after `register`".into(),
+                }
+            }
+            e => StepOutcome::Error(format!("setup: {e}")),
+        };
+        assessor.record(0, &[], outcome);
+        for (j, step) in s.steps.iter().enumerate() {
+            ev.push(RunEventKind::StepDone {
+                scenario: s.id.clone(),
+                step: j + 1,
+                description: describe(step),
+                status: StepStatus::Skipped,
+                findings: Vec::new(),
+                quote: Vec::new(),
+                duration_ms: 0,
+            });
+        }
+    } else {
+        for (i, step) in s.steps.iter().enumerate() {
+            let n = i + 1;
+            let t = std::time::Instant::now();
+            let outcomes = run_step(&mut ctx, step, &opts.fixtures_dir).await;
+            let mut go_on = true;
+            for (verifies, outcome) in outcomes {
+                ev.push(step_event(s, n, step, &outcome, t.elapsed()));
+                go_on &= assessor.record(n, &verifies, outcome);
+            }
+            if !go_on {
+                for (j, later) in s.steps.iter().enumerate().skip(n) {
+                    ev.push(RunEventKind::StepDone {
+                        scenario: s.id.clone(),
+                        step: j + 1,
+                        description: describe(later),
+                        status: StepStatus::Skipped,
+                        findings: Vec::new(),
+                        quote: Vec::new(),
+                        duration_ms: 0,
+                    });
+                }
+                break;
+            }
+        }
+    }
+    settle(&mut ctx).await;
+    // The client stops first, so the trace ends with what it sent on the way out.
+    let _ = ctx.ut.shutdown(opts.timing.adapter()).await;
+    drop(ctx);
+    drop(started.reference);
+    let trace = Trace::from_events(&tap.events());
+    let labels = Labeler::new(&net);
+    if let Some(outcome) = monitor::user_agent(&trace, &labels) {
+        assessor.record(0, &[monitor::USER_AGENT_REQUIREMENT.to_string()], outcome);
+    }
+    let projection = golden::project(&labels.golden_inputs(&trace));
+    let log = trace.wire_log(&|a| labels.name(a));
+    net.shutdown().await;
+    tap.finish();
+    if let Err(e) = std::fs::write(wire_dir.join(format!("{}.log", s.id)), log) {
+        assessor.record(0, &[], StepOutcome::Error(format!("wire log: {e}")));
+    }
+    let regression = compare_golden(opts, loaded, &projection, ev);
+    (Some(projection), regression)
+}
+
+/// Lets exchanges still running when the steps end (a reg-event subscription, MSRP responses)
+/// finish, so the capture, and the golden projection, end at the same point every run: after
+/// `sync`, waits until the client has sent nothing for a grace period, at most 20 graces.
+async fn settle(ctx: &mut Context<'_>) {
+    let grace = ctx.timing.sync_grace();
+    let _ = ctx.sync(ctx.timing.expect()).await;
+    let end = Instant::now() + grace * 20;
+    loop {
+        let until = end.min(Instant::now() + grace);
+        match ctx.wait(until, false).await {
+            Ok(Arrival::Deadline) | Err(_) => break,
+            Ok(_) if Instant::now() >= end => break,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The network of one scenario: the profile's domain, the client's password, digest
+/// authentication, SIP timers scaled, every id from the scenario's seed.
+fn net_config(opts: &RunOptions, tap: &Tap, seed: u64) -> NetConfig {
+    let mut cfg = NetConfig::new();
+    let id = &opts.profile.identity;
+    cfg.domain = id.domain.clone();
+    cfg.auth = Auth::digest_md5(&id.domain);
+    cfg.passwords.insert(id.user.clone(), id.password.clone());
+    if let Some(u) = &opts.profile.provisioned.deferred_mgmt_uri {
+        cfg.deferred_mgmt_uri = u.clone();
+    }
+    if let Some(u) = &opts.profile.provisioned.conference_factory_uri {
+        cfg.conference_factory = u.clone();
+    }
+    cfg.timers = cfg.timers.scaled(opts.timing.scale);
+    cfg.tap = Some(tap.clone());
+    // An external client records nothing itself: the network records what it receives too.
+    cfg.tap_received = !client::is_in_process(&opts.profile);
+    cfg.seed = seed;
+    cfg
+}
+
+/// A role answers by itself unless a later `send: { status, answers: X }` answers the request
+/// saved as X: such requests are held (manual mode) for the role named by the saving `expect`'s
+/// `to` (any role when absent).
+fn hold_answered_requests(net: &Network, s: &Scenario) {
+    let mut expects: Vec<&Expect> = Vec::new();
+    for step in &s.steps {
+        match step {
+            Step::Expect(e) => expects.push(e),
+            Step::Parallel(items) | Step::AnyOrder(items) => {
+                for it in items {
+                    if let GroupItem::Expect(e) = it {
+                        expects.push(e);
+                    }
+                }
+            }
+            Step::Send(send) if send.status.is_some() => {
+                let name = send.answers.as_deref().unwrap_or("last_received");
+                let saver = expects
+                    .iter()
+                    .rev()
+                    .find(|e| e.save.as_deref() == Some(name) || name == "last_received");
+                if let Some(e) = saver {
+                    if let Some(m) = e.sip.as_deref().and_then(|m| m.parse::<Method>().ok()) {
+                        net.set_mode(e.to.as_deref().unwrap_or("*"), m, Mode::Manual);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `${client.*}`, `${sim.*}` values.
+fn bind_builtins(env: &mut MatchEnv, opts: &RunOptions, net: &Network) {
+    let p = &opts.profile;
+    let b = &mut env.bindings;
+    b.set("client.uri", p.public_user_identity());
+    b.set("client.user", p.identity.user.clone());
+    b.set("client.domain", p.identity.domain.clone());
+    b.set("client.name", p.name.clone());
+    let c = net.config();
+    b.set("sim.domain", c.domain.clone());
+    b.set("sim.core", net.core_addr().to_string());
+    b.set("sim.conference_factory", c.conference_factory.clone());
+    b.set("sim.deferred_mgmt_uri", c.deferred_mgmt_uri.clone());
+    for g in &c.predefined_groups {
+        if let Some(user) = g.uri.strip_prefix("sip:").and_then(|u| u.split('@').next()) {
+            b.set(format!("sim.group.{user}"), g.uri.clone());
+        }
+    }
+}
+
+/// The common precondition: hello, configure, and (unless `setup: { register: false }`) register
+/// and wait for `registered`.
+async fn setup(
+    ctx: &mut Context<'_>,
+    opts: &RunOptions,
+    s: &Scenario,
+    seed: u64,
+) -> Result<(), RunError> {
+    let hello = Command::Hello(Hello {
+        protocol: PROTOCOL_VERSION,
+        harness: format!("cpmconf {}", env!("CARGO_PKG_VERSION")),
+        settings: RunSettings {
+            seed,
+            time_scale: opts.timing.scale,
+            scenario: Some(s.id.clone()),
+        },
+    });
+    let r = ctx.ut.command(hello, opts.timing.adapter()).await?;
+    let h: HelloResult = r.result_as("hello")?;
+    if h.protocol != PROTOCOL_VERSION {
+        return Err(RunError::Other(format!(
+            "adapter {} speaks upper-tester protocol {}, the harness {PROTOCOL_VERSION}",
+            h.name, h.protocol
+        )));
+    }
+    let core = ctx.net.core_addr().to_string();
+    ctx.command(Command::Configure(opts.profile.configure(&core)))
+        .await?;
+    if s.setup.register {
+        ctx.command(Command::Register).await?;
+        let deadline = Instant::now() + ctx.timing.expect();
+        wait_event(ctx, "registered", deadline).await?;
+    }
+    Ok(())
+}
+
+/// The first event named `name` (from the backlog or arriving before `deadline`).
+async fn wait_event(
+    ctx: &mut Context<'_>,
+    name: &str,
+    deadline: Instant,
+) -> Result<cpmconf_ut::Event, RunError> {
+    loop {
+        if let Some(pos) = ctx.backlog.iter().position(|e| e.name() == name) {
+            if let Some(e) = ctx.backlog.remove(pos) {
+                return Ok(e);
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let e = ctx.ut.next_event(left).await?;
+        ctx.backlog.push_back(e);
+    }
+}
+
+/// Runs one step; returns the outcome of each part (one for a plain step, one per item of a
+/// group) with the requirements it verifies.
+async fn run_step(
+    ctx: &mut Context<'_>,
+    step: &Step,
+    fixtures: &Path,
+) -> Vec<(Vec<String>, StepOutcome)> {
+    match step {
+        Step::Do(cmd) => vec![(Vec::new(), run_do(ctx, cmd).await)],
+        Step::Send(s) => {
+            let o = match super::send::send(ctx, s, fixtures).await {
+                Ok(()) => StepOutcome::Passed,
+                Err(e) => StepOutcome::Error(e.to_string()),
+            };
+            vec![(Vec::new(), o)]
+        }
+        Step::Expect(e) => vec![(e.verifies.clone(), run_expect(ctx, e).await)],
+        Step::ExpectNone(e) => vec![(e.verifies.clone(), run_expect_none(ctx, e).await)],
+        Step::WaitFor(w) => vec![(w.verifies.clone(), run_wait_for(ctx, w).await)],
+        Step::Parallel(items) | Step::AnyOrder(items) => run_group(ctx, items).await,
+    }
+}
+
+fn error(e: impl std::fmt::Display) -> StepOutcome {
+    StepOutcome::Error(e.to_string())
+}
+
+async fn run_do(ctx: &mut Context<'_>, cmd: &crate::scenario::Command) -> StepOutcome {
+    let Some((name, args)) = cmd.single() else {
+        return error("a `do` step names exactly one command");
+    };
+    let args = match ctx.env.interpolate_json(args) {
+        Ok(a) => a,
+        Err(e) => return error(e),
+    };
+    let cmd = match Command::from_parts(name, args) {
+        Ok(c) => c,
+        Err(e) => return error(format!("command {name}: {e}")),
+    };
+    match ctx.command(cmd).await {
+        Ok(_) => StepOutcome::Passed,
+        Err(e) => error(e),
+    }
+}
+
+fn awaited(e: &Expect, within: Duration) -> String {
+    format!("{} within {within:?}", describe_expect(e))
+}
+
+/// Whether pool entry `o` is a candidate for `e` (from the client, to the right role).
+fn candidate(
+    ctx: &Context<'_>,
+    e: &Expect,
+    o: &cpmconf_sim::Observed,
+) -> Result<bool, crate::matcher::MatchError> {
+    let Some(v) = view(o) else { return Ok(false) };
+    if e.to.as_deref().is_some_and(|t| t != o.role) {
+        return Ok(false);
+    }
+    if is_connection_opener(v) && (e.cpim.is_some() || e.body.is_some() || e.xml.is_some()) {
+        return Ok(false);
+    }
+    is_candidate(e, v, &ctx.env)
+}
+
+/// An MSRP SEND without a body: the active endpoint's first request on a new connection
+/// (RFC 4975 section 7.1.1); plumbing, not the message an expectation about content waits for.
+fn is_connection_opener(v: crate::observed::Observed<'_>) -> bool {
+    matches!(v, crate::observed::Observed::Msrp(m)
+        if m.method().is_some_and(|x| x.to_string() == "SEND") && m.body.is_empty())
+}
+
+async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
+    if e.from != "client" {
+        return error(format!(
+            "`from: {}`: only messages of the client are observed",
+            e.from
+        ));
+    }
+    let within = e
+        .within
+        .map_or(ctx.timing.expect(), |w| w.scaled(ctx.timing.scale));
+    let deadline = Instant::now() + within;
+    let mut next = 0;
+    loop {
+        while next < ctx.pool.len() {
+            let Some(o) = ctx.pool.get(next) else { break };
+            match candidate(ctx, e, o) {
+                Ok(true) => {
+                    let Some(v) = view(o) else { break };
+                    let out = match check(e, v, &ctx.env) {
+                        Ok(out) => out,
+                        Err(err) => return error(err),
+                    };
+                    ctx.consume(next, e.save.as_deref());
+                    return if out.matched() {
+                        StepOutcome::Passed
+                    } else {
+                        StepOutcome::Failed {
+                            findings: out.findings,
+                            quote: out.quote,
+                        }
+                    };
+                }
+                Ok(false) => next += 1,
+                Err(err) => return error(err),
+            }
+        }
+        match ctx.wait(deadline, false).await {
+            Ok(Arrival::Deadline) => {
+                return StepOutcome::TimedOut {
+                    awaited: awaited(e, within),
+                }
+            }
+            Ok(_) => {}
+            Err(err) => return error(err),
+        }
+    }
+}
+
+/// Checks pool entries from `from` for a violation of `e`.
+fn find_violation(
+    ctx: &Context<'_>,
+    e: &Expect,
+    from: usize,
+) -> Result<Option<StepOutcome>, crate::matcher::MatchError> {
+    for o in ctx.pool.iter().skip(from) {
+        let Some(v) = view(o) else { continue };
+        if e.to.as_deref().is_some_and(|t| t != o.role) {
+            continue;
+        }
+        if violates(e, v, &ctx.env)? {
+            return Ok(Some(StepOutcome::Failed {
+                findings: vec![Finding {
+                    what: "message".into(),
+                    expected: format!("no {}", describe_expect(e)),
+                    seen: v.summary(),
+                }],
+                quote: v.quote(),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+async fn run_expect_none(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
+    let window = e
+        .within
+        .map_or(ctx.timing.expect_none(), |w| w.scaled(ctx.timing.scale));
+    let deadline = Instant::now() + window;
+    // The window starts now: messages taken from the network before this step are outside it.
+    let mut checked = ctx.pool.len();
+    let mut sync_done = false;
+    let mut until = deadline;
+    loop {
+        match find_violation(ctx, e, checked) {
+            Ok(Some(v)) => return v,
+            Ok(None) => checked = ctx.pool.len(),
+            Err(err) => return error(err),
+        }
+        if !sync_done {
+            sync_done = true;
+            match ctx.sync(window).await {
+                // Quiescent: what the client sent before answering is on its way; a short
+                // grace (bounded by the window) lets it reach the network.
+                Ok(true) => until = deadline.min(Instant::now() + ctx.timing.sync_grace()),
+                Ok(false) => {}
+                Err(err) => return error(err),
+            }
+        }
+        match ctx.wait(until, false).await {
+            Ok(Arrival::Deadline) => {
+                return match find_violation(ctx, e, checked) {
+                    Ok(Some(v)) => v,
+                    Ok(None) => StepOutcome::Passed,
+                    Err(err) => error(err),
+                };
+            }
+            Ok(_) => {}
+            Err(err) => return error(err),
+        }
+    }
+}
+
+async fn run_wait_for(ctx: &mut Context<'_>, w: &WaitFor) -> StepOutcome {
+    let within = w
+        .within
+        .map_or(ctx.timing.expect(), |d| d.scaled(ctx.timing.scale));
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(pos) = ctx.backlog.iter().position(|e| e.name() == w.event) {
+            let Some(event) = ctx.backlog.remove(pos) else {
+                continue;
+            };
+            let data = match event.data() {
+                Ok(d) => d,
+                Err(e) => return error(e),
+            };
+            return match check_event(w, event.name(), &data, &ctx.env) {
+                Ok(Some(out)) if out.matched() => StepOutcome::Passed,
+                Ok(Some(out)) => StepOutcome::Failed {
+                    findings: out.findings,
+                    quote: out.quote,
+                },
+                Ok(None) => StepOutcome::Passed,
+                Err(e) => error(e),
+            };
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match ctx.ut.next_event(left).await {
+            Ok(e) => ctx.backlog.push_back(e),
+            Err(UtError::Timeout { .. }) => {
+                return StepOutcome::TimedOut {
+                    awaited: format!("event {} within {within:?}", w.event),
+                }
+            }
+            Err(e) => return error(e),
+        }
+    }
+}
+
+async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Vec<String>, StepOutcome)> {
+    let fail_all = |m: String| -> Vec<(Vec<String>, StepOutcome)> {
+        vec![(Vec::new(), StepOutcome::Error(m))]
+    };
+    if items
+        .iter()
+        .any(|i| matches!(i, GroupItem::Expect(e) | GroupItem::ExpectNone(e) if e.from != "client"))
+    {
+        return fail_all("only messages of the client are observed (`from: client`)".into());
+    }
+    let within = items
+        .iter()
+        .filter_map(|i| match i {
+            GroupItem::Expect(e) | GroupItem::ExpectNone(e) => e.within,
+            GroupItem::WaitFor(w) => w.within,
+        })
+        .map(|d| d.scaled(ctx.timing.scale))
+        .max()
+        .unwrap_or(ctx.timing.expect());
+    let deadline = Instant::now() + within;
+    let mut g = GroupProgress::new(items);
+    let has_none = items.iter().any(|i| matches!(i, GroupItem::ExpectNone(_)));
+    let mut next_obs = 0;
+    let mut sync_done = false;
+    let mut until = deadline;
+    loop {
+        // Offer every new observation and event.
+        while next_obs < ctx.pool.len() {
+            let Some(o) = ctx.pool.get(next_obs) else {
+                break;
+            };
+            let Some(v) = view(o) else {
+                next_obs += 1;
+                continue;
+            };
+            let save = |i: usize| match items.get(i) {
+                Some(GroupItem::Expect(e)) => e.save.clone(),
+                _ => None,
+            };
+            match g.offer_message("client", &o.role, v, &ctx.env) {
+                Ok(Assignment::Item(i)) => {
+                    let name = save(i);
+                    ctx.consume(next_obs, name.as_deref());
+                }
+                Ok(Assignment::Unclaimed) => next_obs += 1,
+                Err(e) => return fail_all(e.to_string()),
+            }
+        }
+        let mut k = 0;
+        while k < ctx.backlog.len() {
+            let Some(e) = ctx.backlog.get(k) else { break };
+            let data = e.data().unwrap_or(serde_json::Value::Null);
+            match g.offer_event(e.name(), &data, &ctx.env) {
+                Ok(Assignment::Item(_)) => {
+                    ctx.backlog.remove(k);
+                }
+                Ok(Assignment::Unclaimed) => k += 1,
+                Err(e) => return fail_all(e.to_string()),
+            }
+        }
+        if g.is_complete() {
+            if !has_none {
+                break;
+            }
+            if !sync_done {
+                sync_done = true;
+                match ctx
+                    .sync(deadline.saturating_duration_since(Instant::now()))
+                    .await
+                {
+                    Ok(true) => until = deadline.min(Instant::now() + ctx.timing.sync_grace()),
+                    Ok(false) => {}
+                    Err(e) => return fail_all(e.to_string()),
+                }
+            }
+        }
+        let wants_events = items.iter().any(|i| matches!(i, GroupItem::WaitFor(_)));
+        match ctx.wait(until, wants_events).await {
+            Ok(Arrival::Deadline) => break,
+            Ok(_) => {}
+            Err(e) => return fail_all(e.to_string()),
+        }
+    }
+    items
+        .iter()
+        .zip(g.states())
+        .map(|(item, st)| {
+            let (verifies, what) = match item {
+                GroupItem::Expect(e) => (e.verifies.clone(), awaited(e, within)),
+                GroupItem::ExpectNone(e) => (e.verifies.clone(), String::new()),
+                GroupItem::WaitFor(w) => (
+                    w.verifies.clone(),
+                    format!("event {} within {within:?}", w.event),
+                ),
+            };
+            let o = match (item, st) {
+                (_, ItemState::Met(_)) => StepOutcome::Passed,
+                (GroupItem::ExpectNone(_), ItemState::Pending) => StepOutcome::Passed,
+                (_, ItemState::Pending) => StepOutcome::TimedOut { awaited: what },
+                (GroupItem::ExpectNone(e), ItemState::Violated(out)) => StepOutcome::Failed {
+                    findings: vec![Finding {
+                        what: "message".into(),
+                        expected: format!("no {}", describe_expect(e)),
+                        seen: out.quote.first().cloned().unwrap_or_default(),
+                    }],
+                    quote: out.quote.clone(),
+                },
+                (_, ItemState::Failed(out)) | (_, ItemState::Violated(out)) => {
+                    StepOutcome::Failed {
+                        findings: out.findings.clone(),
+                        quote: out.quote.clone(),
+                    }
+                }
+            };
+            (verifies, o)
+        })
+        .collect()
+}
+
+/// `expect INVITE from client to cf`.
+fn describe_expect(e: &Expect) -> String {
+    let what = match (&e.sip, &e.status, &e.msrp) {
+        (Some(m), _, _) => m.clone(),
+        (_, Some(s), _) => format!("{s:?} response")
+            .replace("Exact(", "")
+            .replace("Class(", "")
+            .replace(')', ""),
+        (_, _, Some(m)) => format!("MSRP {m:?}")
+            .replace("Method(", "")
+            .replace("Status(", "")
+            .replace(['"', ')'], ""),
+        _ => "message".into(),
+    };
+    match &e.to {
+        Some(t) => format!("{what} from {} to {t}", e.from),
+        None => format!("{what} from {}", e.from),
+    }
+}
+
+/// A short description of a step for the reports.
+pub fn describe(step: &Step) -> String {
+    match step {
+        Step::Do(c) => format!("do {}", c.single().map_or("?", |(n, _)| n)),
+        Step::Send(s) => {
+            let what = match (&s.sip, s.status, &s.msrp) {
+                (Some(m), _, _) => m.clone(),
+                (_, Some(c), _) => c.to_string(),
+                (_, _, Some(m)) => format!("MSRP {m:?}"),
+                _ => "?".into(),
+            };
+            format!("send {what} as {}", s.role)
+        }
+        Step::Expect(e) => format!("expect {}", describe_expect(e)),
+        Step::ExpectNone(e) => format!("expect_none {}", describe_expect(e)),
+        Step::WaitFor(w) => format!("wait_for {}", w.event),
+        Step::Parallel(i) => format!("parallel ({} items)", i.len()),
+        Step::AnyOrder(i) => format!("any_order ({} items)", i.len()),
+    }
+}
+
+fn step_event(
+    s: &Scenario,
+    n: usize,
+    step: &Step,
+    o: &StepOutcome,
+    took: Duration,
+) -> RunEventKind {
+    let (status, findings, quote) = match o {
+        StepOutcome::Passed => (StepStatus::Ok, Vec::new(), Vec::new()),
+        StepOutcome::Failed { findings, quote } => {
+            (StepStatus::Failed, findings.clone(), quote.clone())
+        }
+        StepOutcome::TimedOut { awaited } => (
+            StepStatus::TimedOut,
+            vec![Finding {
+                what: "message".into(),
+                expected: awaited.clone(),
+                seen: "(nothing before the deadline)".into(),
+            }],
+            Vec::new(),
+        ),
+        StepOutcome::Error(m) => (
+            StepStatus::Error,
+            vec![Finding {
+                what: "harness".into(),
+                expected: "the step to run".into(),
+                seen: m.clone(),
+            }],
+            Vec::new(),
+        ),
+    };
+    RunEventKind::StepDone {
+        scenario: s.id.clone(),
+        step: n,
+        description: describe(step),
+        status,
+        findings,
+        quote,
+        duration_ms: took.as_millis() as u64,
+    }
+}
+
+/// Compares (or with `--bless` writes) the golden file; returns `true` on a regression.
+fn compare_golden(
+    opts: &RunOptions,
+    loaded: &LoadedScenario,
+    projection: &str,
+    ev: &mut Events,
+) -> bool {
+    let s = &loaded.scenario;
+    let path = golden::golden_path(&opts.golden_root, &opts.profile.name, &s.id);
+    // The scenario file relative to the repository (the golden root's parent), so golden files
+    // do not depend on where the repository is checked out.
+    let base = opts.golden_root.parent().unwrap_or(Path::new(""));
+    let file = Path::new(&loaded.file);
+    let source = file
+        .strip_prefix(base)
+        .unwrap_or(file)
+        .display()
+        .to_string()
+        .replace('\\', "/");
+    let expression = format!("golden projection of scenario {}", s.id);
+    let push = |ev: &mut Events, matched: bool, diff: Option<String>| {
+        ev.push(RunEventKind::GoldenCompared {
+            scenario: s.id.clone(),
+            matched,
+            diff,
+        })
+    };
+    if opts.bless {
+        return match golden::bless(&path, &source, &expression, projection) {
+            Ok(()) => {
+                push(ev, true, None);
+                false
+            }
+            Err(e) => {
+                push(
+                    ev,
+                    false,
+                    Some(format!("could not write {}: {e}", path.display())),
+                );
+                true
+            }
+        };
+    }
+    match golden::compare(&path, projection) {
+        Ok(Comparison::Same) => {
+            push(ev, true, None);
+            false
+        }
+        Ok(Comparison::Missing) => {
+            let _ = golden::write_pending(&path, &source, &expression, projection);
+            push(
+                ev,
+                false,
+                Some(format!(
+                    "no golden file {} yet (run with --bless to write it)",
+                    path.display()
+                )),
+            );
+            false
+        }
+        Ok(Comparison::Differs(diff)) => {
+            let _ = golden::write_pending(&path, &source, &expression, projection);
+            push(ev, false, Some(diff));
+            true
+        }
+        Err(e) => {
+            push(ev, false, Some(e.to_string()));
+            true
+        }
+    }
+}

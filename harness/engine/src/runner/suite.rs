@@ -1,0 +1,143 @@
+//! A whole run: the selected scenarios in parallel (at most `jobs` at a time, each with its own
+//! network and client), events streamed to the reporters in completion order, the gate at the end.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::catalogue::Catalogue;
+use crate::report::{Reporter, RunEvent, RunEventKind};
+use crate::verdict::{gate, Gate, ScenarioResult};
+
+use super::options::RunOptions;
+use super::scenario_run::{run_scenario, ScenarioReport};
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// Per scenario, in the order of the options' scenario list.
+    pub reports: Vec<ScenarioReport>,
+    /// The gate (fails also on golden regressions).
+    pub gate: Gate,
+    /// Scenarios whose golden projection differs from its file.
+    pub regressions: Vec<String>,
+}
+
+impl RunSummary {
+    /// The scenario results, in run order.
+    pub fn results(&self) -> Vec<ScenarioResult> {
+        self.reports.iter().map(|r| r.result.clone()).collect()
+    }
+}
+
+/// Runs every scenario of `opts`; `on_done` sees each scenario as it finishes (progress bar).
+/// Reporter I/O failures are returned after the run has finished.
+pub async fn run_suite(
+    catalogue: &Catalogue,
+    opts: &RunOptions,
+    client_label: &str,
+    started_at: String,
+    reporter: &mut dyn Reporter,
+    on_done: &mut dyn FnMut(&ScenarioReport),
+) -> std::io::Result<RunSummary> {
+    let run_start = std::time::Instant::now();
+    let mut io_err: Option<std::io::Error> = None;
+    let emit = |r: &mut dyn Reporter, kind: RunEventKind, err: &mut Option<std::io::Error>| {
+        let ev = RunEvent {
+            elapsed_ms: run_start.elapsed().as_millis() as u64,
+            kind,
+        };
+        if let Err(e) = r.event(&ev) {
+            err.get_or_insert(e);
+        }
+    };
+    emit(
+        reporter,
+        RunEventKind::RunStarted {
+            seed: opts.seed,
+            client: client_label.to_string(),
+            strict: opts.strict,
+            started_at,
+            scenarios: opts.scenarios.len(),
+        },
+        &mut io_err,
+    );
+    let shared = Arc::new((catalogue.clone(), opts.clone()));
+    let sem = Arc::new(Semaphore::new(opts.jobs.max(1)));
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, ScenarioReport)>();
+    for i in 0..opts.scenarios.len() {
+        let shared = shared.clone();
+        let sem = sem.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let Ok(_permit) = sem.acquire_owned().await else {
+                return;
+            };
+            let (cat, opts) = &*shared;
+            let Some(loaded) = opts.scenarios.get(i) else {
+                return;
+            };
+            let report = run_scenario(cat, opts, loaded, run_start).await;
+            let _ = tx.send((i, report));
+        });
+    }
+    drop(tx);
+    let mut reports: Vec<Option<ScenarioReport>> = vec![None; opts.scenarios.len()];
+    while let Some((i, report)) = rx.recv().await {
+        for ev in &report.events {
+            if let Err(e) = reporter.event(ev) {
+                io_err.get_or_insert(e);
+            }
+        }
+        on_done(&report);
+        if let Some(slot) = reports.get_mut(i) {
+            *slot = Some(report);
+        }
+    }
+    // A scenario task that panicked left its slot empty: report it as an error.
+    let reports: Vec<ScenarioReport> = reports
+        .into_iter()
+        .zip(&opts.scenarios)
+        .map(|(r, l)| {
+            r.unwrap_or_else(|| {
+                let s = &l.scenario;
+                ScenarioReport {
+                    result: ScenarioResult {
+                        id: s.id.clone(),
+                        clause: s.clause.clone(),
+                        title: s.title.clone(),
+                        verdict: crate::verdict::Verdict::Error,
+                        requirements: Vec::new(),
+                        duration_ms: 0,
+                        message: Some("the scenario's task ended abnormally".into()),
+                    },
+                    events: Vec::new(),
+                    golden: None,
+                    regression: false,
+                }
+            })
+        })
+        .collect();
+    let results: Vec<ScenarioResult> = reports.iter().map(|r| r.result.clone()).collect();
+    let regressions: Vec<String> = reports
+        .iter()
+        .filter(|r| r.regression)
+        .map(|r| r.result.id.clone())
+        .collect();
+    let mut g = gate(&results, opts.strict);
+    if !regressions.is_empty() {
+        g.passed = false;
+    }
+    emit(reporter, RunEventKind::RunFinished { gate: g }, &mut io_err);
+    if let Err(e) = reporter.finish() {
+        io_err.get_or_insert(e);
+    }
+    match io_err {
+        Some(e) => Err(e),
+        None => Ok(RunSummary {
+            reports,
+            gate: g,
+            regressions,
+        }),
+    }
+}

@@ -1,0 +1,245 @@
+//! The live runner against the real simulated network and the in-process reference client on
+//! 127.0.0.1: any-order groups, expect_none windows, deadlines (scaled), failures naming step and
+//! requirement, not-applicable, a crashing adapter, and golden determinism per seed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cpmconf_engine::report::{Reporter, RunEvent};
+use cpmconf_engine::runner::{run_scenario, run_suite, RunOptions, Timing};
+use cpmconf_engine::scenario::{load_file, LoadedScenario};
+use cpmconf_engine::ut::ClientProfile;
+use cpmconf_engine::{Catalogue, KnownFailures, Verdict};
+
+const REFERENCE: &str = r#"
+name: reference
+adapter: { kind: in_process }
+identity: { user: alice, domain: test, password: alice-secret, instance_id: "urn:gsma:imei:A-1" }
+transport: udp
+capabilities: [pager, chat]
+"#;
+
+fn fixture(name: &str) -> LoadedScenario {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/runner")
+        .join(format!("{name}.yaml"));
+    load_file(&p).unwrap_or_else(|d| panic!("{d}"))
+}
+
+fn options(profile: &str, scenarios: Vec<LoadedScenario>, dir: &Path, seed: u64) -> RunOptions {
+    RunOptions {
+        profile: ClientProfile::from_yaml(profile, "test profile").unwrap(),
+        scenarios,
+        report_dir: dir.join("report"),
+        golden_root: dir.join("golden"),
+        fixtures_dir: dir.to_path_buf(),
+        seed,
+        timing: Timing::nominal(),
+        jobs: 2,
+        strict: false,
+        known: KnownFailures::default(),
+        faults: Vec::new(),
+        bless: false,
+    }
+}
+
+async fn one(name: &str, scale: f64) -> (cpmconf_engine::runner::ScenarioReport, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(REFERENCE, vec![fixture(name)], dir.path(), 11);
+    opts.timing = Timing { scale };
+    let cat = Catalogue::embedded().unwrap();
+    let loaded = opts.scenarios[0].clone();
+    let t = std::time::Instant::now();
+    let r = tokio::time::timeout(
+        Duration::from_secs(60),
+        run_scenario(&cat, &opts, &loaded, std::time::Instant::now()),
+    )
+    .await
+    .expect("the scenario ends within its deadlines");
+    (r, t.elapsed())
+}
+
+fn requirement(
+    r: &cpmconf_engine::runner::ScenarioReport,
+    id: &str,
+) -> cpmconf_engine::RequirementResult {
+    r.result
+        .requirements
+        .iter()
+        .find(|x| x.id == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no verdict for {id}: {:#?}", r.result))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_order_group_takes_messages_in_any_order() {
+    let (r, _) = one("any-order", 1.0).await;
+    assert_eq!(r.result.verdict, Verdict::Pass, "{:#?}", r.result);
+    assert_eq!(requirement(&r, "7/send-pager-mode").verdict, Verdict::Pass);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expect_none_fails_on_a_forbidden_message_and_quotes_it() {
+    let (r, _) = one("expect-none-violated", 1.0).await;
+    let req = requirement(&r, "7/send-pager-mode");
+    assert_eq!(req.verdict, Verdict::Fail, "{:#?}", r.result);
+    assert_eq!(req.step, Some(2));
+    assert!(
+        req.quote
+            .iter()
+            .any(|l| l.starts_with("MESSAGE sip:bob@test")),
+        "{:?}",
+        req.quote
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expect_none_window_closes_early_on_sync() {
+    let (r, took) = one("expect-none-quiet", 1.0).await;
+    assert_eq!(
+        requirement(&r, "7/send-pager-mode").verdict,
+        Verdict::Pass,
+        "{:#?}",
+        r.result
+    );
+    // The window is 5 s; the reference client confirms quiescence at once.
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmet_expectation_fails_at_its_scaled_deadline() {
+    let (r, took) = one("deadline", 1.0).await;
+    let req = requirement(&r, "7/send-pager-mode");
+    assert_eq!(req.verdict, Verdict::Fail, "{:#?}", r.result);
+    assert_eq!(req.step, Some(1));
+    assert!(
+        req.findings[0].seen.contains("nothing before the deadline"),
+        "{:?}",
+        req.findings
+    );
+    assert!(took >= Duration::from_millis(300), "took {took:?}");
+    let (_, scaled) = one("deadline", 4.0).await;
+    assert!(
+        scaled >= Duration::from_millis(1200),
+        "scaled run took {scaled:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_condition_names_expected_and_seen() {
+    let (r, _) = one("wrong-header", 1.0).await;
+    let req = requirement(&r, "7/send-pager-mode");
+    assert_eq!(req.verdict, Verdict::Fail);
+    assert_eq!(req.step, Some(2));
+    let f = &req.findings[0];
+    assert_eq!(f.what, "header Subject");
+    assert!(f.expected.contains("not sent by anyone"), "{f}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_capability_is_not_applicable() {
+    let (r, took) = one("needs-capability", 1.0).await;
+    assert_eq!(r.result.verdict, Verdict::NotApplicable);
+    assert!(r.golden.is_none());
+    assert!(took < Duration::from_secs(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_gives_byte_identical_golden_projections() {
+    let (a, _) = one("unregistered-pager", 1.0).await;
+    let (b, _) = one("unregistered-pager", 1.0).await;
+    assert_eq!(a.result.verdict, Verdict::Pass, "{:#?}", a.result);
+    let (a, b) = (a.golden.unwrap(), b.golden.unwrap());
+    assert!(a.contains("client -> bob: MESSAGE sip:bob@test"), "{a}");
+    assert!(a.contains("cpim text: \"seeded "), "{a}");
+    assert_eq!(a, b);
+}
+
+/// Collects events for inspection.
+#[derive(Default)]
+struct Collect(Vec<RunEvent>);
+
+impl Reporter for Collect {
+    fn event(&mut self, ev: &RunEvent) -> std::io::Result<()> {
+        self.0.push(ev.clone());
+        Ok(())
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn crash_profile(dir: &Path, script: &str) -> String {
+    let p: PathBuf = dir.join("adapter.py");
+    std::fs::write(&p, script).unwrap();
+    format!(
+        "name: crashing\nadapter: {{ kind: process, command: [python3, {:?}] }}\n\
+         identity: {{ user: alice, domain: test, password: x, instance_id: \"urn:uuid:1\" }}\n\
+         capabilities: [pager]\n",
+        p.display().to_string()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashing_adapter_gives_error_with_its_stderr_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = crash_profile(
+        dir.path(),
+        "import sys\nsys.stdin.readline()\nsys.stderr.write('adapter blew up: segfault in chat stack\\n')\nsys.exit(3)\n",
+    );
+    let opts = options(
+        &profile,
+        vec![fixture("deadline"), fixture("any-order")],
+        dir.path(),
+        5,
+    );
+    let cat = Catalogue::embedded().unwrap();
+    let mut rep = Collect::default();
+    let summary = tokio::time::timeout(
+        Duration::from_secs(60),
+        run_suite(&cat, &opts, "crashing", "now".into(), &mut rep, &mut |_| {}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        summary.reports.len(),
+        2,
+        "the run goes on after the first crash"
+    );
+    for r in &summary.reports {
+        assert_eq!(r.result.verdict, Verdict::Error, "{:#?}", r.result);
+        let m = r.result.message.clone().unwrap_or_default();
+        assert!(m.contains("adapter blew up"), "stderr tail missing: {m}");
+    }
+    assert!(!summary.gate.passed);
+    assert!(dir.path().join("report/pcap/deadline.pcap").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adapter_printing_garbage_gives_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = crash_profile(
+        dir.path(),
+        "import sys\nsys.stdin.readline()\nprint('this is not json', flush=True)\nsys.stdin.readline()\n",
+    );
+    let opts = options(&profile, vec![fixture("deadline")], dir.path(), 5);
+    let cat = Catalogue::embedded().unwrap();
+    let loaded = opts.scenarios[0].clone();
+    let r = tokio::time::timeout(
+        Duration::from_secs(60),
+        run_scenario(&cat, &opts, &loaded, std::time::Instant::now()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.result.verdict, Verdict::Error);
+    assert!(
+        r.result
+            .message
+            .clone()
+            .unwrap_or_default()
+            .contains("not protocol JSON"),
+        "{:#?}",
+        r.result
+    );
+}
