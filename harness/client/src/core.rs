@@ -152,13 +152,6 @@ impl Core {
         let internal = self.internal.clone();
         let dest = self.proxy();
         let transport = self.cfg.transport;
-        // A CANCEL is a request too: clause 7 wants User-Agent on every request.
-        let cancel_headers: Vec<(&'static str, &'static str)> =
-            if self.faults.has("7/user-agent-header") {
-                Vec::new()
-            } else {
-                vec![("User-Agent", crate::outgoing::USER_AGENT)]
-            };
         tokio::spawn(async move {
             let mut tx = match sip.send_request(req, dest, transport).await {
                 Ok(tx) => tx,
@@ -186,7 +179,7 @@ impl Core {
                         cancel = None;
                         cancel_wanted = true;
                         if provisional {
-                            let _ = tx.cancel_with(&cancel_headers).await;
+                            let _ = tx.cancel().await;
                         }
                     }
                     Some(Ok(msg)) => {
@@ -195,7 +188,7 @@ impl Core {
                             provisional = true;
                             // RFC 3261 9.1: a CANCEL waits for a provisional response.
                             if cancel_wanted {
-                                let _ = tx.cancel_with(&cancel_headers).await;
+                                let _ = tx.cancel().await;
                             }
                         }
                         let _ = internal.send(Internal::Response {

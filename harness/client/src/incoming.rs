@@ -349,12 +349,10 @@ impl Core {
         self.sessions.remove(handle);
         // 7.3.4.4 item 1 (RFC 3326): Reason SIP;cause=200 -> the user MAY be told the session
         // was established elsewhere; item 2: terminate the session.
-        let completed_elsewhere = cancel
-            .and_then(|c| c.reasons().ok())
-            .is_some_and(|rs| {
-                rs.iter()
-                    .any(|r| r.protocol.eq_ignore_ascii_case("SIP") && r.cause == Some(200))
-            });
+        let completed_elsewhere = cancel.and_then(|c| c.reasons().ok()).is_some_and(|rs| {
+            rs.iter()
+                .any(|r| r.protocol.eq_ignore_ascii_case("SIP") && r.cause == Some(200))
+        });
         self.emit(Event::SessionEnded(SessionEnded {
             session: handle.to_owned(),
             reason: Some("cancelled".into()),

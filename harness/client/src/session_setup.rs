@@ -136,15 +136,24 @@ impl Core {
         dialog.local_contact = invite.header("Contact").map(str::to_owned);
         let invite_cseq = invite.cseq_number().unwrap_or(1);
         let kind = s.kind;
+        // 7.3.1.3 / 7.3.1.5 after-200 item 1: ACK towards the Controlling Function.
+        let skip_ack = (kind == SessionKind::PredefinedGroup
+            && self.faults.has("7.3.1.3/ack-200-ok"))
+            || (kind == SessionKind::Rejoin && self.faults.has("7.3.1.5/ack-200-ok"));
         if s.dialog.is_some() {
-            // A retransmitted 2xx: ACK again (RFC 3261 13.2.2.4).
-            let ack = dialog.ack_for(invite_cseq);
-            self.send_ack(ack);
+            // A retransmitted 2xx: ACK again (RFC 3261 13.2.2.4), unless the fault withholds
+            // every ACK of this 200.
+            if !skip_ack {
+                let mut ack = dialog.ack_for(invite_cseq);
+                self.add_user_agent(&mut ack);
+                self.send_ack(ack);
+            }
             return;
         }
         if s.superseded {
             // 7.3.1.5.1: our own re-join lost to the incoming INVITE; ACK and BYE a late 200.
-            let ack = dialog.ack_for(invite_cseq);
+            let mut ack = dialog.ack_for(invite_cseq);
+            self.add_user_agent(&mut ack);
             let mut d = dialog.clone();
             let mut bye = d.request(Method::Bye);
             self.add_user_agent(&mut bye);
@@ -152,10 +161,6 @@ impl Core {
             self.send(bye, Purpose::Other, None);
             return;
         }
-        // 7.3.1.3 / 7.3.1.5 after-200 item 1: ACK towards the Controlling Function.
-        let skip_ack = (kind == SessionKind::PredefinedGroup
-            && self.faults.has("7.3.1.3/ack-200-ok"))
-            || (kind == SessionKind::Rejoin && self.faults.has("7.3.1.5/ack-200-ok"));
         if !skip_ack {
             let mut ack = dialog.ack_for(invite_cseq);
             self.add_user_agent(&mut ack);

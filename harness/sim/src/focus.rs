@@ -129,11 +129,20 @@ pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), 
         .and_then(|e| e.trim().parse::<u32>().ok())
         .unwrap_or(inner.cfg.conference_expires);
     let expires = requested.min(inner.cfg.conference_expires);
-    let known = inner.state().conferences.iter().any(|c| c.uri == focus);
-    if !known {
-        return respond(inner, held, 404, ResponseSpec::default())
-            .await
-            .map(|_| ());
+    // Requests reach the CF only for its own domain. A focus it did not create itself (one
+    // named in an INVITE a scenario or the PF sent, e.g. a long-lived group session invited
+    // back into) is adopted, with the subscriber as its first participant.
+    {
+        let mut st = inner.state();
+        if !st.conferences.iter().any(|c| c.uri == focus) {
+            let subscriber = req.header("From").map(normalize_aor).unwrap_or_default();
+            st.conferences.push(Conference {
+                uri: focus.clone(),
+                participants: vec![subscriber],
+                version: 0,
+                subscriptions: Vec::new(),
+            });
+        }
     }
     let spec = ResponseSpec {
         headers: vec![("Expires".into(), expires.to_string())],

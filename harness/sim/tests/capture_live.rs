@@ -29,10 +29,12 @@ async fn live_capture_decodes_in_tshark_and_reads_back_identically() {
     // Pager mode over UDP.
     let mut udp = Ua::with_tap("alice", net.core_addr(), Transport::Udp, Some(tap.clone())).await;
     assert_eq!(udp.register(600, None).await.status(), Some(StatusCode::OK));
-    let mut msg = udp.request(Method::Message, "sip:bob@cpm.test").with_header(
-        "Accept-Contact",
-        format!("*;{}", icsi_ref_param(&[icsi::CPM_MSG])),
-    );
+    let mut msg = udp
+        .request(Method::Message, "sip:bob@cpm.test")
+        .with_header(
+            "Accept-Contact",
+            format!("*;{}", icsi_ref_param(&[icsi::CPM_MSG])),
+        );
     msg.set_body("text/plain", b"pager mode".to_vec());
     assert!(udp.send(msg).await.status().is_some_and(|s| s.is_success()));
 
@@ -64,7 +66,10 @@ async fn live_capture_decodes_in_tshark_and_reads_back_identically() {
     let dialog = Dialog::uac(&inv, &ok).expect("dialog");
     let mut ack = dialog.ack_for(1);
     ack.headers.push("Max-Forwards", "70");
-    tcp.ep.send_ack(ack, tcp.core, tcp.transport).await.expect("ack");
+    tcp.ep
+        .send_ack(ack, tcp.core, tcp.transport)
+        .await
+        .expect("ack");
     let mut scfg = SessionConfig::new(vec![msrp.local_uri("carol1")], remote);
     scfg.seed = Some(7);
     let mut conn = msrp
@@ -103,7 +108,10 @@ async fn live_capture_decodes_in_tshark_and_reads_back_identically() {
             (x, y) => panic!("live {x:?} but read back {y:?}"),
         }
     }
-    assert!(live.undecodable().next().is_none(), "every live message decodes");
+    assert!(
+        live.undecodable().next().is_none(),
+        "every live message decodes"
+    );
     let large_sends = live
         .msrp_messages()
         .filter(|(_, m)| m.body.len() == LARGE)

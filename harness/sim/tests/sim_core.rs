@@ -466,3 +466,23 @@ async fn refer_to_conference_adds_participant_and_notifies() {
     assert!(after.version > before.version);
     ua.answer(&second, 200, None).await;
 }
+
+/// A conference SUBSCRIBE to a focus of the CF domain that the CF did not create (one a PF
+/// INVITE named) is accepted, and the focus then exists for later requests.
+#[tokio::test]
+async fn conference_subscribe_adopts_a_cf_domain_focus() {
+    let net = net(Auth::None).await;
+    let mut ua = Ua::new("alice", net.core_addr(), Transport::Udp).await;
+    ua.register(600, None).await;
+    let sub = ua
+        .request(Method::Subscribe, "sip:conf-f9@cf.test")
+        .with_header("Event", "conference")
+        .with_header("Accept", "application/conference-info+xml")
+        .with_header("Expires", "120");
+    let resp = ua.send(sub).await;
+    assert_eq!(resp.status(), Some(StatusCode::OK));
+    assert_eq!(
+        net.conference_participants("sip:conf-f9@cf.test"),
+        Some(vec!["sip:alice@cpm.test".to_owned()])
+    );
+}

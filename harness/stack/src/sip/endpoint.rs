@@ -474,6 +474,11 @@ pub fn cancel_for(invite: &Message) -> Message {
     for r in invite.headers.get_all("Route") {
         c.headers.push("Route", r.value.clone());
     }
+    // Same user agent as the INVITE (the CPM release in User-Agent is required on every
+    // request, CR clause 7 / Appendix D).
+    if let Some(ua) = invite.header("User-Agent") {
+        c.headers.push("User-Agent", ua);
+    }
     c.headers.push("Content-Length", "0");
     c
 }
@@ -515,7 +520,9 @@ impl ServerTx {
     /// `true` if a CANCEL for this INVITE has arrived (and was answered with 200, the INVITE
     /// with 487).
     pub fn is_cancelled(&self) -> bool {
-        self.cancelled.as_ref().is_some_and(|c| c.borrow().is_some())
+        self.cancelled
+            .as_ref()
+            .is_some_and(|c| c.borrow().is_some())
     }
 
     /// The CANCEL that cancelled this INVITE, as it arrived (its Reason header tells, for

@@ -205,6 +205,11 @@ pub fn ack_for_non_2xx(request: &Message, response: &Message) -> Message {
     for route in request.headers.get_all("Route") {
         ack.headers.push("Route", route.value.clone());
     }
+    // The ACK comes from the same user agent as the INVITE: keep its product tokens (the CPM
+    // release in User-Agent is required on every request, CR clause 7 / Appendix D).
+    if let Some(ua) = request.header("User-Agent") {
+        ack.headers.push("User-Agent", ua);
+    }
     ack.headers.push("Content-Length", "0");
     ack
 }
