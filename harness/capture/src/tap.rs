@@ -51,6 +51,8 @@ pub trait WireSink: Send {
 
 struct Inner {
     events: Vec<WireEvent>,
+    /// Whether events are kept in memory (for a live Trace) or only passed to the sinks.
+    keep: bool,
     sinks: Vec<Box<dyn WireSink>>,
     finished: bool,
 }
@@ -81,10 +83,20 @@ impl Tap {
         Tap {
             inner: Arc::new(Mutex::new(Inner {
                 events: Vec::new(),
+                keep: true,
                 sinks: Vec::new(),
                 finished: false,
             })),
         }
+    }
+
+    /// A tap that keeps nothing in memory and only feeds its sinks (pcap, log): for
+    /// long-running use such as `cpmconf serve`, whose memory must not grow with the traffic.
+    /// [`Tap::events`] of such a tap is empty.
+    pub fn streaming() -> Self {
+        let tap = Self::new();
+        tap.lock().keep = false;
+        tap
     }
 
     /// Adds a sink that sees every later event.
@@ -119,7 +131,9 @@ impl Tap {
         for sink in inner.sinks.iter_mut() {
             sink.on_event(&event);
         }
-        inner.events.push(event);
+        if inner.keep {
+            inner.events.push(event);
+        }
     }
 
     /// Records a UDP datagram.
@@ -167,5 +181,33 @@ impl Tap {
         for sink in inner.sinks.iter_mut() {
             sink.finish();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Count(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl WireSink for Count {
+        fn on_event(&mut self, _: &WireEvent) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn streaming_tap_feeds_sinks_and_keeps_nothing() {
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let a: SocketAddr = "127.0.0.1:1".parse().expect("addr");
+        let b: SocketAddr = "127.0.0.1:2".parse().expect("addr");
+        for (tap, kept) in [(Tap::new(), 3), (Tap::streaming(), 0)] {
+            tap.add_sink(Box::new(Count(seen.clone())));
+            tap.udp(a, b, b"x");
+            tap.udp(b, a, b"y");
+            tap.udp(a, b, b"z");
+            assert_eq!(tap.events().len(), kept);
+        }
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 6);
     }
 }

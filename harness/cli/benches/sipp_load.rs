@@ -1,5 +1,5 @@
-//! Load benchmark: the same SIPp UAC MESSAGE load (CPM pager MESSAGEs, as fast as SIPp sends,
-//! bounded in count) against `cpmconf serve` and, in the same run, against a SIPp UAS that
+//! Load benchmark: the same SIPp UAC MESSAGE load (CPM pager MESSAGEs, as fast as SIPp sends
+//! with at most 100 transactions outstanding, bounded in count) against `cpmconf serve` and, in the same run, against a SIPp UAS that
 //! answers MESSAGE with 200. Criterion reports messages per second for both; every SIPp run
 //! must end with exit status 0 (no failed transaction), else the benchmark stops with SIPp's
 //! own report.
@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Messages per SIPp run.
-const MESSAGES: u64 = 4000;
+const MESSAGES: u64 = 2000;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
@@ -71,7 +71,7 @@ fn uac_run(target: SocketAddr) -> Duration {
         "-r",
         "100000",
         "-l",
-        "500",
+        "100",
         "-t",
         "u1",
         "-p",
@@ -144,7 +144,10 @@ fn bench_load(c: &mut Criterion) {
     // The SIPp UAS answers only MESSAGE; a first short run proves it is up.
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::UdpSocket::bind(uas_addr).is_ok() {
-        assert!(Instant::now() < deadline, "SIPp UAS did not bind {uas_addr}");
+        assert!(
+            Instant::now() < deadline,
+            "SIPp UAS did not bind {uas_addr}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 

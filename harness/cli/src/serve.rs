@@ -114,7 +114,8 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<NetConfig> {
 /// Runs the server until SIGINT or SIGTERM, then finishes the capture.
 pub async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let mut cfg = config(args)?;
-    let tap = Tap::new();
+    // Nothing is kept in memory: a long interop session only grows its pcap file.
+    let tap = Tap::streaming();
     tap.add_sink(Box::new(LogSink));
     if let Some(path) = &args.pcap {
         attach_pcap(&tap, path).with_context(|| format!("cannot write {}", path.display()))?;

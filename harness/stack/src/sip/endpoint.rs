@@ -30,7 +30,8 @@ use super::Transport;
 use cpmconf_capture::Tap;
 use cpmconf_codec::sip::{Message, Method, StatusCode};
 use cpmconf_codec::Limits;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -151,6 +152,11 @@ impl SipEndpoint {
             servers: HashMap::new(),
             stateless: Vec::new(),
             auto_trying: config.auto_trying,
+            dirty_clients: HashSet::new(),
+            dirty_servers: HashSet::new(),
+            timer_heap: BinaryHeap::new(),
+            timer_keys: HashMap::new(),
+            next_timer: 0,
         };
         let driver = tokio::spawn(driver.run(cmd_rx, in_rx));
         Ok(SipEndpoint {
@@ -677,6 +683,16 @@ struct Driver {
     /// Responses sent outside any transaction (400 to unusable requests).
     stateless: Vec<(Message, SocketAddr, Transport)>,
     auto_trying: Option<Duration>,
+    /// Transactions that took an input since the last flush: only these are polled, so the
+    /// cost of an event does not grow with the number of live transactions (a server keeps a
+    /// finished UDP transaction for timer J, 64*T1, so there can be many).
+    dirty_clients: HashSet<TransactionKey>,
+    dirty_servers: HashSet<TransactionKey>,
+    /// Deadlines of transaction timers, earliest first; an entry whose transaction has moved on
+    /// is skipped when it comes due (each change of a transaction pushes its new deadline).
+    timer_heap: BinaryHeap<Reverse<(Instant, u64)>>,
+    timer_keys: HashMap<u64, (bool, TransactionKey)>,
+    next_timer: u64,
 }
 
 impl Driver {
@@ -686,12 +702,7 @@ impl Driver {
         mut in_rx: mpsc::Receiver<Inbound>,
     ) {
         loop {
-            let next = self
-                .clients
-                .values()
-                .filter_map(ClientEntry::poll_timeout)
-                .chain(self.servers.values().filter_map(ServerEntry::poll_timeout))
-                .min();
+            let next = self.timer_heap.peek().map(|Reverse((t, _))| *t);
             let sleep = async {
                 match next {
                     Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
@@ -707,19 +718,7 @@ impl Driver {
                     Some(i) => self.on_inbound(i),
                     None => return,
                 },
-                () = sleep => {
-                    let now = Instant::now();
-                    for e in self.clients.values_mut() {
-                        if e.poll_timeout().is_some_and(|t| t <= now) {
-                            e.handle_timeout(now);
-                        }
-                    }
-                    for e in self.servers.values_mut() {
-                        if e.poll_timeout().is_some_and(|t| t <= now) {
-                            e.handle_timeout(now);
-                        }
-                    }
-                }
+                () = sleep => self.on_timers(Instant::now()),
             }
             self.flush().await;
         }
@@ -769,11 +768,13 @@ impl Driver {
                     }
                 }
                 if result.is_ok() {
+                    self.dirty_clients.insert(key.clone());
                     self.clients.insert(key, entry);
                 }
                 let _ = reply.send(result);
             }
             Command::Respond { key, resp, reply } => {
+                self.dirty_servers.insert(key.clone());
                 let Some(entry) = self.servers.get_mut(&key) else {
                     let _ = reply.send(Err(StackError::Invalid(
                         "the server transaction has ended".into(),
@@ -805,9 +806,10 @@ impl Driver {
             Inbound::Event(e) => self.report(e),
             Inbound::ConnectionLost { peer } => {
                 // RFC 3261 17.1.4: a transport failure ends the transactions that used it.
-                for e in self.clients.values_mut() {
+                for (k, e) in self.clients.iter_mut() {
                     if e.transport == Transport::Tcp && e.dest == peer {
                         e.handle_transport_error();
+                        self.dirty_clients.insert(k.clone());
                     }
                 }
             }
@@ -833,8 +835,14 @@ impl Driver {
     fn on_response(&mut self, msg: Message, source: SocketAddr) {
         let now = Instant::now();
         // RFC 3261 17.1.3: match on top Via branch and CSeq method.
-        match TransactionKey::for_response(&msg).and_then(|k| self.clients.get_mut(&k)) {
-            Some(entry) => entry.handle_response(msg, now),
+        let key = TransactionKey::for_response(&msg);
+        match key.as_ref().and_then(|k| self.clients.get_mut(k)) {
+            Some(entry) => {
+                entry.handle_response(msg, now);
+                if let Some(k) = key {
+                    self.dirty_clients.insert(k);
+                }
+            }
             None => self.report(StackEvent::StrayResponse {
                 from: source,
                 response: Box::new(msg),
@@ -886,15 +894,17 @@ impl Driver {
                     {
                         // 17.2.1: the ACK of a non-2xx belongs to the transaction.
                         inv.handle_ack(now);
+                        self.dirty_servers.insert(key);
                         return;
                     }
                 }
                 // An ACK of a 2xx: stop the 2xx retransmission of the matching INVITE.
-                for e in self.servers.values_mut() {
+                for (k, e) in self.servers.iter_mut() {
                     if let ServerMachine::Invite(inv) = &mut e.machine {
                         let r = inv.request();
                         if r.call_id() == msg.call_id() && r.cseq_number() == msg.cseq_number() {
                             inv.handle_ack_2xx();
+                            self.dirty_servers.insert(k.clone());
                         }
                     }
                 }
@@ -912,6 +922,7 @@ impl Driver {
                 if let Some(entry) = self.servers.get_mut(&key) {
                     // 17.2.1 / 17.2.2: a retransmission is absorbed by its transaction.
                     entry.handle_request(now);
+                    self.dirty_servers.insert(key);
                     return;
                 }
                 let rel = reliability(transport);
@@ -942,6 +953,7 @@ impl Driver {
                 };
                 if method == Method::Cancel {
                     self.on_cancel(&key, &msg, &mut entry, now);
+                    self.dirty_servers.insert(key.clone());
                     self.servers.insert(key, entry);
                     return;
                 }
@@ -958,6 +970,7 @@ impl Driver {
                     let resp = response_to(&msg, StatusCode::SERVICE_UNAVAILABLE, None);
                     entry.send_response(resp, now);
                 }
+                self.dirty_servers.insert(key.clone());
                 self.servers.insert(key, entry);
             }
         }
@@ -978,6 +991,7 @@ impl Driver {
         };
         match self.servers.get_mut(&invite_key) {
             Some(inv_entry) => {
+                self.dirty_servers.insert(invite_key.clone());
                 let to_tag = fields::new_tag();
                 entry.send_response(response_to(cancel, StatusCode::OK, Some(&to_tag)), now);
                 if let ServerMachine::Invite(inv) = &mut inv_entry.machine {
@@ -999,20 +1013,61 @@ impl Driver {
         }
     }
 
+    /// Fires every transaction timer that is due and marks those transactions for the flush.
+    fn on_timers(&mut self, now: Instant) {
+        while let Some(Reverse((t, id))) = self.timer_heap.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timer_heap.pop();
+            let Some((client, key)) = self.timer_keys.remove(&id) else {
+                continue;
+            };
+            if client {
+                if let Some(e) = self.clients.get_mut(&key) {
+                    if e.poll_timeout().is_some_and(|d| d <= now) {
+                        e.handle_timeout(now);
+                        self.dirty_clients.insert(key);
+                    }
+                }
+            } else if let Some(e) = self.servers.get_mut(&key) {
+                if e.poll_timeout().is_some_and(|d| d <= now) {
+                    e.handle_timeout(now);
+                    self.dirty_servers.insert(key);
+                }
+            }
+        }
+    }
+
+    fn arm(&mut self, client: bool, key: TransactionKey, deadline: Instant) {
+        let id = self.next_timer;
+        self.next_timer += 1;
+        self.timer_heap.push(Reverse((deadline, id)));
+        self.timer_keys.insert(id, (client, key));
+    }
+
+    /// Sends what the transactions that took input want to send, passes their events up, arms
+    /// their next timer and forgets the terminated ones.
     async fn flush(&mut self) {
         for (m, dest, t) in std::mem::take(&mut self.stateless) {
             let _ = self.transport.send(&m.to_bytes(), dest, t).await;
         }
+        let dirty_clients: Vec<TransactionKey> = self.dirty_clients.drain().collect();
+        let dirty_servers: Vec<TransactionKey> = self.dirty_servers.drain().collect();
         let mut out: Vec<(Vec<u8>, SocketAddr, Transport, TransactionKey, bool)> = Vec::new();
-        for (k, e) in self.clients.iter_mut() {
-            while let Some(m) = e.poll_transmit() {
-                out.push((m.to_bytes(), e.dest, e.transport, k.clone(), true));
+        for k in &dirty_clients {
+            if let Some(e) = self.clients.get_mut(k) {
+                while let Some(m) = e.poll_transmit() {
+                    out.push((m.to_bytes(), e.dest, e.transport, k.clone(), true));
+                }
             }
         }
-        for (k, e) in self.servers.iter_mut() {
-            while let Some(m) = e.poll_transmit() {
-                let (dest, t) = response_dest(&self.transport, e);
-                out.push((m.to_bytes(), dest, t, k.clone(), false));
+        for k in &dirty_servers {
+            if let Some(e) = self.servers.get_mut(k) {
+                while let Some(m) = e.poll_transmit() {
+                    let (dest, t) = response_dest(&self.transport, e);
+                    out.push((m.to_bytes(), dest, t, k.clone(), false));
+                }
             }
         }
         for (bytes, dest, t, key, client) in out {
@@ -1026,16 +1081,30 @@ impl Driver {
                 }
             }
         }
-        for e in self.clients.values_mut() {
+        for k in dirty_clients {
+            let Some(e) = self.clients.get_mut(&k) else {
+                continue;
+            };
             while let Some(ev) = e.poll_event() {
                 let _ = e.events.send(ev);
             }
+            if e.is_terminated() {
+                self.clients.remove(&k);
+            } else if let Some(t) = e.poll_timeout() {
+                self.arm(true, k, t);
+            }
         }
-        for e in self.servers.values_mut() {
+        for k in dirty_servers {
+            let Some(e) = self.servers.get_mut(&k) else {
+                continue;
+            };
             e.drain_events();
+            if e.is_terminated() {
+                self.servers.remove(&k);
+            } else if let Some(t) = e.poll_timeout() {
+                self.arm(false, k, t);
+            }
         }
-        self.clients.retain(|_, e| !e.is_terminated());
-        self.servers.retain(|_, e| !e.is_terminated());
     }
 }
 
