@@ -337,7 +337,7 @@ const FAULTS: &[FaultInfo] = &[
     },
     FaultInfo {
         id: "7.3.12/sendrecv-receive-deferred",
-        breaks: "rejects (488) a sendrecv deferred group delivery INVITE",
+        breaks: "accepts a sendrecv deferred group delivery session but never opens its MSRP connection",
     },
     FaultInfo {
         id: "7.3.12/sendrecv-send-delivery-notifications",

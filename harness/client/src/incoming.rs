@@ -162,10 +162,7 @@ impl Core {
                     mgmt || deferred_tag || remote.direction == Direction::SendOnly || known;
                 if s.deferred {
                     // 7.3.12: support deferred group delivery.
-                    if self.faults.has("7.3.12/support-deferred-group-delivery")
-                        || (remote.direction == Direction::SendRecv
-                            && self.faults.has("7.3.12/sendrecv-receive-deferred"))
-                    {
+                    if self.faults.has("7.3.12/support-deferred-group-delivery") {
                         let r = self.response_tagged(&req, 488);
                         self.respond(&tx, r);
                         return;
@@ -289,9 +286,14 @@ impl Core {
             session: handle.to_owned(),
             peer: Some(peer),
         }));
-        let no_media = kind == SessionKind::Deferred1to1
-            && remote_dir == Direction::SendRecv
-            && self.faults.has("7.3.11/sendrecv-receive-deferred");
+        // 7.3.11 item 1 / 7.3.12 2) a i: a sendrecv deferred delivery session is used to receive
+        // the deferred messages (the faults accept it but never set its media up).
+        let no_media = remote_dir == Direction::SendRecv
+            && ((kind == SessionKind::Deferred1to1
+                && self.faults.has("7.3.11/sendrecv-receive-deferred"))
+                || (kind == SessionKind::IncomingGroup
+                    && deferred
+                    && self.faults.has("7.3.12/sendrecv-receive-deferred")));
         if !no_media {
             self.start_media(handle, remote.setup, remote.path);
         }

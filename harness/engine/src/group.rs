@@ -13,7 +13,9 @@ pub enum ItemState {
     Pending,
     /// An `expect` / `wait_for` met by a message or event.
     Met(MatchOutcome),
-    /// An `expect` / `wait_for` whose candidate failed conditions.
+    /// A `wait_for` whose event failed conditions, or an `expect` whose first candidate failed
+    /// conditions (the expectation still takes a later message that fully meets it; until then
+    /// this outcome is what the report shows as expected against seen).
     Failed(MatchOutcome),
     /// An `expect_none` that saw a forbidden message.
     Violated(MatchOutcome),
@@ -35,6 +37,11 @@ pub struct GroupProgress<'s> {
     states: Vec<ItemState>,
 }
 
+/// `true` while an `expect` item can still take a message: pending, or only a near miss so far.
+fn open_expect(st: Option<&ItemState>) -> bool {
+    matches!(st, Some(ItemState::Pending | ItemState::Failed(_)))
+}
+
 impl<'s> GroupProgress<'s> {
     /// Starts a group.
     pub fn new(items: &'s [GroupItem]) -> Self {
@@ -44,8 +51,8 @@ impl<'s> GroupProgress<'s> {
         }
     }
 
-    /// Offers a message: `expect_none` items see every message; the first pending `expect` item
-    /// that takes it as a candidate is decided by it.
+    /// Offers a message: `expect_none` items see every message; an open `expect` item takes it
+    /// only when the message fully meets it.
     pub fn offer_message(
         &mut self,
         from_role: &str,
@@ -69,12 +76,14 @@ impl<'s> GroupProgress<'s> {
                 }
             }
         }
-        // The message goes to a pending item it fully meets; failing that, to the first pending
-        // item that takes it as a candidate (which then fails with expected against seen).
-        let mut first_candidate: Option<(usize, MatchOutcome)> = None;
+        // A message is taken only by an item it fully meets (so the empty MSRP SEND that opens a
+        // connection cannot take an item with `cpim` conditions, RFC 4975 7.1.1). A candidate
+        // that meets no item stays unclaimed for later steps; it is recorded as the near miss
+        // of the first open item that takes it as a candidate, shown if nothing better comes.
+        let mut near_miss: Option<(usize, MatchOutcome)> = None;
         for (i, item) in self.items.iter().enumerate() {
             let GroupItem::Expect(e) = item else { continue };
-            if !matches!(self.states.get(i), Some(ItemState::Pending)) {
+            if !open_expect(self.states.get(i)) {
                 continue;
             }
             if e.from != from_role
@@ -90,19 +99,16 @@ impl<'s> GroupProgress<'s> {
                 }
                 return Ok(Assignment::Item(i));
             }
-            if first_candidate.is_none() {
-                first_candidate = Some((i, out));
+            if near_miss.is_none() && matches!(self.states.get(i), Some(ItemState::Pending)) {
+                near_miss = Some((i, out));
             }
         }
-        match first_candidate {
-            Some((i, out)) => {
-                if let Some(s) = self.states.get_mut(i) {
-                    *s = ItemState::Failed(out);
-                }
-                Ok(Assignment::Item(i))
+        if let Some((i, out)) = near_miss {
+            if let Some(s) = self.states.get_mut(i) {
+                *s = ItemState::Failed(out);
             }
-            None => Ok(Assignment::Unclaimed),
         }
+        Ok(Assignment::Unclaimed)
     }
 
     /// Offers an upper-tester event to the first pending `wait_for` item of that name.
@@ -134,12 +140,18 @@ impl<'s> GroupProgress<'s> {
         Ok(Assignment::Unclaimed)
     }
 
-    /// `true` when every `expect` and `wait_for` item is decided (`expect_none` items stay
-    /// pending until the group's window closes).
+    /// `true` when every `expect` item is met and every `wait_for` item decided (`expect_none`
+    /// items stay pending until the group's window closes; an `expect` with only a near miss
+    /// waits for the deadline).
     pub fn is_complete(&self) -> bool {
-        self.items.iter().zip(&self.states).all(|(item, st)| {
-            matches!(item, GroupItem::ExpectNone(_)) || !matches!(st, ItemState::Pending)
-        })
+        self.items
+            .iter()
+            .zip(&self.states)
+            .all(|(item, st)| match item {
+                GroupItem::ExpectNone(_) => true,
+                GroupItem::Expect(_) => matches!(st, ItemState::Met(_)),
+                GroupItem::WaitFor(_) => !matches!(st, ItemState::Pending),
+            })
     }
 
     /// The state of every item, in group order.
@@ -214,12 +226,48 @@ mod tests {
             Assignment::Item(1)
         );
         assert!(matches!(g.states()[1], ItemState::Met(_)));
-        // With no item left that it meets, a candidate fails the first pending item.
+        // With no item left that it meets, a candidate is left for later steps; it is the near
+        // miss of the first open item, which a later message can still meet.
         assert_eq!(
             g.offer_message("client", "bob", Observed::Sip(&to_bob), &env)
                 .unwrap(),
-            Assignment::Item(0)
+            Assignment::Unclaimed
         );
         assert!(matches!(g.states()[0], ItemState::Failed(_)));
+        assert!(!g.is_complete());
+        let to_carol = sip::Message::parse(b"MESSAGE sip:carol@test SIP/2.0\r\nCall-ID: n\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n").unwrap().value;
+        assert_eq!(
+            g.offer_message("client", "carol", Observed::Sip(&to_carol), &env)
+                .unwrap(),
+            Assignment::Item(0)
+        );
+        assert!(g.is_complete());
+    }
+
+    #[test]
+    fn the_empty_binding_send_cannot_take_an_item_with_cpim_conditions() {
+        let items: Vec<GroupItem> = serde_yaml::from_str(
+            "- expect: { msrp: SEND, cpim: { Content: hi } }\n- expect: { sip: SUBSCRIBE }\n",
+        )
+        .unwrap();
+        let mut g = GroupProgress::new(&items);
+        let env = MatchEnv::default();
+        // RFC 4975 7.1.1: the active endpoint's first SEND, Byte-Range 1-0/0, no body.
+        let empty = msrp::Message::parse(b"MSRP t0 SEND\r\nTo-Path: msrp://127.0.0.1:1/a;tcp\r\nFrom-Path: msrp://127.0.0.1:2/b;tcp\r\nMessage-ID: m0\r\nByte-Range: 1-0/0\r\n-------t0$\r\n").unwrap().value;
+        assert_eq!(
+            g.offer_message("client", "bob", Observed::Msrp(&empty), &env)
+                .unwrap(),
+            Assignment::Unclaimed
+        );
+        assert!(matches!(g.states()[0], ItemState::Pending));
+        let cpim = "From: <sip:alice@test>\r\nTo: <sip:bob@test>\r\n\r\nContent-Type: text/plain\r\n\r\nhi";
+        let raw = format!("MSRP t1 SEND\r\nTo-Path: msrp://127.0.0.1:1/a;tcp\r\nFrom-Path: msrp://127.0.0.1:2/b;tcp\r\nMessage-ID: m1\r\nByte-Range: 1-{n}/{n}\r\nContent-Type: message/cpim\r\n\r\n{cpim}\r\n-------t1$\r\n", n = cpim.len());
+        let full = msrp::Message::parse(raw.as_bytes()).unwrap().value;
+        assert_eq!(
+            g.offer_message("client", "bob", Observed::Msrp(&full), &env)
+                .unwrap(),
+            Assignment::Item(0)
+        );
+        assert!(matches!(g.states()[0], ItemState::Met(_)));
     }
 }

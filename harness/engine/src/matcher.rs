@@ -47,7 +47,18 @@ impl MatchOutcome {
 /// transaction or dialog. The runner judges the first candidate with [`check`]; other messages
 /// are left for later steps.
 pub fn is_candidate(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<bool, MatchError> {
+    if is_connection_opener(obs) && (e.cpim.is_some() || e.body.is_some() || e.xml.is_some()) {
+        return Ok(false);
+    }
     Ok(start_findings(e, obs).is_empty() && correlation_findings(e, obs, env)?.is_empty())
+}
+
+/// An MSRP SEND without a body: the active endpoint's first request on a new connection
+/// (RFC 4975 7.1.1, Byte-Range 1-0/0). Plumbing: never a candidate for an expectation about
+/// content (`cpim`, `body`, `xml`).
+pub fn is_connection_opener(obs: Observed<'_>) -> bool {
+    matches!(obs, Observed::Msrp(m)
+        if m.method().is_some_and(|x| x.as_str().eq_ignore_ascii_case("SEND")) && m.body.is_empty())
 }
 
 /// Judges a message against every condition of the expectation.
@@ -304,6 +315,10 @@ pub fn judge(
             return Ok(());
         }
         Matcher::Spec(MatcherSpec::Regex(r)) => {
+            // `${...}` is substituted first; the substituted values match literally.
+            let r = &crate::scenario::vars::interpolate(r, &|p| {
+                env.resolve(p).map(|v| regex::escape(&v))
+            })?;
             let re = regex::Regex::new(&format!("^(?:{r})$"))
                 .map_err(|e| MatchError::Regex(r.clone(), e.to_string()))?;
             seen.iter().any(|s| re.is_match(s))
@@ -643,6 +658,60 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
         env.bindings.set("g.conv", "conv-1");
         env.bindings.set("g.uri", "sip:g1@cf.test");
         env
+    }
+
+    #[rstest]
+    #[case("${g.uri}", "sip:g1@cf.test", true)]
+    #[case("sip:g1@cf.${tld}", "sip:g1@cf.test", true)]
+    #[case("[a-z]+-${tld}/[0-9]+", "x-test/12", true)]
+    // Substituted values match literally: the `.` of `a.c` is no wildcard.
+    #[case("${dot}", "abc", false)]
+    #[case("${dot}", "a.c", true)]
+    #[case("${tld}", "sip:g1@cf.test", false)]
+    fn regexes_substitute_references_first(#[case] r: &str, #[case] seen: &str, #[case] ok: bool) {
+        let mut env = env();
+        env.bindings.set("tld", "test");
+        env.bindings.set("dot", "a.c");
+        // The scenario loader accepts the regex although `${...}` alone is no valid regex.
+        let e = expect(&format!(
+            "{{ sip: INVITE, request_uri: {{ regex: '{r}' }} }}"
+        ));
+        let m = e.request_uri.unwrap();
+        let mut f = Vec::new();
+        judge(&mut f, "Request-URI", &m, &[seen], &env).unwrap();
+        assert_eq!(f.is_empty(), ok, "{f:?}");
+    }
+
+    #[test]
+    fn a_regex_with_an_undefined_reference_is_an_error_not_a_mismatch() {
+        let e = expect("{ sip: INVITE, request_uri: { regex: '${nope}' } }");
+        let mut f = Vec::new();
+        assert!(judge(
+            &mut f,
+            "Request-URI",
+            &e.request_uri.unwrap(),
+            &["x"],
+            &env()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn the_empty_connection_opening_send_is_no_candidate_for_content() {
+        let raw = b"MSRP t0 SEND\r\nTo-Path: msrp://127.0.0.1:1/a;tcp\r\nFrom-Path: msrp://127.0.0.1:2/b;tcp\r\nMessage-ID: m0\r\nByte-Range: 1-0/0\r\n-------t0$\r\n";
+        let m = msrp::Message::parse(raw).unwrap().value;
+        let env = env();
+        for e in [
+            "{ msrp: SEND, cpim: { Content: hi } }",
+            "{ msrp: SEND, body: hi }",
+            "{ msrp: SEND, xml: { imdn/message-id: m } }",
+        ] {
+            assert!(
+                !is_candidate(&expect(e), Observed::Msrp(&m), &env).unwrap(),
+                "{e}"
+            );
+        }
+        assert!(is_candidate(&expect("{ msrp: SEND }"), Observed::Msrp(&m), &env).unwrap());
     }
 
     #[rstest]

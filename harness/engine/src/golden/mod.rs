@@ -1,7 +1,9 @@
-//! The golden projection of a trace: in capture order, direction and role, start line, the
-//! significant headers (feature tags decoded), an SDP summary, MSRP report headers, CPIM headers
-//! and XML bodies reduced to their elements; volatile values become stable symbols.
+//! The golden projection of a trace: in canonical order (see `canonical`), direction and role,
+//! start line, the significant headers (feature tags decoded), an SDP summary, MSRP report
+//! headers, CPIM headers and XML bodies reduced to their elements; volatile values become stable
+//! symbols, numbered in that order.
 
+pub mod canonical;
 pub mod snap;
 pub mod symbols;
 
@@ -47,13 +49,18 @@ const VOLATILE_XML: &[(&str, &str)] = &[
     ("message-id", "message-id"),
     ("datetime", "date"),
     ("lastactive", "date"),
+    // reginfo: the seconds left of a registration count down with the time taken so far.
+    ("expires", "expires"),
 ];
 
-/// Projects a trace to its golden text. Same input, same bytes.
+/// Projects a trace to its golden text. Same messages, same bytes, whatever the order between
+/// senders in `inputs`: they are put in canonical order first (`canonical::canonical`), and
+/// symbols are numbered only then.
 pub fn project(inputs: &[GoldenInput<'_>]) -> String {
+    let ordered = canonical::canonical(inputs);
     let mut sym = Symbols::new();
     let mut out = String::new();
-    for (i, inp) in inputs.iter().enumerate() {
+    for (i, inp) in ordered.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
@@ -355,31 +362,39 @@ fn msrp_lines(m: &cpmconf_codec::msrp::Message, sym: &mut Symbols) -> Vec<String
     if let Some(id) = m.message_id() {
         l.push(format!("Message-ID: {}", sym.symbol("msrp-message-id", id)));
     }
-    // A whole CPIM message's length depends on the generated ids inside it: its Byte-Range is
-    // shown by shape only (`1-<whole>/<whole>`); chunks of other content keep their numbers.
-    let cpim_whole = m
+    // A CPIM message's length depends on the generated ids and the date inside it: its
+    // Byte-Range total (and an end that is the total) is shown by shape only (`<whole>`), so a
+    // whole message is `1-<whole>/<whole>` and chunks keep their boundaries but the last.
+    let range = m.byte_range().and_then(Result::ok);
+    let cpim = m
         .content_type()
-        .is_some_and(|ct| essence(ct) == "message/cpim")
-        && m.byte_range()
-            .and_then(Result::ok)
-            .is_some_and(|r| r.start == 1 && r.total.is_some() && r.end == r.total);
+        .is_some_and(|ct| essence(ct) == "message/cpim");
+    let last_of_cpim = cpim && range.is_some_and(|r| r.total.is_some() && r.end == r.total);
     for name in ["Byte-Range", "Success-Report", "Failure-Report", "Status"] {
         if let Some(v) = m.header(name) {
-            if name == "Byte-Range" && cpim_whole {
-                l.push(format!("{name}: 1-<whole>/<whole>"));
-            } else {
-                l.push(format!("{name}: {v}"));
+            match range {
+                Some(r) if name == "Byte-Range" && cpim && r.total.is_some() => {
+                    let end = match r.end {
+                        Some(e) if Some(e) != r.total => e.to_string(),
+                        Some(_) => "<whole>".to_string(),
+                        None => "*".to_string(),
+                    };
+                    l.push(format!("{name}: {}-{end}/<whole>", r.start));
+                }
+                _ => l.push(format!("{name}: {v}")),
             }
         }
     }
     if let Some(ct) = m.content_type() {
         l.push(format!("Content-Type: {}", essence(ct)));
         // Only a complete message body is decoded; a chunk shows its size.
-        let complete = m.byte_range().and_then(Result::ok).is_none_or(|r| {
+        let complete = range.is_none_or(|r| {
             r.start == 1 && r.total.is_some() && (r.end == r.total || r.end.is_none())
         });
         if complete {
             l.extend(body_lines(Some(ct), &m.body, sym));
+        } else if last_of_cpim {
+            l.push("chunk: the rest".to_string());
         } else {
             l.push(format!("chunk: {} bytes", m.body.len()));
         }

@@ -39,9 +39,11 @@ impl Symbols {
         let with_sessions = msrp_re.replace_all(text, |c: &regex::Captures<'_>| {
             let head = c.get(1).map_or("", |m| m.as_str());
             let sess = c.get(2).map_or("", |m| m.as_str());
+            // A session id is scoped by its endpoint (RFC 4975 6: the URI's authority and
+            // session id together name it): two endpoints' short ids may collide by chance.
             format!(
                 "{head}{}",
-                self.symbol("msrp-session", &format!("msrp-session:{sess}"))
+                self.symbol("msrp-session", &format!("msrp-session:{head}{sess}"))
             )
         });
         port_re
@@ -81,6 +83,15 @@ mod tests {
         assert_eq!(s.symbol("conversation-id", "c1"), "<conversation-id:1>");
         assert_eq!(s.symbol("contribution-id", "c1"), "<conversation-id:1>");
         assert_eq!(s.symbol("call-id", "x@h"), "<call-id:1>");
+    }
+
+    #[test]
+    fn session_ids_of_two_endpoints_never_share_a_symbol() {
+        let mut s = Symbols::new();
+        assert_eq!(
+            s.addresses("msrp://127.0.0.1:7394/s1;tcp msrp://127.0.0.1:7000/s1;tcp"),
+            "msrp://127.0.0.1:<port:1>/<msrp-session:1>;tcp msrp://127.0.0.1:<port:2>/<msrp-session:2>;tcp"
+        );
     }
 
     #[test]

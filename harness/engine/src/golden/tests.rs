@@ -82,3 +82,127 @@ fn projection_snapshot() {
     let (i, o, s) = (invite("abc@1", "conv-1", "contrib-1"), ok("abc@1"), send());
     insta::assert_snapshot!("golden_projection_rejoin", project(&trace(&i, &o, &s)));
 }
+
+fn sip_raw(raw: &str) -> sip::Message {
+    sip::Message::parse(raw.as_bytes()).unwrap().value
+}
+
+fn msrp_raw(raw: &str) -> msrp::Message {
+    msrp::Message::parse(raw.as_bytes()).unwrap().value
+}
+
+fn inp<'a>(from: &str, to: &str, frame: Frame<'a>) -> GoldenInput<'a> {
+    GoldenInput {
+        from_role: from.into(),
+        to_role: to.into(),
+        frame,
+    }
+}
+
+/// Every rotation of the list and its reverse.
+fn orders<T: Clone>(v: &[T]) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    for base in [v.to_vec(), v.iter().rev().cloned().collect()] {
+        for k in 0..base.len() {
+            let mut r = base.clone();
+            r.rotate_left(k);
+            out.push(r);
+        }
+    }
+    out
+}
+
+#[test]
+fn capture_order_between_senders_does_not_matter() {
+    let i = invite("abc@1", "conv-1", "contrib-1");
+    let o = ok("abc@1");
+    let sub = sip_raw("SUBSCRIBE sip:g1@cf.test SIP/2.0\r\nCall-ID: sub@1\r\nCSeq: 1 SUBSCRIBE\r\nEvent: conference\r\nContent-Length: 0\r\n\r\n");
+    let sub_ok = sip_raw(
+        "SIP/2.0 200 OK\r\nCall-ID: sub@1\r\nCSeq: 1 SUBSCRIBE\r\nContent-Length: 0\r\n\r\n",
+    );
+    let notify = sip_raw("NOTIFY sip:a@127.0.0.1:5060 SIP/2.0\r\nCall-ID: sub@1\r\nCSeq: 1 NOTIFY\r\nEvent: conference\r\nContent-Length: 0\r\n\r\n");
+    let notify_ok =
+        sip_raw("SIP/2.0 200 OK\r\nCall-ID: sub@1\r\nCSeq: 1 NOTIFY\r\nContent-Length: 0\r\n\r\n");
+    let reg_sub = sip_raw("SUBSCRIBE sip:a@test SIP/2.0\r\nCall-ID: reg@1\r\nCSeq: 1 SUBSCRIBE\r\nEvent: reg\r\nContent-Length: 0\r\n\r\n");
+    let s = send();
+    let s_ok = msrp_raw("MSRP tx9 200 OK\r\nTo-Path: msrp://127.0.0.1:7394/s1;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/s2;tcp\r\n-------tx9$\r\n");
+    let back = msrp_raw("MSRP ty1 SEND\r\nTo-Path: msrp://127.0.0.1:7394/s1;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/s2;tcp\r\nMessage-ID: mid-9\r\nByte-Range: 1-5/5\r\nContent-Type: text/plain\r\n\r\nhello\r\n-------ty1$\r\n");
+    let back_ok = msrp_raw("MSRP ty1 200 OK\r\nTo-Path: msrp://127.0.0.1:7000/s2;tcp\r\nFrom-Path: msrp://127.0.0.1:7394/s1;tcp\r\n-------ty1$\r\n");
+    let all = vec![
+        inp("client", "cf", Frame::Sip(&i)),
+        inp("cf", "client", Frame::Sip(&o)),
+        inp("client", "cf", Frame::Msrp(&s)),
+        inp("cf", "client", Frame::Msrp(&s_ok)),
+        inp("cf", "client", Frame::Msrp(&back)),
+        inp("client", "cf", Frame::Msrp(&back_ok)),
+        inp("client", "cf", Frame::Sip(&sub)),
+        inp("cf", "client", Frame::Sip(&sub_ok)),
+        inp("cf", "client", Frame::Sip(&notify)),
+        inp("client", "cf", Frame::Sip(&notify_ok)),
+        inp("client", "registrar", Frame::Sip(&reg_sub)),
+    ];
+    let want = project(&all);
+    for (k, v) in orders(&all).iter().enumerate() {
+        assert_eq!(project(v), want, "order {k}");
+    }
+    // Each request is followed by its own response; the MSRP session follows the INVITE that
+    // negotiated it; symbols are numbered in that order.
+    let pos = |needle: &str| {
+        want.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {want}"))
+    };
+    assert!(pos("client -> cf: MSRP SEND") < pos("cf -> client: MSRP 200"));
+    assert!(pos("cf -> client: MSRP 200") < pos("cf -> client: MSRP SEND"));
+    assert!(pos("cf -> client: 200 (INVITE)") < pos("client -> cf: MSRP SEND"));
+    assert!(pos("client -> cf: MSRP SEND") < pos("client -> cf: SUBSCRIBE"));
+    assert!(pos("cf -> client: 200 (SUBSCRIBE)") < pos("cf -> client: NOTIFY"));
+    assert!(want.starts_with("client -> cf: INVITE"), "{want}");
+    assert!(want.contains("Call-ID: <call-id:1>") && want.contains("Call-ID: <call-id:3>"));
+}
+
+#[test]
+fn retransmissions_and_100_trying_are_left_out() {
+    let i = invite("abc@1", "conv-1", "contrib-1");
+    let trying = sip_raw(
+        "SIP/2.0 100 Trying\r\nCall-ID: abc@1\r\nCSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n",
+    );
+    let o = ok("abc@1");
+    let once = project(&[
+        inp("client", "cf", Frame::Sip(&i)),
+        inp("cf", "client", Frame::Sip(&o)),
+    ]);
+    let noisy = project(&[
+        inp("client", "cf", Frame::Sip(&i)),
+        inp("cf", "client", Frame::Sip(&trying)),
+        inp("client", "cf", Frame::Sip(&i)),
+        inp("cf", "client", Frame::Sip(&o)),
+        inp("cf", "client", Frame::Sip(&o)),
+    ]);
+    assert_eq!(noisy, once);
+}
+
+#[test]
+fn cpim_chunks_show_their_shape_not_their_length() {
+    let chunk = |tid: &str, range: &str, body: &str| {
+        msrp_raw(&format!("MSRP {tid} SEND\r\nTo-Path: msrp://127.0.0.1:7000/s2;tcp\r\nFrom-Path: msrp://127.0.0.1:7394/s1;tcp\r\nMessage-ID: m1\r\nByte-Range: {range}\r\nContent-Type: message/cpim\r\n\r\n{body}\r\n-------{tid}+\r\n"))
+    };
+    let (a1, a2) = (chunk("t1", "1-4/9", "From"), chunk("t2", "5-9/9", ": <x>"));
+    let (b1, b2) = (
+        chunk("t1", "1-4/10", "From"),
+        chunk("t2", "5-10/10", ": <xy>"),
+    );
+    // Chunks come in Byte-Range order even when captured the other way round.
+    let a = project(&[
+        inp("client", "cf", Frame::Msrp(&a2)),
+        inp("client", "cf", Frame::Msrp(&a1)),
+    ]);
+    let b = project(&[
+        inp("client", "cf", Frame::Msrp(&b1)),
+        inp("client", "cf", Frame::Msrp(&b2)),
+    ]);
+    assert_eq!(a, b);
+    assert!(
+        a.find("Byte-Range: 1-4/<whole>") < a.find("Byte-Range: 5-<whole>/<whole>"),
+        "{a}"
+    );
+}

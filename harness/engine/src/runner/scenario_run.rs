@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use cpmconf_capture::{attach_pcap, Tap, Trace};
+use cpmconf_capture::{attach_pcap, Tap, Trace, TraceFrame};
 use cpmconf_client::FaultSet;
 use cpmconf_codec::sip::Method;
-use cpmconf_sim::{Auth, Mode, NetConfig, Network};
+use cpmconf_sim::{Auth, Mode, NetConfig, Network, ObservedKind};
 use cpmconf_ut::{Command, Hello, HelloResult, RunSettings, UtError, PROTOCOL_VERSION};
 use tokio::time::Instant;
 
@@ -19,7 +19,7 @@ use crate::group::{Assignment, GroupProgress, ItemState};
 use crate::matcher::{check, check_event, is_candidate, violates};
 use crate::observed::{scenario_seed, MatchEnv};
 use crate::report::{RunEvent, RunEventKind, StepStatus};
-use crate::scenario::{Expect, GroupItem, LoadedScenario, Scenario, Step, WaitFor};
+use crate::scenario::{Expect, GroupItem, LoadedScenario, MsrpStart, Scenario, Step, WaitFor};
 use crate::verdict::{Finding, ScenarioResult};
 
 use super::client;
@@ -143,7 +143,10 @@ async fn run_live(
             return (None, false);
         }
     };
-    let cfg = net_config(opts, &tap, seed);
+    let mut cfg = net_config(opts, &tap, seed);
+    if let Some(e) = s.setup.conference_expires {
+        cfg.conference_expires = e;
+    }
     let net = match Network::start(cfg).await {
         Ok(n) => n,
         Err(e) => {
@@ -236,17 +239,23 @@ async fn run_live(
             }
         }
     }
-    settle(&mut ctx).await;
+    settle(&mut ctx, &tap).await;
+    // The golden cut: the traffic up to quiescence after the last step. What the client sends
+    // on the way out (and whether the answers make it before the network stops) is left to
+    // the monitors and the wire log: its end is a race.
+    let cut = tap.events().len();
     // The client stops first, so the trace ends with what it sent on the way out.
     let _ = ctx.ut.shutdown(opts.timing.adapter()).await;
     drop(ctx);
     drop(started.reference);
-    let trace = Trace::from_events(&tap.events());
+    let events = tap.events();
+    let trace = Trace::from_events(&events);
     let labels = Labeler::new(&net);
     if let Some(outcome) = monitor::user_agent(&trace, &labels) {
         assessor.record(0, &[monitor::USER_AGENT_REQUIREMENT.to_string()], outcome);
     }
-    let projection = golden::project(&labels.golden_inputs(&trace));
+    let golden_trace = Trace::from_events(events.get(..cut).unwrap_or(&events));
+    let projection = golden::project(&golden_inputs(&golden_trace, &labels));
     let log = trace.wire_log(&|a| labels.name(a));
     net.shutdown().await;
     tap.finish();
@@ -257,21 +266,50 @@ async fn run_live(
     (Some(projection), regression)
 }
 
-/// Lets exchanges still running when the steps end (a reg-event subscription, MSRP responses)
-/// finish, so the capture, and the golden projection, end at the same point every run: after
-/// `sync`, waits until the client has sent nothing for a grace period, at most 20 graces.
-async fn settle(ctx: &mut Context<'_>) {
+/// Lets exchanges still running when the steps end (a reg-event or conference subscription and
+/// its NOTIFYs, MSRP responses) finish, so the golden cut comes at the same point every run.
+/// A round is: `sync` (the client handled everything it received), then wait until the client
+/// has sent nothing for a grace period. Rounds repeat until one passes with nothing at all on
+/// the wire (neither side sent a byte, seen on the tap), at most for the `expect` deadline.
+async fn settle(ctx: &mut Context<'_>, tap: &Tap) {
     let grace = ctx.timing.sync_grace();
-    let _ = ctx.sync(ctx.timing.expect()).await;
-    let end = Instant::now() + grace * 20;
+    let end = Instant::now() + ctx.timing.expect();
     loop {
-        let until = end.min(Instant::now() + grace);
-        match ctx.wait(until, false).await {
-            Ok(Arrival::Deadline) | Err(_) => break,
-            Ok(_) if Instant::now() >= end => break,
-            Ok(_) => {}
+        let before = tap.events().len();
+        let left = end.saturating_duration_since(Instant::now());
+        let _ = ctx.sync(left).await;
+        loop {
+            let until = end.min(Instant::now() + grace);
+            match ctx.wait(until, false).await {
+                Ok(Arrival::Deadline) | Err(_) => break,
+                Ok(_) if Instant::now() >= end => break,
+                Ok(_) => {}
+            }
+        }
+        if tap.events().len() == before || Instant::now() >= end {
+            break;
         }
     }
+}
+
+/// The golden-projection inputs of a trace in capture order, with their roles (undecodable
+/// entries are left to the wire log); `golden::project` puts them in canonical order.
+fn golden_inputs<'t>(trace: &'t Trace, labels: &Labeler<'_>) -> Vec<golden::GoldenInput<'t>> {
+    let mut v = Vec::new();
+    for e in &trace.entries {
+        let frame = match &e.frame {
+            TraceFrame::Sip(d) => crate::observed::Observed::Sip(&d.value),
+            TraceFrame::Msrp(d) => crate::observed::Observed::Msrp(&d.value),
+            TraceFrame::Undecodable { .. } => continue,
+        };
+        let (from_role, to_role) = labels.roles(e);
+        v.push(golden::GoldenInput {
+            from_role,
+            to_role,
+            frame,
+        });
+    }
+    v
 }
 
 /// The network of one scenario: the profile's domain, the client's password, digest
@@ -485,6 +523,9 @@ async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
         .within
         .map_or(ctx.timing.expect(), |w| w.scaled(ctx.timing.scale));
     let deadline = Instant::now() + within;
+    if matches!(&e.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("CLOSE")) {
+        return run_expect_close(ctx, e, deadline, within).await;
+    }
     let mut next = 0;
     loop {
         while next < ctx.pool.len() {
@@ -514,6 +555,45 @@ async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
             Ok(Arrival::Deadline) => {
                 return StepOutcome::TimedOut {
                     awaited: awaited(e, within),
+                }
+            }
+            Ok(_) => {}
+            Err(err) => return error(err),
+        }
+    }
+}
+
+/// `expect: { msrp: CLOSE, to: ROLE }`: the client closes its MSRP connection with ROLE (it
+/// releases the media plane, e.g. CR 7.3.4.3 item 3). A connection the simulated role closed
+/// itself does not count.
+async fn run_expect_close(
+    ctx: &mut Context<'_>,
+    e: &Expect,
+    deadline: Instant,
+    within: Duration,
+) -> StepOutcome {
+    loop {
+        let hit = ctx.pool.iter().position(|o| {
+            matches!(&o.kind, ObservedKind::MsrpClosed { reason, .. }
+                if reason.starts_with("closed by the peer"))
+                && e.to.as_deref().is_none_or(|t| t == o.role)
+        });
+        if let Some(i) = hit {
+            ctx.pool.remove(i);
+            return StepOutcome::Passed;
+        }
+        match ctx.wait(deadline, false).await {
+            Ok(Arrival::Deadline) => {
+                return StepOutcome::Failed {
+                    findings: vec![Finding {
+                        what: format!(
+                            "MSRP connection with {}",
+                            e.to.as_deref().unwrap_or("the simulated network")
+                        ),
+                        expected: "closed by the client (media released)".into(),
+                        seen: format!("still open after {within:?}"),
+                    }],
+                    quote: Vec::new(),
                 }
             }
             Ok(_) => {}

@@ -3,14 +3,15 @@
 
 use std::path::Path;
 
-use cpmconf_codec::sdp::Direction;
+use cpmconf_codec::sdp::{Direction, FileAttributes, FileRange, FileSelector};
 use cpmconf_codec::sip::Method;
+use cpmconf_codec::xml::conference_info::{ConferenceInfo, ElementState, Endpoint, User};
 use cpmconf_sim::{
     Body, CpimSpec, OfferKind, RequestSpec, ResponseSpec, SdpOffer, SendOptions, Target,
 };
 
 use crate::matcher::icsi_of;
-use crate::observed::{Observed, SavedMessage};
+use crate::observed::{MatchEnv, Observed, SavedMessage};
 use crate::scenario::{BodySend, CpimSend, MediaKind, MsrpStart, SdpSend, Send};
 
 use super::context::{Context, RunError};
@@ -283,13 +284,11 @@ fn body(ctx: &Context<'_>, s: &Send, role: &str, fixtures: &Path) -> Result<Body
             "a send step takes at most one of `sdp`, `cpim`, `body`, `xml`",
         ));
     }
-    if s.xml.is_some() {
-        return Err(other(
-            "`xml` bodies are not built by this runner yet: write the XML with `body: { content-type, text }`",
-        ));
+    if let Some(x) = &s.xml {
+        return xml_body(&ctx.env, x);
     }
     if let Some(sdp) = &s.sdp {
-        return sdp_body(sdp);
+        return sdp_body(ctx, sdp);
     }
     if let Some(c) = &s.cpim {
         return cpim_body(ctx, c, role);
@@ -300,40 +299,184 @@ fn body(ctx: &Context<'_>, s: &Send, role: &str, fixtures: &Path) -> Result<Body
     Ok(Body::None)
 }
 
-fn sdp_body(sdp: &SdpSend) -> Result<Body, RunError> {
+fn sdp_body(ctx: &Context<'_>, sdp: &SdpSend) -> Result<Body, RunError> {
+    let i = |v: &str| ctx.env.interpolate(v).map_err(other);
     let kind = sdp.offer.or(sdp.answer).unwrap_or(MediaKind::Chat);
     let kind = match kind {
         MediaKind::Chat => OfferKind::Chat,
         MediaKind::Largemsg => OfferKind::LargeMsg,
-        MediaKind::File => {
-            return Err(other(
-                "file-transfer SDP offers are not built by this runner yet",
-            ))
-        }
+        MediaKind::File => OfferKind::File(Box::new(file_attributes(&ctx.env, sdp)?)),
     };
-    let direction = match sdp.direction.as_deref() {
+    let direction = match sdp.direction.as_deref().map(i).transpose()?.as_deref() {
         None | Some("sendrecv") => Direction::SendRecv,
         Some("sendonly") => Direction::SendOnly,
         Some("recvonly") => Direction::RecvOnly,
         Some("inactive") => Direction::Inactive,
         Some(d) => return Err(other(format!("unknown SDP direction {d:?}"))),
     };
+    let file = kind != OfferKind::Chat && kind != OfferKind::LargeMsg;
+    // The sim writes file offers as a push (codec `sdp::file_offer`: a=sendonly, RFC 5547 6);
+    // a pull or resume offer (a=recvonly) cannot be built yet.
+    if file && direction != Direction::SendOnly {
+        return Err(other(
+            "`sdp: { offer: file }` is built as a push (direction: sendonly) only; write a pull or resume offer (recvonly) with `body: { content-type: application/sdp, text }`",
+        ));
+    }
     for (set, key) in [
         (sdp.setup.is_some(), "setup"),
         (sdp.accept_types.is_some(), "accept-types"),
         (sdp.accept_wrapped_types.is_some(), "accept-wrapped-types"),
-        (sdp.file_selector.is_some(), "file-selector"),
-        (sdp.file_range.is_some(), "file-range"),
-        (sdp.file_transfer_id.is_some(), "file-transfer-id"),
-        (sdp.file_disposition.is_some(), "file-disposition"),
+        (!file && sdp.file_selector.is_some(), "file-selector"),
+        (!file && sdp.file_range.is_some(), "file-range"),
+        (!file && sdp.file_transfer_id.is_some(), "file-transfer-id"),
+        (!file && sdp.file_disposition.is_some(), "file-disposition"),
     ] {
         if set {
             return Err(other(format!(
-                "sdp `{key}` is chosen by the simulated role; it cannot be overridden yet"
+                "sdp `{key}` is chosen by the simulated role (file attributes only go with `offer: file`); it cannot be overridden"
             )));
         }
     }
     Ok(Body::Sdp(SdpOffer { kind, direction }))
+}
+
+/// The RFC 5547 attributes of `sdp: { offer: file, ... }`: `file-selector` is mandatory
+/// (RFC 5547 5); `file-transfer-id` defaults to a value derived from the selector.
+fn file_attributes(env: &MatchEnv, sdp: &SdpSend) -> Result<FileAttributes, RunError> {
+    let i = |v: &str| env.interpolate(v).map_err(other);
+    let text = sdp
+        .file_selector
+        .as_deref()
+        .ok_or_else(|| other("`sdp: { offer: file }` needs a `file-selector` (RFC 5547 5)"))?;
+    let text = i(text)?;
+    let selector =
+        FileSelector::parse(&text).map_err(|e| other(format!("file-selector {text:?}: {e}")))?;
+    let transfer_id = match &sdp.file_transfer_id {
+        Some(t) => i(t)?,
+        None => {
+            use sha2::{Digest, Sha256};
+            hex::encode(
+                Sha256::digest(text.as_bytes())
+                    .get(..16)
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let range = match &sdp.file_range {
+        Some(r) => {
+            let r = i(r)?;
+            Some(FileRange::parse(&r).map_err(|e| other(format!("file-range {r:?}: {e}")))?)
+        }
+        None => None,
+    };
+    Ok(FileAttributes {
+        selector,
+        transfer_id,
+        disposition: sdp.file_disposition.as_deref().map(i).transpose()?,
+        date: None,
+        icon: None,
+        range,
+    })
+}
+
+/// `xml: { conference-info: { entity, state, version, users: [{entity, state, display-text,
+/// status}] } }`: an RFC 4575 document (`application/conference-info+xml`). Other kinds are
+/// written with `body: { content-type, text }`.
+fn xml_body(
+    env: &MatchEnv,
+    x: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, serde_json::Value>>,
+) -> Result<Body, RunError> {
+    let mut kinds = x.iter();
+    let (Some((kind, fields)), None) = (kinds.next(), kinds.next()) else {
+        return Err(other("`xml` names exactly one document kind"));
+    };
+    if kind != "conference-info" {
+        return Err(other(format!(
+            "`xml: {{ {kind}: ... }}` is not built by the runner (only `conference-info` is): write the document with `body: {{ content-type, text }}`"
+        )));
+    }
+    let fields = env
+        .interpolate_json(&serde_json::to_value(fields).map_err(other)?)
+        .map_err(other)?;
+    let text = |v: &serde_json::Value| -> Option<String> {
+        match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            o => Some(o.to_string()),
+        }
+    };
+    let state = |v: Option<&serde_json::Value>| -> Result<Option<ElementState>, RunError> {
+        match v.and_then(text).as_deref() {
+            None => Ok(None),
+            Some("full") => Ok(Some(ElementState::Full)),
+            Some("partial") => Ok(Some(ElementState::Partial)),
+            Some("deleted") => Ok(Some(ElementState::Deleted)),
+            Some(s) => Err(other(format!(
+                "conference-info state {s:?}: expected full, partial or deleted (RFC 4575 5.1)"
+            ))),
+        }
+    };
+    let obj = fields
+        .as_object()
+        .ok_or_else(|| other("`conference-info` takes a map"))?;
+    for k in obj.keys() {
+        if !["entity", "state", "version", "users"].contains(&k.as_str()) {
+            return Err(other(format!(
+                "conference-info: unknown key `{k}` (known: entity, state, version, users)"
+            )));
+        }
+    }
+    let entity = obj
+        .get("entity")
+        .and_then(text)
+        .ok_or_else(|| other("conference-info needs an `entity` (RFC 4575 5.1)"))?;
+    let version = match obj.get("version").and_then(text) {
+        Some(v) => v
+            .parse::<u32>()
+            .map_err(|_| other(format!("conference-info version {v:?} is not a number")))?,
+        None => 1,
+    };
+    let mut doc = ConferenceInfo::new(entity, version);
+    if let Some(st) = state(obj.get("state"))? {
+        doc.state = st;
+    }
+    let users = match obj.get("users") {
+        None => Vec::new(),
+        Some(serde_json::Value::Array(a)) => a.clone(),
+        Some(_) => return Err(other("conference-info `users` is a list of maps")),
+    };
+    for u in &users {
+        let u = u
+            .as_object()
+            .ok_or_else(|| other("conference-info `users` is a list of maps"))?;
+        for k in u.keys() {
+            if !["entity", "state", "display-text", "status"].contains(&k.as_str()) {
+                return Err(other(format!(
+                    "conference-info user: unknown key `{k}` (known: entity, state, display-text, status)"
+                )));
+            }
+        }
+        let entity = u.get("entity").and_then(text);
+        let endpoints = match u.get("status").and_then(text) {
+            Some(status) => vec![Endpoint {
+                entity: entity.clone(),
+                status: Some(status),
+                ..Endpoint::default()
+            }],
+            None => Vec::new(),
+        };
+        doc.users.push(User {
+            entity,
+            state: state(u.get("state"))?,
+            display_text: u.get("display-text").and_then(text),
+            roles: Vec::new(),
+            endpoints,
+        });
+    }
+    Ok(Body::Raw {
+        content_type: "application/conference-info+xml".into(),
+        bytes: doc.to_xml().into_bytes(),
+    })
 }
 
 fn cpim_body(ctx: &Context<'_>, c: &CpimSend, role: &str) -> Result<Body, RunError> {
@@ -391,4 +534,93 @@ fn literal_body(ctx: &Context<'_>, b: &BodySend, fixtures: &Path) -> Result<Body
         content_type: ctx.env.interpolate(&b.content_type).map_err(other)?,
         bytes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpmconf_codec::xml::conference_info::ConferenceInfo as Doc;
+
+    fn env() -> MatchEnv {
+        let mut env = MatchEnv::default();
+        env.bindings.set("ft", "ft-1");
+        env.bindings.set("g", "sip:g1@cf.test");
+        env
+    }
+
+    fn sdp(yaml: &str) -> SdpSend {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn a_file_selector_map_becomes_rfc5547_attributes() {
+        let s = sdp("{ offer: file, direction: sendonly, file-selector: { name: a.jpg, type: image/jpeg, size: 50000, hash: 'sha-1:72:24:5F' }, file-transfer-id: '${ft}', file-range: 1-* }");
+        let f = file_attributes(&env(), &s).unwrap();
+        assert_eq!(f.selector.name.as_deref(), Some("a.jpg"));
+        assert_eq!(f.selector.file_type.as_deref(), Some("image/jpeg"));
+        assert_eq!(f.selector.size, Some(50000));
+        assert_eq!(
+            f.selector.hash,
+            Some(("sha-1".to_string(), vec![0x72, 0x24, 0x5f]))
+        );
+        assert_eq!(f.transfer_id, "ft-1");
+        assert_eq!(f.range.map(|r| (r.start, r.stop)), Some((1, None)));
+    }
+
+    #[test]
+    fn a_file_selector_text_is_kept_and_the_transfer_id_defaults() {
+        let s = sdp("{ offer: file, file-selector: 'name:\"b.bin\" size:3' }");
+        let f = file_attributes(&env(), &s).unwrap();
+        assert_eq!(f.selector.name.as_deref(), Some("b.bin"));
+        assert_eq!(f.selector.size, Some(3));
+        assert_eq!(f.transfer_id.len(), 32);
+        let again = file_attributes(&env(), &s).unwrap();
+        assert_eq!(f.transfer_id, again.transfer_id);
+    }
+
+    #[test]
+    fn a_file_offer_needs_a_selector_and_a_valid_range() {
+        assert!(file_attributes(&env(), &sdp("{ offer: file }")).is_err());
+        let s = sdp("{ offer: file, file-selector: { size: 3 }, file-range: '5' }");
+        assert!(file_attributes(&env(), &s).is_err());
+    }
+
+    #[test]
+    fn conference_info_is_built_from_a_small_map() {
+        let x = serde_yaml::from_str(
+            "conference-info: { entity: '${g}', state: partial, version: 3, users: [ { entity: 'sip:bob@test', status: connected }, { entity: 'sip:carol@test', state: deleted } ] }",
+        )
+        .unwrap();
+        let Body::Raw {
+            content_type,
+            bytes,
+        } = xml_body(&env(), &x).unwrap()
+        else {
+            panic!("not a raw body")
+        };
+        assert_eq!(content_type, "application/conference-info+xml");
+        let doc = Doc::parse(&bytes).unwrap();
+        assert_eq!(doc.entity, "sip:g1@cf.test");
+        assert_eq!(doc.state, ElementState::Partial);
+        assert_eq!(doc.version, Some(3));
+        let bob = doc.user("sip:bob@test").unwrap();
+        assert_eq!(
+            bob.endpoints.first().and_then(|e| e.status.as_deref()),
+            Some("connected")
+        );
+        let carol = doc.user("sip:carol@test").unwrap();
+        assert_eq!(carol.state, Some(ElementState::Deleted));
+        assert!(carol.endpoints.is_empty());
+    }
+
+    #[test]
+    fn other_xml_kinds_and_unknown_keys_are_refused_with_the_way_out() {
+        let x = serde_yaml::from_str("imdn: { message-id: m1 }").unwrap();
+        let e = xml_body(&env(), &x).unwrap_err().to_string();
+        assert!(e.contains("body: { content-type, text }"), "{e}");
+        let x = serde_yaml::from_str("conference-info: { entity: x, color: red }").unwrap();
+        assert!(xml_body(&env(), &x).is_err());
+        let x = serde_yaml::from_str("conference-info: { state: full }").unwrap();
+        assert!(xml_body(&env(), &x).is_err());
+    }
 }

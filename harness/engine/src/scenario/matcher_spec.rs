@@ -102,7 +102,11 @@ impl<'de> Visitor<'de> for MatcherVisitor {
             "absent" => MatcherSpec::Absent(map.next_value()?),
             "regex" => {
                 let r: String = map.next_value()?;
-                if let Err(e) = regex::Regex::new(&r) {
+                // `${...}` references are substituted (escaped) before the regex is compiled at
+                // run time; here each stands for a literal.
+                let probe = super::vars::interpolate(&r, &|_| Some("x".to_string()))
+                    .unwrap_or_else(|_| r.clone());
+                if let Err(e) = regex::Regex::new(&probe) {
                     return Err(de::Error::custom(format!("invalid regex {r:?}: {e}")));
                 }
                 MatcherSpec::Regex(r)

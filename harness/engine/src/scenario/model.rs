@@ -60,11 +60,19 @@ pub struct Setup {
     /// Register the client before the steps (default `true`).
     #[serde(default = "yes")]
     pub register: bool,
+    /// Longest conference subscription the Controlling Function grants, in seconds (default:
+    /// the network's, 120). A scenario about refreshing the subscription sets a short one, so
+    /// the refresh comes within seconds instead of a minute.
+    #[serde(default)]
+    pub conference_expires: Option<u32>,
 }
 
 impl Default for Setup {
     fn default() -> Self {
-        Setup { register: true }
+        Setup {
+            register: true,
+            conference_expires: None,
+        }
     }
 }
 
@@ -245,9 +253,9 @@ pub struct SdpSend {
     /// a=accept-wrapped-types.
     #[serde(default)]
     pub accept_wrapped_types: Option<Vec<String>>,
-    /// a=file-selector (RFC 5547).
+    /// a=file-selector (RFC 5547): the attribute value, or `{name, type, size, hash}`.
     #[serde(default)]
-    pub file_selector: Option<String>,
+    pub file_selector: Option<FileSelectorSend>,
     /// a=file-range (RFC 5547).
     #[serde(default)]
     pub file_range: Option<String>,
@@ -257,6 +265,99 @@ pub struct SdpSend {
     /// a=file-disposition (RFC 5547).
     #[serde(default)]
     pub file_disposition: Option<String>,
+}
+
+/// The `file-selector` of a file offer a role sends (RFC 5547 5): written as the attribute
+/// value (`name:"a.jpg" type:image/jpeg size:50000`) or as a map, kept as the attribute text
+/// (with `${...}` references still in it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "FileSelectorForm", into = "String")]
+pub struct FileSelectorSend(pub String);
+
+impl std::ops::Deref for FileSelectorSend {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<FileSelectorSend> for String {
+    fn from(f: FileSelectorSend) -> String {
+        f.0
+    }
+}
+
+impl JsonSchema for FileSelectorSend {
+    fn schema_name() -> String {
+        "FileSelectorSend".into()
+    }
+    fn json_schema(g: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        FileSelectorForm::json_schema(g)
+    }
+}
+
+/// The two ways to write a `file-selector` a role sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FileSelectorForm {
+    /// The attribute value as written on the wire.
+    Text(String),
+    /// The selectors one by one.
+    Fields(FileSelectorFields),
+}
+
+/// `file-selector` as a map (RFC 5547 5: every selector is optional, at least one is given).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileSelectorFields {
+    /// `name:"..."`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `type:type/subtype`.
+    #[serde(default, rename = "type")]
+    pub file_type: Option<String>,
+    /// `size:<octets>` (a number or a `${...}` text).
+    #[serde(default)]
+    pub size: Option<SizeText>,
+    /// `hash:<algorithm>:<XX:XX:...>`, written without the `hash:` prefix (`sha-1:72:24:...`).
+    #[serde(default)]
+    pub hash: Option<String>,
+}
+
+/// A number or a text (a `${...}` reference).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SizeText {
+    /// A number.
+    Number(u64),
+    /// A text.
+    Text(String),
+}
+
+impl From<FileSelectorForm> for FileSelectorSend {
+    fn from(f: FileSelectorForm) -> FileSelectorSend {
+        match f {
+            FileSelectorForm::Text(t) => FileSelectorSend(t),
+            FileSelectorForm::Fields(x) => {
+                let mut parts = Vec::new();
+                if let Some(n) = &x.name {
+                    parts.push(format!("name:\"{n}\""));
+                }
+                if let Some(t) = &x.file_type {
+                    parts.push(format!("type:{t}"));
+                }
+                match &x.size {
+                    Some(SizeText::Number(n)) => parts.push(format!("size:{n}")),
+                    Some(SizeText::Text(t)) => parts.push(format!("size:{t}")),
+                    None => {}
+                }
+                if let Some(h) = &x.hash {
+                    parts.push(format!("hash:{h}"));
+                }
+                FileSelectorSend(parts.join(" "))
+            }
+        }
+    }
 }
 
 /// A CPIM body a role sends.

@@ -1,0 +1,489 @@
+//! Mutation score of the suite: for every reference-client fault whose requirement id is
+//! `verifies:`-ed by a scenario in `scenarios/` (or judged by a global monitor in every scenario),
+//! those scenarios run against the in-process reference client with that fault switched on; the
+//! gate must fail and a Fail verdict must cite the fault's requirement id, in a scenario the
+//! conformant client (no fault) passes. Every miss is collected and reported in one table.
+//!
+//! Run: `cargo test -p cpmconf-engine --test mutation -- --nocapture` (see docs/mutation.md).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cpmconf_engine::client::all_faults;
+use cpmconf_engine::report::{Reporter, RunEvent};
+use cpmconf_engine::runner::monitor::USER_AGENT_REQUIREMENT;
+use cpmconf_engine::runner::{run_suite, RunOptions, RunSummary, Timing};
+use cpmconf_engine::scenario::{load_file, GroupItem, LoadedScenario, Scenario, Step};
+use cpmconf_engine::ut::ClientProfile;
+use cpmconf_engine::validate::validate;
+use cpmconf_engine::{Catalogue, KnownFailures, Verdict};
+
+/// Fixed run seed, so a miss replays with `cpmconf run --seed 20261127`.
+const SEED: u64 = 20261127;
+/// Scenarios run at once inside one fault's run.
+const JOBS: usize = 2;
+/// Runs at once (the baseline and the fault runs, each with up to `JOBS` scenarios). Scenarios
+/// mostly wait on the network and on deadlines, so six runs share the two cores of CI.
+const FAULT_RUNS: usize = 6;
+/// Deadline of one run (baseline or one fault); a scenario's own deadlines are far shorter.
+const RUN_DEADLINE: Duration = Duration::from_secs(600);
+
+/// Requirements the runner judges in every scenario with a global monitor, whatever its steps.
+const GLOBAL_MONITORS: &[&str] = &[USER_AGENT_REQUIREMENT];
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every `*.yaml` scenario file under `dir` (the catalogue excluded), sorted.
+fn scenario_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml")
+                && p.file_name().is_some_and(|n| n != "requirements.yaml")
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The requirement ids a scenario's steps `verifies:` (groups included; `covers:` is not proof).
+fn step_verifies(s: &Scenario) -> BTreeSet<String> {
+    let mut v = BTreeSet::new();
+    for step in &s.steps {
+        match step {
+            Step::Expect(e) | Step::ExpectNone(e) => v.extend(e.verifies.iter().cloned()),
+            Step::WaitFor(w) => v.extend(w.verifies.iter().cloned()),
+            Step::Parallel(items) | Step::AnyOrder(items) => {
+                for i in items {
+                    match i {
+                        GroupItem::Expect(e) | GroupItem::ExpectNone(e) => {
+                            v.extend(e.verifies.iter().cloned())
+                        }
+                        GroupItem::WaitFor(w) => v.extend(w.verifies.iter().cloned()),
+                    }
+                }
+            }
+            Step::Do(_) | Step::Send(_) => {}
+        }
+    }
+    v
+}
+
+/// A rough cost of a scenario for scheduling: its longest `within` (a refresh waits for minutes),
+/// at least one second.
+fn cost(s: &Scenario) -> Duration {
+    let mut longest = Duration::from_secs(1);
+    let mut see = |w: Option<Duration>| {
+        if let Some(w) = w {
+            longest = longest.max(w);
+        }
+    };
+    for step in &s.steps {
+        match step {
+            Step::Expect(e) | Step::ExpectNone(e) => see(e.within.map(|d| d.0)),
+            Step::WaitFor(w) => see(w.within.map(|d| d.0)),
+            Step::Parallel(items) | Step::AnyOrder(items) => {
+                for i in items {
+                    match i {
+                        GroupItem::Expect(e) | GroupItem::ExpectNone(e) => {
+                            see(e.within.map(|d| d.0))
+                        }
+                        GroupItem::WaitFor(w) => see(w.within.map(|d| d.0)),
+                    }
+                }
+            }
+            Step::Do(_) | Step::Send(_) => {}
+        }
+    }
+    longest
+}
+
+/// Discards the run events; the summary is all the test needs.
+struct Quiet;
+
+impl Reporter for Quiet {
+    fn event(&mut self, _ev: &RunEvent) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `scenarios` with `faults` on, reports and golden files in a fresh temporary directory
+/// (golden comparison therefore never regresses: a missing golden file does not fail the gate).
+async fn run(
+    catalogue: Arc<Catalogue>,
+    profile: ClientProfile,
+    scenarios: Vec<LoadedScenario>,
+    faults: Vec<String>,
+) -> Result<(RunSummary, tempfile::TempDir), String> {
+    let dir = tempfile::Builder::new()
+        .prefix("cpmconf-mutation-")
+        .tempdir()
+        .map_err(|e| format!("temp dir: {e}"))?;
+    let opts = RunOptions {
+        profile,
+        scenarios,
+        report_dir: dir.path().join("report"),
+        golden_root: dir.path().join("golden"),
+        fixtures_dir: repo_root().join("fixtures"),
+        seed: SEED,
+        timing: Timing::nominal(),
+        jobs: JOBS,
+        strict: false,
+        known: KnownFailures::default(),
+        faults,
+        bless: false,
+    };
+    let (mut quiet, mut on_done) = (Quiet, |_: &_| {});
+    let fut = run_suite(
+        &catalogue,
+        &opts,
+        "reference",
+        "mutation".into(),
+        &mut quiet,
+        &mut on_done,
+    );
+    match tokio::time::timeout(RUN_DEADLINE, fut).await {
+        Ok(Ok(s)) => Ok((s, dir)),
+        Ok(Err(e)) => Err(format!("reporter I/O: {e}")),
+        Err(_) => Err(format!("run did not end within {RUN_DEADLINE:?}")),
+    }
+}
+
+/// One line of what a scenario did: its verdict and the failing requirements with their steps.
+fn describe(summary: &RunSummary) -> String {
+    let mut parts = Vec::new();
+    for r in &summary.reports {
+        let res = &r.result;
+        let failing: Vec<String> = res
+            .requirements
+            .iter()
+            .filter(|q| q.verdict != Verdict::Pass && q.verdict != Verdict::NotApplicable)
+            .map(|q| {
+                let step = q.step.map(|s| format!("step {s}")).unwrap_or("-".into());
+                let why = q
+                    .findings
+                    .first()
+                    .map(|f| f.to_string())
+                    .or_else(|| q.message.clone())
+                    .map(|w| format!(": {}", w.lines().next().unwrap_or("")))
+                    .unwrap_or_default();
+                format!("{} {} @{}{}", q.id, q.verdict, step, why)
+            })
+            .collect();
+        let mut p = format!("{}={}", res.id, res.verdict);
+        if !failing.is_empty() {
+            p.push_str(&format!(" [{}]", failing.join(", ")));
+        }
+        if let Some(m) = &res.message {
+            if res.verdict != Verdict::Pass {
+                p.push_str(&format!(" ({})", m.lines().next().unwrap_or("")));
+            }
+        }
+        parts.push(p);
+    }
+    parts.join("; ")
+}
+
+/// The outcome of one fault.
+struct Row {
+    fault: &'static str,
+    scenarios: Vec<String>,
+    caught: bool,
+    what: String,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_with_a_verifying_scenario_is_caught() {
+    let started = Instant::now();
+    let root = repo_root();
+    let catalogue = Arc::new(Catalogue::embedded().expect("the embedded catalogue loads"));
+    let profile = ClientProfile::load(&root.join("fixtures/clients/reference.yaml"))
+        .expect("the reference profile loads");
+
+    // Load and validate every scenario; an invalid file is a problem of its own.
+    let mut problems: Vec<String> = Vec::new();
+    let mut scenarios: Vec<LoadedScenario> = Vec::new();
+    for f in scenario_files(&root.join("scenarios")) {
+        match load_file(&f) {
+            Ok(l) => {
+                let diags = validate(&l, &catalogue);
+                if diags.is_empty() {
+                    scenarios.push(l);
+                } else {
+                    for d in diags {
+                        problems.push(format!("invalid scenario: {d}"));
+                    }
+                }
+            }
+            Err(d) => problems.push(format!("unloadable scenario: {d}")),
+        }
+    }
+    assert!(!scenarios.is_empty(), "no scenario under scenarios/");
+
+    // Requirement id -> the scenarios verifying it (a global monitor: every scenario).
+    let mut verifying: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, l) in scenarios.iter().enumerate() {
+        for id in step_verifies(&l.scenario) {
+            verifying.entry(id).or_default().push(i);
+        }
+        for id in GLOBAL_MONITORS {
+            verifying.entry((*id).to_string()).or_default().push(i);
+        }
+    }
+    let mut planned: Vec<(&'static str, Vec<usize>)> = Vec::new();
+    let mut unverified: Vec<&'static str> = Vec::new();
+    for f in all_faults() {
+        match verifying.get(f.id) {
+            Some(idx) => planned.push((f.id, idx.clone())),
+            None => unverified.push(f.id),
+        }
+    }
+
+    // Longest runs first, so the slow ones (refresh timers, the global monitor over every
+    // scenario) overlap instead of trailing.
+    let run_cost = |idx: &[usize]| -> Duration {
+        idx.iter()
+            .filter_map(|i| scenarios.get(*i))
+            .map(|l| cost(&l.scenario))
+            .sum()
+    };
+    planned.sort_by_key(|(f, idx)| (std::cmp::Reverse(run_cost(idx)), *f));
+
+    // The baseline (every scenario some fault needs, no fault on) and one run per fault,
+    // `FAULT_RUNS` at a time. A run's future is not `Send` (its reporter is borrowed), so the runs
+    // share this thread through a `LocalSet`; the runner spawns their scenarios onto the worker
+    // threads.
+    let needed: BTreeSet<usize> = planned
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .collect();
+    let base_scen: Vec<LoadedScenario> = needed
+        .iter()
+        .filter_map(|i| scenarios.get(*i).cloned())
+        .collect();
+    let sem = Arc::new(tokio::sync::Semaphore::new(FAULT_RUNS));
+    let local = tokio::task::LocalSet::new();
+    let base_task = {
+        let (cat, prof, sem) = (catalogue.clone(), profile.clone(), sem.clone());
+        local.spawn_local(async move {
+            let _permit = sem.acquire_owned().await.ok();
+            let t = Instant::now();
+            let out = run(cat, prof, base_scen, Vec::new()).await;
+            (out, t.elapsed())
+        })
+    };
+    let mut tasks = Vec::new();
+    for (fault, idx) in &planned {
+        let fault: &'static str = fault;
+        let scen: Vec<LoadedScenario> = idx
+            .iter()
+            .filter_map(|i| scenarios.get(*i).cloned())
+            .collect();
+        let (cat, prof, sem) = (catalogue.clone(), profile.clone(), sem.clone());
+        tasks.push(local.spawn_local(async move {
+            let _permit = sem.acquire_owned().await.ok();
+            let t = Instant::now();
+            let out = run(cat, prof, scen, vec![fault.to_string()]).await;
+            (fault, out, t.elapsed())
+        }));
+    }
+    let (base_outcome, outcomes) = local
+        .run_until(async move {
+            let base = base_task.await;
+            let mut v = Vec::new();
+            for task in tasks {
+                v.push(task.await);
+            }
+            (base, v)
+        })
+        .await;
+    let (baseline, base_took) = match base_outcome {
+        Ok((Ok((b, dir)), took)) => {
+            if !b.gate.passed {
+                // Kept for inspection: pcap/ and wire/ of the failing baseline scenarios.
+                println!("baseline report kept in {}", dir.keep().display());
+            }
+            (b, took)
+        }
+        Ok((Err(e), _)) => panic!("baseline run: {e}"),
+        Err(e) => panic!("baseline run panicked: {e}"),
+    };
+    let mut base_pass: BTreeMap<String, bool> = BTreeMap::new();
+    for r in &baseline.reports {
+        let ok = !r.result.fails_gate(false);
+        if !ok {
+            problems.push(format!(
+                "baseline (no fault) fails scenario {}",
+                describe(&RunSummary {
+                    reports: vec![r.clone()],
+                    gate: baseline.gate,
+                    regressions: Vec::new(),
+                })
+            ));
+        }
+        base_pass.insert(r.result.id.clone(), ok);
+    }
+    println!(
+        "baseline: {} scenarios in {:.1}s, gate {}",
+        baseline.reports.len(),
+        base_took.as_secs_f64(),
+        if baseline.gate.passed { "pass" } else { "FAIL" }
+    );
+
+    let mut rows: Vec<Row> = Vec::new();
+    for outcome in outcomes {
+        let (fault, out, took) = match outcome {
+            Ok(x) => x,
+            Err(e) => {
+                problems.push(format!("a fault run panicked: {e}"));
+                continue;
+            }
+        };
+        let scen_ids: Vec<String> = planned
+            .iter()
+            .find(|(f, _)| *f == fault)
+            .map(|(_, v)| {
+                v.iter()
+                    .filter_map(|i| scenarios.get(*i).map(|l| l.scenario.id.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let row = match out {
+            Err(e) => Row {
+                fault,
+                scenarios: scen_ids,
+                caught: false,
+                what: format!("run error: {e}"),
+            },
+            Ok((summary, dir)) => {
+                // A Fail citing the fault's id, in a scenario the conformant client passes.
+                let cite = summary.reports.iter().find_map(|r| {
+                    let base_ok = base_pass.get(&r.result.id).copied().unwrap_or(false);
+                    r.result
+                        .requirements
+                        .iter()
+                        .find(|q| q.id == fault && q.verdict == Verdict::Fail)
+                        .filter(|_| base_ok)
+                        .map(|q| (r.result.id.clone(), q.step))
+                });
+                let base_bad: Vec<&String> = scen_ids
+                    .iter()
+                    .filter(|s| !base_pass.get(*s).copied().unwrap_or(false))
+                    .collect();
+                let row = match (summary.gate.passed, cite) {
+                    (false, Some((sid, step))) => Row {
+                        fault,
+                        scenarios: scen_ids.clone(),
+                        caught: true,
+                        what: format!(
+                            "caught by {sid} {} ({:.1}s)",
+                            step.map(|s| format!("step {s}"))
+                                .unwrap_or("(scenario-wide)".into()),
+                            took.as_secs_f64()
+                        ),
+                    },
+                    (true, _) => Row {
+                        fault,
+                        scenarios: scen_ids.clone(),
+                        caught: false,
+                        what: format!("gate PASSED with the fault on: {}", describe(&summary)),
+                    },
+                    (false, None) => Row {
+                        fault,
+                        scenarios: scen_ids.clone(),
+                        caught: false,
+                        what: format!(
+                            "gate failed but no Fail cites {fault}{}: {}",
+                            if base_bad.is_empty() {
+                                String::new()
+                            } else {
+                                format!(
+                                    " in a baseline-passing scenario (baseline fails {})",
+                                    base_bad
+                                        .iter()
+                                        .map(|s| s.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                )
+                            },
+                            describe(&summary)
+                        ),
+                    },
+                };
+                if !row.caught {
+                    // Kept for inspection: the pcap/ and wire/ of the missed fault's scenarios.
+                    let kept = dir.keep();
+                    Row {
+                        what: format!("{} [report: {}]", row.what, kept.display()),
+                        ..row
+                    }
+                } else {
+                    row
+                }
+            }
+        };
+        rows.push(row);
+    }
+
+    // The table in catalogue order.
+    rows.sort_by_key(|r| all_faults().iter().position(|f| f.id == r.fault));
+    let caught = rows.iter().filter(|r| r.caught).count();
+    let mut table = String::new();
+    table.push_str(&format!(
+        "mutation score: {caught}/{} faults with a verifying scenario caught \
+         ({} faults in the table, {} without a verifying scenario), seed {SEED}, {:.0}s\n",
+        rows.len(),
+        all_faults().len(),
+        unverified.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    table.push_str("| fault | scenarios run | result |\n|---|---|---|\n");
+    for r in &rows {
+        table.push_str(&format!(
+            "| {} | {} | {}{} |\n",
+            r.fault,
+            r.scenarios.join(", "),
+            if r.caught { "" } else { "MISS: " },
+            r.what
+        ));
+    }
+    table.push_str(&format!(
+        "\nfaults without a verifying scenario ({}):\n",
+        unverified.len()
+    ));
+    for f in &unverified {
+        table.push_str(&format!("  {f}\n"));
+    }
+    if !problems.is_empty() {
+        table.push_str("\nproblems:\n");
+        for p in &problems {
+            table.push_str(&format!("  {p}\n"));
+        }
+    }
+    println!("{table}");
+    let misses: Vec<&str> = rows.iter().filter(|r| !r.caught).map(|r| r.fault).collect();
+    assert!(
+        misses.is_empty() && problems.is_empty(),
+        "{} fault(s) missed: {}; {} problem(s); table:\n{table}",
+        misses.len(),
+        misses.join(", "),
+        problems.len()
+    );
+}
