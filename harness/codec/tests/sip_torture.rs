@@ -65,6 +65,22 @@ fn all_accessors(m: &Message) -> Vec<Result<(), DecodeError>> {
 #[case::noreason("noreason")]
 #[case::unkscm("unkscm")]
 #[case::dblreq("dblreq")]
+#[case::esc02("esc02")]
+#[case::longreq("longreq")]
+#[case::unreason("unreason")]
+#[case::escruri("escruri")]
+#[case::baddate("baddate")]
+#[case::badbranch("badbranch")]
+#[case::novelsc("novelsc")]
+#[case::unksm2("unksm2")]
+#[case::bext01("bext01")]
+#[case::invut("invut")]
+#[case::bcast("bcast")]
+#[case::zeromf("zeromf")]
+#[case::cparam01("cparam01")]
+#[case::cparam02("cparam02")]
+#[case::regescrt("regescrt")]
+#[case::sdp01("sdp01")]
 fn well_formed_decodes_round_trips_and_accessors_work(#[case] name: &str) {
     let buf = load(name);
     let d = Message::parse(&buf).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -155,6 +171,24 @@ enum Expect {
 #[case::quotbal("quotbal", Expect::Accessor(|m| m.to().err(), "rfc3261/25.1 quoted-string"), Some("\"Mr. J. User"))]
 #[case::badaspec("badaspec", Expect::Accessor(|m| m.to().err(), "rfc3986/3.1 uri-scheme"), Some(" sip:t.watson@example.org >"))]
 #[case::baddn("baddn", Expect::Accessor(|m| m.from().err(), "rfc3261/25.1 display-name"), Some(", Alexander"))]
+#[case::scalarlg(
+    "scalarlg",
+    Expect::Decode("rfc3261/20.16 cseq"),
+    Some("9292394834772304023312")
+)]
+#[case::mismatch02(
+    "mismatch02",
+    Expect::Finding("rfc3261/8.1.1.5 cseq-method"),
+    Some("8 INVITE")
+)]
+#[case::multi01(
+    "multi01",
+    Expect::Finding("rfc3261/20.16 cseq-once"),
+    Some("CSeq: 5 INVITE")
+)]
+#[case::regbadct("regbadct", Expect::Accessor(|m| m.contacts().err(), "rfc3261/20 addr-spec-brackets"), Some("?Route=%3Csip:sip.example.com%3E\r\n"))]
+#[case::badinv01_via("badinv01", Expect::Accessor(|m| m.vias().err(), "rfc3261/25.1 generic-param"), Some(";,;,,\r\n"))]
+#[case::badinv01_contact("badinv01", Expect::Accessor(|m| m.contacts().err(), "rfc3261/25.1 generic-param"), Some(";;;\r\n"))]
 fn malformed_gives_rule_at_offset(
     #[case] name: &str,
     #[case] expect: Expect,
@@ -337,8 +371,203 @@ fn small_valid_ones() {
 }
 
 #[test]
+fn esc02_longreq_unreason_typed_values() {
+    // 3.1.1.5: escapes in the method and an extension header name are not unescaped.
+    let (_, m) = parse("esc02");
+    let method = Method::Extension("RE%47IST%45R".into());
+    assert_eq!(m.method(), Some(&method));
+    assert_eq!(m.cseq().unwrap().method, method);
+    assert_eq!(m.to().unwrap().display.as_deref(), Some("%Z%45"));
+    assert_eq!(m.top_via().unwrap().branch(), Some("z9hG4bK209%fzsnel234"));
+    let hosts: Vec<String> = m
+        .contacts()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.uri.host)
+        .collect();
+    assert_eq!(hosts, vec!["host1.example.com", "host3.example.com"]);
+    assert_eq!(
+        m.header("C%6Fntact"),
+        Some("<sip:alias2@host2.example.com>")
+    );
+
+    // 3.1.1.6: long values, 34 Via header fields under every spelling of the name.
+    let (_, m) = parse("longreq");
+    let vias = m.vias().unwrap();
+    assert_eq!(vias.len(), 34);
+    assert_eq!(vias[0].host, "sip33.example.com");
+    assert_eq!(vias[16].host, "sip17.example.com");
+    let last = &vias[33];
+    assert_eq!(last.params.get("received"), Some("192.0.2.5"));
+    assert_eq!(
+        last.branch(),
+        Some(format!("very{}branchvalue", "long".repeat(51)).as_str())
+    );
+    let to = m.to().unwrap();
+    assert_eq!(to.uri.port, Some(6000));
+    assert_eq!(
+        to.uri.param(&format!("longparam{}", "name".repeat(25))),
+        Some("shortvalue")
+    );
+    let from = m.from().unwrap();
+    assert_eq!(
+        from.tag(),
+        Some(format!("12{}424", "982".repeat(50)).as_str())
+    );
+    assert!(from
+        .params
+        .has(&format!("unknownValueless{}", "paramname".repeat(10))));
+    let unknown = format!("Unknown-{}-Name", "Long".repeat(20));
+    assert!(m.header(&unknown).unwrap().ends_with("-parameter-value"));
+    assert_eq!(m.cseq().unwrap().seq, 3882340);
+    assert_eq!(m.body.len(), 150);
+
+    // 3.1.1.12: a UTF-8 reason phrase.
+    let (_, m) = parse("unreason");
+    assert_eq!(m.status().map(|s| s.0), Some(200));
+    match &m.start {
+        cpmconf_codec::sip::StartLine::Response(s) => {
+            assert_eq!(s.reason, "= 2**3 * 5**2 но сто девяносто девять - простое")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(m.body.len(), 154);
+}
+
+#[test]
+fn semantic_messages_typed_values() {
+    // 3.1.2.10: escaped headers in the Request-URI may be accepted; they stay URI headers.
+    let (_, m) = parse("escruri");
+    let u = m.request_uri_parsed().unwrap().unwrap();
+    assert_eq!(
+        u.headers,
+        vec![("Route".to_owned(), "%3Csip:example.com%3E".to_owned())]
+    );
+    // 3.1.2.11: a non-GMT Date is carried, not interpreted.
+    let (_, m) = parse("baddate");
+    assert_eq!(m.header("Date"), Some("Fri, 01 Jan 2010 16:00:00 EST"));
+    // 3.2.1: a branch that is only the magic cookie.
+    let (_, m) = parse("badbranch");
+    assert_eq!(m.top_via().unwrap().branch(), Some("z9hG4bK"));
+    // 3.3.3 / 3.3.4: unknown URI schemes.
+    let (_, m) = parse("novelsc");
+    let u = m.request_uri_parsed().unwrap().unwrap();
+    assert_eq!(u.scheme, Scheme::Other("soap.beep".into()));
+    let (_, m) = parse("unksm2");
+    assert_eq!(m.to().unwrap().uri.scheme, Scheme::Other("isbn".into()));
+    assert_eq!(m.from().unwrap().uri.scheme, Scheme::Other("http".into()));
+    assert_eq!(m.from().unwrap().tag(), Some("3234233"));
+    assert_eq!(
+        m.contacts().unwrap()[0].uri.scheme,
+        Scheme::Other("name".into())
+    );
+    // 3.3.5: unknown option tags.
+    let (_, m) = parse("bext01");
+    assert_eq!(
+        m.require().unwrap(),
+        vec!["nothingSupportsThis", "nothingSupportsThisEither"]
+    );
+    assert_eq!(m.top_via().unwrap().transport, "TLS");
+    // 3.3.6: unknown body type.
+    let (_, m) = parse("invut");
+    assert!(m
+        .content_type()
+        .unwrap()
+        .unwrap()
+        .is_essence("application/unknownformat"));
+    assert_eq!(m.body.len(), 40);
+    // 3.3.10: broadcast Via host in a response.
+    let (_, m) = parse("bcast");
+    assert_eq!(m.vias().unwrap()[1].host, "255.255.255.255");
+    // 3.3.11: Max-Forwards of zero.
+    let (_, m) = parse("zeromf");
+    assert_eq!(m.max_forwards().unwrap(), Some(0));
+    // 3.3.12 / 3.3.13: an addr-spec Contact's parameter is a header parameter; inside <> it
+    // is a URI parameter.
+    let (_, m) = parse("cparam01");
+    let c = &m.contacts().unwrap()[0];
+    assert!(c.params.has("unknownparam"));
+    assert!(!c.uri.has_param("unknownparam"));
+    let (_, m) = parse("cparam02");
+    let c = &m.contacts().unwrap()[0];
+    assert!(!c.params.has("unknownparam"));
+    assert!(c.uri.has_param("unknownparam"));
+    // 3.3.14: escaped URI headers inside <> in a compact-form Contact.
+    let (_, m) = parse("regescrt");
+    let c = &m.contacts().unwrap()[0];
+    assert_eq!(
+        c.uri.headers,
+        vec![("Route".to_owned(), "%3Csip:sip.example.com%3E".to_owned())]
+    );
+    // 3.3.15: an Accept that excludes the body's type.
+    let (_, m) = parse("sdp01");
+    assert_eq!(m.header("Accept"), Some("text/nobodyKnowsThis"));
+    assert!(m
+        .content_type()
+        .unwrap()
+        .unwrap()
+        .is_essence("application/sdp"));
+}
+
+/// 3.3.7: an Authorization header with an unknown scheme is well formed; the message decodes
+/// without an error finding (the Digest-only `credentials()` accessor is not applicable).
+#[test]
+fn regaut01_unknown_auth_scheme_decodes() {
+    let buf = load("regaut01");
+    let d = Message::parse(&buf).unwrap();
+    assert!(
+        d.findings.iter().all(|f| f.severity != Severity::Error),
+        "{:?}",
+        d.findings
+    );
+    assert_eq!(d.value.to_bytes(), buf);
+    assert_eq!(
+        d.value.header("Authorization"),
+        Some("NoOneKnowsThisScheme opaque-data=here")
+    );
+    assert_eq!(d.value.content_length().unwrap(), Some(0));
+}
+
+/// 3.4.1: an RFC 2543 INVITE (no branch, no Max-Forwards, no Content-Length) decodes with the
+/// body running to the end of the datagram; the missing mandatory header is reported.
+#[test]
+fn inv2543_decodes_with_a_finding() {
+    let buf = load("inv2543");
+    let d = Message::parse(&buf).unwrap();
+    let f = d
+        .findings
+        .iter()
+        .find(|f| f.rule == "rfc3261/8.1.1 mandatory-header")
+        .unwrap_or_else(|| panic!("{:?}", d.findings));
+    assert_eq!(f.offset, 0);
+    let m = d.value;
+    assert_eq!(m.to_bytes(), buf);
+    assert_eq!(m.top_via().unwrap().branch(), None);
+    assert_eq!(m.body.len(), 105);
+    // Outside <>, `;user=phone` is a To header parameter (RFC 3261 20); inside <> a URI one.
+    let to = m.to().unwrap();
+    assert_eq!(
+        (to.uri.param("user"), to.params.get("user")),
+        (None, Some("phone"))
+    );
+    assert_eq!(m.from().unwrap().uri.param("user"), Some("phone"));
+    assert_eq!(
+        m.record_routes().unwrap()[0].uri.param("maddr"),
+        Some("ss1.example.com")
+    );
+}
+
+#[test]
 fn every_prefix_of_a_stream() {
-    let names = ["wsinv", "esc01", "transports", "noreason", "intmeth"];
+    let names = [
+        "wsinv",
+        "esc01",
+        "transports",
+        "noreason",
+        "intmeth",
+        "unreason",
+        "longreq",
+    ];
     let mut stream = Vec::new();
     let mut ends = Vec::new();
     for n in names {
