@@ -377,3 +377,43 @@ async fn retransmitted_request_is_absorbed_and_answer_replayed() {
     .await
     .expect("deadline");
 }
+
+/// RFC 3261 13.3.1.4: over UDP the UAS retransmits its 2xx until the ACK arrives; the ACK (a
+/// new transaction of its own) must find the INVITE and stop the retransmissions.
+#[tokio::test]
+async fn ack_stops_2xx_retransmissions() {
+    timeout(DEADLINE, async {
+        let a = endpoint("a", 40).await;
+        let b = endpoint("b", 40).await;
+        let invite = request(Method::Invite, a.local_addr(), b.local_addr(), "ack2xx");
+        let mut tx = a
+            .send_request(invite.clone(), b.local_addr(), Transport::Udp)
+            .await
+            .expect("send");
+        let stx = b.next_request_within(DEADLINE).await.expect("invite");
+        let mut ok = response_to(&stx.request, StatusCode::OK, Some("bobtag"));
+        ok.headers
+            .push("Contact", format!("<sip:bob@{}>", b.local_addr()));
+        stx.respond(ok).await.expect("200");
+        let first = tx.final_response(DEADLINE).await.expect("200");
+        // Without an ACK the 2xx comes again (the window below is long enough to see it).
+        let again = tx.next_within(DEADLINE).await.expect("retransmitted 200");
+        assert_eq!(again.status(), Some(StatusCode::OK));
+        let dialog = Dialog::uac(&invite, &first).expect("dialog");
+        let mut ack = dialog.ack_for(1);
+        ack.headers.push("Max-Forwards", "70");
+        a.send_ack(ack, b.local_addr(), Transport::Udp)
+            .await
+            .expect("ack");
+        // The ACK reaches b's TU too.
+        let seen = b.next_request_within(DEADLINE).await.expect("ack");
+        assert_eq!(seen.request.method(), Some(&Method::Ack));
+        // Retransmissions (every 2*T1 and more, from 80 ms) stop: none in 400 ms.
+        match tx.next_within(Duration::from_millis(400)).await {
+            Err(StackError::Timeout { .. }) | Err(StackError::Closed) => {}
+            other => panic!("the 2xx kept coming after the ACK: {other:?}"),
+        }
+    })
+    .await
+    .expect("deadline");
+}

@@ -157,6 +157,7 @@ impl SipEndpoint {
             timer_heap: BinaryHeap::new(),
             timer_keys: HashMap::new(),
             next_timer: 0,
+            invites: HashMap::new(),
         };
         let driver = tokio::spawn(driver.run(cmd_rx, in_rx));
         Ok(SipEndpoint {
@@ -693,6 +694,10 @@ struct Driver {
     timer_heap: BinaryHeap<Reverse<(Instant, u64)>>,
     timer_keys: HashMap<u64, (bool, TransactionKey)>,
     next_timer: u64,
+    /// INVITE server transactions by (Call-ID, CSeq number), so an ACK of a 2xx (which has a
+    /// branch of its own, RFC 3261 17.1.1.3) finds its INVITE without a scan of every
+    /// transaction.
+    invites: HashMap<(String, u32), TransactionKey>,
 }
 
 impl Driver {
@@ -899,13 +904,18 @@ impl Driver {
                     }
                 }
                 // An ACK of a 2xx: stop the 2xx retransmission of the matching INVITE.
-                for (k, e) in self.servers.iter_mut() {
-                    if let ServerMachine::Invite(inv) = &mut e.machine {
-                        let r = inv.request();
-                        if r.call_id() == msg.call_id() && r.cseq_number() == msg.cseq_number() {
-                            inv.handle_ack_2xx();
-                            self.dirty_servers.insert(k.clone());
-                        }
+                let invite = match (msg.call_id(), msg.cseq_number()) {
+                    (Some(c), Some(n)) => self.invites.get(&(c.to_owned(), n)).cloned(),
+                    _ => None,
+                };
+                if let Some(k) = invite {
+                    if let Some(ServerEntry {
+                        machine: ServerMachine::Invite(inv),
+                        ..
+                    }) = self.servers.get_mut(&k)
+                    {
+                        inv.handle_ack_2xx();
+                        self.dirty_servers.insert(k);
                     }
                 }
                 let stx = ServerTx {
@@ -927,6 +937,11 @@ impl Driver {
                 }
                 let rel = reliability(transport);
                 let (cancel_tx, cancel_rx) = watch::channel(None);
+                if method == Method::Invite {
+                    if let (Some(c), Some(n)) = (msg.call_id(), msg.cseq_number()) {
+                        self.invites.insert((c.to_owned(), n), key.clone());
+                    }
+                }
                 let machine = if method == Method::Invite {
                     ServerMachine::Invite(ServerInvite::with_trying(
                         msg.clone(),
@@ -1100,7 +1115,18 @@ impl Driver {
             };
             e.drain_events();
             if e.is_terminated() {
-                self.servers.remove(&k);
+                if let Some(ServerEntry {
+                    machine: ServerMachine::Invite(inv),
+                    ..
+                }) = self.servers.remove(&k)
+                {
+                    let r = inv.request();
+                    if let (Some(c), Some(n)) = (r.call_id(), r.cseq_number()) {
+                        if self.invites.get(&(c.to_owned(), n)) == Some(&k) {
+                            self.invites.remove(&(c.to_owned(), n));
+                        }
+                    }
+                }
             } else if let Some(t) = e.poll_timeout() {
                 self.arm(false, k, t);
             }
