@@ -1,0 +1,764 @@
+#!/usr/bin/env python3
+"""pyua: a small stdlib-only CPM Pager Mode client and its upper-tester adapter, in one file.
+
+The runnable version of the adapter sketch in docs/upper-tester.md: it speaks the upper-tester
+protocol (JSON lines, docs/upper-tester.md) on stdin/stdout and real SIP over UDP or TCP to the
+proxy given in `configure` (on loopback when run by cpmconf). It registers with digest (MD5,
+qop=auth) after a 401/407 challenge, sends Pager Mode messages (SIP MESSAGE with a message/cpim
+body), answers incoming MESSAGEs 200 and reports them as `message_received`, declines incoming
+INVITEs, and answers `sync` once everything it received so far is handled.
+
+Deliberate deviations, for testing the suite's verdicts against a client it did not grow up
+with, are switched on by `PYUA_DEVIATIONS` (comma-separated) or `--deviations LIST`:
+
+  cpim-to-wrong-host  CPIM To: names the peer at another host (sip:bob@test -> sip:bob@test.example)
+  decline-invites     claims chat, group chat and file transfer in `hello` but declines every INVITE
+  no-sync-answer      never answers `sync` (no response line at all)
+  no-user-agent       sends no User-Agent header
+  base64-cpim         the CPIM payload's MIME part is Content-Transfer-Encoding: base64
+  unencoded-icsi      the ICSI in Accept-Contact is not percent-encoded
+
+`PYUA_DECLINE_STATUS` (default 488) is the status incoming INVITEs are declined with.
+Logs go to stderr; stdout carries protocol lines only.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import random
+import select
+import socket
+import sys
+import threading
+import time
+
+NAME = "pyua"
+VERSION = "1"
+PROTOCOL = 1
+USER_AGENT = "CPM-client/OMA2.0 pyua/1"
+ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
+DEVIATIONS = {
+    "cpim-to-wrong-host",
+    "decline-invites",
+    "no-sync-answer",
+    "no-user-agent",
+    "base64-cpim",
+    "unencoded-icsi",
+}
+# RFC 3261 7.3.3 compact header forms.
+COMPACT = {
+    "v": "via", "f": "from", "t": "to", "i": "call-id", "m": "contact", "l": "content-length",
+    "c": "content-type", "k": "supported", "e": "content-encoding", "s": "subject",
+    "o": "event", "u": "allow-events", "a": "accept-contact",
+}
+T1 = 0.5
+
+
+def log(*parts):
+    print("pyua:", *parts, file=sys.stderr, flush=True)
+
+
+def pct(s):
+    """Percent-encodes `:` as in a g.3gpp.icsi-ref value (3GPP TS 24.229 7.2A.8.2)."""
+    return s.replace(":", "%3A")
+
+
+# ---------------------------------------------------------------------------------------------
+# SIP messages
+# ---------------------------------------------------------------------------------------------
+
+class SipMessage:
+    """A parsed SIP request or response: start line, ordered headers, body bytes."""
+
+    def __init__(self, start, headers, body):
+        self.start = start
+        self.headers = headers  # list of (name as written, value)
+        self.body = body
+        parts = start.split(" ", 2)
+        if parts[0].startswith("SIP/"):
+            self.method = None
+            self.status = int(parts[1])
+            self.reason = parts[2] if len(parts) > 2 else ""
+        else:
+            self.method = parts[0]
+            self.uri = parts[1] if len(parts) > 1 else ""
+            self.status = None
+
+    def all(self, name):
+        name = name.lower()
+        return [v for (n, v) in self.headers if COMPACT.get(n.lower(), n.lower()) == name]
+
+    def get(self, name, default=None):
+        v = self.all(name)
+        return v[0] if v else default
+
+    def vias(self):
+        out = []
+        for v in self.all("via"):
+            out.extend(x.strip() for x in split_commas(v))
+        return out
+
+    def cseq(self):
+        n, method = self.get("cseq", "0 X").split()
+        return int(n), method
+
+    def branch(self):
+        vias = self.vias()
+        return param(vias[0], "branch") if vias else None
+
+
+def split_commas(value):
+    """Splits a header value at commas outside quotes and angle brackets."""
+    out, cur, quote, angle = [], "", False, False
+    for ch in value:
+        if ch == '"':
+            quote = not quote
+        elif ch == "<" and not quote:
+            angle = True
+        elif ch == ">" and not quote:
+            angle = False
+        if ch == "," and not quote and not angle:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur)
+    return out
+
+
+def param(value, name):
+    """The value of `;name=` in a header value (outside the URI in angle brackets)."""
+    tail = value.rsplit(">", 1)[-1] if ">" in value else value
+    for p in tail.split(";")[1:]:
+        k, _, v = p.strip().partition("=")
+        if k.lower() == name:
+            return v.strip('"')
+    return None
+
+
+def uri_of(value):
+    """The URI of a name-addr (`"Bob" <sip:bob@test>;tag=x`) or addr-spec."""
+    if "<" in value:
+        return value.split("<", 1)[1].split(">", 1)[0]
+    return value.split(";", 1)[0].strip()
+
+
+def parse_head(head):
+    text = head.decode("utf-8", "replace")
+    lines = text.split("\r\n")
+    start, headers = lines[0], []
+    for line in lines[1:]:
+        if not line:
+            continue
+        if line[0] in " \t" and headers:  # RFC 3261 7.3.1 folding
+            n, v = headers[-1]
+            headers[-1] = (n, v + " " + line.strip())
+            continue
+        n, _, v = line.partition(":")
+        headers.append((n.strip(), v.strip()))
+    return start, headers
+
+
+def parse_datagram(data):
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        raise ValueError("no end of headers")
+    start, headers = parse_head(head)
+    msg = SipMessage(start, headers, body)
+    cl = msg.get("content-length")
+    if cl is not None:
+        msg.body = body[: int(cl)]
+    return msg
+
+
+class StreamFramer:
+    """RFC 3261 18.3: on a stream, Content-Length frames each message."""
+
+    def __init__(self):
+        self.buf = b""
+
+    def push(self, data):
+        self.buf += data
+        out = []
+        while True:
+            self.buf = self.buf.lstrip(b"\r\n")  # keep-alive CRLFs
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return out
+            start, headers = parse_head(self.buf[:end])
+            msg = SipMessage(start, headers, b"")
+            length = int(msg.get("content-length", "0"))
+            total = end + 4 + length
+            if len(self.buf) < total:
+                return out
+            msg.body = self.buf[end + 4: total]
+            self.buf = self.buf[total:]
+            out.append(msg)
+
+    def empty(self):
+        return not self.buf.strip(b"\r\n")
+
+
+def serialise(start, headers, body=b""):
+    lines = [start] + ["%s: %s" % (n, v) for (n, v) in headers]
+    lines.append("Content-Length: %d" % len(body))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
+
+
+# ---------------------------------------------------------------------------------------------
+# CPIM (RFC 3862)
+# ---------------------------------------------------------------------------------------------
+
+def unwrap_cpim(body):
+    """(cpim headers dict, inner content type, text) of a message/cpim body; the inner part is
+    decoded by its Content-Transfer-Encoding."""
+    text = body.replace(b"\r\n", b"\n")
+    cpim_head, _, rest = text.partition(b"\n\n")
+    mime_head, _, content = rest.partition(b"\n\n")
+    cpim = {}
+    for line in cpim_head.decode("utf-8", "replace").split("\n"):
+        n, _, v = line.partition(":")
+        if n:
+            cpim.setdefault(n.strip(), v.strip())
+    mime = {}
+    for line in mime_head.decode("utf-8", "replace").split("\n"):
+        n, _, v = line.partition(":")
+        if n:
+            mime[n.strip().lower()] = v.strip()
+    cte = mime.get("content-transfer-encoding", "").lower()
+    if cte == "base64":
+        content = base64.b64decode(content)
+    ctype = mime.get("content-type", "text/plain").split(";")[0].strip()
+    return cpim, ctype, content.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------------------------
+# The client
+# ---------------------------------------------------------------------------------------------
+
+class Client:
+    """SIP side of pyua: one socket towards the proxy, a receive thread, client transactions."""
+
+    def __init__(self, emit, deviations):
+        self.emit = emit
+        self.dev = deviations
+        self.rng = random.Random(0)
+        self.scale = 1.0
+        self.sock = None
+        self.transport = "udp"
+        self.framer = StreamFramer()
+        self.handling = threading.Lock()  # held while a received message is handled
+        self.send_lock = threading.Lock()
+        self.pending = {}  # branch -> list of responses, guarded by cond
+        self.cond = threading.Condition()
+        self.server_tx = {}  # branch of an INVITE we answered -> final response bytes
+        self.closed = False
+        self.reg_call_id = None
+        self.reg_cseq = 0
+        self.reg_from_tag = None
+        self.challenge = None
+        self.nc = 0
+        self.registered = False
+
+    # --- configuration --------------------------------------------------------------------
+
+    def seed(self, seed, scale):
+        self.rng = random.Random(seed)
+        self.scale = scale if scale and scale > 0 else 1.0
+
+    def token(self, n=10):
+        return "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(n))
+
+    def uuid(self):
+        h = "%032x" % self.rng.getrandbits(128)
+        return "%s-%s-4%s-a%s-%s" % (h[:8], h[8:12], h[13:16], h[17:20], h[20:32])
+
+    def configure(self, args):
+        host, _, port = args["proxy"].rpartition(":")
+        self.proxy = (host.strip("[]"), int(port))
+        self.transport = args.get("transport", "udp")
+        ident = args["identity"]
+        self.aor = ident["public_user_identity"]
+        self.domain = ident["domain"]
+        self.password = ident["password"]
+        self.instance = ident["instance_id"]
+        user = self.aor.split(":", 1)[1].split("@", 1)[0]
+        self.username = ident.get("private_user_identity") or user
+        self.user = user
+        self.close()
+        family = socket.AF_INET6 if ":" in self.proxy[0] else socket.AF_INET
+        if self.transport == "tcp":
+            self.sock = socket.socket(family, socket.SOCK_STREAM)
+            self.sock.settimeout(10 * self.scale)
+            self.sock.connect(self.proxy)
+            self.sock.settimeout(None)
+        elif self.transport == "udp":
+            self.sock = socket.socket(family, socket.SOCK_DGRAM)
+            self.sock.bind((self.proxy[0], 0))
+        else:
+            raise ValueError("transport %r not supported" % self.transport)
+        self.framer = StreamFramer()
+        self.local = self.sock.getsockname()[:2]
+        self.closed = False
+        threading.Thread(target=self.receive_loop, daemon=True).start()
+
+    def close(self):
+        if self.sock is not None:
+            self.closed = True
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            self.sock = None
+
+    def hostport(self):
+        host, port = self.local
+        return ("[%s]:%d" % (host, port)) if ":" in host else ("%s:%d" % (host, port))
+
+    def contact(self, icsis):
+        c = "<sip:%s@%s;transport=%s>;+sip.instance=\"<%s>\"" % (
+            self.user, self.hostport(), self.transport, self.instance)
+        if icsis:
+            c += ';+g.3gpp.icsi-ref="%s"' % ",".join(pct(i) for i in icsis)
+        return c
+
+    # --- transport ------------------------------------------------------------------------
+
+    def send_bytes(self, data):
+        with self.send_lock:
+            if self.sock is None:
+                raise OSError("not configured")
+            if self.transport == "tcp":
+                self.sock.sendall(data)
+            else:
+                self.sock.sendto(data, self.proxy)
+
+    def receive_loop(self):
+        sock = self.sock
+        while not self.closed:
+            try:
+                ready, _, _ = select.select([sock], [], [], 0.2)
+            except (OSError, ValueError):
+                return
+            if not ready:
+                continue
+            with self.handling:
+                try:
+                    if self.transport == "tcp":
+                        data = sock.recv(65536)
+                        if not data:
+                            log("connection closed by the proxy")
+                            return
+                        msgs = self.framer.push(data)
+                    else:
+                        data, _ = sock.recvfrom(65536)
+                        msgs = [parse_datagram(data)]
+                except (OSError, ValueError) as e:
+                    if not self.closed:
+                        log("receive:", e)
+                    continue
+                for m in msgs:
+                    try:
+                        self.dispatch(m)
+                    except Exception as e:  # report, keep receiving
+                        log("handling %s: %r" % (m.start, e))
+
+    def quiescent(self):
+        """Everything received so far is handled: the socket has nothing unread (checked while
+        the receive thread is not inside a message)."""
+        with self.handling:
+            if self.sock is None:
+                return True
+            ready, _, _ = select.select([self.sock], [], [], 0)
+            return not ready and self.framer.empty()
+
+    # --- client transactions --------------------------------------------------------------
+
+    def request(self, method, uri, headers, body=b"", timeout=None):
+        """Sends a request (retransmitted over UDP, RFC 3261 17.1.2.2) and returns its final
+        response, or None after timer F."""
+        branch = "z9hG4bK" + self.token(16)
+        via = "SIP/2.0/%s %s;branch=%s;rport" % (self.transport.upper(), self.hostport(), branch)
+        hdrs = [("Via", via), ("Max-Forwards", "70")] + headers
+        if "no-user-agent" not in self.dev:
+            hdrs.append(("User-Agent", USER_AGENT))
+        data = serialise("%s %s SIP/2.0" % (method, uri), hdrs, body)
+        with self.cond:
+            self.pending[branch] = []
+        deadline = time.monotonic() + (timeout or 64 * T1 * self.scale)
+        interval = T1 * self.scale
+        next_send = time.monotonic()
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    return None
+                if next_send is not None and now >= next_send:
+                    self.send_bytes(data)
+                    if self.transport == "udp":
+                        next_send = now + interval
+                        interval = min(interval * 2, 4.0 * self.scale)
+                    else:
+                        next_send = None
+                with self.cond:
+                    wake = deadline if next_send is None else min(deadline, next_send)
+                    self.cond.wait_for(lambda: self.pending[branch], timeout=max(0, wake - time.monotonic()))
+                    responses = self.pending[branch]
+                    final = [r for r in responses if r.status >= 200]
+                    if final:
+                        return final[0]
+                    if responses:
+                        next_send = None  # a provisional response stops retransmission
+        finally:
+            with self.cond:
+                self.pending.pop(branch, None)
+
+    # --- digest (RFC 2617 / RFC 3261 22.4) -------------------------------------------------
+
+    def authorization(self, method, uri):
+        ch = self.challenge
+        if ch is None:
+            return []
+        realm, nonce = ch.get("realm", self.domain), ch.get("nonce", "")
+        algorithm = ch.get("algorithm", "MD5")
+        if algorithm.upper() != "MD5":
+            raise ValueError("digest algorithm %s not supported" % algorithm)
+        md5 = lambda s: hashlib.md5(s.encode()).hexdigest()
+        ha1 = md5("%s:%s:%s" % (self.username, realm, self.password))
+        ha2 = md5("%s:%s" % (method, uri))
+        fields = 'username="%s", realm="%s", nonce="%s", uri="%s"' % (
+            self.username, realm, nonce, uri)
+        qops = [q.strip() for q in ch.get("qop", "").split(",") if q.strip()]
+        if "auth" in qops:
+            self.nc += 1
+            nc = "%08x" % self.nc
+            cnonce = self.token(16)
+            resp = md5("%s:%s:%s:%s:auth:%s" % (ha1, nonce, nc, cnonce, ha2))
+            fields += ', response="%s", algorithm=MD5, cnonce="%s", qop=auth, nc=%s' % (
+                resp, cnonce, nc)
+        else:
+            resp = md5("%s:%s:%s" % (ha1, nonce, ha2))
+            fields += ', response="%s", algorithm=MD5' % resp
+        if "opaque" in ch:
+            fields += ', opaque="%s"' % ch["opaque"]
+        header = "Authorization" if ch["_header"] == "www" else "Proxy-Authorization"
+        return [(header, "Digest " + fields)]
+
+    def take_challenge(self, resp):
+        value = resp.get("www-authenticate") if resp.status == 401 else resp.get("proxy-authenticate")
+        if not value or not value.lower().startswith("digest"):
+            return False
+        ch = {"_header": "www" if resp.status == 401 else "proxy"}
+        for part in split_commas(value[len("digest"):]):
+            k, _, v = part.strip().partition("=")
+            ch[k.strip().lower()] = v.strip().strip('"')
+        self.challenge = ch
+        self.nc = 0
+        return True
+
+    # --- registration ---------------------------------------------------------------------
+
+    def register(self, expires):
+        uri = "sip:" + self.domain
+        if self.reg_call_id is None:
+            self.reg_call_id = "%s@%s" % (self.token(16), self.local[0])
+            self.reg_from_tag = self.token()
+        icsis = [ICSI_MSG]
+        for attempt in range(3):
+            self.reg_cseq += 1
+            headers = [
+                ("From", "<%s>;tag=%s" % (self.aor, self.reg_from_tag)),
+                ("To", "<%s>" % self.aor),
+                ("Call-ID", self.reg_call_id),
+                ("CSeq", "%d REGISTER" % self.reg_cseq),
+                ("Contact", self.contact(icsis)),
+                ("Expires", str(expires)),
+                ("Supported", "path, gruu"),
+            ] + self.authorization("REGISTER", uri)
+            resp = self.request("REGISTER", uri, headers)
+            if resp is None:
+                return None, "no final response to REGISTER"
+            if resp.status in (401, 407) and attempt < 2 and self.take_challenge(resp):
+                continue
+            if 200 <= resp.status < 300:
+                return resp, None
+            return None, "%d %s" % (resp.status, resp.reason)
+        return None, "still challenged after credentials"
+
+    def do_register(self):
+        try:
+            resp, err = self.register(3600)
+        except Exception as e:
+            resp, err = None, str(e)
+        if resp is None:
+            self.emit_event("error", {"message": "registration failed: %s" % err})
+            return
+        expires = 3600
+        for c in resp.all("contact"):
+            e = param(c, "expires")
+            if e is not None:
+                expires = int(e)
+        self.registered = True
+        self.emit_event("registered", {"expires": expires})
+
+    def do_unregister(self):
+        try:
+            resp, err = self.register(0)
+        except Exception as e:
+            resp, err = None, str(e)
+        if resp is None:
+            self.emit_event("error", {"message": "de-registration failed: %s" % err})
+            return
+        self.registered = False
+        self.emit_event("unregistered", {"reason": "user"})
+
+    # --- Pager Mode -----------------------------------------------------------------------
+
+    def pager(self, to, text, content_type, imdn):
+        """Builds the MESSAGE of a Pager Mode standalone message; returns (message id, send fn)."""
+        message_id = self.token(12)
+        cpim_to = to
+        if "cpim-to-wrong-host" in self.dev and "@" in to:
+            cpim_to = to + ".example"
+        payload = text.encode("utf-8")
+        mime = ["Content-Type: %s" % content_type]
+        if "base64-cpim" in self.dev:
+            payload = base64.b64encode(payload)
+            mime.append("Content-Transfer-Encoding: base64")
+        cpim = [
+            "From: <%s>" % self.aor,
+            "To: <%s>" % cpim_to,
+            "DateTime: %s" % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "NS: imdn <urn:ietf:params:imdn>",
+            "imdn.Message-ID: %s" % message_id,
+        ]
+        if imdn:
+            cpim.append("imdn.Disposition-Notification: %s" % ", ".join(imdn))
+        body = ("\r\n".join(cpim) + "\r\n\r\n" + "\r\n".join(mime) + "\r\n\r\n").encode() + payload
+        icsi = ICSI_MSG if "unencoded-icsi" in self.dev else pct(ICSI_MSG)
+        headers = [
+            ("From", "<%s>;tag=%s" % (self.aor, self.token())),
+            ("To", "<%s>" % to),
+            ("Call-ID", "%s@%s" % (self.token(16), self.local[0])),
+            ("CSeq", "1 MESSAGE"),
+            ("Accept-Contact", '*;+g.3gpp.icsi-ref="%s"' % icsi),
+            ("P-Preferred-Service", ICSI_MSG),
+            ("Contact", self.contact([ICSI_MSG])),
+            ("Conversation-ID", self.uuid()),
+            ("Contribution-ID", self.uuid()),
+            ("Content-Type", "message/cpim"),
+        ]
+
+        def send():
+            try:
+                resp = self.request("MESSAGE", to, headers, body)
+                if resp is not None and resp.status in (401, 407) and self.take_challenge(resp):
+                    hdrs = [(n, "2 MESSAGE") if n == "CSeq" else (n, v) for (n, v) in headers]
+                    resp = self.request("MESSAGE", to, hdrs + self.authorization("MESSAGE", to), body)
+                if resp is None or resp.status >= 300:
+                    why = "no final response" if resp is None else "%d %s" % (resp.status, resp.reason)
+                    self.emit_event("error", {"message": "MESSAGE to %s failed: %s" % (to, why)})
+            except Exception as e:
+                self.emit_event("error", {"message": "MESSAGE to %s failed: %s" % (to, e)})
+
+        return message_id, send
+
+    # --- incoming -------------------------------------------------------------------------
+
+    def emit_event(self, name, data):
+        self.emit({"event": name, "data": data})
+
+    def dispatch(self, m):
+        if m.status is not None:
+            branch = m.branch()
+            with self.cond:
+                if branch in self.pending:
+                    self.pending[branch].append(m)
+                    self.cond.notify_all()
+            return
+        if m.method == "ACK":
+            return
+        if m.method == "MESSAGE":
+            self.respond(m, 200, "OK")
+            self.on_message(m)
+        elif m.method == "INVITE":
+            self.on_invite(m)
+        elif m.method == "CANCEL":
+            known = m.branch() in self.server_tx
+            self.respond(m, 200 if known else 481, "OK" if known else "Call/Transaction Does Not Exist")
+        elif m.method == "OPTIONS":
+            self.respond(m, 200, "OK", [("Allow", "INVITE, ACK, CANCEL, BYE, MESSAGE, OPTIONS")])
+        elif m.method in ("BYE", "NOTIFY", "UPDATE", "INFO", "PRACK"):
+            self.respond(m, 481, "Call/Transaction Does Not Exist")
+        else:
+            self.respond(m, 405, "Method Not Allowed",
+                         [("Allow", "INVITE, ACK, CANCEL, BYE, MESSAGE, OPTIONS")])
+
+    def on_message(self, m):
+        ctype = m.get("content-type", "text/plain").split(";")[0].strip().lower()
+        sender = uri_of(m.get("from", ""))
+        message_id = None
+        if ctype == "message/cpim":
+            cpim, inner, text = unwrap_cpim(m.body)
+            if "From" in cpim:
+                sender = uri_of(cpim["From"])
+            message_id = cpim.get("imdn.Message-ID")
+            ctype = inner
+        else:
+            text = m.body.decode("utf-8", "replace")
+        accept = " ".join(m.all("accept-contact"))
+        data = {
+            "from": sender,
+            "text": text,
+            "content_type": ctype,
+            "deferred": "cpm.deferred" in accept,
+        }
+        for key, header in (("conversation_id", "conversation-id"),
+                            ("contribution_id", "contribution-id")):
+            if m.get(header):
+                data[key] = m.get(header)
+        if message_id:
+            data["message_id"] = message_id
+        self.emit_event("message_received", data)
+
+    def on_invite(self, m):
+        branch = m.branch()
+        if branch in self.server_tx:  # a retransmission: repeat the final response
+            self.send_response_bytes(m, self.server_tx[branch])
+            return
+        status = int(os.environ.get("PYUA_DECLINE_STATUS", "488"))
+        reasons = {486: "Busy Here", 488: "Not Acceptable Here", 603: "Decline",
+                   415: "Unsupported Media Type", 480: "Temporarily Unavailable"}
+        data = self.respond(m, status, reasons.get(status, "Declined"))
+        self.server_tx[branch] = data
+
+    def respond(self, req, status, reason, extra=()):
+        to = req.get("to", "")
+        if status > 100 and param(to, "tag") is None:
+            to += ";tag=" + self.token()
+        headers = [("Via", v) for v in req.all("via")]
+        headers += [("From", req.get("from", "")), ("To", to),
+                    ("Call-ID", req.get("call-id", "")), ("CSeq", req.get("cseq", ""))]
+        headers += list(extra)
+        data = serialise("SIP/2.0 %d %s" % (status, reason), headers)
+        self.send_response_bytes(req, data)
+        return data
+
+    def send_response_bytes(self, req, data):
+        # Responses go back the way the request came: the connection, or the proxy's address
+        # (every request reaches pyua through the proxy).
+        self.send_bytes(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# The adapter
+# ---------------------------------------------------------------------------------------------
+
+class Adapter:
+    """Upper-tester side: JSON lines on the protocol stream, commands mapped to the client."""
+
+    def __init__(self, out, deviations):
+        self.out = out
+        self.out_lock = threading.Lock()
+        self.dev = deviations
+        self.client = Client(self.send, deviations)
+
+    def send(self, obj):
+        line = json.dumps(obj, separators=(",", ":")) + "\n"
+        with self.out_lock:
+            self.out.write(line)
+            self.out.flush()
+
+    def capabilities(self):
+        caps = ["pager"]
+        if "decline-invites" in self.dev:
+            # Claims sessions it will never accept: the deviation under test.
+            caps += ["chat", "group-chat", "deferred-group", "file-transfer", "file-resume"]
+        return caps
+
+    def background(self, fn):
+        threading.Thread(target=fn, daemon=True).start()
+
+    def handle(self, cmd, args):
+        c = self.client
+        if cmd == "hello":
+            settings = args.get("settings", {})
+            c.seed(settings.get("seed", 0), settings.get("time_scale", 1.0))
+            return {"name": NAME, "version": VERSION, "protocol": PROTOCOL,
+                    "capabilities": self.capabilities()}
+        if cmd == "configure":
+            c.configure(args)
+            return {}
+        if cmd == "register":
+            self.background(c.do_register)
+            return {}
+        if cmd == "unregister":
+            self.background(c.do_unregister)
+            return {}
+        if cmd == "send_pager":
+            message_id, send = c.pager(args["to"], args["text"],
+                                       args.get("content_type") or "text/plain",
+                                       args.get("imdn") or [])
+            self.background(send)
+            return {"message_id": message_id}
+        if cmd == "set_policy" and "decline-invites" in self.dev:
+            return {}  # accepted and ignored: every INVITE is declined anyway
+        if cmd == "sync":
+            deadline = time.monotonic() + 10 * c.scale
+            while not c.quiescent():
+                if time.monotonic() > deadline:
+                    raise RuntimeError("still handling received messages")
+                time.sleep(0.005)
+            return {}
+        if cmd == "shutdown":
+            c.close()
+            return {}
+        raise ValueError("command %s not supported by pyua" % cmd)
+
+    def run(self, inp):
+        for line in inp:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                req = json.loads(line)
+            except ValueError as e:
+                log("not JSON:", e)
+                continue
+            cmd = req.get("cmd")
+            if cmd == "sync" and "no-sync-answer" in self.dev:
+                log("deviation no-sync-answer: not answering sync")
+                continue
+            try:
+                result = self.handle(cmd, req.get("args") or {})
+                self.send({"id": req["id"], "ok": True, "result": result})
+            except Exception as e:  # report, do not crash
+                self.send({"id": req["id"], "ok": False, "error": str(e)})
+            if cmd == "shutdown":
+                return
+
+
+def deviations(argv):
+    names = os.environ.get("PYUA_DEVIATIONS", "")
+    if "--deviations" in argv:
+        i = argv.index("--deviations")
+        if i + 1 < len(argv):
+            names += "," + argv[i + 1]
+    chosen = {n.strip() for n in names.split(",") if n.strip()}
+    unknown = chosen - DEVIATIONS
+    if unknown:
+        sys.exit("pyua: unknown deviation(s) %s; known: %s"
+                 % (", ".join(sorted(unknown)), ", ".join(sorted(DEVIATIONS))))
+    return chosen
+
+
+def main():
+    dev = deviations(sys.argv[1:])
+    if dev:
+        log("deviations:", ", ".join(sorted(dev)))
+    Adapter(sys.stdout, dev).run(sys.stdin)
+
+
+if __name__ == "__main__":
+    main()
