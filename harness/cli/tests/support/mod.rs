@@ -1,0 +1,228 @@
+//! Shared by the foreign-client tests: run `cpmconf run` against a client profile derived from
+//! one in fixtures/clients/ (interpreter, environment, capabilities), and read results.json.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use cpmconf_engine::ut::{AdapterSpec, Capability, ClientProfile};
+use serde_json::Value;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The Python interpreter of the project's tests: `$CPMCONF_PYTHON` if set (CI points it at the
+/// venv holding pjsua2), else `python3`.
+pub fn python() -> String {
+    std::env::var("CPMCONF_PYTHON")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "python3".to_owned())
+}
+
+/// A client profile from fixtures/clients/, to adjust before a run.
+pub struct Profile(pub ClientProfile);
+
+impl Profile {
+    /// Loads `fixtures/clients/<name>.yaml` and points its `python3` at [`python`].
+    pub fn fixture(name: &str) -> Profile {
+        let path = repo().join("fixtures/clients").join(format!("{name}.yaml"));
+        let mut p = ClientProfile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        if let AdapterSpec::Process { command, .. } = &mut p.adapter {
+            if command.first().is_some_and(|c| c == "python3") {
+                command[0] = python();
+            }
+        }
+        Profile(p)
+    }
+
+    /// Sets an environment variable of the adapter process.
+    pub fn env(mut self, key: &str, value: &str) -> Profile {
+        if let AdapterSpec::Process { env, .. } = &mut self.0.adapter {
+            env.insert(key.to_owned(), value.to_owned());
+        }
+        self
+    }
+
+    /// Replaces the declared capabilities.
+    pub fn capabilities(mut self, names: &[&str]) -> Profile {
+        self.0.capabilities = names
+            .iter()
+            .map(|n| Capability::parse(n).unwrap_or_else(|| panic!("capability {n}")))
+            .collect();
+        self
+    }
+
+    /// Writes the profile (JSON, which is YAML) into `dir`; returns its path.
+    pub fn write(&self, dir: &Path) -> PathBuf {
+        let path = dir.join(format!("{}.yaml", self.0.name));
+        std::fs::write(&path, serde_json::to_string_pretty(&self.0).unwrap()).unwrap();
+        path
+    }
+}
+
+/// What one `cpmconf run` left behind.
+pub struct Run {
+    pub out: Output,
+    pub results: Value,
+    pub dir: tempfile::TempDir,
+}
+
+impl Run {
+    /// stdout and stderr of the run.
+    pub fn text(&self) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&self.out.stdout),
+            String::from_utf8_lossy(&self.out.stderr)
+        )
+    }
+
+    /// The scenarios of results.json.
+    pub fn scenarios(&self) -> Vec<&Value> {
+        self.results["scenarios"]
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// The scenario with this id (panics with the run's output when absent).
+    pub fn scenario(&self, id: &str) -> &Value {
+        self.scenarios()
+            .into_iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("no scenario {id} in the results\n{}", self.text()))
+    }
+
+    /// Requirement id -> verdict of one scenario.
+    pub fn verdicts(&self, id: &str) -> BTreeMap<String, String> {
+        self.scenario(id)["requirements"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap_or("").to_owned(),
+                    r["verdict"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// The requirement `req` of scenario `id`.
+    pub fn requirement(&self, id: &str, req: &str) -> &Value {
+        self.scenario(id)["requirements"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["id"] == req)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no requirement {req} in scenario {id}: {:#}",
+                    self.scenario(id)
+                )
+            })
+    }
+
+    /// What a scenario's verdicts say (messages and findings; not the title, not the quoted
+    /// messages), for checking what the evidence names.
+    pub fn evidence(&self, id: &str) -> String {
+        let s = self.scenario(id);
+        let mut parts = vec![s["message"].to_string()];
+        for r in s["requirements"].as_array().into_iter().flatten() {
+            parts.push(r["message"].to_string());
+            parts.push(r["findings"].to_string());
+        }
+        parts.join("\n")
+    }
+}
+
+/// Runs `cpmconf run --client <profile>` with a private report and golden directory (nothing
+/// is written into the repository), seed 7, the scenarios given (all when empty) and `extra`.
+pub fn run(profile: &Profile, scenarios: &[&str], extra: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let path = profile.write(dir.path());
+    let report = dir.path().join("report");
+    let out = Command::new(env!("CARGO_BIN_EXE_cpmconf"))
+        .current_dir(repo())
+        .arg("run")
+        .arg("--quiet")
+        .arg("--client")
+        .arg(&path)
+        .arg("--report")
+        .arg(&report)
+        .arg("--golden")
+        .arg(dir.path().join("golden"))
+        .args(["--seed", "7", "--jobs", "2"])
+        .args(scenarios.iter().flat_map(|s| ["--scenario", s]))
+        .args(extra)
+        .output()
+        .unwrap();
+    let results = match std::fs::read(report.join("results.json")) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap(),
+        Err(e) => panic!(
+            "no results.json ({e}); the run said:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    };
+    Run { out, results, dir }
+}
+
+/// Scenario id -> `requires` of every scenario under scenarios/.
+pub fn scenario_requires() -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![repo().join("scenarios")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml")
+                && p.file_name().is_some_and(|n| n != "requirements.yaml")
+            {
+                let l = cpmconf_engine::scenario::load_file(&p).unwrap_or_else(|d| panic!("{d}"));
+                out.insert(l.scenario.id.clone(), l.scenario.requires.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Asserts that every scenario needing a capability the profile lacks is `not-applicable`
+/// and names exactly those capabilities; returns the ids of the scenarios that ran.
+pub fn assert_rest_not_applicable(run: &Run, declared: &[&str]) -> Vec<String> {
+    let requires = scenario_requires();
+    let mut ran = Vec::new();
+    for s in run.scenarios() {
+        let id = s["id"].as_str().unwrap_or("");
+        let needs = requires
+            .get(id)
+            .unwrap_or_else(|| panic!("unknown scenario {id}"));
+        let missing: Vec<&String> = needs
+            .iter()
+            .filter(|c| !declared.contains(&c.as_str()))
+            .collect();
+        if missing.is_empty() {
+            ran.push(id.to_owned());
+            continue;
+        }
+        assert_eq!(s["verdict"], "not-applicable", "{id}: {s:#}");
+        let msg = s["message"].as_str().unwrap_or("");
+        for c in &missing {
+            assert!(msg.contains(c.as_str()), "{id}: {msg:?} does not name {c}");
+        }
+        for c in declared {
+            assert!(
+                !msg.split([' ', ',']).any(|w| w == *c),
+                "{id}: {msg:?} names the declared {c}"
+            );
+        }
+    }
+    ran.sort();
+    ran
+}
