@@ -1,0 +1,164 @@
+//! pyua (examples/adapters/pyua.py) switched into one deliberate deviation at a time, through
+//! the real adapter path: each deviation gets its expected verdict, on its requirement, in its
+//! outcome class (issue 8, "Must show"). These expectations are the engine's target; they are
+//! not relaxed to what the engine does today.
+
+mod support;
+
+use rstest::rstest;
+use support::{run, Profile};
+
+/// Every requirement of a scenario not listed explicitly.
+const REST: &str = "*";
+const UA: &str = "7/user-agent-header";
+
+/// What pyua claims with `decline-invites` (it declines every INVITE all the same).
+const SESSION_CAPS: &[&str] = &[
+    "pager",
+    "chat",
+    "group-chat",
+    "deferred-group",
+    "file-transfer",
+    "file-resume",
+];
+
+struct Expected {
+    /// Scenario id -> its verdict.
+    scenarios: &'static [(&'static str, &'static str)],
+    /// (scenario, requirement or REST, verdict).
+    requirements: &'static [(&'static str, &'static str, &'static str)],
+    /// (scenario, text the verdict's messages or findings must name; case-insensitive).
+    evidence: &'static [(&'static str, &'static str)],
+    /// Exit status of `cpmconf run`, where the outcome class fixes it.
+    exit: Option<i32>,
+}
+
+#[rstest]
+// URIs compare as URIs (RFC 3261 19.1.4), not as substrings: sip:bob@test.example is not
+// sip:bob@test.
+#[case::cpim_to_wrong_host("cpim-to-wrong-host", &["pager"], Expected {
+    scenarios: &[("pager-mode-sent", "fail")],
+    requirements: &[("pager-mode-sent", "7/send-pager-mode", "fail"), ("pager-mode-sent", UA, "pass")],
+    evidence: &[("pager-mode-sent", "sip:bob@test.example")],
+    exit: Some(1),
+})]
+// A client that claims sessions and declines every INVITE never reaches the situation the
+// scenarios judge: inconclusive (not pass, not error), and the step ends on the 488 (quoted)
+// instead of waiting out its deadline.
+#[case::decline_invites("decline-invites", SESSION_CAPS, Expected {
+    scenarios: &[
+        ("resume-unknown-file-488", "inconclusive"),
+        ("deferred-group-idle-bye-no-subscribe", "inconclusive"),
+        ("bye-closes-chat", "inconclusive"),
+    ],
+    requirements: &[
+        ("resume-unknown-file-488", UA, "pass"),
+        ("resume-unknown-file-488", REST, "inconclusive"),
+        ("deferred-group-idle-bye-no-subscribe", UA, "pass"),
+        ("deferred-group-idle-bye-no-subscribe", REST, "inconclusive"),
+        ("bye-closes-chat", UA, "pass"),
+        ("bye-closes-chat", REST, "inconclusive"),
+    ],
+    evidence: &[
+        ("resume-unknown-file-488", "488"),
+        ("deferred-group-idle-bye-no-subscribe", "488"),
+        ("bye-closes-chat", "488"),
+    ],
+    exit: None,
+})]
+// An adapter that never answers `sync` broke the harness contract: error, naming `sync`.
+#[case::no_sync_answer("no-sync-answer", &["pager"], Expected {
+    scenarios: &[("pager-mode-sent", "error")],
+    requirements: &[],
+    evidence: &[("pager-mode-sent", "sync")],
+    exit: None,
+})]
+#[case::no_user_agent("no-user-agent", &["pager"], Expected {
+    scenarios: &[("pager-mode-sent", "fail")],
+    requirements: &[("pager-mode-sent", UA, "fail"), ("pager-mode-sent", "7/send-pager-mode", "pass")],
+    evidence: &[("pager-mode-sent", "User-Agent")],
+    exit: Some(1),
+})]
+// Content-Transfer-Encoding is decoded before the CPIM content is compared: a correct message.
+#[case::base64_cpim("base64-cpim", &["pager"], Expected {
+    scenarios: &[("pager-mode-sent", "pass")],
+    requirements: &[("pager-mode-sent", REST, "pass")],
+    evidence: &[],
+    exit: Some(0),
+})]
+// The ICSI in Accept-Contact must be percent-encoded (3GPP TS 24.229 7.2A.8.2); the raw text
+// is checked, not only the decoded feature tag.
+#[case::unencoded_icsi("unencoded-icsi", &["pager"], Expected {
+    scenarios: &[("pager-mode-sent", "fail")],
+    requirements: &[("pager-mode-sent", "7/send-pager-mode", "fail"), ("pager-mode-sent", UA, "pass")],
+    evidence: &[("pager-mode-sent", "icsi")],
+    exit: Some(1),
+})]
+fn each_deviation_gets_its_verdict(
+    #[case] deviation: &str,
+    #[case] capabilities: &[&str],
+    #[case] want: Expected,
+) {
+    let profile = Profile::fixture("pyua")
+        .env("PYUA_DEVIATIONS", deviation)
+        .capabilities(capabilities);
+    let ids: Vec<&str> = want.scenarios.iter().map(|(id, _)| *id).collect();
+    let r = run(&profile, &ids, &[]);
+    let mut problems = Vec::new();
+    for (id, verdict) in want.scenarios {
+        let seen = r.scenario(id)["verdict"].as_str().unwrap_or("").to_owned();
+        if seen != *verdict {
+            problems.push(format!("{id}: scenario verdict {seen}, expected {verdict}"));
+        }
+    }
+    for id in &ids {
+        let verdicts = r.verdicts(id);
+        let named: Vec<&str> = want
+            .requirements
+            .iter()
+            .filter(|(s, req, _)| s == id && *req != REST)
+            .map(|(_, req, _)| *req)
+            .collect();
+        for (_, req, v) in want.requirements.iter().filter(|(s, _, _)| s == id) {
+            if *req == REST {
+                for (other, seen) in verdicts
+                    .iter()
+                    .filter(|(k, _)| !named.contains(&k.as_str()))
+                {
+                    if seen != v {
+                        problems.push(format!("{id} {other}: {seen}, expected {v}"));
+                    }
+                }
+            } else {
+                match verdicts.get(*req) {
+                    Some(seen) if seen == v => {}
+                    Some(seen) => problems.push(format!("{id} {req}: {seen}, expected {v}")),
+                    None => problems.push(format!("{id} {req}: no verdict, expected {v}")),
+                }
+            }
+        }
+    }
+    for (id, text) in want.evidence {
+        if !r.evidence(id).to_lowercase().contains(&text.to_lowercase()) {
+            problems.push(format!("{id}: the verdict does not name {text:?}"));
+        }
+    }
+    if let Some(code) = want.exit {
+        if r.out.status.code() != Some(code) {
+            problems.push(format!(
+                "exit status {:?}, expected {code}",
+                r.out.status.code()
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "deviation {deviation}:\n  {}\n--- evidence ---\n{}\n--- run ---\n{}",
+        problems.join("\n  "),
+        ids.iter()
+            .map(|id| format!("{id}: {}", r.evidence(id)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        r.text()
+    );
+}
