@@ -94,6 +94,7 @@ class Account(pj.Account):
         op = pj.CallOpParam()
         op.statusCode = 488
         call.hangup(op)
+        self.adapter.calls.append(call)  # pjsua2 needs the object alive until the call ends
 
 
 class Adapter:
@@ -103,6 +104,7 @@ class Adapter:
         self.ep = None  # the endpoint once configured (libInit, transport, libStart)
         self.acc = None
         self.buddies = {}
+        self.calls = []
         self.sent = 0
         self.done = False
 
@@ -234,6 +236,7 @@ class Adapter:
         if self.lib is not None:
             try:
                 self.buddies.clear()
+                self.calls.clear()
                 self.acc = None
                 self.lib.libDestroy()
             except Exception as e:

@@ -252,7 +252,7 @@ class Client:
         self.send_lock = threading.Lock()
         self.pending = {}  # branch -> list of responses, guarded by cond
         self.cond = threading.Condition()
-        self.server_tx = {}  # branch of an INVITE we answered -> final response bytes
+        self.server_tx = {}  # (branch, method) of a request we answered -> the response bytes
         self.closed = False
         self.reg_call_id = None
         self.reg_cseq = 0
@@ -579,13 +579,17 @@ class Client:
             return
         if m.method == "ACK":
             return
+        answered = self.server_tx.get((m.branch(), m.method))
+        if answered is not None:  # a retransmission (RFC 3261 17.2): repeat the answer only
+            self.send_response_bytes(m, answered)
+            return
         if m.method == "MESSAGE":
             self.respond(m, 200, "OK")
             self.on_message(m)
         elif m.method == "INVITE":
             self.on_invite(m)
         elif m.method == "CANCEL":
-            known = m.branch() in self.server_tx
+            known = (m.branch(), "INVITE") in self.server_tx
             self.respond(m, 200 if known else 481, "OK" if known else "Call/Transaction Does Not Exist")
         elif m.method == "OPTIONS":
             self.respond(m, 200, "OK", [("Allow", "INVITE, ACK, CANCEL, BYE, MESSAGE, OPTIONS")])
@@ -623,15 +627,10 @@ class Client:
         self.emit_event("message_received", data)
 
     def on_invite(self, m):
-        branch = m.branch()
-        if branch in self.server_tx:  # a retransmission: repeat the final response
-            self.send_response_bytes(m, self.server_tx[branch])
-            return
         status = int(os.environ.get("PYUA_DECLINE_STATUS", "488"))
         reasons = {486: "Busy Here", 488: "Not Acceptable Here", 603: "Decline",
                    415: "Unsupported Media Type", 480: "Temporarily Unavailable"}
-        data = self.respond(m, status, reasons.get(status, "Declined"))
-        self.server_tx[branch] = data
+        self.respond(m, status, reasons.get(status, "Declined"))
 
     def respond(self, req, status, reason, extra=()):
         to = req.get("to", "")
@@ -642,6 +641,7 @@ class Client:
                     ("Call-ID", req.get("call-id", "")), ("CSeq", req.get("cseq", ""))]
         headers += list(extra)
         data = serialise("SIP/2.0 %d %s" % (status, reason), headers)
+        self.server_tx[(req.branch(), req.method)] = data
         self.send_response_bytes(req, data)
         return data
 

@@ -183,3 +183,34 @@ fn pjsua2_gets_the_verdicts_of_a_plain_sip_ua() {
         r.text()
     );
 }
+
+/// Same seed, same client, same golden projection: a foreign client's traffic normalises to the
+/// same snapshot in two runs (the runs write them as pending `.snap.new` files).
+#[rstest]
+#[case::pyua("pyua")]
+#[case::pjsua2("pjsua2")]
+fn same_seed_same_projection(#[case] profile: &str) {
+    if profile == "pjsua2" {
+        require_pjsua2();
+    }
+    let p = Profile::fixture(profile).env("PYUA_DEVIATIONS", "");
+    let snaps = |r: &support::Run| -> BTreeMap<String, String> {
+        let dir = r.dir.path().join("golden").join(profile);
+        std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", dir.display(), r.text()))
+            .flatten()
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read_to_string(e.path()).unwrap(),
+                )
+            })
+            .collect()
+    };
+    let first = snaps(&run(&p, PAGER, &[]));
+    let second = snaps(&run(&p, PAGER, &[]));
+    assert_eq!(first.len(), PAGER.len(), "{:?}", first.keys());
+    for (name, a) in &first {
+        assert_eq!(Some(a), second.get(name), "{name} differs between two runs");
+    }
+}
