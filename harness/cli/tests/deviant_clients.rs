@@ -162,3 +162,42 @@ fn each_deviation_gets_its_verdict(
         r.text()
     );
 }
+
+/// The whole suite against a client that claims sessions, declines every INVITE and refuses
+/// every session command: nothing it never did is a pass, and nothing it did is an `error`
+/// (an `ok: false` to a declared capability's command is `inconclusive`, naming the command).
+#[test]
+fn a_client_declining_every_session_earns_no_session_pass_and_no_error() {
+    let profile = Profile::fixture("pyua")
+        .env("PYUA_DEVIATIONS", "decline-invites")
+        .capabilities(SESSION_CAPS);
+    let r = run(&profile, &[], &[]);
+    let requires = support::scenario_requires();
+    let mut problems = Vec::new();
+    for s in r.scenarios() {
+        let id = s["id"].as_str().unwrap_or("");
+        let verdict = s["verdict"].as_str().unwrap_or("");
+        if verdict == "error" {
+            problems.push(format!(
+                "{id}: error: {}",
+                r.evidence(id).replace('\n', " ")
+            ));
+        }
+        let needs_session = requires
+            .get(id)
+            .is_some_and(|caps| caps.iter().any(|c| c != "pager"));
+        if needs_session && verdict != "not-applicable" {
+            for (req, v) in r.verdicts(id) {
+                if req != UA && v == "pass" {
+                    problems.push(format!("{id} {req}: pass without a session"));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\n--- run ---\n{}",
+        problems.join("\n"),
+        r.text()
+    );
+}
