@@ -389,6 +389,7 @@ class Client:
         deadline = time.monotonic() + (timeout or 64 * T1 * self.scale)
         interval = T1 * self.scale
         next_send = time.monotonic()
+        seen = 0
         try:
             while True:
                 now = time.monotonic()
@@ -403,12 +404,14 @@ class Client:
                         next_send = None
                 with self.cond:
                     wake = deadline if next_send is None else min(deadline, next_send)
-                    self.cond.wait_for(lambda: self.pending[branch], timeout=max(0, wake - time.monotonic()))
+                    self.cond.wait_for(lambda: len(self.pending[branch]) > seen,
+                                       timeout=max(0, wake - time.monotonic()))
                     responses = self.pending[branch]
                     final = [r for r in responses if r.status >= 200]
                     if final:
                         return final[0]
-                    if responses:
+                    if len(responses) > seen:
+                        seen = len(responses)
                         next_send = None  # a provisional response stops retransmission
         finally:
             with self.cond:
