@@ -52,6 +52,7 @@ fn scen(
 /// The scenario results of the synthetic run.
 pub fn results() -> Vec<ScenarioResult> {
     let bad = Finding {
+        key: None,
         what: "header Contribution-ID".into(),
         expected: "\"abc\"".into(),
         seen: "\"def\"".into(),
@@ -93,6 +94,7 @@ pub fn results() -> Vec<ScenarioResult> {
                 Strength::Should,
                 Verdict::Fail,
                 vec![Finding {
+                    key: None,
                     what: "header User-Agent".into(),
                     expected: "matching /CPM-client\\/OMA.*/".into(),
                     seen: "(absent)".into(),

@@ -139,6 +139,7 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                     gate.advisory,
                     self.golden_diffs
                 )?;
+                writeln!(self.out, "{}", gate.judged_text())?;
             }
             _ => {}
         }

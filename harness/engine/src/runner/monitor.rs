@@ -39,6 +39,7 @@ pub fn user_agent(trace: &Trace, labels: &Labeler<'_>) -> Option<StepOutcome> {
         if !ua.iter().any(|v| re.is_match(v)) {
             return Some(StepOutcome::Failed {
                 findings: vec![Finding {
+                    key: None,
                     what: format!(
                         "header User-Agent of {} (trace entry {})",
                         m.summary(),
