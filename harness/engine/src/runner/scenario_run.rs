@@ -402,6 +402,21 @@ fn bind_builtins(env: &mut MatchEnv, opts: &RunOptions, net: &Network) {
     b.set("client.user", p.identity.user.clone());
     b.set("client.domain", p.identity.domain.clone());
     b.set("client.name", p.name.clone());
+    // Provisioned limits, and the first value past each (a boundary a scenario tests from
+    // both sides, whatever the profile provisions).
+    let pv = &p.provisioned;
+    for (name, v) in [
+        ("pager_limit", pv.pager_limit),
+        ("file_size_limit", pv.file_size_limit),
+    ] {
+        if let Some(v) = v {
+            b.set(format!("client.provisioned.{name}"), v.to_string());
+            b.set(
+                format!("client.provisioned.{name}_plus_one"),
+                v.saturating_add(1).to_string(),
+            );
+        }
+    }
     let c = net.config();
     b.set("sim.domain", c.domain.clone());
     b.set("sim.core", net.core_addr().to_string());
