@@ -210,7 +210,12 @@ impl<'c> Assessor<'c> {
             StepOutcome::TimedOut { awaited } => {
                 let f = Finding::new("message", awaited.clone(), "(nothing before the deadline)")
                     .keyed(crate::matcher::START_KEY);
-                self.not_reached(step, proves, f, format!("{awaited}: nothing came"));
+                self.absent(step, proves, f, Vec::new());
+                self.stop(
+                    step,
+                    Verdict::Inconclusive,
+                    format!("step {step} did not complete: {awaited}: nothing came"),
+                );
                 false
             }
             StepOutcome::Refused {
@@ -220,16 +225,11 @@ impl<'c> Assessor<'c> {
             } => {
                 let f = Finding::new("message", awaited.clone(), seen.clone())
                     .keyed(crate::matcher::START_KEY);
-                if !proves.verifies.is_empty() {
-                    self.failed.get_or_insert(step);
-                    for id in &proves.verifies {
-                        self.set(id, Verdict::Fail, step, vec![f.clone()], quote.clone(), None);
-                    }
-                }
+                self.absent(step, proves, f, quote);
                 self.stop(
                     step,
                     Verdict::Inconclusive,
-                    format!("step {step}: not reached: {awaited}; the client answered {seen}"),
+                    format!("step {step} did not complete: {awaited}; the client answered {seen}"),
                 );
                 false
             }
@@ -264,25 +264,53 @@ impl<'c> Assessor<'c> {
         }
     }
 
-    /// A step whose awaited message never came: its own requirements fail (the client did not do
-    /// what it must), or, for a precondition, the scenario is inconclusive.
-    fn not_reached(&mut self, step: usize, proves: &Proves, f: Finding, why: String) {
-        if !proves.verifies.is_empty() {
-            self.failed.get_or_insert(step);
-            for id in &proves.verifies {
-                self.set(id, Verdict::Fail, step, vec![f.clone()], Vec::new(), None);
+    /// A step whose awaited message never came (or was answered otherwise). A requirement that
+    /// rests on the message being sent (no `evidence` entry, or one naming `start`) fails: the
+    /// client did not do what it must. One that rests only on the message's details is not
+    /// judged (there is no message to judge). After an earlier step already failed, nothing is
+    /// blamed: the missing message may be that failure's consequence.
+    fn absent(&mut self, step: usize, proves: &Proves, f: Finding, quote: Vec<String>) {
+        let earlier = self.failed;
+        for id in &proves.verifies {
+            let rests_on_message = proves
+                .evidence
+                .get(id)
+                .is_none_or(|keys| keys.iter().any(|k| k == crate::matcher::START_KEY));
+            match (earlier, rests_on_message) {
+                (Some(k), _) => self.set(
+                    id,
+                    Verdict::Inconclusive,
+                    step,
+                    Vec::new(),
+                    Vec::new(),
+                    Some(format!(
+                        "not judged: {} ({}); step {k} failed before, and this may be its consequence",
+                        f.expected, f.seen
+                    )),
+                ),
+                (None, true) => {
+                    self.set(id, Verdict::Fail, step, vec![f.clone()], quote.clone(), None)
+                }
+                (None, false) => self.set(
+                    id,
+                    Verdict::Inconclusive,
+                    step,
+                    Vec::new(),
+                    Vec::new(),
+                    Some(format!(
+                        "not judged: its conditions are about a message that did not come ({}: {})",
+                        f.expected, f.seen
+                    )),
+                ),
             }
-            self.stop(
-                step,
-                Verdict::Inconclusive,
-                format!("step {step} did not complete ({why})"),
-            );
-        } else {
-            self.stop(
-                step,
-                Verdict::Inconclusive,
-                format!("step {step}: precondition not reached: {why}"),
-            );
+        }
+        if earlier.is_none()
+            && self
+                .results
+                .values()
+                .any(|r| r.step == Some(step) && r.verdict == Verdict::Fail)
+        {
+            self.failed = Some(step);
         }
     }
 
@@ -384,6 +412,9 @@ impl<'c> Assessor<'c> {
             let judged_here = self.results.contains_key(&id);
             let verified = self.verified_somewhere.contains(&id);
             let (v, m) = match &stopped {
+                Some((_, _, _)) if verified && judged_here && !self.verified_after_stop(&id) => {
+                    continue
+                }
                 Some((_, Verdict::Error, m)) => (Verdict::Error, Some(m.clone())),
                 Some((_, _, m)) if verified && judged_here => {
                     // Judged by a step that ran; was it also to be judged by one that did not?
@@ -684,6 +715,50 @@ mod tests {
         let mut a = Assessor::new(&cat, &s);
         a.record(1, &Proves::nothing(), StepOutcome::Passed);
         assert_eq!(a.finish(1).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_missing_message_fails_only_what_rests_on_it_and_nothing_after_a_failure() {
+        let cat = Catalogue::embedded().unwrap();
+        let s = scenario("[]");
+        let proves = Proves {
+            verifies: vec![UA.into(), PAGER.into()],
+            evidence: [
+                (UA.to_string(), vec!["start".to_string()]),
+                (PAGER.to_string(), vec!["sdp.direction".to_string()]),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let gone = || StepOutcome::TimedOut {
+            awaited: "a 200 response".into(),
+        };
+        let mut a = Assessor::new(&cat, &s);
+        assert!(!a.record(1, &proves, gone()));
+        let r = a.finish(1);
+        assert_eq!((verdict_of(&r, UA), verdict_of(&r, PAGER)), (Verdict::Fail, Verdict::Inconclusive));
+        // The same after an earlier failure: a consequence, not judged.
+        let mut a = Assessor::new(&cat, &s);
+        assert!(a.record(1, &Proves::ids(&["7/send-large-message-mode".into()]), failed(&["headers.X"])));
+        assert!(!a.record(2, &proves, gone()));
+        let r = a.finish(1);
+        assert_eq!((verdict_of(&r, UA), verdict_of(&r, PAGER)), (Verdict::Inconclusive, Verdict::Inconclusive));
+        assert_eq!(verdict_of(&r, "7/send-large-message-mode"), Verdict::Fail);
+    }
+
+    #[test]
+    fn a_harness_error_after_a_judged_step_keeps_what_was_judged() {
+        let cat = Catalogue::embedded().unwrap();
+        let s = scenario(&format!(
+            "[{{expect: {{sip: MESSAGE, verifies: [{PAGER}]}}}}, {{expect: {{sip: BYE, verifies: [{UA}]}}}}]"
+        ));
+        let mut a = Assessor::new(&cat, &s);
+        assert!(a.record(1, &Proves::ids(&[PAGER.into()]), failed(&["cpim.To"])));
+        assert!(!a.record(2, &Proves::nothing(), StepOutcome::Error("network".into())));
+        let r = a.finish(1);
+        assert_eq!(verdict_of(&r, PAGER), Verdict::Fail);
+        assert_eq!(verdict_of(&r, UA), Verdict::Error);
+        assert_eq!(r.verdict, Verdict::Error);
     }
 
     #[test]

@@ -223,9 +223,11 @@ pub fn is_address_cpim_key(key: &str) -> bool {
 }
 
 /// Upper-tester event fields whose values are addresses (`from` of `message_received`, the
-/// `to`, `uri` and `group` of others).
+/// `to`, `uri`, `group` and `peer` of others).
 pub fn is_address_event_field(name: &str) -> bool {
-    ["from", "to", "uri", "group"].iter().any(|f| f.eq_ignore_ascii_case(name))
+    ["from", "to", "uri", "group", "peer"]
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case(name))
 }
 
 /// XML paths whose values are addresses: an `entity` or `uri` attribute (conference-info users

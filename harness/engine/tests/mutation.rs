@@ -508,6 +508,21 @@ async fn every_fault_with_a_verifying_scenario_is_caught() {
         table.push_str(&format!("| {} | {} |\n", r.fault, ids.join(", ")));
     }
     println!("{table}");
+    // Each finding blames its own requirement: a fault fails its own id and at most one
+    // consequence, and the median fault fails exactly one id.
+    let overblamed: Vec<String> = rows
+        .iter()
+        .filter(|r| r.blamed.iter().filter(|id| id.as_str() != r.fault).count() > 1)
+        .map(|r| {
+            let ids: Vec<&str> = r.blamed.iter().map(String::as_str).collect();
+            format!("{} -> {}", r.fault, ids.join(", "))
+        })
+        .collect();
+    assert!(
+        overblamed.is_empty() && median <= 1,
+        "blame bound broken (own id plus at most one consequence per fault, median 1; median is {median}): {}",
+        overblamed.join("; ")
+    );
     let misses: Vec<&str> = rows.iter().filter(|r| !r.caught).map(|r| r.fault).collect();
     assert!(
         misses.is_empty() && problems.is_empty(),

@@ -13,6 +13,7 @@ pub struct TerminalReporter<W: Write> {
     strict: bool,
     results: Vec<ScenarioResult>,
     golden_diffs: usize,
+    warned: std::collections::BTreeSet<String>,
 }
 
 impl<W: Write> TerminalReporter<W> {
@@ -23,6 +24,7 @@ impl<W: Write> TerminalReporter<W> {
             strict: false,
             results: Vec::new(),
             golden_diffs: 0,
+            warned: Default::default(),
         }
     }
 
@@ -107,6 +109,12 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                     }
                 }
                 self.results.push(r.clone());
+            }
+            RunEventKind::Warning { message, .. } => {
+                // Each distinct warning once (a capability mismatch arises in every scenario).
+                if self.warned.insert(message.clone()) {
+                    writeln!(self.out, "warning: {message}")?;
+                }
             }
             RunEventKind::RunFinished { gate } => {
                 let mut by_clause: BTreeMap<&str, [usize; 7]> = BTreeMap::new();

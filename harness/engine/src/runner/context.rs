@@ -62,6 +62,8 @@ pub struct Context<'n> {
     /// `true` once a step observed the client act (an `expect` or `wait_for` took a message or
     /// event): a SHALL NOT window before that would judge a situation that never arose.
     pub reached: bool,
+    /// Warnings for the report (not verdicts), emitted as run events after the steps.
+    pub warnings: Vec<String>,
 }
 
 /// The matcher's view of an observation (`None` for the end of an MSRP session).

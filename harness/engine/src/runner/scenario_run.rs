@@ -188,6 +188,7 @@ async fn run_live(
         timing: opts.timing,
         sync_supported: None,
         reached: false,
+        warnings: Vec::new(),
     };
     let mut registration_failed = false;
     if let Err(e) = setup(&mut ctx, opts, s, seed).await {
@@ -242,6 +243,12 @@ async fn run_live(
                 break;
             }
         }
+    }
+    for message in std::mem::take(&mut ctx.warnings) {
+        ev.push(RunEventKind::Warning {
+            scenario: Some(s.id.clone()),
+            message,
+        });
     }
     settle(&mut ctx, &tap).await;
     // What the adapter reported on its own (`error` events) explains an early stop.
@@ -448,6 +455,22 @@ async fn setup(
     });
     let r = ctx.ut.command(hello, opts.timing.adapter()).await?;
     let h: HelloResult = r.result_as("hello")?;
+    // The profile declares what the client can do; an adapter that does not claim a declared
+    // capability will likely refuse its commands (inconclusive) - say so once, up front.
+    let unclaimed: Vec<&str> = opts
+        .profile
+        .capabilities
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|c| !h.capabilities.iter().any(|x| x == c))
+        .collect();
+    if !unclaimed.is_empty() {
+        ctx.warnings.push(format!(
+            "the profile declares capabilities the adapter {} does not claim in its hello: {}",
+            h.name,
+            unclaimed.join(", ")
+        ));
+    }
     if h.protocol != PROTOCOL_VERSION {
         return Err(RunError::Other(format!(
             "adapter {} speaks upper-tester protocol {}, the harness {PROTOCOL_VERSION}",
@@ -495,6 +518,12 @@ async fn run_step(
         Step::Send(s) => {
             let o = match super::send::send(ctx, s, fixtures).await {
                 Ok(()) => StepOutcome::Passed,
+                // The role cannot build its message from what the client sent (an answer to a
+                // request without an SDP offer): the client's earlier message is the cause, and
+                // what follows cannot be reached. Not a harness failure.
+                Err(RunError::Sim(cpmconf_sim::SimError::Invalid(m))) => StepOutcome::NotReached(
+                    format!("the simulated {} cannot send this: {m}", s.role),
+                ),
                 Err(e) => StepOutcome::Error(e.to_string()),
             };
             vec![(Proves::nothing(), o)]
@@ -1125,5 +1154,32 @@ fn compare_golden(
             push(ev, false, Some(e.to_string()));
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    /// Every expectation kind renders as a sentence, never as program debug output.
+    #[rstest]
+    #[case("{ sip: INVITE }", "a SIP INVITE request from the client")]
+    #[case("{ status: 200, answers: invite }", "a 200 response from the client answering invite")]
+    #[case("{ status: 2xx, to: cf }", "a 2xx response from the client to cf")]
+    #[case("{ msrp: SEND, to: pf }", "an MSRP SEND request from the client to pf")]
+    #[case("{ msrp: 200 }", "an MSRP 200 response from the client")]
+    #[case("{ sip: BYE, in_dialog: chat }", "a SIP BYE request from the client in the dialog of chat")]
+    #[case("{ headers: { Event: conference } }", "a message from the client")]
+    fn expectations_read_as_sentences(#[case] yaml: &str, #[case] want: &str) {
+        let e: Expect = serde_yaml::from_str(yaml).unwrap();
+        let text = describe_expect(&e);
+        assert_eq!(text, want);
+        let awaited = awaited(&e, Duration::from_millis(1500));
+        assert!(awaited.ends_with("within 1.5 s"), "{awaited}");
+        for debris in ["Code(", "Class(", "Status(", "Method(", "Some(", "\"", "{"] {
+            assert!(!awaited.contains(debris), "{awaited:?} shows {debris:?}");
+        }
+        assert_eq!(without_article(&text).chars().next(), want.split(' ').nth(1).and_then(|w| w.chars().next()));
     }
 }
