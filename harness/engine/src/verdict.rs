@@ -155,6 +155,10 @@ pub struct RequirementResult {
     pub quote: Vec<String>,
     /// Free explanation (errors, inconclusive reasons).
     pub message: Option<String>,
+    /// The catalogue marks it advisory until confirmed (a SHALL inside a NOTE): it weighs as a
+    /// SHOULD unless strict.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub advisory: bool,
 }
 
 impl RequirementResult {
@@ -171,12 +175,22 @@ impl RequirementResult {
             findings: Vec::new(),
             quote: Vec::new(),
             message: None,
+            advisory: r.is_some_and(|r| r.advisory),
+        }
+    }
+
+    /// How much this result weighs in the gate: its strength's weight, but an advisory
+    /// requirement (catalogue `advisory: true`) weighs at most as a SHOULD unless strict.
+    pub fn weight(&self, strict: bool) -> Weight {
+        match self.strength.weight(strict) {
+            Weight::Gate if self.advisory && !strict => Weight::Advisory,
+            w => w,
         }
     }
 
     /// `true` if this result fails the gate.
     pub fn fails_gate(&self, strict: bool) -> bool {
-        verdict_fails_gate(self.verdict, Some(self.strength.weight(strict)))
+        verdict_fails_gate(self.verdict, Some(self.weight(strict)))
     }
 }
 
@@ -276,7 +290,7 @@ pub fn gate_with(results: &[ScenarioResult], strict: bool, min_judged: Option<us
     let advisory = reqs()
         .filter(|r| {
             matches!(r.verdict, Verdict::Fail | Verdict::XPass)
-                && r.strength.weight(strict) == Weight::Advisory
+                && r.weight(strict) == Weight::Advisory
         })
         .count();
     let count = |f: &dyn Fn(Verdict) -> bool| reqs().filter(|r| f(r.verdict)).count();
@@ -485,6 +499,7 @@ mod tests {
             findings: Vec::new(),
             quote: Vec::new(),
             message: None,
+            advisory: false,
         }
     }
 
@@ -520,6 +535,18 @@ mod tests {
     ) {
         let g = gate(&[scen(vec![req("7/a", s, v)])], strict);
         assert_eq!(!g.passed, fails);
+    }
+
+    #[test]
+    fn an_advisory_shall_weighs_as_a_should_unless_strict() {
+        let mut r = req("7.3.11/reply-new-1-1-session", Strength::Shall, Verdict::Fail);
+        r.advisory = true;
+        let g = gate(&[scen(vec![r.clone()])], false);
+        assert_eq!((g.passed, g.advisory), (true, 1));
+        assert!(!gate(&[scen(vec![r])], true).passed);
+        let cat = Catalogue::embedded().unwrap();
+        let r = RequirementResult::new(&cat, "7.3.11/reply-new-1-1-session", Verdict::Fail, None);
+        assert!(r.advisory, "the catalogue marks the SHALL inside the NOTE (L206) advisory");
     }
 
     #[test]

@@ -28,6 +28,7 @@ fn req(
             Vec::new()
         },
         message: None,
+        advisory: false,
     }
 }
 
