@@ -269,7 +269,9 @@ async fn run_live(
     let events = tap.events();
     let trace = Trace::from_events(&events);
     let labels = Labeler::new(&net);
-    if let Some(outcome) = monitor::user_agent(&trace, &labels) {
+    if let Some(outcome) =
+        monitor::user_agent(&trace, &|e| labels.roles(e).0 == super::labels::CLIENT, opts.strict)
+    {
         assessor.record_monitor(monitor::USER_AGENT_REQUIREMENT, outcome);
     }
     if registration_failed {
