@@ -473,6 +473,25 @@ pub fn judge_as(
             }
             return Ok(());
         }
+        Matcher::Spec(MatcherSpec::New(true)) => {
+            // 7.3.1.3 "newly generated": well formed, and not a value seen before.
+            let known = env.known_values();
+            let problem = match seen.first() {
+                None => Some("(absent)".to_string()),
+                Some(v) if v.trim().is_empty() || v.chars().any(char::is_whitespace) => {
+                    Some(format!("{} (not a token)", quote_text(v)))
+                }
+                Some(v) => known
+                    .iter()
+                    .find(|(_, k)| k == v)
+                    .map(|(name, _)| format!("{} (already {name})", quote_text(v))),
+            };
+            if let Some(seen) = problem {
+                out.push(finding(what, m.to_string(), seen));
+            }
+            return Ok(());
+        }
+        Matcher::Spec(MatcherSpec::New(false)) => true,
         Matcher::Spec(MatcherSpec::Present(p)) => seen.is_empty() != *p,
         Matcher::Spec(MatcherSpec::Absent(a)) => seen.is_empty() == *a,
         Matcher::Spec(MatcherSpec::Contains(t)) => {
@@ -1059,6 +1078,93 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
             out.quote.first().map(String::as_str),
             Some("INVITE sip:g1@cf.test SIP/2.0")
         );
+    }
+
+    #[rstest]
+    // The INVITE's ids against what the scenario knows: `g.conv` is "conv-1".
+    #[case("{ sip: INVITE, headers: { Contribution-ID: { new: true } } }", &[])]
+    #[case("{ sip: INVITE, headers: { Conversation-ID: { new: true } } }", &["header Conversation-ID: expected a newly generated value (none the scenario had seen), seen \"conv-1\" (already the value of ${g.conv})"])]
+    #[case("{ sip: INVITE, headers: { Privacy: { new: true } } }", &["header Privacy: expected a newly generated value (none the scenario had seen), seen (absent)"])]
+    fn newly_generated_ids_differ_from_every_known_value(#[case] e: &str, #[case] want: &[&str]) {
+        let m = sip_msg();
+        let out = check(&expect(e), Observed::Sip(&m), &env()).unwrap();
+        let got: Vec<String> = out.findings.iter().map(|f| f.to_string()).collect();
+        assert_eq!(got, want);
+    }
+
+    #[rstest]
+    // RFC 3261 19.1.4: same user, host (case-insensitive) and port; display names and
+    // parameters do not count; a longer host is another address.
+    #[case("sip:bob@test", "<sip:bob@TEST>;tag=1", true)]
+    #[case("sip:bob@test", "\"Bob\" <sip:bob@test>", true)]
+    #[case("<sip:bob@test>", "sip:bob@test;transport=tcp", true)]
+    #[case("sip:bob@test", "<sip:bob@test.example>", false)]
+    #[case("sip:bob@test", "<sip:Bob@test>", false)]
+    #[case("sip:bob@test", "<sip:bob@test:5061>", false)]
+    fn addresses_compare_as_uris(#[case] want: &str, #[case] seen: &str, #[case] ok: bool) {
+        let m = Matcher::Equals(want.into());
+        let mut f = Vec::new();
+        judge_as(&mut f, "CPIM To", &m, &[seen], &env(), ValueKind::Uri).unwrap();
+        assert_eq!(f.is_empty(), ok, "{want} vs {seen}: {f:?}");
+        // As text, only the identical string passes.
+        let mut f = Vec::new();
+        judge(&mut f, "Subject", &m, &[seen], &env()).unwrap();
+        assert_eq!(f.is_empty(), want == seen);
+    }
+
+    #[test]
+    fn an_unencoded_icsi_fails_although_its_decoded_value_matches() {
+        let raw = INVITE.replace(
+            "Accept-Contact: *;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.session\"",
+            "Accept-Contact: *;+g.3gpp.icsi-ref=\"urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session\"",
+        );
+        let body_len = raw.split("\r\n\r\n").nth(1).unwrap().len();
+        let raw = raw.replace("Content-Length: 149", &format!("Content-Length: {body_len}"));
+        let m = sip::Message::parse(raw.as_bytes()).unwrap().value;
+        let out = check(
+            &expect("{ sip: INVITE, feature_tags: { accept-contact: [cpm.session], contact: [cpm.session] } }"),
+            Observed::Sip(&m),
+            &env(),
+        )
+        .unwrap();
+        assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
+        assert_eq!(out.findings[0].key.as_deref(), Some("feature_tags.accept-contact"));
+        assert!(out.findings[0].expected.contains("percent-encoded"));
+    }
+
+    #[test]
+    fn cpim_content_is_compared_after_its_transfer_encoding() {
+        for (cte, payload, ok) in [
+            ("base64", "aGk=", true),
+            ("quoted-printable", "h=69", true),
+            ("7bit", "hi", true),
+            ("base64", "aGo=", false),
+        ] {
+            let body = format!("From: <sip:a@test>\r\nTo: <sip:b@test>\r\n\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: {cte}\r\n\r\n{payload}");
+            let raw = format!("MESSAGE sip:b@test SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 MESSAGE\r\nContent-Type: message/cpim\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            let m = sip::Message::parse(raw.as_bytes()).unwrap().value;
+            let out = check(&expect("{ sip: MESSAGE, cpim: { Content: hi, To: 'sip:b@test' } }"), Observed::Sip(&m), &env()).unwrap();
+            assert_eq!(out.findings.is_empty(), ok, "{cte} {payload}: {:?}", out.findings);
+        }
+    }
+
+    #[test]
+    fn a_refusing_final_response_settles_the_awaited_transaction() {
+        let req = sip_msg();
+        let mut env = env();
+        env.saved.insert("inv".into(), SavedMessage::Sip(req));
+        let resp = |code: &str, call: &str| {
+            sip::Message::parse(format!("SIP/2.0 {code}\r\nCall-ID: {call}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n").as_bytes()).unwrap().value
+        };
+        let e = expect("{ status: 200, answers: inv }");
+        assert!(refuses(&e, Observed::Sip(&resp("486 Busy Here", "c1@127.0.0.1")), &env).unwrap());
+        assert!(!refuses(&e, Observed::Sip(&resp("180 Ringing", "c1@127.0.0.1")), &env).unwrap());
+        assert!(!refuses(&e, Observed::Sip(&resp("200 OK", "c1@127.0.0.1")), &env).unwrap());
+        assert!(!refuses(&e, Observed::Sip(&resp("486 Busy Here", "other")), &env).unwrap());
+        let e = expect("{ status: 1xx, answers: inv }");
+        assert!(refuses(&e, Observed::Sip(&resp("603 Decline", "c1@127.0.0.1")), &env).unwrap());
+        // Without `answers` nothing says which transaction is awaited.
+        assert!(!refuses(&expect("{ status: 200 }"), Observed::Sip(&resp("486 Busy Here", "c1@127.0.0.1")), &env).unwrap());
     }
 
     #[test]
