@@ -59,6 +59,11 @@ pub struct RunArgs {
     /// become xfail, listed passes xpass (which fail the gate: the list is stale).
     #[arg(long, value_name = "FILE")]
     pub expect_fail: Option<PathBuf>,
+    /// Fail the gate when fewer than N requirement results were judged (pass, fail, xfail,
+    /// xpass): a client that declares few capabilities cannot pass on almost nothing unnoticed.
+    /// The summary always says how many were judged.
+    #[arg(long, value_name = "N")]
+    pub min_judged: Option<usize>,
     /// Switch on a fault of the reference client (repeatable; `cpmconf faults` lists them).
     #[arg(long = "fault", value_name = "ID")]
     pub fault: Vec<String>,
@@ -246,7 +251,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
                 for d in &diags {
                     eprintln!("{d}");
                 }
-                problems += diags.len();
+                problems += diags.iter().filter(|d| d.is_error()).count();
                 scenarios.push(l);
             }
             Err(d) => {
@@ -259,6 +264,29 @@ pub fn run(a: &RunArgs) -> ExitCode {
         return fail(format!(
             "{problems} problem(s) in the scenario files (see above; `cpmconf validate` checks them)"
         ));
+    }
+    // A known-failures entry that matches nothing in the suite is a typo or a stale entry.
+    if let Some(p) = &a.expect_fail {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        let judges = |id: &str| -> Option<Vec<String>> {
+            scenarios.iter().find(|l| l.scenario.id == id).map(|l| {
+                let mut ids = cpmconf_engine::assess::step_verifies(&l.scenario);
+                ids.extend(l.scenario.covers.iter().cloned());
+                ids.push(cpmconf_engine::runner::monitor::USER_AGENT_REQUIREMENT.to_string());
+                ids
+            })
+        };
+        let bad = known.unmatched(&text, &p.display().to_string(), &judges);
+        if !bad.is_empty() {
+            for b in &bad {
+                eprintln!("{b}");
+            }
+            return fail(format!(
+                "{} known-failure entr{} match nothing in the suite",
+                bad.len(),
+                if bad.len() == 1 { "y" } else { "ies" }
+            ));
+        }
     }
     scenarios.retain(|l| selected(&l.scenario, a, part));
     if scenarios.is_empty() {
@@ -306,6 +334,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
         known,
         faults: a.fault.clone(),
         bless: a.bless,
+        min_judged: a.min_judged,
     };
     let client_label = if a.fault.is_empty() {
         profile.name.clone()
@@ -367,7 +396,19 @@ pub fn run(a: &RunArgs) -> ExitCode {
         }
     }
     println!("report: {}", report_dir.display());
-    if summary.gate.passed {
+    // `error` is never about the client: the run could not judge it (adapter missing or
+    // crashing, port in use), so the exit status says the harness could not do its job.
+    let errors = summary
+        .reports
+        .iter()
+        .filter(|r| r.result.verdict == cpmconf_engine::Verdict::Error)
+        .count();
+    if errors > 0 {
+        eprintln!(
+            "cpmconf run: {errors} scenario(s) ended in error: the harness or the adapter could not judge the client there (see above)"
+        );
+        ExitCode::from(2)
+    } else if summary.gate.passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -40,11 +40,24 @@ pub fn run(a: &ValidateArgs) -> ExitCode {
     for d in &diags {
         println!("{d}");
     }
-    if diags.is_empty() {
-        println!("{} scenario file(s) valid", files.len());
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    if errors == 0 {
+        println!(
+            "{} scenario file(s) valid{}",
+            files.len(),
+            if warnings > 0 {
+                format!(", {warnings} warning(s)")
+            } else {
+                String::new()
+            }
+        );
         ExitCode::SUCCESS
     } else {
-        println!("{} problem(s) in {} file(s)", diags.len(), files.len());
+        println!(
+            "{errors} problem(s) and {warnings} warning(s) in {} file(s)",
+            files.len()
+        );
         ExitCode::from(1)
     }
 }

@@ -17,6 +17,7 @@ pub mod multipart;
 pub mod sdp;
 pub mod sip;
 pub mod text;
+pub mod transfer_encoding;
 pub mod xml;
 
 pub use error::{DecodeError, Status};

@@ -120,6 +120,10 @@ pub struct Requirement {
     /// Editorial notes.
     #[serde(default)]
     pub notes: String,
+    /// A SHALL the gate weighs as a SHOULD until confirmed (e.g. a normative keyword inside a
+    /// NOTE of the CR): its failure is advisory unless `--strict`.
+    #[serde(default)]
+    pub advisory: bool,
 }
 
 /// Errors loading a catalogue.

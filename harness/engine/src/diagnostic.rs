@@ -15,6 +15,9 @@ pub struct Diagnostic {
     pub column: usize,
     /// What is wrong and what was expected.
     pub message: String,
+    /// A warning (a likely mistake that still runs) rather than an error (the file cannot run).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
 }
 
 impl Diagnostic {
@@ -30,7 +33,19 @@ impl Diagnostic {
             line,
             column,
             message: message.into(),
+            warning: false,
         }
+    }
+
+    /// The same diagnostic as a warning.
+    pub fn as_warning(mut self) -> Self {
+        self.warning = true;
+        self
+    }
+
+    /// `true` for an error (the scenario cannot run as written).
+    pub fn is_error(&self) -> bool {
+        !self.warning
     }
 
     /// A diagnostic placed at the first occurrence of `needle` in `source` at or after line
@@ -56,8 +71,12 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}:{}:{}: error: {}",
-            self.file, self.line, self.column, self.message
+            "{}:{}:{}: {}: {}",
+            self.file,
+            self.line,
+            self.column,
+            if self.warning { "warning" } else { "error" },
+            self.message
         )
     }
 }

@@ -2,7 +2,7 @@
 //! satisfies at most one pending item, and the group is done when every `expect` / `wait_for`
 //! item is decided.
 
-use crate::matcher::{check, check_event, is_candidate, MatchError, MatchOutcome};
+use crate::matcher::{check, check_event, is_candidate, refuses, MatchError, MatchOutcome};
 use crate::observed::{MatchEnv, Observed};
 use crate::scenario::GroupItem;
 
@@ -19,6 +19,9 @@ pub enum ItemState {
     Failed(MatchOutcome),
     /// An `expect_none` that saw a forbidden message.
     Violated(MatchOutcome),
+    /// An `expect: { status, answers }` whose transaction the client ended with another final
+    /// status (the quote is that response): decided, it can no longer be met.
+    Refused(MatchOutcome),
 }
 
 /// Which item a message or event was assigned to.
@@ -86,10 +89,19 @@ impl<'s> GroupProgress<'s> {
             if !open_expect(self.states.get(i)) {
                 continue;
             }
-            if e.from != from_role
-                || e.to.as_deref().is_some_and(|t| t != to_role)
-                || !is_candidate(e, obs, env)?
-            {
+            if e.from != from_role || e.to.as_deref().is_some_and(|t| t != to_role) {
+                continue;
+            }
+            if !is_candidate(e, obs, env)? {
+                if refuses(e, obs, env)? {
+                    if let Some(s) = self.states.get_mut(i) {
+                        *s = ItemState::Refused(MatchOutcome {
+                            findings: Vec::new(),
+                            quote: obs.quote(),
+                        });
+                    }
+                    return Ok(Assignment::Item(i));
+                }
                 continue;
             }
             let out = check(e, obs, env)?;
@@ -149,7 +161,7 @@ impl<'s> GroupProgress<'s> {
             .zip(&self.states)
             .all(|(item, st)| match item {
                 GroupItem::ExpectNone(_) => true,
-                GroupItem::Expect(_) => matches!(st, ItemState::Met(_)),
+                GroupItem::Expect(_) => matches!(st, ItemState::Met(_) | ItemState::Refused(_)),
                 GroupItem::WaitFor(_) => !matches!(st, ItemState::Pending),
             })
     }

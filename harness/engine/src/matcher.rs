@@ -2,8 +2,8 @@
 //! reported as expected-against-seen; a matcher kind that cannot be evaluated is an error, never a
 //! pass.
 
-use cpmconf_codec::sip::{feature_tag::FeatureSet, icsi};
-use cpmconf_codec::{cpim, multipart, sdp, xml, DecodeError};
+use cpmconf_codec::sip::{feature_tag::FeatureSet, icsi, NameAddr, Uri};
+use cpmconf_codec::{cpim, multipart, sdp, transfer_encoding, xml, DecodeError};
 
 use crate::observed::{MatchEnv, Observed, SavedMessage};
 use crate::scenario::{Expect, Matcher, MatcherSpec, MsrpStart, SdpExpect};
@@ -61,31 +61,70 @@ pub fn is_connection_opener(obs: Observed<'_>) -> bool {
         if m.method().is_some_and(|x| x.as_str().eq_ignore_ascii_case("SEND")) && m.body.is_empty())
 }
 
-/// Judges a message against every condition of the expectation.
+/// `true` if the message settles an `expect: { status, answers }` the other way: a final SIP
+/// response (or, while a provisional one is awaited, any final response) in the awaited
+/// transaction with a status the expectation does not accept. The client has answered; the
+/// expectation can no longer be met, so the step ends at once with this response as evidence.
+pub fn refuses(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<bool, MatchError> {
+    let (Some(want), Some(_), Observed::Sip(m)) = (e.status, &e.answers, obs) else {
+        return Ok(false);
+    };
+    let Some(code) = m.status() else {
+        return Ok(false);
+    };
+    if want.accepts(code.0) || code.0 < 200 {
+        return Ok(false);
+    }
+    Ok(correlation_findings(e, obs, env)?.is_empty())
+}
+
+/// Judges a message against every condition of the expectation. Each finding carries the key of
+/// the condition that produced it (`start`, `request_uri`, `headers.<Name>`,
+/// `feature_tags.<header>`, `sdp.<attribute>`, `cpim.<Key>`, `xml.<path>`, `body`), so a step's
+/// `evidence` can attribute it to the requirement it is evidence for.
 pub fn check(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<MatchOutcome, MatchError> {
-    let mut f = start_findings(e, obs);
+    let mut f: Vec<Finding> = start_findings(e, obs);
     f.extend(correlation_findings(e, obs, env)?);
+    let mut f: Vec<Finding> = f.into_iter().map(|x| x.keyed(START_KEY)).collect();
+    let section = |f: &mut Vec<Finding>, key: &str, from: usize| {
+        for x in f.iter_mut().skip(from) {
+            if x.key.is_none() {
+                x.key = Some(key.to_string());
+            }
+        }
+    };
     if let Some(m) = &e.request_uri {
         let seen = match obs {
             Observed::Sip(s) => s.request_uri(),
             Observed::Msrp(_) => None,
         };
-        judge(
+        let n = f.len();
+        judge_as(
             &mut f,
             "Request-URI",
             m,
             &seen.into_iter().collect::<Vec<_>>(),
             env,
+            ValueKind::Uri,
         )?;
+        section(&mut f, "request_uri", n);
     }
     for (name, m) in &e.headers {
-        judge(
+        let n = f.len();
+        let kind = if obs_is_sip(obs) && is_address_header(name) {
+            ValueKind::Uri
+        } else {
+            ValueKind::Text
+        };
+        judge_as(
             &mut f,
             &format!("header {name}"),
             m,
             &obs.header_values(name),
             env,
+            kind,
         )?;
+        section(&mut f, &format!("headers.{name}"), n);
     }
     if let Some(ft) = &e.feature_tags {
         feature_tags(
@@ -96,27 +135,133 @@ pub fn check(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<MatchOutco
         )?;
     }
     if let Some(s) = &e.sdp {
+        let n = f.len();
         sdp_findings(&mut f, obs, s, env)?;
+        section(&mut f, "sdp", n);
     }
     if let Some(c) = &e.cpim {
+        let n = f.len();
         cpim_findings(&mut f, obs, c, env)?;
+        section(&mut f, "cpim", n);
     }
     if let Some(x) = &e.xml {
+        let n = f.len();
         xml_findings(&mut f, obs, x, env)?;
+        section(&mut f, "xml", n);
     }
     if let Some(b) = &e.body {
-        let text = String::from_utf8_lossy(obs.body()).into_owned();
-        let seen: Vec<&str> = if text.is_empty() {
-            Vec::new()
-        } else {
-            vec![text.as_str()]
-        };
-        judge(&mut f, "body", b, &seen, env)?;
+        let n = f.len();
+        match content_of(obs) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let seen: Vec<&str> = if text.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![text.as_str()]
+                };
+                judge(&mut f, "body", b, &seen, env)?;
+            }
+            Err(err) => f.push(finding(
+                "body",
+                "a body decodable by its Content-Transfer-Encoding",
+                format!("undecodable: {err}"),
+            )),
+        }
+        section(&mut f, "body", n);
     }
     Ok(MatchOutcome {
         findings: f,
         quote: obs.quote(),
     })
+}
+
+/// The condition key of start-line and correlation findings: they say the message is not the one
+/// the step is about, so they are evidence against every requirement of the step.
+pub const START_KEY: &str = "start";
+
+/// `true` when an `evidence` entry `claim` (a condition key such as `headers` or `sdp.direction`)
+/// covers a finding with key `key`: the same key, a condition inside it, or the condition it is
+/// part of (a missing SDP is evidence against `sdp.direction`). Start-line findings are claimed
+/// by every entry.
+pub fn claims(claim: &str, key: &str) -> bool {
+    let inside = |a: &str, b: &str| a.len() > b.len() && a.starts_with(b) && a[b.len()..].starts_with('.');
+    key == START_KEY
+        || claim.eq_ignore_ascii_case(key)
+        || inside(key, claim)
+        || inside(claim, key)
+}
+
+fn obs_is_sip(obs: Observed<'_>) -> bool {
+    matches!(obs, Observed::Sip(_))
+}
+
+/// SIP header fields whose values are addresses (name-addr or addr-spec, RFC 3261 20): they
+/// compare as URIs (RFC 3261 19.1.4), not as text. Compact forms included.
+const ADDRESS_HEADERS: &[&str] = &[
+    "To",
+    "t",
+    "From",
+    "f",
+    "Contact",
+    "m",
+    "Refer-To",
+    "r",
+    "Referred-By",
+    "b",
+    "P-Asserted-Identity",
+    "P-Preferred-Identity",
+];
+
+/// `true` for a SIP header whose value is an address.
+pub fn is_address_header(name: &str) -> bool {
+    ADDRESS_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// CPIM header fields whose values are addresses (RFC 3862 3.3).
+pub fn is_address_cpim_key(key: &str) -> bool {
+    ["From", "To", "cc"].iter().any(|h| h.eq_ignore_ascii_case(key))
+}
+
+/// Upper-tester event fields whose values are addresses (`from` of `message_received`, the
+/// `to`, `uri`, `group` and `peer` of others).
+pub fn is_address_event_field(name: &str) -> bool {
+    ["from", "to", "uri", "group", "peer"]
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case(name))
+}
+
+/// XML paths whose values are addresses: an `entity` or `uri` attribute (conference-info users
+/// and endpoints, resource-lists entries).
+pub fn is_address_xml_path(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    ["@entity", "@uri", "entity", "uri"]
+        .iter()
+        .any(|a| last.eq_ignore_ascii_case(a))
+}
+
+/// How a value is compared by a plain (equality) matcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Text, byte for byte after substitution.
+    Text,
+    /// An address: the URI of a name-addr, addr-spec or CPIM `[name] <uri>`, compared by
+    /// RFC 3261 19.1.4 (`Uri::same_address`); display names and parameters do not count.
+    Uri,
+}
+
+/// The URI of an address value: `"Name" <uri>;params`, `Name <uri>`, `<uri>` or a bare URI.
+pub fn address_uri(text: &str) -> Option<Uri> {
+    NameAddr::parse(text)
+        .map(|n| n.uri)
+        .ok()
+        .or_else(|| Uri::parse(text.trim()).ok())
+}
+
+/// The payload of a message body as sent: decoded by the message's own
+/// Content-Transfer-Encoding header when it has one (RFC 2045 6).
+fn content_of(obs: Observed<'_>) -> Result<Vec<u8>, DecodeError> {
+    let cte = obs.header_values("Content-Transfer-Encoding");
+    transfer_encoding::decode(cte.first().copied(), obs.body())
 }
 
 fn finding(
@@ -125,6 +270,7 @@ fn finding(
     seen: impl Into<String>,
 ) -> Finding {
     Finding {
+        key: None,
         what: what.into(),
         expected: expected.into(),
         seen: seen.into(),
@@ -266,7 +412,7 @@ fn correlation_findings(
 
 fn quoted(v: Option<&str>) -> String {
     match v {
-        Some(s) => format!("{s:?}"),
+        Some(s) => quote_text(s),
         None => "(absent)".to_string(),
     }
 }
@@ -274,16 +420,16 @@ fn quoted(v: Option<&str>) -> String {
 fn seen_text(seen: &[&str]) -> String {
     match seen {
         [] => "(absent)".to_string(),
-        [one] => format!("{one:?}"),
         many => many
             .iter()
-            .map(|s| format!("{s:?}"))
+            .map(|s| quote_text(s))
             .collect::<Vec<_>>()
             .join(", "),
     }
 }
 
-/// Evaluates one matcher over every value found (none = absent); pushes a finding if it fails.
+/// Evaluates one matcher over every value found (none = absent) as text; pushes a finding if it
+/// fails.
 pub fn judge(
     out: &mut Vec<Finding>,
     what: &str,
@@ -291,15 +437,61 @@ pub fn judge(
     seen: &[&str],
     env: &MatchEnv,
 ) -> Result<(), MatchError> {
+    judge_as(out, what, m, seen, env, ValueKind::Text)
+}
+
+/// Evaluates one matcher over every value found (none = absent); pushes a finding if it fails.
+/// With [`ValueKind::Uri`] a plain (equality) matcher compares addresses as URIs (RFC 3261
+/// 19.1.4); `contains` and `regex` always work on the text as written.
+pub fn judge_as(
+    out: &mut Vec<Finding>,
+    what: &str,
+    m: &Matcher,
+    seen: &[&str],
+    env: &MatchEnv,
+    kind: ValueKind,
+) -> Result<(), MatchError> {
     let ok = match m {
         Matcher::Equals(t) | Matcher::Spec(MatcherSpec::Equals(t)) => {
             let want = env.interpolate(t)?;
-            let ok = seen.iter().any(|s| *s == want);
+            let want_uri = match kind {
+                ValueKind::Uri => address_uri(&want),
+                ValueKind::Text => None,
+            };
+            let ok = match &want_uri {
+                Some(w) => seen
+                    .iter()
+                    .any(|s| address_uri(s).is_some_and(|u| u.same_address(w))),
+                None => seen.iter().any(|s| *s == want),
+            };
             if !ok {
-                out.push(finding(what, format!("{want:?}"), seen_text(seen)));
+                let expected = match &want_uri {
+                    Some(w) => format!("the address {w} (compared as a URI, RFC 3261 19.1.4)"),
+                    None => quote_text(&want),
+                };
+                out.push(finding(what, expected, seen_text(seen)));
             }
             return Ok(());
         }
+        Matcher::Spec(MatcherSpec::New(true)) => {
+            // 7.3.1.3 "newly generated": well formed, and not a value seen before.
+            let known = env.known_values();
+            let problem = match seen.first() {
+                None => Some("(absent)".to_string()),
+                Some(v) if v.trim().is_empty() || v.chars().any(char::is_whitespace) => {
+                    Some(format!("{} (not a token)", quote_text(v)))
+                }
+                Some(v) => known
+                    .iter()
+                    .find(|(_, k)| k == v)
+                    .map(|(name, _)| format!("{} (already {name})", quote_text(v))),
+            };
+            if let Some(seen) = problem {
+                out.push(finding(what, m.to_string(), seen));
+            }
+            return Ok(());
+        }
+        Matcher::Spec(MatcherSpec::New(false)) => true,
         Matcher::Spec(MatcherSpec::Present(p)) => seen.is_empty() != *p,
         Matcher::Spec(MatcherSpec::Absent(a)) => seen.is_empty() == *a,
         Matcher::Spec(MatcherSpec::Contains(t)) => {
@@ -308,7 +500,7 @@ pub fn judge(
             if !ok {
                 out.push(finding(
                     what,
-                    format!("containing {want:?}"),
+                    format!("a value containing {}", quote_text(&want)),
                     seen_text(seen),
                 ));
             }
@@ -328,6 +520,37 @@ pub fn judge(
         out.push(finding(what, m.to_string(), seen_text(seen)));
     }
     Ok(())
+}
+
+/// A text value as the reports show it: in double quotes, control characters escaped.
+pub fn quote_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A duration as the reports show it: `5 s`, `500 ms`, `1.5 s`.
+pub fn human_duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
 }
 
 /// The ICSI a scenario names: a short name (`cpm.session`) or a full URN.
@@ -354,24 +577,33 @@ fn feature_tags(
     };
     type Group<'a> = (
         &'a str,
+        &'a str,
         Option<&'a [String]>,
         Result<Vec<FeatureSet>, DecodeError>,
     );
     let groups: [Group<'_>; 2] = [
-        ("Accept-Contact", accept, m.accept_contacts()),
-        ("Contact", contact, m.contact_features()),
+        (
+            "Accept-Contact",
+            "feature_tags.accept-contact",
+            accept,
+            m.accept_contacts(),
+        ),
+        ("Contact", "feature_tags.contact", contact, m.contact_features()),
     ];
-    for (header, want, sets) in groups {
+    for (header, key, want, sets) in groups {
         let Some(want) = want else { continue };
         // wire-facts 1: compare decoded ICSI values, never substrings of the raw header.
         let seen: Vec<String> = match sets {
             Ok(sets) => sets.iter().flat_map(|s| s.icsi_refs()).collect(),
             Err(e) => {
-                out.push(finding(
-                    format!("{header} feature tags"),
-                    "a decodable header",
-                    format!("undecodable: {e}"),
-                ));
+                out.push(
+                    finding(
+                        format!("{header} feature tags"),
+                        "a decodable header",
+                        format!("undecodable: {e}"),
+                    )
+                    .keyed(key),
+                );
                 continue;
             }
         };
@@ -383,25 +615,96 @@ fn feature_tags(
                 } else {
                     seen.join(", ")
                 };
-                out.push(finding(format!("{header} +g.3gpp.icsi-ref"), icsi, shown));
+                out.push(finding(format!("{header} +g.3gpp.icsi-ref"), icsi, shown).keyed(key));
             }
+        }
+        // 3GPP TS 24.229 7.2A.8.2 (wire-facts 1): in Contact and Accept-Contact the ICSI and
+        // IARI values are percent-encoded, each ':' written %3A. Decoded values alone would pass
+        // a client that writes them raw.
+        for raw in unencoded_feature_values(m, header) {
+            out.push(
+                finding(
+                    format!("{header} +g.3gpp.icsi-ref / iari-ref coding"),
+                    "a percent-encoded URN (each ':' as %3A, 3GPP TS 24.229 7.2A.8.2)",
+                    quote_text(&raw),
+                )
+                .keyed(key),
+            );
         }
     }
     Ok(())
 }
 
-/// The body part of a given media type: the whole body, or the matching part of a multipart body.
-fn part_of<'a>(obs: Observed<'a>, essence: &str) -> Option<Vec<u8>> {
+/// The `+g.3gpp.icsi-ref` / `+g.3gpp.iari-ref` values of `header` written with a raw `:`.
+fn unencoded_feature_values(m: &cpmconf_codec::sip::Message, header: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in m.headers.iter().filter(|h| h.is(header)) {
+        let v = h.value.as_str();
+        let lower = v.to_ascii_lowercase();
+        for tag in ["+g.3gpp.icsi-ref=\"", "+g.3gpp.iari-ref=\""] {
+            let mut from = 0;
+            while let Some(i) = lower.get(from..).and_then(|t| t.find(tag)) {
+                let start = from + i + tag.len();
+                let end = v
+                    .get(start..)
+                    .and_then(|t| t.find('"'))
+                    .map_or(v.len(), |e| start + e);
+                if let Some(val) = v.get(start..end) {
+                    if val.contains(':') {
+                        out.push(val.to_string());
+                    }
+                }
+                from = end;
+            }
+        }
+    }
+    out
+}
+
+/// The content of the body part of a given media type: the whole body, or the matching part of
+/// a multipart body, decoded by its Content-Transfer-Encoding (RFC 2045 6). `None` when there is
+/// no such part; `Some(Err)` when its transfer encoding cannot be decoded.
+fn part_of(obs: Observed<'_>, essence: &str) -> Option<Result<Vec<u8>, DecodeError>> {
     let ct = obs.content_type()?;
     let lower = ct.to_ascii_lowercase();
     if lower.starts_with(essence) {
-        return Some(obs.body().to_vec());
+        return Some(content_of(obs));
     }
     if lower.starts_with("multipart/") {
         let mp = multipart::Multipart::parse_with_type(ct, obs.body()).ok()?;
-        return mp.value.find(essence).map(|p| p.body.clone());
+        return mp.value.find(essence).map(|p| {
+            transfer_encoding::decode(p.header("Content-Transfer-Encoding"), &p.body)
+        });
     }
     None
+}
+
+/// `part_of` as a finding when the part is missing or undecodable.
+fn part_or_finding(
+    out: &mut Vec<Finding>,
+    obs: Observed<'_>,
+    essence: &str,
+    what: &str,
+) -> Option<Vec<u8>> {
+    match part_of(obs, essence) {
+        Some(Ok(b)) => Some(b),
+        Some(Err(e)) => {
+            out.push(finding(
+                what,
+                format!("a {essence} body decodable by its Content-Transfer-Encoding"),
+                format!("undecodable: {e}"),
+            ));
+            None
+        }
+        None => {
+            out.push(finding(
+                what,
+                format!("a {essence} body"),
+                format!("Content-Type {}", quoted(obs.content_type())),
+            ));
+            None
+        }
+    }
 }
 
 fn sdp_findings(
@@ -410,12 +713,7 @@ fn sdp_findings(
     s: &SdpExpect,
     env: &MatchEnv,
 ) -> Result<(), MatchError> {
-    let Some(body) = part_of(obs, "application/sdp") else {
-        out.push(finding(
-            "SDP",
-            "an application/sdp body",
-            format!("Content-Type {}", quoted(obs.content_type())),
-        ));
+    let Some(body) = part_or_finding(out, obs, "application/sdp", "SDP") else {
         return Ok(());
     };
     let sd = match sdp::SessionDescription::parse(&body) {
@@ -467,17 +765,20 @@ fn sdp_findings(
     for (what, m, seen) in checks {
         if let Some(m) = m {
             let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
+            let n = out.len();
             judge(out, what, m, &seen, env)?;
+            let key = format!("sdp.{}", what.trim_start_matches("SDP ").trim_start_matches("a=").trim_start_matches("m= "));
+            for x in out.iter_mut().skip(n) {
+                x.key.get_or_insert_with(|| key.clone());
+            }
         }
     }
     if let Some(d) = &s.direction {
         let seen = sd.effective_direction(media).as_str();
         if seen != d {
-            out.push(finding(
-                "SDP direction",
-                format!("{d:?}"),
-                format!("{seen:?}"),
-            ));
+            out.push(
+                finding("SDP direction", quote_text(d), quote_text(seen)).keyed("sdp.direction"),
+            );
         }
     }
     for (what, want, have) in [
@@ -490,15 +791,18 @@ fn sdp_findings(
     ] {
         for w in want.iter().flatten() {
             if !have.iter().any(|h| h.eq_ignore_ascii_case(w)) {
-                out.push(finding(
-                    what,
-                    format!("containing {w:?}"),
-                    if have.is_empty() {
-                        "(absent)".into()
-                    } else {
-                        format!("{:?}", have.join(" "))
-                    },
-                ));
+                out.push(
+                    finding(
+                        what,
+                        format!("a list containing {}", quote_text(w)),
+                        if have.is_empty() {
+                            "(absent)".into()
+                        } else {
+                            quote_text(&have.join(" "))
+                        },
+                    )
+                    .keyed(&format!("sdp.{}", what.trim_start_matches("SDP a="))),
+                );
             }
         }
     }
@@ -515,12 +819,7 @@ fn cpim_findings(
     want: &std::collections::BTreeMap<String, Matcher>,
     env: &MatchEnv,
 ) -> Result<(), MatchError> {
-    let Some(body) = part_of(obs, "message/cpim") else {
-        out.push(finding(
-            "CPIM",
-            "a message/cpim body",
-            format!("Content-Type {}", quoted(obs.content_type())),
-        ));
+    let Some(body) = part_or_finding(out, obs, "message/cpim", "CPIM") else {
         return Ok(());
     };
     let msg = match cpim::parse(&body) {
@@ -534,11 +833,32 @@ fn cpim_findings(
             return Ok(());
         }
     };
+    // RFC 3862 3.2: the encapsulated MIME object carries its own Content-Transfer-Encoding.
+    let payload = transfer_encoding::decode(
+        msg.content_header("Content-Transfer-Encoding"),
+        &msg.body,
+    );
     for (key, m) in want {
+        let n = out.len();
         let content;
         let seen: Vec<&str> = if key == "Content" {
-            content = String::from_utf8_lossy(&msg.body).into_owned();
-            vec![content.as_str()]
+            match &payload {
+                Ok(p) => {
+                    content = String::from_utf8_lossy(p).into_owned();
+                    vec![content.as_str()]
+                }
+                Err(e) => {
+                    out.push(finding(
+                        "CPIM Content",
+                        "content decodable by its Content-Transfer-Encoding",
+                        format!("undecodable: {e}"),
+                    ));
+                    for x in out.iter_mut().skip(n) {
+                        x.key.get_or_insert_with(|| format!("cpim.{key}"));
+                    }
+                    continue;
+                }
+            }
         } else if key.eq_ignore_ascii_case("Content-Type") {
             msg.content_type().into_iter().collect()
         } else if let Some((prefix, name)) = key.split_once('.') {
@@ -554,7 +874,15 @@ fn cpim_findings(
         } else {
             msg.get_ns_all(cpim::NS_CPIM, key)
         };
-        judge(out, &format!("CPIM {key}"), m, &seen, env)?;
+        let kind = if is_address_cpim_key(key) {
+            ValueKind::Uri
+        } else {
+            ValueKind::Text
+        };
+        judge_as(out, &format!("CPIM {key}"), m, &seen, env, kind)?;
+        for x in out.iter_mut().skip(n) {
+            x.key.get_or_insert_with(|| format!("cpim.{key}"));
+        }
     }
     Ok(())
 }
@@ -566,9 +894,13 @@ fn xml_findings(
     env: &MatchEnv,
 ) -> Result<(), MatchError> {
     let body = match obs.content_type().map(str::to_ascii_lowercase) {
-        Some(ct) if ct.starts_with("message/cpim") => {
-            cpim::parse(obs.body()).ok().map(|c| c.value.body)
-        }
+        Some(ct) if ct.starts_with("message/cpim") => cpim::parse(obs.body()).ok().and_then(|c| {
+            transfer_encoding::decode(
+                c.value.content_header("Content-Transfer-Encoding"),
+                &c.value.body,
+            )
+            .ok()
+        }),
         Some(ct) if ct.starts_with("multipart/") => obs.content_type().and_then(|ct| {
             let mp = multipart::Multipart::parse_with_type(ct, obs.body()).ok()?;
             mp.value
@@ -578,9 +910,11 @@ fn xml_findings(
                     p.header("Content-Type")
                         .is_some_and(|t| t.to_ascii_lowercase().contains("xml"))
                 })
-                .map(|p| p.body.clone())
+                .and_then(|p| {
+                    transfer_encoding::decode(p.header("Content-Transfer-Encoding"), &p.body).ok()
+                })
         }),
-        Some(ct) if ct.contains("xml") => Some(obs.body().to_vec()),
+        Some(ct) if ct.contains("xml") => content_of(obs).ok(),
         _ => None,
     };
     let Some(body) = body else {
@@ -592,10 +926,16 @@ fn xml_findings(
         return Ok(());
     };
     for (path, m) in want {
+        let n = out.len();
         match xml::select(&body, path) {
             Ok(values) => {
                 let seen: Vec<&str> = values.iter().map(String::as_str).collect();
-                judge(out, &format!("XML {path}"), m, &seen, env)?;
+                let kind = if is_address_xml_path(path) {
+                    ValueKind::Uri
+                } else {
+                    ValueKind::Text
+                };
+                judge_as(out, &format!("XML {path}"), m, &seen, env, kind)?;
             }
             Err(e) => {
                 out.push(finding(
@@ -604,6 +944,9 @@ fn xml_findings(
                     format!("undecodable: {e}"),
                 ));
             }
+        }
+        for x in out.iter_mut().skip(n) {
+            x.key.get_or_insert_with(|| format!("xml.{path}"));
         }
     }
     Ok(())
@@ -737,6 +1080,93 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
         );
     }
 
+    #[rstest]
+    // The INVITE's ids against what the scenario knows: `g.conv` is "conv-1".
+    #[case("{ sip: INVITE, headers: { Contribution-ID: { new: true } } }", &[])]
+    #[case("{ sip: INVITE, headers: { Conversation-ID: { new: true } } }", &["header Conversation-ID: expected a newly generated value (none the scenario had seen), seen \"conv-1\" (already the value of ${g.conv})"])]
+    #[case("{ sip: INVITE, headers: { Privacy: { new: true } } }", &["header Privacy: expected a newly generated value (none the scenario had seen), seen (absent)"])]
+    fn newly_generated_ids_differ_from_every_known_value(#[case] e: &str, #[case] want: &[&str]) {
+        let m = sip_msg();
+        let out = check(&expect(e), Observed::Sip(&m), &env()).unwrap();
+        let got: Vec<String> = out.findings.iter().map(|f| f.to_string()).collect();
+        assert_eq!(got, want);
+    }
+
+    #[rstest]
+    // RFC 3261 19.1.4: same user, host (case-insensitive) and port; display names and
+    // parameters do not count; a longer host is another address.
+    #[case("sip:bob@test", "<sip:bob@TEST>;tag=1", true)]
+    #[case("sip:bob@test", "\"Bob\" <sip:bob@test>", true)]
+    #[case("<sip:bob@test>", "sip:bob@test;transport=tcp", true)]
+    #[case("sip:bob@test", "<sip:bob@test.example>", false)]
+    #[case("sip:bob@test", "<sip:Bob@test>", false)]
+    #[case("sip:bob@test", "<sip:bob@test:5061>", false)]
+    fn addresses_compare_as_uris(#[case] want: &str, #[case] seen: &str, #[case] ok: bool) {
+        let m = Matcher::Equals(want.into());
+        let mut f = Vec::new();
+        judge_as(&mut f, "CPIM To", &m, &[seen], &env(), ValueKind::Uri).unwrap();
+        assert_eq!(f.is_empty(), ok, "{want} vs {seen}: {f:?}");
+        // As text, only the identical string passes.
+        let mut f = Vec::new();
+        judge(&mut f, "Subject", &m, &[seen], &env()).unwrap();
+        assert_eq!(f.is_empty(), want == seen);
+    }
+
+    #[test]
+    fn an_unencoded_icsi_fails_although_its_decoded_value_matches() {
+        let raw = INVITE.replace(
+            "Accept-Contact: *;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.session\"",
+            "Accept-Contact: *;+g.3gpp.icsi-ref=\"urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session\"",
+        );
+        let body_len = raw.split("\r\n\r\n").nth(1).unwrap().len();
+        let raw = raw.replace("Content-Length: 149", &format!("Content-Length: {body_len}"));
+        let m = sip::Message::parse(raw.as_bytes()).unwrap().value;
+        let out = check(
+            &expect("{ sip: INVITE, feature_tags: { accept-contact: [cpm.session], contact: [cpm.session] } }"),
+            Observed::Sip(&m),
+            &env(),
+        )
+        .unwrap();
+        assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
+        assert_eq!(out.findings[0].key.as_deref(), Some("feature_tags.accept-contact"));
+        assert!(out.findings[0].expected.contains("percent-encoded"));
+    }
+
+    #[test]
+    fn cpim_content_is_compared_after_its_transfer_encoding() {
+        for (cte, payload, ok) in [
+            ("base64", "aGk=", true),
+            ("quoted-printable", "h=69", true),
+            ("7bit", "hi", true),
+            ("base64", "aGo=", false),
+        ] {
+            let body = format!("From: <sip:a@test>\r\nTo: <sip:b@test>\r\n\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: {cte}\r\n\r\n{payload}");
+            let raw = format!("MESSAGE sip:b@test SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 MESSAGE\r\nContent-Type: message/cpim\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            let m = sip::Message::parse(raw.as_bytes()).unwrap().value;
+            let out = check(&expect("{ sip: MESSAGE, cpim: { Content: hi, To: 'sip:b@test' } }"), Observed::Sip(&m), &env()).unwrap();
+            assert_eq!(out.findings.is_empty(), ok, "{cte} {payload}: {:?}", out.findings);
+        }
+    }
+
+    #[test]
+    fn a_refusing_final_response_settles_the_awaited_transaction() {
+        let req = sip_msg();
+        let mut env = env();
+        env.saved.insert("inv".into(), SavedMessage::Sip(req));
+        let resp = |code: &str, call: &str| {
+            sip::Message::parse(format!("SIP/2.0 {code}\r\nCall-ID: {call}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n").as_bytes()).unwrap().value
+        };
+        let e = expect("{ status: 200, answers: inv }");
+        assert!(refuses(&e, Observed::Sip(&resp("486 Busy Here", "c1@127.0.0.1")), &env).unwrap());
+        assert!(!refuses(&e, Observed::Sip(&resp("180 Ringing", "c1@127.0.0.1")), &env).unwrap());
+        assert!(!refuses(&e, Observed::Sip(&resp("200 OK", "c1@127.0.0.1")), &env).unwrap());
+        assert!(!refuses(&e, Observed::Sip(&resp("486 Busy Here", "other")), &env).unwrap());
+        let e = expect("{ status: 1xx, answers: inv }");
+        assert!(refuses(&e, Observed::Sip(&resp("603 Decline", "c1@127.0.0.1")), &env).unwrap());
+        // Without `answers` nothing says which transaction is awaited.
+        assert!(!refuses(&expect("{ status: 200 }"), Observed::Sip(&resp("486 Busy Here", "c1@127.0.0.1")), &env).unwrap());
+    }
+
     #[test]
     fn undefined_reference_is_an_error_not_a_pass() {
         let m = sip_msg();
@@ -827,13 +1257,23 @@ pub fn check_event(
             Some(other) => Some(other.to_string()),
         };
         let seen: Vec<&str> = text.as_deref().into_iter().collect();
-        judge(
+        let n = f.len();
+        let kind = if is_address_event_field(name) {
+            ValueKind::Uri
+        } else {
+            ValueKind::Text
+        };
+        judge_as(
             &mut f,
             &format!("event {event} field {name}"),
             m,
             &seen,
             env,
+            kind,
         )?;
+        for x in f.iter_mut().skip(n) {
+            x.key.get_or_insert_with(|| format!("fields.{name}"));
+        }
     }
     Ok(Some(MatchOutcome {
         findings: f,

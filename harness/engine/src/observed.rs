@@ -121,6 +121,31 @@ pub struct MatchEnv {
 }
 
 impl MatchEnv {
+    /// Every value the scenario knows so far, with where it comes from: the bindings
+    /// (`${given}` and runner values) and each header of each saved message. A newly generated
+    /// identifier (`{new: true}`) must be none of them.
+    pub fn known_values(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .bindings
+            .iter()
+            .map(|(k, v)| (format!("the value of ${{{k}}}"), v.to_string()))
+            .collect();
+        for (name, m) in &self.saved {
+            let headers: Vec<(String, String)> = match m {
+                SavedMessage::Sip(s) => s
+                    .headers
+                    .iter()
+                    .map(|h| (h.name.clone(), h.value.clone()))
+                    .collect(),
+                SavedMessage::Msrp(_) => Vec::new(),
+            };
+            for (h, v) in headers {
+                out.push((format!("the {h} of the message saved as {name}"), v));
+            }
+        }
+        out
+    }
+
     /// Resolves a `${...}` path: a binding, or a part of a saved message:
     /// `<name>.header.<Header-Name>`, `<name>.request_uri`, `<name>.status`, `<name>.method`,
     /// `<name>.body`, `<name>.msrp.tid`.

@@ -52,6 +52,7 @@ pub fn validate(loaded: &LoadedScenario, catalogue: &Catalogue) -> Vec<Diagnosti
         saved: BUILTIN_SAVED.iter().map(|s| s.to_string()).collect(),
         line: 1,
         out: Vec::new(),
+        positive: false,
     };
     v.scenario(&loaded.scenario);
     v.out
@@ -66,6 +67,8 @@ struct Validator<'a> {
     /// Line of the step being checked, so a repeated token is found in the right place.
     line: usize,
     out: Vec<Diagnostic>,
+    /// An earlier step observes the client act (an `expect` or `wait_for`).
+    positive: bool,
 }
 
 impl Validator<'_> {
@@ -82,6 +85,60 @@ impl Validator<'_> {
     fn err(&mut self, token: &str, message: String) {
         let d = Diagnostic::at_token(self.file, self.source, token, self.line, message);
         self.out.push(d);
+    }
+
+    fn warn(&mut self, token: &str, message: String) {
+        let d = Diagnostic::at_token(self.file, self.source, token, self.line, message);
+        self.out.push(d.as_warning());
+    }
+
+    /// `evidence` names requirements the step verifies and conditions the step has; a step that
+    /// verifies several requirements says for each what it rests on.
+    fn evidence(
+        &mut self,
+        verifies: &[String],
+        evidence: &std::collections::BTreeMap<String, Vec<String>>,
+        conditions: &[String],
+    ) {
+        for (id, keys) in evidence {
+            if !verifies.contains(id) {
+                self.err(
+                    id,
+                    format!("`evidence` names {id:?}, which the step does not verify: expected one of {}", verifies.join(", ")),
+                );
+            }
+            for k in keys {
+                let known = conditions
+                    .iter()
+                    .any(|c| c == k || c.starts_with(&format!("{k}.")) || k.starts_with(&format!("{c}.")));
+                if !known {
+                    self.err(
+                        k,
+                        format!(
+                            "`evidence` of {id} names the condition {k:?}, which the step does not have: expected one of {}",
+                            conditions.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        if verifies.len() > 1 {
+            let missing: Vec<&str> = verifies
+                .iter()
+                .filter(|id| !evidence.contains_key(*id))
+                .map(String::as_str)
+                .collect();
+            if !missing.is_empty() {
+                self.warn(
+                    "verifies:",
+                    format!(
+                        "the step verifies {} requirements but `evidence` does not say which conditions {} rest(s) on: a failed condition will count against each of them",
+                        verifies.len(),
+                        missing.join(", ")
+                    ),
+                );
+            }
+        }
     }
 
     fn scenario(&mut self, s: &Scenario) {
@@ -228,8 +285,19 @@ impl Validator<'_> {
                 }
             },
             Step::Send(s) => self.send(s),
-            Step::Expect(e) => self.expect(e, false),
-            Step::ExpectNone(e) => self.expect(e, true),
+            Step::Expect(e) => {
+                self.expect(e, false);
+                self.positive = true;
+            }
+            Step::ExpectNone(e) => {
+                if !self.positive {
+                    self.warn(
+                        "expect_none:",
+                        format!("step {n}: `expect_none` with no earlier `expect` or `wait_for`: nothing shows that the situation this SHALL NOT is about ever arose, so it would be judged inconclusive"),
+                    );
+                }
+                self.expect(e, true);
+            }
             Step::Parallel(items) | Step::AnyOrder(items) => {
                 if items.is_empty() {
                     self.err(
@@ -252,8 +320,21 @@ impl Validator<'_> {
                 for s in saves {
                     self.save(&s);
                 }
+                let has_positive = items
+                    .iter()
+                    .any(|i| !matches!(i, GroupItem::ExpectNone(_)));
+                if !has_positive && !self.positive {
+                    self.warn(
+                        key,
+                        format!("step {n}: a group of `expect_none` items with no earlier `expect` or `wait_for`: nothing shows that their situation ever arose"),
+                    );
+                }
+                self.positive |= has_positive;
             }
-            Step::WaitFor(w) => self.wait_for(w),
+            Step::WaitFor(w) => {
+                self.wait_for(w);
+                self.positive = true;
+            }
         }
     }
 
@@ -355,6 +436,40 @@ impl Validator<'_> {
         for id in &e.verifies {
             self.requirement(id, "verifies");
         }
+        self.evidence(&e.verifies, &e.evidence, &expect_conditions(e));
+        // An address compared by `contains` passes a wrong identity that contains the text
+        // (`sip:bob@test` in `sip:bob@test.example`): a plain value compares as a URI.
+        let mut address_contains: Vec<String> = Vec::new();
+        let is_contains = |m: &crate::scenario::Matcher| {
+            matches!(
+                m,
+                crate::scenario::Matcher::Spec(crate::scenario::MatcherSpec::Contains(_))
+            )
+        };
+        if e.request_uri.as_ref().is_some_and(is_contains) {
+            address_contains.push("request_uri".into());
+        }
+        for (name, m) in &e.headers {
+            if crate::matcher::is_address_header(name) && is_contains(m) {
+                address_contains.push(format!("headers.{name}"));
+            }
+        }
+        for (key, m) in e.cpim.iter().flatten() {
+            if crate::matcher::is_address_cpim_key(key) && is_contains(m) {
+                address_contains.push(format!("cpim.{key}"));
+            }
+        }
+        for (path, m) in e.xml.iter().flatten() {
+            if crate::matcher::is_address_xml_path(path) && is_contains(m) {
+                address_contains.push(format!("xml.{path}"));
+            }
+        }
+        for f in address_contains {
+            self.warn(
+                "contains",
+                format!("`{f}` is an address compared with `contains`: a wrong identity containing the text passes; write the address plainly to compare it as a URI (RFC 3261 19.1.4)"),
+            );
+        }
         for (key, name) in [("answers", &e.answers), ("in_dialog", &e.in_dialog)] {
             if let Some(name) = name {
                 self.saved_ref(name, key);
@@ -397,6 +512,23 @@ impl Validator<'_> {
         for id in &w.verifies {
             self.requirement(id, "verifies");
         }
+        let conditions: Vec<String> = std::iter::once("fields".to_string())
+            .chain(w.fields.keys().map(|k| format!("fields.{k}")))
+            .collect();
+        self.evidence(&w.verifies, &w.evidence, &conditions);
+        for (name, m) in &w.fields {
+            if crate::matcher::is_address_event_field(name)
+                && matches!(
+                    m,
+                    crate::scenario::Matcher::Spec(crate::scenario::MatcherSpec::Contains(_))
+                )
+            {
+                self.warn(
+                    "contains",
+                    format!("event field `{name}` is an address compared with `contains`: write it plainly to compare it as a URI"),
+                );
+            }
+        }
         let texts: Vec<String> = w
             .fields
             .values()
@@ -407,6 +539,44 @@ impl Validator<'_> {
             self.template(t);
         }
     }
+}
+
+/// The condition keys an expectation has (what `evidence` may name).
+fn expect_conditions(e: &Expect) -> Vec<String> {
+    let mut c = vec![crate::matcher::START_KEY.to_string()];
+    if e.request_uri.is_some() {
+        c.push("request_uri".into());
+    }
+    c.extend(e.headers.keys().map(|k| format!("headers.{k}")));
+    if let Some(ft) = &e.feature_tags {
+        if ft.accept_contact.is_some() {
+            c.push("feature_tags.accept-contact".into());
+        }
+        if ft.contact.is_some() {
+            c.push("feature_tags.contact".into());
+        }
+    }
+    if let Some(s) = &e.sdp {
+        let fields = [
+            ("proto", s.proto.is_some()),
+            ("direction", s.direction.is_some()),
+            ("setup", s.setup.is_some()),
+            ("accept-types", s.accept_types.is_some()),
+            ("accept-wrapped-types", s.accept_wrapped_types.is_some()),
+            ("file-selector", s.file_selector.is_some()),
+            ("file-range", s.file_range.is_some()),
+            ("file-transfer-id", s.file_transfer_id.is_some()),
+            ("file-disposition", s.file_disposition.is_some()),
+            ("path", s.path.is_some()),
+        ];
+        c.extend(fields.iter().filter(|f| f.1).map(|f| format!("sdp.{}", f.0)));
+    }
+    c.extend(e.cpim.iter().flatten().map(|(k, _)| format!("cpim.{k}")));
+    c.extend(e.xml.iter().flatten().map(|(k, _)| format!("xml.{k}")));
+    if e.body.is_some() {
+        c.push("body".into());
+    }
+    c
 }
 
 #[cfg(test)]

@@ -93,6 +93,35 @@ pub struct Finding {
     pub expected: String,
     /// What came (`(absent)` when nothing).
     pub seen: String,
+    /// The scenario condition that produced it (`headers.Contribution-ID`, `cpim.To`,
+    /// `sdp.direction`; `start` for the start line and correlation): a step's `evidence` maps
+    /// requirements to the conditions they rest on, so each finding blames its own requirement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl Finding {
+    /// A finding with no condition key.
+    pub fn new(
+        what: impl Into<String>,
+        expected: impl Into<String>,
+        seen: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            what: what.into(),
+            expected: expected.into(),
+            seen: seen.into(),
+            key: None,
+        }
+    }
+
+    /// The same finding attributed to condition `key` (kept when one is set already).
+    pub fn keyed(mut self, key: &str) -> Finding {
+        if self.key.is_none() {
+            self.key = Some(key.to_string());
+        }
+        self
+    }
 }
 
 impl fmt::Display for Finding {
@@ -126,6 +155,10 @@ pub struct RequirementResult {
     pub quote: Vec<String>,
     /// Free explanation (errors, inconclusive reasons).
     pub message: Option<String>,
+    /// The catalogue marks it advisory until confirmed (a SHALL inside a NOTE): it weighs as a
+    /// SHOULD unless strict.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub advisory: bool,
 }
 
 impl RequirementResult {
@@ -142,12 +175,22 @@ impl RequirementResult {
             findings: Vec::new(),
             quote: Vec::new(),
             message: None,
+            advisory: r.is_some_and(|r| r.advisory),
+        }
+    }
+
+    /// How much this result weighs in the gate: its strength's weight, but an advisory
+    /// requirement (catalogue `advisory: true`) weighs at most as a SHOULD unless strict.
+    pub fn weight(&self, strict: bool) -> Weight {
+        match self.strength.weight(strict) {
+            Weight::Gate if self.advisory && !strict => Weight::Advisory,
+            w => w,
         }
     }
 
     /// `true` if this result fails the gate.
     pub fn fails_gate(&self, strict: bool) -> bool {
-        verdict_fails_gate(self.verdict, Some(self.strength.weight(strict)))
+        verdict_fails_gate(self.verdict, Some(self.weight(strict)))
     }
 }
 
@@ -200,23 +243,74 @@ pub struct Gate {
     pub failing: usize,
     /// Requirement results failing only advisorily (SHOULD, not strict).
     pub advisory: usize,
+    /// Requirement results with a judgement about the client (pass, fail, xfail, xpass).
+    pub judged: usize,
+    /// Requirement results in all.
+    pub requirements: usize,
+    /// Requirement results not applicable (the client lacks a capability).
+    pub not_applicable: usize,
+    /// Requirement results inconclusive (their situation was not reached).
+    pub inconclusive: usize,
+    /// Requirement results in error (the harness or adapter broke).
+    pub errors: usize,
+    /// The fewest judged results the gate accepts (`--min-judged`), when set.
+    pub min_judged: Option<usize>,
+}
+
+impl Gate {
+    /// "judged 40 of 120 requirements (70 not applicable, 10 inconclusive)".
+    pub fn judged_text(&self) -> String {
+        let mut s = format!(
+            "judged {} of {} requirements ({} not applicable, {} inconclusive",
+            self.judged, self.requirements, self.not_applicable, self.inconclusive
+        );
+        if self.errors > 0 {
+            s.push_str(&format!(", {} error", self.errors));
+        }
+        s.push(')');
+        if let Some(m) = self.min_judged {
+            s.push_str(&format!(
+                "; at least {m} required{}",
+                if self.judged < m { ": TOO FEW" } else { "" }
+            ));
+        }
+        s
+    }
 }
 
 /// Computes the gate over scenario results.
 pub fn gate(results: &[ScenarioResult], strict: bool) -> Gate {
+    gate_with(results, strict, None)
+}
+
+/// Computes the gate; with `min_judged`, fewer judged requirement results than that fail it.
+pub fn gate_with(results: &[ScenarioResult], strict: bool, min_judged: Option<usize>) -> Gate {
     let failing = results.iter().filter(|r| r.fails_gate(strict)).count();
-    let advisory = results
-        .iter()
-        .flat_map(|s| &s.requirements)
+    let reqs = || results.iter().flat_map(|s| &s.requirements);
+    let advisory = reqs()
         .filter(|r| {
             matches!(r.verdict, Verdict::Fail | Verdict::XPass)
-                && r.strength.weight(strict) == Weight::Advisory
+                && r.weight(strict) == Weight::Advisory
         })
         .count();
+    let count = |f: &dyn Fn(Verdict) -> bool| reqs().filter(|r| f(r.verdict)).count();
+    let judged = count(&|v| {
+        matches!(
+            v,
+            Verdict::Pass | Verdict::Fail | Verdict::XFail | Verdict::XPass
+        )
+    });
+    let too_few = min_judged.is_some_and(|m| judged < m);
     Gate {
-        passed: failing == 0,
+        passed: failing == 0 && !too_few,
         failing,
         advisory,
+        judged,
+        requirements: reqs().count(),
+        not_applicable: count(&|v| v == Verdict::NotApplicable),
+        inconclusive: count(&|v| v == Verdict::Inconclusive),
+        errors: count(&|v| v == Verdict::Error),
+        min_judged,
     }
 }
 
@@ -297,6 +391,51 @@ impl KnownFailures {
         KnownFailures::parse(&text, &p)
     }
 
+    /// Entries that match nothing in the suite (a scenario id that does not exist, a
+    /// requirement the scenario does not judge), with their line in `text` (the file's text), as
+    /// `path:line:column: error: ...` messages. `judges(scenario)` gives the requirement ids a
+    /// scenario judges, `None` for an unknown scenario.
+    pub fn unmatched(
+        &self,
+        text: &str,
+        path: &str,
+        judges: &dyn Fn(&str) -> Option<Vec<String>>,
+    ) -> Vec<String> {
+        let position = |entry: &str| -> (usize, usize) {
+            for (i, line) in text.lines().enumerate() {
+                if let Some(c) = line.find(entry) {
+                    return (i + 1, c + 1);
+                }
+            }
+            (1, 1)
+        };
+        let mut out = Vec::new();
+        for s in &self.scenarios {
+            if judges(s).is_none() {
+                let (l, c) = position(s);
+                out.push(format!(
+                    "{path}:{l}:{c}: error: known failure {s:?} names no scenario of the suite"
+                ));
+            }
+        }
+        for (s, r) in &self.pairs {
+            let entry = format!("{s}/{r}");
+            let problem = match judges(s) {
+                None => Some(format!("names no scenario of the suite ({s:?})")),
+                Some(ids) if !ids.contains(r) => Some(format!(
+                    "scenario {s} does not judge requirement {r:?} (it judges: {})",
+                    ids.join(", ")
+                )),
+                Some(_) => None,
+            };
+            if let Some(p) = problem {
+                let (l, c) = position(&entry);
+                out.push(format!("{path}:{l}:{c}: error: known failure {entry:?} {p}"));
+            }
+        }
+        out
+    }
+
     /// `true` if this requirement of this scenario is expected to fail.
     pub fn expects(&self, scenario: &str, requirement: &str) -> bool {
         self.scenarios.contains(scenario)
@@ -305,18 +444,32 @@ impl KnownFailures {
                 .contains(&(scenario.to_string(), requirement.to_string()))
     }
 
-    /// Applies the list to a scenario result: requirement verdicts become xfail / xpass and the
-    /// scenario verdict is recomputed as the worst of them.
+    /// Applies the list to a scenario result. A `scenario-id/requirement-id` entry maps that
+    /// requirement: fail -> xfail, pass -> xpass (stale). A scenario-id entry says the scenario
+    /// as a whole is known to fail, whatever requirement (a global monitor included) it fails
+    /// on: its failures become xfail and its passes stay passes; only when nothing in it fails
+    /// any more is the entry stale, and its passes become xpass.
     pub fn apply(&self, result: &mut ScenarioResult) {
+        let whole = self.scenarios.contains(&result.id);
         if result.requirements.is_empty() {
-            result.verdict = result
-                .verdict
-                .with_expectation(self.scenarios.contains(&result.id));
+            result.verdict = result.verdict.with_expectation(whole);
             return;
         }
+        let any_fail = result
+            .requirements
+            .iter()
+            .any(|r| r.verdict == Verdict::Fail);
         let mut overall: Option<Verdict> = None;
         for r in &mut result.requirements {
-            r.verdict = r.verdict.with_expectation(self.expects(&result.id, &r.id));
+            let pair = self
+                .pairs
+                .contains(&(result.id.clone(), r.id.clone()));
+            r.verdict = match (r.verdict, pair, whole) {
+                (v, true, _) => v.with_expectation(true),
+                (Verdict::Fail, false, true) => Verdict::XFail,
+                (Verdict::Pass, false, true) if !any_fail => Verdict::XPass,
+                (v, _, _) => v,
+            };
             overall = Some(overall.map_or(r.verdict, |o| o.worst(r.verdict)));
         }
         if let Some(o) = overall {
@@ -346,6 +499,7 @@ mod tests {
             findings: Vec::new(),
             quote: Vec::new(),
             message: None,
+            advisory: false,
         }
     }
 
@@ -384,6 +538,18 @@ mod tests {
     }
 
     #[test]
+    fn an_advisory_shall_weighs_as_a_should_unless_strict() {
+        let mut r = req("7.3.11/reply-new-1-1-session", Strength::Shall, Verdict::Fail);
+        r.advisory = true;
+        let g = gate(&[scen(vec![r.clone()])], false);
+        assert_eq!((g.passed, g.advisory), (true, 1));
+        assert!(!gate(&[scen(vec![r])], true).passed);
+        let cat = Catalogue::embedded().unwrap();
+        let r = RequirementResult::new(&cat, "7.3.11/reply-new-1-1-session", Verdict::Fail, None);
+        assert!(r.advisory, "the catalogue marks the SHALL inside the NOTE (L206) advisory");
+    }
+
+    #[test]
     fn advisory_counts_should_failures() {
         let g = gate(
             &[scen(vec![req("7/a", Strength::Should, Verdict::Fail)])],
@@ -408,6 +574,47 @@ mod tests {
         k.apply(&mut s);
         assert_eq!(s.verdict, Verdict::XPass);
         assert!(!gate(&[s], false).passed);
+        // A scenario entry covers whatever the scenario fails on (a global monitor too): its
+        // other requirements that pass stay passes, and the gate passes.
+        let mut s = scen(vec![
+            req("7/user-agent-header", Strength::Shall, Verdict::Fail),
+            req("7/b", Strength::Shall, Verdict::Pass),
+        ]);
+        k.apply(&mut s);
+        assert_eq!(s.requirements[0].verdict, Verdict::XFail);
+        assert_eq!(s.requirements[1].verdict, Verdict::Pass);
+        assert_eq!(s.verdict, Verdict::XFail);
+        assert!(gate(&[s], false).passed);
+    }
+
+    #[test]
+    fn known_failures_that_match_nothing_are_named_with_their_line() {
+        let text = "- sc\n- nope\n- sc/7/zz\n- sc/7/a\n";
+        let k = KnownFailures::parse(text, "kf.yaml").unwrap();
+        let judges = |s: &str| (s == "sc").then(|| vec!["7/a".to_string()]);
+        let got = k.unmatched(text, "kf.yaml", &judges);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].starts_with("kf.yaml:2:3: error: known failure \"nope\""), "{got:?}");
+        assert!(got[1].starts_with("kf.yaml:3:3: error:") && got[1].contains("does not judge"), "{got:?}");
+    }
+
+    #[test]
+    fn the_gate_says_how_much_was_judged_and_can_require_a_minimum() {
+        let s = scen(vec![
+            req("7/a", Strength::Shall, Verdict::Pass),
+            req("7/b", Strength::Shall, Verdict::NotApplicable),
+            req("7/c", Strength::Shall, Verdict::NotApplicable),
+        ]);
+        let g = gate_with(std::slice::from_ref(&s), false, None);
+        assert_eq!((g.judged, g.requirements, g.not_applicable), (1, 3, 2));
+        assert!(g.passed);
+        assert_eq!(
+            g.judged_text(),
+            "judged 1 of 3 requirements (2 not applicable, 0 inconclusive)"
+        );
+        let g = gate_with(&[s], false, Some(2));
+        assert!(!g.passed);
+        assert!(g.judged_text().ends_with("at least 2 required: TOO FEW"));
     }
 
     #[test]

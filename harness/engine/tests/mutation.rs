@@ -149,6 +149,7 @@ async fn run(
         known: KnownFailures::default(),
         faults,
         bless: false,
+        min_judged: None,
     };
     let (mut quiet, mut on_done) = (Quiet, |_: &_| {});
     let fut = run_suite(
@@ -207,6 +208,8 @@ struct Row {
     scenarios: Vec<String>,
     caught: bool,
     what: String,
+    /// Distinct requirement ids that failed with the fault on (the blame of the fault).
+    blamed: BTreeSet<String>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,7 +226,10 @@ async fn every_fault_with_a_verifying_scenario_is_caught() {
     for f in scenario_files(&root.join("scenarios")) {
         match load_file(&f) {
             Ok(l) => {
-                let diags = validate(&l, &catalogue);
+                let diags: Vec<_> = validate(&l, &catalogue)
+                    .into_iter()
+                    .filter(|d| d.is_error())
+                    .collect();
                 if diags.is_empty() {
                     scenarios.push(l);
                 } else {
@@ -371,8 +377,16 @@ async fn every_fault_with_a_verifying_scenario_is_caught() {
                 scenarios: scen_ids,
                 caught: false,
                 what: format!("run error: {e}"),
+                blamed: BTreeSet::new(),
             },
             Ok((summary, dir)) => {
+                let blamed: BTreeSet<String> = summary
+                    .reports
+                    .iter()
+                    .flat_map(|r| &r.result.requirements)
+                    .filter(|q| q.verdict == Verdict::Fail)
+                    .map(|q| q.id.clone())
+                    .collect();
                 // A Fail citing the fault's id, in a scenario the conformant client passes.
                 let cite = summary.reports.iter().find_map(|r| {
                     let base_ok = base_pass.get(&r.result.id).copied().unwrap_or(false);
@@ -398,12 +412,14 @@ async fn every_fault_with_a_verifying_scenario_is_caught() {
                                 .unwrap_or("(scenario-wide)".into()),
                             took.as_secs_f64()
                         ),
+                        blamed: blamed.clone(),
                     },
                     (true, _) => Row {
                         fault,
                         scenarios: scen_ids.clone(),
                         caught: false,
                         what: format!("gate PASSED with the fault on: {}", describe(&summary)),
+                        blamed: blamed.clone(),
                     },
                     (false, None) => Row {
                         fault,
@@ -425,6 +441,7 @@ async fn every_fault_with_a_verifying_scenario_is_caught() {
                             },
                             describe(&summary)
                         ),
+                        blamed: blamed.clone(),
                     },
                 };
                 if !row.caught {
@@ -477,7 +494,35 @@ async fn every_fault_with_a_verifying_scenario_is_caught() {
             table.push_str(&format!("  {p}\n"));
         }
     }
+    // Blame: the distinct requirement ids each fault fails (its own, ideally nothing else).
+    let mut counts: Vec<usize> = rows.iter().map(|r| r.blamed.len()).collect();
+    counts.sort_unstable();
+    let median = counts.get(counts.len() / 2).copied().unwrap_or(0);
+    let max = counts.last().copied().unwrap_or(0);
+    table.push_str(&format!(
+        "\nblame: distinct failing requirement ids per fault: median {median}, max {max}\n"
+    ));
+    table.push_str("| fault | failing requirement ids |\n|---|---|\n");
+    for r in &rows {
+        let ids: Vec<&str> = r.blamed.iter().map(String::as_str).collect();
+        table.push_str(&format!("| {} | {} |\n", r.fault, ids.join(", ")));
+    }
     println!("{table}");
+    // Each finding blames its own requirement: a fault fails its own id and at most one
+    // consequence, and the median fault fails exactly one id.
+    let overblamed: Vec<String> = rows
+        .iter()
+        .filter(|r| r.blamed.iter().filter(|id| id.as_str() != r.fault).count() > 1)
+        .map(|r| {
+            let ids: Vec<&str> = r.blamed.iter().map(String::as_str).collect();
+            format!("{} -> {}", r.fault, ids.join(", "))
+        })
+        .collect();
+    assert!(
+        overblamed.is_empty() && median <= 1,
+        "blame bound broken (own id plus at most one consequence per fault, median 1; median is {median}): {}",
+        overblamed.join("; ")
+    );
     let misses: Vec<&str> = rows.iter().filter(|r| !r.caught).map(|r| r.fault).collect();
     assert!(
         misses.is_empty() && problems.is_empty(),

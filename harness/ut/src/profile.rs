@@ -102,6 +102,9 @@ pub enum Capability {
     Anonymity,
     /// A UT action to re-join a group without writing.
     RejoinWithoutMessage,
+    /// The MAY of 7.3.1.5: after a 404 or 403 to a re-join, fall back to a new ad-hoc group
+    /// session with the last known participants. A client without it is not judged there.
+    RejoinFallbackAdhoc,
 }
 
 impl Capability {
@@ -120,6 +123,7 @@ impl Capability {
         Capability::Iscomposing,
         Capability::Anonymity,
         Capability::RejoinWithoutMessage,
+        Capability::RejoinFallbackAdhoc,
     ];
 
     /// The wire/YAML name (`"group-chat"`).
@@ -138,6 +142,7 @@ impl Capability {
             Capability::Iscomposing => "iscomposing",
             Capability::Anonymity => "anonymity",
             Capability::RejoinWithoutMessage => "rejoin-without-message",
+            Capability::RejoinFallbackAdhoc => "rejoin-fallback-adhoc",
         }
     }
 

@@ -94,6 +94,14 @@ pub enum RunEventKind {
         /// The result (verdicts after the known-failures mapping).
         result: ScenarioResult,
     },
+    /// Something the user should know that is not a verdict (a profile capability the adapter
+    /// does not claim in its `hello`).
+    Warning {
+        /// The scenario it arose in, if any.
+        scenario: Option<String>,
+        /// What, as a sentence.
+        message: String,
+    },
     /// The run ended.
     RunFinished {
         /// The gate.

@@ -28,6 +28,7 @@ fn req(
             Vec::new()
         },
         message: None,
+        advisory: false,
     }
 }
 
@@ -52,6 +53,7 @@ fn scen(
 /// The scenario results of the synthetic run.
 pub fn results() -> Vec<ScenarioResult> {
     let bad = Finding {
+        key: None,
         what: "header Contribution-ID".into(),
         expected: "\"abc\"".into(),
         seen: "\"def\"".into(),
@@ -93,6 +95,7 @@ pub fn results() -> Vec<ScenarioResult> {
                 Strength::Should,
                 Verdict::Fail,
                 vec![Finding {
+                    key: None,
                     what: "header User-Agent".into(),
                     expected: "matching /CPM-client\\/OMA.*/".into(),
                     seen: "(absent)".into(),

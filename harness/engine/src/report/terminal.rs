@@ -13,6 +13,7 @@ pub struct TerminalReporter<W: Write> {
     strict: bool,
     results: Vec<ScenarioResult>,
     golden_diffs: usize,
+    warned: std::collections::BTreeSet<String>,
 }
 
 impl<W: Write> TerminalReporter<W> {
@@ -23,6 +24,7 @@ impl<W: Write> TerminalReporter<W> {
             strict: false,
             results: Vec::new(),
             golden_diffs: 0,
+            warned: Default::default(),
         }
     }
 
@@ -108,6 +110,12 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                 }
                 self.results.push(r.clone());
             }
+            RunEventKind::Warning { message, .. } => {
+                // Each distinct warning once (a capability mismatch arises in every scenario).
+                if self.warned.insert(message.clone()) {
+                    writeln!(self.out, "warning: {message}")?;
+                }
+            }
             RunEventKind::RunFinished { gate } => {
                 let mut by_clause: BTreeMap<&str, [usize; 7]> = BTreeMap::new();
                 for r in &self.results {
@@ -139,6 +147,7 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                     gate.advisory,
                     self.golden_diffs
                 )?;
+                writeln!(self.out, "{}", gate.judged_text())?;
             }
             _ => {}
         }

@@ -3,8 +3,6 @@
 //! role holds for a scripted answer, and the upper-tester events not yet consumed.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Duration;
-
 use cpmconf_sim::{Network, ObservedKind, PendingRequest, SessionId, SimError};
 use cpmconf_ut::{Command, Event, UpperTester, UtError};
 use tokio::time::Instant;
@@ -61,6 +59,11 @@ pub struct Context<'n> {
     pub timing: Timing,
     /// `Some(false)` once the client refused `sync` (expect_none windows then run in full).
     pub sync_supported: Option<bool>,
+    /// `true` once a step observed the client act (an `expect` or `wait_for` took a message or
+    /// event): a SHALL NOT window before that would judge a situation that never arose.
+    pub reached: bool,
+    /// Warnings for the report (not verdicts), emitted as run events after the steps.
+    pub warnings: Vec<String>,
 }
 
 /// The matcher's view of an observation (`None` for the end of an MSRP session).
@@ -144,12 +147,15 @@ impl<'n> Context<'n> {
     }
 
     /// Asks the client to confirm it handled everything it received (`sync`). `false` when the
-    /// client does not support it; the caller then waits out the full window.
-    pub async fn sync(&mut self, window: Duration) -> Result<bool, RunError> {
+    /// client refuses it (`ok: false`, an unknown command); the caller then waits out the full
+    /// window. An adapter that does not answer `sync` at all within the command deadline is a
+    /// harness-side failure (`error` naming `sync`, docs/upper-tester.md).
+    pub async fn sync(&mut self) -> Result<bool, RunError> {
         if self.sync_supported == Some(false) {
             return Ok(false);
         }
-        match self.ut.command(Command::Sync, window).await {
+        let deadline = self.timing.command();
+        match self.ut.command(Command::Sync, deadline).await {
             Ok(r) if r.ok => {
                 self.sync_supported = Some(true);
                 Ok(true)
@@ -158,8 +164,15 @@ impl<'n> Context<'n> {
                 self.sync_supported = Some(false);
                 Ok(false)
             }
-            // No answer within the window: the window is over anyway.
-            Err(UtError::Timeout { .. }) => Ok(false),
+            Err(UtError::Timeout { stderr_tail, .. }) => Err(RunError::Other(format!(
+                "the adapter did not answer `sync` within {}{}",
+                crate::matcher::human_duration(deadline),
+                if stderr_tail.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!("; stderr tail:\n{stderr_tail}")
+                }
+            ))),
             Err(e) => Err(e.into()),
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod context;
+pub mod diagnose;
 pub mod labels;
 pub mod monitor;
 pub mod options;

@@ -36,6 +36,8 @@ pub struct RunOptions {
     pub faults: Vec<String>,
     /// Write golden files instead of comparing.
     pub bless: bool,
+    /// Fewest judged requirement results the gate accepts (`--min-judged`).
+    pub min_judged: Option<usize>,
 }
 
 /// Deadlines of the runner, every one multiplied by `scale` (`--time-scale`).

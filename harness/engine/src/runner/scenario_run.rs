@@ -12,11 +12,11 @@ use cpmconf_sim::{Auth, Mode, NetConfig, Network, ObservedKind};
 use cpmconf_ut::{Command, Hello, HelloResult, RunSettings, UtError, PROTOCOL_VERSION};
 use tokio::time::Instant;
 
-use crate::assess::{Assessor, StepOutcome};
+use crate::assess::{Assessor, Proves, StepOutcome};
 use crate::catalogue::Catalogue;
 use crate::golden::{self, Comparison};
 use crate::group::{Assignment, GroupProgress, ItemState};
-use crate::matcher::{check, check_event, is_candidate, violates};
+use crate::matcher::{check, check_event, human_duration, is_candidate, refuses, violates};
 use crate::observed::{scenario_seed, MatchEnv};
 use crate::report::{RunEvent, RunEventKind, StepStatus};
 use crate::scenario::{Expect, GroupItem, LoadedScenario, MsrpStart, Scenario, Step, WaitFor};
@@ -125,20 +125,20 @@ async fn run_live(
     let wire_dir = opts.report_dir.join("wire");
     for d in [&pcap_dir, &wire_dir] {
         if let Err(e) = std::fs::create_dir_all(d) {
-            assessor.record(0, &[], StepOutcome::Error(format!("{}: {e}", d.display())));
+            assessor.harness_error(format!("{}: {e}", d.display()));
             return (None, false);
         }
     }
     let tap = Tap::new();
     if let Err(e) = attach_pcap(&tap, pcap_dir.join(format!("{}.pcap", s.id))) {
-        assessor.record(0, &[], StepOutcome::Error(format!("pcap file: {e}")));
+        assessor.harness_error(format!("pcap file: {e}"));
         return (None, false);
     }
     let seed = scenario_seed(opts.seed, &s.id);
     let faults = match FaultSet::parse(&opts.faults) {
         Ok(f) => f,
         Err(e) => {
-            assessor.record(0, &[], StepOutcome::Error(e.to_string()));
+            assessor.harness_error(e.to_string());
             tap.finish();
             return (None, false);
         }
@@ -150,11 +150,7 @@ async fn run_live(
     let net = match Network::start(cfg).await {
         Ok(n) => n,
         Err(e) => {
-            assessor.record(
-                0,
-                &[],
-                StepOutcome::Error(format!("simulated network: {e}")),
-            );
+            assessor.harness_error(format!("simulated network: {e}"));
             tap.finish();
             return (None, false);
         }
@@ -172,7 +168,7 @@ async fn run_live(
     {
         Ok(c) => c,
         Err(e) => {
-            assessor.record(0, &[], StepOutcome::Error(e));
+            assessor.harness_error(e);
             net.shutdown().await;
             tap.finish();
             return (None, false);
@@ -191,17 +187,26 @@ async fn run_live(
         sessions: Default::default(),
         timing: opts.timing,
         sync_supported: None,
+        reached: false,
+        warnings: Vec::new(),
     };
+    let mut registration_failed = false;
     if let Err(e) = setup(&mut ctx, opts, s, seed).await {
-        let outcome = match e {
+        match e {
             RunError::Ut(UtError::Timeout { what, .. }) if what == "event" => {
-                StepOutcome::TimedOut {
-                    awaited: "`registered` event after `register`".into(),
-                }
+                registration_failed = true;
+                assessor.setup_not_reached(
+                    "precondition not reached: no `registered` event after `register`".into(),
+                );
             }
-            e => StepOutcome::Error(format!("setup: {e}")),
-        };
-        assessor.record(0, &[], outcome);
+            RunError::Ut(UtError::Rejected { command, error }) => {
+                registration_failed = command == "register";
+                assessor.setup_not_reached(format!(
+                    "precondition not reached: the client refused `{command}`: {error}"
+                ));
+            }
+            e => assessor.harness_error(format!("setup: {e}")),
+        }
         for (j, step) in s.steps.iter().enumerate() {
             ev.push(RunEventKind::StepDone {
                 scenario: s.id.clone(),
@@ -219,9 +224,9 @@ async fn run_live(
             let t = std::time::Instant::now();
             let outcomes = run_step(&mut ctx, step, &opts.fixtures_dir).await;
             let mut go_on = true;
-            for (verifies, outcome) in outcomes {
+            for (proves, outcome) in outcomes {
                 ev.push(step_event(s, n, step, &outcome, t.elapsed()));
-                go_on &= assessor.record(n, &verifies, outcome);
+                go_on &= assessor.record(n, &proves, outcome);
             }
             if !go_on {
                 for (j, later) in s.steps.iter().enumerate().skip(n) {
@@ -239,7 +244,20 @@ async fn run_live(
             }
         }
     }
+    for message in std::mem::take(&mut ctx.warnings) {
+        ev.push(RunEventKind::Warning {
+            scenario: Some(s.id.clone()),
+            message,
+        });
+    }
     settle(&mut ctx, &tap).await;
+    // What the adapter reported on its own (`error` events) explains an early stop.
+    let adapter_errors: Vec<String> = ctx
+        .backlog
+        .iter()
+        .filter(|e| e.name() == "error")
+        .map(|e| e.data().map(|d| d.to_string()).unwrap_or_default())
+        .collect();
     // The golden cut: the traffic up to quiescence after the last step. What the client sends
     // on the way out (and whether the answers make it before the network stops) is left to
     // the monitors and the wire log: its end is a race.
@@ -251,8 +269,23 @@ async fn run_live(
     let events = tap.events();
     let trace = Trace::from_events(&events);
     let labels = Labeler::new(&net);
-    if let Some(outcome) = monitor::user_agent(&trace, &labels) {
-        assessor.record(0, &[monitor::USER_AGENT_REQUIREMENT.to_string()], outcome);
+    if let Some(outcome) =
+        monitor::user_agent(&trace, &|e| labels.roles(e).0 == super::labels::CLIENT, opts.strict)
+    {
+        assessor.record_monitor(monitor::USER_AGENT_REQUIREMENT, outcome);
+    }
+    if registration_failed {
+        if let Some(why) =
+            super::diagnose::registration(&trace, &labels, &opts.profile.identity.password)
+        {
+            assessor.explain(&format!("; from the wire: {why}"));
+        }
+    }
+    if !adapter_errors.is_empty() && assessor.is_stopped() {
+        assessor.explain(&format!(
+            "; the adapter reported: {}",
+            adapter_errors.join("; ")
+        ));
     }
     let golden_trace = Trace::from_events(events.get(..cut).unwrap_or(&events));
     let projection = golden::project(&golden_inputs(&golden_trace, &labels));
@@ -260,7 +293,7 @@ async fn run_live(
     net.shutdown().await;
     tap.finish();
     if let Err(e) = std::fs::write(wire_dir.join(format!("{}.log", s.id)), log) {
-        assessor.record(0, &[], StepOutcome::Error(format!("wire log: {e}")));
+        assessor.harness_error(format!("wire log: {e}"));
     }
     let regression = compare_golden(opts, loaded, &projection, ev);
     (Some(projection), regression)
@@ -276,8 +309,12 @@ async fn settle(ctx: &mut Context<'_>, tap: &Tap) {
     let end = Instant::now() + ctx.timing.expect();
     loop {
         let before = tap.events().len();
-        let left = end.saturating_duration_since(Instant::now());
-        let _ = ctx.sync(left).await;
+        if ctx.sync_supported != Some(false) {
+            let left = end.saturating_duration_since(Instant::now());
+            if tokio::time::timeout(left, ctx.sync()).await.is_err() {
+                break;
+            }
+        }
         loop {
             let until = end.min(Instant::now() + grace);
             match ctx.wait(until, false).await {
@@ -374,6 +411,21 @@ fn bind_builtins(env: &mut MatchEnv, opts: &RunOptions, net: &Network) {
     b.set("client.user", p.identity.user.clone());
     b.set("client.domain", p.identity.domain.clone());
     b.set("client.name", p.name.clone());
+    // Provisioned limits, and the first value past each (a boundary a scenario tests from
+    // both sides, whatever the profile provisions).
+    let pv = &p.provisioned;
+    for (name, v) in [
+        ("pager_limit", pv.pager_limit),
+        ("file_size_limit", pv.file_size_limit),
+    ] {
+        if let Some(v) = v {
+            b.set(format!("client.provisioned.{name}"), v.to_string());
+            b.set(
+                format!("client.provisioned.{name}_plus_one"),
+                v.saturating_add(1).to_string(),
+            );
+        }
+    }
     let c = net.config();
     b.set("sim.domain", c.domain.clone());
     b.set("sim.core", net.core_addr().to_string());
@@ -405,6 +457,22 @@ async fn setup(
     });
     let r = ctx.ut.command(hello, opts.timing.adapter()).await?;
     let h: HelloResult = r.result_as("hello")?;
+    // The profile declares what the client can do; an adapter that does not claim a declared
+    // capability will likely refuse its commands (inconclusive) - say so once, up front.
+    let unclaimed: Vec<&str> = opts
+        .profile
+        .capabilities
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|c| !h.capabilities.iter().any(|x| x == c))
+        .collect();
+    if !unclaimed.is_empty() {
+        ctx.warnings.push(format!(
+            "the profile declares capabilities the adapter {} does not claim in its hello: {}",
+            h.name,
+            unclaimed.join(", ")
+        ));
+    }
     if h.protocol != PROTOCOL_VERSION {
         return Err(RunError::Other(format!(
             "adapter {} speaks upper-tester protocol {}, the harness {PROTOCOL_VERSION}",
@@ -446,20 +514,39 @@ async fn run_step(
     ctx: &mut Context<'_>,
     step: &Step,
     fixtures: &Path,
-) -> Vec<(Vec<String>, StepOutcome)> {
+) -> Vec<(Proves, StepOutcome)> {
     match step {
-        Step::Do(cmd) => vec![(Vec::new(), run_do(ctx, cmd).await)],
+        Step::Do(cmd) => vec![(Proves::nothing(), run_do(ctx, cmd).await)],
         Step::Send(s) => {
             let o = match super::send::send(ctx, s, fixtures).await {
                 Ok(()) => StepOutcome::Passed,
+                // The role cannot build its message from what the client sent (an answer to a
+                // request without an SDP offer): the client's earlier message is the cause, and
+                // what follows cannot be reached. Not a harness failure.
+                Err(RunError::Sim(cpmconf_sim::SimError::Invalid(m))) => StepOutcome::NotReached(
+                    format!("the simulated {} cannot send this: {m}", s.role),
+                ),
                 Err(e) => StepOutcome::Error(e.to_string()),
             };
-            vec![(Vec::new(), o)]
+            vec![(Proves::nothing(), o)]
         }
-        Step::Expect(e) => vec![(e.verifies.clone(), run_expect(ctx, e).await)],
-        Step::ExpectNone(e) => vec![(e.verifies.clone(), run_expect_none(ctx, e).await)],
-        Step::WaitFor(w) => vec![(w.verifies.clone(), run_wait_for(ctx, w).await)],
+        Step::Expect(e) => vec![(proves(e), run_expect(ctx, e).await)],
+        Step::ExpectNone(e) => vec![(proves(e), run_expect_none(ctx, e).await)],
+        Step::WaitFor(w) => {
+            let p = Proves {
+                verifies: w.verifies.clone(),
+                evidence: w.evidence.clone(),
+            };
+            vec![(p, run_wait_for(ctx, w).await)]
+        }
         Step::Parallel(items) | Step::AnyOrder(items) => run_group(ctx, items).await,
+    }
+}
+
+fn proves(e: &Expect) -> Proves {
+    Proves {
+        verifies: e.verifies.clone(),
+        evidence: e.evidence.clone(),
     }
 }
 
@@ -481,12 +568,17 @@ async fn run_do(ctx: &mut Context<'_>, cmd: &crate::scenario::Command) -> StepOu
     };
     match ctx.command(cmd).await {
         Ok(_) => StepOutcome::Passed,
+        // `ok: false` to a command of a capability the client declares: the situation the
+        // scenario needs could not be brought about; nothing about the client's wire behaviour.
+        Err(RunError::Ut(UtError::Rejected { command, error })) => {
+            StepOutcome::NotReached(format!("the client refused `{command}`: {error}"))
+        }
         Err(e) => error(e),
     }
 }
 
 fn awaited(e: &Expect, within: Duration) -> String {
-    format!("{} within {within:?}", describe_expect(e))
+    format!("{} within {}", describe_expect(e), human_duration(within))
 }
 
 /// Whether pool entry `o` is a candidate for `e` (from the client, to the right role).
@@ -538,6 +630,7 @@ async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
                         Err(err) => return error(err),
                     };
                     ctx.consume(next, e.save.as_deref());
+                    ctx.reached = true;
                     return if out.matched() {
                         StepOutcome::Passed
                     } else {
@@ -547,7 +640,25 @@ async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
                         }
                     };
                 }
-                Ok(false) => next += 1,
+                Ok(false) => {
+                    let refused = view(o).map(|v| refuses(e, v, &ctx.env));
+                    match refused {
+                        Some(Ok(true)) => {
+                            let (seen, quote) = view(o)
+                                .map(|v| (v.summary(), v.quote()))
+                                .unwrap_or_default();
+                            ctx.consume(next, None);
+                            ctx.reached = true;
+                            return StepOutcome::Refused {
+                                awaited: awaited(e, within),
+                                seen,
+                                quote,
+                            };
+                        }
+                        Some(Err(err)) => return error(err),
+                        _ => next += 1,
+                    }
+                }
                 Err(err) => return error(err),
             }
         }
@@ -586,6 +697,7 @@ async fn run_expect_close(
             Ok(Arrival::Deadline) => {
                 return StepOutcome::Failed {
                     findings: vec![Finding {
+                        key: None,
                         what: format!(
                             "MSRP connection with {}",
                             e.to.as_deref().unwrap_or("the simulated network")
@@ -615,11 +727,12 @@ fn find_violation(
         }
         if violates(e, v, &ctx.env)? {
             return Ok(Some(StepOutcome::Failed {
-                findings: vec![Finding {
-                    what: "message".into(),
-                    expected: format!("no {}", describe_expect(e)),
-                    seen: v.summary(),
-                }],
+                findings: vec![Finding::new(
+                    "message",
+                    format!("no {}", without_article(&describe_expect(e))),
+                    v.summary(),
+                )
+                .keyed(crate::matcher::START_KEY)],
                 quote: v.quote(),
             }));
         }
@@ -628,6 +741,12 @@ fn find_violation(
 }
 
 async fn run_expect_none(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
+    if !ctx.reached {
+        return StepOutcome::NotReached(format!(
+            "no earlier step observed the client act, so the situation of `expect_none {}` never arose",
+            describe_expect(e)
+        ));
+    }
     let window = e
         .within
         .map_or(ctx.timing.expect_none(), |w| w.scaled(ctx.timing.scale));
@@ -644,7 +763,7 @@ async fn run_expect_none(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
         }
         if !sync_done {
             sync_done = true;
-            match ctx.sync(window).await {
+            match ctx.sync().await {
                 // Quiescent: what the client sent before answering is on its way; a short
                 // grace (bounded by the window) lets it reach the network.
                 Ok(true) => until = deadline.min(Instant::now() + ctx.timing.sync_grace()),
@@ -680,6 +799,7 @@ async fn run_wait_for(ctx: &mut Context<'_>, w: &WaitFor) -> StepOutcome {
                 Ok(d) => d,
                 Err(e) => return error(e),
             };
+            ctx.reached = true;
             return match check_event(w, event.name(), &data, &ctx.env) {
                 Ok(Some(out)) if out.matched() => StepOutcome::Passed,
                 Ok(Some(out)) => StepOutcome::Failed {
@@ -695,7 +815,11 @@ async fn run_wait_for(ctx: &mut Context<'_>, w: &WaitFor) -> StepOutcome {
             Ok(e) => ctx.backlog.push_back(e),
             Err(UtError::Timeout { .. }) => {
                 return StepOutcome::TimedOut {
-                    awaited: format!("event {} within {within:?}", w.event),
+                    awaited: format!(
+                        "event {} from the client within {}",
+                        w.event,
+                        human_duration(within)
+                    ),
                 }
             }
             Err(e) => return error(e),
@@ -703,10 +827,11 @@ async fn run_wait_for(ctx: &mut Context<'_>, w: &WaitFor) -> StepOutcome {
     }
 }
 
-async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Vec<String>, StepOutcome)> {
-    let fail_all = |m: String| -> Vec<(Vec<String>, StepOutcome)> {
-        vec![(Vec::new(), StepOutcome::Error(m))]
+async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Proves, StepOutcome)> {
+    let fail_all = |m: String| -> Vec<(Proves, StepOutcome)> {
+        vec![(Proves::nothing(), StepOutcome::Error(m))]
     };
+    let reached_before = ctx.reached;
     if items
         .iter()
         .any(|i| matches!(i, GroupItem::Expect(e) | GroupItem::ExpectNone(e) if e.from != "client"))
@@ -769,10 +894,7 @@ async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Vec<Strin
             }
             if !sync_done {
                 sync_done = true;
-                match ctx
-                    .sync(deadline.saturating_duration_since(Instant::now()))
-                    .await
-                {
+                match ctx.sync().await {
                     Ok(true) => until = deadline.min(Instant::now() + ctx.timing.sync_grace()),
                     Ok(false) => {}
                     Err(e) => return fail_all(e.to_string()),
@@ -786,28 +908,63 @@ async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Vec<Strin
             Err(e) => return fail_all(e.to_string()),
         }
     }
+    let positives_met = items.iter().zip(g.states()).all(|(item, st)| match item {
+        GroupItem::ExpectNone(_) => true,
+        _ => matches!(st, ItemState::Met(_)),
+    });
+    let has_positive = items.iter().any(|i| !matches!(i, GroupItem::ExpectNone(_)));
+    if g
+        .states()
+        .iter()
+        .any(|st| matches!(st, ItemState::Met(_) | ItemState::Failed(_) | ItemState::Refused(_)))
+    {
+        ctx.reached = true;
+    }
     items
         .iter()
         .zip(g.states())
         .map(|(item, st)| {
-            let (verifies, what) = match item {
-                GroupItem::Expect(e) => (e.verifies.clone(), awaited(e, within)),
-                GroupItem::ExpectNone(e) => (e.verifies.clone(), String::new()),
+            let (p, what) = match item {
+                GroupItem::Expect(e) => (proves(e), awaited(e, within)),
+                GroupItem::ExpectNone(e) => (proves(e), String::new()),
                 GroupItem::WaitFor(w) => (
-                    w.verifies.clone(),
-                    format!("event {} within {within:?}", w.event),
+                    Proves {
+                        verifies: w.verifies.clone(),
+                        evidence: w.evidence.clone(),
+                    },
+                    format!(
+                        "event {} from the client within {}",
+                        w.event,
+                        human_duration(within)
+                    ),
                 ),
             };
             let o = match (item, st) {
                 (_, ItemState::Met(_)) => StepOutcome::Passed,
+                // A SHALL NOT judged only where its situation arose: the group's positive items
+                // all met (or, in a group of SHALL NOTs alone, an earlier step observed the client).
+                (GroupItem::ExpectNone(e), ItemState::Pending)
+                    if (has_positive && !positives_met) || (!has_positive && !reached_before) =>
+                {
+                    StepOutcome::NotReached(format!(
+                        "the situation of `expect_none {}` never arose (the group's other items were not all met)",
+                        describe_expect(e)
+                    ))
+                }
                 (GroupItem::ExpectNone(_), ItemState::Pending) => StepOutcome::Passed,
                 (_, ItemState::Pending) => StepOutcome::TimedOut { awaited: what },
                 (GroupItem::ExpectNone(e), ItemState::Violated(out)) => StepOutcome::Failed {
-                    findings: vec![Finding {
-                        what: "message".into(),
-                        expected: format!("no {}", describe_expect(e)),
-                        seen: out.quote.first().cloned().unwrap_or_default(),
-                    }],
+                    findings: vec![Finding::new(
+                        "message",
+                        format!("no {}", without_article(&describe_expect(e))),
+                        out.quote.first().cloned().unwrap_or_default(),
+                    )
+                    .keyed(crate::matcher::START_KEY)],
+                    quote: out.quote.clone(),
+                },
+                (_, ItemState::Refused(out)) => StepOutcome::Refused {
+                    awaited: what,
+                    seen: out.quote.first().cloned().unwrap_or_default(),
                     quote: out.quote.clone(),
                 },
                 (_, ItemState::Failed(out)) | (_, ItemState::Violated(out)) => {
@@ -817,29 +974,43 @@ async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Vec<Strin
                     }
                 }
             };
-            (verifies, o)
+            (p, o)
         })
         .collect()
 }
 
-/// `expect INVITE from client to cf`.
-fn describe_expect(e: &Expect) -> String {
+/// `a 200 response from the client to cf`, `an INVITE from the client`: what an expectation
+/// waits for, as a phrase.
+pub fn describe_expect(e: &Expect) -> String {
     let what = match (&e.sip, &e.status, &e.msrp) {
-        (Some(m), _, _) => m.clone(),
-        (_, Some(s), _) => format!("{s:?} response")
-            .replace("Exact(", "")
-            .replace("Class(", "")
-            .replace(')', ""),
-        (_, _, Some(m)) => format!("MSRP {m:?}")
-            .replace("Method(", "")
-            .replace("Status(", "")
-            .replace(['"', ')'], ""),
-        _ => "message".into(),
+        (Some(m), _, _) => format!("a SIP {m} request"),
+        (_, Some(s), _) => format!("a {s} response"),
+        (_, _, Some(crate::scenario::MsrpStart::Method(m))) => format!("an MSRP {m} request"),
+        (_, _, Some(crate::scenario::MsrpStart::Status(c))) => format!("an MSRP {c} response"),
+        _ => "a message".into(),
     };
-    match &e.to {
-        Some(t) => format!("{what} from {} to {t}", e.from),
-        None => format!("{what} from {}", e.from),
+    let from = if e.from == "client" {
+        "the client".to_string()
+    } else {
+        e.from.clone()
+    };
+    let mut out = format!("{what} from {from}");
+    if let Some(t) = &e.to {
+        out.push_str(&format!(" to {t}"));
     }
+    if let Some(a) = &e.answers {
+        out.push_str(&format!(" answering {a}"));
+    }
+    if let Some(d) = &e.in_dialog {
+        out.push_str(&format!(" in the dialog of {d}"));
+    }
+    out
+}
+
+fn without_article(s: &str) -> &str {
+    s.strip_prefix("an ")
+        .or_else(|| s.strip_prefix("a "))
+        .unwrap_or(s)
 }
 
 /// A short description of a step for the reports.
@@ -850,7 +1021,8 @@ pub fn describe(step: &Step) -> String {
             let what = match (&s.sip, s.status, &s.msrp) {
                 (Some(m), _, _) => m.clone(),
                 (_, Some(c), _) => c.to_string(),
-                (_, _, Some(m)) => format!("MSRP {m:?}"),
+                (_, _, Some(crate::scenario::MsrpStart::Method(m))) => format!("MSRP {m}"),
+                (_, _, Some(crate::scenario::MsrpStart::Status(c))) => format!("MSRP {c}"),
                 _ => "?".into(),
             };
             format!("send {what} as {}", s.role)
@@ -877,20 +1049,30 @@ fn step_event(
         }
         StepOutcome::TimedOut { awaited } => (
             StepStatus::TimedOut,
-            vec![Finding {
-                what: "message".into(),
-                expected: awaited.clone(),
-                seen: "(nothing before the deadline)".into(),
-            }],
+            vec![Finding::new(
+                "message",
+                awaited.clone(),
+                "(nothing before the deadline)",
+            )],
+            Vec::new(),
+        ),
+        StepOutcome::Refused {
+            awaited,
+            seen,
+            quote,
+        } => (
+            StepStatus::Failed,
+            vec![Finding::new("message", awaited.clone(), seen.clone())],
+            quote.clone(),
+        ),
+        StepOutcome::NotReached(m) => (
+            StepStatus::Skipped,
+            vec![Finding::new("situation", "reached", m.clone())],
             Vec::new(),
         ),
         StepOutcome::Error(m) => (
             StepStatus::Error,
-            vec![Finding {
-                what: "harness".into(),
-                expected: "the step to run".into(),
-                seen: m.clone(),
-            }],
+            vec![Finding::new("harness", "the step to run", m.clone())],
             Vec::new(),
         ),
     };
@@ -974,5 +1156,32 @@ fn compare_golden(
             push(ev, false, Some(e.to_string()));
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    /// Every expectation kind renders as a sentence, never as program debug output.
+    #[rstest]
+    #[case("{ sip: INVITE }", "a SIP INVITE request from the client")]
+    #[case("{ status: 200, answers: invite }", "a 200 response from the client answering invite")]
+    #[case("{ status: 2xx, to: cf }", "a 2xx response from the client to cf")]
+    #[case("{ msrp: SEND, to: pf }", "an MSRP SEND request from the client to pf")]
+    #[case("{ msrp: 200 }", "an MSRP 200 response from the client")]
+    #[case("{ sip: BYE, in_dialog: chat }", "a SIP BYE request from the client in the dialog of chat")]
+    #[case("{ headers: { Event: conference } }", "a message from the client")]
+    fn expectations_read_as_sentences(#[case] yaml: &str, #[case] want: &str) {
+        let e: Expect = serde_yaml::from_str(yaml).unwrap();
+        let text = describe_expect(&e);
+        assert_eq!(text, want);
+        let awaited = awaited(&e, Duration::from_millis(1500));
+        assert!(awaited.ends_with("within 1.5 s"), "{awaited}");
+        for debris in ["Code(", "Class(", "Status(", "Method(", "Some(", "\"", "{"] {
+            assert!(!awaited.contains(debris), "{awaited:?} shows {debris:?}");
+        }
+        assert_eq!(without_article(&text).chars().next(), want.split(' ').nth(1).and_then(|w| w.chars().next()));
     }
 }

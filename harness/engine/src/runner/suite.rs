@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, Semaphore};
 
 use crate::catalogue::Catalogue;
 use crate::report::{Reporter, RunEvent, RunEventKind};
-use crate::verdict::{gate, Gate, ScenarioResult};
+use crate::verdict::{gate_with, Gate, ScenarioResult};
 
 use super::options::RunOptions;
 use super::scenario_run::{run_scenario, ScenarioReport};
@@ -124,7 +124,7 @@ pub async fn run_suite(
         .filter(|r| r.regression)
         .map(|r| r.result.id.clone())
         .collect();
-    let mut g = gate(&results, opts.strict);
+    let mut g = gate_with(&results, opts.strict, opts.min_judged);
     if !regressions.is_empty() {
         g.passed = false;
     }

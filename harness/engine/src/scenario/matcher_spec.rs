@@ -31,6 +31,10 @@ pub enum MatcherSpec {
     Contains(String),
     /// `{equals: ...}`: same as the plain form.
     Equals(String),
+    /// `{new: true}`: a newly generated identifier: present, a token (no white space), and none
+    /// of the values the scenario already knows (its `given` values, the runner's values, every
+    /// header of every message saved so far).
+    New(bool),
 }
 
 impl Matcher {
@@ -42,7 +46,8 @@ impl Matcher {
             | Matcher::Spec(MatcherSpec::Equals(s)) => vec![s.as_str()],
             Matcher::Spec(MatcherSpec::Regex(_))
             | Matcher::Spec(MatcherSpec::Present(_))
-            | Matcher::Spec(MatcherSpec::Absent(_)) => Vec::new(),
+            | Matcher::Spec(MatcherSpec::Absent(_))
+            | Matcher::Spec(MatcherSpec::New(_)) => Vec::new(),
         }
     }
 }
@@ -57,6 +62,10 @@ impl fmt::Display for Matcher {
             Matcher::Spec(MatcherSpec::Absent(false)) => f.write_str("(present)"),
             Matcher::Spec(MatcherSpec::Regex(r)) => write!(f, "matching /{r}/"),
             Matcher::Spec(MatcherSpec::Contains(s)) => write!(f, "containing {s:?}"),
+            Matcher::Spec(MatcherSpec::New(true)) => {
+                f.write_str("a newly generated value (none the scenario had seen)")
+            }
+            Matcher::Spec(MatcherSpec::New(false)) => f.write_str("(any value)"),
         }
     }
 }
@@ -68,7 +77,7 @@ impl<'de> Visitor<'de> for MatcherVisitor {
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
-            "a string, or a map with one of `present: true`, `absent: true`, `regex: ...`, `contains: ...`, `equals: ...`",
+            "a string, or a map with one of `present: true`, `absent: true`, `regex: ...`, `contains: ...`, `equals: ...`, `new: true`",
         )
     }
 
@@ -94,7 +103,7 @@ impl<'de> Visitor<'de> for MatcherVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Matcher, A::Error> {
         let Some(key) = map.next_key::<String>()? else {
             return Err(de::Error::custom(
-                "empty matcher map: expected one of `present`, `absent`, `regex`, `contains`, `equals`",
+                "empty matcher map: expected one of `present`, `absent`, `regex`, `contains`, `equals`, `new`",
             ));
         };
         let spec = match key.as_str() {
@@ -113,10 +122,11 @@ impl<'de> Visitor<'de> for MatcherVisitor {
             }
             "contains" => MatcherSpec::Contains(map.next_value()?),
             "equals" => MatcherSpec::Equals(map.next_value()?),
+            "new" => MatcherSpec::New(map.next_value()?),
             other => {
                 return Err(de::Error::unknown_field(
                     other,
-                    &["present", "absent", "regex", "contains", "equals"],
+                    &["present", "absent", "regex", "contains", "equals", "new"],
                 ))
             }
         };

@@ -448,6 +448,12 @@ pub struct Expect {
     /// Requirement ids this step proves.
     #[serde(default)]
     pub verifies: Vec<String>,
+    /// For a step that verifies several requirements: the conditions each rests on
+    /// (`{7.3.1.5/contribution-id: [headers.Contribution-ID]}`), so a failed condition blames
+    /// only the requirements it is evidence for. A verified requirement without an entry rests on
+    /// every condition of the step.
+    #[serde(default)]
+    pub evidence: BTreeMap<String, Vec<String>>,
     /// Deadline (expect) or window (expect_none), scaled by the global factor.
     #[serde(default)]
     pub within: Option<DurationSpec>,
@@ -505,6 +511,9 @@ pub struct WaitFor {
     /// Requirement ids this step proves.
     #[serde(default)]
     pub verifies: Vec<String>,
+    /// The fields each verified requirement rests on (`{id: [fields.text]}`), as for `expect`.
+    #[serde(default)]
+    pub evidence: BTreeMap<String, Vec<String>>,
     /// Deadline.
     #[serde(default)]
     pub within: Option<DurationSpec>,
