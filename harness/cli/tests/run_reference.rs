@@ -156,7 +156,8 @@ fn a_crashing_adapter_gives_error_and_the_run_goes_on() {
     .unwrap();
     let (out, rdir) = run(&["--client", profile.to_str().unwrap(), "--jobs", "1"]);
     let t = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{t}");
+    // A crashing adapter is `error`: the client was not judged there, so exit 2 (issue 8).
+    assert_eq!(out.status.code(), Some(2), "{t}");
     assert!(t.contains("out of cheese"), "{t}");
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(rdir.path().join("report/results.json")).unwrap())
