@@ -746,12 +746,15 @@ fn find_violation(
 }
 
 async fn run_expect_none(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
-    if !ctx.reached {
-        return StepOutcome::NotReached(format!(
+    // A forbidden message is evidence in any case; an empty window proves something only
+    // where the situation arose (an earlier step observed the client act).
+    let earned = ctx.reached;
+    let unearned = || {
+        StepOutcome::NotReached(format!(
             "no earlier step observed the client act, so the situation of `expect_none {}` never arose",
             describe_expect(e)
-        ));
-    }
+        ))
+    };
     let window = e
         .within
         .map_or(ctx.timing.expect_none(), |w| w.scaled(ctx.timing.scale));
@@ -780,7 +783,8 @@ async fn run_expect_none(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
             Ok(Arrival::Deadline) => {
                 return match find_violation(ctx, e, checked) {
                     Ok(Some(v)) => v,
-                    Ok(None) => StepOutcome::Passed,
+                    Ok(None) if earned => StepOutcome::Passed,
+                    Ok(None) => unearned(),
                     Err(err) => error(err),
                 };
             }
