@@ -92,7 +92,9 @@ fn a_known_failure_that_matches_nothing_stops_the_run_with_its_position() {
     let t = text(&out);
     let path = known.display().to_string();
     assert!(
-        t.contains(&format!("{path}:2:3: error: known failure \"pager-mode-snet\"")),
+        t.contains(&format!(
+            "{path}:2:3: error: known failure \"pager-mode-snet\""
+        )),
         "{t}"
     );
     assert!(
@@ -121,7 +123,10 @@ fn a_scenario_listed_as_known_failure_covers_its_global_monitor() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = results(dir.path());
-    let reqs = r["scenarios"][0]["requirements"].as_array().cloned().unwrap_or_default();
+    let reqs = r["scenarios"][0]["requirements"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let verdict = |id: &str| {
         reqs.iter()
             .find(|q| q["id"] == id)

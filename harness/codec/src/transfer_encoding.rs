@@ -84,7 +84,11 @@ pub fn decode_base64(body: &[u8]) -> Result<Vec<u8>, DecodeError> {
             return Err(DecodeError::new(p, RULE_B64, "'=' padding only at the end"));
         }
         let Some(v) = b64_value(c) else {
-            return Err(DecodeError::new(i, RULE_B64, "a base64 character (A-Z a-z 0-9 + /)"));
+            return Err(DecodeError::new(
+                i,
+                RULE_B64,
+                "a base64 character (A-Z a-z 0-9 + /)",
+            ));
         };
         acc = (acc << 6) | v;
         n += 1;
@@ -173,7 +177,10 @@ mod tests {
             ("fooba", "Zm9vYmE="),
             ("foobar", "Zm9vYmFy"),
         ] {
-            assert_eq!(decode(Some("BASE64"), enc.as_bytes()).unwrap(), plain.as_bytes());
+            assert_eq!(
+                decode(Some("BASE64"), enc.as_bytes()).unwrap(),
+                plain.as_bytes()
+            );
         }
         assert_eq!(decode(Some("base64"), b"aG\r\nk=\r\n").unwrap(), b"hi");
     }

@@ -322,7 +322,9 @@ impl<'c> Assessor<'c> {
             StepOutcome::Failed { findings, quote } => {
                 self.set(id, Verdict::Fail, 0, findings, quote, None)
             }
-            StepOutcome::Error(m) => self.set(id, Verdict::Error, 0, Vec::new(), Vec::new(), Some(m)),
+            StepOutcome::Error(m) => {
+                self.set(id, Verdict::Error, 0, Vec::new(), Vec::new(), Some(m))
+            }
             StepOutcome::TimedOut { awaited } | StepOutcome::Refused { awaited, .. } => self.set(
                 id,
                 Verdict::Inconclusive,
@@ -331,9 +333,14 @@ impl<'c> Assessor<'c> {
                 Vec::new(),
                 Some(awaited),
             ),
-            StepOutcome::NotReached(m) => {
-                self.set(id, Verdict::Inconclusive, 0, Vec::new(), Vec::new(), Some(m))
-            }
+            StepOutcome::NotReached(m) => self.set(
+                id,
+                Verdict::Inconclusive,
+                0,
+                Vec::new(),
+                Vec::new(),
+                Some(m),
+            ),
         }
         if let Some(r) = self.results.get_mut(id) {
             if r.step == Some(0) {
@@ -591,7 +598,11 @@ mod tests {
         let cat = Catalogue::embedded().unwrap();
         let s = scenario("[]");
         let mut a = Assessor::new(&cat, &s);
-        assert!(a.record(1, &Proves::ids(&[UA.into()]), failed(&["headers.User-Agent"])));
+        assert!(a.record(
+            1,
+            &Proves::ids(&[UA.into()]),
+            failed(&["headers.User-Agent"])
+        ));
         assert!(a.record(2, &Proves::ids(&[UA.into()]), StepOutcome::Passed));
         let r = a.finish(5);
         assert_eq!(r.verdict, Verdict::Fail);
@@ -609,7 +620,10 @@ mod tests {
             verifies: vec![UA.into(), PAGER.into()],
             evidence: [
                 (UA.to_string(), vec!["headers.User-Agent".to_string()]),
-                (PAGER.to_string(), vec!["request_uri".to_string(), "cpim".to_string()]),
+                (
+                    PAGER.to_string(),
+                    vec!["request_uri".to_string(), "cpim".to_string()],
+                ),
             ]
             .into_iter()
             .collect(),
@@ -622,11 +636,17 @@ mod tests {
         let mut a = Assessor::new(&cat, &s);
         assert!(a.record(1, &proves, failed(&["cpim.To"])));
         let r = a.finish(1);
-        assert_eq!((verdict_of(&r, UA), verdict_of(&r, PAGER)), (Verdict::Pass, Verdict::Fail));
+        assert_eq!(
+            (verdict_of(&r, UA), verdict_of(&r, PAGER)),
+            (Verdict::Pass, Verdict::Fail)
+        );
         let mut a = Assessor::new(&cat, &s);
         assert!(a.record(1, &proves, failed(&["start"])));
         let r = a.finish(1);
-        assert_eq!((verdict_of(&r, UA), verdict_of(&r, PAGER)), (Verdict::Fail, Verdict::Fail));
+        assert_eq!(
+            (verdict_of(&r, UA), verdict_of(&r, PAGER)),
+            (Verdict::Fail, Verdict::Fail)
+        );
     }
 
     #[test]
@@ -670,7 +690,10 @@ mod tests {
         let r = a.finish(1);
         assert_eq!(r.verdict, Verdict::Inconclusive);
         assert_eq!(verdict_of(&r, UA), Verdict::Inconclusive);
-        assert!(r.requirements.iter().all(|q| q.message.as_deref().is_some_and(|m| m.contains("step 1"))));
+        assert!(r
+            .requirements
+            .iter()
+            .all(|q| q.message.as_deref().is_some_and(|m| m.contains("step 1"))));
     }
 
     #[test]
@@ -692,7 +715,12 @@ mod tests {
         let r = a.finish(1);
         assert_eq!(verdict_of(&r, PAGER), Verdict::Fail);
         assert_eq!(verdict_of(&r, UA), Verdict::Inconclusive);
-        let f = &r.requirements.iter().find(|q| q.id == PAGER).unwrap().findings[0];
+        let f = &r
+            .requirements
+            .iter()
+            .find(|q| q.id == PAGER)
+            .unwrap()
+            .findings[0];
         assert_eq!(f.seen, "486 Busy Here");
     }
 
@@ -707,11 +735,21 @@ mod tests {
             StepOutcome::NotReached("the client refused `send_chat`".into())
         ));
         let r = a.finish(1);
-        assert_eq!((r.verdict, verdict_of(&r, UA)), (Verdict::Inconclusive, Verdict::Inconclusive));
+        assert_eq!(
+            (r.verdict, verdict_of(&r, UA)),
+            (Verdict::Inconclusive, Verdict::Inconclusive)
+        );
         let mut a = Assessor::new(&cat, &s);
-        a.record(1, &Proves::nothing(), StepOutcome::Error("adapter died".into()));
+        a.record(
+            1,
+            &Proves::nothing(),
+            StepOutcome::Error("adapter died".into()),
+        );
         let r = a.finish(1);
-        assert_eq!((r.verdict, verdict_of(&r, PAGER)), (Verdict::Error, Verdict::Error));
+        assert_eq!(
+            (r.verdict, verdict_of(&r, PAGER)),
+            (Verdict::Error, Verdict::Error)
+        );
         let mut a = Assessor::new(&cat, &s);
         a.record(1, &Proves::nothing(), StepOutcome::Passed);
         assert_eq!(a.finish(1).verdict, Verdict::Pass);
@@ -736,13 +774,23 @@ mod tests {
         let mut a = Assessor::new(&cat, &s);
         assert!(!a.record(1, &proves, gone()));
         let r = a.finish(1);
-        assert_eq!((verdict_of(&r, UA), verdict_of(&r, PAGER)), (Verdict::Fail, Verdict::Inconclusive));
+        assert_eq!(
+            (verdict_of(&r, UA), verdict_of(&r, PAGER)),
+            (Verdict::Fail, Verdict::Inconclusive)
+        );
         // The same after an earlier failure: a consequence, not judged.
         let mut a = Assessor::new(&cat, &s);
-        assert!(a.record(1, &Proves::ids(&["7/send-large-message-mode".into()]), failed(&["headers.X"])));
+        assert!(a.record(
+            1,
+            &Proves::ids(&["7/send-large-message-mode".into()]),
+            failed(&["headers.X"])
+        ));
         assert!(!a.record(2, &proves, gone()));
         let r = a.finish(1);
-        assert_eq!((verdict_of(&r, UA), verdict_of(&r, PAGER)), (Verdict::Inconclusive, Verdict::Inconclusive));
+        assert_eq!(
+            (verdict_of(&r, UA), verdict_of(&r, PAGER)),
+            (Verdict::Inconclusive, Verdict::Inconclusive)
+        );
         assert_eq!(verdict_of(&r, "7/send-large-message-mode"), Verdict::Fail);
     }
 

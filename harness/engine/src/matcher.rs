@@ -184,11 +184,9 @@ pub const START_KEY: &str = "start";
 /// part of (a missing SDP is evidence against `sdp.direction`). Start-line findings are claimed
 /// by every entry.
 pub fn claims(claim: &str, key: &str) -> bool {
-    let inside = |a: &str, b: &str| a.len() > b.len() && a.starts_with(b) && a[b.len()..].starts_with('.');
-    key == START_KEY
-        || claim.eq_ignore_ascii_case(key)
-        || inside(key, claim)
-        || inside(claim, key)
+    let inside =
+        |a: &str, b: &str| a.len() > b.len() && a.starts_with(b) && a[b.len()..].starts_with('.');
+    key == START_KEY || claim.eq_ignore_ascii_case(key) || inside(key, claim) || inside(claim, key)
 }
 
 fn obs_is_sip(obs: Observed<'_>) -> bool {
@@ -219,7 +217,9 @@ pub fn is_address_header(name: &str) -> bool {
 
 /// CPIM header fields whose values are addresses (RFC 3862 3.3).
 pub fn is_address_cpim_key(key: &str) -> bool {
-    ["From", "To", "cc"].iter().any(|h| h.eq_ignore_ascii_case(key))
+    ["From", "To", "cc"]
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(key))
 }
 
 /// Upper-tester event fields whose values are addresses (`from` of `message_received`, the
@@ -588,7 +588,12 @@ fn feature_tags(
             accept,
             m.accept_contacts(),
         ),
-        ("Contact", "feature_tags.contact", contact, m.contact_features()),
+        (
+            "Contact",
+            "feature_tags.contact",
+            contact,
+            m.contact_features(),
+        ),
     ];
     for (header, key, want, sets) in groups {
         let Some(want) = want else { continue };
@@ -672,9 +677,10 @@ fn part_of(obs: Observed<'_>, essence: &str) -> Option<Result<Vec<u8>, DecodeErr
     }
     if lower.starts_with("multipart/") {
         let mp = multipart::Multipart::parse_with_type(ct, obs.body()).ok()?;
-        return mp.value.find(essence).map(|p| {
-            transfer_encoding::decode(p.header("Content-Transfer-Encoding"), &p.body)
-        });
+        return mp
+            .value
+            .find(essence)
+            .map(|p| transfer_encoding::decode(p.header("Content-Transfer-Encoding"), &p.body));
     }
     None
 }
@@ -767,7 +773,12 @@ fn sdp_findings(
             let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
             let n = out.len();
             judge(out, what, m, &seen, env)?;
-            let key = format!("sdp.{}", what.trim_start_matches("SDP ").trim_start_matches("a=").trim_start_matches("m= "));
+            let key = format!(
+                "sdp.{}",
+                what.trim_start_matches("SDP ")
+                    .trim_start_matches("a=")
+                    .trim_start_matches("m= ")
+            );
             for x in out.iter_mut().skip(n) {
                 x.key.get_or_insert_with(|| key.clone());
             }
@@ -834,10 +845,8 @@ fn cpim_findings(
         }
     };
     // RFC 3862 3.2: the encapsulated MIME object carries its own Content-Transfer-Encoding.
-    let payload = transfer_encoding::decode(
-        msg.content_header("Content-Transfer-Encoding"),
-        &msg.body,
-    );
+    let payload =
+        transfer_encoding::decode(msg.content_header("Content-Transfer-Encoding"), &msg.body);
     for (key, m) in want {
         let n = out.len();
         let content;
@@ -1119,7 +1128,10 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
             "Accept-Contact: *;+g.3gpp.icsi-ref=\"urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session\"",
         );
         let body_len = raw.split("\r\n\r\n").nth(1).unwrap().len();
-        let raw = raw.replace("Content-Length: 149", &format!("Content-Length: {body_len}"));
+        let raw = raw.replace(
+            "Content-Length: 149",
+            &format!("Content-Length: {body_len}"),
+        );
         let m = sip::Message::parse(raw.as_bytes()).unwrap().value;
         let out = check(
             &expect("{ sip: INVITE, feature_tags: { accept-contact: [cpm.session], contact: [cpm.session] } }"),
@@ -1128,7 +1140,10 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
         )
         .unwrap();
         assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
-        assert_eq!(out.findings[0].key.as_deref(), Some("feature_tags.accept-contact"));
+        assert_eq!(
+            out.findings[0].key.as_deref(),
+            Some("feature_tags.accept-contact")
+        );
         assert!(out.findings[0].expected.contains("percent-encoded"));
     }
 
@@ -1143,8 +1158,18 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
             let body = format!("From: <sip:a@test>\r\nTo: <sip:b@test>\r\n\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: {cte}\r\n\r\n{payload}");
             let raw = format!("MESSAGE sip:b@test SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 MESSAGE\r\nContent-Type: message/cpim\r\nContent-Length: {}\r\n\r\n{body}", body.len());
             let m = sip::Message::parse(raw.as_bytes()).unwrap().value;
-            let out = check(&expect("{ sip: MESSAGE, cpim: { Content: hi, To: 'sip:b@test' } }"), Observed::Sip(&m), &env()).unwrap();
-            assert_eq!(out.findings.is_empty(), ok, "{cte} {payload}: {:?}", out.findings);
+            let out = check(
+                &expect("{ sip: MESSAGE, cpim: { Content: hi, To: 'sip:b@test' } }"),
+                Observed::Sip(&m),
+                &env(),
+            )
+            .unwrap();
+            assert_eq!(
+                out.findings.is_empty(),
+                ok,
+                "{cte} {payload}: {:?}",
+                out.findings
+            );
         }
     }
 
@@ -1157,14 +1182,34 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
             sip::Message::parse(format!("SIP/2.0 {code}\r\nCall-ID: {call}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n").as_bytes()).unwrap().value
         };
         let e = expect("{ status: 200, answers: inv }");
-        assert!(refuses(&e, Observed::Sip(&resp("486 Busy Here", "c1@127.0.0.1")), &env).unwrap());
-        assert!(!refuses(&e, Observed::Sip(&resp("180 Ringing", "c1@127.0.0.1")), &env).unwrap());
+        assert!(refuses(
+            &e,
+            Observed::Sip(&resp("486 Busy Here", "c1@127.0.0.1")),
+            &env
+        )
+        .unwrap());
+        assert!(!refuses(
+            &e,
+            Observed::Sip(&resp("180 Ringing", "c1@127.0.0.1")),
+            &env
+        )
+        .unwrap());
         assert!(!refuses(&e, Observed::Sip(&resp("200 OK", "c1@127.0.0.1")), &env).unwrap());
         assert!(!refuses(&e, Observed::Sip(&resp("486 Busy Here", "other")), &env).unwrap());
         let e = expect("{ status: 1xx, answers: inv }");
-        assert!(refuses(&e, Observed::Sip(&resp("603 Decline", "c1@127.0.0.1")), &env).unwrap());
+        assert!(refuses(
+            &e,
+            Observed::Sip(&resp("603 Decline", "c1@127.0.0.1")),
+            &env
+        )
+        .unwrap());
         // Without `answers` nothing says which transaction is awaited.
-        assert!(!refuses(&expect("{ status: 200 }"), Observed::Sip(&resp("486 Busy Here", "c1@127.0.0.1")), &env).unwrap());
+        assert!(!refuses(
+            &expect("{ status: 200 }"),
+            Observed::Sip(&resp("486 Busy Here", "c1@127.0.0.1")),
+            &env
+        )
+        .unwrap());
     }
 
     #[test]

@@ -108,9 +108,9 @@ impl Validator<'_> {
                 );
             }
             for k in keys {
-                let known = conditions
-                    .iter()
-                    .any(|c| c == k || c.starts_with(&format!("{k}.")) || k.starts_with(&format!("{c}.")));
+                let known = conditions.iter().any(|c| {
+                    c == k || c.starts_with(&format!("{k}.")) || k.starts_with(&format!("{c}."))
+                });
                 if !known {
                     self.err(
                         k,
@@ -320,9 +320,7 @@ impl Validator<'_> {
                 for s in saves {
                     self.save(&s);
                 }
-                let has_positive = items
-                    .iter()
-                    .any(|i| !matches!(i, GroupItem::ExpectNone(_)));
+                let has_positive = items.iter().any(|i| !matches!(i, GroupItem::ExpectNone(_)));
                 if !has_positive && !self.positive {
                     self.warn(
                         key,
@@ -569,7 +567,12 @@ fn expect_conditions(e: &Expect) -> Vec<String> {
             ("file-disposition", s.file_disposition.is_some()),
             ("path", s.path.is_some()),
         ];
-        c.extend(fields.iter().filter(|f| f.1).map(|f| format!("sdp.{}", f.0)));
+        c.extend(
+            fields
+                .iter()
+                .filter(|f| f.1)
+                .map(|f| format!("sdp.{}", f.0)),
+        );
     }
     c.extend(e.cpim.iter().flatten().map(|(k, _)| format!("cpim.{k}")));
     c.extend(e.xml.iter().flatten().map(|(k, _)| format!("xml.{k}")));

@@ -430,7 +430,9 @@ impl KnownFailures {
             };
             if let Some(p) = problem {
                 let (l, c) = position(&entry);
-                out.push(format!("{path}:{l}:{c}: error: known failure {entry:?} {p}"));
+                out.push(format!(
+                    "{path}:{l}:{c}: error: known failure {entry:?} {p}"
+                ));
             }
         }
         out
@@ -461,9 +463,7 @@ impl KnownFailures {
             .any(|r| r.verdict == Verdict::Fail);
         let mut overall: Option<Verdict> = None;
         for r in &mut result.requirements {
-            let pair = self
-                .pairs
-                .contains(&(result.id.clone(), r.id.clone()));
+            let pair = self.pairs.contains(&(result.id.clone(), r.id.clone()));
             r.verdict = match (r.verdict, pair, whole) {
                 (v, true, _) => v.with_expectation(true),
                 (Verdict::Fail, false, true) => Verdict::XFail,
@@ -539,14 +539,21 @@ mod tests {
 
     #[test]
     fn an_advisory_shall_weighs_as_a_should_unless_strict() {
-        let mut r = req("7.3.11/reply-new-1-1-session", Strength::Shall, Verdict::Fail);
+        let mut r = req(
+            "7.3.11/reply-new-1-1-session",
+            Strength::Shall,
+            Verdict::Fail,
+        );
         r.advisory = true;
         let g = gate(&[scen(vec![r.clone()])], false);
         assert_eq!((g.passed, g.advisory), (true, 1));
         assert!(!gate(&[scen(vec![r])], true).passed);
         let cat = Catalogue::embedded().unwrap();
         let r = RequirementResult::new(&cat, "7.3.11/reply-new-1-1-session", Verdict::Fail, None);
-        assert!(r.advisory, "the catalogue marks the SHALL inside the NOTE (L206) advisory");
+        assert!(
+            r.advisory,
+            "the catalogue marks the SHALL inside the NOTE (L206) advisory"
+        );
     }
 
     #[test]
@@ -594,8 +601,14 @@ mod tests {
         let judges = |s: &str| (s == "sc").then(|| vec!["7/a".to_string()]);
         let got = k.unmatched(text, "kf.yaml", &judges);
         assert_eq!(got.len(), 2, "{got:?}");
-        assert!(got[0].starts_with("kf.yaml:2:3: error: known failure \"nope\""), "{got:?}");
-        assert!(got[1].starts_with("kf.yaml:3:3: error:") && got[1].contains("does not judge"), "{got:?}");
+        assert!(
+            got[0].starts_with("kf.yaml:2:3: error: known failure \"nope\""),
+            "{got:?}"
+        );
+        assert!(
+            got[1].starts_with("kf.yaml:3:3: error:") && got[1].contains("does not judge"),
+            "{got:?}"
+        );
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! variables and saved messages, the observations not yet consumed by an `expect`, the requests a
 //! role holds for a scripted answer, and the upper-tester events not yet consumed.
 
-use std::collections::{HashMap, VecDeque};
 use cpmconf_sim::{Network, ObservedKind, PendingRequest, SessionId, SimError};
 use cpmconf_ut::{Command, Event, UpperTester, UtError};
+use std::collections::{HashMap, VecDeque};
 use tokio::time::Instant;
 
 use crate::observed::{MatchEnv, Observed};

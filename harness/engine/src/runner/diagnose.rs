@@ -54,10 +54,7 @@ pub fn registration(trace: &Trace, labels: &Labeler<'_>, password: &str) -> Opti
         });
     };
     let mut why = match answer_to(last) {
-        Some(r) => format!(
-            "the credentialed REGISTER was answered {}",
-            status_text(r)
-        ),
+        Some(r) => format!("the credentialed REGISTER was answered {}", status_text(r)),
         None => "the credentialed REGISTER got no final response".into(),
     };
     // The challenge it answered: the last 401/407 of the same Call-ID before it.
@@ -128,8 +125,7 @@ pub fn registration(trace: &Trace, labels: &Labeler<'_>, password: &str) -> Opti
 }
 
 fn cseq_method(m: &Message) -> Option<&str> {
-    m.header("CSeq")
-        .and_then(|c| c.split_whitespace().nth(1))
+    m.header("CSeq").and_then(|c| c.split_whitespace().nth(1))
 }
 
 fn status_text(m: &Message) -> String {

@@ -7,8 +7,6 @@ use cpmconf_capture::{Trace, TraceEntry};
 use crate::assess::StepOutcome;
 use crate::verdict::Finding;
 
-
-
 /// The requirement the User-Agent monitor proves.
 pub const USER_AGENT_REQUIREMENT: &str = "7/user-agent-header";
 
@@ -104,7 +102,11 @@ mod tests {
     const CORE: &str = "127.0.0.1:5060";
 
     fn req(method: &str, branch: &str, ua: bool) -> String {
-        let ua = if ua { "User-Agent: CPM-client/OMA2.0 test/1\r\n" } else { "" };
+        let ua = if ua {
+            "User-Agent: CPM-client/OMA2.0 test/1\r\n"
+        } else {
+            ""
+        };
         format!(
             "{method} sip:bob@test SIP/2.0\r\nVia: SIP/2.0/UDP {CLIENT_ADDR};branch={branch}\r\n\
 From: <sip:alice@test>;tag=a\r\nTo: <sip:bob@test>\r\nCall-ID: c1\r\nCSeq: 1 {method}\r\n\
@@ -115,7 +117,8 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
     /// The client's INVITE with a User-Agent, then `requests` from the client.
     fn trace(requests: &[String]) -> Trace {
         let tap = Tap::new();
-        let (c, n): (SocketAddr, SocketAddr) = (CLIENT_ADDR.parse().unwrap(), CORE.parse().unwrap());
+        let (c, n): (SocketAddr, SocketAddr) =
+            (CLIENT_ADDR.parse().unwrap(), CORE.parse().unwrap());
         tap.udp(c, n, req("INVITE", "z9hG4bKinv", true).as_bytes());
         tap.udp(n, c, b"SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKinv\r\nFrom: <sip:alice@test>;tag=a\r\nTo: <sip:bob@test>;tag=b\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
         for r in requests {
@@ -131,7 +134,10 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
 
     #[test]
     fn transaction_layer_requests_need_a_user_agent_only_in_the_strict_reading() {
-        let t = trace(&[req("ACK", "z9hG4bKinv", false), req("CANCEL", "z9hG4bKinv", false)]);
+        let t = trace(&[
+            req("ACK", "z9hG4bKinv", false),
+            req("CANCEL", "z9hG4bKinv", false),
+        ]);
         assert_eq!(judge(&t, false), Some(StepOutcome::Passed));
         match judge(&t, true) {
             Some(StepOutcome::Failed { findings, .. }) => {
@@ -144,7 +150,10 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
     #[test]
     fn every_request_of_the_ua_core_needs_one_in_both_readings() {
         // An ACK with a new branch acknowledges a 2xx: the UA core builds it.
-        for extra in [req("ACK", "z9hG4bKnew", false), req("MESSAGE", "z9hG4bKm", false)] {
+        for extra in [
+            req("ACK", "z9hG4bKnew", false),
+            req("MESSAGE", "z9hG4bKm", false),
+        ] {
             let t = trace(std::slice::from_ref(&extra));
             for strict in [false, true] {
                 assert!(

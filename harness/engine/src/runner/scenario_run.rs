@@ -269,9 +269,11 @@ async fn run_live(
     let events = tap.events();
     let trace = Trace::from_events(&events);
     let labels = Labeler::new(&net);
-    if let Some(outcome) =
-        monitor::user_agent(&trace, &|e| labels.roles(e).0 == super::labels::CLIENT, opts.strict)
-    {
+    if let Some(outcome) = monitor::user_agent(
+        &trace,
+        &|e| labels.roles(e).0 == super::labels::CLIENT,
+        opts.strict,
+    ) {
         assessor.record_monitor(monitor::USER_AGENT_REQUIREMENT, outcome);
     }
     if registration_failed {
@@ -529,7 +531,9 @@ async fn run_step(
                 // A scenario about a provisioned limit the profile does not provision cannot
                 // be set up for this client: not judged, not a harness failure.
                 Err(e) if e.to_string().contains("${client.provisioned.") => {
-                    StepOutcome::NotReached(format!("the client profile provisions no such value: {e}"))
+                    StepOutcome::NotReached(format!(
+                        "the client profile provisions no such value: {e}"
+                    ))
                 }
                 Err(e) => StepOutcome::Error(e.to_string()),
             };
@@ -922,11 +926,12 @@ async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Proves, S
         _ => matches!(st, ItemState::Met(_)),
     });
     let has_positive = items.iter().any(|i| !matches!(i, GroupItem::ExpectNone(_)));
-    if g
-        .states()
-        .iter()
-        .any(|st| matches!(st, ItemState::Met(_) | ItemState::Failed(_) | ItemState::Refused(_)))
-    {
+    if g.states().iter().any(|st| {
+        matches!(
+            st,
+            ItemState::Met(_) | ItemState::Failed(_) | ItemState::Refused(_)
+        )
+    }) {
         ctx.reached = true;
     }
     items
@@ -1176,11 +1181,17 @@ mod tests {
     /// Every expectation kind renders as a sentence, never as program debug output.
     #[rstest]
     #[case("{ sip: INVITE }", "a SIP INVITE request from the client")]
-    #[case("{ status: 200, answers: invite }", "a 200 response from the client answering invite")]
+    #[case(
+        "{ status: 200, answers: invite }",
+        "a 200 response from the client answering invite"
+    )]
     #[case("{ status: 2xx, to: cf }", "a 2xx response from the client to cf")]
     #[case("{ msrp: SEND, to: pf }", "an MSRP SEND request from the client to pf")]
     #[case("{ msrp: 200 }", "an MSRP 200 response from the client")]
-    #[case("{ sip: BYE, in_dialog: chat }", "a SIP BYE request from the client in the dialog of chat")]
+    #[case(
+        "{ sip: BYE, in_dialog: chat }",
+        "a SIP BYE request from the client in the dialog of chat"
+    )]
     #[case("{ headers: { Event: conference } }", "a message from the client")]
     fn expectations_read_as_sentences(#[case] yaml: &str, #[case] want: &str) {
         let e: Expect = serde_yaml::from_str(yaml).unwrap();
@@ -1191,6 +1202,9 @@ mod tests {
         for debris in ["Code(", "Class(", "Status(", "Method(", "Some(", "\"", "{"] {
             assert!(!awaited.contains(debris), "{awaited:?} shows {debris:?}");
         }
-        assert_eq!(without_article(&text).chars().next(), want.split(' ').nth(1).and_then(|w| w.chars().next()));
+        assert_eq!(
+            without_article(&text).chars().next(),
+            want.split(' ').nth(1).and_then(|w| w.chars().next())
+        );
     }
 }
