@@ -45,7 +45,11 @@ async fn register_and_deregister(#[case] transport: Transport) {
     let mut ua = Ua::new("alice", net.core_addr(), transport).await;
     let ok = ua.register(600, None).await;
     assert_eq!(ok.status(), Some(StatusCode::OK));
-    assert!(ok.header("Contact").is_some_and(|c| c.contains("expires=")));
+    // RFC 3261 10.3 step 8: the 200 lists the binding with its expiry.
+    assert_eq!(
+        ok.header("Contact"),
+        Some(format!("<{}>;expires=600", ua.contact_uri()).as_str())
+    );
     assert_eq!(net.registered_contacts("sip:alice@cpm.test").len(), 1);
     let (role, msg, handle) = next_request(&net).await;
     assert_eq!(role, "registrar");
