@@ -416,3 +416,27 @@ fn large_chunk_in_small_reads_is_scanned_once() {
     );
     assert!(d.scanned() >= bytes.len() as u64, "{}", d.scanned());
 }
+
+/// RFC 4975 9 has no empty lines between frames: the decoder skips them and reports a warning at
+/// the first skipped byte, on the frame that follows; empty lines at the end wait for more.
+#[test]
+fn empty_lines_between_frames_are_skipped_with_a_finding() {
+    let (_, frames) = stream();
+    let first = frames[0].to_bytes();
+    let second = frames[1].to_bytes();
+    let mut bytes = first.clone();
+    bytes.extend_from_slice(b"\r\n\r\n");
+    bytes.extend_from_slice(&second);
+    bytes.extend_from_slice(b"\r\n");
+    let mut d = Decoder::new(Limits::default());
+    d.push(&bytes);
+    let a = d.next().unwrap().expect("first frame");
+    assert_eq!(a.value, frames[0]);
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+    let b = d.next().unwrap().expect("second frame");
+    assert_eq!(b.value, frames[1]);
+    let found: Vec<(&str, usize)> = b.findings.iter().map(|f| (f.rule, f.offset)).collect();
+    assert_eq!(found, vec![("rfc4975/9 between-frames", first.len())]);
+    // The trailing CRLF is not a frame.
+    assert!(d.next().unwrap().is_none());
+}
