@@ -114,6 +114,19 @@ async fn reg_event_subscription_gets_full_state_notify() {
             break;
         }
     }
+    // RFC 3680 5.2: a change of the registration is notified to the active subscription: the
+    // de-registration leaves the registration terminated, without contacts.
+    let gone = ua.register(0, None).await;
+    assert_eq!(gone.status(), Some(StatusCode::OK));
+    let change = ua.next_request().await;
+    assert_eq!(change.request.method(), Some(&Method::Notify));
+    assert_eq!(change.request.call_id(), notify.request.call_id());
+    let info = Reginfo::parse(&change.request.body).expect("reginfo");
+    let reg = info.registrations.first().expect("registration");
+    assert_eq!(reg.aor, "sip:alice@cpm.test");
+    assert_eq!(reg.state, "terminated");
+    assert!(reg.contacts.is_empty(), "{:?}", reg.contacts);
+    ua.answer(&change, 200, None).await;
 }
 
 #[tokio::test]
