@@ -271,7 +271,6 @@ async fn held_message_handed_back_to_auto_and_deferred_imdn_by_message() {
     let mut alice = Ua::new("alice", net.core_addr(), Transport::Udp).await;
     alice.register(600, None).await;
     let msg = alice.request(Method::Message, "sip:carol@cpm.test");
-    let alice_contact = alice.contact_uri();
     let sending = tokio::spawn(async move {
         let r = alice.send(msg).await;
         (alice, r)

@@ -168,9 +168,19 @@ pub async fn msrp_message(conn: &mut MsrpConnection) -> (Option<String>, Vec<u8>
 }
 
 /// Whether no MSRP message arrives within a short window (after a `sync`): `true` when the
-/// window passes quietly, `false` on a message; a closed connection or any other error fails the
-/// test (it is not quiet, it is broken).
+/// window passes quietly, `false` on a message. The connection must stay open: its close, or any
+/// other error, fails the test (it is not quiet, it is gone).
 pub async fn msrp_quiet(conn: &mut MsrpConnection) -> bool {
+    quiet(conn, false).await
+}
+
+/// [`msrp_quiet`] where the client may also close the connection in the window (a deferred
+/// session that ends when idle): a clean close counts as quiet, any other error fails the test.
+pub async fn msrp_quiet_or_closed(conn: &mut MsrpConnection) -> bool {
+    quiet(conn, true).await
+}
+
+async fn quiet(conn: &mut MsrpConnection, close_ok: bool) -> bool {
     loop {
         match conn
             .next_event(Instant::now() + Duration::from_millis(300))
@@ -179,6 +189,7 @@ pub async fn msrp_quiet(conn: &mut MsrpConnection) -> bool {
             Ok(SessionEvent::Message { .. }) => return false,
             Ok(_) => continue,
             Err(MsrpError::Timeout(_)) => return true,
+            Err(MsrpError::Closed) if close_ok => return true,
             Err(e) => panic!("MSRP connection failed while waiting for quiet: {e}"),
         }
     }
