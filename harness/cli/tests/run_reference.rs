@@ -187,8 +187,8 @@ fn the_whole_suite_passes_and_matches_every_committed_golden() {
         let id = e.path().file_stem().unwrap().to_string_lossy().to_string();
         assert!(report.join("wire").join(format!("{id}.log")).is_file());
         // A missing tshark fails here, with what to install (TsharkError::NotInstalled).
-        let summary = cpmconf_capture::tshark::check_pcap(e.path())
-            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let summary =
+            cpmconf_capture::tshark::check_pcap(e.path()).unwrap_or_else(|e| panic!("{id}: {e}"));
         assert!(!summary.frames.is_empty(), "{id}: empty capture");
         let bad = summary.problem_frames();
         assert!(bad.is_empty(), "{id}: tshark problems {bad:?}");
@@ -198,14 +198,17 @@ fn the_whole_suite_passes_and_matches_every_committed_golden() {
 
 #[test]
 fn a_fault_of_a_covered_requirement_fails_naming_requirement_and_step() {
-    let (out, _dir) = run(FEW, &[
-        "--fault",
-        "7/send-pager-mode",
-        "--scenario",
-        "pager-mode-sent",
-        "--time-scale",
-        "0.4",
-    ]);
+    let (out, _dir) = run(
+        FEW,
+        &[
+            "--fault",
+            "7/send-pager-mode",
+            "--scenario",
+            "pager-mode-sent",
+            "--time-scale",
+            "0.4",
+        ],
+    );
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(

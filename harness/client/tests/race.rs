@@ -53,7 +53,10 @@ async fn incoming_invite_wins_the_rejoin_race(#[case] faults: &[&str], #[case] a
         // follow on the network: none arrives within the window.
         r.sync().await;
         let cancel = tokio::time::timeout(Duration::from_millis(500), own.cancelled()).await;
-        assert!(cancel.is_err(), "the client cancelled its own re-join INVITE");
+        assert!(
+            cancel.is_err(),
+            "the client cancelled its own re-join INVITE"
+        );
         assert!(!own.is_cancelled());
         return;
     }

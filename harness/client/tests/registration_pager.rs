@@ -100,7 +100,10 @@ async fn pager_message_carries_cpm_headers_and_imdn_request() {
         m.header("Contribution-ID"),
         Some("9e3aed38-b0d4-4389-9e85-7a4d4f19f0b7")
     );
-    assert_eq!(m.header("User-Agent"), Some("CPM-client/OMA2.0 cpmconf-ref/0.1"));
+    assert_eq!(
+        m.header("User-Agent"),
+        Some("CPM-client/OMA2.0 cpmconf-ref/0.1")
+    );
     let body = cpim::parse(&m.body).unwrap().value;
     assert_eq!(body.imdn_message_id(), Some("nhjp3krf9zpm"));
     assert_eq!(body.disposition_notification(), vec!["positive-delivery"]);

@@ -53,8 +53,14 @@ fn most_near_valid_messages_parse_and_reencode_exactly() {
         Err(e) => panic!("{e}"),
     });
     println!("{parsed}/{n} near-valid CPIM messages parse");
-    assert!(parsed * 2 >= n, "only {parsed}/{n} near-valid messages parse");
-    assert!(parsed < n, "every edited message parses: the edits never break anything");
+    assert!(
+        parsed * 2 >= n,
+        "only {parsed}/{n} near-valid messages parse"
+    );
+    assert!(
+        parsed < n,
+        "every edited message parses: the edits never break anything"
+    );
 }
 
 fn name_addr() -> impl Strategy<Value = NameAddr> {

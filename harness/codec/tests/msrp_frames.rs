@@ -389,7 +389,10 @@ fn many_edited_frames_parse_and_reencode_exactly() {
     });
     println!("{parsed}/{n} edited MSRP frames parse");
     assert!(parsed * 3 >= n, "only {parsed}/{n} edited frames parse");
-    assert!(parsed < n, "every edited frame parses: the edits never break anything");
+    assert!(
+        parsed < n,
+        "every edited frame parses: the edits never break anything"
+    );
 }
 
 proptest! {

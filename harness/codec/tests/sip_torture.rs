@@ -708,7 +708,10 @@ fn many_edited_messages_parse_and_reencode_exactly() {
     });
     println!("{parsed}/{n} edited SIP messages parse");
     assert!(parsed * 3 >= n, "only {parsed}/{n} edited messages parse");
-    assert!(parsed < n, "every edited message parses: the edits never break anything");
+    assert!(
+        parsed < n,
+        "every edited message parses: the edits never break anything"
+    );
 }
 
 proptest! {

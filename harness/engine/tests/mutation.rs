@@ -199,7 +199,10 @@ fn committed_unverified() -> BTreeSet<String> {
 fn no_fault_loses_its_verifying_scenario() {
     let catalogue = Catalogue::embedded().expect("the embedded catalogue loads");
     let faults: BTreeSet<&str> = all_faults().iter().map(|f| f.id).collect();
-    assert!(!faults.is_empty(), "the reference client has no named fault");
+    assert!(
+        !faults.is_empty(),
+        "the reference client has no named fault"
+    );
     let p = plan(&catalogue);
     assert!(p.problems.is_empty(), "{:#?}", p.problems);
     assert!(!p.planned.is_empty(), "no fault has a verifying scenario");
@@ -229,7 +232,10 @@ fn no_fault_loses_its_verifying_scenario() {
         now.len(),
         listed.len()
     );
-    println!("faults verified by a single scenario:\n  {}", single.join("\n  "));
+    println!(
+        "faults verified by a single scenario:\n  {}",
+        single.join("\n  ")
+    );
     assert!(
         lost.is_empty(),
         "fault(s) without a verifying scenario that {UNVERIFIED_LIST} does not list (a \

@@ -73,7 +73,10 @@ async fn proxy_forwards_between_registered_uas() {
     );
     assert_eq!(
         vias[0].1,
-        format!("SIP/2.0/UDP {};branch=z9hG4bKpx{uac_branch}", net.core_addr())
+        format!(
+            "SIP/2.0/UDP {};branch=z9hG4bKpx{uac_branch}",
+            net.core_addr()
+        )
     );
     bob.answer(&tx, 200, None).await;
     let (_alice, resp) = sending.await.expect("join");

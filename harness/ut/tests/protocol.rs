@@ -118,18 +118,103 @@ fn unknown_command_fields_are_rejected() {
 /// One sample of every event with its wire name (and one unknown event).
 fn event_samples() -> Vec<(Event, &'static str)> {
     vec![
-        (Event::Registered(Registered { expires: Some(3600) }), "registered"),
-        (Event::Unregistered(Unregistered { reason: Some("user".into()) }), "unregistered"),
-        (Event::MessageReceived(MessageReceived { from: "sip:b@test".into(), text: "hello".into(), content_type: "text/plain".into(), conversation_id: Some("X".into()), contribution_id: Some("K".into()), message_id: Some("m".into()), session: None, deferred: true }), "message_received"),
-        (Event::SessionInvited(SessionInvited { session: "s1".into(), from: "sip:b@test".into(), kind: SessionKind::Group, deferred: false }), "session_invited"),
-        (Event::SessionStarted(SessionStarted { session: "s1".into(), peer: Some("sip:conf-f1@cf.test".into()) }), "session_started"),
-        (Event::SessionEnded(SessionEnded { session: "s1".into(), reason: Some("SIP;cause=200".into()), completed_elsewhere: true }), "session_ended"),
-        (Event::FileReceived(FileReceived { name: "a.jpg".into(), size: 10, sha256: "ab".into(), transfer_id: Some("t".into()), from: None }), "file_received"),
-        (Event::FileTransferEnded(FileTransferEnded { transfer_id: "t".into(), completed: false, bytes: Some(5), reason: Some("bye".into()) }), "file_transfer_ended"),
-        (Event::ImdnReceived(ImdnReceived { message_id: "m".into(), status: "displayed".into(), from: Some("sip:c@test".into()) }), "imdn_received"),
-        (Event::ComposingReceived(ComposingReceived { from: "sip:b@test".into(), state: ComposingState::Idle, session: Some("s1".into()) }), "composing_received"),
-        (Event::Error(ErrorEvent { message: "boom".into() }), "error"),
-        (Event::Other { name: "battery_low".into(), data: json!({"level": 3}) }, "battery_low"),
+        (
+            Event::Registered(Registered {
+                expires: Some(3600),
+            }),
+            "registered",
+        ),
+        (
+            Event::Unregistered(Unregistered {
+                reason: Some("user".into()),
+            }),
+            "unregistered",
+        ),
+        (
+            Event::MessageReceived(MessageReceived {
+                from: "sip:b@test".into(),
+                text: "hello".into(),
+                content_type: "text/plain".into(),
+                conversation_id: Some("X".into()),
+                contribution_id: Some("K".into()),
+                message_id: Some("m".into()),
+                session: None,
+                deferred: true,
+            }),
+            "message_received",
+        ),
+        (
+            Event::SessionInvited(SessionInvited {
+                session: "s1".into(),
+                from: "sip:b@test".into(),
+                kind: SessionKind::Group,
+                deferred: false,
+            }),
+            "session_invited",
+        ),
+        (
+            Event::SessionStarted(SessionStarted {
+                session: "s1".into(),
+                peer: Some("sip:conf-f1@cf.test".into()),
+            }),
+            "session_started",
+        ),
+        (
+            Event::SessionEnded(SessionEnded {
+                session: "s1".into(),
+                reason: Some("SIP;cause=200".into()),
+                completed_elsewhere: true,
+            }),
+            "session_ended",
+        ),
+        (
+            Event::FileReceived(FileReceived {
+                name: "a.jpg".into(),
+                size: 10,
+                sha256: "ab".into(),
+                transfer_id: Some("t".into()),
+                from: None,
+            }),
+            "file_received",
+        ),
+        (
+            Event::FileTransferEnded(FileTransferEnded {
+                transfer_id: "t".into(),
+                completed: false,
+                bytes: Some(5),
+                reason: Some("bye".into()),
+            }),
+            "file_transfer_ended",
+        ),
+        (
+            Event::ImdnReceived(ImdnReceived {
+                message_id: "m".into(),
+                status: "displayed".into(),
+                from: Some("sip:c@test".into()),
+            }),
+            "imdn_received",
+        ),
+        (
+            Event::ComposingReceived(ComposingReceived {
+                from: "sip:b@test".into(),
+                state: ComposingState::Idle,
+                session: Some("s1".into()),
+            }),
+            "composing_received",
+        ),
+        (
+            Event::Error(ErrorEvent {
+                message: "boom".into(),
+            }),
+            "error",
+        ),
+        (
+            Event::Other {
+                name: "battery_low".into(),
+                data: json!({"level": 3}),
+            },
+            "battery_low",
+        ),
     ]
 }
 
@@ -152,8 +237,7 @@ fn events_round_trip() {
 fn every_known_event_has_a_round_trip_sample() {
     // Keeps the samples complete when an event is added: every known name has one sample, and
     // the only other sample is the unknown event.
-    let names: std::collections::BTreeSet<&str> =
-        event_samples().iter().map(|(_, n)| *n).collect();
+    let names: std::collections::BTreeSet<&str> = event_samples().iter().map(|(_, n)| *n).collect();
     let known: std::collections::BTreeSet<&str> = KNOWN_EVENTS.iter().copied().collect();
     let extra: Vec<&&str> = names.difference(&known).collect();
     let missing: Vec<&&str> = known.difference(&names).collect();

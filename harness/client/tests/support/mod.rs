@@ -8,9 +8,7 @@ use cpmconf_client::{ClientConfig, FaultSet, RefClient};
 use cpmconf_codec::msrp::MsrpUri;
 use cpmconf_codec::sdp::{MsrpMedia, Origin, SessionDescription, Setup};
 use cpmconf_codec::sip::{Message, Method, StatusCode};
-use cpmconf_stack::msrp::{
-    MsrpConnection, MsrpEndpoint, MsrpError, SessionConfig, SessionEvent,
-};
+use cpmconf_stack::msrp::{MsrpConnection, MsrpEndpoint, MsrpError, SessionConfig, SessionEvent};
 use cpmconf_stack::sip::{response_to, EndpointConfig, ServerTx, SipEndpoint, Timers, Transport};
 use cpmconf_ut::{Adapter, Command, Event, Response};
 use tokio::time::Instant;

@@ -58,7 +58,11 @@ pub fn edited(corpus: Vec<Vec<u8>>, max_edits: usize) -> impl Strategy<Value = V
 
 /// Draws `n` values of `strategy` from a deterministic runner, calls `check` on each, and
 /// returns how many `check` accepted (`true`).
-pub fn accepted<S: Strategy>(strategy: S, n: usize, mut check: impl FnMut(&S::Value) -> bool) -> usize {
+pub fn accepted<S: Strategy>(
+    strategy: S,
+    n: usize,
+    mut check: impl FnMut(&S::Value) -> bool,
+) -> usize {
     let mut runner = TestRunner::deterministic();
     let mut ok = 0;
     for _ in 0..n {

@@ -60,7 +60,11 @@ fn runs_with_other_generated_values_give_identical_bytes() {
     assert_eq!(a.as_bytes(), b.as_bytes());
     assert_eq!(
         headlines(&a),
-        ["client -> cf: INVITE sip:g1@cf.test", "cf -> client: 200 (INVITE)", "client -> cf: MSRP SEND"]
+        [
+            "client -> cf: INVITE sip:g1@cf.test",
+            "cf -> client: 200 (INVITE)",
+            "client -> cf: MSRP SEND"
+        ]
     );
 }
 
@@ -195,7 +199,10 @@ fn retransmissions_and_100_trying_are_left_out() {
     assert_eq!(noisy, once);
     assert_eq!(
         headlines(&once),
-        ["client -> cf: INVITE sip:g1@cf.test", "cf -> client: 200 (INVITE)"],
+        [
+            "client -> cf: INVITE sip:g1@cf.test",
+            "cf -> client: 200 (INVITE)"
+        ],
         "{once}"
     );
 }
