@@ -208,6 +208,20 @@ async fn predefined_group_subscribes_then_rejoin_falls_back_to_adhoc() {
         other => panic!("{other:?}"),
     };
     r.cmd(Command::Leave(cpmconf_ut::Leave { session })).await;
+    // Leaving ends the conference subscription: a SUBSCRIBE in its dialog with Expires: 0.
+    let unsub = r.expect(Method::Subscribe).await;
+    assert_eq!(unsub.request.call_id(), sub.request.call_id());
+    assert_eq!(unsub.request.header("Expires"), Some("0"));
+    unsub
+        .respond(response_to(&unsub.request, StatusCode::OK, Some("cfsub")))
+        .await
+        .unwrap();
+    // ... and the session: a BYE in the INVITE's dialog.
+    let bye = r.expect(Method::Bye).await;
+    assert_eq!(bye.request.call_id(), inv.request.call_id());
+    bye.respond(response_to(&bye.request, StatusCode::OK, None))
+        .await
+        .unwrap();
     r.cmd(Command::RejoinGroup(RejoinGroup {
         group_uri: "sip:g1@cf.test".into(),
         session_identity: Some("sip:focus1@cf.test".into()),

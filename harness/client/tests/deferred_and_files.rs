@@ -78,7 +78,8 @@ async fn deferred_group_sendonly_gets_no_imdn_and_no_chat(
     }
     r.sync().await;
     assert_eq!(
-        !msrp_quiet(&mut conn).await,
+        // The deferred session may end (idle) in the window: a close is not a message.
+        !msrp_quiet_or_closed(&mut conn).await,
         imdn_expected,
         "IMDN or chat into the session"
     );

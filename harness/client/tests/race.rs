@@ -49,6 +49,14 @@ async fn incoming_invite_wins_the_rejoin_race(#[case] faults: &[&str], #[case] a
     let resp = r.send(inv).await;
     if !accepted {
         assert_eq!(resp.status(), Some(StatusCode(486)));
+        // The client has handled the incoming INVITE (`sync`); a CANCEL of its own INVITE would
+        // follow on the network: none arrives within the window.
+        r.sync().await;
+        let cancel = tokio::time::timeout(Duration::from_millis(500), own.cancelled()).await;
+        assert!(
+            cancel.is_err(),
+            "the client cancelled its own re-join INVITE"
+        );
         assert!(!own.is_cancelled());
         return;
     }

@@ -86,19 +86,26 @@ async fn pager_send(faults: &[&str]) -> cpmconf_codec::sip::Message {
 async fn pager_message_carries_cpm_headers_and_imdn_request() {
     let m = pager_send(&[]).await;
     assert_eq!(m.request_uri(), Some("sip:bob@cpm.test"));
-    assert!(m
-        .accept_contacts()
-        .unwrap()
-        .iter()
-        .any(|f| f.has_icsi(icsi::CPM_MSG)));
+    assert_eq!(
+        m.header("Accept-Contact"),
+        Some("*;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.msg\"")
+    );
     assert_eq!(m.header("P-Preferred-Service"), Some(icsi::CPM_MSG));
-    assert!(m.header("Conversation-ID").is_some());
-    assert!(m.header("Contribution-ID").is_some());
-    assert!(m
-        .header("User-Agent")
-        .is_some_and(|u| u.starts_with("CPM-client/OMA2.0")));
+    // Generated from the client's seed (7): the same values on every run.
+    assert_eq!(
+        m.header("Conversation-ID"),
+        Some("01270e17-5977-4389-a1e2-3ff318426710")
+    );
+    assert_eq!(
+        m.header("Contribution-ID"),
+        Some("9e3aed38-b0d4-4389-9e85-7a4d4f19f0b7")
+    );
+    assert_eq!(
+        m.header("User-Agent"),
+        Some("CPM-client/OMA2.0 cpmconf-ref/0.1")
+    );
     let body = cpim::parse(&m.body).unwrap().value;
-    assert!(body.imdn_message_id().is_some());
+    assert_eq!(body.imdn_message_id(), Some("nhjp3krf9zpm"));
     assert_eq!(body.disposition_notification(), vec!["positive-delivery"]);
     assert_eq!(body.to().map(|t| t.uri), Some("sip:bob@cpm.test".into()));
     assert_eq!(body.body, b"hello");

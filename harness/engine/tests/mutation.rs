@@ -112,6 +112,153 @@ fn cost(s: &Scenario) -> Duration {
     longest
 }
 
+/// Which scenarios verify which fault, from the scenario files and the fault table.
+struct Plan {
+    /// The scenarios that load and validate.
+    scenarios: Vec<LoadedScenario>,
+    /// Requirement id -> indexes (into `scenarios`) of the scenarios verifying it.
+    verifying: BTreeMap<String, Vec<usize>>,
+    /// Each fault with a verifying scenario, and those scenarios.
+    planned: Vec<(&'static str, Vec<usize>)>,
+    /// Faults without a verifying scenario, in table order.
+    unverified: Vec<&'static str>,
+    /// Scenario files that do not load or validate.
+    problems: Vec<String>,
+}
+
+fn plan(catalogue: &Catalogue) -> Plan {
+    let root = repo_root();
+    // Load and validate every scenario; an invalid file is a problem of its own.
+    let mut problems: Vec<String> = Vec::new();
+    let mut scenarios: Vec<LoadedScenario> = Vec::new();
+    for f in scenario_files(&root.join("scenarios")) {
+        match load_file(&f) {
+            Ok(l) => {
+                let diags: Vec<_> = validate(&l, catalogue)
+                    .into_iter()
+                    .filter(|d| d.is_error())
+                    .collect();
+                if diags.is_empty() {
+                    scenarios.push(l);
+                } else {
+                    for d in diags {
+                        problems.push(format!("invalid scenario: {d}"));
+                    }
+                }
+            }
+            Err(d) => problems.push(format!("unloadable scenario: {d}")),
+        }
+    }
+    assert!(!scenarios.is_empty(), "no scenario under scenarios/");
+
+    // Requirement id -> the scenarios verifying it (a global monitor: every scenario).
+    let mut verifying: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, l) in scenarios.iter().enumerate() {
+        for id in step_verifies(&l.scenario) {
+            verifying.entry(id).or_default().push(i);
+        }
+        for id in GLOBAL_MONITORS {
+            verifying.entry((*id).to_string()).or_default().push(i);
+        }
+    }
+    let mut planned: Vec<(&'static str, Vec<usize>)> = Vec::new();
+    let mut unverified: Vec<&'static str> = Vec::new();
+    for f in all_faults() {
+        match verifying.get(f.id) {
+            Some(idx) => planned.push((f.id, idx.clone())),
+            None => unverified.push(f.id),
+        }
+    }
+    Plan {
+        scenarios,
+        verifying,
+        planned,
+        unverified,
+        problems,
+    }
+}
+
+/// The committed list of faults without a verifying scenario: it may only shrink.
+const UNVERIFIED_LIST: &str = "tests/unverified-faults.txt";
+
+/// The ids in `UNVERIFIED_LIST` (one per line; `#` starts a comment).
+fn committed_unverified() -> BTreeSet<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(UNVERIFIED_LIST);
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The coverage ratchet, without running anything: the fault table is not empty, every fault
+/// without a verifying scenario is in the committed list (a fault that loses its last verifying
+/// scenario fails here), and every listed fault still lacks one (a fault that gained a scenario
+/// must leave the list, so the list only shrinks). Also prints the faults verified by a single
+/// scenario, for docs/mutation.md.
+#[test]
+fn no_fault_loses_its_verifying_scenario() {
+    let catalogue = Catalogue::embedded().expect("the embedded catalogue loads");
+    let faults: BTreeSet<&str> = all_faults().iter().map(|f| f.id).collect();
+    assert!(
+        !faults.is_empty(),
+        "the reference client has no named fault"
+    );
+    let p = plan(&catalogue);
+    assert!(p.problems.is_empty(), "{:#?}", p.problems);
+    assert!(!p.planned.is_empty(), "no fault has a verifying scenario");
+    let listed = committed_unverified();
+    let now: BTreeSet<String> = p.unverified.iter().map(|f| f.to_string()).collect();
+    let lost: Vec<&String> = now.difference(&listed).collect();
+    let gained: Vec<&String> = listed.difference(&now).collect();
+    let unknown: Vec<&String> = listed
+        .iter()
+        .filter(|f| !faults.contains(f.as_str()))
+        .collect();
+    let single: Vec<String> = p
+        .planned
+        .iter()
+        .filter(|(f, idx)| idx.len() == 1 && !GLOBAL_MONITORS.contains(f))
+        .filter_map(|(f, idx)| {
+            let s = p.scenarios.get(idx[0])?;
+            Some(format!("{f} ({})", s.scenario.id))
+        })
+        .collect();
+    println!(
+        "{} faults, {} with a verifying scenario ({} of them by a single scenario), {} without \
+         (listed: {})",
+        faults.len(),
+        p.planned.len(),
+        single.len(),
+        now.len(),
+        listed.len()
+    );
+    println!(
+        "faults verified by a single scenario:\n  {}",
+        single.join("\n  ")
+    );
+    assert!(
+        lost.is_empty(),
+        "fault(s) without a verifying scenario that {UNVERIFIED_LIST} does not list (a \
+         `verifies:` was removed or a fault added without a scenario): {lost:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "{UNVERIFIED_LIST} lists ids that are not faults of the reference client: {unknown:?}"
+    );
+    assert!(
+        gained.is_empty(),
+        "fault(s) now verified by a scenario: remove them from {UNVERIFIED_LIST} (the list only \
+         shrinks): {gained:?}"
+    );
+    // Sanity of the map itself: every listed fault's id is absent from every `verifies:`.
+    for f in &listed {
+        assert!(!p.verifying.contains_key(f), "{f}");
+    }
+}
+
 /// Discards the run events; the summary is all the test needs.
 struct Quiet;
 
@@ -220,47 +367,14 @@ async fn every_fault_with_a_verifying_scenario_is_caught() {
     let profile = ClientProfile::load(&root.join("fixtures/clients/reference.yaml"))
         .expect("the reference profile loads");
 
-    // Load and validate every scenario; an invalid file is a problem of its own.
-    let mut problems: Vec<String> = Vec::new();
-    let mut scenarios: Vec<LoadedScenario> = Vec::new();
-    for f in scenario_files(&root.join("scenarios")) {
-        match load_file(&f) {
-            Ok(l) => {
-                let diags: Vec<_> = validate(&l, &catalogue)
-                    .into_iter()
-                    .filter(|d| d.is_error())
-                    .collect();
-                if diags.is_empty() {
-                    scenarios.push(l);
-                } else {
-                    for d in diags {
-                        problems.push(format!("invalid scenario: {d}"));
-                    }
-                }
-            }
-            Err(d) => problems.push(format!("unloadable scenario: {d}")),
-        }
-    }
-    assert!(!scenarios.is_empty(), "no scenario under scenarios/");
-
-    // Requirement id -> the scenarios verifying it (a global monitor: every scenario).
-    let mut verifying: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, l) in scenarios.iter().enumerate() {
-        for id in step_verifies(&l.scenario) {
-            verifying.entry(id).or_default().push(i);
-        }
-        for id in GLOBAL_MONITORS {
-            verifying.entry((*id).to_string()).or_default().push(i);
-        }
-    }
-    let mut planned: Vec<(&'static str, Vec<usize>)> = Vec::new();
-    let mut unverified: Vec<&'static str> = Vec::new();
-    for f in all_faults() {
-        match verifying.get(f.id) {
-            Some(idx) => planned.push((f.id, idx.clone())),
-            None => unverified.push(f.id),
-        }
-    }
+    let Plan {
+        scenarios,
+        mut planned,
+        unverified,
+        mut problems,
+        ..
+    } = plan(&catalogue);
+    assert!(!planned.is_empty(), "no fault has a verifying scenario");
 
     // Longest runs first, so the slow ones (refresh timers, the global monitor over every
     // scenario) overlap instead of trailing.

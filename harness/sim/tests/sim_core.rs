@@ -45,7 +45,11 @@ async fn register_and_deregister(#[case] transport: Transport) {
     let mut ua = Ua::new("alice", net.core_addr(), transport).await;
     let ok = ua.register(600, None).await;
     assert_eq!(ok.status(), Some(StatusCode::OK));
-    assert!(ok.header("Contact").is_some_and(|c| c.contains("expires=")));
+    // RFC 3261 10.3 step 8: the 200 lists the binding with its expiry.
+    assert_eq!(
+        ok.header("Contact"),
+        Some(format!("<{}>;expires=600", ua.contact_uri()).as_str())
+    );
     assert_eq!(net.registered_contacts("sip:alice@cpm.test").len(), 1);
     let (role, msg, handle) = next_request(&net).await;
     assert_eq!(role, "registrar");
@@ -110,6 +114,19 @@ async fn reg_event_subscription_gets_full_state_notify() {
             break;
         }
     }
+    // RFC 3680 5.2: a change of the registration is notified to the active subscription: the
+    // de-registration leaves the registration terminated, without contacts.
+    let gone = ua.register(0, None).await;
+    assert_eq!(gone.status(), Some(StatusCode::OK));
+    let change = ua.next_request().await;
+    assert_eq!(change.request.method(), Some(&Method::Notify));
+    assert_eq!(change.request.call_id(), notify.request.call_id());
+    let info = Reginfo::parse(&change.request.body).expect("reginfo");
+    let reg = info.registrations.first().expect("registration");
+    assert_eq!(reg.aor, "sip:alice@cpm.test");
+    assert_eq!(reg.state, "terminated");
+    assert!(reg.contacts.is_empty(), "{:?}", reg.contacts);
+    ua.answer(&change, 200, None).await;
 }
 
 #[tokio::test]

@@ -42,6 +42,7 @@ async fn proxy_forwards_between_registered_uas() {
     bob.register(600, None).await;
     let mut msg = alice.request(Method::Message, "sip:bob@cpm.test");
     msg.set_body("text/plain", b"direct".to_vec());
+    let alice_contact = alice.contact_uri();
     let sending = tokio::spawn(async move {
         let r = alice.send(msg).await;
         (alice, r)
@@ -50,8 +51,33 @@ async fn proxy_forwards_between_registered_uas() {
     // RFC 3261 16.5/16.6: Request-URI rewritten to the contact, the proxy's Via on top.
     assert_eq!(tx.request.request_uri(), Some(bob.contact_uri().as_str()));
     let vias = tx.request.headers.elements("Via");
-    assert_eq!(vias.len(), 2, "proxy Via + UAC Via");
-    assert!(vias[0].1.contains(&net.core_addr().to_string()));
+    assert_eq!(vias.len(), 2, "proxy Via + UAC Via: {vias:?}");
+    // The UAC's Via with the received / rport it was sent from (RFC 3581 4); the proxy's own
+    // on top, its branch a function of the incoming one (16.11).
+    let alice_port = alice_contact
+        .strip_prefix("sip:alice@127.0.0.1:")
+        .and_then(|r| r.strip_suffix(";transport=udp"))
+        .unwrap_or_else(|| panic!("{alice_contact}"));
+    let uac_branch = vias[1]
+        .1
+        .split(";branch=z9hG4bK")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("{vias:?}"));
+    assert_eq!(
+        vias[1].1,
+        format!(
+            "SIP/2.0/UDP 127.0.0.1:{alice_port};branch=z9hG4bK{uac_branch};rport={alice_port};\
+             received=127.0.0.1"
+        )
+    );
+    assert_eq!(
+        vias[0].1,
+        format!(
+            "SIP/2.0/UDP {};branch=z9hG4bKpx{uac_branch}",
+            net.core_addr()
+        )
+    );
     bob.answer(&tx, 200, None).await;
     let (_alice, resp) = sending.await.expect("join");
     assert_eq!(resp.status(), Some(StatusCode::OK));

@@ -8,7 +8,7 @@ use cpmconf_client::{ClientConfig, FaultSet, RefClient};
 use cpmconf_codec::msrp::MsrpUri;
 use cpmconf_codec::sdp::{MsrpMedia, Origin, SessionDescription, Setup};
 use cpmconf_codec::sip::{Message, Method, StatusCode};
-use cpmconf_stack::msrp::{MsrpConnection, MsrpEndpoint, SessionConfig, SessionEvent};
+use cpmconf_stack::msrp::{MsrpConnection, MsrpEndpoint, MsrpError, SessionConfig, SessionEvent};
 use cpmconf_stack::sip::{response_to, EndpointConfig, ServerTx, SipEndpoint, Timers, Transport};
 use cpmconf_ut::{Adapter, Command, Event, Response};
 use tokio::time::Instant;
@@ -58,17 +58,32 @@ impl Rig {
         self.ut.wait_event(&pred, WAIT).await.expect("event")
     }
 
-    /// The next request with `method`; other requests are answered 200 (ACKs ignored).
+    /// The next request, which must have `method` (ACKs, which get no answer, are skipped); any
+    /// other request fails the test.
     pub async fn expect(&self, method: Method) -> ServerTx {
+        self.expect_after(method, &[]).await
+    }
+
+    /// The next request with `method`; requests with a method in `answered` come first, are
+    /// answered 200 and skipped (ACKs too, unanswered); any other request fails the test.
+    pub async fn expect_after(&self, method: Method, answered: &[Method]) -> ServerTx {
         loop {
             let tx = self.core.next_request_within(WAIT).await.expect("request");
-            if tx.request.method() == Some(&method) {
+            let got = tx.request.method().cloned();
+            if got.as_ref() == Some(&method) {
                 return tx;
             }
-            if tx.request.method() != Some(&Method::Ack) {
-                let _ = tx
-                    .respond(response_to(&tx.request, StatusCode::OK, Some("auto")))
-                    .await;
+            match got {
+                Some(Method::Ack) => {}
+                Some(m) if answered.contains(&m) => {
+                    tx.respond(response_to(&tx.request, StatusCode::OK, Some("auto")))
+                        .await
+                        .expect("answer a skipped request");
+                }
+                _ => panic!(
+                    "expected a {method} request, got {}",
+                    String::from_utf8_lossy(&tx.request.to_bytes())
+                ),
             }
         }
     }
@@ -150,8 +165,20 @@ pub async fn msrp_message(conn: &mut MsrpConnection) -> (Option<String>, Vec<u8>
     }
 }
 
-/// Whether an MSRP message arrives within a short window (after a `sync`).
+/// Whether no MSRP message arrives within a short window (after a `sync`): `true` when the
+/// window passes quietly, `false` on a message. The connection must stay open: its close, or any
+/// other error, fails the test (it is not quiet, it is gone).
 pub async fn msrp_quiet(conn: &mut MsrpConnection) -> bool {
+    quiet(conn, false).await
+}
+
+/// [`msrp_quiet`] where the client may also close the connection in the window (a deferred
+/// session that ends when idle): a clean close counts as quiet, any other error fails the test.
+pub async fn msrp_quiet_or_closed(conn: &mut MsrpConnection) -> bool {
+    quiet(conn, true).await
+}
+
+async fn quiet(conn: &mut MsrpConnection, close_ok: bool) -> bool {
     loop {
         match conn
             .next_event(Instant::now() + Duration::from_millis(300))
@@ -159,7 +186,9 @@ pub async fn msrp_quiet(conn: &mut MsrpConnection) -> bool {
         {
             Ok(SessionEvent::Message { .. }) => return false,
             Ok(_) => continue,
-            Err(_) => return true,
+            Err(MsrpError::Timeout(_)) => return true,
+            Err(MsrpError::Closed) if close_ok => return true,
+            Err(e) => panic!("MSRP connection failed while waiting for quiet: {e}"),
         }
     }
 }

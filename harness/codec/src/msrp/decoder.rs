@@ -19,6 +19,8 @@ pub struct Decoder {
     poisoned: Option<DecodeError>,
     /// Where the end-line search of the buffered frame may resume (relative to `buf[head..]`).
     search_from: usize,
+    /// Bytes handed to the frame search so far (see [`Decoder::scanned`]).
+    scanned: u64,
 }
 
 impl Decoder {
@@ -31,6 +33,7 @@ impl Decoder {
             base: 0,
             poisoned: None,
             search_from: 0,
+            scanned: 0,
         }
     }
 
@@ -48,6 +51,13 @@ impl Decoder {
     /// Bytes buffered but not yet decoded.
     pub fn buffered(&self) -> usize {
         self.buf.len() - self.head
+    }
+
+    /// Bytes the frame search was given so far, summed over every call of [`Decoder::next`]: the
+    /// decoder's work. A frame arriving in many reads is searched from where the previous search
+    /// stopped (less one line), so this stays linear in the stream length.
+    pub fn scanned(&self) -> u64 {
+        self.scanned
     }
 
     /// Stream offset of the first buffered byte.
@@ -80,6 +90,7 @@ impl Decoder {
             return Ok(None);
         }
         let from = self.search_from.saturating_sub(skip);
+        self.scanned += pending.len().saturating_sub(skip + from) as u64;
         match decode_frame_from(&pending[skip..], &self.limits, from) {
             Ok(Status::Partial) => {
                 // An end-line (at most one line long) cannot start before this point.

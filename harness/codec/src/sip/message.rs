@@ -842,6 +842,41 @@ l: 0\r\n\
         }
     }
 
+    /// RFC 3261 7.3.1 / 20.14: Content-Length may repeat (the compact form `l` too) as long as
+    /// every value agrees; two different values are an error at the second header. A datagram
+    /// and a stream frame the same body either way.
+    #[rstest::rstest]
+    #[case::equal("Content-Length: 5\r\nContent-Length: 5", None)]
+    #[case::equal_compact("l: 5\r\nContent-Length: 5", None)]
+    #[case::different("Content-Length: 5\r\nContent-Length: 4", Some("Content-Length: 4"))]
+    fn repeated_content_length(#[case] lines: &str, #[case] error_at: Option<&str>) {
+        let text = String::from_utf8_lossy(INVITE).replace("Content-Length: 5", lines);
+        let bytes = text.as_bytes();
+        match error_at {
+            None => {
+                let d = Message::parse(bytes).unwrap();
+                assert_eq!(d.value.body, b"hello");
+                assert_eq!(d.value.to_bytes(), bytes);
+                // On a stream the next message starts right after the 5 body bytes.
+                let mut stream = bytes.to_vec();
+                stream.extend_from_slice(b"INVITE sip:");
+                match Message::decode_stream(&stream, &Limits::default()).unwrap() {
+                    Status::Complete { value, consumed } => {
+                        assert_eq!(consumed, bytes.len());
+                        assert_eq!(value.value.body, b"hello");
+                    }
+                    Status::Partial => panic!("expected a complete message"),
+                }
+            }
+            Some(second) => {
+                let e = Message::parse(bytes).unwrap_err();
+                assert_eq!(e.rule, RULE_CL);
+                assert_eq!(e.offset, text.find(second).unwrap(), "{e}");
+                assert_eq!(e.expected, "one Content-Length value, not both 5 and 4");
+            }
+        }
+    }
+
     #[test]
     fn negative_content_length_is_an_error_with_offset() {
         let bad =

@@ -236,6 +236,25 @@ mod tests {
         assert!(pending.to_string_lossy().ends_with("rejoin.snap.new"));
     }
 
+    /// A header value is written plain only when YAML reads it back unchanged: leading `-`,
+    /// space or `<`, a trailing space, or another character make it quoted.
+    #[rstest::rstest]
+    #[case::plain("scenarios/7/a-b.yaml", "scenarios/7/a-b.yaml")]
+    #[case::trailing_space("a b ", "\"a b \"")]
+    #[case::leading_dash("-a", "\"-a\"")]
+    #[case::leading_angle("<a>", "\"<a>\"")]
+    #[case::colon("a: b", "\"a: b\"")]
+    #[case::empty("", "\"\"")]
+    fn header_values_are_quoted_when_yaml_needs_it(#[case] value: &str, #[case] written: &str) {
+        assert_eq!(yaml_scalar(value), written);
+        let snap = Snapshot {
+            source: value.to_string(),
+            expression: "e".into(),
+            content: "c".into(),
+        };
+        assert_eq!(Snapshot::parse(&snap.to_text(), "x").unwrap(), snap);
+    }
+
     #[test]
     fn reads_insta_written_headers() {
         let text = "---\nsource: harness/engine/src/x.rs\nexpression: text\nsnapshot_kind: text\n---\nhello\n";

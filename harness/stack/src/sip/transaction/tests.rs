@@ -32,17 +32,18 @@ fn request(method: Method) -> Message {
 
 /// Runs the clock from `start` until `end`, firing timers when due; returns the offsets (ms) at
 /// which a message was transmitted, and the events.
-fn drive_client<T>(
+fn drive_client<T, E>(
     tx: &mut T,
     start: Instant,
     end: Instant,
     step: impl Fn(&mut T, Instant),
-    poll: impl Fn(&mut T) -> (Vec<Message>, Vec<ClientEvent>, Option<Instant>),
-) -> (Vec<u128>, Vec<ClientEvent>) {
+    poll: impl Fn(&mut T) -> (Vec<Message>, Vec<E>, Option<Instant>),
+) -> (Vec<u128>, Vec<E>) {
     let mut sends = Vec::new();
     let mut events = Vec::new();
     let mut now = start;
-    loop {
+    // A timer that fires again at the same instant forever is a bug, not a hang of the test.
+    for _ in 0..10_000 {
         let (msgs, evs, next) = poll(tx);
         sends.extend(msgs.iter().map(|_| (now - start).as_millis()));
         events.extend(evs);
@@ -51,10 +52,10 @@ fn drive_client<T>(
                 now = t.max(now);
                 step(tx, now);
             }
-            _ => break,
+            _ => return (sends, events),
         }
     }
-    (sends, events)
+    panic!("no end after 10000 timer firings; sent at {sends:?}");
 }
 
 fn poll_ci(tx: &mut ClientInvite) -> (Vec<Message>, Vec<ClientEvent>, Option<Instant>) {
@@ -116,19 +117,24 @@ fn non_invite_retransmits_capped_at_t2_until_timer_f() {
 }
 
 #[rstest]
-#[case(Reliability::Unreliable, true)]
-#[case(Reliability::Reliable, false)]
-fn reliable_transport_never_retransmits(#[case] r: Reliability, #[case] retransmits: bool) {
+#[case::unreliable(
+    Reliability::Unreliable,
+    &[0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500]
+)]
+#[case::reliable(Reliability::Reliable, &[0])]
+fn reliable_transport_never_retransmits(#[case] r: Reliability, #[case] want: &[u128]) {
     let t0 = Instant::now();
     let mut tx = ClientNonInvite::new(request(Method::Options), r, timers(), t0);
-    let (sends, _) = drive_client(
+    let (sends, events) = drive_client(
         &mut tx,
         t0,
         t0 + Duration::from_secs(60),
         |tx, now| tx.handle_timeout(now),
         poll_cn,
     );
-    assert_eq!(sends.len() > 1, retransmits);
+    // The request is sent once in any case; only UDP retransmits it (17.1.2.2).
+    assert_eq!(sends, want);
+    assert_eq!(events, vec![ClientEvent::Timeout(TimerKind::F)]);
 }
 
 #[test]
@@ -232,6 +238,41 @@ fn server_invite_sends_trying_then_retransmits_final_until_ack() {
     tx.handle_timeout(t1 + Duration::from_secs(10));
     assert!(tx.is_terminated());
     assert!(tx.poll_event().is_none());
+}
+
+fn poll_si(tx: &mut ServerInvite) -> (Vec<Message>, Vec<ServerEvent>, Option<Instant>) {
+    let msgs = std::iter::from_fn(|| tx.poll_transmit()).collect();
+    let evs = std::iter::from_fn(|| tx.poll_event()).collect();
+    (msgs, evs, tx.poll_timeout())
+}
+
+/// 17.2.1: a non-2xx final on UDP is retransmitted at T1, 2*T1, 4*T1 ... capped at T2 (Timer G)
+/// until Timer H (64*T1) ends the transaction; 13.3.1.4: a 2xx follows the same schedule until
+/// Timer L, without an event.
+#[rstest]
+#[case::non_2xx_timer_g(StatusCode::BUSY_HERE, vec![ServerEvent::Timeout(TimerKind::H)])]
+#[case::two_hundred(StatusCode::OK, vec![])]
+fn server_invite_final_retransmits_capped_at_t2(
+    #[case] status: StatusCode,
+    #[case] want_events: Vec<ServerEvent>,
+) {
+    let t0 = Instant::now();
+    let req = request(Method::Invite);
+    let mut tx = ServerInvite::new(req.clone(), Reliability::Unreliable, timers(), t0);
+    assert!(tx.send_response(response_to(&req, status, Some("x")), t0));
+    let (sends, events) = drive_client(
+        &mut tx,
+        t0,
+        t0 + Duration::from_secs(60),
+        |tx, now| tx.handle_timeout(now),
+        poll_si,
+    );
+    assert_eq!(
+        sends,
+        vec![0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500]
+    );
+    assert_eq!(events, want_events);
+    assert!(tx.is_terminated());
 }
 
 #[test]
