@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use cpmconf_engine::catalogue::{clause_within, Catalogue};
 use cpmconf_engine::report::{JsonReporter, JunitReporter, Reporter, RunEvent, TerminalReporter};
-use cpmconf_engine::runner::{now_stamp, random_seed, run_suite, RunOptions, Timing};
+use cpmconf_engine::runner::{now_stamp, random_seed, run_suite, Interrupt, RunOptions, Timing};
 use cpmconf_engine::scenario::{load_file, GroupItem, LoadedScenario, Scenario, Step};
 use cpmconf_engine::select::Partition;
 use cpmconf_engine::ut::ClientProfile;
@@ -185,10 +185,54 @@ impl Reporter for Reporters {
     }
 }
 
+/// Writes `bytes` to `path` through a temporary file beside it and a rename, so a reader (or a
+/// second signal that ends the process mid-write) never sees a half-written report file.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let name = path.file_name().map_or_else(
+        || std::ffi::OsString::from("report"),
+        std::ffi::OsStr::to_os_string,
+    );
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(&name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+/// Exit status of a run stopped by SIGINT or SIGTERM (128 + SIGINT, the shell convention).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Installs SIGINT and SIGTERM handlers (explicitly, so a run started with SIGINT ignored, as a
+/// background job of a script is, can still be stopped): the first signal triggers `interrupt`,
+/// a second one ends the process at once with status 130.
+fn watch_signals(rt: &tokio::runtime::Runtime, interrupt: Interrupt) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let _guard = rt.enter();
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    rt.spawn(async move {
+        let mut count = 0u32;
+        loop {
+            let name = tokio::select! {
+                Some(()) = int.recv() => "SIGINT",
+                Some(()) = term.recv() => "SIGTERM",
+                else => return,
+            };
+            count += 1;
+            if count == 1 {
+                eprintln!(
+                    "\ncpmconf run: {name}: no further scenario starts, running ones end as \
+                     interrupted, the report is written (a second signal aborts at once)"
+                );
+                interrupt.trigger();
+            } else {
+                eprintln!("\ncpmconf run: {name} again: aborted");
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        }
+    });
+    Ok(())
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -306,6 +350,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
         known,
         faults: a.fault.clone(),
         bless: a.bless,
+        interrupt: Interrupt::default(),
     };
     let client_label = if a.fault.is_empty() {
         profile.name.clone()
@@ -340,6 +385,9 @@ pub fn run(a: &RunArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(format!("tokio runtime: {e}")),
     };
+    if let Err(e) = watch_signals(&rt, opts.interrupt.clone()) {
+        return fail(format!("installing the SIGINT/SIGTERM handlers: {e}"));
+    }
     let b2 = bar.clone();
     let outcome = rt.block_on(run_suite(
         &catalogue,
@@ -367,6 +415,14 @@ pub fn run(a: &RunArgs) -> ExitCode {
         }
     }
     println!("report: {}", report_dir.display());
+    if summary.interrupted {
+        println!(
+            "interrupted: {} scenario(s) reported, {} not started",
+            summary.reports.len(),
+            summary.not_started
+        );
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
     if summary.gate.passed {
         ExitCode::SUCCESS
     } else {

@@ -60,6 +60,7 @@ fn options(dir: &Path) -> RunOptions {
         known: KnownFailures::default(),
         faults: Vec::new(),
         bless: true,
+        interrupt: Default::default(),
     }
 }
 

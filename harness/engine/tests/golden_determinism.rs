@@ -43,6 +43,7 @@ fn options(dir: &Path, scenarios: Vec<LoadedScenario>) -> RunOptions {
         known: KnownFailures::default(),
         faults: Vec::new(),
         bless: false,
+        interrupt: Default::default(),
     }
 }
 

@@ -149,6 +149,7 @@ async fn run(
         known: KnownFailures::default(),
         faults,
         bless: false,
+        interrupt: Default::default(),
     };
     let (mut quiet, mut on_done) = (Quiet, |_: &_| {});
     let fut = run_suite(

@@ -40,6 +40,7 @@ fn options(profile: &str, scenarios: Vec<LoadedScenario>, dir: &Path, seed: u64)
         known: KnownFailures::default(),
         faults: Vec::new(),
         bless: false,
+        interrupt: Default::default(),
     }
 }
 

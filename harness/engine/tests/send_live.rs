@@ -35,6 +35,7 @@ async fn run(scenario: LoadedScenario) -> ScenarioReport {
         known: KnownFailures::default(),
         faults: Vec::new(),
         bless: false,
+        interrupt: Default::default(),
     };
     let cat = Catalogue::embedded().unwrap();
     tokio::time::timeout(

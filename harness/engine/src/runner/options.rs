@@ -36,6 +36,39 @@ pub struct RunOptions {
     pub faults: Vec<String>,
     /// Write golden files instead of comparing.
     pub bless: bool,
+    /// Set from outside (SIGINT, SIGTERM) to stop the run early: no further scenario starts,
+    /// running ones end as `error: interrupted`.
+    pub interrupt: Interrupt,
+}
+
+/// A one-way switch that stops a run: cloned handles share it; [`Interrupt::trigger`] flips it,
+/// [`Interrupt::triggered`] resolves once it is flipped (at once when it already is).
+#[derive(Debug, Clone)]
+pub struct Interrupt(std::sync::Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Interrupt {
+    fn default() -> Self {
+        Interrupt(std::sync::Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+}
+
+impl Interrupt {
+    /// Flips the switch (idempotent).
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Whether the switch is flipped.
+    pub fn is_triggered(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves when the switch is flipped.
+    pub async fn triggered(&self) {
+        let mut rx = self.0.subscribe();
+        // The sender lives in `self`, so `wait_for` cannot fail with a closed channel.
+        let _ = rx.wait_for(|on| *on).await;
+    }
 }
 
 /// Deadlines of the runner, every one multiplied by `scale` (`--time-scale`).
