@@ -1,6 +1,7 @@
 //! `cpmconf`: the command-line front end of the conformance suite and SIP/MSRP simulator.
 
 mod decode;
+mod embedded;
 mod faults;
 mod refclient;
 mod run;

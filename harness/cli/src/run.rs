@@ -8,21 +8,24 @@ use clap::Args;
 use cpmconf_engine::catalogue::{clause_within, Catalogue};
 use cpmconf_engine::report::{JsonReporter, JunitReporter, Reporter, RunEvent, TerminalReporter};
 use cpmconf_engine::runner::{now_stamp, random_seed, run_suite, Interrupt, RunOptions, Timing};
-use cpmconf_engine::scenario::{load_file, GroupItem, LoadedScenario, Scenario, Step};
+use cpmconf_engine::diagnostic::Diagnostic;
+use cpmconf_engine::scenario::{load_file, parse_scenario, GroupItem, LoadedScenario, Scenario, Step};
 use cpmconf_engine::select::Partition;
 use cpmconf_engine::ut::ClientProfile;
-use cpmconf_engine::validate::validate;
+use cpmconf_engine::validate::validate_all;
 use cpmconf_engine::KnownFailures;
 
 /// Arguments of `cpmconf run`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Client profile (YAML: adapter, identity, transport, capabilities, provisioned values).
-    /// Default: fixtures/clients/reference.yaml, the built-in reference client.
+    /// Default: the built-in reference client (fixtures/clients/reference.yaml, embedded). In a
+    /// process adapter's command, `cpmconf` means this very binary.
     #[arg(long, value_name = "PROFILE")]
     pub client: Option<PathBuf>,
-    /// Report directory (junit.xml, results.json, pcap/, wire/). Default: reports/<timestamp>/,
-    /// with reports/latest pointing at it.
+    /// Report directory (junit.xml, results.json, pcap/, wire/). Default: reports/<timestamp>/
+    /// of the checkout the current directory is in (else of the current directory), with
+    /// reports/latest pointing at it.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Run only the scenario with this id (repeatable).
@@ -62,13 +65,15 @@ pub struct RunArgs {
     /// Switch on a fault of the reference client (repeatable; `cpmconf faults` lists them).
     #[arg(long = "fault", value_name = "ID")]
     pub fault: Vec<String>,
-    /// Write the golden snapshots (golden/<client>/<scenario>.snap) instead of comparing.
+    /// Write the golden snapshots (<golden root>/<client>/<scenario>.snap) instead of comparing.
     #[arg(long)]
     pub bless: bool,
-    /// Scenario directory (default: scenarios/).
+    /// Scenario directory, every *.yaml under it (default: the scenarios built into the binary).
     #[arg(long, value_name = "DIR")]
     pub scenarios: Option<PathBuf>,
-    /// Golden snapshot root (default: golden/).
+    /// Golden snapshot root, holding <client>/<scenario>.snap. Default: golden/ beside the
+    /// --client profile; for the built-in reference client, golden/ of the checkout the current
+    /// directory is in (outside a checkout: no golden comparison).
     #[arg(long, value_name = "DIR")]
     pub golden: Option<PathBuf>,
     /// No progress bar.
@@ -76,21 +81,73 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-/// The repository root: the nearest ancestor of the current directory holding
-/// `scenarios/requirements.yaml`, else the source tree this binary was built from, else `.`.
-pub fn repo_root() -> PathBuf {
-    if let Ok(cwd) = std::env::current_dir() {
-        for dir in cwd.ancestors() {
-            if dir.join("scenarios").join("requirements.yaml").is_file() {
-                return std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+/// The cpmconf checkout the current directory is in: the nearest ancestor holding
+/// `scenarios/requirements.yaml`. Only the current directory counts (never the tree the binary
+/// was built from): outside a checkout the embedded scenarios and reference profile are used.
+pub fn checkout() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .find(|dir| dir.join("scenarios").join("requirements.yaml").is_file())
+        .map(|dir| std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()))
+}
+
+/// The scenarios of a run or a validation: every file under `dir` when given (an error when it
+/// is not a directory or holds none), else the ones embedded in the binary. Parse failures come
+/// back as diagnostics beside the scenarios that loaded.
+pub fn load_scenarios(
+    dir: Option<&Path>,
+) -> Result<(Vec<LoadedScenario>, Vec<Diagnostic>), String> {
+    let mut loaded = Vec::new();
+    let mut diags = Vec::new();
+    match dir {
+        Some(dir) => {
+            if !dir.is_dir() {
+                return Err(format!(
+                    "the scenario directory {} does not exist",
+                    dir.display()
+                ));
+            }
+            let files = scenario_files(dir);
+            if files.is_empty() {
+                return Err(format!("no scenario file (*.yaml) under {}", dir.display()));
+            }
+            for f in files {
+                match load_file(&f) {
+                    Ok(l) => loaded.push(l),
+                    Err(d) => diags.push(d),
+                }
+            }
+        }
+        None => {
+            for (file, text) in crate::embedded::SCENARIOS {
+                match parse_scenario(text, file) {
+                    Ok(l) => loaded.push(l),
+                    Err(d) => diags.push(d),
+                }
             }
         }
     }
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    if built.join("scenarios").join("requirements.yaml").is_file() {
-        return std::fs::canonicalize(&built).unwrap_or(built);
+    Ok((loaded, diags))
+}
+
+/// Where the golden files of a run live (`<root>/<client>/<scenario>.snap`), in this order:
+/// `--golden DIR`; for a client named with `--client PROFILE`, `golden/` in the profile's folder
+/// (so an external client's snapshots sit beside its profile); for the built-in reference
+/// client, the checkout's `golden/` (the project's own snapshots). `None` (no comparison) for
+/// the built-in reference client outside a checkout: nothing is written into a tree the user
+/// did not name.
+pub fn golden_root(a: &RunArgs, checkout: Option<&Path>) -> Option<PathBuf> {
+    if let Some(g) = &a.golden {
+        return Some(g.clone());
     }
-    PathBuf::from(".")
+    if let Some(profile) = &a.client {
+        let folder = profile
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        return Some(folder.join("golden"));
+    }
+    checkout.map(|c| c.join("golden"))
 }
 
 /// Every `*.yaml` scenario file under `dir` (the catalogue excluded), sorted.
@@ -200,6 +257,18 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// `cpmconf` as a process adapter's program (`fixtures/clients/reference-subprocess.yaml`) means
+/// this very binary, not whichever one PATH finds.
+fn this_binary_for_cpmconf(profile: &mut ClientProfile) {
+    if let cpmconf_engine::ut::AdapterSpec::Process { command, .. } = &mut profile.adapter {
+        if let Some(program) = command.first_mut().filter(|p| p.as_str() == "cpmconf") {
+            if let Ok(me) = std::env::current_exe() {
+                *program = me.display().to_string();
+            }
+        }
+    }
+}
+
 /// Exit status of a run stopped by SIGINT or SIGTERM (128 + SIGINT, the shell convention).
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -242,19 +311,23 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 
 /// `cpmconf run`.
 pub fn run(a: &RunArgs) -> ExitCode {
-    let root = repo_root();
+    let checkout = checkout();
     let catalogue = match Catalogue::embedded() {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let profile_path = a
-        .client
-        .clone()
-        .unwrap_or_else(|| root.join("fixtures/clients/reference.yaml"));
-    let profile = match ClientProfile::load(&profile_path) {
+    let profile = match &a.client {
+        Some(path) => ClientProfile::load(path),
+        None => ClientProfile::from_yaml(
+            crate::embedded::REFERENCE_PROFILE,
+            crate::embedded::REFERENCE_PROFILE_ORIGIN,
+        ),
+    };
+    let mut profile = match profile {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    this_binary_for_cpmconf(&mut profile);
     if let Err(e) = cpmconf_engine::client::FaultSet::parse(&a.fault) {
         return fail(format!("{e}; `cpmconf faults` lists the fault ids"));
     }
@@ -277,50 +350,44 @@ pub fn run(a: &RunArgs) -> ExitCode {
         },
         None => KnownFailures::default(),
     };
-    let scen_dir = a
-        .scenarios
-        .clone()
-        .unwrap_or_else(|| root.join("scenarios"));
-    let mut scenarios: Vec<LoadedScenario> = Vec::new();
-    let mut problems = 0;
-    for f in scenario_files(&scen_dir) {
-        match load_file(&f) {
-            Ok(l) => {
-                let diags = validate(&l, &catalogue);
-                for d in &diags {
-                    eprintln!("{d}");
-                }
-                problems += diags.len();
-                scenarios.push(l);
-            }
-            Err(d) => {
-                eprintln!("{d}");
-                problems += 1;
-            }
-        }
+    let (mut scenarios, mut diags) = match load_scenarios(a.scenarios.as_deref()) {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    diags.extend(validate_all(&scenarios, &catalogue));
+    for d in &diags {
+        eprintln!("{d}");
     }
-    if problems > 0 {
+    if !diags.is_empty() {
         return fail(format!(
-            "{problems} problem(s) in the scenario files (see above; `cpmconf validate` checks them)"
+            "{} problem(s) in the scenario files (see above; `cpmconf validate` checks them)",
+            diags.len()
         ));
     }
     scenarios.retain(|l| selected(&l.scenario, a, part));
     if scenarios.is_empty() {
         return fail(format!(
             "no scenario of {} matches the selection",
-            scen_dir.display()
+            a.scenarios
+                .as_ref()
+                .map_or_else(|| "the built-in set".to_string(), |d| d.display().to_string())
         ));
     }
     let (started_at, stamp) = now_stamp();
+    // Default reports go to `reports/` of the checkout, else of the current directory.
+    let reports = checkout
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("reports");
     let (report_dir, latest) = match &a.report {
         Some(d) => (d.clone(), None),
-        None => (root.join("reports").join(&stamp), Some(stamp.clone())),
+        None => (reports.join(&stamp), Some(stamp.clone())),
     };
     if let Err(e) = std::fs::create_dir_all(&report_dir) {
         return fail(format!("{}: {e}", report_dir.display()));
     }
     if let Some(name) = latest {
-        let link = root.join("reports").join("latest");
+        let link = reports.join("latest");
         let _ = std::fs::remove_file(&link);
         #[cfg(unix)]
         if let Err(e) = std::os::unix::fs::symlink(&name, &link) {
@@ -329,6 +396,12 @@ pub fn run(a: &RunArgs) -> ExitCode {
                 link.display()
             );
         }
+    }
+    let golden = golden_root(a, checkout.as_deref());
+    if golden.is_none() {
+        println!(
+            "cpmconf run: no golden comparison (outside a checkout; --golden DIR names a golden root)"
+        );
     }
     let seed = a.seed.unwrap_or_else(random_seed);
     let jobs = a
@@ -339,8 +412,11 @@ pub fn run(a: &RunArgs) -> ExitCode {
         profile: profile.clone(),
         scenarios,
         report_dir: report_dir.clone(),
-        golden_root: a.golden.clone().unwrap_or_else(|| root.join("golden")),
-        fixtures_dir: root.join("fixtures"),
+        golden_root: golden.clone(),
+        fixtures_dir: checkout
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("fixtures"),
         seed,
         timing: Timing {
             scale: a.time_scale,

@@ -20,24 +20,33 @@ pub const BUILTIN_SAVED: &[&str] = &["last_sent", "last_received"];
 /// Validates scenario files; returns every diagnostic (empty when all are valid).
 pub fn validate_files(paths: &[&Path], catalogue: &Catalogue) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut ids: Vec<(String, String)> = Vec::new();
+    let mut loaded = Vec::new();
     for p in paths {
         match load_file(p) {
-            Ok(l) => {
-                if let Some((_, other)) = ids.iter().find(|(id, _)| *id == l.scenario.id) {
-                    out.push(Diagnostic::at_token(
-                        &l.file,
-                        &l.source,
-                        &l.scenario.id,
-                        1,
-                        format!("scenario id {:?} is already used by {other}", l.scenario.id),
-                    ));
-                }
-                ids.push((l.scenario.id.clone(), l.file.clone()));
-                out.extend(validate(&l, catalogue));
-            }
+            Ok(l) => loaded.push(l),
             Err(d) => out.push(d),
         }
+    }
+    out.extend(validate_all(&loaded, catalogue));
+    out
+}
+
+/// Validates a set of loaded scenarios: each one, and that no two share an id.
+pub fn validate_all(loaded: &[LoadedScenario], catalogue: &Catalogue) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut ids: Vec<(&str, &str)> = Vec::new();
+    for l in loaded {
+        if let Some((_, other)) = ids.iter().find(|(id, _)| *id == l.scenario.id) {
+            out.push(Diagnostic::at_token(
+                &l.file,
+                &l.source,
+                &l.scenario.id,
+                1,
+                format!("scenario id {:?} is already used by {other}", l.scenario.id),
+            ));
+        }
+        ids.push((&l.scenario.id, &l.file));
+        out.extend(validate(l, catalogue));
     }
     out
 }

@@ -140,7 +140,7 @@ async fn run(
         profile,
         scenarios,
         report_dir: dir.path().join("report"),
-        golden_root: dir.path().join("golden"),
+        golden_root: Some(dir.path().join("golden")),
         fixtures_dir: repo_root().join("fixtures"),
         seed: SEED,
         timing: Timing::nominal(),

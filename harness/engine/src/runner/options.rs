@@ -19,7 +19,8 @@ pub struct RunOptions {
     /// Report directory (`pcap/`, `wire/` are created inside).
     pub report_dir: PathBuf,
     /// Root of the golden files (`golden/`); snapshots live in `<root>/<client>/<scenario>.snap`.
-    pub golden_root: PathBuf,
+    /// `None`: no golden comparison (and nothing written).
+    pub golden_root: Option<PathBuf>,
     /// Directory `send: { body: { file } }` paths are relative to (`fixtures/`).
     pub fixtures_dir: PathBuf,
     /// Seed of the run; each scenario derives its own from it and its id.

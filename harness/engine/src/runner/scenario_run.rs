@@ -913,10 +913,13 @@ fn compare_golden(
     ev: &mut Events,
 ) -> bool {
     let s = &loaded.scenario;
-    let path = golden::golden_path(&opts.golden_root, &opts.profile.name, &s.id);
+    let Some(golden_root) = &opts.golden_root else {
+        return false;
+    };
+    let path = golden::golden_path(golden_root, &opts.profile.name, &s.id);
     // The scenario file relative to the repository (the golden root's parent), so golden files
     // do not depend on where the repository is checked out.
-    let base = opts.golden_root.parent().unwrap_or(Path::new(""));
+    let base = golden_root.parent().unwrap_or(Path::new(""));
     let file = Path::new(&loaded.file);
     let source = file
         .strip_prefix(base)
