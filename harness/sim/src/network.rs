@@ -251,6 +251,11 @@ impl Network {
         let i = inner.clone();
         inner.spawn(async move {
             while let Some(ev) = i.ep.next_event().await {
+                if let Some(report) = &i.cfg.malformed {
+                    if let Some(m) = crate::Malformed::from_event(&ev) {
+                        let _ = report.send(m);
+                    }
+                }
                 if let StackEvent::StrayResponse { response, .. } = ev {
                     proxy::forward_response(&i, *response).await;
                 }
@@ -644,6 +649,29 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
         }
         Route::Role(r) => r,
     };
+    // RFC 3261 8.1.1: a valid request "MUST, at a minimum, contain" Max-Forwards (among To,
+    // From, CSeq, Call-ID and Via, which the stack already requires). The core answering as the
+    // UAS rejects it with 400 naming the header (21.4.1); a proxied request without it is
+    // forwarded (16.3 step 3: "If the request does not contain a Max-Forwards header field,
+    // this check is passed"). The codec's finding reports it either way.
+    if tx.request.header("Max-Forwards").is_none() && tx.request.method() != Some(&Method::Ack)
+    {
+        inner.observe(
+            &role,
+            ObservedKind::SipRequest {
+                msg: tx.request.clone(),
+                handle: None,
+            },
+        );
+        let mut resp = response_to(&tx.request, StatusCode(400), Some(&to_tag));
+        if let cpmconf_codec::sip::StartLine::Response(l) = &mut resp.start {
+            l.reason = "Missing Max-Forwards".into();
+        }
+        inner.spawn(async move {
+            let _ = tx.respond(resp).await;
+        });
+        return;
+    }
     let held = Arc::new(Held {
         role: role.clone(),
         tx,

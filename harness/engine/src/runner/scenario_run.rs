@@ -318,7 +318,15 @@ fn net_config(opts: &RunOptions, tap: &Tap, seed: u64) -> NetConfig {
     let mut cfg = NetConfig::new();
     let id = &opts.profile.identity;
     cfg.domain = id.domain.clone();
-    cfg.auth = Auth::digest_md5(&id.domain);
+    cfg.auth = Auth::Digest {
+        realm: id.domain.clone(),
+        algorithms: opts
+            .profile
+            .auth_algorithms
+            .iter()
+            .map(|a| a.token().to_owned())
+            .collect(),
+    };
     cfg.passwords.insert(id.user.clone(), id.password.clone());
     if let Some(u) = &opts.profile.provisioned.deferred_mgmt_uri {
         cfg.deferred_mgmt_uri = u.clone();
