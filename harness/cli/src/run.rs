@@ -45,8 +45,8 @@ pub struct RunArgs {
     /// farms.
     #[arg(long, value_name = "hash:K/N")]
     pub partition: Option<String>,
-    /// Scenarios run at the same time, each with its own network and client (default: the
-    /// number of cores).
+    /// Scenarios run at the same time, each with its own network and client, at least 1
+    /// (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Seed of every generated value (default: random, printed; pass it again to replay a run).
@@ -329,7 +329,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
     };
     this_binary_for_cpmconf(&mut profile);
     if let Err(e) = cpmconf_engine::client::FaultSet::parse(&a.fault) {
-        return fail(format!("{e}; `cpmconf faults` lists the fault ids"));
+        return fail(e);
     }
     if !a.fault.is_empty() && !matches!(profile.adapter, cpmconf_engine::ut::AdapterSpec::InProcess)
     {
@@ -340,6 +340,9 @@ pub fn run(a: &RunArgs) -> ExitCode {
         Some(Err(e)) => return fail(e),
         None => None,
     };
+    if a.jobs == Some(0) {
+        return fail("--jobs must be at least 1");
+    }
     if !(a.time_scale.is_finite() && a.time_scale > 0.0) {
         return fail("--time-scale must be a positive number");
     }

@@ -117,3 +117,22 @@ fn a_missing_scenario_directory_says_so() {
         "{t}"
     );
 }
+
+#[test]
+fn jobs_zero_is_an_error() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = run_in(cwd.path(), &["--jobs", "0"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("--jobs must be at least 1"), "{t}");
+}
+
+#[test]
+fn an_unknown_fault_names_one_listing_command() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = run_in(cwd.path(), &["--fault", "no-such-fault"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("`cpmconf faults` lists them"), "{t}");
+    assert!(!t.contains("list-faults"), "{t}");
+}
