@@ -31,9 +31,9 @@ pub struct RunArgs {
     /// Run only the scenario with this id (repeatable).
     #[arg(long = "scenario", value_name = "ID")]
     pub scenario: Vec<String>,
-    /// Run only scenarios of this clause or its sub-clauses (`7.3.1.5` selects 7.3.1.5.1 too;
-    /// repeatable).
-    #[arg(long = "clause", value_name = "PREFIX")]
+    /// Run only scenarios of this clause: `7.3.1.5` exactly that clause, `7.3.1.5.*` it and
+    /// its sub-clauses (repeatable). An unknown clause lists the known ones.
+    #[arg(long = "clause", value_name = "CLAUSE")]
     pub clause: Vec<String>,
     /// Run only scenarios that cover or verify this requirement id (repeatable).
     #[arg(long = "requirement", value_name = "ID")]
@@ -197,10 +197,18 @@ fn verified(s: &Scenario) -> Vec<&str> {
     v
 }
 
+/// Whether `clause` is selected by a `--clause` value: `7.3` exactly, `7.3.*` the subtree.
+pub fn clause_matches(clause: &str, pattern: &str) -> bool {
+    match pattern.strip_suffix(".*") {
+        Some(prefix) => clause_within(clause, prefix),
+        None => clause == pattern,
+    }
+}
+
 /// Whether a scenario passes every selection filter (filters of one kind are alternatives).
 pub fn selected(s: &Scenario, a: &RunArgs, part: Option<Partition>) -> bool {
     (a.scenario.is_empty() || a.scenario.contains(&s.id))
-        && (a.clause.is_empty() || a.clause.iter().any(|c| clause_within(&s.clause, c)))
+        && (a.clause.is_empty() || a.clause.iter().any(|c| clause_matches(&s.clause, c)))
         && (a.requirement.is_empty() || {
             let v = verified(s);
             a.requirement.iter().any(|r| v.contains(&r.as_str()))
@@ -367,6 +375,19 @@ pub fn run(a: &RunArgs) -> ExitCode {
             diags.len()
         ));
     }
+    let mut clauses: Vec<&str> = scenarios.iter().map(|l| l.scenario.clause.as_str()).collect();
+    clauses.sort_unstable();
+    clauses.dedup();
+    if let Some(unknown) = a
+        .clause
+        .iter()
+        .find(|c| !clauses.iter().any(|k| clause_matches(k, c)))
+    {
+        return fail(format!(
+            "no scenario has clause {unknown}; known clauses (add .* for a subtree): {}",
+            clauses.join(" ")
+        ));
+    }
     scenarios.retain(|l| selected(&l.scenario, a, part));
     if scenarios.is_empty() {
         return fail(format!(
@@ -506,5 +527,27 @@ pub fn run(a: &RunArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clause_matches;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("7", "7", true)]
+    #[case("7.3", "7", false)]
+    #[case("7.3", "7.*", true)]
+    #[case("7", "7.*", true)]
+    #[case("7.3.1.5.1", "7.3.1.5", false)]
+    #[case("7.3.1.5.1", "7.3.1.5.*", true)]
+    #[case("7.3.11", "7.3.1.*", false)]
+    fn clause_selection_is_exact_unless_a_subtree_is_asked(
+        #[case] clause: &str,
+        #[case] pattern: &str,
+        #[case] selected: bool,
+    ) {
+        assert_eq!(clause_matches(clause, pattern), selected);
     }
 }

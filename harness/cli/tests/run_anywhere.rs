@@ -136,3 +136,13 @@ fn an_unknown_fault_names_one_listing_command() {
     assert!(t.contains("`cpmconf faults` lists them"), "{t}");
     assert!(!t.contains("list-faults"), "{t}");
 }
+
+#[test]
+fn an_unknown_clause_lists_the_known_ones() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = run_in(cwd.path(), &["--clause", "9.9"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("no scenario has clause 9.9"), "{t}");
+    assert!(t.contains("7.3.1.5.1"), "{t}");
+}
