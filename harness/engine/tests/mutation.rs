@@ -336,6 +336,8 @@ async fn every_fault_with_a_verifying_scenario_is_caught() {
                     reports: vec![r.clone()],
                     gate: baseline.gate,
                     regressions: Vec::new(),
+                    interrupted: false,
+                    not_started: 0,
                 })
             ));
         }
