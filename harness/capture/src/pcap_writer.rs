@@ -200,9 +200,18 @@ impl PcapSink {
 
     /// SYN, SYN-ACK, ACK; replaces any earlier connection on the same address pair.
     fn open(&mut self, ts: Duration, src: SocketAddr, dst: SocketAddr) -> io::Result<()> {
-        // Deterministic initial sequence numbers, so equal runs give equal captures.
-        let client_isn = (u32::from(src.port()) << 16) | 0x1000;
-        let server_isn = (u32::from(dst.port()) << 16) | 0x8000;
+        // Deterministic initial sequence numbers, so equal runs give equal captures. A new
+        // connection on the address pair of an earlier one starts past where that one ended
+        // (RFC 9293 3.4.1: a new incarnation must not reuse the old sequence space), so
+        // Wireshark does not take its segments for retransmissions of the old ones.
+        const NEXT_INCARNATION: u32 = 0x0001_0000;
+        let earlier = self.conns.get(&conn_key(src, dst));
+        let isn_of = |end: SocketAddr, fresh: u32| match earlier {
+            Some(c) => c.seqs(end).0.wrapping_add(NEXT_INCARNATION),
+            None => fresh,
+        };
+        let client_isn = isn_of(src, (u32::from(src.port()) << 16) | 0x1000);
+        let server_isn = isn_of(dst, (u32::from(dst.port()) << 16) | 0x8000);
         let syn = Flags {
             syn: true,
             ..Flags::default()

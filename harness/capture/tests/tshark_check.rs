@@ -119,3 +119,40 @@ fn tshark_output_is_parsed_per_column() {
     assert!(f.has_problem());
     assert!(cpmconf_capture::tshark::parse_fields("x\ty").is_err());
 }
+
+/// A second TCP connection on the same port pair (a client reconnecting from the same port)
+/// continues the sequence space: tshark shows all its SIP messages and flags no retransmission.
+#[test]
+fn a_second_connection_on_the_same_port_pair_is_not_a_retransmission() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reconnect.pcap");
+    let tap = Tap::new();
+    tap.add_sink(Box::new(PcapSink::create(&path).unwrap()));
+    let ep = Endpoints::new(false);
+    let (client, core) = (ep.client_sip, ep.core_sip);
+    for _ in 0..2 {
+        tap.tcp_open(client, core);
+        tap.tcp_data(
+            client,
+            core,
+            &support::sip_request("MESSAGE", "TCP", "hello", "text/plain"),
+        );
+        tap.tcp_data(core, client, &support::sip_ok("MESSAGE", "TCP"));
+        tap.tcp_close(client, core);
+        tap.tcp_close(core, client);
+    }
+    tap.finish();
+    let summary = check_pcap(&path)
+        .unwrap_or_else(|e| panic!("tshark is required for this test and must work: {e}"));
+    let problems = summary.problem_frames();
+    assert!(problems.is_empty(), "frames with problems: {problems:#?}");
+    assert_eq!(
+        summary.sip_lines(),
+        vec![
+            "MESSAGE sip:bob@cpm.test SIP/2.0",
+            "SIP/2.0 200 OK",
+            "MESSAGE sip:bob@cpm.test SIP/2.0",
+            "SIP/2.0 200 OK",
+        ]
+    );
+}

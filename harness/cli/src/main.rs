@@ -1,6 +1,7 @@
 //! `cpmconf`: the command-line front end of the conformance suite and SIP/MSRP simulator.
 
 mod decode;
+mod embedded;
 mod faults;
 mod refclient;
 mod run;
@@ -31,7 +32,9 @@ enum Command {
     /// pcap/<scenario>.pcap as it happens, a readable wire log to wire/<scenario>.log, all
     /// verdicts to results.json and junit.xml. Exit status: 0 the gate passes, 1 it fails
     /// (a SHALL failed, an error, an inconclusive scenario, an unexpected pass of a known failure
-    /// or a golden difference), 2 the harness could not run.
+    /// or a golden difference), 2 the harness could not run, 130 interrupted (SIGINT or SIGTERM:
+    /// no further scenario starts, running ones end as `error: interrupted`, the report of
+    /// everything finished is written; a second signal aborts at once).
     Run(Box<run::RunArgs>),
     /// Check scenario files: structure, requirement ids, variables defined before use.
     ///

@@ -7,30 +7,33 @@ use std::process::ExitCode;
 use clap::Args;
 use cpmconf_engine::catalogue::{clause_within, Catalogue};
 use cpmconf_engine::report::{JsonReporter, JunitReporter, Reporter, RunEvent, TerminalReporter};
-use cpmconf_engine::runner::{now_stamp, random_seed, run_suite, RunOptions, Timing};
-use cpmconf_engine::scenario::{load_file, GroupItem, LoadedScenario, Scenario, Step};
+use cpmconf_engine::runner::{now_stamp, random_seed, run_suite, Interrupt, RunOptions, Timing};
+use cpmconf_engine::diagnostic::Diagnostic;
+use cpmconf_engine::scenario::{load_file, parse_scenario, GroupItem, LoadedScenario, Scenario, Step};
 use cpmconf_engine::select::Partition;
 use cpmconf_engine::ut::ClientProfile;
-use cpmconf_engine::validate::validate;
+use cpmconf_engine::validate::validate_all;
 use cpmconf_engine::KnownFailures;
 
 /// Arguments of `cpmconf run`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Client profile (YAML: adapter, identity, transport, capabilities, provisioned values).
-    /// Default: fixtures/clients/reference.yaml, the built-in reference client.
+    /// Default: the built-in reference client (fixtures/clients/reference.yaml, embedded). In a
+    /// process adapter's command, `cpmconf` means this very binary.
     #[arg(long, value_name = "PROFILE")]
     pub client: Option<PathBuf>,
-    /// Report directory (junit.xml, results.json, pcap/, wire/). Default: reports/<timestamp>/,
-    /// with reports/latest pointing at it.
+    /// Report directory (junit.xml, results.json, pcap/, wire/). Default: reports/<timestamp>/
+    /// of the checkout the current directory is in (else of the current directory), with
+    /// reports/latest pointing at it.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Run only the scenario with this id (repeatable).
     #[arg(long = "scenario", value_name = "ID")]
     pub scenario: Vec<String>,
-    /// Run only scenarios of this clause or its sub-clauses (`7.3.1.5` selects 7.3.1.5.1 too;
-    /// repeatable).
-    #[arg(long = "clause", value_name = "PREFIX")]
+    /// Run only scenarios of this clause: `7.3.1.5` exactly that clause, `7.3.1.5.*` it and
+    /// its sub-clauses (repeatable). An unknown clause lists the known ones.
+    #[arg(long = "clause", value_name = "CLAUSE")]
     pub clause: Vec<String>,
     /// Run only scenarios that cover or verify this requirement id (repeatable).
     #[arg(long = "requirement", value_name = "ID")]
@@ -42,8 +45,8 @@ pub struct RunArgs {
     /// farms.
     #[arg(long, value_name = "hash:K/N")]
     pub partition: Option<String>,
-    /// Scenarios run at the same time, each with its own network and client (default: the
-    /// number of cores).
+    /// Scenarios run at the same time, each with its own network and client, at least 1
+    /// (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Seed of every generated value (default: random, printed; pass it again to replay a run).
@@ -67,13 +70,15 @@ pub struct RunArgs {
     /// Switch on a fault of the reference client (repeatable; `cpmconf faults` lists them).
     #[arg(long = "fault", value_name = "ID")]
     pub fault: Vec<String>,
-    /// Write the golden snapshots (golden/<client>/<scenario>.snap) instead of comparing.
+    /// Write the golden snapshots (<golden root>/<client>/<scenario>.snap) instead of comparing.
     #[arg(long)]
     pub bless: bool,
-    /// Scenario directory (default: scenarios/).
+    /// Scenario directory, every *.yaml under it (default: the scenarios built into the binary).
     #[arg(long, value_name = "DIR")]
     pub scenarios: Option<PathBuf>,
-    /// Golden snapshot root (default: golden/).
+    /// Golden snapshot root, holding <client>/<scenario>.snap. Default: golden/ beside the
+    /// --client profile; for the built-in reference client, golden/ of the checkout the current
+    /// directory is in (outside a checkout: no golden comparison).
     #[arg(long, value_name = "DIR")]
     pub golden: Option<PathBuf>,
     /// No progress bar.
@@ -81,21 +86,73 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-/// The repository root: the nearest ancestor of the current directory holding
-/// `scenarios/requirements.yaml`, else the source tree this binary was built from, else `.`.
-pub fn repo_root() -> PathBuf {
-    if let Ok(cwd) = std::env::current_dir() {
-        for dir in cwd.ancestors() {
-            if dir.join("scenarios").join("requirements.yaml").is_file() {
-                return std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+/// The cpmconf checkout the current directory is in: the nearest ancestor holding
+/// `scenarios/requirements.yaml`. Only the current directory counts (never the tree the binary
+/// was built from): outside a checkout the embedded scenarios and reference profile are used.
+pub fn checkout() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .find(|dir| dir.join("scenarios").join("requirements.yaml").is_file())
+        .map(|dir| std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()))
+}
+
+/// The scenarios of a run or a validation: every file under `dir` when given (an error when it
+/// is not a directory or holds none), else the ones embedded in the binary. Parse failures come
+/// back as diagnostics beside the scenarios that loaded.
+pub fn load_scenarios(
+    dir: Option<&Path>,
+) -> Result<(Vec<LoadedScenario>, Vec<Diagnostic>), String> {
+    let mut loaded = Vec::new();
+    let mut diags = Vec::new();
+    match dir {
+        Some(dir) => {
+            if !dir.is_dir() {
+                return Err(format!(
+                    "the scenario directory {} does not exist",
+                    dir.display()
+                ));
+            }
+            let files = scenario_files(dir);
+            if files.is_empty() {
+                return Err(format!("no scenario file (*.yaml) under {}", dir.display()));
+            }
+            for f in files {
+                match load_file(&f) {
+                    Ok(l) => loaded.push(l),
+                    Err(d) => diags.push(d),
+                }
+            }
+        }
+        None => {
+            for (file, text) in crate::embedded::SCENARIOS {
+                match parse_scenario(text, file) {
+                    Ok(l) => loaded.push(l),
+                    Err(d) => diags.push(d),
+                }
             }
         }
     }
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    if built.join("scenarios").join("requirements.yaml").is_file() {
-        return std::fs::canonicalize(&built).unwrap_or(built);
+    Ok((loaded, diags))
+}
+
+/// Where the golden files of a run live (`<root>/<client>/<scenario>.snap`), in this order:
+/// `--golden DIR`; for a client named with `--client PROFILE`, `golden/` in the profile's folder
+/// (so an external client's snapshots sit beside its profile); for the built-in reference
+/// client, the checkout's `golden/` (the project's own snapshots). `None` (no comparison) for
+/// the built-in reference client outside a checkout: nothing is written into a tree the user
+/// did not name.
+pub fn golden_root(a: &RunArgs, checkout: Option<&Path>) -> Option<PathBuf> {
+    if let Some(g) = &a.golden {
+        return Some(g.clone());
     }
-    PathBuf::from(".")
+    if let Some(profile) = &a.client {
+        let folder = profile
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        return Some(folder.join("golden"));
+    }
+    checkout.map(|c| c.join("golden"))
 }
 
 /// Every `*.yaml` scenario file under `dir` (the catalogue excluded), sorted.
@@ -145,10 +202,18 @@ fn verified(s: &Scenario) -> Vec<&str> {
     v
 }
 
+/// Whether `clause` is selected by a `--clause` value: `7.3` exactly, `7.3.*` the subtree.
+pub fn clause_matches(clause: &str, pattern: &str) -> bool {
+    match pattern.strip_suffix(".*") {
+        Some(prefix) => clause_within(clause, prefix),
+        None => clause == pattern,
+    }
+}
+
 /// Whether a scenario passes every selection filter (filters of one kind are alternatives).
 pub fn selected(s: &Scenario, a: &RunArgs, part: Option<Partition>) -> bool {
     (a.scenario.is_empty() || a.scenario.contains(&s.id))
-        && (a.clause.is_empty() || a.clause.iter().any(|c| clause_within(&s.clause, c)))
+        && (a.clause.is_empty() || a.clause.iter().any(|c| clause_matches(&s.clause, c)))
         && (a.requirement.is_empty() || {
             let v = verified(s);
             a.requirement.iter().any(|r| v.contains(&r.as_str()))
@@ -190,10 +255,66 @@ impl Reporter for Reporters {
     }
 }
 
+/// Writes `bytes` to `path` through a temporary file beside it and a rename, so a reader (or a
+/// second signal that ends the process mid-write) never sees a half-written report file.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let name = path.file_name().map_or_else(
+        || std::ffi::OsString::from("report"),
+        std::ffi::OsStr::to_os_string,
+    );
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(&name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+/// `cpmconf` as a process adapter's program (`fixtures/clients/reference-subprocess.yaml`) means
+/// this very binary, not whichever one PATH finds.
+fn this_binary_for_cpmconf(profile: &mut ClientProfile) {
+    if let cpmconf_engine::ut::AdapterSpec::Process { command, .. } = &mut profile.adapter {
+        if let Some(program) = command.first_mut().filter(|p| p.as_str() == "cpmconf") {
+            if let Ok(me) = std::env::current_exe() {
+                *program = me.display().to_string();
+            }
+        }
+    }
+}
+
+/// Exit status of a run stopped by SIGINT or SIGTERM (128 + SIGINT, the shell convention).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Installs SIGINT and SIGTERM handlers (explicitly, so a run started with SIGINT ignored, as a
+/// background job of a script is, can still be stopped): the first signal triggers `interrupt`,
+/// a second one ends the process at once with status 130.
+fn watch_signals(rt: &tokio::runtime::Runtime, interrupt: Interrupt) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let _guard = rt.enter();
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    rt.spawn(async move {
+        let mut count = 0u32;
+        loop {
+            let name = tokio::select! {
+                Some(()) = int.recv() => "SIGINT",
+                Some(()) = term.recv() => "SIGTERM",
+                else => return,
+            };
+            count += 1;
+            if count == 1 {
+                eprintln!(
+                    "\ncpmconf run: {name}: no further scenario starts, running ones end as \
+                     interrupted, the report is written (a second signal aborts at once)"
+                );
+                interrupt.trigger();
+            } else {
+                eprintln!("\ncpmconf run: {name} again: aborted");
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        }
+    });
+    Ok(())
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -203,21 +324,25 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 
 /// `cpmconf run`.
 pub fn run(a: &RunArgs) -> ExitCode {
-    let root = repo_root();
+    let checkout = checkout();
     let catalogue = match Catalogue::embedded() {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let profile_path = a
-        .client
-        .clone()
-        .unwrap_or_else(|| root.join("fixtures/clients/reference.yaml"));
-    let profile = match ClientProfile::load(&profile_path) {
+    let profile = match &a.client {
+        Some(path) => ClientProfile::load(path),
+        None => ClientProfile::from_yaml(
+            crate::embedded::REFERENCE_PROFILE,
+            crate::embedded::REFERENCE_PROFILE_ORIGIN,
+        ),
+    };
+    let mut profile = match profile {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    this_binary_for_cpmconf(&mut profile);
     if let Err(e) = cpmconf_engine::client::FaultSet::parse(&a.fault) {
-        return fail(format!("{e}; `cpmconf faults` lists the fault ids"));
+        return fail(e);
     }
     if !a.fault.is_empty() && !matches!(profile.adapter, cpmconf_engine::ut::AdapterSpec::InProcess)
     {
@@ -228,6 +353,9 @@ pub fn run(a: &RunArgs) -> ExitCode {
         Some(Err(e)) => return fail(e),
         None => None,
     };
+    if a.jobs == Some(0) {
+        return fail("--jobs must be at least 1");
+    }
     if !(a.time_scale.is_finite() && a.time_scale > 0.0) {
         return fail("--time-scale must be a positive number");
     }
@@ -238,31 +366,31 @@ pub fn run(a: &RunArgs) -> ExitCode {
         },
         None => KnownFailures::default(),
     };
-    let scen_dir = a
-        .scenarios
-        .clone()
-        .unwrap_or_else(|| root.join("scenarios"));
-    let mut scenarios: Vec<LoadedScenario> = Vec::new();
-    let mut problems = 0;
-    for f in scenario_files(&scen_dir) {
-        match load_file(&f) {
-            Ok(l) => {
-                let diags = validate(&l, &catalogue);
-                for d in &diags {
-                    eprintln!("{d}");
-                }
-                problems += diags.iter().filter(|d| d.is_error()).count();
-                scenarios.push(l);
-            }
-            Err(d) => {
-                eprintln!("{d}");
-                problems += 1;
-            }
-        }
+    let (mut scenarios, mut diags) = match load_scenarios(a.scenarios.as_deref()) {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    diags.extend(validate_all(&scenarios, &catalogue));
+    for d in &diags {
+        eprintln!("{d}");
     }
+    let problems = diags.iter().filter(|d| d.is_error()).count();
     if problems > 0 {
         return fail(format!(
             "{problems} problem(s) in the scenario files (see above; `cpmconf validate` checks them)"
+        ));
+    }
+    let mut clauses: Vec<&str> = scenarios.iter().map(|l| l.scenario.clause.as_str()).collect();
+    clauses.sort_unstable();
+    clauses.dedup();
+    if let Some(unknown) = a
+        .clause
+        .iter()
+        .find(|c| !clauses.iter().any(|k| clause_matches(k, c)))
+    {
+        return fail(format!(
+            "no scenario has clause {unknown}; known clauses (add .* for a subtree): {}",
+            clauses.join(" ")
         ));
     }
     // A known-failures entry that matches nothing in the suite is a typo or a stale entry.
@@ -292,19 +420,26 @@ pub fn run(a: &RunArgs) -> ExitCode {
     if scenarios.is_empty() {
         return fail(format!(
             "no scenario of {} matches the selection",
-            scen_dir.display()
+            a.scenarios
+                .as_ref()
+                .map_or_else(|| "the built-in set".to_string(), |d| d.display().to_string())
         ));
     }
     let (started_at, stamp) = now_stamp();
+    // Default reports go to `reports/` of the checkout, else of the current directory.
+    let reports = checkout
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("reports");
     let (report_dir, latest) = match &a.report {
         Some(d) => (d.clone(), None),
-        None => (root.join("reports").join(&stamp), Some(stamp.clone())),
+        None => (reports.join(&stamp), Some(stamp.clone())),
     };
     if let Err(e) = std::fs::create_dir_all(&report_dir) {
         return fail(format!("{}: {e}", report_dir.display()));
     }
     if let Some(name) = latest {
-        let link = root.join("reports").join("latest");
+        let link = reports.join("latest");
         let _ = std::fs::remove_file(&link);
         #[cfg(unix)]
         if let Err(e) = std::os::unix::fs::symlink(&name, &link) {
@@ -313,6 +448,12 @@ pub fn run(a: &RunArgs) -> ExitCode {
                 link.display()
             );
         }
+    }
+    let golden = golden_root(a, checkout.as_deref());
+    if golden.is_none() {
+        println!(
+            "cpmconf run: no golden comparison (outside a checkout; --golden DIR names a golden root)"
+        );
     }
     let seed = a.seed.unwrap_or_else(random_seed);
     let jobs = a
@@ -323,8 +464,11 @@ pub fn run(a: &RunArgs) -> ExitCode {
         profile: profile.clone(),
         scenarios,
         report_dir: report_dir.clone(),
-        golden_root: a.golden.clone().unwrap_or_else(|| root.join("golden")),
-        fixtures_dir: root.join("fixtures"),
+        golden_root: golden.clone(),
+        fixtures_dir: checkout
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("fixtures"),
         seed,
         timing: Timing {
             scale: a.time_scale,
@@ -335,6 +479,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
         faults: a.fault.clone(),
         bless: a.bless,
         min_judged: a.min_judged,
+        interrupt: Interrupt::default(),
     };
     let client_label = if a.fault.is_empty() {
         profile.name.clone()
@@ -369,6 +514,9 @@ pub fn run(a: &RunArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(format!("tokio runtime: {e}")),
     };
+    if let Err(e) = watch_signals(&rt, opts.interrupt.clone()) {
+        return fail(format!("installing the SIGINT/SIGTERM handlers: {e}"));
+    }
     let b2 = bar.clone();
     let outcome = rt.block_on(run_suite(
         &catalogue,
@@ -396,6 +544,14 @@ pub fn run(a: &RunArgs) -> ExitCode {
         }
     }
     println!("report: {}", report_dir.display());
+    if summary.interrupted {
+        println!(
+            "interrupted: {} scenario(s) reported, {} not started",
+            summary.reports.len(),
+            summary.not_started
+        );
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
     // `error` is never about the client: the run could not judge it (adapter missing or
     // crashing, port in use), so the exit status says the harness could not do its job.
     let errors = summary
@@ -412,5 +568,27 @@ pub fn run(a: &RunArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clause_matches;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("7", "7", true)]
+    #[case("7.3", "7", false)]
+    #[case("7.3", "7.*", true)]
+    #[case("7", "7.*", true)]
+    #[case("7.3.1.5.1", "7.3.1.5", false)]
+    #[case("7.3.1.5.1", "7.3.1.5.*", true)]
+    #[case("7.3.11", "7.3.1.*", false)]
+    fn clause_selection_is_exact_unless_a_subtree_is_asked(
+        #[case] clause: &str,
+        #[case] pattern: &str,
+        #[case] selected: bool,
+    ) {
+        assert_eq!(clause_matches(clause, pattern), selected);
     }
 }

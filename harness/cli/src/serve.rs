@@ -5,6 +5,7 @@
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use cpmconf_capture::{attach_pcap, Tap, WireEvent, WireEventKind, WireSink};
+use cpmconf_engine::ut::DigestAlgorithm;
 use cpmconf_sim::{Auth, NetConfig, Network};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,8 +17,8 @@ use std::process::ExitCode;
 pub enum AuthMode {
     /// Accept every REGISTER.
     None,
-    /// Challenge REGISTER with 401 (digest MD5 and SHA-256); the password of a user is its
-    /// user part unless given with --password.
+    /// Challenge REGISTER with 401 (digest, algorithms from --auth-algorithms); the password
+    /// of a user is its user part unless given with --password.
     Digest,
 }
 
@@ -36,6 +37,12 @@ pub struct ServeArgs {
     /// Registrar authentication.
     #[arg(long, value_enum, default_value_t = AuthMode::None)]
     pub auth: AuthMode,
+    /// Digest algorithms offered with --auth digest, one WWW-Authenticate each, in this order
+    /// (`md5`, `sha-256`; comma-separated). RFC 8760 clients answer the first they support;
+    /// SIPp 3.6 answers only MD5 and gives up when another comes first. Put `sha-256` first to
+    /// have RFC 8760 clients use it.
+    #[arg(long, value_name = "LIST", default_value = "md5,sha-256")]
+    pub auth_algorithms: String,
     /// A digest password, as USER=PASSWORD (repeatable).
     #[arg(long = "password", value_name = "USER=PASSWORD")]
     pub passwords: Vec<String>,
@@ -45,16 +52,59 @@ pub struct ServeArgs {
     /// Seed of generated identifiers.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Every SECS seconds, a summary line: messages received, malformed ones (0: only at the
+    /// end).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub summary_interval: u64,
 }
 
-/// Prints one line per captured message.
-struct LogSink;
+/// Counts of what the core received, for the periodic summary.
+#[derive(Debug, Default)]
+struct Counts {
+    /// The core's address, once bound.
+    core: std::sync::OnceLock<SocketAddr>,
+    received: std::sync::atomic::AtomicU64,
+    malformed: std::sync::atomic::AtomicU64,
+}
+
+impl Counts {
+    fn line(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        format!(
+            "cpmconf serve: summary: {} message(s) received, {} malformed",
+            self.received.load(Relaxed),
+            self.malformed.load(Relaxed)
+        )
+    }
+}
+
+/// One `finding:` line per deviation of a malformed message (RFC rule and byte offset).
+fn print_malformed(m: &cpmconf_sim::Malformed) {
+    let what = m.start_line.as_deref().unwrap_or("undecodable bytes");
+    let fate = if m.dropped { "dropped" } else { "handled" };
+    for f in &m.findings {
+        println!(
+            "finding: {} ({:?}) {what}: {f} [{fate}]",
+            m.from, m.transport
+        );
+    }
+}
+
+/// Prints one line per captured message and counts what the core received.
+struct LogSink {
+    counts: std::sync::Arc<Counts>,
+}
 
 impl WireSink for LogSink {
     fn on_event(&mut self, e: &WireEvent) {
         let WireEventKind::Data(bytes) = &e.kind else {
             return;
         };
+        if self.counts.core.get() == Some(&e.dst) {
+            self.counts
+                .received
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let text = String::from_utf8_lossy(bytes);
         let first = text.lines().next().unwrap_or("").trim();
         if first.is_empty() {
@@ -90,7 +140,11 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<NetConfig> {
         AuthMode::None => Auth::None,
         AuthMode::Digest => Auth::Digest {
             realm: args.domain.clone(),
-            algorithms: vec!["SHA-256".into(), "MD5".into()],
+            algorithms: DigestAlgorithm::parse_list(&args.auth_algorithms)
+                .map_err(|e| anyhow::anyhow!("--auth-algorithms: {e}"))?
+                .into_iter()
+                .map(|a| a.token().to_owned())
+                .collect(),
         },
     };
     let mut passwords = HashMap::new();
@@ -116,7 +170,32 @@ pub async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let mut cfg = config(args)?;
     // Nothing is kept in memory: a long interop session only grows its pcap file.
     let tap = Tap::streaming();
-    tap.add_sink(Box::new(LogSink));
+    let counts = std::sync::Arc::new(Counts::default());
+    tap.add_sink(Box::new(LogSink {
+        counts: counts.clone(),
+    }));
+    let (report_tx, mut report_rx) = tokio::sync::mpsc::unbounded_channel();
+    cfg.malformed = Some(report_tx);
+    let c = counts.clone();
+    let reporter = tokio::spawn(async move {
+        while let Some(m) = report_rx.recv().await {
+            c.malformed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            print_malformed(&m);
+        }
+    });
+    let summary = (args.summary_interval > 0).then(|| {
+        let c = counts.clone();
+        let every = std::time::Duration::from_secs(args.summary_interval);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                println!("{}", c.line());
+            }
+        })
+    });
     if let Some(path) = &args.pcap {
         attach_pcap(&tap, path).with_context(|| format!("cannot write {}", path.display()))?;
     }
@@ -124,6 +203,7 @@ pub async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let net = Network::start(cfg)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let _ = counts.core.set(net.core_addr());
     println!(
         "cpmconf serve: SIP core on {} (UDP and TCP), domain {}, auth {:?}; Ctrl-C to stop",
         net.core_addr(),
@@ -132,6 +212,11 @@ pub async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     );
     wait_for_signal().await?;
     net.shutdown().await;
+    reporter.abort();
+    if let Some(s) = summary {
+        s.abort();
+    }
+    println!("{}", counts.line());
     // The pcap is completed only here, so an interrupted run still leaves a whole file.
     tap.finish();
     println!("cpmconf serve: stopped");
@@ -207,5 +292,30 @@ mod tests {
         let cfg = config(&args).expect("config");
         assert_eq!(cfg.password_of("alice"), "pw");
         assert_eq!(cfg.password_of("bob"), "bob");
+    }
+
+    #[rstest::rstest]
+    #[case::default(&[], Ok(&["MD5", "SHA-256"][..]))]
+    #[case::sha_first(&["--auth-algorithms", "sha-256,md5"], Ok(&["SHA-256", "MD5"][..]))]
+    #[case::md5_only(&["--auth-algorithms", "MD5"], Ok(&["MD5"][..]))]
+    #[case::unknown(&["--auth-algorithms", "md5,sha-512"], Err("unknown digest algorithm \"sha-512\""))]
+    #[case::twice(&["--auth-algorithms", "md5,md5"], Err("named twice"))]
+    fn auth_algorithms_set_the_challenges_and_their_order(
+        #[case] extra: &[&str],
+        #[case] want: Result<&[&str], &str>,
+    ) {
+        let mut argv = vec!["t", "--auth", "digest"];
+        argv.extend_from_slice(extra);
+        let args = T::parse_from(argv).serve;
+        match (config(&args), want) {
+            (Ok(cfg), Ok(want)) => {
+                let Auth::Digest { algorithms, .. } = cfg.auth else {
+                    panic!("digest expected")
+                };
+                assert_eq!(algorithms, want);
+            }
+            (Err(e), Err(want)) => assert!(e.to_string().contains(want), "{e}"),
+            (got, want) => panic!("{got:?} against {want:?}"),
+        }
     }
 }

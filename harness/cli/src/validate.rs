@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use cpmconf_engine::validate::validate_files;
+use cpmconf_engine::validate::{validate_all, validate_files};
 use cpmconf_engine::Catalogue;
 
 /// Arguments of `cpmconf validate`.
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// Scenario files (default: every scenario under scenarios/).
+    /// Scenario files (default: every scenario under scenarios/ of the checkout the current
+    /// directory is in, else the scenarios built into the binary).
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
 }
@@ -26,17 +27,23 @@ pub fn run(a: &ValidateArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let files = if a.files.is_empty() {
-        crate::run::scenario_files(&crate::run::repo_root().join("scenarios"))
+    let (count, diags) = if a.files.is_empty() {
+        let dir = crate::run::checkout().map(|c| c.join("scenarios"));
+        match crate::run::load_scenarios(dir.as_deref()) {
+            Ok((loaded, mut diags)) => {
+                let count = loaded.len() + diags.len();
+                diags.extend(validate_all(&loaded, &catalogue));
+                (count, diags)
+            }
+            Err(e) => {
+                eprintln!("cpmconf validate: {e}");
+                return ExitCode::from(2);
+            }
+        }
     } else {
-        a.files.clone()
+        let paths: Vec<&std::path::Path> = a.files.iter().map(PathBuf::as_path).collect();
+        (a.files.len(), validate_files(&paths, &catalogue))
     };
-    if files.is_empty() {
-        eprintln!("cpmconf validate: no scenario file found");
-        return ExitCode::from(2);
-    }
-    let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
-    let diags = validate_files(&paths, &catalogue);
     for d in &diags {
         println!("{d}");
     }
@@ -45,7 +52,7 @@ pub fn run(a: &ValidateArgs) -> ExitCode {
     if errors == 0 {
         println!(
             "{} scenario file(s) valid{}",
-            files.len(),
+            count,
             if warnings > 0 {
                 format!(", {warnings} warning(s)")
             } else {
@@ -56,7 +63,7 @@ pub fn run(a: &ValidateArgs) -> ExitCode {
     } else {
         println!(
             "{errors} problem(s) and {warnings} warning(s) in {} file(s)",
-            files.len()
+            count
         );
         ExitCode::from(1)
     }

@@ -15,7 +15,7 @@ pub struct FaultInfo {
 
 /// A fault id that is not in the table.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown fault {0:?} (see `cpmconf refclient --list-faults`)")]
+#[error("unknown fault {0:?} (`cpmconf faults` lists them)")]
 pub struct UnknownFault(pub String);
 
 /// The faults switched on.

@@ -51,7 +51,7 @@ fn options(dir: &Path) -> RunOptions {
             .expect("reference profile"),
         scenarios,
         report_dir: dir.join("report"),
-        golden_root: dir.join("golden"),
+        golden_root: Some(dir.join("golden")),
         fixtures_dir: repo.join("fixtures"),
         seed: 1,
         timing: Timing::nominal(),
@@ -61,6 +61,7 @@ fn options(dir: &Path) -> RunOptions {
         faults: Vec::new(),
         bless: true,
         min_judged: None,
+        interrupt: Default::default(),
     }
 }
 

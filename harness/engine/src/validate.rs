@@ -19,25 +19,43 @@ pub const BUILTIN_SAVED: &[&str] = &["last_sent", "last_received"];
 
 /// Validates scenario files; returns every diagnostic (empty when all are valid).
 pub fn validate_files(paths: &[&Path], catalogue: &Catalogue) -> Vec<Diagnostic> {
+    let loaded: Vec<Result<LoadedScenario, Diagnostic>> = paths.iter().map(|p| load_file(p)).collect();
+    validate_in_order(&loaded, catalogue)
+}
+
+/// Validates a set of loaded scenarios: each one, and that no two share an id.
+pub fn validate_all(loaded: &[LoadedScenario], catalogue: &Catalogue) -> Vec<Diagnostic> {
+    let loaded: Vec<Result<LoadedScenario, Diagnostic>> = loaded.iter().cloned().map(Ok).collect();
+    validate_in_order(&loaded, catalogue)
+}
+
+/// Diagnostics of files in order: a load failure as it is, else the scenario's own problems
+/// and an id already used by an earlier file.
+fn validate_in_order(
+    loaded: &[Result<LoadedScenario, Diagnostic>],
+    catalogue: &Catalogue,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut ids: Vec<(String, String)> = Vec::new();
-    for p in paths {
-        match load_file(p) {
-            Ok(l) => {
-                if let Some((_, other)) = ids.iter().find(|(id, _)| *id == l.scenario.id) {
-                    out.push(Diagnostic::at_token(
-                        &l.file,
-                        &l.source,
-                        &l.scenario.id,
-                        1,
-                        format!("scenario id {:?} is already used by {other}", l.scenario.id),
-                    ));
-                }
-                ids.push((l.scenario.id.clone(), l.file.clone()));
-                out.extend(validate(&l, catalogue));
+    let mut ids: Vec<(&str, &str)> = Vec::new();
+    for l in loaded {
+        let l = match l {
+            Ok(l) => l,
+            Err(d) => {
+                out.push(d.clone());
+                continue;
             }
-            Err(d) => out.push(d),
+        };
+        if let Some((_, other)) = ids.iter().find(|(id, _)| *id == l.scenario.id) {
+            out.push(Diagnostic::at_token(
+                &l.file,
+                &l.source,
+                &l.scenario.id,
+                1,
+                format!("scenario id {:?} is already used by {other}", l.scenario.id),
+            ));
         }
+        ids.push((&l.scenario.id, &l.file));
+        out.extend(validate(l, catalogue));
     }
     out
 }

@@ -34,7 +34,7 @@ fn options(dir: &Path, scenarios: Vec<LoadedScenario>) -> RunOptions {
         profile: ClientProfile::from_yaml(&text, "reference profile").expect("profile"),
         scenarios,
         report_dir: dir.join("report"),
-        golden_root: dir.join("golden"),
+        golden_root: Some(dir.join("golden")),
         fixtures_dir: repo().join("fixtures"),
         seed: 7,
         timing: Timing::nominal(),
@@ -44,6 +44,7 @@ fn options(dir: &Path, scenarios: Vec<LoadedScenario>) -> RunOptions {
         faults: Vec::new(),
         bless: false,
         min_judged: None,
+        interrupt: Default::default(),
     }
 }
 

@@ -287,7 +287,7 @@ async fn run(
         profile,
         scenarios,
         report_dir: dir.path().join("report"),
-        golden_root: dir.path().join("golden"),
+        golden_root: Some(dir.path().join("golden")),
         fixtures_dir: repo_root().join("fixtures"),
         seed: SEED,
         timing: Timing::nominal(),
@@ -297,6 +297,7 @@ async fn run(
         faults,
         bless: false,
         min_judged: None,
+        interrupt: Default::default(),
     };
     let (mut quiet, mut on_done) = (Quiet, |_: &_| {});
     let fut = run_suite(
@@ -455,6 +456,8 @@ async fn every_fault_with_a_verifying_scenario_is_caught() {
                     reports: vec![r.clone()],
                     gate: baseline.gate,
                     regressions: Vec::new(),
+                    interrupted: false,
+                    not_started: 0,
                 })
             ));
         }

@@ -31,7 +31,7 @@ fn options(profile: &str, scenarios: Vec<LoadedScenario>, dir: &Path, seed: u64)
         profile: ClientProfile::from_yaml(profile, "test profile").unwrap(),
         scenarios,
         report_dir: dir.join("report"),
-        golden_root: dir.join("golden"),
+        golden_root: Some(dir.join("golden")),
         fixtures_dir: dir.to_path_buf(),
         seed,
         timing: Timing::nominal(),
@@ -41,6 +41,7 @@ fn options(profile: &str, scenarios: Vec<LoadedScenario>, dir: &Path, seed: u64)
         faults: Vec::new(),
         bless: false,
         min_judged: None,
+        interrupt: Default::default(),
     }
 }
 

@@ -26,7 +26,7 @@ async fn run(scenario: LoadedScenario) -> ScenarioReport {
         profile: profile(),
         scenarios: vec![scenario.clone()],
         report_dir: dir.path().join("report"),
-        golden_root: dir.path().join("golden"),
+        golden_root: Some(dir.path().join("golden")),
         fixtures_dir: repo().join("fixtures"),
         seed: 7,
         timing: Timing::nominal(),
@@ -36,6 +36,7 @@ async fn run(scenario: LoadedScenario) -> ScenarioReport {
         faults: Vec::new(),
         bless: false,
         min_judged: None,
+        interrupt: Default::default(),
     };
     let cat = Catalogue::embedded().unwrap();
     tokio::time::timeout(

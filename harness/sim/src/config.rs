@@ -77,6 +77,9 @@ pub struct NetConfig {
     pub observe: bool,
     /// The Server header value of the sim's responses.
     pub server: String,
+    /// Where to report every malformed message the core receives (`serve`); `None`: not
+    /// reported.
+    pub malformed: Option<tokio::sync::mpsc::UnboundedSender<crate::Malformed>>,
 }
 
 impl NetConfig {
@@ -109,6 +112,7 @@ impl NetConfig {
             conference_expires: 120,
             observe: true,
             server: "CPM-serv/OMA2.0 cpmconf-sim".into(),
+            malformed: None,
         }
     }
 

@@ -96,10 +96,12 @@ pub(crate) async fn on_invite(inner: &Arc<Inner>, held: &Held) -> Result<(), Sim
         ..ResponseSpec::default()
     };
     respond(inner, held, 200, spec).await?;
-    inner
-        .state()
-        .call_roles
-        .insert(req.call_id().unwrap_or_default().to_owned(), "cf".into());
+    let call_id = req.call_id().unwrap_or_default().to_owned();
+    let mut st = inner.state();
+    st.tag_roles
+        .insert((call_id.clone(), held.to_tag.clone()), "cf".into());
+    st.call_roles.insert(call_id, "cf".into());
+    drop(st);
     Ok(())
 }
 

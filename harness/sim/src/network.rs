@@ -75,6 +75,10 @@ pub(crate) struct State {
     pub reg_subs: Vec<RegSub>,
     pub nonces: HashSet<String>,
     pub call_roles: HashMap<String, String>,
+    /// The role behind each local tag of the sim, by (Call-ID, tag): the tag a role answered
+    /// an out-of-dialog request with, or the From tag of a request it sent. An in-dialog
+    /// request (To tag present) goes to the role owning its (Call-ID, To tag).
+    pub tag_roles: HashMap<(String, String), String>,
     pub addr_roles: HashMap<SocketAddr, String>,
     pub dialogs: HashMap<DialogHandle, DialogEntry>,
     pub sessions: HashMap<SessionId, mpsc::UnboundedSender<MsrpCmd>>,
@@ -82,7 +86,9 @@ pub(crate) struct State {
     cancels: HashMap<RequestId, mpsc::UnboundedSender<CancelReply>>,
     pub conferences: Vec<Conference>,
     pub next_conf: u32,
-    pub proxied: HashSet<String>,
+    /// Requests and dialogs the proxy forwarded, by (Call-ID, the initiator's From tag): later
+    /// requests carrying that tag as From or To tag are forwarded too.
+    pub proxied: HashSet<(String, String)>,
 }
 
 impl State {
@@ -211,6 +217,7 @@ impl Network {
             reg_subs: Vec::new(),
             nonces: HashSet::new(),
             call_roles: HashMap::new(),
+            tag_roles: HashMap::new(),
             addr_roles,
             dialogs: HashMap::new(),
             sessions: HashMap::new(),
@@ -244,6 +251,11 @@ impl Network {
         let i = inner.clone();
         inner.spawn(async move {
             while let Some(ev) = i.ep.next_event().await {
+                if let Some(report) = &i.cfg.malformed {
+                    if let Some(m) = crate::Malformed::from_event(&ev) {
+                        let _ = report.send(m);
+                    }
+                }
                 if let StackEvent::StrayResponse { response, .. } = ev {
                     proxy::forward_response(&i, *response).await;
                 }
@@ -473,6 +485,9 @@ impl Network {
 enum Route {
     Proxy,
     Role(String),
+    /// An in-dialog request (To tag present) matching no dialog of the sim: 481 (RFC 3261
+    /// 12.2.2).
+    NoDialog,
 }
 
 fn addr_spec(uri: &Uri) -> String {
@@ -482,15 +497,29 @@ fn addr_spec(uri: &Uri) -> String {
     }
 }
 
+/// Routes a request: a proxied exchange or a dialog of the sim by Call-ID and tags first (never
+/// by Call-ID alone: a client may reuse its REGISTER's Call-ID for a MESSAGE), then an
+/// out-of-dialog request by method and Request-URI.
 fn classify(inner: &Inner, st: &State, req: &Message) -> Route {
-    let call_id = req.call_id().unwrap_or_default();
-    if st.proxied.contains(call_id) {
+    let call_id = req.call_id().unwrap_or_default().to_owned();
+    let from_tag = req.header("From").and_then(fields::tag).unwrap_or_default();
+    let to_tag = req.header("To").and_then(fields::tag);
+    let proxied = |tag: &str| st.proxied.contains(&(call_id.clone(), tag.to_owned()));
+    let method = req.method().cloned().unwrap_or(Method::Ack);
+    // A later request of a forwarded exchange: in-dialog either way, or the CANCEL / ACK of a
+    // forwarded INVITE (same From tag, no To tag or the callee's).
+    if to_tag.is_some_and(proxied)
+        || (proxied(&from_tag)
+            && (to_tag.is_some() || matches!(method, Method::Cancel | Method::Ack)))
+    {
         return Route::Proxy;
     }
-    if let Some(r) = st.call_roles.get(call_id) {
-        return Route::Role(r.clone());
+    if let Some(to_tag) = to_tag {
+        return match st.tag_roles.get(&(call_id, to_tag.to_owned())) {
+            Some(role) => Route::Role(role.clone()),
+            None => Route::NoDialog,
+        };
     }
-    let method = req.method().cloned().unwrap_or(Method::Ack);
     if method == Method::Register {
         return Route::Role("registrar".into());
     }
@@ -558,12 +587,16 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
         let route = classify(inner, &st, &tx.request);
         let to_tag = st.ids.tag();
         let action = match &route {
-            Route::Proxy => None,
+            Route::Proxy | Route::NoDialog => None,
             Route::Role(role) => {
                 if let Some(cid) = tx.request.call_id() {
                     st.call_roles
                         .entry(cid.to_owned())
                         .or_insert_with(|| role.clone());
+                    if tx.request.header("To").and_then(fields::tag).is_none() {
+                        st.tag_roles
+                            .insert((cid.to_owned(), to_tag.clone()), role.clone());
+                    }
                 }
                 let method = tx.request.method().cloned().unwrap_or(Method::Ack);
                 if method == Method::Ack {
@@ -596,8 +629,49 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
             inner.spawn(async move { proxy::forward_request(&i, tx).await });
             return;
         }
+        Route::NoDialog => {
+            inner.observe(
+                "core",
+                ObservedKind::SipRequest {
+                    msg: tx.request.clone(),
+                    handle: None,
+                },
+            );
+            if tx.request.method() != Some(&Method::Ack) {
+                // RFC 3261 12.2.2: a request with a To tag matching no existing dialog "SHOULD"
+                // be rejected with 481 (Call/Transaction Does Not Exist).
+                let resp = response_to(&tx.request, StatusCode(481), None);
+                inner.spawn(async move {
+                    let _ = tx.respond(resp).await;
+                });
+            }
+            return;
+        }
         Route::Role(r) => r,
     };
+    // RFC 3261 8.1.1: a valid request "MUST, at a minimum, contain" Max-Forwards (among To,
+    // From, CSeq, Call-ID and Via, which the stack already requires). The core answering as the
+    // UAS rejects it with 400 naming the header (21.4.1); a proxied request without it is
+    // forwarded (16.3 step 3: "If the request does not contain a Max-Forwards header field,
+    // this check is passed"). The codec's finding reports it either way.
+    if tx.request.header("Max-Forwards").is_none() && tx.request.method() != Some(&Method::Ack)
+    {
+        inner.observe(
+            &role,
+            ObservedKind::SipRequest {
+                msg: tx.request.clone(),
+                handle: None,
+            },
+        );
+        let mut resp = response_to(&tx.request, StatusCode(400), Some(&to_tag));
+        if let cpmconf_codec::sip::StartLine::Response(l) = &mut resp.start {
+            l.reason = "Missing Max-Forwards".into();
+        }
+        inner.spawn(async move {
+            let _ = tx.respond(resp).await;
+        });
+        return;
+    }
     let held = Arc::new(Held {
         role: role.clone(),
         tx,
@@ -928,6 +1002,10 @@ pub(crate) async fn send_request(
     let (id, cancel_rx) = {
         let mut st = inner.state();
         st.call_roles.insert(call_id.clone(), role.to_owned());
+        if let Some(tag) = msg.header("From").and_then(fields::tag) {
+            st.tag_roles
+                .insert((call_id.clone(), tag.to_owned()), role.to_owned());
+        }
         let id = st.next_id();
         let (ctx, crx) = mpsc::unbounded_channel();
         if method == Method::Invite {

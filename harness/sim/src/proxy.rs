@@ -47,7 +47,11 @@ pub(crate) async fn forward_request(inner: &Arc<Inner>, tx: ServerTx) {
     let mut req = tx.request.clone();
     let method = req.method().cloned().unwrap_or(Method::Ack);
     if let Some(cid) = req.call_id() {
-        inner.state().proxied.insert(cid.to_owned());
+        let tag = req.header("From").and_then(fields::tag).unwrap_or_default();
+        inner
+            .state()
+            .proxied
+            .insert((cid.to_owned(), tag.to_owned()));
     }
     // 16.4: a top Route naming us is removed.
     if let Some(first) = req

@@ -83,6 +83,57 @@ async fn proxy_forwards_between_registered_uas() {
     assert_eq!(resp.status(), Some(StatusCode::OK));
 }
 
+/// A MESSAGE reusing the Call-ID (and From tag) of the sender's REGISTER is routed by its method
+/// and Request-URI, so it reaches the registered callee instead of the registrar.
+#[tokio::test]
+async fn message_reusing_the_register_call_id_is_forwarded_to_the_callee() {
+    let net = start(1).await;
+    let mut alice = Ua::new("alice", net.core_addr(), Transport::Udp).await;
+    let mut bob = Ua::new("bob", net.core_addr(), Transport::Udp).await;
+    bob.register(600, None).await;
+    let mut reg = alice
+        .request(Method::Register, "sip:cpm.test")
+        .with_header("Expires", "600");
+    reg.headers.set("To", format!("<{}>", alice.aor()));
+    let call_id = reg.call_id().unwrap().to_owned();
+    let from = reg.header("From").unwrap().to_owned();
+    assert_eq!(alice.send(reg).await.status(), Some(StatusCode::OK));
+    let mut msg = alice.request(Method::Message, "sip:bob@cpm.test");
+    msg.headers.set("Call-ID", call_id.clone());
+    msg.headers.set("From", from);
+    msg.headers.set("CSeq", "3 MESSAGE");
+    msg.set_body("text/plain", b"same call-id".to_vec());
+    let sending = tokio::spawn(async move {
+        let r = alice.send(msg).await;
+        (alice, r)
+    });
+    let tx = bob.next_request().await;
+    assert_eq!(tx.request.method(), Some(&Method::Message));
+    assert_eq!(tx.request.call_id(), Some(call_id.as_str()));
+    bob.answer(&tx, 202, None).await;
+    let (_alice, resp) = sending.await.expect("join");
+    // The callee's answer, forwarded back: not the registrar's own 200.
+    assert_eq!(resp.status(), Some(StatusCode(202)));
+}
+
+/// RFC 3261 12.2.2: a BYE with a To tag matching no dialog gets 481, also on the Call-ID of an
+/// earlier REGISTER.
+#[tokio::test]
+async fn bye_outside_any_dialog_gets_481() {
+    let net = start(1).await;
+    let mut alice = Ua::new("alice", net.core_addr(), Transport::Udp).await;
+    let mut reg = alice
+        .request(Method::Register, "sip:cpm.test")
+        .with_header("Expires", "600");
+    reg.headers.set("To", format!("<{}>", alice.aor()));
+    let call_id = reg.call_id().unwrap().to_owned();
+    assert_eq!(alice.send(reg).await.status(), Some(StatusCode::OK));
+    let mut bye = alice.request(Method::Bye, "sip:bob@cpm.test");
+    bye.headers.set("Call-ID", call_id);
+    bye.headers.set("To", "<sip:bob@cpm.test>;tag=nosuchdialog");
+    assert_eq!(alice.send(bye).await.status(), Some(StatusCode(481)));
+}
+
 #[tokio::test]
 async fn message_sent_as_remote_user_is_answered_by_the_client() {
     let net = start(1).await;

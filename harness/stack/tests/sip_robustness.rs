@@ -261,6 +261,13 @@ async fn request_missing_call_id_gets_400_and_an_event() {
         let (n, _) = raw.recv_from(&mut buf).await.expect("answer");
         let resp = Message::parse(&buf[..n]).expect("a SIP response").value;
         assert_eq!(resp.status(), Some(StatusCode::BAD_REQUEST));
+        // First the decoder's finding (a mandatory header missing), then why it is unusable.
+        let ev = b.next_event_within(DEADLINE).await.expect("event");
+        assert!(
+            matches!(&ev, StackEvent::Findings { from: f, findings, .. }
+                if *f == from && findings.iter().any(|x| x.message.contains("Call-ID"))),
+            "{ev:?}"
+        );
         let ev = b.next_event_within(DEADLINE).await.expect("event");
         assert!(
             matches!(&ev, StackEvent::Unusable { from: f, reason, .. } if *f == from && reason.contains("Call-ID")),

@@ -29,6 +29,73 @@ pub struct ClientProfile {
     /// Provisioned values given to the client in `configure`.
     #[serde(default)]
     pub provisioned: Provisioned,
+    /// Digest algorithms the simulated registrar offers in its 401, one WWW-Authenticate each,
+    /// in this order (RFC 8760: the client uses the first it supports). Default `[md5]`.
+    #[serde(default = "default_auth_algorithms")]
+    pub auth_algorithms: Vec<DigestAlgorithm>,
+}
+
+fn default_auth_algorithms() -> Vec<DigestAlgorithm> {
+    vec![DigestAlgorithm::Md5]
+}
+
+/// A digest algorithm a registrar may challenge with (RFC 7616, RFC 8760).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum DigestAlgorithm {
+    /// `MD5` (RFC 3261 22.4; the only one SIPp 3.6 answers).
+    #[serde(rename = "md5")]
+    Md5,
+    /// `SHA-256` (RFC 8760).
+    #[serde(rename = "sha-256")]
+    Sha256,
+}
+
+impl DigestAlgorithm {
+    /// Every algorithm.
+    pub const ALL: &'static [DigestAlgorithm] = &[DigestAlgorithm::Md5, DigestAlgorithm::Sha256];
+
+    /// The name in profiles and on the command line (`md5`, `sha-256`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DigestAlgorithm::Md5 => "md5",
+            DigestAlgorithm::Sha256 => "sha-256",
+        }
+    }
+
+    /// The `algorithm=` token of a challenge (`MD5`, `SHA-256`).
+    pub fn token(self) -> &'static str {
+        match self {
+            DigestAlgorithm::Md5 => "MD5",
+            DigestAlgorithm::Sha256 => "SHA-256",
+        }
+    }
+
+    /// Parses a name, case-insensitively.
+    pub fn parse(name: &str) -> Option<DigestAlgorithm> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|a| a.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// Parses a comma-separated list (`md5,sha-256`): order kept, at least one, no repeats.
+    pub fn parse_list(list: &str) -> Result<Vec<DigestAlgorithm>, String> {
+        let mut out = Vec::new();
+        for name in list.split(',') {
+            let a = DigestAlgorithm::parse(name).ok_or_else(|| {
+                format!(
+                    "unknown digest algorithm {:?} (known: {})",
+                    name.trim(),
+                    Self::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            if out.contains(&a) {
+                return Err(format!("digest algorithm {} named twice", a.as_str()));
+            }
+            out.push(a);
+        }
+        Ok(out)
+    }
 }
 
 /// How to reach a client's adapter.
@@ -190,6 +257,24 @@ impl ClientProfile {
         })?;
         if profile.name.is_empty() {
             return Err(invalid(1, 1, "name must not be empty".to_owned()));
+        }
+        if profile.auth_algorithms.is_empty() {
+            let (line, column) = locate(text, "auth_algorithms:");
+            return Err(invalid(
+                line,
+                column,
+                "auth_algorithms must name at least one algorithm".to_owned(),
+            ));
+        }
+        for (i, a) in profile.auth_algorithms.iter().enumerate() {
+            if profile.auth_algorithms.get(..i).is_some_and(|b| b.contains(a)) {
+                let (line, column) = locate(text, "auth_algorithms:");
+                return Err(invalid(
+                    line,
+                    column,
+                    format!("auth_algorithms names {} twice", a.as_str()),
+                ));
+            }
         }
         if let AdapterSpec::Process { command, .. } = &profile.adapter {
             if command.is_empty() {

@@ -19,7 +19,8 @@ pub struct RunOptions {
     /// Report directory (`pcap/`, `wire/` are created inside).
     pub report_dir: PathBuf,
     /// Root of the golden files (`golden/`); snapshots live in `<root>/<client>/<scenario>.snap`.
-    pub golden_root: PathBuf,
+    /// `None`: no golden comparison (and nothing written).
+    pub golden_root: Option<PathBuf>,
     /// Directory `send: { body: { file } }` paths are relative to (`fixtures/`).
     pub fixtures_dir: PathBuf,
     /// Seed of the run; each scenario derives its own from it and its id.
@@ -38,6 +39,39 @@ pub struct RunOptions {
     pub bless: bool,
     /// Fewest judged requirement results the gate accepts (`--min-judged`).
     pub min_judged: Option<usize>,
+    /// Set from outside (SIGINT, SIGTERM) to stop the run early: no further scenario starts,
+    /// running ones end as `error: interrupted`.
+    pub interrupt: Interrupt,
+}
+
+/// A one-way switch that stops a run: cloned handles share it; [`Interrupt::trigger`] flips it,
+/// [`Interrupt::triggered`] resolves once it is flipped (at once when it already is).
+#[derive(Debug, Clone)]
+pub struct Interrupt(std::sync::Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Interrupt {
+    fn default() -> Self {
+        Interrupt(std::sync::Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+}
+
+impl Interrupt {
+    /// Flips the switch (idempotent).
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Whether the switch is flipped.
+    pub fn is_triggered(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves when the switch is flipped.
+    pub async fn triggered(&self) {
+        let mut rx = self.0.subscribe();
+        // The sender lives in `self`, so `wait_for` cannot fail with a closed channel.
+        let _ = rx.wait_for(|on| *on).await;
+    }
 }
 
 /// Deadlines of the runner, every one multiplied by `scale` (`--time-scale`).

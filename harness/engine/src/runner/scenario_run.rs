@@ -357,7 +357,15 @@ fn net_config(opts: &RunOptions, tap: &Tap, seed: u64) -> NetConfig {
     let mut cfg = NetConfig::new();
     let id = &opts.profile.identity;
     cfg.domain = id.domain.clone();
-    cfg.auth = Auth::digest_md5(&id.domain);
+    cfg.auth = Auth::Digest {
+        realm: id.domain.clone(),
+        algorithms: opts
+            .profile
+            .auth_algorithms
+            .iter()
+            .map(|a| a.token().to_owned())
+            .collect(),
+    };
     cfg.passwords.insert(id.user.clone(), id.password.clone());
     if let Some(u) = &opts.profile.provisioned.deferred_mgmt_uri {
         cfg.deferred_mgmt_uri = u.clone();
@@ -1109,10 +1117,13 @@ fn compare_golden(
     ev: &mut Events,
 ) -> bool {
     let s = &loaded.scenario;
-    let path = golden::golden_path(&opts.golden_root, &opts.profile.name, &s.id);
+    let Some(golden_root) = &opts.golden_root else {
+        return false;
+    };
+    let path = golden::golden_path(golden_root, &opts.profile.name, &s.id);
     // The scenario file relative to the repository (the golden root's parent), so golden files
     // do not depend on where the repository is checked out.
-    let base = opts.golden_root.parent().unwrap_or(Path::new(""));
+    let base = golden_root.parent().unwrap_or(Path::new(""));
     let file = Path::new(&loaded.file);
     let source = file
         .strip_prefix(base)

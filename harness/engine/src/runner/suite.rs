@@ -1,11 +1,14 @@
 //! A whole run: the selected scenarios in parallel (at most `jobs` at a time, each with its own
 //! network and client), events streamed to the reporters in completion order, the gate at the end.
+//! An [`Interrupt`](super::Interrupt) stops it early: no further scenario starts, running ones end
+//! as `error: interrupted`, and the reporters still get every finished scenario and the gate.
 
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::catalogue::Catalogue;
+use crate::scenario::LoadedScenario;
 use crate::report::{Reporter, RunEvent, RunEventKind};
 use crate::verdict::{gate_with, Gate, ScenarioResult};
 
@@ -21,6 +24,10 @@ pub struct RunSummary {
     pub gate: Gate,
     /// Scenarios whose golden projection differs from its file.
     pub regressions: Vec<String>,
+    /// The run was interrupted; `reports` holds only the scenarios that started.
+    pub interrupted: bool,
+    /// Selected scenarios that never started because of the interruption.
+    pub not_started: usize,
 }
 
 impl RunSummary {
@@ -64,7 +71,7 @@ pub async fn run_suite(
     );
     let shared = Arc::new((catalogue.clone(), opts.clone()));
     let sem = Arc::new(Semaphore::new(opts.jobs.max(1)));
-    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, ScenarioReport)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Option<ScenarioReport>)>();
     for i in 0..opts.scenarios.len() {
         let shared = shared.clone();
         let sem = sem.clone();
@@ -77,13 +84,28 @@ pub async fn run_suite(
             let Some(loaded) = opts.scenarios.get(i) else {
                 return;
             };
-            let report = run_scenario(cat, opts, loaded, run_start).await;
-            let _ = tx.send((i, report));
+            if opts.interrupt.is_triggered() {
+                let _ = tx.send((i, None));
+                return;
+            }
+            let report = tokio::select! {
+                biased;
+                () = opts.interrupt.triggered() => interrupted(loaded, run_start),
+                r = run_scenario(cat, opts, loaded, run_start) => r,
+            };
+            let _ = tx.send((i, Some(report)));
         });
     }
     drop(tx);
     let mut reports: Vec<Option<ScenarioReport>> = vec![None; opts.scenarios.len()];
+    let mut skipped = vec![false; opts.scenarios.len()];
     while let Some((i, report)) = rx.recv().await {
+        let Some(report) = report else {
+            if let Some(s) = skipped.get_mut(i) {
+                *s = true;
+            }
+            continue;
+        };
         for ev in &report.events {
             if let Err(e) = reporter.event(ev) {
                 io_err.get_or_insert(e);
@@ -94,27 +116,22 @@ pub async fn run_suite(
             *slot = Some(report);
         }
     }
+    let not_started = skipped.iter().filter(|s| **s).count();
     // A scenario task that panicked left its slot empty: report it as an error.
     let reports: Vec<ScenarioReport> = reports
         .into_iter()
         .zip(&opts.scenarios)
-        .map(|(r, l)| {
+        .zip(skipped)
+        .filter(|(_, skipped)| !skipped)
+        .map(|((r, l), _)| {
             r.unwrap_or_else(|| {
-                let s = &l.scenario;
-                ScenarioReport {
-                    result: ScenarioResult {
-                        id: s.id.clone(),
-                        clause: s.clause.clone(),
-                        title: s.title.clone(),
-                        verdict: crate::verdict::Verdict::Error,
-                        requirements: Vec::new(),
-                        duration_ms: 0,
-                        message: Some("the scenario's task ended abnormally".into()),
-                    },
-                    events: Vec::new(),
-                    golden: None,
-                    regression: false,
+                let report = ended_early(l, "the scenario's task ended abnormally", run_start);
+                for ev in &report.events {
+                    if let Err(e) = reporter.event(ev) {
+                        io_err.get_or_insert(e);
+                    }
                 }
+                report
             })
         })
         .collect();
@@ -124,8 +141,9 @@ pub async fn run_suite(
         .filter(|r| r.regression)
         .map(|r| r.result.id.clone())
         .collect();
+    let interrupted = opts.interrupt.is_triggered();
     let mut g = gate_with(&results, opts.strict, opts.min_judged);
-    if !regressions.is_empty() {
+    if !regressions.is_empty() || interrupted {
         g.passed = false;
     }
     emit(reporter, RunEventKind::RunFinished { gate: g }, &mut io_err);
@@ -138,6 +156,55 @@ pub async fn run_suite(
             reports,
             gate: g,
             regressions,
+            interrupted,
+            not_started,
         }),
+    }
+}
+
+/// The report of a scenario stopped by the interruption while it ran.
+fn interrupted(loaded: &LoadedScenario, run_start: std::time::Instant) -> ScenarioReport {
+    ended_early(loaded, "interrupted", run_start)
+}
+
+/// A scenario that ended without its verdicts: `error` with `message`, framed by its start and
+/// finish events so every reporter lists it.
+fn ended_early(
+    loaded: &LoadedScenario,
+    message: &str,
+    run_start: std::time::Instant,
+) -> ScenarioReport {
+    let s = &loaded.scenario;
+    let result = ScenarioResult {
+        id: s.id.clone(),
+        clause: s.clause.clone(),
+        title: s.title.clone(),
+        verdict: crate::verdict::Verdict::Error,
+        requirements: Vec::new(),
+        duration_ms: 0,
+        message: Some(message.into()),
+    };
+    let at = run_start.elapsed().as_millis() as u64;
+    let events = vec![
+        RunEvent {
+            elapsed_ms: at,
+            kind: RunEventKind::ScenarioStarted {
+                id: s.id.clone(),
+                clause: s.clause.clone(),
+                title: s.title.clone(),
+            },
+        },
+        RunEvent {
+            elapsed_ms: at,
+            kind: RunEventKind::ScenarioFinished {
+                result: result.clone(),
+            },
+        },
+    ];
+    ScenarioReport {
+        result,
+        events,
+        golden: None,
+        regression: false,
     }
 }

@@ -1,7 +1,7 @@
 //! Errors of the SIP endpoint API and the events it reports outside any transaction.
 
 use cpmconf_codec::sip::Message;
-use cpmconf_codec::DecodeError;
+use cpmconf_codec::{DecodeError, Finding};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -44,6 +44,18 @@ pub enum StackEvent {
         transport: Transport,
         /// What could not be decoded.
         error: DecodeError,
+    },
+    /// A message that decoded with deviations (a missing mandatory header, bytes after the
+    /// body of a datagram, ...); the message itself is handled as usual.
+    Findings {
+        /// The sender.
+        from: SocketAddr,
+        /// How it came.
+        transport: Transport,
+        /// The message's start line.
+        start_line: String,
+        /// Every deviation, with its byte offset and rule.
+        findings: Vec<Finding>,
     },
     /// A message that decoded but lacks what the stack needs to handle it (e.g. no Via branch).
     Unusable {

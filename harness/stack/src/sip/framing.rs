@@ -2,7 +2,7 @@
 //! each message on TCP), with the buffer bounded by the codec limits.
 
 use cpmconf_codec::sip::Message;
-use cpmconf_codec::{DecodeError, Limits, Status};
+use cpmconf_codec::{DecodeError, Decoded, Limits, Status};
 
 /// Collects stream bytes and cuts whole messages out of them. After the first decode error the
 /// stream cannot be resynchronised: the framer yields that error once and nothing more (the
@@ -42,8 +42,9 @@ impl StreamFramer {
         }
     }
 
-    /// The next whole message, a decode error (once), or `None` when more bytes are needed.
-    pub fn poll(&mut self) -> Option<Result<Message, DecodeError>> {
+    /// The next whole message with its findings, a decode error (once), or `None` when more
+    /// bytes are needed.
+    pub fn poll(&mut self) -> Option<Result<Decoded<Message>, DecodeError>> {
         if self.failed {
             return None;
         }
@@ -55,7 +56,7 @@ impl StreamFramer {
                 let n = consumed.min(self.buf.len());
                 self.buf.drain(..n);
                 self.consumed += n;
-                Some(Ok(value.value))
+                Some(Ok(value))
             }
             Ok(Status::Partial) => {
                 if self.buf.len() > self.cap {
@@ -122,7 +123,7 @@ mod tests {
 
     fn drain(f: &mut StreamFramer, out: &mut Vec<Result<Message, DecodeError>>) {
         while let Some(r) = f.poll() {
-            out.push(r);
+            out.push(r.map(|d| d.value));
         }
     }
 

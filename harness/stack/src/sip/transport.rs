@@ -44,6 +44,27 @@ pub enum Inbound {
     },
 }
 
+/// The report of a message that decoded with findings, if it has any.
+fn findings_event(
+    d: &cpmconf_codec::Decoded<Message>,
+    from: SocketAddr,
+    transport: Transport,
+) -> Option<Inbound> {
+    if d.findings.is_empty() {
+        return None;
+    }
+    Some(Inbound::Event(StackEvent::Findings {
+        from,
+        transport,
+        start_line: String::from_utf8_lossy(&d.value.to_bytes())
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        findings: d.findings.clone(),
+    }))
+}
+
 struct Conn {
     id: u64,
     tx: mpsc::UnboundedSender<Vec<u8>>,
@@ -215,13 +236,22 @@ async fn udp_loop(weak: std::sync::Weak<Shared>) {
                 tap.udp(from, shared.local, data);
             }
         }
-        // RFC 3261 18.3: a datagram holds one whole message; undecodable ones are dropped.
+        // RFC 3261 18.3: a datagram holds one whole message; undecodable ones are dropped (also
+        // one shorter than its Content-Length: for a request that "SHOULD" get a 400, but
+        // without a decoded message there is nothing to answer, so it is reported instead).
         let item = match Message::parse_with(data, &shared.limits) {
-            Ok(d) => Inbound::Message {
-                msg: Box::new(d.value),
-                source: from,
-                transport: Transport::Udp,
-            },
+            Ok(d) => {
+                if let Some(ev) = findings_event(&d, from, Transport::Udp) {
+                    if shared.inbound.send(ev).await.is_err() {
+                        return;
+                    }
+                }
+                Inbound::Message {
+                    msg: Box::new(d.value),
+                    source: from,
+                    transport: Transport::Udp,
+                }
+            }
             Err(error) => Inbound::Event(StackEvent::Malformed {
                 from,
                 transport: Transport::Udp,
@@ -323,12 +353,17 @@ async fn reader(
         framer.push(data);
         while let Some(item) = framer.poll() {
             match item {
-                Ok(msg) => {
+                Ok(decoded) => {
                     let Some(shared) = weak.upgrade() else { return };
                     let inbound = shared.inbound.clone();
                     drop(shared);
+                    if let Some(ev) = findings_event(&decoded, peer, Transport::Tcp) {
+                        if inbound.send(ev).await.is_err() {
+                            return;
+                        }
+                    }
                     let item = Inbound::Message {
-                        msg: Box::new(msg),
+                        msg: Box::new(decoded.value),
                         source: peer,
                         transport: Transport::Tcp,
                     };
