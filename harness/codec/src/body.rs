@@ -88,7 +88,7 @@ fn walk(
         len: body.len(),
         status: "decoded",
     });
-    let mut failed = |out: &mut Inspection, e: DecodeError| {
+    let failed = |out: &mut Inspection, e: DecodeError| {
         out.findings.push(error_finding(e, offset));
         out.parts[at].status = "undecodable";
     };
