@@ -189,6 +189,8 @@ impl<'c> Assessor<'c> {
             requirements,
             duration_ms,
             message: stopped.map(|(_, _, m)| m),
+            protocol: Vec::new(),
+            stimuli: Vec::new(),
         }
     }
 
@@ -211,6 +213,8 @@ impl<'c> Assessor<'c> {
                 .collect(),
             duration_ms: 0,
             message: Some(msg),
+            protocol: Vec::new(),
+            stimuli: Vec::new(),
         }
     }
 }

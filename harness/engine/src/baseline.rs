@@ -374,8 +374,24 @@ fn to_tag(cx: &mut Ctx<'_>) {
     let mut seen: HashMap<(String, String, bool), (String, usize)> = HashMap::new();
     let mut bad = Vec::new();
     for (e, m) in cx.sip_of(true) {
-        // RFC 3261 9.2: the To tag of a CANCEL's response only SHOULD match.
-        if m.cseq_method() == Some(Method::Cancel) {
+        // Only messages of a dialog usage count: REGISTER, MESSAGE or OPTIONS transactions tag
+        // each response anew; a final non-2xx response creates no dialog (a re-sent INVITE with
+        // credentials is answered with a new tag); an ACK of a non-2xx answers such a response;
+        // and RFC 3261 9.2 makes the To tag of a CANCEL's response a SHOULD.
+        let dialog_usage = matches!(
+            m.cseq_method(),
+            Some(
+                Method::Invite
+                    | Method::Bye
+                    | Method::Update
+                    | Method::Prack
+                    | Method::Info
+                    | Method::Subscribe
+                    | Method::Notify
+                    | Method::Refer
+            )
+        );
+        if !dialog_usage || m.status().is_some_and(|s| s.0 >= 300) {
             continue;
         }
         let (Some(cid), Some(from), Some(to)) = (m.call_id(), tag_of(m, true), tag_of(m, false))
@@ -410,11 +426,28 @@ fn to_tag(cx: &mut Ctx<'_>) {
     }
 }
 
+/// The Via values of a message, each as written but with the `received` and `rport` parameters
+/// of the top one left out: the server transport adds those to the request as it arrives (RFC 3261
+/// 18.2.1, RFC 3581 4), so the copy in the response legitimately carries them.
 fn via_values(m: &sip::Message) -> Vec<String> {
     m.headers
         .elements("Via")
         .into_iter()
-        .map(|(_, v)| v.split_whitespace().collect::<Vec<_>>().join(" "))
+        .enumerate()
+        .map(|(i, (_, v))| {
+            let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
+            if i > 0 {
+                return v;
+            }
+            let mut parts = v.split(';');
+            let head = parts.next().unwrap_or_default().to_string();
+            parts
+                .filter(|p| {
+                    let name = p.split('=').next().unwrap_or_default().trim();
+                    !name.eq_ignore_ascii_case("received") && !name.eq_ignore_ascii_case("rport")
+                })
+                .fold(head, |acc, p| format!("{acc};{p}"))
+        })
         .collect()
 }
 

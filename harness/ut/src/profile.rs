@@ -29,6 +29,10 @@ pub struct ClientProfile {
     /// Provisioned values given to the client in `configure`.
     #[serde(default)]
     pub provisioned: Provisioned,
+    /// Protocol baseline rules waived for a known quirk of this client (RFC rule ids such as
+    /// `rfc3261/8.2.6.2-via-copied`): their failures become `xfail` and every summary lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protocol_waivers: Vec<String>,
 }
 
 /// How to reach a client's adapter.

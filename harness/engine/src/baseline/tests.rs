@@ -281,3 +281,37 @@ fn the_label_mismatch_names_the_hash_actually_used() {
     let f = r.findings.iter().find(|f| f.rule == AUTH_RESPONSE).unwrap();
     assert!(f.seen.contains("the MD5 digest"), "{f:#?}");
 }
+
+/// The REGISTER transaction tags each response anew, and a rejected INVITE creates no dialog.
+fn register_twice() -> Vec<Step> {
+    let via = |n: u32| format!("Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKr{n}\r\n");
+    let reg = |n: u32| sip_msg("REGISTER sip:alice@cpm.test", &format!("{n} REGISTER"), ("f", ""), &via(n), "");
+    vec![
+        (false, reg(1)),
+        (true, response(401, "1 REGISTER", ("f", "t1"), &via(1), "")),
+        (false, reg(2)),
+        (true, response(200, "2 REGISTER", ("f", "t2"), &via(2), "")),
+    ]
+}
+
+/// The response's top Via carries the received and rport the transport stamped on the request.
+fn via_stamped() -> Vec<Step> {
+    let sent = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKp1;rport\r\n";
+    let back = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKp1;rport=5060;received=127.0.0.1\r\n";
+    vec![
+        (false, sip_msg("MESSAGE sip:alice@cpm.test", "7 MESSAGE", ("r", ""), sent, "")),
+        (true, response(200, "7 MESSAGE", ("r", "l"), back, "")),
+    ]
+}
+
+#[rstest]
+#[case::register_tags_each_response(TO_TAG_CHANGED, register_twice())]
+#[case::received_and_rport_added(VIA_COPIED, via_stamped())]
+fn legitimate_variations_pass(#[case] rule: &str, #[case] steps: Vec<Step>) {
+    let r = judge(&steps);
+    assert!(
+        !r.findings.iter().any(|f| f.rule == rule),
+        "{:#?}",
+        r.findings
+    );
+}

@@ -46,6 +46,8 @@ fn scen(
         requirements: reqs,
         duration_ms: 12,
         message: message.map(str::to_string),
+        protocol: Vec::new(),
+        stimuli: Vec::new(),
     }
 }
 

@@ -110,6 +110,8 @@ pub async fn run_suite(
                         requirements: Vec::new(),
                         duration_ms: 0,
                         message: Some("the scenario's task ended abnormally".into()),
+                        protocol: Vec::new(),
+                        stimuli: Vec::new(),
                     },
                     events: Vec::new(),
                     golden: None,
