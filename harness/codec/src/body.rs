@@ -145,11 +145,18 @@ fn walk(
                 failed(out, e)
             }
         }
-        "application/conference-info+xml" => {
-            if let Err(e) = xml::conference_info::parse(body) {
-                failed(out, e)
-            }
-        }
+        "application/conference-info+xml" => match xml::conference_info::parse(body) {
+            // RFC 4575 5.1: "The version attribute MUST be present" (a notifier numbers its
+            // documents so the subscriber can order partial ones).
+            Ok(doc) if doc.version.is_none() => out.findings.push(Finding::new(
+                "rfc4575/5.1 version",
+                Severity::Error,
+                offset,
+                "conference-info without a version attribute",
+            )),
+            Ok(_) => {}
+            Err(e) => failed(out, e),
+        },
         "application/resource-lists+xml" => {
             if let Err(e) = xml::resource_lists::parse(body) {
                 failed(out, e)
@@ -185,6 +192,8 @@ mod tests {
     #[case::cpim_wraps_bad_imdn("message/cpim", IMDN_CPIM_BROKEN, Some(("rfc5438/imdn-xml", 103 + IMDN_AT, 103 + IMDN_AT + 5)))]
     #[case::xml_not_closed("application/im-iscomposing+xml", b"<isComposing", Some(("rfc3994/iscomposing-xml", 103, 103 + 12)))]
     #[case::no_decoder("text/plain", b"hello\n", None)]
+    #[case::conference_info_without_version("application/conference-info+xml", b"<conference-info xmlns=\"urn:ietf:params:xml:ns:conference-info\" entity=\"sip:g@cf.test\" state=\"full\"/>", Some(("rfc4575/5.1 version", 103, 103)))]
+    #[case::conference_info_with_version("application/conference-info+xml", b"<conference-info xmlns=\"urn:ietf:params:xml:ns:conference-info\" entity=\"sip:g@cf.test\" state=\"full\" version=\"1\"/>", None)]
     fn findings_point_into_the_message(
         #[case] ct: &str,
         #[case] body: &[u8],

@@ -655,5 +655,84 @@ fn contact_registered(cx: &mut Ctx<'_>) {
     }
 }
 
+/// A network-originated out-of-dialog INVITE or MESSAGE carries Conversation-ID (CPM Appendix C).
+pub const STIMULUS_CONVERSATION_ID: &str = "cpm/appendix-c-conversation-id";
+/// ... and Contribution-ID (CPM Appendix C).
+pub const STIMULUS_CONTRIBUTION_ID: &str = "cpm/appendix-c-contribution-id";
+/// ... and Accept-Contact with the service's ICSI (3GPP TS 24.229 7.2A.8, wire-facts 1).
+pub const STIMULUS_ACCEPT_CONTACT: &str = "ts24229/7.2A.8-accept-contact-icsi";
+/// An out-of-dialog request from the network names its originator in P-Asserted-Identity unless
+/// privacy is asked for (RFC 3325 9.1, RFC 3323).
+pub const STIMULUS_PAI: &str = "rfc3325/9.1-p-asserted-identity";
+/// Requests carry a User-Agent and responses a Server with a CPM product token (CPM Appendix D).
+pub const STIMULUS_PRODUCT_TOKEN: &str = "cpm/appendix-d-product-token";
+/// A CPIM message carries an IMDN Message-ID and a DateTime, as an originating CPM client writes
+/// it (RFC 5438 6.3, wire-facts 6).
+pub const STIMULUS_CPIM_IDS: &str = "rfc5438/6.3-cpim-message-id";
+
+/// What a conformant CPM network and originating client put on the wire beyond the RFC
+/// baseline, checked on the messages of the simulated network only (the client's own are the
+/// scenarios' business): the rules `STIMULUS_*`.
+pub fn stimulus(trace: &Trace, is_subject: &dyn Fn(&TraceEntry) -> bool) -> Vec<ProtocolFinding> {
+    let mut out = Vec::new();
+    let mut fail = |rule: &str, e: &TraceEntry, what: &str, expected: &str, seen: &str| {
+        out.push(ProtocolFinding {
+            rule: rule.to_string(),
+            strength: RuleStrength::Must,
+            entry: e.index,
+            what: format!("{what} of {} (trace entry {})", summary(e), e.index),
+            expected: expected.to_string(),
+            seen: seen.to_string(),
+        });
+    };
+    let token = |v: Option<&str>| v.is_some_and(|v| v.contains("CPM-serv/OMA") || v.contains("CPM-client/OMA"));
+    for e in trace.entries.iter().filter(|e| is_subject(e)) {
+        if let Some(m) = e.sip() {
+            if m.is_request() {
+                if !token(m.headers.value("User-Agent")) {
+                    fail(STIMULUS_PRODUCT_TOKEN, e, "User-Agent", "CPM-serv/OMA2.0 or CPM-client/OMA2.0", m.headers.value("User-Agent").unwrap_or("(absent)"));
+                }
+                let out_of_dialog = tag_of(m, false).is_none();
+                let cpm = matches!(m.method(), Some(Method::Invite | Method::Message));
+                if out_of_dialog && cpm {
+                    for (rule, h) in [
+                        (STIMULUS_CONVERSATION_ID, "Conversation-ID"),
+                        (STIMULUS_CONTRIBUTION_ID, "Contribution-ID"),
+                    ] {
+                        if !m.headers.contains(h) {
+                            fail(rule, e, h, "a value", "(absent)");
+                        }
+                    }
+                    if !m.headers.get_all("Accept-Contact").any(|h| h.value.contains("+g.3gpp.icsi-ref")) {
+                        fail(STIMULUS_ACCEPT_CONTACT, e, "Accept-Contact", "*;+g.3gpp.icsi-ref=\"<ICSI>\"", m.headers.value("Accept-Contact").unwrap_or("(absent)"));
+                    }
+                }
+                let private = m.headers.value("Privacy").is_some_and(|p| p.to_ascii_lowercase().contains("id"))
+                    || m.headers.value("From").is_some_and(|f| f.to_ascii_lowercase().contains("anonymous"));
+                if out_of_dialog && !private && m.method() != Some(&Method::Ack) && m.method() != Some(&Method::Cancel) && !m.headers.contains("P-Asserted-Identity") {
+                    fail(STIMULUS_PAI, e, "P-Asserted-Identity", "the originator's URI", "(absent)");
+                }
+            } else if m.status().is_some_and(|s| s.0 != 100) && !token(m.headers.value("Server")) {
+                // 100 Trying is hop-by-hop, made by the transaction layer (RFC 3261 8.2.6.1):
+                // the product token is asked of end-to-end responses.
+                fail(STIMULUS_PRODUCT_TOKEN, e, "Server", "CPM-serv/OMA2.0 or CPM-client/OMA2.0", m.headers.value("Server").unwrap_or("(absent)"));
+            }
+        }
+        let cpim_body: Option<Vec<u8>> = match &e.frame {
+            TraceFrame::Sip(d) => d.value.headers.value("Content-Type").filter(|c| c.to_ascii_lowercase().starts_with("message/cpim")).map(|_| d.value.body.clone()),
+            TraceFrame::Msrp(d) if whole_msrp_body(&d.value) => d.value.content_type().filter(|c| c.to_ascii_lowercase().starts_with("message/cpim")).map(|_| d.value.body.clone()),
+            _ => None,
+        };
+        if let Some(b) = cpim_body {
+            if let Ok(c) = cpmconf_codec::cpim::parse(&b) {
+                if c.value.imdn_message_id().is_none() || c.value.datetime().is_none() {
+                    fail(STIMULUS_CPIM_IDS, e, "CPIM headers", "imdn.Message-ID and DateTime", "one of them absent");
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests;

@@ -78,19 +78,18 @@ pub fn protocol(trace: &Trace, labels: &Labeler<'_>, profile: &ClientProfile) ->
 }
 
 /// The protocol baseline over every message the simulated network sent: the simulator must keep
-/// the rules it judges the client by. Entries for which `deliberate` holds (a scenario's
+/// the rules it judges the client by, and send what a CPM network and originating client send
+/// ([`baseline::stimulus`]). Entries for which `deliberate` holds (a scenario's
 /// `send: { deliberate: true }`) are left out.
 pub fn stimuli(
     trace: &Trace,
     labels: &Labeler<'_>,
     deliberate: &dyn Fn(&TraceEntry) -> bool,
 ) -> Vec<ProtocolFinding> {
-    let report = baseline::check(
-        trace,
-        &|e| labels.roles(e).0 != CLIENT && !deliberate(e),
-        &BaselineConfig::default(),
-    );
-    report.findings
+    let sim = |e: &TraceEntry| labels.roles(e).0 != CLIENT && !deliberate(e);
+    let mut findings = baseline::check(trace, &sim, &BaselineConfig::default()).findings;
+    findings.extend(baseline::stimulus(trace, &sim));
+    findings
 }
 
 /// Groups baseline findings into one result per rule: `fail` for a rule with findings, `pass`
