@@ -181,8 +181,8 @@ pub struct ScenarioResult {
     /// Protocol baseline verdicts (RFC rule ids, apart from the CR requirements).
     #[serde(default)]
     pub protocol: Vec<ProtocolResult>,
-    /// Baseline findings in what the simulated network sent (a harness defect unless the
-    /// scenario sent it on purpose: `send: { deliberate: true }`); never part of the gate.
+    /// Baseline and stimulus findings in what the simulated network sent: a harness defect
+    /// (the simulator must keep the rules it judges the client by); never part of the gate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stimuli: Vec<crate::baseline::ProtocolFinding>,
 }

@@ -315,3 +315,42 @@ fn legitimate_variations_pass(#[case] rule: &str, #[case] steps: Vec<Step>) {
         r.findings
     );
 }
+
+/// A pager MESSAGE from the network with a CPIM body, as a conformant CPM network sends it, with
+/// `drop` removed (a header line prefix, or a CPIM header line).
+fn network_pager(drop: &str) -> Vec<Step> {
+    let cpim = "From: <sip:bob@cpm.test>\r\nTo: <sip:alice@cpm.test>\r\nNS: imdn <urn:ietf:params:imdn>\r\nimdn.Message-ID: m1\r\nDateTime: 2026-11-27T10:00:00.000Z\r\n\r\nContent-Type: text/plain\r\n\r\nhi";
+    let extra = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKs1\r\nUser-Agent: CPM-serv/OMA2.0 sim\r\nConversation-ID: c0nv\r\nContribution-ID: c0ntr\r\nAccept-Contact: *;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.msg\"\r\nP-Asserted-Identity: <sip:bob@cpm.test>\r\nContent-Type: message/cpim\r\n";
+    let keep = |text: &str| {
+        text.split_inclusive("\r\n")
+            .filter(|l| drop.is_empty() || !l.starts_with(drop))
+            .collect::<String>()
+    };
+    let body = keep(cpim);
+    vec![(
+        false,
+        sip_msg("MESSAGE sip:alice@cpm.test", "1 MESSAGE", ("b", ""), &keep(extra), &body),
+    )]
+}
+
+fn stimulus_of(steps: &[Step]) -> Vec<ProtocolFinding> {
+    let client: SocketAddr = CLIENT.parse().unwrap();
+    stimulus(&trace(steps), &|e: &TraceEntry| e.src != client)
+}
+
+#[rstest]
+#[case::conversation_id(STIMULUS_CONVERSATION_ID, "Conversation-ID")]
+#[case::contribution_id(STIMULUS_CONTRIBUTION_ID, "Contribution-ID")]
+#[case::accept_contact(STIMULUS_ACCEPT_CONTACT, "Accept-Contact")]
+#[case::p_asserted_identity(STIMULUS_PAI, "P-Asserted-Identity")]
+#[case::user_agent(STIMULUS_PRODUCT_TOKEN, "User-Agent")]
+#[case::cpim_message_id(STIMULUS_CPIM_IDS, "imdn.Message-ID")]
+#[case::cpim_datetime(STIMULUS_CPIM_IDS, "DateTime")]
+fn each_stimulus_rule_passes_and_fails(#[case] rule: &str, #[case] drop: &str) {
+    let good = stimulus_of(&network_pager(""));
+    assert!(good.is_empty(), "{good:#?}");
+    let bad = stimulus_of(&network_pager(drop));
+    let hits: Vec<_> = bad.iter().filter(|f| f.rule == rule).collect();
+    assert_eq!(hits.len(), 1, "{bad:#?}");
+    assert_eq!(bad.len(), 1, "only {rule} breaks: {bad:#?}");
+}

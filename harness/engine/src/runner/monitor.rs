@@ -79,14 +79,10 @@ pub fn protocol(trace: &Trace, labels: &Labeler<'_>, profile: &ClientProfile) ->
 
 /// The protocol baseline over every message the simulated network sent: the simulator must keep
 /// the rules it judges the client by, and send what a CPM network and originating client send
-/// ([`baseline::stimulus`]). Entries for which `deliberate` holds (a scenario's
-/// `send: { deliberate: true }`) are left out.
-pub fn stimuli(
-    trace: &Trace,
-    labels: &Labeler<'_>,
-    deliberate: &dyn Fn(&TraceEntry) -> bool,
-) -> Vec<ProtocolFinding> {
-    let sim = |e: &TraceEntry| labels.roles(e).0 != CLIENT && !deliberate(e);
+/// ([`baseline::stimulus`]). No scenario sends a deliberately broken message yet; one that
+/// does will need a `send` marker that leaves its entry out here.
+pub fn stimuli(trace: &Trace, labels: &Labeler<'_>) -> Vec<ProtocolFinding> {
+    let sim = |e: &TraceEntry| labels.roles(e).0 != CLIENT;
     let mut findings = baseline::check(trace, &sim, &BaselineConfig::default()).findings;
     findings.extend(baseline::stimulus(trace, &sim));
     findings

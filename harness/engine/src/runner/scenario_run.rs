@@ -267,7 +267,7 @@ async fn run_live(
         assessor.record(0, &[monitor::USER_AGENT_REQUIREMENT.to_string()], outcome);
     }
     base.protocol = monitor::protocol(&trace, &labels, &opts.profile);
-    base.stimuli = monitor::stimuli(&trace, &labels, &|_| false);
+    base.stimuli = monitor::stimuli(&trace, &labels);
     let golden_trace = Trace::from_events(events.get(..cut).unwrap_or(&events));
     let projection = golden::project(&golden_inputs(&golden_trace, &labels));
     let log = trace.wire_log(&|a| labels.name(a));
