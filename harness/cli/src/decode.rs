@@ -39,10 +39,7 @@ fn decode_bytes(bytes: &[u8]) -> Outcome {
         match msrp::Message::parse_with(bytes, &limits) {
             Ok(d) => {
                 let m = d.value;
-                let bodies = match m.content_type() {
-                    Some(ct) => body::inspect(ct, &m.body, m.body_offset(), &limits),
-                    None => Inspection::default(),
-                };
+                let bodies = body::inspect_msrp(&m, &limits);
                 Outcome::Msrp(m, with_bodies(d.findings, &bodies), bodies)
             }
             Err(e) => Outcome::Error(e),
@@ -51,10 +48,7 @@ fn decode_bytes(bytes: &[u8]) -> Outcome {
         match sip::Message::parse_with(bytes, &limits) {
             Ok(d) => {
                 let m = d.value;
-                let bodies = match m.headers.value("Content-Type") {
-                    Some(ct) => body::inspect(ct, &m.body, m.body_offset(), &limits),
-                    None => Inspection::default(),
-                };
+                let bodies = body::inspect_sip(&m, &limits);
                 Outcome::Sip(m, with_bodies(d.findings, &bodies), bodies)
             }
             Err(e) => Outcome::Error(e),

@@ -172,3 +172,21 @@ fn info_notes_exit_0_warnings_exit_1(
     let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
     assert_eq!(v["status"], if exit == 0 { "notes" } else { "findings" });
 }
+
+/// An MSRP SEND with a CPIM body: the whole message in one chunk is decoded as CPIM; the first
+/// chunk of a larger message is only framing (its CPIM would be cut short).
+fn msrp_send(range: &str, body: &str) -> Vec<u8> {
+    format!("MSRP tr01 SEND\r\nTo-Path: msrp://127.0.0.1:7000/s1;tcp\r\nFrom-Path: msrp://127.0.0.1:7001/s2;tcp\r\nMessage-ID: m1\r\nByte-Range: {range}\r\nContent-Type: message/cpim\r\n\r\n{body}\r\n-------tr01+\r\n").into_bytes()
+}
+
+#[rstest]
+#[case::whole_message_is_judged("1-21/21", 1)]
+#[case::first_chunk_is_not("1-21/400", 0)]
+fn msrp_bodies_are_judged_only_whole(#[case] range: &str, #[case] exit: i32) {
+    // A CPIM message without From (21 bytes: "To: <sip:b@t>\r\n\r\nhi\r\n" is not whole CPIM).
+    let body = "To: <sip:b@t>\r\n\r\nhi\r\n";
+    assert_eq!(body.len(), 21);
+    let (code, out, _) = decode(&["-"], Some(&msrp_send(range, body)));
+    assert_eq!(code, exit, "{out}");
+    assert_eq!(out.contains("rfc3862"), exit == 1, "{out}");
+}

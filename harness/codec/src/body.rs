@@ -49,6 +49,29 @@ pub fn inspect(content_type: &str, body: &[u8], offset: usize, limits: &Limits) 
     out
 }
 
+/// The bodies of a SIP message, by its Content-Type; offsets into the encoded message.
+pub fn inspect_sip(m: &crate::sip::Message, limits: &Limits) -> Inspection {
+    match m.headers.value("Content-Type") {
+        Some(ct) => inspect(ct, &m.body, m.body_offset(), limits),
+        None => Inspection::default(),
+    }
+}
+
+/// The body of an MSRP frame, by its Content-Type, when the frame holds its whole message
+/// (no Byte-Range, or `1-N/N`): a chunk of a larger message is only part of a CPIM message or
+/// an XML document, and is judged by its framing alone.
+pub fn inspect_msrp(m: &crate::msrp::Message, limits: &Limits) -> Inspection {
+    let whole = match m.byte_range() {
+        None => true,
+        Some(Ok(r)) => r.start == 1 && r.total == Some(m.body.len() as u64),
+        Some(Err(_)) => false,
+    };
+    match m.content_type() {
+        Some(ct) if whole => inspect(ct, &m.body, m.body_offset(), limits),
+        _ => Inspection::default(),
+    }
+}
+
 fn shifted(mut f: Finding, delta: usize) -> Finding {
     f.offset += delta;
     f

@@ -179,18 +179,6 @@ pub fn check(
     cx.report
 }
 
-/// `true` for an MSRP chunk that holds its whole message (a body split over chunks is judged
-/// by its parts' framing only).
-fn whole_msrp_body(m: &cpmconf_codec::msrp::Message) -> bool {
-    match m.byte_range() {
-        None => true,
-        Some(Ok(r)) => {
-            r.start == 1 && r.total.is_some_and(|t| t == m.body.len() as u64)
-        }
-        Some(Err(_)) => false,
-    }
-}
-
 /// Codec findings of severity warning (SHOULD) or error (MUST) in the message and its bodies.
 fn codec_findings(cx: &mut Ctx<'_>) {
     let limits = Limits::default();
@@ -199,24 +187,8 @@ fn codec_findings(cx: &mut Ctx<'_>) {
             continue;
         }
         let (mut found, bodies) = match &e.frame {
-            TraceFrame::Sip(d) => {
-                let m = &d.value;
-                let b = match m.headers.value("Content-Type") {
-                    Some(ct) => body::inspect(ct, &m.body, m.body_offset(), &limits),
-                    None => body::Inspection::default(),
-                };
-                (d.findings.clone(), b)
-            }
-            TraceFrame::Msrp(d) => {
-                let m = &d.value;
-                let b = match m.content_type() {
-                    Some(ct) if whole_msrp_body(m) => {
-                        body::inspect(ct, &m.body, m.body_offset(), &limits)
-                    }
-                    _ => body::Inspection::default(),
-                };
-                (d.findings.clone(), b)
-            }
+            TraceFrame::Sip(d) => (d.findings.clone(), body::inspect_sip(&d.value, &limits)),
+            TraceFrame::Msrp(d) => (d.findings.clone(), body::inspect_msrp(&d.value, &limits)),
             TraceFrame::Undecodable { error, .. } => {
                 cx.checked("codec");
                 let rule = codec_rule_id(error.rule);
@@ -718,13 +690,15 @@ pub fn stimulus(trace: &Trace, is_subject: &dyn Fn(&TraceEntry) -> bool) -> Vec<
                 fail(STIMULUS_PRODUCT_TOKEN, e, "Server", "CPM-serv/OMA2.0 or CPM-client/OMA2.0", m.headers.value("Server").unwrap_or("(absent)"));
             }
         }
-        let cpim_body: Option<Vec<u8>> = match &e.frame {
-            TraceFrame::Sip(d) => d.value.headers.value("Content-Type").filter(|c| c.to_ascii_lowercase().starts_with("message/cpim")).map(|_| d.value.body.clone()),
-            TraceFrame::Msrp(d) if whole_msrp_body(&d.value) => d.value.content_type().filter(|c| c.to_ascii_lowercase().starts_with("message/cpim")).map(|_| d.value.body.clone()),
-            _ => None,
+        // The CPIM messages of the entry: the inspection names every decoded part by its path.
+        let (bytes, parts) = match &e.frame {
+            TraceFrame::Sip(d) => (d.value.to_bytes(), body::inspect_sip(&d.value, &Limits::default()).parts),
+            TraceFrame::Msrp(d) => (d.value.to_bytes(), body::inspect_msrp(&d.value, &Limits::default()).parts),
+            TraceFrame::Undecodable { .. } => (Vec::new(), Vec::new()),
         };
-        if let Some(b) = cpim_body {
-            if let Ok(c) = cpmconf_codec::cpim::parse(&b) {
+        for p in parts.iter().filter(|p| p.path.ends_with("message/cpim") && p.status == "decoded") {
+            let Some(b) = bytes.get(p.offset..p.offset + p.len) else { continue };
+            if let Ok(c) = cpmconf_codec::cpim::parse(b) {
                 if c.value.imdn_message_id().is_none() || c.value.datetime().is_none() {
                     fail(STIMULUS_CPIM_IDS, e, "CPIM headers", "imdn.Message-ID and DateTime", "one of them absent");
                 }
