@@ -1,7 +1,9 @@
-//! `cpmconf decode`: decode SIP or MSRP messages from files and print structure and findings.
+//! `cpmconf decode`: decode SIP or MSRP messages from files, and their bodies by Content-Type,
+//! and print structure and findings.
 
 use clap::Args;
-use cpmconf_codec::{msrp, sip, DecodeError, Finding, Limits};
+use cpmconf_codec::body::{self, Inspection};
+use cpmconf_codec::{msrp, sip, DecodeError, Finding, Limits, Severity};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
@@ -16,26 +18,47 @@ pub struct DecodeArgs {
     files: Vec<String>,
 }
 
-/// What one file held.
+/// What one file held: the message, its findings and those of its bodies (offsets into the
+/// file), and the bodies inspected.
 enum Outcome {
-    Sip(sip::Message, Vec<Finding>),
-    Msrp(msrp::Message, Vec<Finding>),
+    Sip(sip::Message, Vec<Finding>, Inspection),
+    Msrp(msrp::Message, Vec<Finding>, Inspection),
     Error(DecodeError),
+}
+
+/// The message's findings followed by its bodies', in offset order.
+fn with_bodies(mut findings: Vec<Finding>, bodies: &Inspection) -> Vec<Finding> {
+    findings.extend(bodies.findings.iter().cloned());
+    findings.sort_by_key(|f| f.offset);
+    findings
 }
 
 fn decode_bytes(bytes: &[u8]) -> Outcome {
     let limits = Limits::default();
     if bytes.starts_with(b"MSRP ") {
         match msrp::Message::parse_with(bytes, &limits) {
-            Ok(d) => Outcome::Msrp(d.value, d.findings),
+            Ok(d) => {
+                let m = d.value;
+                let bodies = body::inspect_msrp(&m, &limits);
+                Outcome::Msrp(m, with_bodies(d.findings, &bodies), bodies)
+            }
             Err(e) => Outcome::Error(e),
         }
     } else {
         match sip::Message::parse_with(bytes, &limits) {
-            Ok(d) => Outcome::Sip(d.value, d.findings),
+            Ok(d) => {
+                let m = d.value;
+                let bodies = body::inspect_sip(&m, &limits);
+                Outcome::Sip(m, with_bodies(d.findings, &bodies), bodies)
+            }
             Err(e) => Outcome::Error(e),
         }
     }
+}
+
+/// 1 when a finding is a warning or an error; `info` notes (a legal folded header) are not.
+fn findings_code(f: &[Finding]) -> u8 {
+    u8::from(f.iter().any(|x| x.severity >= Severity::Warning))
 }
 
 fn read_input(name: &str) -> std::io::Result<Vec<u8>> {
@@ -64,7 +87,7 @@ pub fn run(args: &DecodeArgs) -> ExitCode {
         };
         let outcome = decode_bytes(&bytes);
         let code = match &outcome {
-            Outcome::Sip(_, f) | Outcome::Msrp(_, f) => u8::from(!f.is_empty()),
+            Outcome::Sip(_, f, _) | Outcome::Msrp(_, f, _) => findings_code(f),
             Outcome::Error(_) => 2,
         };
         worst = worst.max(code);
@@ -83,13 +106,13 @@ pub fn run(args: &DecodeArgs) -> ExitCode {
 
 fn write_json(out: &mut impl Write, name: &str, outcome: &Outcome) -> std::io::Result<()> {
     let value = match outcome {
-        Outcome::Sip(m, f) => serde_json::json!({
-            "file": name, "protocol": "sip", "status": if f.is_empty() { "ok" } else { "findings" },
-            "message": m, "findings": f,
+        Outcome::Sip(m, f, b) => serde_json::json!({
+            "file": name, "protocol": "sip", "status": status(f),
+            "message": m, "bodies": b.parts, "findings": f,
         }),
-        Outcome::Msrp(m, f) => serde_json::json!({
-            "file": name, "protocol": "msrp", "status": if f.is_empty() { "ok" } else { "findings" },
-            "message": m, "findings": f,
+        Outcome::Msrp(m, f, b) => serde_json::json!({
+            "file": name, "protocol": "msrp", "status": status(f),
+            "message": m, "bodies": b.parts, "findings": f,
         }),
         Outcome::Error(e) => serde_json::json!({
             "file": name, "status": "error", "error": e,
@@ -97,6 +120,15 @@ fn write_json(out: &mut impl Write, name: &str, outcome: &Outcome) -> std::io::R
     };
     let text = serde_json::to_string_pretty(&value).map_err(std::io::Error::other)?;
     writeln!(out, "{text}")
+}
+
+/// `ok`, `notes` (info findings only) or `findings` (a warning or an error).
+fn status(f: &[Finding]) -> &'static str {
+    match (f.is_empty(), findings_code(f)) {
+        (true, _) => "ok",
+        (false, 0) => "notes",
+        _ => "findings",
+    }
 }
 
 /// The line and column (1-based) of a byte offset, for error messages.
@@ -124,6 +156,23 @@ fn write_findings(
     Ok(())
 }
 
+fn write_bodies(
+    out: &mut impl Write,
+    name: &str,
+    bytes: &[u8],
+    b: &Inspection,
+) -> std::io::Result<()> {
+    for p in &b.parts {
+        let (l, c) = line_col(bytes, p.offset);
+        writeln!(
+            out,
+            "  {name}:{l}:{c}: {} ({} bytes, {})",
+            p.path, p.len, p.status
+        )?;
+    }
+    Ok(())
+}
+
 fn write_text(
     out: &mut impl Write,
     name: &str,
@@ -131,7 +180,7 @@ fn write_text(
     outcome: &Outcome,
 ) -> std::io::Result<()> {
     match outcome {
-        Outcome::Sip(m, f) => {
+        Outcome::Sip(m, f, b) => {
             writeln!(
                 out,
                 "{name}: SIP {}",
@@ -146,14 +195,16 @@ fn write_text(
                 writeln!(out, "  {}: {}", h.long_name(), h.value)?;
             }
             writeln!(out, "body: {} bytes", m.body.len())?;
+            write_bodies(out, name, bytes, b)?;
             write_findings(out, name, bytes, f)
         }
-        Outcome::Msrp(m, f) => {
+        Outcome::Msrp(m, f, b) => {
             writeln!(out, "{name}: MSRP {}", m.summary())?;
             for f in m.headers.iter() {
                 writeln!(out, "  {}: {}", f.name, f.value)?;
             }
             writeln!(out, "body: {} bytes", m.body.len())?;
+            write_bodies(out, name, bytes, b)?;
             write_findings(out, name, bytes, f)
         }
         Outcome::Error(e) => {

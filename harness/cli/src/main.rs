@@ -45,11 +45,14 @@ enum Command {
     Schema,
     /// List the reference client's named faults (id first, then what it breaks).
     Faults,
-    /// Decode SIP or MSRP messages from files and list every finding.
+    /// Decode SIP or MSRP messages from files, and their bodies, and list every finding.
     ///
     /// Each FILE holds one SIP or MSRP message (auto-detected: MSRP starts with `MSRP `); `-` reads
-    /// standard input. Exit status: 0 well-formed with no finding, 1 decoded with findings,
-    /// 2 could not be decoded (the message names the byte offset) or could not be read.
+    /// standard input. Bodies are decoded by Content-Type (SDP, CPIM and what it wraps,
+    /// multipart, IMDN, isComposing, conference-info, resource-lists, reginfo); their findings
+    /// name offsets into the file. Exit status: 0 decoded with no finding or only `info` notes
+    /// (a legal folded header), 1 decoded with a warning or error finding (in the message or a
+    /// body), 2 could not be decoded (the message names the byte offset) or could not be read.
     Decode(decode::DecodeArgs),
     /// Run the simulated network as a standalone server for live testing of real clients.
     Serve(serve::ServeArgs),

@@ -8,6 +8,7 @@
 //! does I/O, reads the clock or panics on input; sizes are bounded by [`Limits`].
 #![deny(missing_docs)]
 
+pub mod body;
 pub mod cpim;
 pub mod error;
 pub mod finding;

@@ -484,6 +484,8 @@ impl<'c> Assessor<'c> {
             requirements,
             duration_ms,
             message: stopped.map(|(_, _, m)| m),
+            protocol: Vec::new(),
+            stimuli: Vec::new(),
         }
     }
 
@@ -524,6 +526,8 @@ impl<'c> Assessor<'c> {
                 .collect(),
             duration_ms: 0,
             message: Some(msg),
+            protocol: Vec::new(),
+            stimuli: Vec::new(),
         }
     }
 }

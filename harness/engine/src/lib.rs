@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod assess;
+pub mod baseline;
 pub mod catalogue;
 pub mod diagnostic;
 pub mod golden;

@@ -221,16 +221,65 @@ pub struct ScenarioResult {
     pub duration_ms: u64,
     /// Explanation for error / inconclusive / not-applicable.
     pub message: Option<String>,
+    /// Protocol baseline verdicts (RFC rule ids, apart from the CR requirements).
+    #[serde(default)]
+    pub protocol: Vec<ProtocolResult>,
+    /// Baseline and stimulus findings in what the simulated network sent: a harness defect
+    /// (the simulator must keep the rules it judges the client by); never part of the gate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stimuli: Vec<crate::baseline::ProtocolFinding>,
 }
 
 impl ScenarioResult {
     /// `true` if the scenario fails the gate.
     pub fn fails_gate(&self, strict: bool) -> bool {
+        if self.protocol.iter().any(|p| p.fails_gate(strict)) {
+            return true;
+        }
         if self.requirements.is_empty() {
             return verdict_fails_gate(self.verdict, None);
         }
         self.requirements.iter().any(|r| r.fails_gate(strict))
             || matches!(self.verdict, Verdict::Error | Verdict::Inconclusive)
+    }
+
+    /// Adds protocol baseline verdicts; a failure (not waived) makes the scenario fail.
+    pub fn add_protocol(&mut self, results: Vec<ProtocolResult>) {
+        for p in &results {
+            if p.verdict == Verdict::Fail && self.verdict != Verdict::NotApplicable {
+                self.verdict = self.verdict.worst(Verdict::Fail);
+            }
+        }
+        self.protocol.extend(results);
+    }
+}
+
+/// The verdict of one protocol baseline rule (an RFC rule id such as
+/// `rfc3261/8.2.6.2-via-copied`) over every message the client sent in one scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProtocolResult {
+    /// The RFC rule id.
+    pub rule: String,
+    /// MUST (fails the gate) or SHOULD (advisory unless strict).
+    pub strength: crate::baseline::RuleStrength,
+    /// `pass`, `fail`, or `xfail` when the client profile waives the rule.
+    pub verdict: Verdict,
+    /// `true` when the client profile waives the rule (`protocol_waivers`).
+    #[serde(default)]
+    pub waived: bool,
+    /// Messages checked.
+    pub checked: usize,
+    /// Trace entries of the offending messages.
+    pub entries: Vec<usize>,
+    /// Failed conditions (at most a few per rule; `entries` lists all).
+    pub findings: Vec<Finding>,
+}
+
+impl ProtocolResult {
+    /// `true` if this result fails the gate: a failed MUST, or a failed SHOULD when strict.
+    pub fn fails_gate(&self, strict: bool) -> bool {
+        self.verdict == Verdict::Fail
+            && (strict || self.strength == crate::baseline::RuleStrength::Must)
     }
 }
 
@@ -292,7 +341,12 @@ pub fn gate_with(results: &[ScenarioResult], strict: bool, min_judged: Option<us
             matches!(r.verdict, Verdict::Fail | Verdict::XPass)
                 && r.weight(strict) == Weight::Advisory
         })
-        .count();
+        .count()
+        + results
+            .iter()
+            .flat_map(|s| &s.protocol)
+            .filter(|p| p.verdict == Verdict::Fail && !p.fails_gate(strict))
+            .count();
     let count = |f: &dyn Fn(Verdict) -> bool| reqs().filter(|r| f(r.verdict)).count();
     let judged = count(&|v| {
         matches!(
@@ -472,6 +526,9 @@ impl KnownFailures {
             };
             overall = Some(overall.map_or(r.verdict, |o| o.worst(r.verdict)));
         }
+        for p in &result.protocol {
+            overall = overall.map(|o| o.worst(p.verdict));
+        }
         if let Some(o) = overall {
             if !matches!(
                 result.verdict,
@@ -513,6 +570,8 @@ mod tests {
             requirements: reqs,
             duration_ms: 0,
             message: None,
+            protocol: Vec::new(),
+            stimuli: Vec::new(),
         }
     }
 
@@ -628,6 +687,40 @@ mod tests {
         let g = gate_with(&[s], false, Some(2));
         assert!(!g.passed);
         assert!(g.judged_text().ends_with("at least 2 required: TOO FEW"));
+    }
+
+    fn proto(strength: crate::baseline::RuleStrength, verdict: Verdict) -> ProtocolResult {
+        ProtocolResult {
+            rule: "rfc3261/8.2.6.2-via-copied".into(),
+            strength,
+            verdict,
+            waived: verdict == Verdict::XFail,
+            checked: 1,
+            entries: vec![3],
+            findings: Vec::new(),
+        }
+    }
+
+    #[rstest]
+    #[case(crate::baseline::RuleStrength::Must, Verdict::Fail, false, true, 0)]
+    #[case(crate::baseline::RuleStrength::Should, Verdict::Fail, false, false, 1)]
+    #[case(crate::baseline::RuleStrength::Should, Verdict::Fail, true, true, 0)]
+    #[case(crate::baseline::RuleStrength::Must, Verdict::XFail, false, false, 0)]
+    #[case(crate::baseline::RuleStrength::Must, Verdict::Pass, true, false, 0)]
+    fn protocol_rules_weigh_by_strength(
+        #[case] s: crate::baseline::RuleStrength,
+        #[case] v: Verdict,
+        #[case] strict: bool,
+        #[case] fails: bool,
+        #[case] advisory: usize,
+    ) {
+        let mut sc = scen(vec![req("7/a", Strength::Shall, Verdict::Pass)]);
+        sc.add_protocol(vec![proto(s, v)]);
+        let g = gate(&[sc.clone()], strict);
+        assert_eq!((!g.passed, g.advisory), (fails, advisory));
+        KnownFailures::default().apply(&mut sc);
+        let want = if v == Verdict::Fail { Verdict::Fail } else { Verdict::Pass.worst(v) };
+        assert_eq!(sc.verdict, want);
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub mod observe;
 mod proxy;
 mod registrar;
 pub mod spec;
+pub mod stimulus;
 
 pub use config::{Auth, Group, NetConfig};
 pub use cpmconf_codec::xml::imdn::{NotificationKind, Status as ImdnStatus};

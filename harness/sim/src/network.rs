@@ -202,6 +202,7 @@ impl Network {
         ec.tap = cfg.tap.clone();
         ec.tap_received = cfg.tap_received;
         ec.queue = 1024;
+        ec.server = Some(cfg.server.clone());
         let ep = SipEndpoint::bind(ec).await?;
         let addr = ep.local_addr();
         let (obs_tx, obs_rx) = mpsc::unbounded_channel();
@@ -984,6 +985,9 @@ pub(crate) async fn send_request(
     for (n, v) in &spec.headers {
         msg.headers.push(n.clone(), v.clone());
     }
+    if matches!(spec.target, Target::Aor(_)) {
+        crate::stimulus::complete_request(&mut msg, &spec.body);
+    }
     let mut plan = None;
     match &spec.body {
         Body::None => {}
@@ -1158,6 +1162,7 @@ async fn follow(
                     ack.headers
                         .push_front("Via", inner.via(flow.transport, &branch));
                     ack.headers.push("Max-Forwards", "70");
+                    ack.headers.push("User-Agent", inner.cfg.server.clone());
                     let _ = inner.ep.send_ack(ack, flow.addr, flow.transport).await;
                 }
             }

@@ -61,6 +61,9 @@ impl SdpOffer {
     }
 }
 
+/// The DateTime of every CPIM message the sim writes unless a scenario sets one.
+pub const DATETIME: &str = "2026-11-27T10:00:00.000Z";
+
 /// A CPIM message to build (RFC 3862, IMDN headers of RFC 5438).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CpimSpec {
@@ -68,11 +71,11 @@ pub struct CpimSpec {
     pub from: String,
     /// CPIM To URI.
     pub to: String,
-    /// `imdn.Message-ID` (omitted when `None`).
+    /// `imdn.Message-ID` (derived from the content when `None`).
     pub message_id: Option<String>,
     /// `imdn.Disposition-Notification` values (omitted when empty).
     pub dispositions: Vec<String>,
-    /// DateTime (omitted when `None`).
+    /// DateTime ([`DATETIME`] when `None`).
     pub datetime: Option<String>,
     /// Inner Content-Type.
     pub content_type: String,
@@ -90,7 +93,7 @@ impl CpimSpec {
             to: to.into(),
             message_id: None,
             dispositions: Vec::new(),
-            datetime: Some("2026-11-27T10:00:00.000Z".into()),
+            datetime: Some(DATETIME.into()),
             content_type: "text/plain;charset=UTF-8".into(),
             content_disposition: None,
             body: text.as_bytes().to_vec(),
@@ -119,17 +122,25 @@ impl CpimSpec {
         }
     }
 
-    /// The encoded CPIM message.
+    /// The encoded CPIM message. As an originating client writes it (RFC 5438 6.3), it always
+    /// carries an `imdn.Message-ID` and a DateTime: when the spec names none, the id is derived
+    /// from the content and the DateTime is the suite's fixed instant.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = cpim::Builder::new()
+        let datetime = self.datetime.as_deref().unwrap_or(DATETIME);
+        let message_id = match &self.message_id {
+            Some(id) => id.clone(),
+            None => crate::stimulus::derived_id(
+                "imdn",
+                [&self.from, &self.to, datetime, &String::from_utf8_lossy(&self.body)]
+                    .join("\n")
+                    .as_bytes(),
+                16,
+            ),
+        };
+        let b = cpim::Builder::new()
             .from(&cpim::NameAddr::uri(self.from.clone()))
             .to(&cpim::NameAddr::uri(self.to.clone()));
-        if let Some(d) = &self.datetime {
-            b = b.datetime(d);
-        }
-        if let Some(id) = &self.message_id {
-            b = b.imdn_message_id(id);
-        }
+        let mut b = b.datetime(datetime).imdn_message_id(&message_id);
         if !self.dispositions.is_empty() {
             let d: Vec<&str> = self.dispositions.iter().map(String::as_str).collect();
             b = b.disposition_notification(&d);

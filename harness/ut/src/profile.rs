@@ -33,6 +33,10 @@ pub struct ClientProfile {
     /// in this order (RFC 8760: the client uses the first it supports). Default `[md5]`.
     #[serde(default = "default_auth_algorithms")]
     pub auth_algorithms: Vec<DigestAlgorithm>,
+    /// Protocol baseline rules waived for a known quirk of this client (RFC rule ids such as
+    /// `rfc3261/8.2.6.2-via-copied`): their failures become `xfail` and every summary lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protocol_waivers: Vec<String>,
 }
 
 fn default_auth_algorithms() -> Vec<DigestAlgorithm> {

@@ -118,3 +118,17 @@ fn load_names_the_file() {
     let err = ClientProfile::load(&dir.path().join("missing.yaml")).unwrap_err();
     assert!(matches!(err, ProfileError::Read { .. }));
 }
+
+#[rstest]
+#[case::absent("", &[])]
+#[case::listed(
+    "protocol_waivers: [rfc3261/8.2.6.2-via-copied, rfc4566/5-crlf]\n",
+    &["rfc3261/8.2.6.2-via-copied", "rfc4566/5-crlf"]
+)]
+fn protocol_waivers_are_read_from_the_profile(#[case] extra: &str, #[case] want: &[&str]) {
+    let text = format!(
+        "name: w\nadapter: {{ kind: in_process }}\nidentity: {{ user: alice, domain: test, password: p, instance_id: \"urn:gsma:imei:A-1\" }}\n{extra}"
+    );
+    let p = ClientProfile::from_yaml(&text, "w.yaml").unwrap();
+    assert_eq!(p.protocol_waivers, want);
+}

@@ -330,8 +330,41 @@ impl Message {
         out
     }
 
+    /// Offset of the body in the encoding (start line, headers and blank line before it).
+    pub fn body_offset(&self) -> usize {
+        let mut out = Vec::with_capacity(256);
+        self.write_head(&mut out);
+        out.len()
+    }
+
     /// Appends the encoding to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
+        self.write_head(out);
+        let end = self.end_line();
+        let body_section = self.has_body_section();
+        if body_section {
+            out.extend_from_slice(&self.body);
+        }
+        match &self.raw_end {
+            Some(raw)
+                if raw.trim_matches(['\r', '\n']) == end
+                    && (raw.starts_with(['\r', '\n'])
+                        == (body_section && !(self.body.is_empty() && raw.starts_with('-')))) =>
+            {
+                out.extend_from_slice(raw.as_bytes())
+            }
+            _ => {
+                if body_section {
+                    out.extend_from_slice(b"\r\n");
+                }
+                out.extend_from_slice(end.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+
+    /// Start line, headers and (when there is a body section) the blank line.
+    fn write_head(&self, out: &mut Vec<u8>) {
         let start = self.start_line();
         match &self.raw_start {
             Some(raw)
@@ -350,27 +383,8 @@ impl Message {
         for f in self.headers.iter() {
             f.write_to(out);
         }
-        let end = self.end_line();
-        let body_section = self.has_body_section();
-        if body_section {
+        if self.has_body_section() {
             out.extend_from_slice(self.raw_blank.as_deref().unwrap_or("\r\n").as_bytes());
-            out.extend_from_slice(&self.body);
-        }
-        match &self.raw_end {
-            Some(raw)
-                if raw.trim_matches(['\r', '\n']) == end
-                    && (raw.starts_with(['\r', '\n'])
-                        == (body_section && !(self.body.is_empty() && raw.starts_with('-')))) =>
-            {
-                out.extend_from_slice(raw.as_bytes())
-            }
-            _ => {
-                if body_section {
-                    out.extend_from_slice(b"\r\n");
-                }
-                out.extend_from_slice(end.as_bytes());
-                out.extend_from_slice(b"\r\n");
-            }
         }
     }
 

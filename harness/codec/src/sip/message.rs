@@ -135,6 +135,11 @@ impl Message {
         out
     }
 
+    /// Offset of the body in the encoding (start line, headers and blank line before it).
+    pub fn body_offset(&self) -> usize {
+        self.to_bytes().len() - self.body.len() - self.trailer.len()
+    }
+
     /// Appends the encoding to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         match &self.raw_start {

@@ -2,7 +2,40 @@
 
 use super::{Reporter, RunEvent, RunEventKind, StepStatus};
 use crate::catalogue::Strength;
-use crate::verdict::{gate, Finding, RequirementResult, ScenarioResult, Verdict};
+use crate::baseline::{RuleStrength, ACK_NON_2XX, VIA_COPIED};
+use crate::verdict::{gate, Finding, ProtocolResult, RequirementResult, ScenarioResult, Verdict};
+
+/// A protocol baseline result of the synthetic run.
+fn proto(rule: &str, strength: RuleStrength, verdict: Verdict, waived: bool) -> ProtocolResult {
+    let failed = matches!(verdict, Verdict::Fail | Verdict::XFail);
+    ProtocolResult {
+        rule: rule.into(),
+        strength,
+        verdict,
+        waived,
+        checked: 2,
+        entries: if failed { vec![7] } else { Vec::new() },
+        findings: if failed {
+            vec![if rule == VIA_COPIED {
+                Finding {
+                    what: "Via of 200 OK (MESSAGE) (trace entry 7)".into(),
+                    expected: "the request's 2 Via value(s)".into(),
+                    seen: "1 value(s)".into(),
+                    key: None,
+                }
+            } else {
+                Finding {
+                    what: "INVITE sip:bob@test (trace entry 7)".into(),
+                    expected: "no warning finding".into(),
+                    seen: "byte 412: line ends with a bare LF instead of CRLF".into(),
+                    key: None,
+                }
+            }]
+        } else {
+            Vec::new()
+        },
+    }
+}
 
 fn req(
     id: &str,
@@ -47,11 +80,33 @@ fn scen(
         requirements: reqs,
         duration_ms: 12,
         message: message.map(str::to_string),
+        protocol: Vec::new(),
+        stimuli: Vec::new(),
     }
 }
 
-/// The scenario results of the synthetic run.
+/// The scenario results of the synthetic run: requirement verdicts of every kind, and protocol
+/// baseline results (a MUST failure, a SHOULD failure, a waived rule, passes).
 pub fn results() -> Vec<ScenarioResult> {
+    let mut v = requirement_results();
+    v[0].add_protocol(vec![
+        proto(ACK_NON_2XX, RuleStrength::Must, Verdict::Pass, false),
+        proto("rfc4566/5-crlf", RuleStrength::Should, Verdict::Fail, false),
+    ]);
+    v[1].add_protocol(vec![
+        proto(ACK_NON_2XX, RuleStrength::Must, Verdict::Pass, false),
+        proto(VIA_COPIED, RuleStrength::Must, Verdict::Fail, false),
+    ]);
+    v[2].add_protocol(vec![proto(
+        VIA_COPIED,
+        RuleStrength::Must,
+        Verdict::XFail,
+        true,
+    )]);
+    v
+}
+
+fn requirement_results() -> Vec<ScenarioResult> {
     let bad = Finding {
         key: None,
         what: "header Contribution-ID".into(),

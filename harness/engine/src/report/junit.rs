@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::{xml_escape, Reporter, RunEvent, RunEventKind};
-use crate::verdict::{ScenarioResult, Verdict};
+use crate::verdict::{ProtocolResult, ScenarioResult, Verdict};
 
 /// Writes JUnit XML at the end of the run.
 pub struct JunitReporter<W: Write> {
@@ -92,6 +92,7 @@ impl<W: Write> Reporter for JunitReporter<W> {
             }
             writeln!(o, "  </testsuite>")?;
         }
+        write!(o, "{}", protocol_suite(&self.results, self.strict))?;
         writeln!(o, "</testsuites>")?;
         o.flush()
     }
@@ -130,7 +131,71 @@ fn details(r: &ScenarioResult) -> String {
             text.push_str(&format!("  > {l}\n"));
         }
     }
+    for p in r.protocol.iter().filter(|p| p.verdict == Verdict::Fail) {
+        text.push_str(&format!(
+            "fail [{}] {} (protocol baseline): trace entries {:?}\n",
+            p.strength.as_str(),
+            p.rule,
+            p.entries
+        ));
+    }
     text
+}
+
+/// The protocol baseline as a suite of its own: one test case per RFC rule, failing when a
+/// scenario failed it (advisory output for a SHOULD unless strict), skipped when the client
+/// profile waives it. Empty when no scenario ran the baseline.
+fn protocol_suite(results: &[ScenarioResult], strict: bool) -> String {
+    let mut rules: BTreeMap<&str, Vec<(&str, &ProtocolResult)>> = BTreeMap::new();
+    for r in results {
+        for p in &r.protocol {
+            rules.entry(p.rule.as_str()).or_default().push((r.id.as_str(), p));
+        }
+    }
+    if rules.is_empty() {
+        return String::new();
+    }
+    let mut cases = String::new();
+    let mut failures = 0;
+    let mut skipped = 0;
+    for (rule, seen) in &rules {
+        cases.push_str(&format!(
+            "    <testcase name=\"{}\" classname=\"cpmconf.protocol\" time=\"0.000\"",
+            xml_escape(rule)
+        ));
+        let failed: Vec<&(&str, &ProtocolResult)> =
+            seen.iter().filter(|(_, p)| p.verdict == Verdict::Fail).collect();
+        let mut text = String::new();
+        for (scenario, p) in &failed {
+            text.push_str(&format!("{scenario}: trace entries {:?}\n", p.entries));
+            for f in &p.findings {
+                text.push_str(&format!("  {f}\n"));
+            }
+        }
+        let text = xml_escape(&text);
+        let strength = seen.first().map_or("MUST", |(_, p)| p.strength.as_str());
+        if failed.iter().any(|(_, p)| p.fails_gate(strict)) {
+            failures += 1;
+            cases.push_str(&format!(
+                ">\n      <failure type=\"fail\" message=\"{strength} {} failed in {} scenario(s)\">{text}</failure>\n    </testcase>\n",
+                xml_escape(rule),
+                failed.len()
+            ));
+        } else if !failed.is_empty() {
+            cases.push_str(&format!(
+                ">\n      <system-out>advisory: {text}</system-out>\n    </testcase>\n"
+            ));
+        } else if seen.iter().any(|(_, p)| p.waived) {
+            skipped += 1;
+            cases.push_str(">\n      <skipped message=\"waived by the client profile (protocol_waivers)\"/>\n    </testcase>\n");
+        } else {
+            cases.push_str("/>\n");
+        }
+    }
+    format!(
+        "  <testsuite name=\"protocol baseline\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0.000\">\n{cases}  </testsuite>\n",
+        rules.len()
+    )
 }
 
 fn case_body(r: &ScenarioResult, strict: bool) -> String {

@@ -108,6 +108,28 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                         writeln!(self.out, "                  > {l}")?;
                     }
                 }
+                for p in &r.protocol {
+                    if !matches!(p.verdict, Verdict::Fail | Verdict::XFail) {
+                        continue;
+                    }
+                    let weight = if p.fails_gate(self.strict) || p.verdict == Verdict::XFail {
+                        ""
+                    } else {
+                        ", advisory"
+                    };
+                    let waived = if p.waived { ", waived by the profile" } else { "" };
+                    writeln!(
+                        self.out,
+                        "                {} {} [{}{weight}{waived}] (protocol baseline, trace entries {:?})",
+                        p.verdict,
+                        p.rule,
+                        p.strength.as_str(),
+                        p.entries
+                    )?;
+                    for f in &p.findings {
+                        writeln!(self.out, "                  {f}")?;
+                    }
+                }
                 self.results.push(r.clone());
             }
             RunEventKind::Warning { message, .. } => {
@@ -139,6 +161,7 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                     }
                     writeln!(self.out)?;
                 }
+                write_protocol(&mut self.out, &self.results, self.strict)?;
                 writeln!(
                     self.out,
                     "gate: {} ({} scenario(s) failing, {} advisory finding(s), {} golden diff(s))",
@@ -157,6 +180,59 @@ impl<W: Write> Reporter for TerminalReporter<W> {
     fn finish(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
+}
+
+/// The protocol baseline group of the summary: per RFC rule, in how many scenarios it passed,
+/// failed or was waived, and the profile's waivers.
+fn write_protocol(
+    out: &mut impl Write,
+    results: &[ScenarioResult],
+    strict: bool,
+) -> std::io::Result<()> {
+    let mut rules: BTreeMap<&str, (&'static str, [usize; 3])> = BTreeMap::new();
+    let mut waived: Vec<&str> = Vec::new();
+    for p in results.iter().flat_map(|r| &r.protocol) {
+        let e = rules.entry(p.rule.as_str()).or_insert((p.strength.as_str(), [0; 3]));
+        match p.verdict {
+            Verdict::Pass => e.1[0] += 1,
+            Verdict::Fail => e.1[1] += 1,
+            Verdict::XFail => e.1[2] += 1,
+            _ => {}
+        }
+        if p.waived && !waived.contains(&p.rule.as_str()) {
+            waived.push(p.rule.as_str());
+        }
+    }
+    if rules.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<44} {:>8} {:>6} {:>6} {:>6}",
+        "protocol baseline (RFC rules)", "strength", "pass", "fail", "waived"
+    )?;
+    for (rule, (strength, [pass, fail, xfail])) in &rules {
+        let note = if *fail > 0 && *strength == "SHOULD" && !strict {
+            "  (advisory)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "{rule:<44} {strength:>8} {pass:>6} {fail:>6} {xfail:>6}{note}"
+        )?;
+    }
+    waived.sort_unstable();
+    writeln!(
+        out,
+        "protocol waivers (client profile): {}",
+        if waived.is_empty() {
+            "none".to_string()
+        } else {
+            waived.join(", ")
+        }
+    )
 }
 
 #[cfg(test)]

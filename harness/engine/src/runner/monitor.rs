@@ -1,11 +1,16 @@
 //! Global monitors: checks that hold for every message of a scenario, whatever its steps.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use cpmconf_capture::{Trace, TraceEntry};
+use cpmconf_ut::ClientProfile;
 
 use crate::assess::StepOutcome;
-use crate::verdict::Finding;
+use crate::baseline::{self, BaselineConfig, BaselineReport, ProtocolFinding, RuleStrength};
+use crate::verdict::{Finding, ProtocolResult, Verdict};
+
+use super::labels::{Labeler, CLIENT};
 
 /// The requirement the User-Agent monitor proves.
 pub const USER_AGENT_REQUIREMENT: &str = "7/user-agent-header";
@@ -92,6 +97,115 @@ pub fn user_agent(
     (requests > 0).then_some(StepOutcome::Passed)
 }
 
+/// Findings kept per rule in a scenario result (`entries` lists every offending message).
+pub const FINDINGS_PER_RULE: usize = 5;
+
+/// The id under which the codec's checks pass when no message had a warning or error finding.
+pub const WELL_FORMED: &str = "codec/well-formed";
+
+/// The protocol baseline over every message the client sent (`crate::baseline`), as results per
+/// RFC rule with the profile's waivers applied.
+pub fn protocol(trace: &Trace, labels: &Labeler<'_>, profile: &ClientProfile) -> Vec<ProtocolResult> {
+    let cfg = BaselineConfig {
+        password: Some(profile.identity.password.clone()),
+    };
+    let report = baseline::check(trace, &|e| labels.roles(e).0 == CLIENT, &cfg);
+    results(report, &profile.protocol_waivers)
+}
+
+/// The protocol baseline over every message the simulated network sent: the simulator must keep
+/// the rules it judges the client by, and send what a CPM network and originating client send
+/// ([`baseline::stimulus`]). No scenario sends a deliberately broken message yet; one that
+/// does will need a `send` marker that leaves its entry out here.
+pub fn stimuli(trace: &Trace, labels: &Labeler<'_>) -> Vec<ProtocolFinding> {
+    let sim = |e: &TraceEntry| labels.roles(e).0 != CLIENT;
+    let mut findings = baseline::check(trace, &sim, &BaselineConfig::default()).findings;
+    findings.extend(baseline::stimulus(trace, &sim));
+    findings
+}
+
+/// Groups baseline findings into one result per rule: `fail` for a rule with findings, `pass`
+/// for a rule that checked messages and found nothing (codec findings pass together as
+/// [`WELL_FORMED`]); a waived rule's failure is `xfail`, and a waived rule with nothing to check
+/// is listed as `not-applicable`, so every waiver shows in the results.
+pub fn results(report: BaselineReport, waivers: &[String]) -> Vec<ProtocolResult> {
+    let mut by_rule: BTreeMap<String, ProtocolResult> = BTreeMap::new();
+    for f in report.findings {
+        let r = by_rule.entry(f.rule.clone()).or_insert_with(|| ProtocolResult {
+            rule: f.rule.clone(),
+            strength: f.strength,
+            verdict: Verdict::Fail,
+            waived: false,
+            checked: 0,
+            entries: Vec::new(),
+            findings: Vec::new(),
+        });
+        r.strength = r.strength.min(f.strength);
+        if !r.entries.contains(&f.entry) {
+            r.entries.push(f.entry);
+        }
+        if r.findings.len() < FINDINGS_PER_RULE {
+            r.findings.push(Finding {
+                what: f.what,
+                expected: f.expected,
+                seen: f.seen,
+                key: None,
+            });
+        }
+    }
+    let codec_failed = by_rule
+        .keys()
+        .any(|k| !baseline::RULES.iter().any(|(r, _)| r == k));
+    for (rule, n) in &report.checked {
+        let id = if rule == "codec" { WELL_FORMED } else { rule.as_str() };
+        if let Some(r) = by_rule.get_mut(id) {
+            r.checked = *n;
+        } else if !(rule == "codec" && codec_failed) {
+            let strength = baseline::RULES
+                .iter()
+                .find(|(r, _)| *r == id)
+                .map_or(RuleStrength::Must, |(_, s)| *s);
+            by_rule.insert(
+                id.to_string(),
+                ProtocolResult {
+                    rule: id.to_string(),
+                    strength,
+                    verdict: Verdict::Pass,
+                    waived: false,
+                    checked: *n,
+                    entries: Vec::new(),
+                    findings: Vec::new(),
+                },
+            );
+        }
+    }
+    for w in waivers {
+        match by_rule.get_mut(w) {
+            Some(r) => {
+                r.waived = true;
+                if r.verdict == Verdict::Fail {
+                    r.verdict = Verdict::XFail;
+                }
+            }
+            None => {
+                by_rule.insert(
+                    w.clone(),
+                    ProtocolResult {
+                        rule: w.clone(),
+                        strength: RuleStrength::Must,
+                        verdict: Verdict::NotApplicable,
+                        waived: true,
+                        checked: 0,
+                        entries: Vec::new(),
+                        findings: Vec::new(),
+                    },
+                );
+            }
+        }
+    }
+    by_rule.into_values().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +277,65 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
             }
         }
         assert_eq!(judge(&trace(&[]), false), Some(StepOutcome::Passed));
+    }
+
+    use rstest::rstest;
+
+    fn finding(rule: &str, strength: RuleStrength, entry: usize) -> ProtocolFinding {
+        ProtocolFinding {
+            rule: rule.into(),
+            strength,
+            entry,
+            what: format!("x (trace entry {entry})"),
+            expected: "e".into(),
+            seen: "s".into(),
+        }
+    }
+
+    fn report() -> BaselineReport {
+        let mut checked = BTreeMap::new();
+        checked.insert("codec".to_string(), 4);
+        checked.insert(baseline::VIA_COPIED.to_string(), 2);
+        checked.insert(baseline::ACK_NON_2XX.to_string(), 1);
+        BaselineReport {
+            checked,
+            findings: vec![
+                finding(baseline::VIA_COPIED, RuleStrength::Must, 3),
+                finding(baseline::VIA_COPIED, RuleStrength::Must, 5),
+            ],
+        }
+    }
+
+    // (waivers, rule, verdict, waived)
+    #[rstest]
+    #[case(&[], baseline::VIA_COPIED, Verdict::Fail, false)]
+    #[case(&[], baseline::ACK_NON_2XX, Verdict::Pass, false)]
+    #[case(&[], WELL_FORMED, Verdict::Pass, false)]
+    #[case(&[baseline::VIA_COPIED], baseline::VIA_COPIED, Verdict::XFail, true)]
+    #[case(&[baseline::AUTH_REALM], baseline::AUTH_REALM, Verdict::NotApplicable, true)]
+    fn results_group_by_rule_and_apply_waivers(
+        #[case] waivers: &[&str],
+        #[case] rule: &str,
+        #[case] verdict: Verdict,
+        #[case] waived: bool,
+    ) {
+        let w: Vec<String> = waivers.iter().map(|s| s.to_string()).collect();
+        let rs = results(report(), &w);
+        let r = rs.iter().find(|r| r.rule == rule).expect("a result for the rule");
+        assert_eq!((r.verdict, r.waived), (verdict, waived), "{r:#?}");
+        if verdict == Verdict::Fail {
+            assert_eq!(r.entries, vec![3, 5]);
+            assert_eq!(r.checked, 2);
+        }
+    }
+
+    #[test]
+    fn a_codec_failure_replaces_the_well_formed_pass() {
+        let mut r = report();
+        r.findings.push(finding("rfc4566/5-crlf", RuleStrength::Should, 1));
+        let rs = results(r, &[]);
+        assert!(!rs.iter().any(|r| r.rule == WELL_FORMED));
+        let lf = rs.iter().find(|r| r.rule == "rfc4566/5-crlf").unwrap();
+        assert_eq!((lf.verdict, lf.strength), (Verdict::Fail, RuleStrength::Should));
     }
 }

@@ -89,8 +89,12 @@ pub async fn run_scenario(
         )
     } else {
         let mut assessor = Assessor::new(catalogue, s);
-        let (golden, regression) = run_live(catalogue, opts, loaded, &mut assessor, &mut ev).await;
-        let r = assessor.finish(t0.elapsed().as_millis() as u64);
+        let mut base = Baseline::default();
+        let (golden, regression) =
+            run_live(catalogue, opts, loaded, &mut assessor, &mut ev, &mut base).await;
+        let mut r = assessor.finish(t0.elapsed().as_millis() as u64);
+        r.add_protocol(base.protocol);
+        r.stimuli = base.stimuli;
         (r, golden, regression)
     };
     opts.known.apply(&mut result);
@@ -111,6 +115,13 @@ pub async fn run_scenario(
     }
 }
 
+/// The protocol baseline of one run: the client's results, and the simulator's own findings.
+#[derive(Default)]
+struct Baseline {
+    protocol: Vec<crate::verdict::ProtocolResult>,
+    stimuli: Vec<crate::baseline::ProtocolFinding>,
+}
+
 /// The live part; returns the golden projection and whether it regressed.
 async fn run_live(
     catalogue: &Catalogue,
@@ -118,6 +129,7 @@ async fn run_live(
     loaded: &LoadedScenario,
     assessor: &mut Assessor<'_>,
     ev: &mut Events,
+    base: &mut Baseline,
 ) -> (Option<String>, bool) {
     let _ = catalogue;
     let s = &loaded.scenario;
@@ -289,6 +301,8 @@ async fn run_live(
             adapter_errors.join("; ")
         ));
     }
+    base.protocol = monitor::protocol(&trace, &labels, &opts.profile);
+    base.stimuli = monitor::stimuli(&trace, &labels);
     let golden_trace = Trace::from_events(events.get(..cut).unwrap_or(&events));
     let projection = golden::project(&golden_inputs(&golden_trace, &labels));
     let log = trace.wire_log(&|a| labels.name(a));

@@ -183,6 +183,8 @@ fn ended_early(
         requirements: Vec::new(),
         duration_ms: 0,
         message: Some(message.into()),
+        protocol: Vec::new(),
+        stimuli: Vec::new(),
     };
     let at = run_start.elapsed().as_millis() as u64;
     let events = vec![

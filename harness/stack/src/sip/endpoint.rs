@@ -61,6 +61,9 @@ pub struct EndpointConfig {
     /// `Some(ZERO)` (default) at once, so traces do not depend on how fast the TU is;
     /// `Some(d)` after `d` without a TU response; `None` never.
     pub auto_trying: Option<Duration>,
+    /// A `Server` value for the responses the stack makes itself (200 to a CANCEL, 487 to the
+    /// cancelled INVITE); `None` writes none.
+    pub server: Option<String>,
 }
 
 impl EndpointConfig {
@@ -76,6 +79,7 @@ impl EndpointConfig {
             name: name.into(),
             queue: 256,
             auto_trying: Some(Duration::ZERO),
+            server: None,
         }
     }
 }
@@ -152,6 +156,7 @@ impl SipEndpoint {
             servers: HashMap::new(),
             stateless: Vec::new(),
             auto_trying: config.auto_trying,
+            server: config.server.clone(),
             dirty_clients: HashSet::new(),
             dirty_servers: HashSet::new(),
             timer_heap: BinaryHeap::new(),
@@ -684,6 +689,8 @@ struct Driver {
     /// Responses sent outside any transaction (400 to unusable requests).
     stateless: Vec<(Message, SocketAddr, Transport)>,
     auto_trying: Option<Duration>,
+    /// `Server` of the responses the stack makes itself.
+    server: Option<String>,
     /// Transactions that took an input since the last flush: only these are polled, so the
     /// cost of an event does not grow with the number of live transactions (a server keeps a
     /// finished UDP transaction for timer J, 64*T1, so there can be many).
@@ -1008,12 +1015,22 @@ impl Driver {
             Some(inv_entry) => {
                 self.dirty_servers.insert(invite_key.clone());
                 let to_tag = fields::new_tag();
-                entry.send_response(response_to(cancel, StatusCode::OK, Some(&to_tag)), now);
+                let server = self.server.clone();
+                let stamp = |mut m: Message| {
+                    if let Some(s) = &server {
+                        m.headers.push("Server", s.clone());
+                    }
+                    m
+                };
+                entry.send_response(stamp(response_to(cancel, StatusCode::OK, Some(&to_tag))), now);
                 if let ServerMachine::Invite(inv) = &mut inv_entry.machine {
                     if inv.is_proceeding() {
                         let tag = inv.last_response_to_tag().unwrap_or_else(|| to_tag.clone());
-                        let resp =
-                            response_to(inv.request(), StatusCode::REQUEST_TERMINATED, Some(&tag));
+                        let resp = stamp(response_to(
+                            inv.request(),
+                            StatusCode::REQUEST_TERMINATED,
+                            Some(&tag),
+                        ));
                         inv.send_response(resp, now);
                         let _ = inv_entry.cancelled.send(Some(cancel.clone()));
                     }

@@ -1,0 +1,356 @@
+//! Crafted exchanges for every baseline rule: each rule fails once on a deviant message and
+//! passes once on the conformant one.
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use cpmconf_capture::{Trace, TraceEntry, TraceFrame, Transport};
+use cpmconf_codec::sip::{self, Challenge, Credentials};
+use rstest::rstest;
+
+use super::*;
+
+const CLIENT: &str = "127.0.0.1:5070";
+const CORE: &str = "127.0.0.1:5060";
+const PASSWORD: &str = "secret";
+
+/// One message of a crafted exchange: `true` when the client sent it.
+type Step = (bool, String);
+
+fn trace(steps: &[Step]) -> Trace {
+    let client: SocketAddr = CLIENT.parse().unwrap();
+    let core: SocketAddr = CORE.parse().unwrap();
+    let entries = steps
+        .iter()
+        .enumerate()
+        .map(|(index, (from_client, text))| {
+            let d = sip::Message::parse(text.as_bytes())
+                .unwrap_or_else(|e| panic!("crafted message does not decode: {e}\n{text}"));
+            let (src, dst) = if *from_client {
+                (client, core)
+            } else {
+                (core, client)
+            };
+            TraceEntry {
+                index,
+                time: SystemTime::UNIX_EPOCH,
+                transport: Transport::Udp,
+                src,
+                dst,
+                frame: TraceFrame::Sip(d),
+            }
+        })
+        .collect();
+    Trace {
+        entries,
+        start: None,
+        problems: Vec::new(),
+    }
+}
+
+fn judge(steps: &[Step]) -> BaselineReport {
+    let client: SocketAddr = CLIENT.parse().unwrap();
+    check(
+        &trace(steps),
+        &|e: &TraceEntry| e.src == client,
+        &BaselineConfig {
+            password: Some(PASSWORD.into()),
+        },
+    )
+}
+
+/// A SIP message: start line, the dialog headers, `extra` header lines (CRLF-terminated) and a body.
+fn sip_msg(start: &str, cseq: &str, tags: (&str, &str), extra: &str, body: &str) -> String {
+    let from_tag = if tags.0.is_empty() {
+        String::new()
+    } else {
+        format!(";tag={}", tags.0)
+    };
+    let to_tag = if tags.1.is_empty() {
+        String::new()
+    } else {
+        format!(";tag={}", tags.1)
+    };
+    format!(
+        "{start} SIP/2.0\r\nCall-ID: c1\r\nCSeq: {cseq}\r\nFrom: <sip:alice@cpm.test>{from_tag}\r\nTo: <sip:bob@cpm.test>{to_tag}\r\nMax-Forwards: 70\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn request(method: &str, cseq: u32, tags: (&str, &str), extra: &str, body: &str) -> String {
+    let start = format!("{method} sip:bob@cpm.test");
+    let via = format!("Via: SIP/2.0/UDP {CLIENT};branch=z9hG4bK{method}{cseq}\r\n");
+    sip_msg(
+        &start,
+        &format!("{cseq} {method}"),
+        tags,
+        &format!("{via}{extra}"),
+        body,
+    )
+}
+
+fn response(code: u16, cseq: &str, tags: (&str, &str), vias: &str, extra: &str) -> String {
+    let s = sip_msg("", cseq, tags, &format!("{vias}{extra}"), "");
+    format!("SIP/2.0 {code} X{}", &s[" SIP/2.0".len()..])
+}
+
+fn sdp(c: &str, path_host: &str, direction: &str) -> String {
+    format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 {c}\r\nt=0 0\r\nm=message 7000 TCP/MSRP *\r\na=path:msrp://{path_host}:7000/s1;tcp\r\na=accept-types:message/cpim\r\na={direction}\r\n")
+}
+
+const SDP_CT: &str = "Content-Type: application/sdp\r\n";
+
+fn invite_via() -> String {
+    format!("Via: SIP/2.0/UDP {CLIENT};branch=z9hG4bKINVITE1\r\n")
+}
+
+// --- exchanges, each in a conformant and a deviant form ---
+
+fn ack(ok: bool) -> Vec<Step> {
+    let mut v = vec![
+        (true, request("INVITE", 1, ("a", ""), &format!("Contact: <sip:alice@{CLIENT}>\r\n"), "")),
+        (false, response(488, "1 INVITE", ("a", "b"), &invite_via(), "")),
+    ];
+    if ok {
+        v.push((true, request("ACK", 1, ("a", "b"), "", "")));
+    }
+    v
+}
+
+fn offer(host: &str, path: &str) -> Vec<Step> {
+    vec![(
+        true,
+        request("MESSAGE", 1, ("a", ""), SDP_CT, &sdp(host, path, "recvonly")),
+    )]
+}
+
+fn to_tags(second: &str) -> Vec<Step> {
+    let vias = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn1\r\n";
+    let vias2 = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn2\r\n";
+    let req = |n: u32, via: &str| {
+        sip_msg("NOTIFY sip:alice@cpm.test", &format!("{n} NOTIFY"), ("s", "t1"), via, "")
+    };
+    vec![
+        (false, req(1, vias)),
+        (true, response(200, "1 NOTIFY", ("s", "t1"), vias, "")),
+        (false, req(2, vias2)),
+        (true, response(200, "2 NOTIFY", ("s", second), vias2, "")),
+    ]
+}
+
+fn vias(copied: bool) -> Vec<Step> {
+    let two = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKp1\r\nVia: SIP/2.0/UDP 127.0.0.1:5090;branch=z9hG4bKu1\r\n";
+    let one = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKp1\r\n";
+    vec![
+        (
+            false,
+            sip_msg("MESSAGE sip:alice@cpm.test", "7 MESSAGE", ("r", ""), two, ""),
+        ),
+        (
+            true,
+            response(200, "7 MESSAGE", ("r", "l"), if copied { two } else { one }, ""),
+        ),
+    ]
+}
+
+/// REGISTER, 401 with an MD5 challenge, REGISTER with credentials built by `answer`.
+fn auth(
+    challenge_alg: &str,
+    label: Option<&str>,
+    hash: &str,
+    realm: &str,
+    password: &str,
+) -> Vec<Step> {
+    let c = Challenge::new("cpm.test", "n0nce", challenge_alg);
+    let uri = "sip:cpm.test";
+    let mut hashed = c.clone();
+    hashed.realm = realm.into();
+    hashed.algorithm = Some(hash.into());
+    let mut cr = Credentials::answer(&hashed, "alice", password, "REGISTER", uri, "cn", 1).unwrap();
+    cr.algorithm = label.map(str::to_owned);
+    let reg = |n: u32, extra: &str| {
+        request("REGISTER", n, ("a", ""), &format!("Contact: <sip:alice@{CLIENT}>\r\n{extra}"), "")
+            .replace("REGISTER sip:bob@cpm.test", "REGISTER sip:cpm.test")
+    };
+    let via = |n: u32| format!("Via: SIP/2.0/UDP {CLIENT};branch=z9hG4bKREGISTER{n}\r\n");
+    vec![
+        (true, reg(1, "")),
+        (
+            false,
+            response(401, "1 REGISTER", ("a", "r"), &via(1), &format!("WWW-Authenticate: {c}\r\n")),
+        ),
+        (true, reg(2, &format!("Authorization: {cr}\r\n"))),
+    ]
+}
+
+fn contact(invite_contact: &str) -> Vec<Step> {
+    let via = format!("Via: SIP/2.0/UDP {CLIENT};branch=z9hG4bKREGISTER1\r\n");
+    vec![
+        (
+            true,
+            request("REGISTER", 1, ("a", ""), &format!("Contact: <sip:alice@{CLIENT}>;expires=600\r\n"), ""),
+        ),
+        (
+            false,
+            response(200, "1 REGISTER", ("a", "r"), &via, &format!("Contact: <sip:alice@{CLIENT}>;expires=600\r\n")),
+        ),
+        (
+            true,
+            request("INVITE", 2, ("i", ""), &format!("Contact: <{invite_contact}>\r\n"), ""),
+        ),
+    ]
+}
+
+fn codec(body_eol: &str) -> Vec<Step> {
+    let body = sdp("127.0.0.1", "127.0.0.1", "sendrecv").replace("\r\n", body_eol);
+    vec![(true, request("MESSAGE", 1, ("a", ""), SDP_CT, &body))]
+}
+
+#[rstest]
+#[case::ack_non_2xx(ACK_NON_2XX, ack(true), ack(false))]
+#[case::sdp_unspecified(SDP_UNSPECIFIED_ADDRESS, offer("127.0.0.1", "127.0.0.1"), offer("0.0.0.0", "127.0.0.1"))]
+#[case::msrp_path_unspecified(MSRP_PATH_UNSPECIFIED, offer("127.0.0.1", "127.0.0.1"), offer("127.0.0.1", "0.0.0.0"))]
+#[case::to_tag_changed(TO_TAG_CHANGED, to_tags("t1"), to_tags("t2"))]
+#[case::via_copied(VIA_COPIED, vias(true), vias(false))]
+#[case::auth_algorithm(AUTH_ALGORITHM, auth("MD5", Some("MD5"), "MD5", "cpm.test", PASSWORD), auth("MD5", Some("SHA-256"), "SHA-256", "cpm.test", PASSWORD))]
+#[case::auth_label_not_the_hash(AUTH_RESPONSE, auth("SHA-256", Some("SHA-256"), "SHA-256", "cpm.test", PASSWORD), auth("SHA-256", Some("SHA-256"), "MD5", "cpm.test", PASSWORD))]
+#[case::auth_wrong_password(AUTH_RESPONSE, auth("MD5", None, "MD5", "cpm.test", PASSWORD), auth("MD5", None, "MD5", "cpm.test", "guess"))]
+#[case::auth_realm(AUTH_REALM, auth("MD5", Some("MD5"), "MD5", "cpm.test", PASSWORD), auth("MD5", Some("MD5"), "MD5", "other.test", PASSWORD))]
+#[case::contact_registered(CONTACT_REGISTERED, contact("sip:alice@127.0.0.1:5070"), contact("sip:alice@cpm.test"))]
+#[case::codec_bare_lf_in_sdp("rfc4566/5-crlf", codec("\r\n"), codec("\n"))]
+fn each_rule_passes_and_fails(
+    #[case] rule: &str,
+    #[case] conformant: Vec<Step>,
+    #[case] deviant: Vec<Step>,
+) {
+    let good = judge(&conformant);
+    assert!(
+        good.checked.contains_key(rule) || rule.starts_with("rfc4566"),
+        "the rule had nothing to check: {good:?}"
+    );
+    let good_hits: Vec<_> = good.findings.iter().filter(|f| f.rule == rule).collect();
+    assert!(good_hits.is_empty(), "conformant exchange broke {rule}: {good_hits:#?}");
+    let bad = judge(&deviant);
+    let hits: Vec<_> = bad.findings.iter().filter(|f| f.rule == rule).collect();
+    assert_eq!(hits.len(), 1, "deviant exchange: {:#?}", bad.findings);
+    let f = hits[0];
+    let last_client = deviant
+        .iter()
+        .enumerate()
+        .filter(|(_, (c, _))| *c)
+        .map(|(i, _)| i)
+        .last()
+        .unwrap();
+    // The finding points at the offending message (the unacknowledged response for the ACK rule).
+    let want = if rule == ACK_NON_2XX { 1 } else { last_client };
+    assert_eq!(f.entry, want, "{f:#?}");
+    assert!(f.what.contains(&format!("trace entry {want}")), "{f:#?}");
+}
+
+#[test]
+fn bare_lf_is_a_should_and_a_missing_mandatory_header_a_must() {
+    let r = judge(&codec("\n"));
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "rfc4566/5-crlf")
+        .unwrap();
+    assert_eq!(f.strength, RuleStrength::Should);
+    let mut v = codec("\r\n");
+    v[0].1 = v[0].1.replace("CSeq: 1 MESSAGE\r\n", "");
+    let r = judge(&v);
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.strength == RuleStrength::Must && f.rule.starts_with("rfc3261/8.1.1")),
+        "{:#?}",
+        r.findings
+    );
+}
+
+#[test]
+fn messages_of_the_peer_are_not_judged() {
+    let mut v = codec("\n");
+    v[0].0 = false;
+    assert!(judge(&v).findings.is_empty());
+}
+
+#[test]
+fn the_label_mismatch_names_the_hash_actually_used() {
+    let r = judge(&auth("SHA-256", Some("SHA-256"), "MD5", "cpm.test", PASSWORD));
+    let f = r.findings.iter().find(|f| f.rule == AUTH_RESPONSE).unwrap();
+    assert!(f.seen.contains("the MD5 digest"), "{f:#?}");
+}
+
+/// The REGISTER transaction tags each response anew, and a rejected INVITE creates no dialog.
+fn register_twice() -> Vec<Step> {
+    let via = |n: u32| format!("Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKr{n}\r\n");
+    let reg = |n: u32| sip_msg("REGISTER sip:alice@cpm.test", &format!("{n} REGISTER"), ("f", ""), &via(n), "");
+    vec![
+        (false, reg(1)),
+        (true, response(401, "1 REGISTER", ("f", "t1"), &via(1), "")),
+        (false, reg(2)),
+        (true, response(200, "2 REGISTER", ("f", "t2"), &via(2), "")),
+    ]
+}
+
+/// The response's top Via carries the received and rport the transport stamped on the request.
+fn via_stamped() -> Vec<Step> {
+    let sent = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKp1;rport\r\n";
+    let back = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKp1;rport=5060;received=127.0.0.1\r\n";
+    vec![
+        (false, sip_msg("MESSAGE sip:alice@cpm.test", "7 MESSAGE", ("r", ""), sent, "")),
+        (true, response(200, "7 MESSAGE", ("r", "l"), back, "")),
+    ]
+}
+
+#[rstest]
+#[case::register_tags_each_response(TO_TAG_CHANGED, register_twice())]
+#[case::received_and_rport_added(VIA_COPIED, via_stamped())]
+fn legitimate_variations_pass(#[case] rule: &str, #[case] steps: Vec<Step>) {
+    let r = judge(&steps);
+    assert!(
+        !r.findings.iter().any(|f| f.rule == rule),
+        "{:#?}",
+        r.findings
+    );
+}
+
+/// A pager MESSAGE from the network with a CPIM body, as a conformant CPM network sends it, with
+/// `drop` removed (a header line prefix, or a CPIM header line).
+fn network_pager(drop: &str) -> Vec<Step> {
+    let cpim = "From: <sip:bob@cpm.test>\r\nTo: <sip:alice@cpm.test>\r\nNS: imdn <urn:ietf:params:imdn>\r\nimdn.Message-ID: m1\r\nDateTime: 2026-11-27T10:00:00.000Z\r\n\r\nContent-Type: text/plain\r\n\r\nhi";
+    let extra = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKs1\r\nUser-Agent: CPM-serv/OMA2.0 sim\r\nConversation-ID: c0nv\r\nContribution-ID: c0ntr\r\nAccept-Contact: *;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.msg\"\r\nP-Asserted-Identity: <sip:bob@cpm.test>\r\nContent-Type: message/cpim\r\n";
+    let keep = |text: &str| {
+        text.split_inclusive("\r\n")
+            .filter(|l| drop.is_empty() || !l.starts_with(drop))
+            .collect::<String>()
+    };
+    let body = keep(cpim);
+    vec![(
+        false,
+        sip_msg("MESSAGE sip:alice@cpm.test", "1 MESSAGE", ("b", ""), &keep(extra), &body),
+    )]
+}
+
+fn stimulus_of(steps: &[Step]) -> Vec<ProtocolFinding> {
+    let client: SocketAddr = CLIENT.parse().unwrap();
+    stimulus(&trace(steps), &|e: &TraceEntry| e.src != client)
+}
+
+#[rstest]
+#[case::conversation_id(STIMULUS_CONVERSATION_ID, "Conversation-ID")]
+#[case::contribution_id(STIMULUS_CONTRIBUTION_ID, "Contribution-ID")]
+#[case::accept_contact(STIMULUS_ACCEPT_CONTACT, "Accept-Contact")]
+#[case::p_asserted_identity(STIMULUS_PAI, "P-Asserted-Identity")]
+#[case::user_agent(STIMULUS_PRODUCT_TOKEN, "User-Agent")]
+#[case::cpim_message_id(STIMULUS_CPIM_IDS, "imdn.Message-ID")]
+#[case::cpim_datetime(STIMULUS_CPIM_IDS, "DateTime")]
+fn each_stimulus_rule_passes_and_fails(#[case] rule: &str, #[case] drop: &str) {
+    let good = stimulus_of(&network_pager(""));
+    assert!(good.is_empty(), "{good:#?}");
+    let bad = stimulus_of(&network_pager(drop));
+    let hits: Vec<_> = bad.iter().filter(|f| f.rule == rule).collect();
+    assert_eq!(hits.len(), 1, "{bad:#?}");
+    assert_eq!(bad.len(), 1, "only {rule} breaks: {bad:#?}");
+}
