@@ -189,6 +189,8 @@ impl<'c> Assessor<'c> {
             requirements,
             duration_ms,
             message: stopped.map(|(_, _, m)| m),
+            pcap: None,
+            wire_log: None,
         }
     }
 
@@ -211,6 +213,8 @@ impl<'c> Assessor<'c> {
                 .collect(),
             duration_ms: 0,
             message: Some(msg),
+            pcap: None,
+            wire_log: None,
         }
     }
 }

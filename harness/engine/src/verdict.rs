@@ -126,6 +126,12 @@ pub struct RequirementResult {
     pub quote: Vec<String>,
     /// Free explanation (errors, inconclusive reasons).
     pub message: Option<String>,
+    /// Index in the scenario's trace (wire log `#N`) of the quoted message the findings are about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_entry: Option<usize>,
+    /// Its frame number in the scenario's pcap (as Wireshark numbers frames).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pcap_frame: Option<u64>,
 }
 
 impl RequirementResult {
@@ -142,6 +148,8 @@ impl RequirementResult {
             findings: Vec::new(),
             quote: Vec::new(),
             message: None,
+            trace_entry: None,
+            pcap_frame: None,
         }
     }
 
@@ -178,6 +186,12 @@ pub struct ScenarioResult {
     pub duration_ms: u64,
     /// Explanation for error / inconclusive / not-applicable.
     pub message: Option<String>,
+    /// The scenario's pcap, relative to the report directory (`pcap/<id>.pcap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pcap: Option<String>,
+    /// Its wire log, relative to the report directory (`wire/<id>.log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire_log: Option<String>,
 }
 
 impl ScenarioResult {
@@ -192,7 +206,7 @@ impl ScenarioResult {
 }
 
 /// The gate over a whole run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gate {
     /// `true` when nothing fails the gate.
     pub passed: bool,
@@ -346,6 +360,8 @@ mod tests {
             findings: Vec::new(),
             quote: Vec::new(),
             message: None,
+            trace_entry: None,
+            pcap_frame: None,
         }
     }
 
@@ -359,6 +375,8 @@ mod tests {
             requirements: reqs,
             duration_ms: 0,
             message: None,
+            pcap: None,
+            wire_log: None,
         }
     }
 

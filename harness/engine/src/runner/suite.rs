@@ -110,6 +110,8 @@ pub async fn run_suite(
                         requirements: Vec::new(),
                         duration_ms: 0,
                         message: Some("the scenario's task ended abnormally".into()),
+                        pcap: None,
+                        wire_log: None,
                     },
                     events: Vec::new(),
                     golden: None,
