@@ -120,7 +120,7 @@ pre{background:#f7f7f7;padding:.5em;overflow-x:auto;font-size:12px;margin:.2em 0
 .ladder{overflow-x:auto}
 svg .party{font-weight:bold;font-size:13px}svg .lane{stroke:#999;stroke-dasharray:4 3}
 svg .arrow line,svg .arrow path.loop{stroke:#345;stroke-width:1.3;fill:none}svg .arrow path.head{fill:#345}
-svg .arrow text.label{font-size:11.5px;fill:#123}svg .arrow text.time{font-size:10px;fill:#888}
+svg .arrow text.label{font-size:11.5px;fill:#123;paint-order:stroke;stroke:#fff;stroke-width:3px}svg .arrow text.time{font-size:10px;fill:#888}
 svg .arrow.failing line,svg .arrow.failing path.loop{stroke:#d00;stroke-width:3}svg .arrow.failing path.head{fill:#d00}
 svg .arrow.failing text.label{fill:#d00;font-weight:bold}
 svg a:hover text.label{text-decoration:underline}
@@ -272,6 +272,10 @@ impl<W: Write> HtmlReporter<W> {
                 decided.entry(e).or_insert(i);
             }
         }
+        match ladder {
+            Some(l) => draw(h, &r.id, l, &decided),
+            None => h.push_str("<p class=\"no-capture\">no capture: the scenario did not run</p>\n"),
+        }
         requirements(h, r, ladder.is_some());
         if let Some(diff) = self.golden.get(&r.id) {
             let _ = writeln!(
@@ -280,9 +284,8 @@ impl<W: Write> HtmlReporter<W> {
                 esc(diff)
             );
         }
-        match ladder {
-            Some(l) => draw(h, &r.id, l, &decided),
-            None => h.push_str("<p class=\"no-capture\">no capture: the scenario did not run</p>\n"),
+        if let Some(l) = ladder {
+            messages(h, &r.id, l, &decided);
         }
         h.push_str("</section>\n");
     }
@@ -359,7 +362,7 @@ fn lane_x(i: usize) -> usize {
     LEFT + i * LANE + LANE / 2
 }
 
-/// The ladder of one scenario as inline SVG, then each message's text in a `<details>`.
+/// The ladder of one scenario as inline SVG.
 fn draw(h: &mut String, scenario: &str, l: &Ladder, decided: &BTreeMap<usize, usize>) {
     let sid = esc(scenario);
     let width = LEFT + l.parties.len().max(1) * LANE;
@@ -431,7 +434,13 @@ fn draw(h: &mut String, scenario: &str, l: &Ladder, decided: &BTreeMap<usize, us
         }
         h.push_str("</g></a>\n");
     }
-    h.push_str("</svg></div>\n<div class=\"messages\">\n");
+    h.push_str("</svg></div>\n");
+}
+
+/// Every message's full text, on demand.
+fn messages(h: &mut String, scenario: &str, l: &Ladder, decided: &BTreeMap<usize, usize>) {
+    let sid = esc(scenario);
+    h.push_str("<div class=\"messages\">\n");
     for a in &l.arrows {
         let failing = decided.contains_key(&a.entry);
         let _ = writeln!(

@@ -89,16 +89,23 @@ impl Ladder {
         }
     }
 
-    /// The arrow of the message whose text holds every quoted line, preferring one the client
-    /// sent (a retransmission repeats the message: the first wins).
+    /// The arrow of the quoted message: the first (a retransmission repeats it) whose text holds
+    /// the quote's start line, Call-ID and CSeq (what identifies a SIP message; an MSRP start
+    /// line carries its transaction id), preferring one the client sent. Other quoted lines may
+    /// differ: the quote is the message as the simulated network received it (a `received`
+    /// parameter added to the Via).
     pub fn quoted(&self, quote: &[String]) -> Option<&Arrow> {
-        if quote.is_empty() {
-            return None;
-        }
+        let first = quote.first()?;
+        let keys: Vec<&str> = std::iter::once(first.as_str())
+            .chain(quote.iter().skip(1).map(String::as_str).filter(|l| {
+                let l = l.to_ascii_lowercase();
+                ["call-id:", "i:", "cseq:"].iter().any(|k| l.starts_with(k))
+            }))
+            .map(str::trim_end)
+            .collect();
         let holds = |a: &&Arrow| {
-            quote
-                .iter()
-                .all(|q| a.text.lines().any(|l| l.trim_end() == q.trim_end()))
+            keys.iter()
+                .all(|q| a.text.lines().any(|l| l.trim_end() == *q))
         };
         self.arrows
             .iter()
@@ -198,6 +205,12 @@ mod tests {
         let q = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(l.quoted(&q(&["INVITE sip:a", "Call-ID: 1"])).map(|a| a.entry), Some(2));
         assert_eq!(l.quoted(&q(&["INVITE sip:a", "Call-ID: 3"])).map(|a| a.entry), None);
+        // Lines other than the start line, Call-ID and CSeq may differ (Via received=).
+        assert_eq!(
+            l.quoted(&q(&["INVITE sip:a", "Via: SIP/2.0/UDP x;received=y", "Call-ID: 2"]))
+                .map(|a| a.entry),
+            Some(1)
+        );
         assert_eq!(l.quoted(&[]).map(|a| a.entry), None);
     }
 }
