@@ -34,7 +34,11 @@ impl Trace {
     }
 
     /// The wire-log block of one entry of this trace (its header line, text and findings).
-    pub fn entry_log(&self, e: &TraceEntry, names: &dyn Fn(SocketAddr) -> Option<String>) -> String {
+    pub fn entry_log(
+        &self,
+        e: &TraceEntry,
+        names: &dyn Fn(SocketAddr) -> Option<String>,
+    ) -> String {
         let mut out = String::new();
         render_entry(&mut out, self, e, names);
         out

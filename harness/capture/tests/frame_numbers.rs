@@ -42,7 +42,10 @@ fn frame_numbers_point_at_the_frame_ending_each_write(#[case] v6: bool) {
                 let frame = &written[(n - 1) as usize];
                 // The frame ends with the last bytes of the write (at most one segment's worth).
                 let tail = &bytes[bytes.len().saturating_sub(64)..];
-                assert!(frame.ends_with(tail), "frame {n} does not end the write {e:?}");
+                assert!(
+                    frame.ends_with(tail),
+                    "frame {n} does not end the write {e:?}"
+                );
             }
             _ => assert_eq!(*n, None, "{e:?}"),
         }
@@ -63,7 +66,11 @@ fn frame_numbers_point_at_the_frame_ending_each_write(#[case] v6: bool) {
             _ => panic!("undecodable entry {}", entry.index),
         };
         let tail = &bytes[bytes.len().saturating_sub(64)..];
-        assert!(written[(n - 1) as usize].ends_with(tail), "entry {}", entry.index);
+        assert!(
+            written[(n - 1) as usize].ends_with(tail),
+            "entry {}",
+            entry.index
+        );
     }
     // The last numbered frame exists and is not the last frame (the closes follow it).
     assert!((last as usize) < written.len());

@@ -341,7 +341,11 @@ pub fn run(a: &RunArgs) -> ExitCode {
         b
     };
     let all: Vec<&str> = before_partition.iter().map(String::as_str).collect();
-    let ran: Vec<&str> = opts.scenarios.iter().map(|l| l.scenario.id.as_str()).collect();
+    let ran: Vec<&str> = opts
+        .scenarios
+        .iter()
+        .map(|l| l.scenario.id.as_str())
+        .collect();
     let selection = Selection::new(&all, part.map(|p| format!("hash:{}/{}", p.k, p.n)), &ran);
     let mut reporters = Reporters {
         terminal: TerminalReporter::new(BarWriter(bar.clone())),

@@ -69,8 +69,20 @@ pub fn ladder() -> Ladder {
         wire_log: "wire/rejoin-bad-id.log".into(),
         parties: vec!["client".into(), "registrar".into(), "cf".into()],
         arrows: vec![
-            arrow(0, "client", "registrar", "REGISTER", "REGISTER sip:test SIP/2.0\n"),
-            arrow(1, "registrar", "client", "200 OK (REGISTER)", "SIP/2.0 200 OK\n"),
+            arrow(
+                0,
+                "client",
+                "registrar",
+                "REGISTER",
+                "REGISTER sip:test SIP/2.0\n",
+            ),
+            arrow(
+                1,
+                "registrar",
+                "client",
+                "200 OK (REGISTER)",
+                "SIP/2.0 200 OK\n",
+            ),
             arrow(
                 2,
                 "client",
@@ -78,7 +90,13 @@ pub fn ladder() -> Ladder {
                 "INVITE",
                 "INVITE sip:g1@cf.test SIP/2.0\nContribution-ID: def\n<tag & \"quote\">\n",
             ),
-            arrow(3, "cf", "client", "403 Forbidden (INVITE)", "SIP/2.0 403 Forbidden\n"),
+            arrow(
+                3,
+                "cf",
+                "client",
+                "403 Forbidden (INVITE)",
+                "SIP/2.0 403 Forbidden\n",
+            ),
         ],
     }
 }

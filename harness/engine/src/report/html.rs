@@ -188,10 +188,7 @@ impl<W: Write> HtmlReporter<W> {
         if matches!(r.verdict, Verdict::Fail) && !r.fails_gate(self.strict) {
             return "<span class=\"v v-advisory\">advisory</span>".into();
         }
-        format!(
-            "<span class=\"v v-{0}\">{0}</span>",
-            r.verdict.as_str()
-        )
+        format!("<span class=\"v v-{0}\">{0}</span>", r.verdict.as_str())
     }
 
     fn summary(&self, h: &mut String, results: &[&ScenarioResult]) {
@@ -226,7 +223,10 @@ impl<W: Write> HtmlReporter<W> {
                     *t += n;
                 }
             }
-            let _ = writeln!(h, "<td class=\"n\">{judged}</td><td class=\"n\">{na}</td></tr>");
+            let _ = writeln!(
+                h,
+                "<td class=\"n\">{judged}</td><td class=\"n\">{na}</td></tr>"
+            );
             total.1 += judged;
             total.2 += na;
         }
@@ -259,7 +259,11 @@ impl<W: Write> HtmlReporter<W> {
         if let Some(p) = r.pcap.as_deref().or(ladder.map(|l| l.pcap.as_str())) {
             files.push(format!("<a class=\"file\" href=\"{0}\">{0}</a>", esc(p)));
         }
-        if let Some(w) = r.wire_log.as_deref().or(ladder.map(|l| l.wire_log.as_str())) {
+        if let Some(w) = r
+            .wire_log
+            .as_deref()
+            .or(ladder.map(|l| l.wire_log.as_str()))
+        {
             files.push(format!("<a class=\"file\" href=\"{0}\">{0}</a>", esc(w)));
         }
         if !files.is_empty() {
@@ -274,7 +278,9 @@ impl<W: Write> HtmlReporter<W> {
         }
         match ladder {
             Some(l) => draw(h, &r.id, l, &decided),
-            None => h.push_str("<p class=\"no-capture\">no capture: the scenario did not run</p>\n"),
+            None => {
+                h.push_str("<p class=\"no-capture\">no capture: the scenario did not run</p>\n")
+            }
         }
         requirements(h, r, ladder.is_some());
         if let Some(diff) = self.golden.get(&r.id) {
@@ -305,7 +311,11 @@ fn requirements(h: &mut String, r: &ScenarioResult, linked: bool) {
     }
     h.push_str("<table class=\"requirements\">\n<tr><th>requirement</th><th>CR sentence</th><th>verdict</th><th>step</th><th>expected / seen</th><th>message</th></tr>\n");
     for (i, q) in r.requirements.iter().enumerate() {
-        let class = if deciding(q) { " class=\"failing\"" } else { "" };
+        let class = if deciding(q) {
+            " class=\"failing\""
+        } else {
+            ""
+        };
         let step = match q.step {
             Some(0) => "monitor".to_string(),
             Some(n) => n.to_string(),
@@ -346,7 +356,10 @@ fn requirements(h: &mut String, r: &ScenarioResult, linked: bool) {
         }
         h.push_str("</td><td>");
         if let Some(e) = q.trace_entry {
-            let frame = q.pcap_frame.map(|f| format!(", pcap frame {f}")).unwrap_or_default();
+            let frame = q
+                .pcap_frame
+                .map(|f| format!(", pcap frame {f}"))
+                .unwrap_or_default();
             if linked {
                 let _ = write!(h, "<a href=\"#m-{}-{e}\">#{e}</a>{frame}", esc(&r.id));
             } else {
@@ -388,7 +401,10 @@ fn draw(h: &mut String, scenario: &str, l: &Ladder, decided: &BTreeMap<usize, us
             Some(i) => format!("#f-{sid}-{i}"),
             None => format!("#t-{sid}-{}", a.entry),
         };
-        let frame = a.frame.map(|f| format!(" data-frame=\"{f}\"")).unwrap_or_default();
+        let frame = a
+            .frame
+            .map(|f| format!(" data-frame=\"{f}\""))
+            .unwrap_or_default();
         let _ = write!(
             h,
             "<a href=\"{href}\"><g class=\"arrow{}\" id=\"m-{sid}-{}\" data-entry=\"{}\"{frame}><title>#{} {} -&gt; {}: {}{}</title>",
@@ -475,11 +491,19 @@ mod tests {
         // One arrow per message of the fixture's ladder, the quoted one highlighted and linked
         // to its finding.
         assert_eq!(text.matches("<g class=\"arrow").count(), 4, "{text}");
-        assert_eq!(text.matches("<g class=\"arrow failing\"").count(), 1, "{text}");
+        assert_eq!(
+            text.matches("<g class=\"arrow failing\"").count(),
+            1,
+            "{text}"
+        );
         assert!(text.contains("<a href=\"#f-rejoin-bad-id-0\"><g class=\"arrow failing\" id=\"m-rejoin-bad-id-2\""), "{text}");
         assert!(text.contains("href=\"pcap/rejoin-bad-id.pcap\""), "{text}");
         // No external asset.
-        assert!(!text.contains("http://") || text.matches("http://").count() == text.matches("xmlns=\"http://www.w3.org/2000/svg\"").count());
+        assert!(
+            !text.contains("http://")
+                || text.matches("http://").count()
+                    == text.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+        );
         assert!(!text.contains("https://"));
         insta::assert_snapshot!("html_synthetic_run", text);
     }

@@ -107,7 +107,9 @@ fn details(r: &ScenarioResult) -> String {
         }
         if let Some(e) = q.trace_entry {
             match q.pcap_frame {
-                Some(f) => text.push_str(&format!("  message #{e} of the wire log, pcap frame {f}\n")),
+                Some(f) => {
+                    text.push_str(&format!("  message #{e} of the wire log, pcap frame {f}\n"))
+                }
                 None => text.push_str(&format!("  message #{e} of the wire log\n")),
             }
         }
@@ -230,12 +232,26 @@ mod tests {
         crate::report::fixture::feed(&mut r);
         let text = String::from_utf8(r.into_inner()).unwrap();
         // Inconclusive and error are never a bare (passing) testcase.
-        assert!(!text.contains("<testcase name=\"deferred-timeout\" classname=\"cpmconf.7.3.11\" time=\"0.012\"/>"));
-        assert!(text.contains("<testsuites name=\"cpmconf\" tests=\"7\" failures=\"2\" errors=\"1\">"), "{text}");
-        assert!(text.contains("adapter exited with status 1\" type=\"error\">"), "{text}");
-        assert!(text.contains("no INVITE within 5s\" type=\"inconclusive\">"), "{text}");
+        assert!(!text.contains(
+            "<testcase name=\"deferred-timeout\" classname=\"cpmconf.7.3.11\" time=\"0.012\"/>"
+        ));
+        assert!(
+            text.contains("<testsuites name=\"cpmconf\" tests=\"7\" failures=\"2\" errors=\"1\">"),
+            "{text}"
+        );
+        assert!(
+            text.contains("adapter exited with status 1\" type=\"error\">"),
+            "{text}"
+        );
+        assert!(
+            text.contains("no INVITE within 5s\" type=\"inconclusive\">"),
+            "{text}"
+        );
         assert!(text.contains("pcap: pcap/rejoin-bad-id.pcap"), "{text}");
-        assert!(text.contains("<property name=\"requirement\" value=\"7.3.1.5/contribution-id\"/>"), "{text}");
+        assert!(
+            text.contains("<property name=\"requirement\" value=\"7.3.1.5/contribution-id\"/>"),
+            "{text}"
+        );
         insta::assert_snapshot!("junit_synthetic_run", text);
     }
 }

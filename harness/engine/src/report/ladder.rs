@@ -187,7 +187,10 @@ mod tests {
             arrow(2, "registrar", "client", ""),
             arrow(3, "carol", "client", ""),
         ];
-        assert_eq!(lanes(&arrows), ["client", "registrar", "cf", "bob", "carol"]);
+        assert_eq!(
+            lanes(&arrows),
+            ["client", "registrar", "cf", "bob", "carol"]
+        );
     }
 
     #[test]
@@ -203,12 +206,24 @@ mod tests {
             ],
         };
         let q = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(l.quoted(&q(&["INVITE sip:a", "Call-ID: 1"])).map(|a| a.entry), Some(2));
-        assert_eq!(l.quoted(&q(&["INVITE sip:a", "Call-ID: 3"])).map(|a| a.entry), None);
+        assert_eq!(
+            l.quoted(&q(&["INVITE sip:a", "Call-ID: 1"]))
+                .map(|a| a.entry),
+            Some(2)
+        );
+        assert_eq!(
+            l.quoted(&q(&["INVITE sip:a", "Call-ID: 3"]))
+                .map(|a| a.entry),
+            None
+        );
         // Lines other than the start line, Call-ID and CSeq may differ (Via received=).
         assert_eq!(
-            l.quoted(&q(&["INVITE sip:a", "Via: SIP/2.0/UDP x;received=y", "Call-ID: 2"]))
-                .map(|a| a.entry),
+            l.quoted(&q(&[
+                "INVITE sip:a",
+                "Via: SIP/2.0/UDP x;received=y",
+                "Call-ID: 2"
+            ]))
+            .map(|a| a.entry),
             Some(1)
         );
         assert_eq!(l.quoted(&[]).map(|a| a.entry), None);

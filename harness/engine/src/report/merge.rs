@@ -147,10 +147,15 @@ fn same(
 /// Checks that the shards are the N parts of one run.
 fn check(shards: &[Shard]) -> Result<(), MergeError> {
     same(shards, "seed", |s| format!("{:?}", s.results.seed))?;
-    same(shards, "client", |s| s.results.client.clone().unwrap_or_default())?;
+    same(shards, "client", |s| {
+        s.results.client.clone().unwrap_or_default()
+    })?;
     same(shards, "strict", |s| s.results.strict.to_string())?;
     same(shards, "scenario selection", |s| {
-        format!("{} scenarios, digest {}", s.selection.total, s.selection.digest)
+        format!(
+            "{} scenarios, digest {}",
+            s.selection.total, s.selection.digest
+        )
     })?;
     let n = same(shards, "number of shards", |s| s.partition.n.to_string())?;
     let n: u32 = n.parse().unwrap_or(1);

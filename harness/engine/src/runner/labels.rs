@@ -76,10 +76,6 @@ impl<'n> Labeler<'n> {
 
     /// The name of an address for the wire log: its simulated role, else [`CLIENT`].
     pub fn name(&self, addr: SocketAddr) -> Option<String> {
-        Some(
-            self.net
-                .role_of_addr(addr)
-                .unwrap_or_else(|| CLIENT.into()),
-        )
+        Some(self.net.role_of_addr(addr).unwrap_or_else(|| CLIENT.into()))
     }
 }
