@@ -68,7 +68,13 @@ fn every_verdict_reads_back_as_the_right_junit_result() {
         scenario("stale", Verdict::XPass, Strength::Shall),
     ];
     let mut r = JunitReporter::new(Vec::new());
-    let mut feed = |kind| r.event(&RunEvent { elapsed_ms: 0, kind }).unwrap();
+    let mut feed = |kind| {
+        r.event(&RunEvent {
+            elapsed_ms: 0,
+            kind,
+        })
+        .unwrap()
+    };
     feed(RunEventKind::RunStarted {
         seed: 99,
         client: "reference".into(),
@@ -107,15 +113,24 @@ fn every_verdict_reads_back_as_the_right_junit_result() {
             assert_eq!(c["type"], ty, "{id}");
         }
         let out = c["system_out"].as_str().unwrap();
-        assert!(out.contains(&format!("pcap: pcap/{id}.pcap")), "{id}: {out}");
-        assert!(out.contains(&format!("wire log: wire/{id}.log")), "{id}: {out}");
+        assert!(
+            out.contains(&format!("pcap: pcap/{id}.pcap")),
+            "{id}: {out}"
+        );
+        assert!(
+            out.contains(&format!("wire log: wire/{id}.log")),
+            "{id}: {out}"
+        );
         let props = c["properties"].as_array().unwrap();
         assert!(props.contains(&serde_json::json!(["seed", "99"])), "{id}");
     }
     for id in ["undecided", "broken"] {
         assert_eq!(j["cases"][id]["passed"], false, "{id} read as passed");
     }
-    assert!(j["cases"]["advisory"]["system_out"].as_str().unwrap().starts_with("advisory: "));
+    assert!(j["cases"]["advisory"]["system_out"]
+        .as_str()
+        .unwrap()
+        .starts_with("advisory: "));
     assert!(j["cases"]["fails"]["properties"]
         .as_array()
         .unwrap()

@@ -29,9 +29,18 @@ fn run(tmp: &Path, name: &str, extra: &[&str]) -> (PathBuf, Option<i32>) {
     let golden = tmp.join("golden");
     let mut args = vec!["run", "--quiet", "--seed", "5", "--fault", FAULT];
     args.extend_from_slice(extra);
-    args.extend_from_slice(&["--report", dir.to_str().unwrap(), "--golden", golden.to_str().unwrap()]);
+    args.extend_from_slice(&[
+        "--report",
+        dir.to_str().unwrap(),
+        "--golden",
+        golden.to_str().unwrap(),
+    ]);
     let o = cpmconf(&args);
-    assert!(matches!(o.status.code(), Some(0 | 1)), "{name}: {}", text(&o));
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{name}: {}",
+        text(&o)
+    );
     (dir, o.status.code())
 }
 
@@ -79,9 +88,17 @@ fn verdicts(v: &serde_json::Value) -> BTreeMap<String, (String, Vec<(String, Str
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|r| (r["id"].as_str().unwrap().into(), r["verdict"].as_str().unwrap().into()))
+                .map(|r| {
+                    (
+                        r["id"].as_str().unwrap().into(),
+                        r["verdict"].as_str().unwrap().into(),
+                    )
+                })
                 .collect();
-            (s["id"].as_str().unwrap().into(), (s["verdict"].as_str().unwrap().into(), reqs))
+            (
+                s["id"].as_str().unwrap().into(),
+                (s["verdict"].as_str().unwrap().into(), reqs),
+            )
         })
         .collect()
 }
@@ -162,16 +179,32 @@ fn shards_that_are_not_one_run_are_refused(#[case] case: &str) {
         "overlap" => {
             let copy = r.tmp.path().join("shard1-again");
             copy_dir(&s(1), &copy);
-            (vec![s(1), copy.clone(), s(2), s(3), s(4)], vec![s(1), copy], "overlap: hash:1/4")
+            (
+                vec![s(1), copy.clone(), s(2), s(3), s(4)],
+                vec![s(1), copy],
+                "overlap: hash:1/4",
+            )
         }
-        "missing" => (vec![s(1), s(2), s(3)], vec![s(1), s(2), s(3)], "missing: hash:4/4"),
+        "missing" => (
+            vec![s(1), s(2), s(3)],
+            vec![s(1), s(2), s(3)],
+            "missing: hash:4/4",
+        ),
         "seed" => {
             let d = edited(2, "shard2-seed", |v| v["seed"] = 6.into());
-            (vec![s(1), d.clone(), s(3), s(4)], vec![s(1), d], "differ in seed")
+            (
+                vec![s(1), d.clone(), s(3), s(4)],
+                vec![s(1), d],
+                "differ in seed",
+            )
         }
         "client" => {
             let d = edited(3, "shard3-client", |v| v["client"] = "my-client".into());
-            (vec![s(1), s(2), d.clone(), s(4)], vec![d], "differ in client")
+            (
+                vec![s(1), s(2), d.clone(), s(4)],
+                vec![d],
+                "differ in client",
+            )
         }
         "selection" => (
             vec![s(1), s(2), r.other.clone(), s(4)],
@@ -182,7 +215,11 @@ fn shards_that_are_not_one_run_are_refused(#[case] case: &str) {
             let d = edited(4, "shard4-old", |v| {
                 v.as_object_mut().unwrap().remove("selection");
             });
-            (vec![s(1), s(2), s(3), d.clone()], vec![d], "records no selection")
+            (
+                vec![s(1), s(2), s(3), d.clone()],
+                vec![d],
+                "records no selection",
+            )
         }
         other => unreachable!("{other}"),
     };
@@ -193,7 +230,14 @@ fn shards_that_are_not_one_run_are_refused(#[case] case: &str) {
     assert_eq!(o.status.code(), Some(2), "{msg}");
     assert!(msg.contains(says), "{msg}");
     for d in named {
-        assert!(msg.contains(d.to_str().unwrap()), "{} not named: {msg}", d.display());
+        assert!(
+            msg.contains(d.to_str().unwrap()),
+            "{} not named: {msg}",
+            d.display()
+        );
     }
-    assert!(!out.join("results.json").exists(), "nothing is written for refused shards");
+    assert!(
+        !out.join("results.json").exists(),
+        "nothing is written for refused shards"
+    );
 }

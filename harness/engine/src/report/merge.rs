@@ -291,10 +291,7 @@ pub fn merge_reports(dirs: &[PathBuf], out: &Path) -> Result<Merged, MergeError>
         g.passed = false;
     }
     let ids: Vec<&str> = results.iter().map(|r| r.id.as_str()).collect();
-    let selection = Selection {
-        partition: None,
-        ..Selection::new(&ids, None, &ids)
-    };
+    let selection = Selection::new(&ids, None, &ids);
     if selection.digest != first.selection.digest {
         return Err(MergeError::Inconsistent {
             dir: out.display().to_string(),
