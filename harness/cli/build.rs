@@ -39,7 +39,10 @@ fn main() {
             .to_string_lossy()
             .replace('\\', "/");
         let abs = std::fs::canonicalize(f).expect("the file exists");
-        code.push_str(&format!("    ({rel:?}, include_str!({:?})),\n", abs.display().to_string()));
+        code.push_str(&format!(
+            "    ({rel:?}, include_str!({:?})),\n",
+            abs.display().to_string()
+        ));
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));

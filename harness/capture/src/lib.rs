@@ -20,7 +20,9 @@ pub mod wire_log;
 
 pub use error::{CaptureError, FrameProblem};
 pub use pcap_reader::{read_capture, read_capture_bytes, Capture};
-pub use pcap_writer::{attach_pcap, PcapSink, DEFAULT_MSS};
+pub use pcap_writer::{
+    attach_pcap, pcap_frame_numbers, trace_frame_numbers, PcapSink, DEFAULT_MSS,
+};
 pub use tap::{Tap, Transport, WireEvent, WireEventKind, WireSink};
 pub use trace::{Trace, TraceEntry, TraceFrame, RULE_STREAM_END};
 pub use tshark::{check_pcap, TsharkError, TsharkFrame, TsharkSummary};

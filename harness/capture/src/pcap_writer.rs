@@ -79,7 +79,8 @@ struct Flags {
 /// peer's ACK. IPv6 is used when either address is IPv6 (IPv4 ones are then mapped).
 pub struct PcapSink {
     writer: Option<PcapWriter<SharedFile>>,
-    file: SharedFile,
+    /// `None` for a sink that only counts frames ([`pcap_frame_numbers`]).
+    file: Option<SharedFile>,
     conns: HashMap<(SocketAddr, SocketAddr), Conn>,
     mss: usize,
     frames: u64,
@@ -124,7 +125,7 @@ impl PcapSink {
         file_handle.flush()?;
         Ok(PcapSink {
             writer: Some(writer),
-            file,
+            file: Some(file),
             conns: HashMap::new(),
             mss: mss.max(1),
             frames: 0,
@@ -170,10 +171,18 @@ impl PcapSink {
 
     /// Flushes everything written so far.
     pub fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
     }
 
     fn write_frame(&mut self, ts: Duration, frame: &[u8]) -> io::Result<()> {
+        if self.file.is_none() {
+            // Counting only: the frame is numbered as the file would number it.
+            self.frames += 1;
+            return Ok(());
+        }
         let Some(w) = self.writer.as_mut() else {
             return Ok(());
         };
@@ -351,6 +360,53 @@ impl WireSink for PcapSink {
         // Dropping the writer closes the file.
         self.writer = None;
     }
+}
+
+/// The pcap frame number (1-based, as Wireshark shows it) of the last frame carrying each event's
+/// bytes, in the file a [`PcapSink`] with [`DEFAULT_MSS`] writes for `events`; `None` for an
+/// event that carries no bytes (a TCP open or close). A TCP write's last data segment comes just
+/// before the receiver's ACK.
+pub fn pcap_frame_numbers(events: &[WireEvent]) -> Vec<Option<u64>> {
+    let mut sink = PcapSink {
+        writer: None,
+        file: None,
+        conns: HashMap::new(),
+        mss: DEFAULT_MSS,
+        frames: 0,
+        error: None,
+    };
+    events
+        .iter()
+        .map(|e| {
+            // Counting cannot fail but for a frame too large to build, which the file lacks too.
+            let ok = sink.write_event(e).is_ok();
+            match (&e.kind, e.transport) {
+                (WireEventKind::Data(b), _) if !ok || b.is_empty() => None,
+                (WireEventKind::Data(_), Transport::Udp) => Some(sink.frames),
+                (WireEventKind::Data(_), Transport::Tcp) => Some(sink.frames.saturating_sub(1)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The pcap frame number of each entry of `trace` (decoded from `events`): the frame carrying
+/// the end of the write that completed the message (see [`pcap_frame_numbers`]); `None` when no
+/// event matches (an entry closed by the end of the capture).
+pub fn trace_frame_numbers(trace: &crate::Trace, events: &[WireEvent]) -> Vec<Option<u64>> {
+    let frames = pcap_frame_numbers(events);
+    // The trace stamps each entry with the time of the event that completed it.
+    let mut by_event: HashMap<(SystemTime, SocketAddr, SocketAddr), u64> = HashMap::new();
+    for (e, f) in events.iter().zip(&frames) {
+        if let Some(f) = f {
+            by_event.entry((e.time, e.src, e.dst)).or_insert(*f);
+        }
+    }
+    trace
+        .entries
+        .iter()
+        .map(|e| by_event.get(&(e.time, e.src, e.dst)).copied())
+        .collect()
 }
 
 /// Adds a [`PcapSink`] writing to `path` to `tap`.

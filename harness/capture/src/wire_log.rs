@@ -1,4 +1,5 @@
-//! The wire log: a readable rendering of a [`Trace`], one block per message, for reports.
+//! The wire log: a readable rendering of a [`Trace`], one block per message, for reports; and the
+//! short label of a message (method or status) that its header line and the report's ladder show.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -13,10 +14,11 @@ use crate::trace::{Trace, TraceEntry, TraceFrame};
 const BODY_SHOWN: usize = 4096;
 
 impl Trace {
-    /// Renders the trace: per message its index, time offset from the first event,
-    /// `src -> dst` (with role names where `names` knows the address), transport, the message
-    /// text (bodies shown when printable, long ones shortened), then its findings; an
-    /// undecodable entry shows its error and its bytes escaped. Capture problems come last.
+    /// Renders the trace: per message a header line (index, time offset from the first event,
+    /// `src -> dst` with role names where `names` knows the address, transport, protocol and
+    /// [`TraceEntry::label`]), the message text (bodies shown when printable, long ones
+    /// shortened), then its findings; an undecodable entry shows its error and its bytes
+    /// escaped. Capture problems come last.
     pub fn wire_log(&self, names: &dyn Fn(SocketAddr) -> Option<String>) -> String {
         let mut out = String::new();
         for e in &self.entries {
@@ -29,6 +31,42 @@ impl Trace {
             }
         }
         out
+    }
+
+    /// The wire-log block of one entry of this trace (its header line, text and findings).
+    pub fn entry_log(
+        &self,
+        e: &TraceEntry,
+        names: &dyn Fn(SocketAddr) -> Option<String>,
+    ) -> String {
+        let mut out = String::new();
+        render_entry(&mut out, self, e, names);
+        out
+    }
+}
+
+impl TraceEntry {
+    /// What the message is, in a few characters: the SIP method (`INVITE`), a SIP status with
+    /// its reason and the method it answers (`200 OK (INVITE)`), `MSRP SEND`, `MSRP 200`, or
+    /// `undecodable`.
+    pub fn label(&self) -> String {
+        match &self.frame {
+            TraceFrame::Sip(d) => match &d.value.start {
+                cpmconf_codec::sip::StartLine::Request(r) => r.method.to_string(),
+                cpmconf_codec::sip::StartLine::Response(s) => {
+                    let head = format!("{} {}", s.code, s.reason);
+                    match d.value.cseq_method() {
+                        Some(m) => format!("{} ({m})", head.trim_end()),
+                        None => head.trim_end().to_string(),
+                    }
+                }
+            },
+            TraceFrame::Msrp(d) => match d.value.summary().split_whitespace().next() {
+                Some(what) => format!("MSRP {what}"),
+                None => "MSRP".to_string(),
+            },
+            TraceFrame::Undecodable { .. } => "undecodable".to_string(),
+        }
     }
 }
 
@@ -58,17 +96,27 @@ fn render_entry(
         TraceFrame::Msrp(_) => "MSRP",
         TraceFrame::Undecodable { .. } => "UNDECODABLE",
     };
+    let label = match &e.frame {
+        TraceFrame::Sip(_) => e.label(),
+        TraceFrame::Msrp(_) => e.label().trim_start_matches("MSRP ").to_string(),
+        TraceFrame::Undecodable { .. } => String::new(),
+    };
     let _ = writeln!(
         out,
-        "=== #{} +{}.{:06}s {} -> {} {} {}",
+        "=== #{} +{}.{:06}s {} -> {} {} {} {}",
         e.index,
         offset.as_secs(),
         offset.subsec_micros(),
         endpoint(e.src, names),
         endpoint(e.dst, names),
         transport,
-        kind
+        kind,
+        label
     );
+    if out.ends_with(" \n") {
+        out.truncate(out.len() - 2);
+        out.push('\n');
+    }
     match &e.frame {
         TraceFrame::Sip(d) => {
             render_message(out, &d.value.to_bytes(), &d.value.body);

@@ -121,8 +121,13 @@ fn wire_log_names_roles_and_shows_messages() {
     let ep = Endpoints::new(false);
     let trace = Trace::from_events(&tap.events());
     let log = trace.wire_log(&|a| (a == ep.client_sip).then(|| "client".to_string()));
-    assert!(log.contains("=== #0 +0.000000s client (127.0.0.1:45060) -> 127.0.0.1:45070 UDP SIP\nMESSAGE sip:bob@cpm.test SIP/2.0\n"), "{log}");
+    assert!(log.contains("=== #0 +0.000000s client (127.0.0.1:45060) -> 127.0.0.1:45070 UDP SIP MESSAGE\nMESSAGE sip:bob@cpm.test SIP/2.0\n"), "{log}");
     assert!(log.contains("hello over udp"), "{log}");
+    // Headers name the method or status (with the method it answers) and the MSRP method.
+    assert!(log.contains(" UDP SIP 200 OK (MESSAGE)\n"), "{log}");
+    assert!(log.contains(" TCP SIP INVITE\n"), "{log}");
+    assert!(log.contains(" TCP MSRP SEND\n"), "{log}");
+    assert!(log.contains(" TCP MSRP 200\n"), "{log}");
     assert!(log.contains("[... 17952 more bytes of body ...]"), "{log}");
     assert!(matches!(trace.entries[5].frame, TraceFrame::Msrp(_)));
 }

@@ -3,6 +3,7 @@
 mod decode;
 mod embedded;
 mod faults;
+mod merge;
 mod refclient;
 mod run;
 mod schema;
@@ -58,6 +59,13 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run the reference client as a JSON-lines upper-tester adapter on stdin/stdout.
     Refclient(refclient::RefclientArgs),
+    /// Merge the reports of the shards of a partitioned run into one report and gate.
+    ///
+    /// Each DIR is the report of one `cpmconf run --partition hash:K/N` (same seed, client,
+    /// strictness and selection). Writes results.json, junit.xml, index.html, pcap/ and wire/ to
+    /// OUT as the unsharded run would. Exit status: 0 the gate passes, 1 it fails, 2 the shards
+    /// cannot be merged (overlapping, missing or mismatched shards, named in the message).
+    Merge(merge::MergeArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,5 +78,6 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Refclient(args) => refclient::main_entry(&args),
+        Command::Merge(args) => merge::run(&args),
     }
 }

@@ -6,10 +6,14 @@ use std::process::ExitCode;
 
 use clap::Args;
 use cpmconf_engine::catalogue::{clause_within, Catalogue};
-use cpmconf_engine::report::{JsonReporter, JunitReporter, Reporter, RunEvent, TerminalReporter};
-use cpmconf_engine::runner::{now_stamp, random_seed, run_suite, Interrupt, RunOptions, Timing};
 use cpmconf_engine::diagnostic::Diagnostic;
-use cpmconf_engine::scenario::{load_file, parse_scenario, GroupItem, LoadedScenario, Scenario, Step};
+use cpmconf_engine::report::{
+    HtmlReporter, JsonReporter, JunitReporter, Reporter, RunEvent, Selection, TerminalReporter,
+};
+use cpmconf_engine::runner::{now_stamp, random_seed, run_suite, Interrupt, RunOptions, Timing};
+use cpmconf_engine::scenario::{
+    load_file, parse_scenario, GroupItem, LoadedScenario, Scenario, Step,
+};
 use cpmconf_engine::select::Partition;
 use cpmconf_engine::ut::ClientProfile;
 use cpmconf_engine::validate::validate_all;
@@ -23,9 +27,9 @@ pub struct RunArgs {
     /// process adapter's command, `cpmconf` means this very binary.
     #[arg(long, value_name = "PROFILE")]
     pub client: Option<PathBuf>,
-    /// Report directory (junit.xml, results.json, pcap/, wire/). Default: reports/<timestamp>/
-    /// of the checkout the current directory is in (else of the current directory), with
-    /// reports/latest pointing at it.
+    /// Report directory (index.html, junit.xml, results.json, pcap/, wire/). Default:
+    /// reports/<timestamp>/ of the checkout the current directory is in (else of the current
+    /// directory), with reports/latest pointing at it.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Run only the scenario with this id (repeatable).
@@ -235,23 +239,26 @@ impl Write for BarWriter {
     }
 }
 
-/// Terminal, JSON and JUnit reporters; the files are written atomically at the end.
+/// Terminal, JSON, JUnit and HTML reporters; the files are written atomically at the end.
 struct Reporters {
     terminal: TerminalReporter<BarWriter>,
     json: JsonReporter<Vec<u8>>,
     junit: JunitReporter<Vec<u8>>,
+    html: HtmlReporter<Vec<u8>>,
 }
 
 impl Reporter for Reporters {
     fn event(&mut self, ev: &RunEvent) -> std::io::Result<()> {
         self.terminal.event(ev)?;
         self.json.event(ev)?;
-        self.junit.event(ev)
+        self.junit.event(ev)?;
+        self.html.event(ev)
     }
     fn finish(&mut self) -> std::io::Result<()> {
         self.terminal.finish()?;
         self.json.finish()?;
-        self.junit.finish()
+        self.junit.finish()?;
+        self.html.finish()
     }
 }
 
@@ -380,7 +387,10 @@ pub fn run(a: &RunArgs) -> ExitCode {
             "{problems} problem(s) in the scenario files (see above; `cpmconf validate` checks them)"
         ));
     }
-    let mut clauses: Vec<&str> = scenarios.iter().map(|l| l.scenario.clause.as_str()).collect();
+    let mut clauses: Vec<&str> = scenarios
+        .iter()
+        .map(|l| l.scenario.clause.as_str())
+        .collect();
     clauses.sort_unstable();
     clauses.dedup();
     if let Some(unknown) = a
@@ -416,13 +426,20 @@ pub fn run(a: &RunArgs) -> ExitCode {
             ));
         }
     }
+    // What a shard records so `cpmconf merge` can check the shards are one run's parts.
+    let before_partition: Vec<String> = scenarios
+        .iter()
+        .filter(|l| selected(&l.scenario, a, None))
+        .map(|l| l.scenario.id.clone())
+        .collect();
     scenarios.retain(|l| selected(&l.scenario, a, part));
     if scenarios.is_empty() {
         return fail(format!(
             "no scenario of {} matches the selection",
-            a.scenarios
-                .as_ref()
-                .map_or_else(|| "the built-in set".to_string(), |d| d.display().to_string())
+            a.scenarios.as_ref().map_or_else(
+                || "the built-in set".to_string(),
+                |d| d.display().to_string()
+            )
         ));
     }
     let (started_at, stamp) = now_stamp();
@@ -502,10 +519,18 @@ pub fn run(a: &RunArgs) -> ExitCode {
         }
         b
     };
+    let all: Vec<&str> = before_partition.iter().map(String::as_str).collect();
+    let ran: Vec<&str> = opts
+        .scenarios
+        .iter()
+        .map(|l| l.scenario.id.as_str())
+        .collect();
+    let selection = Selection::new(&all, part.map(|p| format!("hash:{}/{}", p.k, p.n)), &ran);
     let mut reporters = Reporters {
         terminal: TerminalReporter::new(BarWriter(bar.clone())),
-        json: JsonReporter::new(Vec::new()),
+        json: JsonReporter::new(Vec::new()).with_selection(selection),
         junit: JunitReporter::new(Vec::new()),
+        html: HtmlReporter::new(Vec::new()),
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -534,10 +559,13 @@ pub fn run(a: &RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(format!("writing the report: {e}")),
     };
-    let Reporters { json, junit, .. } = reporters;
+    let Reporters {
+        json, junit, html, ..
+    } = reporters;
     for (name, bytes) in [
         ("results.json", json.into_inner()),
         ("junit.xml", junit.into_inner()),
+        ("index.html", html.into_inner()),
     ] {
         if let Err(e) = write_atomic(&report_dir.join(name), &bytes) {
             return fail(format!("{}: {e}", report_dir.join(name).display()));

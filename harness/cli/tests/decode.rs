@@ -120,7 +120,10 @@ fn bodies_are_decoded_by_content_type(
     let (msg, at) = message_with_body(ct, body);
     let (code, out, err) = decode(&["-"], Some(&msg));
     assert_eq!(code, exit, "stdout: {out}\nstderr: {err}");
-    assert!(out.contains(&format!("{ct} ({} bytes", body.len())), "{out}");
+    assert!(
+        out.contains(&format!("{ct} ({} bytes", body.len())),
+        "{out}"
+    );
     match finding {
         None => assert!(out.contains("findings: none"), "{out}"),
         Some((rule, offset)) => {
@@ -136,11 +139,15 @@ fn bodies_are_decoded_by_content_type(
                 })
                 .unwrap_or_else(|| panic!("no {rule} finding: {json}"));
             assert!(
-                f["offset"].as_u64().is_some_and(|o| o as usize >= at + offset),
+                f["offset"]
+                    .as_u64()
+                    .is_some_and(|o| o as usize >= at + offset),
                 "{f} is not at or after byte {}",
                 at + offset
             );
-            assert!(f["offset"].as_u64().is_some_and(|o| (o as usize) <= msg.len()));
+            assert!(f["offset"]
+                .as_u64()
+                .is_some_and(|o| (o as usize) <= msg.len()));
         }
     }
 }
@@ -160,11 +167,7 @@ fn sdp_bare_lf_finding_names_its_line_in_the_file() {
 #[rstest]
 #[case::folded_header(b"OPTIONS sip:bob@cpm.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nFrom: <sip:a@cpm.test>;tag=1\r\nTo: <sip:bob@cpm.test>\r\nSubject: a folded\r\n  subject\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n" as &[u8], 0, "rfc3261/7.3.1 folding")]
 #[case::bare_lf_head(b"OPTIONS sip:bob@cpm.test SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\nCall-ID: 1\nCSeq: 1 OPTIONS\nFrom: <sip:a@cpm.test>;tag=1\nTo: <sip:bob@cpm.test>\nMax-Forwards: 70\nContent-Length: 0\n\n" as &[u8], 1, "rfc3261/7 bare-lf")]
-fn info_notes_exit_0_warnings_exit_1(
-    #[case] msg: &[u8],
-    #[case] exit: i32,
-    #[case] rule: &str,
-) {
+fn info_notes_exit_0_warnings_exit_1(#[case] msg: &[u8], #[case] exit: i32, #[case] rule: &str) {
     let (code, out, _) = decode(&["-"], Some(msg));
     assert_eq!(code, exit, "{out}");
     assert!(out.contains(rule), "{out}");

@@ -25,7 +25,14 @@ fn code_spans(text: &str) -> Vec<&str> {
 }
 
 /// Top-level folders whose paths the docs name.
-const ROOTS: &[&str] = &["harness/", "docs/", "fixtures/", "scenarios/", "fuzz/", ".ci/"];
+const ROOTS: &[&str] = &[
+    "harness/",
+    "docs/",
+    "fixtures/",
+    "scenarios/",
+    "fuzz/",
+    ".ci/",
+];
 
 #[test]
 fn every_path_named_in_the_docs_exists() {
@@ -48,7 +55,11 @@ fn every_path_named_in_the_docs_exists() {
             }
         }
     }
-    assert!(missing.is_empty(), "paths named in the docs that do not exist:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "paths named in the docs that do not exist:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
@@ -91,5 +102,9 @@ fn every_cpmconf_subcommand_named_in_the_docs_exists() {
             }
         }
     }
-    assert!(unknown.is_empty(), "subcommands named in the docs that do not exist:\n{}", unknown.join("\n"));
+    assert!(
+        unknown.is_empty(),
+        "subcommands named in the docs that do not exist:\n{}",
+        unknown.join("\n")
+    );
 }

@@ -116,7 +116,10 @@ fn a_signal_ends_the_run_with_a_report_of_what_finished(
     assert_eq!(results["gate"]["passed"], false, "{results}");
     let junit = std::fs::read_to_string(report.join("junit.xml")).unwrap();
     let id = interrupted[0]["id"].as_str().unwrap();
-    assert!(junit.contains(id) && junit.contains("interrupted"), "{junit}");
+    assert!(
+        junit.contains(id) && junit.contains("interrupted"),
+        "{junit}"
+    );
     // Only the final files remain: no temporary file of the atomic writes.
     let leftovers: Vec<_> = std::fs::read_dir(&report)
         .unwrap()

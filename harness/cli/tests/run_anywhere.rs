@@ -51,7 +51,10 @@ fn tree(dir: &Path) -> Vec<String> {
 fn the_built_in_reference_run_works_outside_a_checkout_and_writes_only_its_report() {
     let cwd = tempfile::tempdir().unwrap();
     let golden_before = tree(&repo().join("golden"));
-    let out = run_in(cwd.path(), &["--scenario", "pager-mode-sent", "--seed", "3"]);
+    let out = run_in(
+        cwd.path(),
+        &["--scenario", "pager-mode-sent", "--seed", "3"],
+    );
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("no golden comparison"), "{t}");
@@ -73,9 +76,10 @@ fn an_external_clients_golden_files_live_beside_its_profile() {
     let cwd = tempfile::tempdir().unwrap();
     let team = tempfile::tempdir().unwrap();
     let profile = team.path().join("my-client.yaml");
-    let text_profile = std::fs::read_to_string(repo().join("fixtures/clients/reference-subprocess.yaml"))
-        .unwrap()
-        .replace("name: reference-subprocess", "name: my-client");
+    let text_profile =
+        std::fs::read_to_string(repo().join("fixtures/clients/reference-subprocess.yaml"))
+            .unwrap()
+            .replace("name: reference-subprocess", "name: my-client");
     std::fs::write(&profile, text_profile).unwrap();
     let report = cwd.path().join("r");
     let out = run_in(
@@ -99,7 +103,10 @@ fn an_external_clients_golden_files_live_beside_its_profile() {
     assert!(pending.is_file(), "{t}\n{:?}", tree(team.path()));
     assert!(!repo().join("golden/my-client").exists());
     assert_eq!(
-        tree(cwd.path()).iter().filter(|f| !f.starts_with("r/")).count(),
+        tree(cwd.path())
+            .iter()
+            .filter(|f| !f.starts_with("r/"))
+            .count(),
         0,
         "{:?}",
         tree(cwd.path())

@@ -82,7 +82,10 @@ impl Serve {
                         return l;
                     }
                 }
-                Err(_) => panic!("no such line within 10 s; output:\n{}", self.seen.join("\n")),
+                Err(_) => panic!(
+                    "no such line within 10 s; output:\n{}",
+                    self.seen.join("\n")
+                ),
             }
         }
     }
@@ -123,7 +126,9 @@ fn sipp() -> PathBuf {
         .map(|d| d.join("sipp"))
         .chain([PathBuf::from("/usr/bin/sipp")])
         .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("sipp not found: install the Debian package `sip-tester` (CI does)"))
+        .unwrap_or_else(|| {
+            panic!("sipp not found: install the Debian package `sip-tester` (CI does)")
+        })
 }
 
 #[test]
@@ -135,7 +140,14 @@ fn sipp_register_digest_works_against_serve() {
         .arg("-sf")
         .arg(repo().join("fixtures/sipp/register_digest.xml"))
         .args(["-m", "1", "-timeout", "10s", "-timeout_error", "-nostdin"])
-        .args(["-i", "127.0.0.1", "-p", &free_port().to_string(), "-s", "alice"])
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &free_port().to_string(),
+            "-s",
+            "alice",
+        ])
         .args(["-au", "alice", "-ap", "alice", "-t", "u1"])
         .current_dir(dir.path())
         .stdin(Stdio::null())
@@ -154,7 +166,11 @@ fn sipp_register_digest_works_against_serve() {
 }
 
 fn message(port: u16, max_forwards: bool, content_length: usize) -> Vec<u8> {
-    let mf = if max_forwards { "Max-Forwards: 70\r\n" } else { "" };
+    let mf = if max_forwards {
+        "Max-Forwards: 70\r\n"
+    } else {
+        ""
+    };
     format!(
         "MESSAGE sip:bob@cpm.test SIP/2.0\r\n\
          Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKmal{content_length}\r\n\

@@ -34,7 +34,9 @@ pub struct Inspection {
 impl Inspection {
     /// `true` when a finding of severity warning or error was recorded.
     pub fn has_problems(&self) -> bool {
-        self.findings.iter().any(|f| f.severity >= Severity::Warning)
+        self.findings
+            .iter()
+            .any(|f| f.severity >= Severity::Warning)
     }
 }
 
@@ -261,7 +263,11 @@ mod tests {
             ]
         );
         assert_eq!(i.parts[1].offset, 10 + 39);
-        let lf = i.findings.iter().find(|f| f.rule == "rfc4566/5 crlf").unwrap();
+        let lf = i
+            .findings
+            .iter()
+            .find(|f| f.rule == "rfc4566/5 crlf")
+            .unwrap();
         assert_eq!(lf.offset, 10 + 39 + 3);
         assert_eq!(i.parts[2].status, "undecodable");
     }

@@ -486,6 +486,8 @@ impl<'c> Assessor<'c> {
             message: stopped.map(|(_, _, m)| m),
             protocol: Vec::new(),
             stimuli: Vec::new(),
+            pcap: None,
+            wire_log: None,
         }
     }
 
@@ -528,6 +530,8 @@ impl<'c> Assessor<'c> {
             message: Some(msg),
             protocol: Vec::new(),
             stimuli: Vec::new(),
+            pcap: None,
+            wire_log: None,
         }
     }
 }

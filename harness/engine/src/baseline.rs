@@ -247,14 +247,19 @@ fn ack_non_2xx(cx: &mut Ctx<'_>) {
         });
         // One ACK per final response suffices (retransmissions are answered by the same ACK).
         if let Some((re, r)) = finals.into_iter().next() {
-            todo.push((re.index, r.status().map(|s| s.0).unwrap_or(0), (*inv).clone(), r.clone()));
+            todo.push((
+                re.index,
+                r.status().map(|s| s.0).unwrap_or(0),
+                (*inv).clone(),
+                r.clone(),
+            ));
         }
     }
     for (ri, code, inv, resp) in todo {
         cx.checked(ACK_NON_2XX);
-        let acked = cx
-            .sip_of(true)
-            .any(|(e, a)| e.index > ri && a.method() == Some(&Method::Ack) && same_transaction(&inv, a));
+        let acked = cx.sip_of(true).any(|(e, a)| {
+            e.index > ri && a.method() == Some(&Method::Ack) && same_transaction(&inv, a)
+        });
         if !acked {
             let e = cx.trace.entries[ri].clone();
             cx.fail(
@@ -304,7 +309,12 @@ fn receive_address(cx: &mut Ctx<'_>) {
                 continue;
             }
             let c = sd.effective_connection(md).map(|c| c.address);
-            hits.push((e.index, SDP_UNSPECIFIED_ADDRESS, c.clone().filter(|a| unspecified(a)), dir));
+            hits.push((
+                e.index,
+                SDP_UNSPECIFIED_ADDRESS,
+                c.clone().filter(|a| unspecified(a)),
+                dir,
+            ));
             if let Some(Ok(path)) = md.path() {
                 let bad = path
                     .iter()
@@ -459,7 +469,11 @@ fn via_copied(cx: &mut Ctx<'_>) {
                 VIA_COPIED,
                 &e,
                 "Via".into(),
-                &format!("the request's {} Via value(s): {}", want.len(), want.join(", ")),
+                &format!(
+                    "the request's {} Via value(s): {}",
+                    want.len(),
+                    want.join(", ")
+                ),
                 format!("{} value(s): {}", got.len(), got.join(", ")),
             );
         }
@@ -480,7 +494,10 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
         .filter(|(_, m)| m.status().is_some_and(|s| s.0 == 401 || s.0 == 407))
         .filter_map(|(e, m)| {
             let proxy = m.status().is_some_and(|s| s.0 == 407);
-            m.challenge(proxy).ok().flatten().map(|c| (e.index, proxy, c))
+            m.challenge(proxy)
+                .ok()
+                .flatten()
+                .map(|c| (e.index, proxy, c))
         })
         .collect();
     let mut work = Vec::new();
@@ -496,23 +513,39 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
                 .iter()
                 .rev()
                 .find(|(i, p, c)| *i < e.index && *p == proxy && c.nonce == cr.nonce)
-                .or_else(|| challenges.iter().rev().find(|(i, p, _)| *i < e.index && *p == proxy));
+                .or_else(|| {
+                    challenges
+                        .iter()
+                        .rev()
+                        .find(|(i, p, _)| *i < e.index && *p == proxy)
+                });
             if let Some((_, _, c)) = ch {
-                work.push((e.index, c.clone(), cr, m.method().map(|x| x.as_str().to_string()), m.body.clone()));
+                work.push((
+                    e.index,
+                    c.clone(),
+                    cr,
+                    m.method().map(|x| x.as_str().to_string()),
+                    m.body.clone(),
+                ));
             }
         }
     }
     for (i, c, cr, method, body) in work {
         let e = cx.trace.entries[i].clone();
         cx.checked(AUTH_ALGORITHM);
-        let (want, got) = (algorithm_label(c.algorithm.as_deref()), algorithm_label(cr.algorithm.as_deref()));
+        let (want, got) = (
+            algorithm_label(c.algorithm.as_deref()),
+            algorithm_label(cr.algorithm.as_deref()),
+        );
         if want != got {
             cx.fail(
                 AUTH_ALGORITHM,
                 &e,
                 "algorithm of the credentials".into(),
                 &format!("{want} (the challenge's)"),
-                cr.algorithm.clone().unwrap_or_else(|| "(absent: MD5)".into()),
+                cr.algorithm
+                    .clone()
+                    .unwrap_or_else(|| "(absent: MD5)".into()),
             );
         }
         cx.checked(AUTH_REALM);
@@ -542,7 +575,10 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
                     "response of the credentials".into(),
                     &format!("the {got} digest of the provisioned password"),
                     match other {
-                        Some(a) => format!("{} (the {a} digest: the label does not name the hash used)", cr.response),
+                        Some(a) => format!(
+                            "{} (the {a} digest: the label does not name the hash used)",
+                            cr.response
+                        ),
                         None => format!("{} (no digest of the provisioned password)", cr.response),
                     },
                 );
@@ -573,7 +609,9 @@ fn contact_registered(cx: &mut Ctx<'_>) {
             continue;
         }
         let ok = cx.sip_of(false).find(|(re, r)| {
-            re.index > e.index && r.status().is_some_and(|s| (200..300).contains(&s.0)) && same_transaction(m, r)
+            re.index > e.index
+                && r.status().is_some_and(|s| (200..300).contains(&s.0))
+                && same_transaction(m, r)
         });
         let Some((_, ok)) = ok else { continue };
         for c in m.contacts().unwrap_or_default() {
@@ -657,12 +695,20 @@ pub fn stimulus(trace: &Trace, is_subject: &dyn Fn(&TraceEntry) -> bool) -> Vec<
             seen: seen.to_string(),
         });
     };
-    let token = |v: Option<&str>| v.is_some_and(|v| v.contains("CPM-serv/OMA") || v.contains("CPM-client/OMA"));
+    let token = |v: Option<&str>| {
+        v.is_some_and(|v| v.contains("CPM-serv/OMA") || v.contains("CPM-client/OMA"))
+    };
     for e in trace.entries.iter().filter(|e| is_subject(e)) {
         if let Some(m) = e.sip() {
             if m.is_request() {
                 if !token(m.headers.value("User-Agent")) {
-                    fail(STIMULUS_PRODUCT_TOKEN, e, "User-Agent", "CPM-serv/OMA2.0 or CPM-client/OMA2.0", m.headers.value("User-Agent").unwrap_or("(absent)"));
+                    fail(
+                        STIMULUS_PRODUCT_TOKEN,
+                        e,
+                        "User-Agent",
+                        "CPM-serv/OMA2.0 or CPM-client/OMA2.0",
+                        m.headers.value("User-Agent").unwrap_or("(absent)"),
+                    );
                 }
                 let out_of_dialog = tag_of(m, false).is_none();
                 let cpm = matches!(m.method(), Some(Method::Invite | Method::Message));
@@ -675,32 +721,81 @@ pub fn stimulus(trace: &Trace, is_subject: &dyn Fn(&TraceEntry) -> bool) -> Vec<
                             fail(rule, e, h, "a value", "(absent)");
                         }
                     }
-                    if !m.headers.get_all("Accept-Contact").any(|h| h.value.contains("+g.3gpp.icsi-ref")) {
-                        fail(STIMULUS_ACCEPT_CONTACT, e, "Accept-Contact", "*;+g.3gpp.icsi-ref=\"<ICSI>\"", m.headers.value("Accept-Contact").unwrap_or("(absent)"));
+                    if !m
+                        .headers
+                        .get_all("Accept-Contact")
+                        .any(|h| h.value.contains("+g.3gpp.icsi-ref"))
+                    {
+                        fail(
+                            STIMULUS_ACCEPT_CONTACT,
+                            e,
+                            "Accept-Contact",
+                            "*;+g.3gpp.icsi-ref=\"<ICSI>\"",
+                            m.headers.value("Accept-Contact").unwrap_or("(absent)"),
+                        );
                     }
                 }
-                let private = m.headers.value("Privacy").is_some_and(|p| p.to_ascii_lowercase().contains("id"))
-                    || m.headers.value("From").is_some_and(|f| f.to_ascii_lowercase().contains("anonymous"));
-                if out_of_dialog && !private && m.method() != Some(&Method::Ack) && m.method() != Some(&Method::Cancel) && !m.headers.contains("P-Asserted-Identity") {
-                    fail(STIMULUS_PAI, e, "P-Asserted-Identity", "the originator's URI", "(absent)");
+                let private = m
+                    .headers
+                    .value("Privacy")
+                    .is_some_and(|p| p.to_ascii_lowercase().contains("id"))
+                    || m.headers
+                        .value("From")
+                        .is_some_and(|f| f.to_ascii_lowercase().contains("anonymous"));
+                if out_of_dialog
+                    && !private
+                    && m.method() != Some(&Method::Ack)
+                    && m.method() != Some(&Method::Cancel)
+                    && !m.headers.contains("P-Asserted-Identity")
+                {
+                    fail(
+                        STIMULUS_PAI,
+                        e,
+                        "P-Asserted-Identity",
+                        "the originator's URI",
+                        "(absent)",
+                    );
                 }
             } else if m.status().is_some_and(|s| s.0 != 100) && !token(m.headers.value("Server")) {
                 // 100 Trying is hop-by-hop, made by the transaction layer (RFC 3261 8.2.6.1):
                 // the product token is asked of end-to-end responses.
-                fail(STIMULUS_PRODUCT_TOKEN, e, "Server", "CPM-serv/OMA2.0 or CPM-client/OMA2.0", m.headers.value("Server").unwrap_or("(absent)"));
+                fail(
+                    STIMULUS_PRODUCT_TOKEN,
+                    e,
+                    "Server",
+                    "CPM-serv/OMA2.0 or CPM-client/OMA2.0",
+                    m.headers.value("Server").unwrap_or("(absent)"),
+                );
             }
         }
         // The CPIM messages of the entry: the inspection names every decoded part by its path.
         let (bytes, parts) = match &e.frame {
-            TraceFrame::Sip(d) => (d.value.to_bytes(), body::inspect_sip(&d.value, &Limits::default()).parts),
-            TraceFrame::Msrp(d) => (d.value.to_bytes(), body::inspect_msrp(&d.value, &Limits::default()).parts),
+            TraceFrame::Sip(d) => (
+                d.value.to_bytes(),
+                body::inspect_sip(&d.value, &Limits::default()).parts,
+            ),
+            TraceFrame::Msrp(d) => (
+                d.value.to_bytes(),
+                body::inspect_msrp(&d.value, &Limits::default()).parts,
+            ),
             TraceFrame::Undecodable { .. } => (Vec::new(), Vec::new()),
         };
-        for p in parts.iter().filter(|p| p.path.ends_with("message/cpim") && p.status == "decoded") {
-            let Some(b) = bytes.get(p.offset..p.offset + p.len) else { continue };
+        for p in parts
+            .iter()
+            .filter(|p| p.path.ends_with("message/cpim") && p.status == "decoded")
+        {
+            let Some(b) = bytes.get(p.offset..p.offset + p.len) else {
+                continue;
+            };
             if let Ok(c) = cpmconf_codec::cpim::parse(b) {
                 if c.value.imdn_message_id().is_none() || c.value.datetime().is_none() {
-                    fail(STIMULUS_CPIM_IDS, e, "CPIM headers", "imdn.Message-ID and DateTime", "one of them absent");
+                    fail(
+                        STIMULUS_CPIM_IDS,
+                        e,
+                        "CPIM headers",
+                        "imdn.Message-ID and DateTime",
+                        "one of them absent",
+                    );
                 }
             }
         }

@@ -19,7 +19,8 @@ pub const BUILTIN_SAVED: &[&str] = &["last_sent", "last_received"];
 
 /// Validates scenario files; returns every diagnostic (empty when all are valid).
 pub fn validate_files(paths: &[&Path], catalogue: &Catalogue) -> Vec<Diagnostic> {
-    let loaded: Vec<Result<LoadedScenario, Diagnostic>> = paths.iter().map(|p| load_file(p)).collect();
+    let loaded: Vec<Result<LoadedScenario, Diagnostic>> =
+        paths.iter().map(|p| load_file(p)).collect();
     validate_in_order(&loaded, catalogue)
 }
 

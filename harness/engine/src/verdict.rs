@@ -159,6 +159,12 @@ pub struct RequirementResult {
     /// SHOULD unless strict.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub advisory: bool,
+    /// Index in the scenario's trace (wire log `#N`) of the quoted message the findings are about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_entry: Option<usize>,
+    /// Its frame number in the scenario's pcap (as Wireshark numbers frames).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pcap_frame: Option<u64>,
 }
 
 impl RequirementResult {
@@ -176,6 +182,8 @@ impl RequirementResult {
             quote: Vec::new(),
             message: None,
             advisory: r.is_some_and(|r| r.advisory),
+            trace_entry: None,
+            pcap_frame: None,
         }
     }
 
@@ -228,6 +236,12 @@ pub struct ScenarioResult {
     /// (the simulator must keep the rules it judges the client by); never part of the gate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stimuli: Vec<crate::baseline::ProtocolFinding>,
+    /// The scenario's pcap, relative to the report directory (`pcap/<id>.pcap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pcap: Option<String>,
+    /// Its wire log, relative to the report directory (`wire/<id>.log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire_log: Option<String>,
 }
 
 impl ScenarioResult {
@@ -284,7 +298,7 @@ impl ProtocolResult {
 }
 
 /// The gate over a whole run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gate {
     /// `true` when nothing fails the gate.
     pub passed: bool,
@@ -557,6 +571,8 @@ mod tests {
             quote: Vec::new(),
             message: None,
             advisory: false,
+            trace_entry: None,
+            pcap_frame: None,
         }
     }
 
@@ -572,6 +588,8 @@ mod tests {
             message: None,
             protocol: Vec::new(),
             stimuli: Vec::new(),
+            pcap: None,
+            wire_log: None,
         }
     }
 
@@ -719,7 +737,11 @@ mod tests {
         let g = gate(&[sc.clone()], strict);
         assert_eq!((!g.passed, g.advisory), (fails, advisory));
         KnownFailures::default().apply(&mut sc);
-        let want = if v == Verdict::Fail { Verdict::Fail } else { Verdict::Pass.worst(v) };
+        let want = if v == Verdict::Fail {
+            Verdict::Fail
+        } else {
+            Verdict::Pass.worst(v)
+        };
         assert_eq!(sc.verdict, want);
     }
 

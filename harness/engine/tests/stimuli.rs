@@ -107,7 +107,10 @@ async fn every_stimulus_passes_the_rules_the_client_is_judged_by() {
             ));
         }
         for p in r.protocol.iter().filter(|p| p.verdict != Verdict::Pass) {
-            problems.push(format!("{}: client {} {}: {:?}", r.id, p.rule, p.verdict, p.findings));
+            problems.push(format!(
+                "{}: client {} {}: {:?}",
+                r.id, p.rule, p.verdict, p.findings
+            ));
         }
         // Not vacuous: the client's messages were decoded and judged in every scenario.
         let well_formed = r.protocol.iter().find(|p| p.rule == WELL_FORMED);

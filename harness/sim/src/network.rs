@@ -655,8 +655,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
     // UAS rejects it with 400 naming the header (21.4.1); a proxied request without it is
     // forwarded (16.3 step 3: "If the request does not contain a Max-Forwards header field,
     // this check is passed"). The codec's finding reports it either way.
-    if tx.request.header("Max-Forwards").is_none() && tx.request.method() != Some(&Method::Ack)
-    {
+    if tx.request.header("Max-Forwards").is_none() && tx.request.method() != Some(&Method::Ack) {
         inner.observe(
             &role,
             ObservedKind::SipRequest {

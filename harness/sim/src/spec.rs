@@ -131,9 +131,14 @@ impl CpimSpec {
             Some(id) => id.clone(),
             None => crate::stimulus::derived_id(
                 "imdn",
-                [&self.from, &self.to, datetime, &String::from_utf8_lossy(&self.body)]
-                    .join("\n")
-                    .as_bytes(),
+                [
+                    &self.from,
+                    &self.to,
+                    datetime,
+                    &String::from_utf8_lossy(&self.body),
+                ]
+                .join("\n")
+                .as_bytes(),
                 16,
             ),
         };

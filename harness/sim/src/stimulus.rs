@@ -48,7 +48,11 @@ fn anonymous(m: &Message) -> bool {
         .headers
         .value("Privacy")
         .is_some_and(|p| p.split(';').any(|t| t.trim().eq_ignore_ascii_case("id")));
-    let from = m.headers.value("From").unwrap_or_default().to_ascii_lowercase();
+    let from = m
+        .headers
+        .value("From")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     privacy || from.contains("anonymous")
 }
 
@@ -73,19 +77,13 @@ pub fn complete_request(m: &mut Message, body: &Body) {
             if let Some(icsi) = icsi(&method, body) {
                 m.headers.push(
                     "Accept-Contact",
-                    format!(
-                        "*;+g.3gpp.icsi-ref=\"{}\"",
-                        icsi.replace(':', "%3A")
-                    ),
+                    format!("*;+g.3gpp.icsi-ref=\"{}\"", icsi.replace(':', "%3A")),
                 );
             }
         }
     }
     if !m.headers.contains("P-Asserted-Identity") && !anonymous(m) {
-        let from = m
-            .from()
-            .ok()
-            .map(|na| format!("<{}>", na.uri));
+        let from = m.from().ok().map(|na| format!("<{}>", na.uri));
         if let Some(pai) = from {
             m.headers.push("P-Asserted-Identity", pai);
         }
@@ -130,7 +128,9 @@ mod tests {
             m.headers.value("Contribution-ID")
         );
         assert!(
-            m.headers.value("Accept-Contact").is_some_and(|a| a.contains(icsi)),
+            m.headers
+                .value("Accept-Contact")
+                .is_some_and(|a| a.contains(icsi)),
             "{:?}",
             m.headers.value("Accept-Contact")
         );
@@ -144,7 +144,10 @@ mod tests {
     fn values_the_scenario_set_are_kept() {
         let mut m = request(
             Method::Invite,
-            &[("Conversation-ID", "conv"), ("Accept-Contact", "*;+g.oma.x")],
+            &[
+                ("Conversation-ID", "conv"),
+                ("Accept-Contact", "*;+g.oma.x"),
+            ],
         );
         complete_request(&mut m, &Body::Sdp(SdpOffer::chat()));
         assert_eq!(m.headers.value("Conversation-ID"), Some("conv"));

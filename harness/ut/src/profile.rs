@@ -90,7 +90,11 @@ impl DigestAlgorithm {
                 format!(
                     "unknown digest algorithm {:?} (known: {})",
                     name.trim(),
-                    Self::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+                    Self::ALL
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })?;
             if out.contains(&a) {
@@ -271,7 +275,11 @@ impl ClientProfile {
             ));
         }
         for (i, a) in profile.auth_algorithms.iter().enumerate() {
-            if profile.auth_algorithms.get(..i).is_some_and(|b| b.contains(a)) {
+            if profile
+                .auth_algorithms
+                .get(..i)
+                .is_some_and(|b| b.contains(a))
+            {
                 let (line, column) = locate(text, "auth_algorithms:");
                 return Err(invalid(
                     line,

@@ -108,8 +108,20 @@ fn invite_via() -> String {
 
 fn ack(ok: bool) -> Vec<Step> {
     let mut v = vec![
-        (true, request("INVITE", 1, ("a", ""), &format!("Contact: <sip:alice@{CLIENT}>\r\n"), "")),
-        (false, response(488, "1 INVITE", ("a", "b"), &invite_via(), "")),
+        (
+            true,
+            request(
+                "INVITE",
+                1,
+                ("a", ""),
+                &format!("Contact: <sip:alice@{CLIENT}>\r\n"),
+                "",
+            ),
+        ),
+        (
+            false,
+            response(488, "1 INVITE", ("a", "b"), &invite_via(), ""),
+        ),
     ];
     if ok {
         v.push((true, request("ACK", 1, ("a", "b"), "", "")));
@@ -120,7 +132,13 @@ fn ack(ok: bool) -> Vec<Step> {
 fn offer(host: &str, path: &str) -> Vec<Step> {
     vec![(
         true,
-        request("MESSAGE", 1, ("a", ""), SDP_CT, &sdp(host, path, "recvonly")),
+        request(
+            "MESSAGE",
+            1,
+            ("a", ""),
+            SDP_CT,
+            &sdp(host, path, "recvonly"),
+        ),
     )]
 }
 
@@ -128,7 +146,13 @@ fn to_tags(second: &str) -> Vec<Step> {
     let vias = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn1\r\n";
     let vias2 = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKn2\r\n";
     let req = |n: u32, via: &str| {
-        sip_msg("NOTIFY sip:alice@cpm.test", &format!("{n} NOTIFY"), ("s", "t1"), via, "")
+        sip_msg(
+            "NOTIFY sip:alice@cpm.test",
+            &format!("{n} NOTIFY"),
+            ("s", "t1"),
+            via,
+            "",
+        )
     };
     vec![
         (false, req(1, vias)),
@@ -144,11 +168,23 @@ fn vias(copied: bool) -> Vec<Step> {
     vec![
         (
             false,
-            sip_msg("MESSAGE sip:alice@cpm.test", "7 MESSAGE", ("r", ""), two, ""),
+            sip_msg(
+                "MESSAGE sip:alice@cpm.test",
+                "7 MESSAGE",
+                ("r", ""),
+                two,
+                "",
+            ),
         ),
         (
             true,
-            response(200, "7 MESSAGE", ("r", "l"), if copied { two } else { one }, ""),
+            response(
+                200,
+                "7 MESSAGE",
+                ("r", "l"),
+                if copied { two } else { one },
+                "",
+            ),
         ),
     ]
 }
@@ -169,15 +205,27 @@ fn auth(
     let mut cr = Credentials::answer(&hashed, "alice", password, "REGISTER", uri, "cn", 1).unwrap();
     cr.algorithm = label.map(str::to_owned);
     let reg = |n: u32, extra: &str| {
-        request("REGISTER", n, ("a", ""), &format!("Contact: <sip:alice@{CLIENT}>\r\n{extra}"), "")
-            .replace("REGISTER sip:bob@cpm.test", "REGISTER sip:cpm.test")
+        request(
+            "REGISTER",
+            n,
+            ("a", ""),
+            &format!("Contact: <sip:alice@{CLIENT}>\r\n{extra}"),
+            "",
+        )
+        .replace("REGISTER sip:bob@cpm.test", "REGISTER sip:cpm.test")
     };
     let via = |n: u32| format!("Via: SIP/2.0/UDP {CLIENT};branch=z9hG4bKREGISTER{n}\r\n");
     vec![
         (true, reg(1, "")),
         (
             false,
-            response(401, "1 REGISTER", ("a", "r"), &via(1), &format!("WWW-Authenticate: {c}\r\n")),
+            response(
+                401,
+                "1 REGISTER",
+                ("a", "r"),
+                &via(1),
+                &format!("WWW-Authenticate: {c}\r\n"),
+            ),
         ),
         (true, reg(2, &format!("Authorization: {cr}\r\n"))),
     ]
@@ -188,15 +236,33 @@ fn contact(invite_contact: &str) -> Vec<Step> {
     vec![
         (
             true,
-            request("REGISTER", 1, ("a", ""), &format!("Contact: <sip:alice@{CLIENT}>;expires=600\r\n"), ""),
+            request(
+                "REGISTER",
+                1,
+                ("a", ""),
+                &format!("Contact: <sip:alice@{CLIENT}>;expires=600\r\n"),
+                "",
+            ),
         ),
         (
             false,
-            response(200, "1 REGISTER", ("a", "r"), &via, &format!("Contact: <sip:alice@{CLIENT}>;expires=600\r\n")),
+            response(
+                200,
+                "1 REGISTER",
+                ("a", "r"),
+                &via,
+                &format!("Contact: <sip:alice@{CLIENT}>;expires=600\r\n"),
+            ),
         ),
         (
             true,
-            request("INVITE", 2, ("i", ""), &format!("Contact: <{invite_contact}>\r\n"), ""),
+            request(
+                "INVITE",
+                2,
+                ("i", ""),
+                &format!("Contact: <{invite_contact}>\r\n"),
+                "",
+            ),
         ),
     ]
 }
@@ -208,15 +274,43 @@ fn codec(body_eol: &str) -> Vec<Step> {
 
 #[rstest]
 #[case::ack_non_2xx(ACK_NON_2XX, ack(true), ack(false))]
-#[case::sdp_unspecified(SDP_UNSPECIFIED_ADDRESS, offer("127.0.0.1", "127.0.0.1"), offer("0.0.0.0", "127.0.0.1"))]
-#[case::msrp_path_unspecified(MSRP_PATH_UNSPECIFIED, offer("127.0.0.1", "127.0.0.1"), offer("127.0.0.1", "0.0.0.0"))]
+#[case::sdp_unspecified(
+    SDP_UNSPECIFIED_ADDRESS,
+    offer("127.0.0.1", "127.0.0.1"),
+    offer("0.0.0.0", "127.0.0.1")
+)]
+#[case::msrp_path_unspecified(
+    MSRP_PATH_UNSPECIFIED,
+    offer("127.0.0.1", "127.0.0.1"),
+    offer("127.0.0.1", "0.0.0.0")
+)]
 #[case::to_tag_changed(TO_TAG_CHANGED, to_tags("t1"), to_tags("t2"))]
 #[case::via_copied(VIA_COPIED, vias(true), vias(false))]
-#[case::auth_algorithm(AUTH_ALGORITHM, auth("MD5", Some("MD5"), "MD5", "cpm.test", PASSWORD), auth("MD5", Some("SHA-256"), "SHA-256", "cpm.test", PASSWORD))]
-#[case::auth_label_not_the_hash(AUTH_RESPONSE, auth("SHA-256", Some("SHA-256"), "SHA-256", "cpm.test", PASSWORD), auth("SHA-256", Some("SHA-256"), "MD5", "cpm.test", PASSWORD))]
-#[case::auth_wrong_password(AUTH_RESPONSE, auth("MD5", None, "MD5", "cpm.test", PASSWORD), auth("MD5", None, "MD5", "cpm.test", "guess"))]
-#[case::auth_realm(AUTH_REALM, auth("MD5", Some("MD5"), "MD5", "cpm.test", PASSWORD), auth("MD5", Some("MD5"), "MD5", "other.test", PASSWORD))]
-#[case::contact_registered(CONTACT_REGISTERED, contact("sip:alice@127.0.0.1:5070"), contact("sip:alice@cpm.test"))]
+#[case::auth_algorithm(
+    AUTH_ALGORITHM,
+    auth("MD5", Some("MD5"), "MD5", "cpm.test", PASSWORD),
+    auth("MD5", Some("SHA-256"), "SHA-256", "cpm.test", PASSWORD)
+)]
+#[case::auth_label_not_the_hash(
+    AUTH_RESPONSE,
+    auth("SHA-256", Some("SHA-256"), "SHA-256", "cpm.test", PASSWORD),
+    auth("SHA-256", Some("SHA-256"), "MD5", "cpm.test", PASSWORD)
+)]
+#[case::auth_wrong_password(
+    AUTH_RESPONSE,
+    auth("MD5", None, "MD5", "cpm.test", PASSWORD),
+    auth("MD5", None, "MD5", "cpm.test", "guess")
+)]
+#[case::auth_realm(
+    AUTH_REALM,
+    auth("MD5", Some("MD5"), "MD5", "cpm.test", PASSWORD),
+    auth("MD5", Some("MD5"), "MD5", "other.test", PASSWORD)
+)]
+#[case::contact_registered(
+    CONTACT_REGISTERED,
+    contact("sip:alice@127.0.0.1:5070"),
+    contact("sip:alice@cpm.test")
+)]
 #[case::codec_bare_lf_in_sdp("rfc4566/5-crlf", codec("\r\n"), codec("\n"))]
 fn each_rule_passes_and_fails(
     #[case] rule: &str,
@@ -229,7 +323,10 @@ fn each_rule_passes_and_fails(
         "the rule had nothing to check: {good:?}"
     );
     let good_hits: Vec<_> = good.findings.iter().filter(|f| f.rule == rule).collect();
-    assert!(good_hits.is_empty(), "conformant exchange broke {rule}: {good_hits:#?}");
+    assert!(
+        good_hits.is_empty(),
+        "conformant exchange broke {rule}: {good_hits:#?}"
+    );
     let bad = judge(&deviant);
     let hits: Vec<_> = bad.findings.iter().filter(|f| f.rule == rule).collect();
     assert_eq!(hits.len(), 1, "deviant exchange: {:#?}", bad.findings);
@@ -277,7 +374,13 @@ fn messages_of_the_peer_are_not_judged() {
 
 #[test]
 fn the_label_mismatch_names_the_hash_actually_used() {
-    let r = judge(&auth("SHA-256", Some("SHA-256"), "MD5", "cpm.test", PASSWORD));
+    let r = judge(&auth(
+        "SHA-256",
+        Some("SHA-256"),
+        "MD5",
+        "cpm.test",
+        PASSWORD,
+    ));
     let f = r.findings.iter().find(|f| f.rule == AUTH_RESPONSE).unwrap();
     assert!(f.seen.contains("the MD5 digest"), "{f:#?}");
 }
@@ -285,7 +388,15 @@ fn the_label_mismatch_names_the_hash_actually_used() {
 /// The REGISTER transaction tags each response anew, and a rejected INVITE creates no dialog.
 fn register_twice() -> Vec<Step> {
     let via = |n: u32| format!("Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKr{n}\r\n");
-    let reg = |n: u32| sip_msg("REGISTER sip:alice@cpm.test", &format!("{n} REGISTER"), ("f", ""), &via(n), "");
+    let reg = |n: u32| {
+        sip_msg(
+            "REGISTER sip:alice@cpm.test",
+            &format!("{n} REGISTER"),
+            ("f", ""),
+            &via(n),
+            "",
+        )
+    };
     vec![
         (false, reg(1)),
         (true, response(401, "1 REGISTER", ("f", "t1"), &via(1), "")),
@@ -299,7 +410,16 @@ fn via_stamped() -> Vec<Step> {
     let sent = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKp1;rport\r\n";
     let back = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKp1;rport=5060;received=127.0.0.1\r\n";
     vec![
-        (false, sip_msg("MESSAGE sip:alice@cpm.test", "7 MESSAGE", ("r", ""), sent, "")),
+        (
+            false,
+            sip_msg(
+                "MESSAGE sip:alice@cpm.test",
+                "7 MESSAGE",
+                ("r", ""),
+                sent,
+                "",
+            ),
+        ),
         (true, response(200, "7 MESSAGE", ("r", "l"), back, "")),
     ]
 }
@@ -329,7 +449,13 @@ fn network_pager(drop: &str) -> Vec<Step> {
     let body = keep(cpim);
     vec![(
         false,
-        sip_msg("MESSAGE sip:alice@cpm.test", "1 MESSAGE", ("b", ""), &keep(extra), &body),
+        sip_msg(
+            "MESSAGE sip:alice@cpm.test",
+            "1 MESSAGE",
+            ("b", ""),
+            &keep(extra),
+            &body,
+        ),
     )]
 }
 

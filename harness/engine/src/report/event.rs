@@ -1,11 +1,13 @@
 //! The run events: what happened, when (milliseconds since the run started), in order.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::ladder::Ladder;
 
 use crate::verdict::{Finding, Gate, RequirementResult, ScenarioResult};
 
 /// One event of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunEvent {
     /// Milliseconds since the run started.
     pub elapsed_ms: u64,
@@ -15,7 +17,7 @@ pub struct RunEvent {
 }
 
 /// How a step ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepStatus {
     /// Done as scripted.
@@ -31,7 +33,7 @@ pub enum StepStatus {
 }
 
 /// The kinds of event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum RunEventKind {
     /// The run began.
@@ -79,6 +81,13 @@ pub enum RunEventKind {
         scenario: String,
         /// The result.
         result: RequirementResult,
+    },
+    /// The scenario's traffic was captured: its ladder (every message, who sent it to whom).
+    TraceCaptured {
+        /// Scenario id.
+        scenario: String,
+        /// The ladder.
+        ladder: Ladder,
     },
     /// The golden projection was compared.
     GoldenCompared {

@@ -1,8 +1,8 @@
 //! A fixed synthetic run for the reporter snapshot tests.
 
-use super::{Reporter, RunEvent, RunEventKind, StepStatus};
-use crate::catalogue::Strength;
+use super::{Arrow, Ladder, Reporter, RunEvent, RunEventKind, StepStatus};
 use crate::baseline::{RuleStrength, ACK_NON_2XX, VIA_COPIED};
+use crate::catalogue::Strength;
 use crate::verdict::{gate, Finding, ProtocolResult, RequirementResult, ScenarioResult, Verdict};
 
 /// A protocol baseline result of the synthetic run.
@@ -62,6 +62,8 @@ fn req(
         },
         message: None,
         advisory: false,
+        trace_entry: None,
+        pcap_frame: None,
     }
 }
 
@@ -82,6 +84,56 @@ fn scen(
         message: message.map(str::to_string),
         protocol: Vec::new(),
         stimuli: Vec::new(),
+        pcap: None,
+        wire_log: None,
+    }
+}
+
+/// The ladder of `rejoin-bad-id`: registration, then the INVITE the failure quotes (entry 2).
+pub fn ladder() -> Ladder {
+    let arrow = |entry: usize, from: &str, to: &str, label: &str, text: &str| Arrow {
+        entry,
+        frame: Some(entry as u64 * 3 + 1),
+        from: from.into(),
+        to: to.into(),
+        label: label.into(),
+        offset_us: entry as u64 * 1500,
+        text: text.into(),
+    };
+    Ladder {
+        pcap: "pcap/rejoin-bad-id.pcap".into(),
+        wire_log: "wire/rejoin-bad-id.log".into(),
+        parties: vec!["client".into(), "registrar".into(), "cf".into()],
+        arrows: vec![
+            arrow(
+                0,
+                "client",
+                "registrar",
+                "REGISTER",
+                "REGISTER sip:test SIP/2.0\n",
+            ),
+            arrow(
+                1,
+                "registrar",
+                "client",
+                "200 OK (REGISTER)",
+                "SIP/2.0 200 OK\n",
+            ),
+            arrow(
+                2,
+                "client",
+                "cf",
+                "INVITE",
+                "INVITE sip:g1@cf.test SIP/2.0\nContribution-ID: def\n<tag & \"quote\">\n",
+            ),
+            arrow(
+                3,
+                "cf",
+                "client",
+                "403 Forbidden (INVITE)",
+                "SIP/2.0 403 Forbidden\n",
+            ),
+        ],
     }
 }
 
@@ -113,6 +165,25 @@ fn requirement_results() -> Vec<ScenarioResult> {
         expected: "\"abc\"".into(),
         seen: "\"def\"".into(),
     };
+    let mut bad_id = scen(
+        "rejoin-bad-id",
+        "7.3.1.5.1",
+        Verdict::Fail,
+        vec![req(
+            "7.3.1.5/contribution-id",
+            "7.3.1.5",
+            Strength::Shall,
+            Verdict::Fail,
+            vec![bad],
+        )],
+        None,
+    );
+    bad_id.pcap = Some("pcap/rejoin-bad-id.pcap".into());
+    bad_id.wire_log = Some("wire/rejoin-bad-id.log".into());
+    for r in &mut bad_id.requirements {
+        r.trace_entry = Some(2);
+        r.pcap_frame = Some(7);
+    }
     vec![
         scen(
             "rejoin-ok",
@@ -127,19 +198,7 @@ fn requirement_results() -> Vec<ScenarioResult> {
             )],
             None,
         ),
-        scen(
-            "rejoin-bad-id",
-            "7.3.1.5.1",
-            Verdict::Fail,
-            vec![req(
-                "7.3.1.5/contribution-id",
-                "7.3.1.5",
-                Strength::Shall,
-                Verdict::Fail,
-                vec![bad],
-            )],
-            None,
-        ),
+        bad_id,
         scen(
             "pager-should",
             "7",
@@ -242,6 +301,12 @@ pub fn feed(r: &mut dyn Reporter) {
             ev(RunEventKind::VerdictIssued {
                 scenario: s.id.clone(),
                 result: r.clone(),
+            });
+        }
+        if s.id == "rejoin-bad-id" {
+            ev(RunEventKind::TraceCaptured {
+                scenario: s.id.clone(),
+                ladder: ladder(),
             });
         }
         if s.id == "rejoin-ok" {

@@ -1,9 +1,11 @@
 //! JSON reporter (`results.json`): every verdict with its requirement, step, expected/seen,
-//! timings and the run's seed; the full event stream is kept so shards can be merged.
+//! timings and the run's seed, what was selected (and which shard of a partition), and the full
+//! event stream, so shards can be merged into one report.
 
 use std::io::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::{Reporter, RunEvent, RunEventKind};
 use crate::verdict::{Gate, ScenarioResult};
@@ -11,8 +13,45 @@ use crate::verdict::{Gate, ScenarioResult};
 /// Version of the results.json layout.
 pub const RESULTS_VERSION: u32 = 1;
 
+/// What a run selected: what a shard of a partitioned run needs so the shards can be merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    /// `hash:K/N` when the run was shard K of N (`--partition`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// How many scenarios the selection holds before partitioning.
+    pub total: usize,
+    /// SHA-256 (hex) of the sorted ids of the selection before partitioning: equal for every
+    /// shard of one selection.
+    pub digest: String,
+    /// The ids of the scenarios this run ran, sorted.
+    pub scenarios: Vec<String>,
+}
+
+impl Selection {
+    /// The selection of a run: `all` the ids selected before partitioning, `partition` its
+    /// `hash:K/N` if any, `ran` the ids this run ran.
+    pub fn new(all: &[&str], partition: Option<String>, ran: &[&str]) -> Selection {
+        let mut sorted: Vec<&str> = all.to_vec();
+        sorted.sort_unstable();
+        let mut h = Sha256::new();
+        for id in &sorted {
+            h.update(id.as_bytes());
+            h.update(b"\n");
+        }
+        let mut scenarios: Vec<String> = ran.iter().map(|s| s.to_string()).collect();
+        scenarios.sort_unstable();
+        Selection {
+            partition,
+            total: all.len(),
+            digest: hex::encode(h.finalize()),
+            scenarios,
+        }
+    }
+}
+
 /// The whole results document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
     /// Layout version.
     pub version: u32,
@@ -24,6 +63,9 @@ pub struct Results {
     pub strict: bool,
     /// Wall-clock start.
     pub started_at: Option<String>,
+    /// What was selected (absent when the caller did not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Selection>,
     /// Scenario results.
     pub scenarios: Vec<ScenarioResult>,
     /// The gate.
@@ -49,11 +91,18 @@ impl<W: Write> JsonReporter<W> {
                 client: None,
                 strict: false,
                 started_at: None,
+                selection: None,
                 scenarios: Vec::new(),
                 gate: None,
                 events: Vec::new(),
             },
         }
+    }
+
+    /// Records what the run selected (`results.json`'s `selection`).
+    pub fn with_selection(mut self, selection: Selection) -> Self {
+        self.doc.selection = Some(selection);
+        self
     }
 
     /// The writer back (tests).

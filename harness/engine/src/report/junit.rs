@@ -1,17 +1,24 @@
-//! JUnit XML reporter: one testsuite per clause, one testcase per scenario; fail, xpass, error and
-//! inconclusive are failures (inconclusive is never shown as a pass), not-applicable and xfail
-//! are skipped; an advisory (SHOULD) failure passes with a note unless the run is strict.
+//! JUnit XML reporter, written with `quick-junit` (the crate nextest uses): one testsuite per
+//! clause, one testcase per scenario. `fail` and `xpass` that weigh on the gate and
+//! `inconclusive` are failures, `error` is an error (neither is ever shown as passed);
+//! not-applicable and xfail are skipped; an advisory (SHOULD) failure passes with a note unless
+//! the run is strict. Every testcase's system-out gives the failure text and the paths of the
+//! scenario's pcap and wire log; properties give the seed and the requirement ids.
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::time::Duration;
 
-use super::{xml_escape, Reporter, RunEvent, RunEventKind};
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::{Reporter, RunEvent, RunEventKind};
 use crate::verdict::{ProtocolResult, ScenarioResult, Verdict};
 
 /// Writes JUnit XML at the end of the run.
 pub struct JunitReporter<W: Write> {
     out: W,
     strict: bool,
+    seed: Option<u64>,
     results: Vec<ScenarioResult>,
 }
 
@@ -21,6 +28,7 @@ impl<W: Write> JunitReporter<W> {
         JunitReporter {
             out,
             strict: false,
+            seed: None,
             results: Vec::new(),
         }
     }
@@ -34,7 +42,10 @@ impl<W: Write> JunitReporter<W> {
 impl<W: Write> Reporter for JunitReporter<W> {
     fn event(&mut self, ev: &RunEvent) -> std::io::Result<()> {
         match &ev.kind {
-            RunEventKind::RunStarted { strict, .. } => self.strict = *strict,
+            RunEventKind::RunStarted { strict, seed, .. } => {
+                self.strict = *strict;
+                self.seed = Some(*seed);
+            }
             RunEventKind::ScenarioFinished { result } => self.results.push(result.clone()),
             _ => {}
         }
@@ -46,62 +57,30 @@ impl<W: Write> Reporter for JunitReporter<W> {
         for r in &self.results {
             suites.entry(r.clause.as_str()).or_default().push(r);
         }
-        let o = &mut self.out;
-        writeln!(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
-        let total_fail = self
-            .results
-            .iter()
-            .filter(|r| is_failure(r, self.strict))
-            .count();
-        writeln!(
-            o,
-            "<testsuites name=\"cpmconf\" tests=\"{}\" failures=\"{}\">",
-            self.results.len(),
-            total_fail
-        )?;
+        let mut report = Report::new("cpmconf");
         for (clause, rs) in suites {
-            let failures = rs.iter().filter(|r| is_failure(r, self.strict)).count();
-            let skipped = rs
-                .iter()
-                .filter(|r| matches!(r.verdict, Verdict::NotApplicable | Verdict::XFail))
-                .count();
-            let time: u64 = rs.iter().map(|r| r.duration_ms).sum();
-            writeln!(
-                o,
-                "  <testsuite name=\"clause {}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{}\">",
-                xml_escape(clause),
-                rs.len(),
-                secs(time)
-            )?;
-            for r in rs {
-                write!(
-                    o,
-                    "    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"",
-                    xml_escape(&r.id),
-                    xml_escape(&format!("cpmconf.{}", r.clause)),
-                    secs(r.duration_ms)
-                )?;
-                let body = case_body(r, self.strict);
-                if body.is_empty() {
-                    writeln!(o, "/>")?;
-                } else {
-                    writeln!(o, ">")?;
-                    write!(o, "{body}")?;
-                    writeln!(o, "    </testcase>")?;
-                }
+            let mut suite = TestSuite::new(format!("clause {clause}"));
+            if let Some(seed) = self.seed {
+                suite.add_property(Property::new("seed", seed.to_string()));
             }
-            writeln!(o, "  </testsuite>")?;
+            let ms: u64 = rs.iter().map(|r| r.duration_ms).sum();
+            suite.set_time(Duration::from_millis(ms));
+            for r in rs {
+                suite.add_test_case(test_case(r, self.strict, self.seed));
+            }
+            report.add_test_suite(suite);
         }
-        write!(o, "{}", protocol_suite(&self.results, self.strict))?;
-        writeln!(o, "</testsuites>")?;
-        o.flush()
+        if let Some(suite) = protocol_suite(&self.results, self.strict) {
+            report.add_test_suite(suite);
+        }
+        report
+            .serialize(&mut self.out)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.out.flush()
     }
 }
 
-fn secs(ms: u64) -> String {
-    format!("{}.{:03}", ms / 1000, ms % 1000)
-}
-
+/// `true` if the scenario is shown as failed (or errored) rather than passed or skipped.
 fn is_failure(r: &ScenarioResult, strict: bool) -> bool {
     match r.verdict {
         Verdict::Error | Verdict::Inconclusive => true,
@@ -110,6 +89,8 @@ fn is_failure(r: &ScenarioResult, strict: bool) -> bool {
     }
 }
 
+/// The failure text: the scenario's message, then each requirement that did not pass with its
+/// findings, the message it quotes and where that message is in the capture.
 fn details(r: &ScenarioResult) -> String {
     let mut text = String::new();
     if let Some(m) = &r.message {
@@ -126,6 +107,14 @@ fn details(r: &ScenarioResult) -> String {
         ));
         for f in &q.findings {
             text.push_str(&format!("  {f}\n"));
+        }
+        if let Some(e) = q.trace_entry {
+            match q.pcap_frame {
+                Some(f) => {
+                    text.push_str(&format!("  message #{e} of the wire log, pcap frame {f}\n"))
+                }
+                None => text.push_str(&format!("  message #{e} of the wire log\n")),
+            }
         }
         for l in &q.quote {
             text.push_str(&format!("  > {l}\n"));
@@ -144,27 +133,26 @@ fn details(r: &ScenarioResult) -> String {
 
 /// The protocol baseline as a suite of its own: one test case per RFC rule, failing when a
 /// scenario failed it (advisory output for a SHOULD unless strict), skipped when the client
-/// profile waives it. Empty when no scenario ran the baseline.
-fn protocol_suite(results: &[ScenarioResult], strict: bool) -> String {
+/// profile waives it. `None` when no scenario ran the baseline.
+fn protocol_suite(results: &[ScenarioResult], strict: bool) -> Option<TestSuite> {
     let mut rules: BTreeMap<&str, Vec<(&str, &ProtocolResult)>> = BTreeMap::new();
     for r in results {
         for p in &r.protocol {
-            rules.entry(p.rule.as_str()).or_default().push((r.id.as_str(), p));
+            rules
+                .entry(p.rule.as_str())
+                .or_default()
+                .push((r.id.as_str(), p));
         }
     }
     if rules.is_empty() {
-        return String::new();
+        return None;
     }
-    let mut cases = String::new();
-    let mut failures = 0;
-    let mut skipped = 0;
+    let mut suite = TestSuite::new("protocol baseline");
     for (rule, seen) in &rules {
-        cases.push_str(&format!(
-            "    <testcase name=\"{}\" classname=\"cpmconf.protocol\" time=\"0.000\"",
-            xml_escape(rule)
-        ));
-        let failed: Vec<&(&str, &ProtocolResult)> =
-            seen.iter().filter(|(_, p)| p.verdict == Verdict::Fail).collect();
+        let failed: Vec<&(&str, &ProtocolResult)> = seen
+            .iter()
+            .filter(|(_, p)| p.verdict == Verdict::Fail)
+            .collect();
         let mut text = String::new();
         for (scenario, p) in &failed {
             text.push_str(&format!("{scenario}: trace entries {:?}\n", p.entries));
@@ -172,78 +160,129 @@ fn protocol_suite(results: &[ScenarioResult], strict: bool) -> String {
                 text.push_str(&format!("  {f}\n"));
             }
         }
-        let text = xml_escape(&text);
         let strength = seen.first().map_or("MUST", |(_, p)| p.strength.as_str());
-        if failed.iter().any(|(_, p)| p.fails_gate(strict)) {
-            failures += 1;
-            cases.push_str(&format!(
-                ">\n      <failure type=\"fail\" message=\"{strength} {} failed in {} scenario(s)\">{text}</failure>\n    </testcase>\n",
-                xml_escape(rule),
-                failed.len()
-            ));
-        } else if !failed.is_empty() {
-            cases.push_str(&format!(
-                ">\n      <system-out>advisory: {text}</system-out>\n    </testcase>\n"
-            ));
-        } else if seen.iter().any(|(_, p)| p.waived) {
-            skipped += 1;
-            cases.push_str(">\n      <skipped message=\"waived by the client profile (protocol_waivers)\"/>\n    </testcase>\n");
+        let status = if failed.iter().any(|(_, p)| p.fails_gate(strict)) {
+            non_success(
+                NonSuccessKind::Failure,
+                "fail",
+                format!("{strength} {rule} failed in {} scenario(s)", failed.len()),
+                &text,
+            )
+        } else if seen.iter().any(|(_, p)| p.waived) && failed.is_empty() {
+            skipped("waived by the client profile (protocol_waivers)".into(), "")
         } else {
-            cases.push_str("/>\n");
+            TestCaseStatus::success()
+        };
+        let mut tc = TestCase::new(rule.to_string(), status);
+        tc.set_classname("cpmconf.protocol");
+        if !failed.is_empty() && !failed.iter().any(|(_, p)| p.fails_gate(strict)) {
+            tc.set_system_out(format!("advisory: {text}"));
         }
+        suite.add_test_case(tc);
     }
-    format!(
-        "  <testsuite name=\"protocol baseline\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0.000\">\n{cases}  </testsuite>\n",
-        rules.len()
-    )
+    Some(suite)
 }
 
-fn case_body(r: &ScenarioResult, strict: bool) -> String {
-    let text = xml_escape(&details(r));
-    let first = |v: Verdict| {
-        r.requirements
-            .iter()
-            .find(|q| q.verdict == v)
-            .map(|q| {
-                format!(
-                    "{} {}: {}",
-                    q.strength,
-                    q.id,
-                    q.findings
-                        .first()
-                        .map(|f| f.to_string())
-                        .unwrap_or_default()
-                )
-            })
-            .or_else(|| r.message.clone())
-            .unwrap_or_default()
-    };
-    match r.verdict {
-        Verdict::Pass => String::new(),
-        Verdict::Fail | Verdict::XPass if is_failure(r, strict) => format!(
-            "      <failure type=\"{}\" message=\"{}\">{text}</failure>\n",
-            r.verdict,
-            xml_escape(&first(r.verdict))
-        ),
-        Verdict::Fail | Verdict::XPass => {
-            format!("      <system-out>advisory: {text}</system-out>\n")
-        }
-        Verdict::Error => format!(
-            "      <failure type=\"error\" message=\"{}\">{text}</failure>\n",
-            xml_escape(&first(Verdict::Error))
-        ),
-        Verdict::Inconclusive => format!(
-            "      <failure type=\"inconclusive\" message=\"{}\">{text}</failure>\n",
-            xml_escape(&first(Verdict::Inconclusive))
-        ),
-        Verdict::NotApplicable => format!(
-            "      <skipped message=\"not-applicable: {}\"/>\n",
-            xml_escape(r.message.as_deref().unwrap_or(""))
-        ),
-        Verdict::XFail => {
-            format!("      <skipped message=\"xfail (known failure)\">{text}</skipped>\n")
-        }
+/// The paths of the scenario's capture files, for system-out.
+fn files(r: &ScenarioResult) -> String {
+    let mut text = String::new();
+    if let Some(p) = &r.pcap {
+        text.push_str(&format!("pcap: {p}\n"));
     }
+    if let Some(w) = &r.wire_log {
+        text.push_str(&format!("wire log: {w}\n"));
+    }
+    text
+}
+
+/// The one-line message of a failure: the first finding of the first requirement with this
+/// verdict, else the scenario's message.
+fn headline(r: &ScenarioResult, v: Verdict) -> String {
+    r.requirements
+        .iter()
+        .find(|q| q.verdict == v)
+        .map(|q| {
+            format!(
+                "{} {}: {}",
+                q.strength,
+                q.id,
+                q.findings
+                    .first()
+                    .map(|f| f.to_string())
+                    .unwrap_or_else(|| q.message.clone().unwrap_or_default())
+            )
+        })
+        .or_else(|| r.message.clone())
+        .unwrap_or_default()
+}
+
+fn non_success(kind: NonSuccessKind, ty: &str, message: String, text: &str) -> TestCaseStatus {
+    let mut s = TestCaseStatus::non_success(kind);
+    s.set_type(ty).set_message(message).set_description(text);
+    s
+}
+
+fn skipped(message: String, text: &str) -> TestCaseStatus {
+    let mut s = TestCaseStatus::skipped();
+    s.set_message(message);
+    if !text.is_empty() {
+        s.set_description(text);
+    }
+    s
+}
+
+fn test_case(r: &ScenarioResult, strict: bool, seed: Option<u64>) -> TestCase {
+    let text = details(r);
+    let failing = is_failure(r, strict);
+    let status = match r.verdict {
+        Verdict::Pass => TestCaseStatus::success(),
+        Verdict::Fail | Verdict::XPass if failing => non_success(
+            NonSuccessKind::Failure,
+            r.verdict.as_str(),
+            headline(r, r.verdict),
+            &text,
+        ),
+        // Advisory: passes, the note goes to system-out.
+        Verdict::Fail | Verdict::XPass => TestCaseStatus::success(),
+        Verdict::Error => non_success(
+            NonSuccessKind::Error,
+            "error",
+            headline(r, Verdict::Error),
+            &text,
+        ),
+        Verdict::Inconclusive => non_success(
+            NonSuccessKind::Failure,
+            "inconclusive",
+            headline(r, Verdict::Inconclusive),
+            &text,
+        ),
+        Verdict::NotApplicable => skipped(
+            format!("not-applicable: {}", r.message.as_deref().unwrap_or("")),
+            "",
+        ),
+        Verdict::XFail => skipped("xfail (known failure)".into(), &text),
+    };
+    let mut out = String::new();
+    if matches!(r.verdict, Verdict::Fail | Verdict::XPass) && !failing {
+        out.push_str("advisory: ");
+    }
+    if r.verdict != Verdict::Pass {
+        out.push_str(&text);
+    }
+    out.push_str(&files(r));
+    let mut tc = TestCase::new(r.id.clone(), status);
+    tc.set_classname(format!("cpmconf.{}", r.clause))
+        .set_time(Duration::from_millis(r.duration_ms));
+    if !out.is_empty() {
+        tc.set_system_out(out);
+    }
+    if let Some(seed) = seed {
+        tc.add_property(Property::new("seed", seed.to_string()));
+    }
+    for q in &r.requirements {
+        tc.add_property(Property::new("requirement", q.id.clone()));
+    }
+    tc
 }
 
 #[cfg(test)]
@@ -255,9 +294,32 @@ mod tests {
         let mut r = JunitReporter::new(Vec::new());
         crate::report::fixture::feed(&mut r);
         let text = String::from_utf8(r.into_inner()).unwrap();
+        // Inconclusive and error are never a bare (passing) testcase.
         assert!(!text.contains(
             "<testcase name=\"deferred-timeout\" classname=\"cpmconf.7.3.11\" time=\"0.012\"/>"
         ));
+        assert!(
+            text.contains("<testsuites name=\"cpmconf\" tests=\"10\" failures=\"3\" errors=\"1\">"),
+            "{text}"
+        );
+        // The protocol baseline is a suite of its own: a failed MUST rule is a failure there.
+        assert!(
+            text.contains("<testsuite name=\"protocol baseline\" tests=\"3\" disabled=\"0\" errors=\"0\" failures=\"1\">"),
+            "{text}"
+        );
+        assert!(
+            text.contains("adapter exited with status 1\" type=\"error\">"),
+            "{text}"
+        );
+        assert!(
+            text.contains("no INVITE within 5s\" type=\"inconclusive\">"),
+            "{text}"
+        );
+        assert!(text.contains("pcap: pcap/rejoin-bad-id.pcap"), "{text}");
+        assert!(
+            text.contains("<property name=\"requirement\" value=\"7.3.1.5/contribution-id\"/>"),
+            "{text}"
+        );
         insta::assert_snapshot!("junit_synthetic_run", text);
     }
 }

@@ -1,14 +1,21 @@
-//! One stream of run events feeding every reporter (terminal, JUnit, JSON); reporters write to an
-//! injectable `std::io::Write`, so each is snapshot-tested on a fixed synthetic run.
+//! One stream of run events feeding every reporter (terminal, JUnit, JSON, HTML); reporters write
+//! to an injectable `std::io::Write`, so each is snapshot-tested on a fixed synthetic run; and the
+//! merge of sharded reports, which replays their streams into the same reporters.
 
 pub mod event;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod ladder;
+pub mod merge;
 pub mod terminal;
 
 pub use event::{RunEvent, RunEventKind, StepStatus};
-pub use json::JsonReporter;
+pub use html::HtmlReporter;
+pub use json::{JsonReporter, Results, Selection};
 pub use junit::JunitReporter;
+pub use ladder::{Arrow, Ladder};
+pub use merge::{merge_reports, MergeError, Merged};
 pub use terminal::TerminalReporter;
 
 /// Something that consumes run events.

@@ -117,7 +117,11 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                     } else {
                         ", advisory"
                     };
-                    let waived = if p.waived { ", waived by the profile" } else { "" };
+                    let waived = if p.waived {
+                        ", waived by the profile"
+                    } else {
+                        ""
+                    };
                     writeln!(
                         self.out,
                         "                {} {} [{}{weight}{waived}] (protocol baseline, trace entries {:?})",
@@ -192,7 +196,9 @@ fn write_protocol(
     let mut rules: BTreeMap<&str, (&'static str, [usize; 3])> = BTreeMap::new();
     let mut waived: Vec<&str> = Vec::new();
     for p in results.iter().flat_map(|r| &r.protocol) {
-        let e = rules.entry(p.rule.as_str()).or_insert((p.strength.as_str(), [0; 3]));
+        let e = rules
+            .entry(p.rule.as_str())
+            .or_insert((p.strength.as_str(), [0; 3]));
         match p.verdict {
             Verdict::Pass => e.1[0] += 1,
             Verdict::Fail => e.1[1] += 1,

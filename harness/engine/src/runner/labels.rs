@@ -74,8 +74,8 @@ impl<'n> Labeler<'n> {
         }
     }
 
-    /// The name of an address for the wire log.
+    /// The name of an address for the wire log: its simulated role, else [`CLIENT`].
     pub fn name(&self, addr: SocketAddr) -> Option<String> {
-        self.net.role_of_addr(addr)
+        Some(self.net.role_of_addr(addr).unwrap_or_else(|| CLIENT.into()))
     }
 }

@@ -105,7 +105,11 @@ pub const WELL_FORMED: &str = "codec/well-formed";
 
 /// The protocol baseline over every message the client sent (`crate::baseline`), as results per
 /// RFC rule with the profile's waivers applied.
-pub fn protocol(trace: &Trace, labels: &Labeler<'_>, profile: &ClientProfile) -> Vec<ProtocolResult> {
+pub fn protocol(
+    trace: &Trace,
+    labels: &Labeler<'_>,
+    profile: &ClientProfile,
+) -> Vec<ProtocolResult> {
     let cfg = BaselineConfig {
         password: Some(profile.identity.password.clone()),
     };
@@ -131,15 +135,17 @@ pub fn stimuli(trace: &Trace, labels: &Labeler<'_>) -> Vec<ProtocolFinding> {
 pub fn results(report: BaselineReport, waivers: &[String]) -> Vec<ProtocolResult> {
     let mut by_rule: BTreeMap<String, ProtocolResult> = BTreeMap::new();
     for f in report.findings {
-        let r = by_rule.entry(f.rule.clone()).or_insert_with(|| ProtocolResult {
-            rule: f.rule.clone(),
-            strength: f.strength,
-            verdict: Verdict::Fail,
-            waived: false,
-            checked: 0,
-            entries: Vec::new(),
-            findings: Vec::new(),
-        });
+        let r = by_rule
+            .entry(f.rule.clone())
+            .or_insert_with(|| ProtocolResult {
+                rule: f.rule.clone(),
+                strength: f.strength,
+                verdict: Verdict::Fail,
+                waived: false,
+                checked: 0,
+                entries: Vec::new(),
+                findings: Vec::new(),
+            });
         r.strength = r.strength.min(f.strength);
         if !r.entries.contains(&f.entry) {
             r.entries.push(f.entry);
@@ -157,7 +163,11 @@ pub fn results(report: BaselineReport, waivers: &[String]) -> Vec<ProtocolResult
         .keys()
         .any(|k| !baseline::RULES.iter().any(|(r, _)| r == k));
     for (rule, n) in &report.checked {
-        let id = if rule == "codec" { WELL_FORMED } else { rule.as_str() };
+        let id = if rule == "codec" {
+            WELL_FORMED
+        } else {
+            rule.as_str()
+        };
         if let Some(r) = by_rule.get_mut(id) {
             r.checked = *n;
         } else if !(rule == "codec" && codec_failed) {
@@ -321,7 +331,10 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
     ) {
         let w: Vec<String> = waivers.iter().map(|s| s.to_string()).collect();
         let rs = results(report(), &w);
-        let r = rs.iter().find(|r| r.rule == rule).expect("a result for the rule");
+        let r = rs
+            .iter()
+            .find(|r| r.rule == rule)
+            .expect("a result for the rule");
         assert_eq!((r.verdict, r.waived), (verdict, waived), "{r:#?}");
         if verdict == Verdict::Fail {
             assert_eq!(r.entries, vec![3, 5]);
@@ -332,10 +345,14 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
     #[test]
     fn a_codec_failure_replaces_the_well_formed_pass() {
         let mut r = report();
-        r.findings.push(finding("rfc4566/5-crlf", RuleStrength::Should, 1));
+        r.findings
+            .push(finding("rfc4566/5-crlf", RuleStrength::Should, 1));
         let rs = results(r, &[]);
         assert!(!rs.iter().any(|r| r.rule == WELL_FORMED));
         let lf = rs.iter().find(|r| r.rule == "rfc4566/5-crlf").unwrap();
-        assert_eq!((lf.verdict, lf.strength), (Verdict::Fail, RuleStrength::Should));
+        assert_eq!(
+            (lf.verdict, lf.strength),
+            (Verdict::Fail, RuleStrength::Should)
+        );
     }
 }

@@ -98,6 +98,7 @@ pub async fn run_scenario(
         (r, golden, regression)
     };
     opts.known.apply(&mut result);
+    crate::report::ladder::annotate(&mut result, &ev.list);
     for r in &result.requirements {
         ev.push(RunEventKind::VerdictIssued {
             scenario: s.id.clone(),
@@ -306,6 +307,17 @@ async fn run_live(
     let golden_trace = Trace::from_events(events.get(..cut).unwrap_or(&events));
     let projection = golden::project(&golden_inputs(&golden_trace, &labels));
     let log = trace.wire_log(&|a| labels.name(a));
+    ev.push(RunEventKind::TraceCaptured {
+        scenario: s.id.clone(),
+        ladder: crate::report::Ladder::build(
+            &trace,
+            &|e| labels.roles(e),
+            &|a| labels.name(a),
+            &cpmconf_capture::trace_frame_numbers(&trace, &events),
+            format!("pcap/{}.pcap", s.id),
+            format!("wire/{}.log", s.id),
+        ),
+    });
     net.shutdown().await;
     tap.finish();
     if let Err(e) = std::fs::write(wire_dir.join(format!("{}.log", s.id)), log) {

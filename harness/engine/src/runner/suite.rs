@@ -8,8 +8,8 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::catalogue::Catalogue;
-use crate::scenario::LoadedScenario;
 use crate::report::{Reporter, RunEvent, RunEventKind};
+use crate::scenario::LoadedScenario;
 use crate::verdict::{gate_with, Gate, ScenarioResult};
 
 use super::options::RunOptions;
@@ -185,6 +185,8 @@ fn ended_early(
         message: Some(message.into()),
         protocol: Vec::new(),
         stimuli: Vec::new(),
+        pcap: None,
+        wire_log: None,
     };
     let at = run_start.elapsed().as_millis() as u64;
     let events = vec![

@@ -1022,7 +1022,10 @@ impl Driver {
                     }
                     m
                 };
-                entry.send_response(stamp(response_to(cancel, StatusCode::OK, Some(&to_tag))), now);
+                entry.send_response(
+                    stamp(response_to(cancel, StatusCode::OK, Some(&to_tag))),
+                    now,
+                );
                 if let ServerMachine::Invite(inv) = &mut inv_entry.machine {
                     if inv.is_proceeding() {
                         let tag = inv.last_response_to_tag().unwrap_or_else(|| to_tag.clone());
