@@ -1,5 +1,6 @@
 //! `cpmconf`: the command-line front end of the conformance suite and SIP/MSRP simulator.
 
+mod check;
 mod decode;
 mod embedded;
 mod faults;
@@ -55,6 +56,17 @@ enum Command {
     /// (a legal folded header), 1 decoded with a warning or error finding (in the message or a
     /// body), 2 could not be decoded (the message names the byte offset) or could not be read.
     Decode(decode::DecodeArgs),
+    /// Judge a capture made anywhere (pcap or pcapng) by the per-message rules.
+    ///
+    /// Runs the protocol baseline (RFC rules: well-formed messages and bodies, Via copied into
+    /// responses, ACK of non-2xx, To tags, digest credentials, registered Contact, no
+    /// unspecified receive address) and the global monitors (7/user-agent-header) over every
+    /// message the client under test sent: a lint of a device's capture. Judging a capture
+    /// against a scenario's steps is not built yet (use `cpmconf run` for scenarios). Same
+    /// verdicts and report files as `run`. Exit status: 0 every rule passes, 1 a rule failed,
+    /// 2 the capture cannot be judged (unreadable, not a capture, truncated, no SIP from the
+    /// client, or no single party that registers when --client is not given).
+    Check(check::CheckArgs),
     /// Run the simulated network as a standalone server for live testing of real clients.
     Serve(serve::ServeArgs),
     /// Run the reference client as a JSON-lines upper-tester adapter on stdin/stdout.
@@ -76,6 +88,7 @@ fn main() -> ExitCode {
         Command::Schema => schema::run(),
         Command::Faults => faults::run(),
         Command::Decode(args) => decode::run(&args),
+        Command::Check(args) => check::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Refclient(args) => refclient::main_entry(&args),
         Command::Merge(args) => merge::run(&args),

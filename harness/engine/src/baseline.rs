@@ -279,8 +279,8 @@ fn unspecified(host: &str) -> bool {
         .is_ok_and(|a| a.is_unspecified())
 }
 
-/// The SDP bodies of a SIP message (whole body or multipart part).
-fn sdp_of(m: &sip::Message) -> Option<SessionDescription> {
+/// The SDP of a SIP message, plain or as a multipart part.
+pub fn sdp_of(m: &sip::Message) -> Option<SessionDescription> {
     let ct = m.headers.value("Content-Type")?.to_ascii_lowercase();
     let bytes = if ct.starts_with("application/sdp") {
         m.body.clone()

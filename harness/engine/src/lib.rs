@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod diagnostic;
 pub mod golden;
 pub mod group;
+pub mod lint;
 pub mod matcher;
 pub mod observed;
 pub mod report;

@@ -110,11 +110,25 @@ pub fn protocol(
     labels: &Labeler<'_>,
     profile: &ClientProfile,
 ) -> Vec<ProtocolResult> {
-    let cfg = BaselineConfig {
-        password: Some(profile.identity.password.clone()),
-    };
-    let report = baseline::check(trace, &|e| labels.roles(e).0 == CLIENT, &cfg);
-    results(report, &profile.protocol_waivers)
+    protocol_of(
+        trace,
+        &|e| labels.roles(e).0 == CLIENT,
+        Some(profile.identity.password.clone()),
+        &profile.protocol_waivers,
+    )
+}
+
+/// The protocol baseline over the messages `is_client` picks (a live run's client, or the party
+/// `cpmconf check` judges in a capture), with `waivers` applied; `password` recomputes digest
+/// responses when known.
+pub fn protocol_of(
+    trace: &Trace,
+    is_client: &dyn Fn(&TraceEntry) -> bool,
+    password: Option<String>,
+    waivers: &[String],
+) -> Vec<ProtocolResult> {
+    let report = baseline::check(trace, is_client, &BaselineConfig { password });
+    results(report, waivers)
 }
 
 /// The protocol baseline over every message the simulated network sent: the simulator must keep

@@ -1,0 +1,201 @@
+//! `cpmconf check` on captures: the pcaps of a live run judged offline give the live run's
+//! per-message verdicts (the protocol baseline and 7/user-agent-header), for the reference client
+//! and with a fault; bad captures exit 2 saying what is wrong.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use rstest::rstest;
+use serde_json::Value;
+use support::{cpmconf, repo, text};
+
+const UA: &str = "7/user-agent-header";
+
+/// One live run of the whole suite with `fault` (or none), its report folder kept.
+fn live(fault: Option<&str>) -> PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let report = dir.join("report");
+    let golden = dir.join("golden");
+    let mut args = vec![
+        "run",
+        "--quiet",
+        "--seed",
+        "3",
+        "--jobs",
+        "8",
+        "--report",
+        report.to_str().unwrap(),
+        "--golden",
+        golden.to_str().unwrap(),
+    ];
+    if let Some(f) = fault {
+        args.extend(["--fault", f]);
+    }
+    let o = cpmconf(&args);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    report
+}
+
+fn runs() -> &'static BTreeMap<&'static str, PathBuf> {
+    static RUNS: OnceLock<BTreeMap<&'static str, PathBuf>> = OnceLock::new();
+    RUNS.get_or_init(|| BTreeMap::from([("reference", live(None)), (UA, live(Some(UA)))]))
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// What the per-message rules said about one scenario: the User-Agent verdict and, per protocol
+/// rule, verdict, messages checked and offending entries.
+fn per_message(s: &Value) -> (Option<String>, Vec<(String, String, u64, Value)>) {
+    let ua = s["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == UA)
+        .map(|r| r["verdict"].as_str().unwrap().to_string());
+    let proto = s["protocol"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["rule"].as_str().unwrap().to_string(),
+                p["verdict"].as_str().unwrap().to_string(),
+                p["checked"].as_u64().unwrap(),
+                p["entries"].clone(),
+            )
+        })
+        .collect();
+    (ua, proto)
+}
+
+#[rstest]
+#[case::reference("reference")]
+#[case::user_agent_fault(UA)]
+fn checking_the_pcaps_of_a_live_run_gives_its_per_message_verdicts(#[case] run: &str) {
+    let report = &runs()[run];
+    let results = json(&report.join("results.json"));
+    let scenarios = results["scenarios"].as_array().unwrap();
+    assert!(scenarios.len() > 40, "the whole suite ran");
+    let mut ua_failures = 0;
+    for s in scenarios {
+        let id = s["id"].as_str().unwrap();
+        let pcap = report.join("pcap").join(format!("{id}.pcap"));
+        let o = cpmconf(&[
+            "check",
+            "--json",
+            "--profile",
+            repo()
+                .join("fixtures/clients/reference.yaml")
+                .to_str()
+                .unwrap(),
+            pcap.to_str().unwrap(),
+        ]);
+        let checked: Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{id}: {e}: {}", text(&o)));
+        let offline = &checked["scenarios"][0];
+        let (live_ua, live_proto) = per_message(s);
+        let (off_ua, off_proto) = per_message(offline);
+        assert_eq!(off_ua, live_ua, "{id}: the User-Agent verdict");
+        assert_eq!(off_proto, live_proto, "{id}: the protocol baseline");
+        let failed =
+            live_ua.as_deref() == Some("fail") || live_proto.iter().any(|(_, v, _, _)| v == "fail");
+        assert_eq!(
+            o.status.code(),
+            Some(i32::from(failed)),
+            "{id}: {}",
+            text(&o)
+        );
+        ua_failures += usize::from(live_ua.as_deref() == Some("fail"));
+    }
+    // The fault run is only evidence when the fault was seen.
+    if run == UA {
+        assert!(ua_failures > 10, "{ua_failures} scenario(s) failed {UA}");
+    } else {
+        assert_eq!(ua_failures, 0);
+    }
+}
+
+#[test]
+fn a_report_folder_has_every_file_and_the_capture() {
+    let report = &runs()["reference"];
+    let out = tempfile::tempdir().unwrap();
+    let pcap = report.join("pcap/bye-closes-chat.pcap");
+    let o = cpmconf(&[
+        "check",
+        pcap.to_str().unwrap(),
+        "--report",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("the party that sent REGISTER"), "{t}");
+    for f in [
+        "results.json",
+        "junit.xml",
+        "index.html",
+        "pcap/bye-closes-chat.pcap",
+        "wire/bye-closes-chat.pcap.log",
+    ] {
+        assert!(out.path().join(f).is_file(), "{f} missing: {t}");
+    }
+    let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    assert!(html.contains("href=\"pcap/bye-closes-chat.pcap\""));
+    let log = std::fs::read_to_string(out.path().join("wire/bye-closes-chat.pcap.log")).unwrap();
+    assert!(
+        log.contains("client"),
+        "the client is named in the wire log"
+    );
+}
+
+#[test]
+fn naming_another_party_as_the_client_judges_that_party() {
+    // The simulated network's messages carry its own product token, not the client's: judged as
+    // the client, the network fails 7/user-agent-header.
+    let report = &runs()["reference"];
+    let pcap = report.join("pcap/bye-closes-chat.pcap");
+    let o = cpmconf(&["check", "--client", "127.0.0.1", pcap.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("CPM-serv/OMA2.0"), "{}", text(&o));
+}
+
+/// Bytes of a real capture, cut or replaced.
+fn bad(kind: &str) -> Vec<u8> {
+    let pcap = std::fs::read(runs()["reference"].join("pcap/bye-closes-chat.pcap")).unwrap();
+    match kind {
+        "empty" => Vec::new(),
+        "text" => b"INVITE sip:bob@example.net SIP/2.0\r\n\r\n".to_vec(),
+        "truncated" => pcap[..pcap.len() - 7].to_vec(),
+        "header-only" => pcap[..24].to_vec(),
+        _ => unreachable!(),
+    }
+}
+
+#[rstest]
+#[case::empty("empty", "not a pcap or pcapng file")]
+#[case::text("text", "not a pcap or pcapng file")]
+#[case::truncated("truncated", "truncated")]
+#[case::no_sip("header-only", "no SIP message")]
+#[case::bad_client("bad-client", "expected IP or IP:PORT")]
+#[case::missing("missing", "No such file")]
+fn a_capture_that_cannot_be_judged_exits_2_saying_why(#[case] kind: &str, #[case] says: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.pcap");
+    let mut args = vec!["check"];
+    match kind {
+        "missing" => {}
+        "bad-client" => {
+            std::fs::write(&path, bad("header-only")).unwrap();
+            args.extend(["--client", "not-an-address"]);
+        }
+        k => std::fs::write(&path, bad(k)).unwrap(),
+    }
+    args.push(path.to_str().unwrap());
+    let o = cpmconf(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains(says), "{kind}: {}", text(&o));
+}

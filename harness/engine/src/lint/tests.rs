@@ -1,0 +1,255 @@
+//! Tests of the capture lint: who the client is, what it is judged by, and the errors that say
+//! a capture cannot be judged.
+
+use super::*;
+use crate::baseline::VIA_COPIED;
+use cpmconf_capture::Tap;
+use rstest::rstest;
+
+const CLIENT: &str = "192.0.2.10:5070";
+const CORE: &str = "198.51.100.1:5060";
+const OTHER: &str = "198.51.100.2:5060";
+
+fn sock(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn request(method: &str, from: &str, ua: bool) -> String {
+    let ua = if ua {
+        "User-Agent: CPM-client/OMA2.0 Phone/1.0\r\n"
+    } else {
+        ""
+    };
+    format!(
+        "{method} sip:bob@example.net SIP/2.0\r\nVia: SIP/2.0/UDP {from};branch=z9hG4bK{method}\r\n\
+Max-Forwards: 70\r\nFrom: <sip:alice@example.net>;tag=a\r\nTo: <sip:bob@example.net>\r\n\
+Call-ID: c-{method}\r\nCSeq: 1 {method}\r\n{ua}Content-Length: 0\r\n\r\n"
+    )
+}
+
+/// A 200 to `request`, with both of the request's Via values or (`drop_via`) only the top one.
+fn ok_two_vias(method: &str, drop_via: bool) -> String {
+    let second = if drop_via {
+        ""
+    } else {
+        "Via: SIP/2.0/UDP 198.51.100.9:5060;branch=z9hG4bKup\r\n"
+    };
+    format!(
+        "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP {CORE};branch=z9hG4bKin\r\n{second}\
+From: <sip:carol@example.net>;tag=c\r\nTo: <sip:alice@example.net>;tag=x\r\nCall-ID: c-in\r\n\
+CSeq: 7 {method}\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+fn incoming(method: &str) -> String {
+    format!(
+        "{method} sip:alice@192.0.2.10:5070 SIP/2.0\r\nVia: SIP/2.0/UDP {CORE};branch=z9hG4bKin\r\n\
+Via: SIP/2.0/UDP 198.51.100.9:5060;branch=z9hG4bKup\r\nMax-Forwards: 69\r\n\
+From: <sip:carol@example.net>;tag=c\r\nTo: <sip:alice@example.net>\r\nCall-ID: c-in\r\n\
+CSeq: 7 {method}\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+/// The client registers and sends a MESSAGE (with or without User-Agent), then answers an
+/// incoming MESSAGE (copying both Via values or dropping one).
+fn trace(ua: bool, drop_via: bool) -> Trace {
+    let tap = Tap::new();
+    let (c, n) = (sock(CLIENT), sock(CORE));
+    tap.udp(c, n, request("REGISTER", CLIENT, true).as_bytes());
+    tap.udp(n, c, b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bKREGISTER\r\nFrom: <sip:alice@example.net>;tag=a\r\nTo: <sip:bob@example.net>;tag=r\r\nCall-ID: c-REGISTER\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n");
+    tap.udp(c, n, request("MESSAGE", CLIENT, ua).as_bytes());
+    tap.udp(n, c, incoming("MESSAGE").as_bytes());
+    tap.udp(c, n, ok_two_vias("MESSAGE", drop_via).as_bytes());
+    Trace::from_events(&tap.events())
+}
+
+fn opts(client: &[&str]) -> LintOptions {
+    LintOptions {
+        name: "phone.pcap".into(),
+        client: client
+            .iter()
+            .map(|c| ClientAddr::parse(c).unwrap())
+            .collect(),
+        ..LintOptions::default()
+    }
+}
+
+fn cat() -> Catalogue {
+    Catalogue::embedded().unwrap()
+}
+
+#[rstest]
+#[case("192.0.2.1", "192.0.2.1", None)]
+#[case("192.0.2.1:5070", "192.0.2.1", Some(5070))]
+#[case("::1", "::1", None)]
+#[case("[::1]", "::1", None)]
+#[case("[::1]:5070", "::1", Some(5070))]
+fn client_addresses_parse(#[case] text: &str, #[case] ip: &str, #[case] port: Option<u16>) {
+    let a = ClientAddr::parse(text).unwrap();
+    assert_eq!((a.ip, a.port), (ip.parse().unwrap(), port));
+}
+
+#[rstest]
+#[case("bob")]
+#[case("192.0.2.1:")]
+#[case("")]
+fn a_bad_client_address_says_what_is_expected(#[case] text: &str) {
+    let e = ClientAddr::parse(text).unwrap_err();
+    assert!(e.contains("expected IP or IP:PORT"), "{e}");
+}
+
+#[test]
+fn a_port_less_address_matches_every_port_of_the_host() {
+    let a = ClientAddr::parse("192.0.2.10").unwrap();
+    assert!(a.matches(sock("192.0.2.10:1")) && a.matches(sock(CLIENT)));
+    assert!(!a.matches(sock(CORE)));
+    let p = ClientAddr::parse(CLIENT).unwrap();
+    assert!(p.matches(sock(CLIENT)) && !p.matches(sock("192.0.2.10:5071")));
+}
+
+#[test]
+fn a_conformant_capture_passes_every_rule_it_reached() {
+    let l = lint(&cat(), &trace(true, false), &opts(&[CLIENT])).unwrap();
+    assert!(l.gate.passed, "{:#?}", l.result);
+    assert_eq!(l.result.verdict, Verdict::Pass);
+    let ua = &l.result.requirements[0];
+    assert_eq!(
+        (ua.id.as_str(), ua.verdict),
+        (monitor::USER_AGENT_REQUIREMENT, Verdict::Pass)
+    );
+    let via = l
+        .result
+        .protocol
+        .iter()
+        .find(|p| p.rule == VIA_COPIED)
+        .unwrap();
+    assert_eq!((via.verdict, via.checked), (Verdict::Pass, 1));
+    // One arrow per message, the client in its own lane.
+    assert_eq!(l.ladder.arrows.len(), 5);
+    assert_eq!(l.ladder.arrows[0].from, "client");
+    assert_eq!(l.ladder.arrows[0].to, CORE);
+}
+
+#[test]
+fn each_broken_rule_fails_only_itself_and_quotes_the_message() {
+    // A MESSAGE without User-Agent: only 7/user-agent-header fails.
+    let l = lint(&cat(), &trace(false, false), &opts(&[CLIENT])).unwrap();
+    assert!(!l.gate.passed);
+    let ua = &l.result.requirements[0];
+    assert_eq!(ua.verdict, Verdict::Fail);
+    assert!(
+        ua.quote.iter().any(|q| q.starts_with("MESSAGE ")),
+        "{ua:#?}"
+    );
+    assert!(l.result.protocol.iter().all(|p| p.verdict == Verdict::Pass));
+    // A response that drops the second Via: only the Via rule fails, naming the entry.
+    let l = lint(&cat(), &trace(true, true), &opts(&[CLIENT])).unwrap();
+    assert!(!l.gate.passed);
+    assert_eq!(l.result.requirements[0].verdict, Verdict::Pass);
+    let failed: Vec<_> = l
+        .result
+        .protocol
+        .iter()
+        .filter(|p| p.verdict != Verdict::Pass)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(
+        (failed[0].rule.as_str(), &failed[0].entries),
+        (VIA_COPIED, &vec![4])
+    );
+}
+
+#[test]
+fn a_waived_rule_does_not_fail_the_gate() {
+    let mut o = opts(&[CLIENT]);
+    o.waivers = vec![VIA_COPIED.into()];
+    let l = lint(&cat(), &trace(true, true), &o).unwrap();
+    assert!(l.gate.passed, "{:#?}", l.result);
+    let via = l
+        .result
+        .protocol
+        .iter()
+        .find(|p| p.rule == VIA_COPIED)
+        .unwrap();
+    assert_eq!((via.verdict, via.waived), (Verdict::XFail, true));
+}
+
+#[test]
+fn the_client_is_the_one_party_that_registers() {
+    let l = lint(&cat(), &trace(true, false), &opts(&[])).unwrap();
+    assert!(l.guessed);
+    assert_eq!(l.client, vec![ClientAddr::parse(CLIENT).unwrap()]);
+}
+
+#[test]
+fn without_a_register_the_client_must_be_named() {
+    let tap = Tap::new();
+    tap.udp(
+        sock(CLIENT),
+        sock(CORE),
+        request("MESSAGE", CLIENT, true).as_bytes(),
+    );
+    tap.udp(
+        sock(OTHER),
+        sock(CORE),
+        request("OPTIONS", OTHER, true).as_bytes(),
+    );
+    let t = Trace::from_events(&tap.events());
+    let e = lint(&cat(), &t, &opts(&[])).unwrap_err();
+    assert_eq!(
+        e,
+        LintError::NoClient {
+            parties: vec![(sock(CORE), 0), (sock(CLIENT), 1), (sock(OTHER), 1)]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        }
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("--client") && text.contains(CLIENT) && text.contains(OTHER),
+        "{text}"
+    );
+    // Named, it is judged.
+    assert!(lint(&cat(), &t, &opts(&[CLIENT])).is_ok());
+}
+
+#[test]
+fn a_named_client_that_sent_nothing_cannot_be_judged() {
+    let e = lint(&cat(), &trace(true, false), &opts(&["203.0.113.5"])).unwrap_err();
+    assert!(matches!(e, LintError::NoClientTraffic { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(
+        text.contains("203.0.113.5") && text.contains(CLIENT),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_events_feed_every_reporter_in_run_order() {
+    let l = lint(&cat(), &trace(false, false), &opts(&[CLIENT])).unwrap();
+    let kinds: Vec<&str> = l
+        .events("2026-12-05T00:00:00Z")
+        .iter()
+        .map(|e| match &e.kind {
+            RunEventKind::RunStarted { .. } => "run-started",
+            RunEventKind::ScenarioStarted { .. } => "scenario-started",
+            RunEventKind::TraceCaptured { .. } => "trace",
+            RunEventKind::VerdictIssued { .. } => "verdict",
+            RunEventKind::ScenarioFinished { .. } => "scenario-finished",
+            RunEventKind::RunFinished { .. } => "run-finished",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "run-started",
+            "scenario-started",
+            "trace",
+            "verdict",
+            "scenario-finished",
+            "run-finished"
+        ]
+    );
+}
