@@ -114,6 +114,9 @@ pub struct BaselineConfig {
     /// The judged party's digest password (for recomputing its Authorization responses);
     /// `None` skips the response check.
     pub password: Option<String>,
+    /// Contacts the judged party registered outside this trace ([`registered_contacts`] of the
+    /// part holding its REGISTER transactions), when the trace is a part of a longer one.
+    pub registered: Vec<String>,
 }
 
 struct Ctx<'a> {
@@ -124,6 +127,17 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The entry whose `index` is `i` (entries are in index order; a part of a longer trace,
+    /// as `cpmconf check` judges a capture in parts, keeps the whole trace's indexes).
+    fn entry(&self, i: usize) -> &TraceEntry {
+        let at = self
+            .trace
+            .entries
+            .binary_search_by_key(&i, |e| e.index)
+            .unwrap_or_else(|_| panic!("trace entry {i} is not in the trace"));
+        &self.trace.entries[at]
+    }
+
     fn checked(&mut self, rule: &str) {
         *self.report.checked.entry(rule.to_string()).or_default() += 1;
     }
@@ -175,7 +189,7 @@ pub fn check(
     to_tag(&mut cx);
     via_copied(&mut cx);
     authorization(&mut cx, cfg);
-    contact_registered(&mut cx);
+    contact_registered(&mut cx, cfg);
     cx.report
 }
 
@@ -261,7 +275,7 @@ fn ack_non_2xx(cx: &mut Ctx<'_>) {
             e.index > ri && a.method() == Some(&Method::Ack) && same_transaction(&inv, a)
         });
         if !acked {
-            let e = cx.trace.entries[ri].clone();
+            let e = cx.entry(ri).clone();
             cx.fail(
                 ACK_NON_2XX,
                 &e,
@@ -327,7 +341,7 @@ fn receive_address(cx: &mut Ctx<'_>) {
     for (i, rule, bad, dir) in hits {
         cx.checked(rule);
         if let Some(addr) = bad {
-            let e = cx.trace.entries[i].clone();
+            let e = cx.entry(i).clone();
             let what = if rule == SDP_UNSPECIFIED_ADDRESS {
                 format!("c= address of a {} stream", dir.as_str())
             } else {
@@ -397,7 +411,7 @@ fn to_tag(cx: &mut Ctx<'_>) {
         if first == to {
             continue;
         }
-        let e = cx.trace.entries[i].clone();
+        let e = cx.entry(i).clone();
         cx.fail(
             TO_TAG_CHANGED,
             &e,
@@ -464,7 +478,7 @@ fn via_copied(cx: &mut Ctx<'_>) {
     for (i, want, got) in work {
         cx.checked(VIA_COPIED);
         if want != got {
-            let e = cx.trace.entries[i].clone();
+            let e = cx.entry(i).clone();
             cx.fail(
                 VIA_COPIED,
                 &e,
@@ -531,7 +545,7 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
         }
     }
     for (i, c, cr, method, body) in work {
-        let e = cx.trace.entries[i].clone();
+        let e = cx.entry(i).clone();
         cx.checked(AUTH_ALGORITHM);
         let (want, got) = (
             algorithm_label(c.algorithm.as_deref()),
@@ -600,9 +614,19 @@ fn contact_key(na: &sip::NameAddr) -> String {
     )
 }
 
-/// The Contact of a dialog-creating request (INVITE, SUBSCRIBE, REFER outside a dialog) is a
-/// contact the subject registered (or a GRUU the registrar gave it).
-fn contact_registered(cx: &mut Ctx<'_>) {
+/// The contacts (and GRUUs) the party `is_subject` picks registered in `trace`: the Contact of
+/// each REGISTER it sent that a 2xx answered (not de-registrations), and the pub-gruu /
+/// temp-gruu of that 2xx.
+pub fn registered_contacts(trace: &Trace, is_subject: &dyn Fn(&TraceEntry) -> bool) -> Vec<String> {
+    let cx = Ctx {
+        trace,
+        subject: trace.entries.iter().map(is_subject).collect(),
+        report: BaselineReport::default(),
+    };
+    registrations(&cx)
+}
+
+fn registrations(cx: &Ctx<'_>) -> Vec<String> {
     let mut registered: Vec<String> = Vec::new();
     for (e, m) in cx.sip_of(true) {
         if m.method() != Some(&Method::Register) {
@@ -629,6 +653,14 @@ fn contact_registered(cx: &mut Ctx<'_>) {
             }
         }
     }
+    registered
+}
+
+/// The Contact of a dialog-creating request (INVITE, SUBSCRIBE, REFER outside a dialog) is a
+/// contact the subject registered (or a GRUU the registrar gave it).
+fn contact_registered(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
+    let mut registered = registrations(cx);
+    registered.extend(cfg.registered.iter().cloned());
     if registered.is_empty() {
         return;
     }
@@ -649,7 +681,7 @@ fn contact_registered(cx: &mut Ctx<'_>) {
     for (i, keys, shown) in work {
         cx.checked(CONTACT_REGISTERED);
         if keys.is_empty() || !keys.iter().all(|k| registered.contains(k)) {
-            let e = cx.trace.entries[i].clone();
+            let e = cx.entry(i).clone();
             cx.fail(
                 CONTACT_REGISTERED,
                 &e,

@@ -114,56 +114,18 @@ impl fmt::Display for LintError {
     }
 }
 
-/// Every party that sent a SIP message, with its count, in address order.
-pub fn sip_senders(trace: &Trace) -> Vec<(SocketAddr, usize)> {
-    let mut by: BTreeMap<SocketAddr, usize> = BTreeMap::new();
-    for (e, _) in trace.sip_messages() {
-        *by.entry(e.src).or_default() += 1;
-    }
-    by.into_iter().collect()
-}
-
-/// The client when none is named: the one party that sent REGISTER requests (a client registers;
-/// a network never does). Several or none: [`LintError::NoClient`].
-pub fn guess_client(trace: &Trace) -> Result<ClientAddr, LintError> {
-    let mut registering: Vec<SocketAddr> = trace
-        .sip_messages()
-        .filter(|(_, m)| m.method() == Some(&Method::Register))
-        .map(|(e, _)| e.src)
-        .collect();
-    registering.sort();
-    registering.dedup();
-    match registering.as_slice() {
-        [one] => Ok(ClientAddr {
-            ip: one.ip(),
-            port: Some(one.port()),
-        }),
-        _ => Err(LintError::NoClient {
-            parties: sip_senders(trace),
-        }),
-    }
-}
-
-/// The MSRP session ids of the `a=path` URIs in the SDP of every SIP message `is_client` sent.
-fn msrp_sessions(
-    trace: &Trace,
-    is_client: &dyn Fn(&TraceEntry) -> bool,
-) -> std::collections::BTreeSet<String> {
-    let mut out = std::collections::BTreeSet::new();
-    for (e, m) in trace.sip_messages() {
-        if !is_client(e) {
-            continue;
-        }
-        let Some(sd) = crate::baseline::sdp_of(m) else {
-            continue;
-        };
-        for md in &sd.media {
-            if let Some(Ok(path)) = md.path() {
-                out.extend(path.into_iter().map(|u| u.session_id));
-            }
-        }
-    }
-    out
+/// The MSRP session ids of the `a=path` URIs in the SDP of a SIP message.
+fn path_sessions(m: &cpmconf_codec::sip::Message) -> Vec<String> {
+    let Some(sd) = crate::baseline::sdp_of(m) else {
+        return Vec::new();
+    };
+    sd.media
+        .iter()
+        .filter_map(|md| md.path().and_then(Result::ok))
+        .flatten()
+        .map(|u| u.session_id)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// What a lint needs besides the trace.
@@ -188,127 +150,387 @@ pub struct Lint {
     pub client: Vec<ClientAddr>,
     /// Whether the client was guessed from the REGISTER sender.
     pub guessed: bool,
+    /// How many messages the capture held.
+    pub messages: usize,
     /// The per-message verdicts, as a scenario result (clause [`CLAUSE`]).
     pub result: ScenarioResult,
     /// The gate over it.
     pub gate: Gate,
-    /// The capture as a ladder (client lane first, the other parties by address).
+    /// The capture as a ladder (client lane first, the other parties by address); at most
+    /// [`LADDER_LIMIT`] messages.
     pub ladder: Ladder,
     /// Whether the lint was strict.
     pub strict: bool,
 }
 
-/// Runs the per-message rules over the messages the client sent in `trace`.
-pub fn lint(catalogue: &Catalogue, trace: &Trace, opts: &LintOptions) -> Result<Lint, LintError> {
-    let (client, guessed) = if opts.client.is_empty() {
-        (vec![guess_client(trace)?], true)
-    } else {
-        (opts.client.clone(), false)
-    };
-    let sip_client = |e: &TraceEntry| client.iter().any(|c| c.matches(e.src));
-    if !trace.sip_messages().any(|(e, _)| sip_client(e)) {
-        return Err(LintError::NoClientTraffic {
-            client,
-            parties: sip_senders(trace),
-        });
+/// The most messages a lint's ladder draws (the first ones of the capture).
+pub const LADDER_LIMIT: usize = 2000;
+
+/// Entries after which a dialog (Call-ID) or connection that saw no message is judged and
+/// forgotten: the state of a long capture's judge is bounded by what is open within this
+/// window. A Call-ID that reappears later is judged as a new part.
+pub const IDLE_WINDOW: usize = 20_000;
+
+/// The first pass over a capture: who sent SIP, who registered, which MSRP sessions each party
+/// offered, and the REGISTER transactions (small: a party registers rarely).
+#[derive(Debug, Default)]
+pub struct Survey {
+    senders: BTreeMap<SocketAddr, usize>,
+    registering: std::collections::BTreeSet<SocketAddr>,
+    sessions: BTreeMap<SocketAddr, std::collections::BTreeSet<String>>,
+    registers: Vec<TraceEntry>,
+    start: Option<std::time::SystemTime>,
+    entries: usize,
+}
+
+impl Survey {
+    /// Takes one entry of the capture, in order.
+    pub fn push(&mut self, e: &TraceEntry) {
+        self.entries += 1;
+        self.start.get_or_insert(e.time);
+        let Some(m) = e.sip() else { return };
+        *self.senders.entry(e.src).or_default() += 1;
+        if m.method() == Some(&Method::Register) {
+            self.registering.insert(e.src);
+        }
+        if m.cseq_method() == Some(Method::Register) {
+            self.registers.push(e.clone());
+        }
+        let ids = path_sessions(m);
+        if !ids.is_empty() {
+            self.sessions.entry(e.src).or_default().extend(ids);
+        }
     }
-    // MSRP connections use other ports than SIP (often ephemeral ones): an MSRP message is the
-    // client's when its From-Path names a session the client's own SDP offered or answered
-    // (`a=path`, RFC 4975 8.1).
-    let sessions = msrp_sessions(trace, &sip_client);
-    let is_client = |e: &TraceEntry| match e.msrp() {
-        Some(m) => m.from_path().is_ok_and(|p| {
-            p.iter()
-                .any(|u| !u.session_id.is_empty() && sessions.contains(&u.session_id))
-        }),
-        None => sip_client(e),
-    };
-    let mut requirements = Vec::new();
-    if let Some(outcome) = monitor::user_agent(trace, &is_client, opts.strict) {
-        let mut r = RequirementResult::new(
+
+    /// Every party that sent a SIP message, with its count, in address order.
+    pub fn sip_senders(&self) -> Vec<(SocketAddr, usize)> {
+        self.senders.iter().map(|(a, n)| (*a, *n)).collect()
+    }
+
+    /// The client: the named addresses, else the one party that sent REGISTER requests (a
+    /// client registers; a network never does); whether it was guessed.
+    pub fn client(&self, named: &[ClientAddr]) -> Result<(Vec<ClientAddr>, bool), LintError> {
+        let client = if named.is_empty() {
+            match self.registering.iter().collect::<Vec<_>>().as_slice() {
+                [one] => vec![ClientAddr {
+                    ip: one.ip(),
+                    port: Some(one.port()),
+                }],
+                _ => {
+                    return Err(LintError::NoClient {
+                        parties: self.sip_senders(),
+                    })
+                }
+            }
+        } else {
+            named.to_vec()
+        };
+        if !self
+            .senders
+            .keys()
+            .any(|a| client.iter().any(|c| c.matches(*a)))
+        {
+            return Err(LintError::NoClientTraffic {
+                client,
+                parties: self.sip_senders(),
+            });
+        }
+        Ok((client, named.is_empty()))
+    }
+}
+
+/// Who the client is: its SIP addresses, and the MSRP sessions its own SDP offered or answered.
+/// MSRP connections use other ports than SIP (often ephemeral ones): an MSRP message is the
+/// client's when its From-Path names one of those sessions (RFC 4975 8.1).
+#[derive(Debug, Clone)]
+struct Who {
+    client: Vec<ClientAddr>,
+    sessions: std::collections::BTreeSet<String>,
+}
+
+impl Who {
+    fn sip(&self, a: SocketAddr) -> bool {
+        self.client.iter().any(|c| c.matches(a))
+    }
+
+    fn is_client(&self, e: &TraceEntry) -> bool {
+        match e.msrp() {
+            Some(m) => m.from_path().is_ok_and(|p| {
+                p.iter()
+                    .any(|u| !u.session_id.is_empty() && self.sessions.contains(&u.session_id))
+            }),
+            None => self.sip(e.src),
+        }
+    }
+}
+
+/// Which part of a capture an entry is judged in: every rule correlates messages of one
+/// REGISTER exchange, one dialog or transaction (one Call-ID) or one MSRP connection only.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Part {
+    Register,
+    CallId(String),
+    Connection(SocketAddr, SocketAddr),
+}
+
+fn part_of(e: &TraceEntry) -> Part {
+    match e.sip() {
+        Some(m) if m.cseq_method() == Some(Method::Register) => Part::Register,
+        Some(m) => Part::CallId(m.call_id().unwrap_or_default().to_string()),
+        None => Part::Connection(e.src.min(e.dst), e.src.max(e.dst)),
+    }
+}
+
+/// The second pass: judges the capture a part at a time, forgetting parts idle for
+/// [`IDLE_WINDOW`] entries.
+pub struct Judge<'c> {
+    catalogue: &'c Catalogue,
+    opts: LintOptions,
+    who: Who,
+    guessed: bool,
+    registered: Vec<String>,
+    start: Option<std::time::SystemTime>,
+    parts: std::collections::HashMap<Part, (usize, Vec<TraceEntry>)>,
+    checked: BTreeMap<String, usize>,
+    findings: Vec<crate::baseline::ProtocolFinding>,
+    ua_requests: usize,
+    ua_first: Option<(usize, StepOutcome)>,
+    ladder: Vec<TraceEntry>,
+    entries: usize,
+}
+
+impl<'c> Judge<'c> {
+    /// A judge for the client the survey found (or `opts.client`).
+    pub fn new(
+        catalogue: &'c Catalogue,
+        opts: &LintOptions,
+        survey: &Survey,
+    ) -> Result<Self, LintError> {
+        let (client, guessed) = survey.client(&opts.client)?;
+        let mut who = Who {
+            client,
+            sessions: Default::default(),
+        };
+        for (a, ids) in &survey.sessions {
+            if who.sip(*a) {
+                who.sessions.extend(ids.iter().cloned());
+            }
+        }
+        let registers = Trace {
+            entries: survey.registers.clone(),
+            start: survey.start,
+            problems: Vec::new(),
+        };
+        let registered = crate::baseline::registered_contacts(&registers, &|e| who.is_client(e));
+        Ok(Judge {
             catalogue,
-            monitor::USER_AGENT_REQUIREMENT,
-            Verdict::Pass,
-            None,
-        );
-        if let StepOutcome::Failed { findings, quote } = outcome {
-            r.verdict = Verdict::Fail;
+            opts: opts.clone(),
+            who,
+            guessed,
+            registered,
+            start: survey.start,
+            parts: Default::default(),
+            checked: BTreeMap::new(),
+            findings: Vec::new(),
+            ua_requests: 0,
+            ua_first: None,
+            ladder: Vec::new(),
+            entries: 0,
+        })
+    }
+
+    /// Takes the next entry of the capture, in order.
+    pub fn push(&mut self, e: TraceEntry) {
+        self.entries += 1;
+        if self.ladder.len() < LADDER_LIMIT {
+            self.ladder.push(e.clone());
+        }
+        let at = e.index;
+        let part = self.parts.entry(part_of(&e)).or_default();
+        part.0 = at;
+        part.1.push(e);
+        if self.entries % 4096 == 0 {
+            let idle: Vec<Part> = self
+                .parts
+                .iter()
+                .filter(|(k, (last, _))| **k != Part::Register && last + IDLE_WINDOW < at)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in idle {
+                if let Some((_, entries)) = self.parts.remove(&k) {
+                    self.judge(entries);
+                }
+            }
+        }
+    }
+
+    /// How many entries the judge holds right now (open dialogs, connections, the ladder).
+    pub fn retained(&self) -> usize {
+        self.parts.values().map(|(_, v)| v.len()).sum::<usize>() + self.ladder.len()
+    }
+
+    fn judge(&mut self, entries: Vec<TraceEntry>) {
+        let part = Trace {
+            entries,
+            start: self.start,
+            problems: Vec::new(),
+        };
+        let who = &self.who;
+        let is_client = |e: &TraceEntry| who.is_client(e);
+        let cfg = crate::baseline::BaselineConfig {
+            password: self.opts.password.clone(),
+            registered: self.registered.clone(),
+        };
+        let report = crate::baseline::check(&part, &is_client, &cfg);
+        for (rule, n) in report.checked {
+            *self.checked.entry(rule).or_default() += n;
+        }
+        self.findings.extend(report.findings);
+        let (n, first) = monitor::user_agent_part(&part, &is_client, self.opts.strict);
+        self.ua_requests += n;
+        if let Some((i, f)) = first {
+            if self.ua_first.as_ref().is_none_or(|(j, _)| i < *j) {
+                self.ua_first = Some((i, f));
+            }
+        }
+    }
+
+    /// Judges what is left and gives the result.
+    pub fn finish(mut self) -> Lint {
+        let mut parts: Vec<(usize, Vec<TraceEntry>)> = self
+            .parts
+            .drain()
+            .map(|(_, (_, v))| (v.first().map_or(0, |e| e.index), v))
+            .collect();
+        parts.sort_by_key(|(first, _)| *first);
+        for (_, entries) in parts {
+            self.judge(entries);
+        }
+        // Rules list their findings in trace order, as over a whole trace.
+        self.findings.sort_by_key(|f| f.entry);
+        let catalogue = self.catalogue;
+        let mut requirements = Vec::new();
+        let ua = match self.ua_first.take() {
+            Some((_, StepOutcome::Failed { findings, quote })) => {
+                Some((Verdict::Fail, findings, quote))
+            }
+            _ if self.ua_requests > 0 => Some((Verdict::Pass, Vec::new(), Vec::new())),
+            _ => None,
+        };
+        if let Some((verdict, findings, quote)) = ua {
+            let mut r =
+                RequirementResult::new(catalogue, monitor::USER_AGENT_REQUIREMENT, verdict, None);
             r.findings = findings;
             r.quote = quote;
+            requirements.push(r);
         }
-        requirements.push(r);
+        let verdict = requirements
+            .iter()
+            .map(|r| r.verdict)
+            .fold(Verdict::Pass, Verdict::worst);
+        let who = self
+            .who
+            .client
+            .iter()
+            .map(ClientAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let name = self.opts.name.clone();
+        let mut result = ScenarioResult {
+            id: name.clone(),
+            clause: CLAUSE.into(),
+            title: if self.entries > LADDER_LIMIT {
+                format!(
+                    "per-message rules over what {who} sent ({} messages; the ladder shows the first {LADDER_LIMIT})",
+                    self.entries
+                )
+            } else {
+                format!(
+                    "per-message rules over what {who} sent ({} messages)",
+                    self.entries
+                )
+            },
+            verdict,
+            requirements,
+            duration_ms: 0,
+            message: None,
+            protocol: Vec::new(),
+            stimuli: Vec::new(),
+            pcap: Some(format!("pcap/{name}")),
+            wire_log: Some(format!("wire/{name}.log")),
+        };
+        let report = crate::baseline::BaselineReport {
+            checked: std::mem::take(&mut self.checked),
+            findings: std::mem::take(&mut self.findings),
+        };
+        result.add_protocol(monitor::results(report, &self.opts.waivers));
+        let gate = gate_with(std::slice::from_ref(&result), self.opts.strict, None);
+        let ladder_trace = Trace {
+            entries: std::mem::take(&mut self.ladder),
+            start: self.start,
+            problems: Vec::new(),
+        };
+        let ladder = ladder_of(&ladder_trace, &self.who, &name);
+        Lint {
+            client: self.who.client.clone(),
+            guessed: self.guessed,
+            messages: self.entries,
+            result,
+            gate,
+            ladder,
+            strict: self.opts.strict,
+        }
     }
-    let verdict = requirements
-        .iter()
-        .map(|r| r.verdict)
-        .fold(Verdict::Pass, Verdict::worst);
-    let mut result = ScenarioResult {
-        id: opts.name.clone(),
-        clause: CLAUSE.into(),
-        title: format!(
-            "per-message rules over what {} sent",
-            client
-                .iter()
-                .map(ClientAddr::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        verdict,
-        requirements,
-        duration_ms: 0,
-        message: None,
-        protocol: Vec::new(),
-        stimuli: Vec::new(),
-        pcap: Some(format!("pcap/{}", opts.name)),
-        wire_log: Some(format!("wire/{}.log", opts.name)),
-    };
-    result.add_protocol(monitor::protocol_of(
-        trace,
-        &is_client,
-        opts.password.clone(),
-        &opts.waivers,
-    ));
-    let gate = gate_with(std::slice::from_ref(&result), opts.strict, None);
-    let role = |a: SocketAddr| {
-        if client.iter().any(|c| c.matches(a)) {
-            "client".to_string()
-        } else {
-            a.to_string()
-        }
-    };
-    // The client's MSRP connections are on other ports: name both ends by the messages.
+}
+
+/// The ladder of `trace`: the client's lane (its SIP address and, for MSRP, both ends of its
+/// connections) named `client`, every other party by its address.
+fn ladder_of(trace: &Trace, who: &Who, name: &str) -> Ladder {
     let msrp_client_ends: std::collections::HashSet<SocketAddr> = trace
         .entries
         .iter()
-        .filter(|e| e.msrp().is_some() && is_client(e))
+        .filter(|e| e.msrp().is_some() && who.is_client(e))
         .map(|e| e.src)
         .collect();
     let roles = |e: &TraceEntry| {
         let end = |a: SocketAddr| {
-            if e.msrp().is_some() && msrp_client_ends.contains(&a) {
+            if who.sip(a) || (e.msrp().is_some() && msrp_client_ends.contains(&a)) {
                 "client".to_string()
             } else {
-                role(a)
+                a.to_string()
             }
         };
         (end(e.src), end(e.dst))
     };
-    let ladder = Ladder::build(
+    let names = |a: SocketAddr| {
+        Some(if who.sip(a) {
+            "client".to_string()
+        } else {
+            a.to_string()
+        })
+    };
+    Ladder::build(
         trace,
         &roles,
-        &|a| Some(role(a)),
+        &names,
         &[],
-        format!("pcap/{}", opts.name),
-        format!("wire/{}.log", opts.name),
-    );
-    Ok(Lint {
-        client,
-        guessed,
-        result,
-        gate,
-        ladder,
-        strict: opts.strict,
-    })
+        format!("pcap/{name}"),
+        format!("wire/{name}.log"),
+    )
+}
+
+/// Runs the per-message rules over the messages the client sent in `trace` (both passes over
+/// a trace held in memory).
+pub fn lint(catalogue: &Catalogue, trace: &Trace, opts: &LintOptions) -> Result<Lint, LintError> {
+    let mut survey = Survey::default();
+    for e in &trace.entries {
+        survey.push(e);
+    }
+    let mut judge = Judge::new(catalogue, opts, &survey)?;
+    for e in &trace.entries {
+        judge.push(e.clone());
+    }
+    Ok(judge.finish())
 }
 
 impl Lint {

@@ -55,6 +55,7 @@ fn judge(steps: &[Step]) -> BaselineReport {
         &|e: &TraceEntry| e.src == client,
         &BaselineConfig {
             password: Some(PASSWORD.into()),
+            registered: Vec::new(),
         },
     )
 }

@@ -36,7 +36,24 @@ pub fn user_agent(
     is_client: &dyn Fn(&TraceEntry) -> bool,
     strict: bool,
 ) -> Option<StepOutcome> {
-    let re = product_token()?;
+    let (requests, first) = user_agent_part(trace, is_client, strict);
+    match first {
+        Some((_, failed)) => Some(failed),
+        None => (requests > 0).then_some(StepOutcome::Passed),
+    }
+}
+
+/// [`user_agent`] over a trace or a part of one (`cpmconf check` judges long captures a
+/// dialog at a time): how many requests it judged, and the first violation with its trace
+/// entry index.
+pub fn user_agent_part(
+    trace: &Trace,
+    is_client: &dyn Fn(&TraceEntry) -> bool,
+    strict: bool,
+) -> (usize, Option<(usize, StepOutcome)>) {
+    let Some(re) = product_token() else {
+        return (0, None);
+    };
     let mut requests = 0;
     // The Via branches of the client's INVITEs: an ACK with one of them belongs to the INVITE
     // transaction (non-2xx); the ACK of a 2xx is a new transaction with a new branch.
@@ -75,7 +92,7 @@ pub fn user_agent(
             .map(|h| h.value.as_str())
             .collect();
         if !ua.iter().any(|v| re.is_match(v)) {
-            return Some(StepOutcome::Failed {
+            let failed = StepOutcome::Failed {
                 findings: vec![Finding {
                     key: None,
                     what: format!(
@@ -91,10 +108,11 @@ pub fn user_agent(
                     },
                 }],
                 quote: crate::observed::Observed::Sip(m).quote(),
-            });
+            };
+            return (requests, Some((e.index, failed)));
         }
     }
-    (requests > 0).then_some(StepOutcome::Passed)
+    (requests, None)
 }
 
 /// Findings kept per rule in a scenario result (`entries` lists every offending message).
@@ -127,7 +145,11 @@ pub fn protocol_of(
     password: Option<String>,
     waivers: &[String],
 ) -> Vec<ProtocolResult> {
-    let report = baseline::check(trace, is_client, &BaselineConfig { password });
+    let cfg = BaselineConfig {
+        password,
+        registered: Vec::new(),
+    };
+    let report = baseline::check(trace, is_client, &cfg);
     results(report, waivers)
 }
 
