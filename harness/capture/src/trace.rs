@@ -171,25 +171,75 @@ fn is_line_end(b: &u8) -> bool {
     *b == b'\r' || *b == b'\n'
 }
 
-/// Where the first whole line that starts a SIP or MSRP message begins (`Ok`); `Err(p)` when
-/// no whole line before `p` (the end of the last whole line) starts one.
-fn message_start(buf: &[u8]) -> Result<usize, usize> {
-    let mut p = 0;
-    while let Some(nl) = buf
-        .get(p..)
-        .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
-    {
-        let line = &buf[p..p + nl];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.starts_with(MSRP_PREFIX)
-            || line.starts_with(b"SIP/2.0 ")
-            || line.ends_with(b" SIP/2.0")
-        {
-            return Ok(p);
-        }
-        p += nl + 1;
+/// SIP methods recognised when resynchronising after a gap (any other all-capitals token is
+/// accepted too).
+const METHODS: &[&[u8]] = &[
+    b"INVITE",
+    b"ACK",
+    b"BYE",
+    b"CANCEL",
+    b"OPTIONS",
+    b"REGISTER",
+    b"MESSAGE",
+    b"INFO",
+    b"UPDATE",
+    b"PRACK",
+    b"SUBSCRIBE",
+    b"NOTIFY",
+    b"REFER",
+    b"PUBLISH",
+];
+
+fn find_all<'a>(buf: &'a [u8], pat: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    buf.windows(pat.len())
+        .enumerate()
+        .filter(move |(_, w)| *w == pat)
+        .map(|(i, _)| i)
+}
+
+/// Where the first SIP start line (request or status line) or MSRP start line in `buf`
+/// begins. Messages need not start on a line of their own: a body without a final CRLF runs
+/// straight into the next message's start line.
+fn message_start(buf: &[u8]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    let mut consider = |p: usize| best = Some(best.map_or(p, |b: usize| b.min(p)));
+    if let Some(p) = find_all(buf, MSRP_PREFIX).next() {
+        consider(p);
     }
-    Err(p)
+    // Status line: "SIP/2.0 " and a three-digit code.
+    if let Some(p) = find_all(buf, b"SIP/2.0 ").find(|&p| {
+        buf.get(p + 8..p + 12)
+            .is_some_and(|c| c[..3].iter().all(u8::is_ascii_digit) && c[3] == b' ')
+    }) {
+        consider(p);
+    }
+    // Request line: "METHOD SP Request-URI SP SIP/2.0 CRLF".
+    for end in find_all(buf, b" SIP/2.0\r\n") {
+        let line_start = buf[..end]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |n| n + 1);
+        let line = &buf[line_start..end];
+        let Some(sp) = line.iter().rposition(|&b| b == b' ') else {
+            continue;
+        };
+        let head = &line[..sp];
+        let method = METHODS
+            .iter()
+            .find(|m| head.ends_with(m))
+            .map(|m| m.len())
+            .unwrap_or_else(|| {
+                head.iter()
+                    .rev()
+                    .take_while(|b| b.is_ascii_uppercase())
+                    .count()
+            });
+        if method > 0 {
+            consider(line_start + sp - method);
+            break;
+        }
+    }
+    best
 }
 
 impl TraceBuilder {
@@ -352,12 +402,13 @@ impl TraceBuilder {
                 buf.extend_from_slice(bytes);
                 if stream.resync {
                     let skip = match message_start(&buf) {
-                        Ok(p) => {
+                        Some(p) => {
                             stream.resync = false;
                             p
                         }
-                        Err(p) if buf.len() > RESYNC_LIMIT => p.max(buf.len() - RESYNC_LIMIT / 2),
-                        Err(_) => return StreamState::Undecided { buf },
+                        // Keep a tail that may hold the beginning of a start line.
+                        None if buf.len() > RESYNC_LIMIT => buf.len() - 1024,
+                        None => return StreamState::Undecided { buf },
                     };
                     if skip > 0 {
                         let skipped: Vec<u8> = buf.drain(..skip).collect();

@@ -13,6 +13,8 @@ use crate::pcap_reader::{CaptureEvent, CaptureReader, ReaderStats};
 use crate::trace::{TraceBuilder, TraceEntry};
 
 /// One item of a streaming trace, in capture order.
+// Entries are the common item; boxing them would cost an allocation per message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum TraceItem {
     /// A decoded message (or undecodable bytes). Indexes count from 0 without holes.
