@@ -15,9 +15,19 @@ pub enum CaptureError {
         #[source]
         source: std::io::Error,
     },
-    /// The first bytes are neither a pcap nor a pcapng header.
+    /// The file is empty, or its first bytes are neither a pcap nor a pcapng header (the text
+    /// says what they were against the magic numbers expected).
     #[error("not a pcap or pcapng file: {0}")]
     NotACapture(String),
+    /// The capture's link layer is one this reader does not decode.
+    #[error(
+        "link type {link} is not supported (supported: Ethernet 1 incl. VLAN, raw IP 101/228/229, \
+         Linux cooked 113 and 276, BSD loopback 0 and 108)"
+    )]
+    UnsupportedLinkType {
+        /// The LINKTYPE_ number.
+        link: u32,
+    },
     /// The file ends inside a record.
     #[error(
         "capture truncated at byte {offset}: frame {frame} is incomplete ({remaining} bytes left)"

@@ -4,25 +4,35 @@
 //!
 //! Live: sockets report to a [`Tap`] (`Tap::with_pcap(path)` also writes a pcap as traffic
 //! happens); `Trace::from_events(&tap.events())` decodes it. Offline: `Trace::from_pcap(path)`
-//! reads pcap or pcapng (ours, tshark's, tcpdump's), reassembles TCP and decodes the same way.
+//! reads pcap or pcapng (ours, tshark's, tcpdump's), reassembles TCP and decodes the same way;
+//! [`TraceStream`] does the same record by record for captures of any length, and
+//! [`meta`] keeps a capture's scenario and role map in a sidecar file next to it.
 //! [`tshark::check_pcap`] asks Wireshark whether a capture decodes cleanly.
 #![deny(missing_docs)]
 
 pub mod error;
 pub mod frame;
+pub mod generate;
+pub mod meta;
 pub mod pcap_reader;
 pub mod pcap_writer;
 pub mod reassembly;
 pub mod tap;
 pub mod trace;
+pub mod trace_stream;
 pub mod tshark;
 pub mod wire_log;
 
 pub use error::{CaptureError, FrameProblem};
-pub use pcap_reader::{read_capture, read_capture_bytes, Capture};
+pub use meta::{read_sidecar, sidecar_path, write_sidecar, CaptureMeta, MetaError, RoleEntry};
+pub use pcap_reader::{
+    read_capture, read_capture_bytes, Capture, CaptureEvent, CaptureReader, ReaderOptions,
+    ReaderStats, TcpGap,
+};
 pub use pcap_writer::{
     attach_pcap, pcap_frame_numbers, trace_frame_numbers, PcapSink, DEFAULT_MSS,
 };
 pub use tap::{Tap, Transport, WireEvent, WireEventKind, WireSink};
-pub use trace::{Trace, TraceEntry, TraceFrame, RULE_STREAM_END};
+pub use trace::{Trace, TraceBuilder, TraceEntry, TraceFrame, RULE_STREAM_END, RULE_TCP_GAP};
+pub use trace_stream::{StreamStats, TraceItem, TraceStream};
 pub use tshark::{check_pcap, TsharkError, TsharkFrame, TsharkSummary};

@@ -2,6 +2,7 @@
 //! into SIP and MSRP messages in capture order, with every undecodable byte kept and explained.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::SystemTime;
@@ -9,7 +10,7 @@ use std::time::SystemTime;
 use cpmconf_codec::{msrp, sip, DecodeError, Decoded, Limits, Status};
 
 use crate::error::{CaptureError, FrameProblem};
-use crate::pcap_reader::{read_capture, Capture};
+use crate::pcap_reader::{Capture, CaptureEvent, CaptureReader, TcpGap};
 use crate::tap::{Transport, WireEvent, WireEventKind};
 
 /// What one trace entry holds.
@@ -81,6 +82,13 @@ pub struct Trace {
 /// Rule id for bytes left in a stream when its connection closed or the capture ended.
 pub const RULE_STREAM_END: &str = "capture/stream-end";
 
+/// Rule id for bytes cut off by a TCP gap the capture never filled: the unfinished message
+/// before the gap, and the bytes after it up to the next message start.
+pub const RULE_TCP_GAP: &str = "capture/tcp-gap";
+
+/// Bytes after a gap searched for a message start before they are given up as undecodable.
+const RESYNC_LIMIT: usize = 64 * 1024;
+
 /// How a direction's byte stream is being decoded.
 enum StreamState {
     /// Too few bytes yet to tell SIP from MSRP.
@@ -97,18 +105,64 @@ enum StreamState {
     Failed { entry: usize },
 }
 
+impl StreamState {
+    fn buffered(&self) -> usize {
+        match self {
+            StreamState::Undecided { buf } | StreamState::Sip { buf, .. } => buf.len(),
+            StreamState::Msrp { tail, .. } => 2 * tail.len(),
+            StreamState::Failed { .. } => 0,
+        }
+    }
+}
+
 struct Stream {
     transport: Transport,
+    /// Stream offset of the first byte this state machine saw (non-zero after a TCP gap).
+    origin: usize,
+    /// After a gap: bytes are skipped up to the next line that starts a SIP or MSRP message.
+    resync: bool,
     state: StreamState,
 }
 
-/// Incremental trace builder: feed events, take the trace.
-struct Builder {
+/// Incremental trace builder: feed wire events (and TCP gaps) in order, take the entries each
+/// one completes. [`Trace::from_events`] and [`crate::TraceStream`] are built on it.
+///
+/// An entry is complete when it comes out, with one exception kept for whole traces only: in a
+/// builder made by [`TraceBuilder::retaining`], the bytes a stream sends after its first
+/// undecodable message are appended to that Undecodable entry (which therefore stays in the
+/// builder). A streaming builder ([`TraceBuilder::new`]) hands every entry out as soon as it is
+/// made and only counts such later bytes ([`TraceBuilder::dropped_bytes`]), so its memory is
+/// bounded by the open streams' unfinished messages.
+pub struct TraceBuilder {
     limits: Limits,
-    trace: Trace,
+    retain: bool,
+    /// Entries made and not yet taken; `entries[0]` has index `first_index`.
+    entries: Vec<TraceEntry>,
+    first_index: usize,
+    start: Option<SystemTime>,
+    last_time: Option<SystemTime>,
     streams: HashMap<(SocketAddr, SocketAddr), Stream>,
     /// Stream keys in first-seen order, so end-of-trace flushing is deterministic.
     order: Vec<(SocketAddr, SocketAddr)>,
+    /// Where the next stream of a direction starts, after a gap.
+    resume: HashMap<(SocketAddr, SocketAddr), usize>,
+    dropped: u64,
+}
+
+impl std::fmt::Debug for TraceBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceBuilder")
+            .field("retain", &self.retain)
+            .field("open_streams", &self.streams.len())
+            .field("next_index", &self.next_index())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TraceBuilder {
+    fn default() -> Self {
+        Self::new(Limits::default())
+    }
 }
 
 const MSRP_PREFIX: &[u8] = b"MSRP ";
@@ -117,7 +171,135 @@ fn is_line_end(b: &u8) -> bool {
     *b == b'\r' || *b == b'\n'
 }
 
-impl Builder {
+/// SIP methods recognised when resynchronising after a gap (any other all-capitals token is
+/// accepted too).
+const METHODS: &[&[u8]] = &[
+    b"INVITE",
+    b"ACK",
+    b"BYE",
+    b"CANCEL",
+    b"OPTIONS",
+    b"REGISTER",
+    b"MESSAGE",
+    b"INFO",
+    b"UPDATE",
+    b"PRACK",
+    b"SUBSCRIBE",
+    b"NOTIFY",
+    b"REFER",
+    b"PUBLISH",
+];
+
+fn find_all<'a>(buf: &'a [u8], pat: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    buf.windows(pat.len())
+        .enumerate()
+        .filter(move |(_, w)| *w == pat)
+        .map(|(i, _)| i)
+}
+
+/// Where the first SIP start line (request or status line) or MSRP start line in `buf`
+/// begins. Messages need not start on a line of their own: a body without a final CRLF runs
+/// straight into the next message's start line.
+fn message_start(buf: &[u8]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    let mut consider = |p: usize| best = Some(best.map_or(p, |b: usize| b.min(p)));
+    if let Some(p) = find_all(buf, MSRP_PREFIX).next() {
+        consider(p);
+    }
+    // Status line: "SIP/2.0 " and a three-digit code.
+    if let Some(p) = find_all(buf, b"SIP/2.0 ").find(|&p| {
+        buf.get(p + 8..p + 12)
+            .is_some_and(|c| c[..3].iter().all(u8::is_ascii_digit) && c[3] == b' ')
+    }) {
+        consider(p);
+    }
+    // Request line: "METHOD SP Request-URI SP SIP/2.0 CRLF".
+    for end in find_all(buf, b" SIP/2.0\r\n") {
+        let line_start = buf[..end]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |n| n + 1);
+        let line = &buf[line_start..end];
+        let Some(sp) = line.iter().rposition(|&b| b == b' ') else {
+            continue;
+        };
+        let head = &line[..sp];
+        let method = METHODS
+            .iter()
+            .find(|m| head.ends_with(m))
+            .map(|m| m.len())
+            .unwrap_or_else(|| {
+                head.iter()
+                    .rev()
+                    .take_while(|b| b.is_ascii_uppercase())
+                    .count()
+            });
+        if method > 0 {
+            consider(line_start + sp - method);
+            break;
+        }
+    }
+    best
+}
+
+impl TraceBuilder {
+    /// A streaming builder: entries are handed out by [`TraceBuilder::take`] as they complete.
+    pub fn new(limits: Limits) -> Self {
+        TraceBuilder {
+            limits,
+            retain: false,
+            entries: Vec::new(),
+            first_index: 0,
+            start: None,
+            last_time: None,
+            streams: HashMap::new(),
+            order: Vec::new(),
+            resume: HashMap::new(),
+            dropped: 0,
+        }
+    }
+
+    /// A builder for a whole [`Trace`]: later bytes of a failed stream are appended to its
+    /// Undecodable entry, so entries must not be taken before the end.
+    pub fn retaining(limits: Limits) -> Self {
+        TraceBuilder {
+            retain: true,
+            ..Self::new(limits)
+        }
+    }
+
+    /// The entries completed since the last call, in index order.
+    pub fn take(&mut self) -> std::vec::Drain<'_, TraceEntry> {
+        self.first_index += self.entries.len();
+        self.entries.drain(..)
+    }
+
+    /// The index the next entry will get.
+    pub fn next_index(&self) -> usize {
+        self.first_index + self.entries.len()
+    }
+
+    /// Time of the first event.
+    pub fn start(&self) -> Option<SystemTime> {
+        self.start
+    }
+
+    /// TCP directions with decoding state.
+    pub fn open_streams(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Bytes of unfinished messages held for the open streams.
+    pub fn buffered_bytes(&self) -> usize {
+        self.streams.values().map(|s| s.state.buffered()).sum()
+    }
+
+    /// Bytes a streaming builder received after a stream's undecodable message and did not
+    /// keep (a retaining builder appends them to the entry instead).
+    pub fn dropped_bytes(&self) -> u64 {
+        self.dropped
+    }
+
     fn push_entry(
         &mut self,
         time: SystemTime,
@@ -126,8 +308,8 @@ impl Builder {
         dst: SocketAddr,
         frame: TraceFrame,
     ) -> usize {
-        let index = self.trace.entries.len();
-        self.trace.entries.push(TraceEntry {
+        let index = self.next_index();
+        self.entries.push(TraceEntry {
             index,
             time,
             transport,
@@ -138,8 +320,10 @@ impl Builder {
         index
     }
 
-    fn event(&mut self, ev: &WireEvent) {
-        self.trace.start.get_or_insert(ev.time);
+    /// Handles one wire event.
+    pub fn push(&mut self, ev: &WireEvent) {
+        self.start.get_or_insert(ev.time);
+        self.last_time = Some(ev.time);
         match (&ev.transport, &ev.kind) {
             (Transport::Udp, WireEventKind::Data(bytes)) => self.datagram(ev, bytes),
             (Transport::Udp, _) => {}
@@ -147,10 +331,26 @@ impl Builder {
                 // A new connection on the same address pair starts fresh streams.
                 self.close(ev.time, ev.src, ev.dst);
                 self.close(ev.time, ev.dst, ev.src);
+                self.resume.remove(&(ev.src, ev.dst));
+                self.resume.remove(&(ev.dst, ev.src));
             }
             (Transport::Tcp, WireEventKind::Data(bytes)) => self.stream_data(ev, bytes),
-            (Transport::Tcp, WireEventKind::TcpClose) => self.close(ev.time, ev.src, ev.dst),
+            (Transport::Tcp, WireEventKind::TcpClose) => {
+                self.close(ev.time, ev.src, ev.dst);
+                self.resume.remove(&(ev.src, ev.dst));
+            }
         }
+    }
+
+    /// Handles a TCP gap that will never fill: the unfinished message before it becomes an
+    /// Undecodable entry ([`RULE_TCP_GAP`]), and decoding resumes at the next line after the gap
+    /// that starts a SIP or MSRP message.
+    pub fn gap(&mut self, gap: &TcpGap) {
+        self.start.get_or_insert(gap.time);
+        self.last_time = Some(gap.time);
+        self.end_stream(gap.time, gap.src, gap.dst, RULE_TCP_GAP);
+        let resume = usize::try_from(gap.offset.saturating_add(gap.missing)).unwrap_or(usize::MAX);
+        self.resume.insert((gap.src, gap.dst), resume);
     }
 
     fn datagram(&mut self, ev: &WireEvent, bytes: &[u8]) {
@@ -174,21 +374,65 @@ impl Builder {
             Some(s) => s,
             None => {
                 self.order.push(key);
+                let origin = self.resume.remove(&key);
                 Stream {
                     transport: ev.transport,
+                    origin: origin.unwrap_or(0),
+                    resync: origin.is_some(),
                     state: StreamState::Undecided { buf: Vec::new() },
                 }
             }
         };
-        stream.state = self.feed(ev, stream.state, bytes);
+        let state = std::mem::replace(&mut stream.state, StreamState::Failed { entry: 0 });
+        stream.state = self.feed(ev, &mut stream, state, bytes);
         self.streams.insert(key, stream);
     }
 
     /// Feeds bytes to a stream and emits every message they complete.
-    fn feed(&mut self, ev: &WireEvent, state: StreamState, bytes: &[u8]) -> StreamState {
+    fn feed(
+        &mut self,
+        ev: &WireEvent,
+        stream: &mut Stream,
+        state: StreamState,
+        bytes: &[u8],
+    ) -> StreamState {
+        let origin = stream.origin;
         match state {
             StreamState::Undecided { mut buf } => {
                 buf.extend_from_slice(bytes);
+                if stream.resync {
+                    let skip = match message_start(&buf) {
+                        Some(p) => {
+                            stream.resync = false;
+                            p
+                        }
+                        // Keep a tail that may hold the beginning of a start line.
+                        None if buf.len() > RESYNC_LIMIT => buf.len() - 1024,
+                        None => return StreamState::Undecided { buf },
+                    };
+                    if skip > 0 {
+                        let skipped: Vec<u8> = buf.drain(..skip).collect();
+                        let error = DecodeError::new(
+                            origin,
+                            RULE_TCP_GAP,
+                            "the start of a SIP or MSRP message after bytes the capture missed",
+                        );
+                        self.push_entry(
+                            ev.time,
+                            ev.transport,
+                            ev.src,
+                            ev.dst,
+                            TraceFrame::Undecodable {
+                                bytes: skipped,
+                                error,
+                            },
+                        );
+                        stream.origin += skip;
+                    }
+                    if stream.resync {
+                        return StreamState::Undecided { buf };
+                    }
+                }
                 let start = buf.iter().position(|b| !is_line_end(b));
                 let Some(start) = start else {
                     return StreamState::Undecided { buf };
@@ -210,7 +454,7 @@ impl Builder {
                         base: 0,
                     }
                 };
-                self.feed(ev, fresh, &buf)
+                self.feed(ev, stream, fresh, &buf)
             }
             StreamState::Sip { mut buf, mut base } => {
                 buf.extend_from_slice(bytes);
@@ -222,7 +466,7 @@ impl Builder {
                             consumed,
                         }) => {
                             for f in &mut value.findings {
-                                f.offset += base;
+                                f.offset += origin + base;
                             }
                             self.push_entry(
                                 ev.time,
@@ -239,7 +483,7 @@ impl Builder {
                             }
                         }
                         Err(error) => {
-                            let error = error.shifted(base);
+                            let error = error.shifted(origin + base);
                             let entry = self.push_entry(
                                 ev.time,
                                 ev.transport,
@@ -268,7 +512,10 @@ impl Builder {
                                 tail_base,
                             }
                         }
-                        Ok(Some(value)) => {
+                        Ok(Some(mut value)) => {
+                            for f in &mut value.findings {
+                                f.offset += origin;
+                            }
                             self.push_entry(
                                 ev.time,
                                 ev.transport,
@@ -286,7 +533,10 @@ impl Builder {
                                 ev.transport,
                                 ev.src,
                                 ev.dst,
-                                TraceFrame::Undecodable { bytes: tail, error },
+                                TraceFrame::Undecodable {
+                                    bytes: tail,
+                                    error: error.shifted(origin),
+                                },
                             );
                             return StreamState::Failed { entry };
                         }
@@ -294,10 +544,20 @@ impl Builder {
                 }
             }
             StreamState::Failed { entry } => {
-                if let Some(TraceFrame::Undecodable { bytes: kept, .. }) =
-                    self.trace.entries.get_mut(entry).map(|e| &mut e.frame)
-                {
-                    kept.extend_from_slice(bytes);
+                let kept = if self.retain {
+                    entry
+                        .checked_sub(self.first_index)
+                        .and_then(|i| self.entries.get_mut(i))
+                        .and_then(|e| match &mut e.frame {
+                            TraceFrame::Undecodable { bytes: kept, .. } => Some(kept),
+                            _ => None,
+                        })
+                } else {
+                    None
+                };
+                match kept {
+                    Some(kept) => kept.extend_from_slice(bytes),
+                    None => self.dropped += bytes.len() as u64,
                 }
                 StreamState::Failed { entry }
             }
@@ -306,10 +566,21 @@ impl Builder {
 
     /// Ends the stream `src -> dst`: bytes of an unfinished message become an Undecodable entry.
     fn close(&mut self, time: SystemTime, src: SocketAddr, dst: SocketAddr) {
+        self.end_stream(time, src, dst, RULE_STREAM_END);
+    }
+
+    fn end_stream(
+        &mut self,
+        time: SystemTime,
+        src: SocketAddr,
+        dst: SocketAddr,
+        rule: &'static str,
+    ) {
         let Some(stream) = self.streams.remove(&(src, dst)) else {
             return;
         };
         self.order.retain(|k| *k != (src, dst));
+        let origin = stream.origin;
         let (bytes, offset) = match stream.state {
             StreamState::Undecided { buf } => {
                 let len = buf.len();
@@ -330,11 +601,12 @@ impl Builder {
         if bytes.iter().all(is_line_end) {
             return;
         }
-        let error = DecodeError::new(
-            offset,
-            RULE_STREAM_END,
-            "the rest of the message before the stream ended",
-        );
+        let expected = if rule == RULE_TCP_GAP {
+            "the rest of the message, which the capture never saw (a TCP gap)"
+        } else {
+            "the rest of the message before the stream ended"
+        };
+        let error = DecodeError::new(origin + offset, rule, expected);
         self.push_entry(
             time,
             stream.transport,
@@ -344,13 +616,25 @@ impl Builder {
         );
     }
 
-    fn finish(mut self, end: Option<SystemTime>) -> Trace {
+    /// Ends every open stream (at the last event's time): unfinished messages become
+    /// Undecodable entries ([`RULE_STREAM_END`]). The builder can then be taken from once more.
+    pub fn finish(&mut self) {
         let keys = std::mem::take(&mut self.order);
-        let end = end.unwrap_or(std::time::UNIX_EPOCH);
+        let end = self.last_time.unwrap_or(std::time::UNIX_EPOCH);
         for (src, dst) in keys {
             self.close(end, src, dst);
         }
-        self.trace
+        self.resume.clear();
+    }
+
+    /// Finishes and returns the whole trace (for a retaining builder: every entry).
+    pub fn into_trace(mut self) -> Trace {
+        self.finish();
+        Trace {
+            entries: self.entries,
+            start: self.start,
+            problems: Vec::new(),
+        }
     }
 }
 
@@ -367,25 +651,43 @@ impl Trace {
 
     /// [`Trace::from_events`] with explicit limits.
     pub fn from_events_with(events: &[WireEvent], limits: &Limits) -> Trace {
-        let mut b = Builder {
-            limits: *limits,
-            trace: Trace::default(),
-            streams: HashMap::new(),
-            order: Vec::new(),
-        };
+        let mut b = TraceBuilder::retaining(*limits);
         for ev in events {
-            b.event(ev);
+            b.push(ev);
         }
-        b.finish(events.last().map(|e| e.time))
+        b.into_trace()
     }
 
     /// Reads a pcap or pcapng file and decodes it; frames that could not be decoded are listed
-    /// in [`Trace::problems`].
+    /// in [`Trace::problems`]. TCP gaps that never fill are resynchronised ([`RULE_TCP_GAP`]).
+    /// For a capture too large to hold, use [`crate::TraceStream`].
     pub fn from_pcap(path: impl AsRef<Path>) -> Result<Trace, CaptureError> {
-        Ok(Trace::from_capture(read_capture(path)?))
+        Self::from_reader(CaptureReader::open(path)?, &Limits::default())
     }
 
-    /// Decodes a capture already read (see [`crate::read_capture_bytes`]).
+    /// Reads a whole capture from `reader` (see [`Trace::from_pcap`]).
+    pub fn from_reader<R: Read>(
+        reader: CaptureReader<R>,
+        limits: &Limits,
+    ) -> Result<Trace, CaptureError> {
+        let mut b = TraceBuilder::retaining(*limits);
+        let mut problems = Vec::new();
+        for item in reader {
+            match item? {
+                CaptureEvent::Wire(ev) => b.push(&ev),
+                CaptureEvent::Gap(gap) => b.gap(&gap),
+                CaptureEvent::Problem(p) => problems.push(p),
+            }
+        }
+        let mut trace = b.into_trace();
+        problems.sort_by_key(|p| p.frame);
+        trace.problems = problems;
+        Ok(trace)
+    }
+
+    /// Decodes a capture already read (see [`crate::read_capture_bytes`]); a [`Capture`] has no
+    /// gap markers, so bytes across a TCP gap are decoded as if contiguous (prefer
+    /// [`Trace::from_pcap`]).
     pub fn from_capture(capture: Capture) -> Trace {
         let mut trace = Trace::from_events(&capture.events);
         trace.problems = capture.problems;

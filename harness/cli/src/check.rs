@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use cpmconf_capture::Trace;
-use cpmconf_engine::lint::{lint, ClientAddr, LintOptions};
+use std::io::Write;
+
+use cpmconf_capture::{read_sidecar, CaptureError, Trace, TraceEntry, TraceItem, TraceStream};
+use cpmconf_engine::lint::{ClientAddr, Judge, Lint, LintOptions, Survey};
 use cpmconf_engine::report::{
     HtmlReporter, JsonReporter, JunitReporter, Reporter, TerminalReporter,
 };
@@ -24,7 +26,8 @@ pub struct CheckArgs {
     #[arg(value_name = "CAPTURE")]
     capture: PathBuf,
     /// The client under test: IP or IP:PORT (repeatable; an IP alone matches all its ports).
-    /// Default: the one party in the capture that sends REGISTER.
+    /// Default: the client named in the capture's sidecar (`<capture>.meta.json`, written by
+    /// `cpmconf run`), else the one party in the capture that sends REGISTER.
     #[arg(long, value_name = "ADDR")]
     client: Vec<String>,
     /// A client profile to take the digest password (to recompute Authorization responses) and
@@ -63,7 +66,7 @@ pub fn run(a: &CheckArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return cannot(e),
     };
-    let mut client = Vec::new();
+    let mut client: Vec<ClientAddr> = Vec::new();
     for c in &a.client {
         match ClientAddr::parse(c) {
             Ok(c) => client.push(c),
@@ -77,10 +80,25 @@ pub fn run(a: &CheckArgs) -> ExitCode {
         },
         None => None,
     };
-    let trace = match Trace::from_pcap(&a.capture) {
-        Ok(t) => t,
-        Err(e) => return cannot(format!("{}: {e}", a.capture.display())),
-    };
+    // A capture written by `cpmconf run` says who the client is (its sidecar).
+    let mut from_sidecar = false;
+    if client.is_empty() {
+        match read_sidecar(&a.capture) {
+            Ok(Some(meta)) => {
+                client = meta
+                    .client
+                    .iter()
+                    .map(|a| ClientAddr {
+                        ip: a.ip(),
+                        port: Some(a.port()),
+                    })
+                    .collect();
+                from_sidecar = !client.is_empty();
+            }
+            Ok(None) => {}
+            Err(e) => return cannot(e),
+        }
+    }
     let name = a
         .capture
         .file_name()
@@ -98,10 +116,21 @@ pub fn run(a: &CheckArgs) -> ExitCode {
             .map(|p| p.protocol_waivers.clone())
             .unwrap_or_default(),
     };
-    let l = match lint(&catalogue, &trace, &opts) {
-        Ok(l) => l,
+    // Two streaming passes: memory is bounded by what is open in the capture, not its length.
+    let mut survey = Survey::default();
+    let mut problems: Vec<String> = Vec::new();
+    if let Err(e) = each_entry(&a.capture, &mut |e| survey.push(&e), &mut problems) {
+        return cannot(format!("{}: {e}", a.capture.display()));
+    }
+    let mut judge = match Judge::new(&catalogue, &opts, &survey) {
+        Ok(j) => j,
         Err(e) => return cannot(format!("{}: {e}", a.capture.display())),
     };
+    let mut ignored = Vec::new();
+    if let Err(e) = each_entry(&a.capture, &mut |e| judge.push(e), &mut ignored) {
+        return cannot(format!("{}: {e}", a.capture.display()));
+    }
+    let l = judge.finish();
     let (started_at, _) = now_stamp();
     let events = l.events(&started_at);
     let clients = l
@@ -121,20 +150,28 @@ pub fn run(a: &CheckArgs) -> ExitCode {
         println!(
             "{}: {} message(s), client {clients}{}",
             a.capture.display(),
-            trace.entries.len(),
-            if l.guessed {
+            l.messages,
+            if from_sidecar {
+                " (from the capture's sidecar .meta.json; --client names another)"
+            } else if l.guessed {
                 " (the party that sent REGISTER; --client names another)"
             } else {
                 ""
             }
         );
+        for p in problems.iter().take(5) {
+            println!("capture problem: {p}");
+        }
+        if problems.len() > 5 {
+            println!("capture problems: {} in all", problems.len());
+        }
         let mut t = TerminalReporter::new(std::io::stdout());
         if let Err(e) = feed(&mut t, &events) {
             return cannot(format!("terminal: {e}"));
         }
     }
     if let Some(dir) = &a.report {
-        if let Err(e) = write_report(dir, &a.capture, &name, &trace, &l.client, &events, &json) {
+        if let Err(e) = write_report(dir, &a.capture, &name, &l, &events, &json) {
             return cannot(format!("{}: {e}", dir.display()));
         }
         if !a.json {
@@ -155,12 +192,27 @@ fn feed(r: &mut dyn Reporter, events: &[cpmconf_engine::report::RunEvent]) -> st
     r.finish()
 }
 
+/// Calls `f` with every entry of the capture, in order, streaming; frame problems (undecodable
+/// frames, TCP gaps) are collected as text.
+fn each_entry(
+    capture: &Path,
+    f: &mut dyn FnMut(TraceEntry),
+    problems: &mut Vec<String>,
+) -> Result<(), CaptureError> {
+    for item in TraceStream::open(capture)? {
+        match item? {
+            TraceItem::Entry(e) => f(e),
+            TraceItem::Problem(p) => problems.push(p.to_string()),
+        }
+    }
+    Ok(())
+}
+
 fn write_report(
     dir: &Path,
     capture: &Path,
     name: &str,
-    trace: &Trace,
-    client: &[ClientAddr],
+    l: &Lint,
     events: &[cpmconf_engine::report::RunEvent],
     json: &[u8],
 ) -> std::io::Result<()> {
@@ -168,16 +220,35 @@ fn write_report(
     std::fs::create_dir_all(dir.join("wire"))?;
     std::fs::copy(capture, dir.join("pcap").join(name))?;
     let role = |a: std::net::SocketAddr| {
-        Some(if client.iter().any(|c| c.matches(a)) {
+        Some(if l.client.iter().any(|c| c.matches(a)) {
             "client".to_string()
         } else {
             a.to_string()
         })
     };
-    std::fs::write(
+    // The wire log, written as the capture streams by.
+    let mut log = std::io::BufWriter::new(std::fs::File::create(
         dir.join("wire").join(format!("{name}.log")),
-        trace.wire_log(&role),
-    )?;
+    )?);
+    let mut failed: Option<std::io::Error> = None;
+    let mut entries = TraceStream::open(capture).map_err(std::io::Error::other)?;
+    let start = entries.start();
+    for item in entries.by_ref() {
+        if let TraceItem::Entry(e) = item.map_err(std::io::Error::other)? {
+            let part = Trace {
+                entries: vec![e],
+                start,
+                problems: Vec::new(),
+            };
+            if let Err(err) = log.write_all(part.wire_log(&role).as_bytes()) {
+                failed.get_or_insert(err);
+            }
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    log.flush()?;
     let mut junit = JunitReporter::new(Vec::new());
     feed(&mut junit, events)?;
     let mut html = HtmlReporter::new(Vec::new());

@@ -133,7 +133,8 @@ fn a_report_folder_has_every_file_and_the_capture() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let t = text(&o);
-    assert!(t.contains("the party that sent REGISTER"), "{t}");
+    // `cpmconf run` wrote who the client is beside the capture.
+    assert!(t.contains("from the capture's sidecar"), "{t}");
     for f in [
         "results.json",
         "junit.xml",
@@ -150,6 +151,21 @@ fn a_report_folder_has_every_file_and_the_capture() {
         log.contains("client"),
         "the client is named in the wire log"
     );
+}
+
+#[test]
+fn without_a_sidecar_the_client_is_the_party_that_registers() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("copy.pcap");
+    std::fs::copy(runs()["reference"].join("pcap/bye-closes-chat.pcap"), &pcap).unwrap();
+    let o = cpmconf(&["check", pcap.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("the party that sent REGISTER"), "{}", text(&o));
+    // A malformed sidecar is a clear error, not a guess.
+    std::fs::write(dir.path().join("copy.pcap.meta.json"), "{ not json").unwrap();
+    let o = cpmconf(&["check", pcap.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("meta.json"), "{}", text(&o));
 }
 
 #[test]

@@ -169,7 +169,10 @@ pub const LADDER_LIMIT: usize = 2000;
 /// Entries after which a dialog (Call-ID) or connection that saw no message is judged and
 /// forgotten: the state of a long capture's judge is bounded by what is open within this
 /// window. A Call-ID that reappears later is judged as a new part.
-pub const IDLE_WINDOW: usize = 20_000;
+pub const IDLE_WINDOW: usize = 4096;
+
+/// Entries between two looks for idle parts.
+pub const FLUSH_EVERY: usize = 1024;
 
 /// The first pass over a capture: who sent SIP, who registered, which MSRP sessions each party
 /// offered, and the REGISTER transactions (small: a party registers rarely).
@@ -349,7 +352,7 @@ impl<'c> Judge<'c> {
         let part = self.parts.entry(part_of(&e)).or_default();
         part.0 = at;
         part.1.push(e);
-        if self.entries % 4096 == 0 {
+        if self.entries % FLUSH_EVERY == 0 {
             let idle: Vec<Part> = self
                 .parts
                 .iter()

@@ -253,3 +253,43 @@ fn the_events_feed_every_reporter_in_run_order() {
         ]
     );
 }
+
+#[test]
+fn a_long_capture_is_judged_in_bounded_memory() {
+    // 60,000 SIP messages, each MESSAGE transaction its own Call-ID, streamed from a pcap.
+    let mut pcap = Vec::new();
+    cpmconf_capture::generate::write_message_capture(&mut pcap, 30_000).unwrap();
+    let stream = || {
+        let reader = cpmconf_capture::CaptureReader::new(std::io::Cursor::new(pcap.clone())).unwrap();
+        cpmconf_capture::TraceStream::new(reader, cpmconf_codec::Limits::default()).map(|i| {
+            match i.unwrap() {
+                cpmconf_capture::TraceItem::Entry(e) => e,
+                p => panic!("{p:?}"),
+            }
+        })
+    };
+    let (sender, _) = cpmconf_capture::generate::endpoints();
+    let mut survey = Survey::default();
+    stream().for_each(|e| survey.push(&e));
+    let o = LintOptions {
+        name: "long.pcap".into(),
+        client: vec![ClientAddr {
+            ip: sender.ip(),
+            port: Some(sender.port()),
+        }],
+        ..LintOptions::default()
+    };
+    let catalogue = cat();
+    let mut judge = Judge::new(&catalogue, &o, &survey).unwrap();
+    let mut most = 0;
+    for e in stream() {
+        judge.push(e);
+        most = most.max(judge.retained());
+    }
+    // What arrived within the idle window (its ends included) and until the next look for
+    // idle parts, and the ladder's first messages: not the capture's 60,000.
+    assert!(most <= IDLE_WINDOW + 1 + FLUSH_EVERY + LADDER_LIMIT, "{most}");
+    let l = judge.finish();
+    assert_eq!(l.messages, 60_000);
+    assert!(l.result.protocol.iter().any(|p| p.checked > 0));
+}

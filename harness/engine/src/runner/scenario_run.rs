@@ -304,6 +304,10 @@ async fn run_live(
     }
     base.protocol = monitor::protocol(&trace, &labels, &opts.profile);
     base.stimuli = monitor::stimuli(&trace, &labels);
+    // The capture says who is who, so `cpmconf check` on it needs no flags.
+    if let Err(e) = write_capture_meta(&pcap_dir, s, opts.seed, &trace, &labels) {
+        assessor.harness_error(format!("capture sidecar: {e}"));
+    }
     let golden_trace = Trace::from_events(events.get(..cut).unwrap_or(&events));
     let projection = golden::project(&golden_inputs(&golden_trace, &labels));
     let log = trace.wire_log(&|a| labels.name(a));
@@ -325,6 +329,44 @@ async fn run_live(
     }
     let regression = compare_golden(opts, loaded, &projection, ev);
     (Some(projection), regression)
+}
+
+/// Writes `pcap/<id>.pcap.meta.json`: the scenario, the seed, the client's SIP addresses and
+/// every simulated socket's role.
+fn write_capture_meta(
+    pcap_dir: &Path,
+    s: &Scenario,
+    seed: u64,
+    trace: &Trace,
+    labels: &Labeler<'_>,
+) -> Result<(), cpmconf_capture::MetaError> {
+    let mut client: Vec<std::net::SocketAddr> = Vec::new();
+    let mut roles: std::collections::BTreeMap<std::net::SocketAddr, String> = Default::default();
+    for e in &trace.entries {
+        let (from, _) = labels.roles(e);
+        if from == super::labels::CLIENT {
+            if e.sip().is_some() && !client.contains(&e.src) {
+                client.push(e.src);
+            }
+        } else {
+            for a in [e.src, e.dst] {
+                if let Some(n) = labels.name(a).filter(|n| n != super::labels::CLIENT) {
+                    roles.entry(a).or_insert(n);
+                }
+            }
+        }
+    }
+    let meta = cpmconf_capture::CaptureMeta {
+        scenario: s.id.clone(),
+        client,
+        roles: roles
+            .into_iter()
+            .map(|(addr, role)| cpmconf_capture::RoleEntry { addr, role })
+            .collect(),
+        seed: Some(seed),
+        format_version: cpmconf_capture::meta::FORMAT_VERSION,
+    };
+    cpmconf_capture::write_sidecar(pcap_dir.join(format!("{}.pcap", s.id)), &meta).map(|_| ())
 }
 
 /// Lets exchanges still running when the steps end (a reg-event or conference subscription and
