@@ -160,7 +160,11 @@ fn without_a_sidecar_the_client_is_the_party_that_registers() {
     std::fs::copy(runs()["reference"].join("pcap/bye-closes-chat.pcap"), &pcap).unwrap();
     let o = cpmconf(&["check", pcap.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("the party that sent REGISTER"), "{}", text(&o));
+    assert!(
+        text(&o).contains("the party that sent REGISTER"),
+        "{}",
+        text(&o)
+    );
     // A malformed sidecar is a clear error, not a guess.
     std::fs::write(dir.path().join("copy.pcap.meta.json"), "{ not json").unwrap();
     let o = cpmconf(&["check", pcap.to_str().unwrap()]);

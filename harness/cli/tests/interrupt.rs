@@ -11,8 +11,14 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn count_files(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |rd| rd.flatten().count())
+/// The captures in `dir` (one per started scenario); the `.pcap.meta.json` sidecar written beside
+/// each finished one is not counted.
+fn count_pcaps(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |rd| {
+        rd.flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "pcap"))
+            .count()
+    })
 }
 
 fn scenario_count() -> usize {
@@ -82,7 +88,7 @@ fn a_signal_ends_the_run_with_a_report_of_what_finished(
         .unwrap();
     // Signal once the second scenario has begun (its pcap exists): one finished, one running.
     let deadline = Instant::now() + Duration::from_secs(120);
-    while count_files(&report.join("pcap")) < 2 {
+    while count_pcaps(&report.join("pcap")) < 2 {
         assert!(
             child.try_wait().unwrap().is_none(),
             "the run ended before it was signalled"

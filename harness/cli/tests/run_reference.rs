@@ -187,8 +187,28 @@ fn the_whole_suite_passes_and_matches_every_committed_golden() {
         .contains("<testsuite"));
     let mut pcaps = 0;
     for e in std::fs::read_dir(report.join("pcap")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if let Some(pcap) = name.strip_suffix(".meta.json") {
+            // The sidecar `cpmconf check` reads: it names the client of its own capture.
+            assert!(
+                report.join("pcap").join(pcap).is_file(),
+                "orphan sidecar {name}"
+            );
+            let meta: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+            let client = meta["client"].as_array().map_or(0, Vec::len);
+            assert!(client > 0, "{name} names no client address: {meta}");
+            continue;
+        }
         pcaps += 1;
         let id = e.path().file_stem().unwrap().to_string_lossy().to_string();
+        assert!(
+            report
+                .join("pcap")
+                .join(format!("{name}.meta.json"))
+                .is_file(),
+            "{id}: no sidecar"
+        );
         assert!(report.join("wire").join(format!("{id}.log")).is_file());
         // A missing tshark fails here, with what to install (TsharkError::NotInstalled).
         let summary =

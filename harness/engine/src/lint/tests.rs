@@ -260,12 +260,13 @@ fn a_long_capture_is_judged_in_bounded_memory() {
     let mut pcap = Vec::new();
     cpmconf_capture::generate::write_message_capture(&mut pcap, 30_000).unwrap();
     let stream = || {
-        let reader = cpmconf_capture::CaptureReader::new(std::io::Cursor::new(pcap.clone())).unwrap();
-        cpmconf_capture::TraceStream::new(reader, cpmconf_codec::Limits::default()).map(|i| {
-            match i.unwrap() {
-                cpmconf_capture::TraceItem::Entry(e) => e,
-                p => panic!("{p:?}"),
-            }
+        let reader =
+            cpmconf_capture::CaptureReader::new(std::io::Cursor::new(pcap.clone())).unwrap();
+        cpmconf_capture::TraceStream::new(reader, cpmconf_codec::Limits::default()).map(|i| match i
+            .unwrap()
+        {
+            cpmconf_capture::TraceItem::Entry(e) => e,
+            p => panic!("{p:?}"),
         })
     };
     let (sender, _) = cpmconf_capture::generate::endpoints();
@@ -288,7 +289,10 @@ fn a_long_capture_is_judged_in_bounded_memory() {
     }
     // What arrived within the idle window (its ends included) and until the next look for
     // idle parts, and the ladder's first messages: not the capture's 60,000.
-    assert!(most <= IDLE_WINDOW + 1 + FLUSH_EVERY + LADDER_LIMIT, "{most}");
+    assert!(
+        most <= IDLE_WINDOW + 1 + FLUSH_EVERY + LADDER_LIMIT,
+        "{most}"
+    );
     let l = judge.finish();
     assert_eq!(l.messages, 60_000);
     assert!(l.result.protocol.iter().any(|p| p.checked > 0));
