@@ -18,7 +18,7 @@ use crate::golden::{self, Comparison};
 use crate::group::{Assignment, GroupProgress, ItemState};
 use crate::matcher::{check, check_event, human_duration, is_candidate, refuses, violates};
 use crate::observed::{scenario_seed, MatchEnv};
-use crate::report::{RunEvent, RunEventKind, StepStatus};
+use crate::report::{GoldenStatus, RunEvent, RunEventKind, StepStatus};
 use crate::scenario::{Expect, GroupItem, LoadedScenario, MsrpStart, Scenario, Step, WaitFor};
 use crate::verdict::{Finding, ScenarioResult};
 
@@ -1158,23 +1158,23 @@ fn compare_golden(
         .to_string()
         .replace('\\', "/");
     let expression = format!("golden projection of scenario {}", s.id);
-    let push = |ev: &mut Events, matched: bool, diff: Option<String>| {
+    let push = |ev: &mut Events, status: GoldenStatus, diff: Option<String>| {
         ev.push(RunEventKind::GoldenCompared {
             scenario: s.id.clone(),
-            matched,
+            status,
             diff,
         })
     };
     if opts.bless {
         return match golden::bless(&path, &source, &expression, projection) {
             Ok(()) => {
-                push(ev, true, None);
+                push(ev, GoldenStatus::Same, None);
                 false
             }
             Err(e) => {
                 push(
                     ev,
-                    false,
+                    GoldenStatus::Differs,
                     Some(format!("could not write {}: {e}", path.display())),
                 );
                 true
@@ -1183,14 +1183,14 @@ fn compare_golden(
     }
     match golden::compare(&path, projection) {
         Ok(Comparison::Same) => {
-            push(ev, true, None);
+            push(ev, GoldenStatus::Same, None);
             false
         }
         Ok(Comparison::Missing) => {
             let _ = golden::write_pending(&path, &source, &expression, projection);
             push(
                 ev,
-                false,
+                GoldenStatus::Missing,
                 Some(format!(
                     "no golden file {} yet (run with --bless to write it)",
                     path.display()
@@ -1200,11 +1200,11 @@ fn compare_golden(
         }
         Ok(Comparison::Differs(diff)) => {
             let _ = golden::write_pending(&path, &source, &expression, projection);
-            push(ev, false, Some(diff));
+            push(ev, GoldenStatus::Differs, Some(diff));
             true
         }
         Err(e) => {
-            push(ev, false, Some(e.to_string()));
+            push(ev, GoldenStatus::Differs, Some(e.to_string()));
             true
         }
     }
