@@ -22,9 +22,9 @@ use crate::core::{Core, Internal, Registration};
 use crate::error::ClientError;
 use crate::events::EventSink;
 use crate::file_transfer::generated_content;
-use crate::ids::Ids;
 use crate::pager::disposition_tokens;
 use crate::state::SessionKind;
+use cpmconf_stack::ids::{derive_seed, IdGen};
 
 /// Name reported in `hello`.
 pub const CLIENT_NAME: &str = "cpmconf-ref";
@@ -90,10 +90,11 @@ impl RefClient {
         ep.port = config.sip_port;
         ep.timers = config.timers.sip;
         ep.tap = config.tap.clone();
+        ep.seed = derive_seed(config.seed, "client-endpoint");
         let sip = Arc::new(SipEndpoint::bind(ep).await?);
         let msrp = Arc::new(MsrpEndpoint::listen(config.ip, config.tap.clone()).await?);
         let (itx, mut irx) = mpsc::unbounded_channel();
-        let mut ids = Ids::new(config.seed);
+        let mut ids = IdGen::new(config.seed);
         let instance = config
             .identity
             .instance_id

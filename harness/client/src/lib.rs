@@ -15,7 +15,6 @@ mod events;
 pub mod fault;
 mod file_transfer;
 mod group;
-mod ids;
 mod imdn;
 mod incoming;
 mod large_message;

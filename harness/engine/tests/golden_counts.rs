@@ -44,23 +44,43 @@ async fn missing_golden_passes_and_a_diff_fails_counted_apart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let opts = options(dir.path());
     let mut json = JsonReporter::new(Vec::new());
-    let s = run_suite(&cat, &opts, "reference", String::new(), &mut json, &mut |_| {})
-        .await
-        .expect("first run");
+    let s = run_suite(
+        &cat,
+        &opts,
+        "reference",
+        String::new(),
+        &mut json,
+        &mut |_| {},
+    )
+    .await
+    .expect("first run");
     assert_eq!((s.gate.golden_missing, s.gate.golden_diffs), (1, 0));
-    assert!(s.gate.passed, "a missing golden file does not fail the gate");
+    assert!(
+        s.gate.passed,
+        "a missing golden file does not fail the gate"
+    );
     let results = String::from_utf8(json.into_inner()).expect("utf-8");
     assert!(results.contains("\"golden_missing\": 1"), "{results}");
 
     // The pending file becomes a golden file with other content: now it differs.
-    let golden = dir.path().join("golden/reference").join(format!("{}.snap", s.reports[0].result.id));
+    let golden = dir
+        .path()
+        .join("golden/reference")
+        .join(format!("{}.snap", s.reports[0].result.id));
     let pending = golden.with_extension("snap.new");
     let text = std::fs::read_to_string(&pending).expect("a pending .snap.new was written");
     std::fs::write(&golden, format!("{text}client -> nobody: NOTHING\n")).expect("write golden");
     let mut json = JsonReporter::new(Vec::new());
-    let s = run_suite(&cat, &opts, "reference", String::new(), &mut json, &mut |_| {})
-        .await
-        .expect("second run");
+    let s = run_suite(
+        &cat,
+        &opts,
+        "reference",
+        String::new(),
+        &mut json,
+        &mut |_| {},
+    )
+    .await
+    .expect("second run");
     assert_eq!((s.gate.golden_missing, s.gate.golden_diffs), (0, 1));
     assert!(!s.gate.passed, "a golden diff fails the gate");
 }

@@ -198,7 +198,9 @@ impl<W: Write> HtmlReporter<W> {
         // golden diffs and missing golden files (counted apart).
         let mut rows: BTreeMap<&str, ([usize; 7], usize, usize, [usize; 2])> = BTreeMap::new();
         for r in results {
-            let row = rows.entry(r.clause.as_str()).or_insert(([0; 7], 0, 0, [0; 2]));
+            let row = rows
+                .entry(r.clause.as_str())
+                .or_insert(([0; 7], 0, 0, [0; 2]));
             match self.golden.get(&r.id).map(|g| g.0) {
                 Some(GoldenStatus::Differs) => row.3[0] += 1,
                 Some(GoldenStatus::Missing) => row.3[1] += 1,

@@ -325,9 +325,18 @@ mod tests {
         assert!(listed("rejoin-bad-id"), "a failure is listed:\n{text}");
         assert!(listed("adapter-crash"), "an error is listed:\n{text}");
         assert!(!listed("group-na"), "not applicable is not listed:\n{text}");
-        assert!(listed("rejoin-ok"), "an advisory failure is listed:\n{text}");
-        assert!(!listed("ft-known"), "an expected failure is not listed:\n{text}");
-        assert!(!listed("deferred-timeout"), "inconclusive is not listed:\n{text}");
+        assert!(
+            listed("rejoin-ok"),
+            "an advisory failure is listed:\n{text}"
+        );
+        assert!(
+            !listed("ft-known"),
+            "an expected failure is not listed:\n{text}"
+        );
+        assert!(
+            !listed("deferred-timeout"),
+            "inconclusive is not listed:\n{text}"
+        );
         assert!(text.contains("golden differs for rejoin-ok"));
         assert!(!text.contains("no golden file"), "{text}");
         // The summary still counts everything.
