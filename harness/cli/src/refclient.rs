@@ -152,7 +152,7 @@ fn configure(
     ip: IpAddr,
 ) -> Result<ClientConfig, String> {
     let mut cfg = ClientConfig::from_configure(c, ip)?;
-    cfg.timers.sip = cfg.timers.sip.scaled(settings.time_scale);
+    cfg.timers = cfg.timers.scaled(settings.time_scale);
     cfg.faults = faults.clone();
     cfg.seed = settings.seed;
     Ok(cfg)

@@ -115,6 +115,25 @@ pub struct ClientTimers {
     pub deferred_idle: Duration,
 }
 
+impl ClientTimers {
+    /// Every timer multiplied by `factor` (the run's time scale; 1 when not a positive number):
+    /// the SIP transaction timers, the MSRP connection deadline and the deferred idle time. The
+    /// expiries are values the client asks for on the wire, not timers of its own: unchanged.
+    pub fn scaled(self, factor: f64) -> ClientTimers {
+        let f = if factor.is_finite() && factor > 0.0 {
+            factor
+        } else {
+            1.0
+        };
+        ClientTimers {
+            sip: self.sip.scaled(f),
+            msrp_connect: self.msrp_connect.mul_f64(f),
+            deferred_idle: self.deferred_idle.mul_f64(f),
+            ..self
+        }
+    }
+}
+
 impl Default for ClientTimers {
     fn default() -> Self {
         ClientTimers {
@@ -274,6 +293,22 @@ mod tests {
                 conference_factory_uri: "sip:f@x.test".into(),
             }
         );
+    }
+
+    /// Every client timer scales with the run's time factor; the expiries it asks for do not.
+    #[test]
+    fn every_client_timer_scales() {
+        let t = ClientTimers::default();
+        let s = t.scaled(3.0);
+        assert_eq!(s.sip.t1, t.sip.t1 * 3);
+        assert_eq!(s.sip.timeout(), t.sip.timeout() * 3);
+        assert_eq!(s.msrp_connect, t.msrp_connect * 3);
+        assert_eq!(s.deferred_idle, t.deferred_idle * 3);
+        assert_eq!(
+            (s.register_expires, s.subscribe_expires),
+            (t.register_expires, t.subscribe_expires)
+        );
+        assert_eq!(t.scaled(f64::NAN), t, "no factor: nominal timers");
     }
 
     /// Provisioned values the profile leaves out keep the defaults of its domain.

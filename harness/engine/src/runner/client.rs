@@ -38,7 +38,7 @@ pub async fn start(
             let mut cfg =
                 ClientConfig::from_configure(&profile.configure(&core.to_string()), core.ip())?;
             cfg.faults = faults.clone();
-            cfg.timers.sip = cfg.timers.sip.scaled(timing.scale);
+            cfg.timers = timing.client_timers(cfg.timers);
             cfg.tap = Some(tap.clone());
             cfg.seed = seed;
             let (client, adapter) = RefClient::start(cfg)

@@ -399,7 +399,7 @@ fn net_config(opts: &RunOptions, tap: &Tap, seed: u64) -> NetConfig {
     if let Some(u) = &opts.profile.provisioned.conference_factory_uri {
         cfg.conference_factory = u.clone();
     }
-    cfg.timers = cfg.timers.scaled(opts.timing.scale);
+    cfg.timers = opts.timing.sip_timers(cfg.timers);
     cfg.tap = Some(tap.clone());
     // An external client records nothing itself: the network records what it receives too.
     cfg.tap_received = !client::is_in_process(&opts.profile);
@@ -487,7 +487,7 @@ async fn setup(
         harness: format!("cpmconf {}", env!("CARGO_PKG_VERSION")),
         settings: RunSettings {
             seed,
-            time_scale: opts.timing.scale,
+            time_scale: opts.timing.factor(),
             scenario: Some(s.id.clone()),
         },
     });
@@ -656,7 +656,7 @@ async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
     }
     let within = e
         .within
-        .map_or(ctx.timing.expect(), |w| w.scaled(ctx.timing.scale));
+        .map_or(ctx.timing.expect(), |w| w.scaled(ctx.timing));
     let deadline = Instant::now() + within;
     if matches!(&e.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("CLOSE")) {
         return run_expect_close(ctx, e, deadline, within).await;
@@ -795,7 +795,7 @@ async fn run_expect_none(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
     };
     let window = e
         .within
-        .map_or(ctx.timing.expect_none(), |w| w.scaled(ctx.timing.scale));
+        .map_or(ctx.timing.expect_none(), |w| w.scaled(ctx.timing));
     let deadline = Instant::now() + window;
     // The window starts now: messages taken from the network before this step are outside it.
     let mut checked = ctx.pool.len();
@@ -835,7 +835,7 @@ async fn run_expect_none(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
 async fn run_wait_for(ctx: &mut Context<'_>, w: &WaitFor) -> StepOutcome {
     let within = w
         .within
-        .map_or(ctx.timing.expect(), |d| d.scaled(ctx.timing.scale));
+        .map_or(ctx.timing.expect(), |d| d.scaled(ctx.timing));
     let deadline = Instant::now() + within;
     loop {
         if let Some(pos) = ctx.backlog.iter().position(|e| e.name() == w.event) {
@@ -891,7 +891,7 @@ async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Proves, S
             GroupItem::Expect(e) | GroupItem::ExpectNone(e) => e.within,
             GroupItem::WaitFor(w) => w.within,
         })
-        .map(|d| d.scaled(ctx.timing.scale))
+        .map(|d| d.scaled(ctx.timing))
         .max()
         .unwrap_or(ctx.timing.expect());
     let deadline = Instant::now() + within;
