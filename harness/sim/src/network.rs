@@ -757,17 +757,8 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
 
 /// The SDP offer of a request: its body, or the `application/sdp` part of a multipart body.
 pub(crate) fn sdp_of(msg: &Message) -> Option<SessionDescription> {
-    let ct = msg.header("Content-Type")?;
-    let essence = fields::split_params(ct).0.to_ascii_lowercase();
-    if essence == "application/sdp" {
-        return SessionDescription::parse(&msg.body).ok().map(|d| d.value);
-    }
-    if essence.starts_with("multipart/") {
-        let mp = cpmconf_codec::multipart::Multipart::parse_with_type(ct, &msg.body).ok()?;
-        let part = mp.value.find("application/sdp")?;
-        return SessionDescription::parse(&part.body).ok().map(|d| d.value);
-    }
-    None
+    let body = msg.body_part("application/sdp")?.ok()?;
+    SessionDescription::parse(&body).ok().map(|d| d.value)
 }
 
 /// Answers a held request (see [`PendingRequest::respond`]).
