@@ -3,12 +3,12 @@
 //! authors: read one request per line, answer each with one response line, write events as
 //! they happen, log only to stderr.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 
 use clap::Args;
 use cpmconf_client::ut::{AdapterMessage, Command, Configure, Request, Response, RunSettings};
-use cpmconf_client::{faults_table, hello_result, ClientConfig, FaultSet, RefClient, Transport};
+use cpmconf_client::{faults_table, hello_result, ClientConfig, FaultSet, RefClient};
 use std::io::{BufRead, Write};
 use tokio::sync::mpsc;
 
@@ -151,36 +151,8 @@ fn configure(
     faults: &FaultSet,
     ip: IpAddr,
 ) -> Result<ClientConfig, String> {
-    let proxy: SocketAddr = c
-        .proxy
-        .parse()
-        .map_err(|e| format!("proxy {:?}: {e}", c.proxy))?;
-    let uri = c.identity.public_user_identity.trim_start_matches("sip:");
-    let (user, domain) = uri
-        .split_once('@')
-        .unwrap_or((uri, c.identity.domain.as_str()));
-    let mut cfg = ClientConfig::new(user, domain, &c.identity.password, proxy);
-    cfg.ip = ip;
-    cfg.transport = match c.transport {
-        cpmconf_client::ut::Transport::Udp => Transport::Udp,
-        cpmconf_client::ut::Transport::Tcp => Transport::Tcp,
-    };
-    cfg.identity.auth_user = c.identity.private_user_identity.clone();
-    cfg.identity.instance_id = Some(c.identity.instance_id.clone());
-    let p = &c.provisioned;
-    if let Some(v) = p.pager_limit {
-        cfg.provisioned.pager_limit = v;
-    }
-    if let Some(v) = p.file_size_limit {
-        cfg.provisioned.file_size_limit = v;
-    }
-    if let Some(v) = &p.deferred_mgmt_uri {
-        cfg.provisioned.deferred_mgmt_uri = v.clone();
-    }
-    if let Some(v) = &p.conference_factory_uri {
-        cfg.provisioned.conference_factory_uri = v.clone();
-    }
-    cfg.timers.sip = cfg.timers.sip.scaled(settings.time_scale);
+    let mut cfg = ClientConfig::from_configure(c, ip)?;
+    cfg.timers = cfg.timers.scaled(settings.time_scale);
     cfg.faults = faults.clone();
     cfg.seed = settings.seed;
     Ok(cfg)

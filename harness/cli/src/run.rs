@@ -85,7 +85,9 @@ pub struct RunArgs {
     /// directory is in (outside a checkout: no golden comparison).
     #[arg(long, value_name = "DIR")]
     pub golden: Option<PathBuf>,
-    /// No progress bar.
+    /// Quiet: no progress bar, and only failing scenarios (fail, xpass, error), golden diffs,
+    /// warnings and the summary are printed (passes, not-applicable and inconclusive scenarios
+    /// and missing golden files are counted in the summary, not listed).
     #[arg(long)]
     pub quiet: bool,
 }
@@ -527,7 +529,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
         .collect();
     let selection = Selection::new(&all, part.map(|p| format!("hash:{}/{}", p.k, p.n)), &ran);
     let mut reporters = Reporters {
-        terminal: TerminalReporter::new(BarWriter(bar.clone())),
+        terminal: TerminalReporter::new(BarWriter(bar.clone())).quiet(a.quiet),
         json: JsonReporter::new(Vec::new()).with_selection(selection),
         junit: JunitReporter::new(Vec::new()),
         html: HtmlReporter::new(Vec::new()),

@@ -22,9 +22,9 @@ use crate::core::{Core, Internal, Registration};
 use crate::error::ClientError;
 use crate::events::EventSink;
 use crate::file_transfer::generated_content;
-use crate::ids::Ids;
 use crate::pager::disposition_tokens;
 use crate::state::SessionKind;
+use cpmconf_stack::ids::{derive_seed, IdGen};
 
 /// Name reported in `hello`.
 pub const CLIENT_NAME: &str = "cpmconf-ref";
@@ -90,10 +90,11 @@ impl RefClient {
         ep.port = config.sip_port;
         ep.timers = config.timers.sip;
         ep.tap = config.tap.clone();
+        ep.seed = derive_seed(config.seed, "client-endpoint");
         let sip = Arc::new(SipEndpoint::bind(ep).await?);
         let msrp = Arc::new(MsrpEndpoint::listen(config.ip, config.tap.clone()).await?);
         let (itx, mut irx) = mpsc::unbounded_channel();
-        let mut ids = Ids::new(config.seed);
+        let mut ids = IdGen::new(config.seed);
         let instance = config
             .identity
             .instance_id
@@ -229,31 +230,8 @@ impl Core {
         match command {
             Command::Hello(_) => serde_json::to_value(hello_result()).map_err(|e| e.to_string()),
             Command::Configure(c) => {
-                let proxy: SocketAddr = c
-                    .proxy
-                    .parse()
-                    .map_err(|e| format!("proxy {:?}: {e}", c.proxy))?;
-                self.cfg.outbound_proxy = proxy;
-                let uri = c.identity.public_user_identity.trim_start_matches("sip:");
-                let (user, domain) = uri.split_once('@').unwrap_or((uri, &c.identity.domain));
-                self.cfg.identity.user = user.to_owned();
-                self.cfg.identity.domain = domain.to_owned();
-                self.cfg.identity.password = c.identity.password.clone();
-                self.cfg.identity.auth_user = c.identity.private_user_identity.clone();
+                self.cfg.apply(&c)?;
                 self.instance = c.identity.instance_id.clone();
-                let p = &c.provisioned;
-                if let Some(v) = p.pager_limit {
-                    self.cfg.provisioned.pager_limit = v;
-                }
-                if let Some(v) = p.file_size_limit {
-                    self.cfg.provisioned.file_size_limit = v;
-                }
-                if let Some(v) = &p.deferred_mgmt_uri {
-                    self.cfg.provisioned.deferred_mgmt_uri = v.clone();
-                }
-                if let Some(v) = &p.conference_factory_uri {
-                    self.cfg.provisioned.conference_factory_uri = v.clone();
-                }
                 Ok(Value::Null)
             }
             Command::Register => {

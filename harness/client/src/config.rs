@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use cpmconf_capture::Tap;
 use cpmconf_stack::sip::Timers;
+use cpmconf_ut::Configure;
 
 use crate::fault::FaultSet;
 
@@ -114,6 +115,25 @@ pub struct ClientTimers {
     pub deferred_idle: Duration,
 }
 
+impl ClientTimers {
+    /// Every timer multiplied by `factor` (the run's time scale; 1 when not a positive number):
+    /// the SIP transaction timers, the MSRP connection deadline and the deferred idle time. The
+    /// expiries are values the client asks for on the wire, not timers of its own: unchanged.
+    pub fn scaled(self, factor: f64) -> ClientTimers {
+        let f = if factor.is_finite() && factor > 0.0 {
+            factor
+        } else {
+            1.0
+        };
+        ClientTimers {
+            sip: self.sip.scaled(f),
+            msrp_connect: self.msrp_connect.mul_f64(f),
+            deferred_idle: self.deferred_idle.mul_f64(f),
+            ..self
+        }
+    }
+}
+
 impl Default for ClientTimers {
     fn default() -> Self {
         ClientTimers {
@@ -176,5 +196,134 @@ impl ClientConfig {
             tap: None,
             seed: 0,
         }
+    }
+
+    /// The configuration an upper-tester `configure` describes, the client's SIP and MSRP bound
+    /// to `ip`: the one mapping from a client profile (through
+    /// [`ClientProfile::configure`](cpmconf_ut::ClientProfile::configure)) to a client
+    /// configuration, used in process, by `cpmconf refclient` and by a later `configure`.
+    pub fn from_configure(c: &Configure, ip: IpAddr) -> Result<ClientConfig, String> {
+        let mut cfg = ClientConfig::new("", "", "", SocketAddr::new(ip, 0));
+        cfg.ip = ip;
+        cfg.apply(c)?;
+        Ok(cfg)
+    }
+
+    /// Applies a `configure`: outbound proxy, transport, identity (public and private user
+    /// identity, password, domain, instance id) and every provisioned value given (the others
+    /// keep their defaults for the domain).
+    pub fn apply(&mut self, c: &Configure) -> Result<(), String> {
+        self.outbound_proxy = c
+            .proxy
+            .parse()
+            .map_err(|e| format!("proxy {:?}: {e}", c.proxy))?;
+        self.transport = match c.transport {
+            cpmconf_ut::Transport::Udp => Transport::Udp,
+            cpmconf_ut::Transport::Tcp => Transport::Tcp,
+        };
+        let uri = c.identity.public_user_identity.trim_start_matches("sip:");
+        let (user, domain) = uri
+            .split_once('@')
+            .unwrap_or((uri, c.identity.domain.as_str()));
+        if self.identity.domain != domain {
+            self.provisioned = Provisioned::defaults(domain);
+        }
+        self.identity = ClientIdentity {
+            user: user.to_owned(),
+            domain: domain.to_owned(),
+            auth_user: c.identity.private_user_identity.clone(),
+            password: c.identity.password.clone(),
+            instance_id: Some(c.identity.instance_id.clone()),
+        };
+        let p = &c.provisioned;
+        if let Some(v) = p.pager_limit {
+            self.provisioned.pager_limit = v;
+        }
+        if let Some(v) = p.file_size_limit {
+            self.provisioned.file_size_limit = v;
+        }
+        if let Some(v) = &p.deferred_mgmt_uri {
+            self.provisioned.deferred_mgmt_uri = v.clone();
+        }
+        if let Some(v) = &p.conference_factory_uri {
+            self.provisioned.conference_factory_uri = v.clone();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpmconf_ut::ClientProfile;
+
+    /// Every profile field a client configuration holds reaches it, each set to a value unlike
+    /// its default.
+    #[test]
+    fn every_profile_field_reaches_the_client_config() {
+        let yaml = "name: x\nadapter: { kind: in_process }\n\
+            identity: { user: carol, domain: home.test, password: pw, \
+            private_user_identity: carol-private@home.test, instance_id: 'urn:uuid:9' }\n\
+            transport: tcp\ncapabilities: [pager]\n\
+            provisioned: { pager_limit: 77, file_size_limit: 88, \
+            deferred_mgmt_uri: 'sip:d@x.test', conference_factory_uri: 'sip:f@x.test' }\n";
+        let profile = ClientProfile::from_yaml(yaml, "test profile").expect("profile");
+        let ip: IpAddr = Ipv4Addr::LOCALHOST.into();
+        let cfg =
+            ClientConfig::from_configure(&profile.configure("127.0.0.1:5062"), ip).expect("config");
+        assert_eq!(cfg.outbound_proxy, "127.0.0.1:5062".parse().unwrap());
+        assert_eq!(cfg.ip, ip);
+        assert_eq!(cfg.transport, Transport::Tcp);
+        assert_eq!(
+            cfg.identity,
+            ClientIdentity {
+                user: "carol".into(),
+                domain: "home.test".into(),
+                auth_user: Some("carol-private@home.test".into()),
+                password: "pw".into(),
+                instance_id: Some("urn:uuid:9".into()),
+            }
+        );
+        assert_eq!(
+            cfg.provisioned,
+            Provisioned {
+                pager_limit: 77,
+                file_size_limit: 88,
+                deferred_mgmt_uri: "sip:d@x.test".into(),
+                conference_factory_uri: "sip:f@x.test".into(),
+            }
+        );
+    }
+
+    /// Every client timer scales with the run's time factor; the expiries it asks for do not.
+    #[test]
+    fn every_client_timer_scales() {
+        let t = ClientTimers::default();
+        let s = t.scaled(3.0);
+        assert_eq!(s.sip.t1, t.sip.t1 * 3);
+        assert_eq!(s.sip.timeout(), t.sip.timeout() * 3);
+        assert_eq!(s.msrp_connect, t.msrp_connect * 3);
+        assert_eq!(s.deferred_idle, t.deferred_idle * 3);
+        assert_eq!(
+            (s.register_expires, s.subscribe_expires),
+            (t.register_expires, t.subscribe_expires)
+        );
+        assert_eq!(t.scaled(f64::NAN), t, "no factor: nominal timers");
+    }
+
+    /// Provisioned values the profile leaves out keep the defaults of its domain.
+    #[test]
+    fn absent_provisioned_values_default_for_the_domain() {
+        let yaml = "name: x\nadapter: { kind: in_process }\n\
+            identity: { user: u, domain: d.test, password: p, instance_id: 'urn:uuid:1' }\n\
+            transport: udp\ncapabilities: [pager]\n";
+        let profile = ClientProfile::from_yaml(yaml, "test profile").expect("profile");
+        let cfg = ClientConfig::from_configure(
+            &profile.configure("127.0.0.1:5060"),
+            Ipv4Addr::LOCALHOST.into(),
+        )
+        .expect("config");
+        assert_eq!(cfg.provisioned, Provisioned::defaults("d.test"));
+        assert_eq!(cfg.identity.auth_user, None);
     }
 }

@@ -17,9 +17,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{ClientConfig, ClientPolicy};
 use crate::fault::FaultSet;
-use crate::ids::Ids;
 use crate::media::MediaCmd;
 use crate::state::{FileRecord, Received, Session};
+use cpmconf_stack::ids::IdGen;
 
 /// What a client transaction was sent for; its responses come back tagged with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +97,7 @@ pub(crate) struct Core {
     pub cfg: ClientConfig,
     pub faults: FaultSet,
     pub policy: ClientPolicy,
-    pub ids: Ids,
+    pub ids: IdGen,
     pub sip: Arc<SipEndpoint>,
     pub msrp: Arc<MsrpEndpoint>,
     pub events: EventSink,

@@ -15,7 +15,6 @@ mod events;
 pub mod fault;
 mod file_transfer;
 mod group;
-mod ids;
 mod imdn;
 mod incoming;
 mod large_message;
@@ -31,6 +30,7 @@ pub use client::{hello_result, RefClient, CLIENT_NAME};
 pub use config::{
     ClientConfig, ClientIdentity, ClientPolicy, ClientTimers, Provisioned, Transport,
 };
+pub use cpmconf_stack::sip::Timers;
 pub use error::ClientError;
 pub use fault::{all_faults, faults_table, FaultInfo, FaultSet, UnknownFault};
 pub use outgoing::USER_AGENT;

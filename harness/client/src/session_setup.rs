@@ -22,20 +22,7 @@ pub(crate) struct RemoteMedia {
 
 /// Reads the MSRP media of an SDP body (a multipart body's SDP part too).
 pub(crate) fn remote_media(msg: &Message) -> Option<RemoteMedia> {
-    let ct = msg
-        .header("Content-Type")
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let body: Vec<u8> = if ct.starts_with("multipart/") {
-        let mp = cpmconf_codec::multipart::Multipart::parse_with_type(
-            msg.header("Content-Type").unwrap_or(""),
-            &msg.body,
-        )
-        .ok()?;
-        mp.value.find("application/sdp")?.body.clone()
-    } else {
-        msg.body.clone()
-    };
+    let body = msg.body_part("application/sdp")?.ok()?;
     let sdp = SessionDescription::parse(&body).ok()?.value;
     let m = sdp.msrp_media()?;
     let path = m.path()?.ok()?;

@@ -295,19 +295,7 @@ fn unspecified(host: &str) -> bool {
 
 /// The SDP of a SIP message, plain or as a multipart part.
 pub fn sdp_of(m: &sip::Message) -> Option<SessionDescription> {
-    let ct = m.headers.value("Content-Type")?.to_ascii_lowercase();
-    let bytes = if ct.starts_with("application/sdp") {
-        m.body.clone()
-    } else if ct.starts_with("multipart/") {
-        let mp = cpmconf_codec::multipart::Multipart::parse_with_type(
-            m.headers.value("Content-Type")?,
-            &m.body,
-        )
-        .ok()?;
-        mp.value.find("application/sdp")?.body.clone()
-    } else {
-        return None;
-    };
+    let bytes = m.body_part("application/sdp")?.ok()?;
     SessionDescription::parse(&bytes).ok().map(|d| d.value)
 }
 

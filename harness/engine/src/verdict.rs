@@ -318,9 +318,23 @@ pub struct Gate {
     pub errors: usize,
     /// The fewest judged results the gate accepts (`--min-judged`), when set.
     pub min_judged: Option<usize>,
+    /// Scenarios whose golden projection differs from its file (each fails the gate).
+    #[serde(default)]
+    pub golden_diffs: usize,
+    /// Scenarios without a golden file yet (reported, not failing the gate).
+    #[serde(default)]
+    pub golden_missing: usize,
 }
 
 impl Gate {
+    /// "2 golden diff(s), 1 golden file(s) missing": the golden counts, kept apart.
+    pub fn golden_text(&self) -> String {
+        format!(
+            "{} golden diff(s), {} golden file(s) missing",
+            self.golden_diffs, self.golden_missing
+        )
+    }
+
     /// "judged 40 of 120 requirements (70 not applicable, 10 inconclusive)".
     pub fn judged_text(&self) -> String {
         let mut s = format!(
@@ -379,6 +393,8 @@ pub fn gate_with(results: &[ScenarioResult], strict: bool, min_judged: Option<us
         inconclusive: count(&|v| v == Verdict::Inconclusive),
         errors: count(&|v| v == Verdict::Error),
         min_judged,
+        golden_diffs: 0,
+        golden_missing: 0,
     }
 }
 

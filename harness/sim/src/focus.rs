@@ -7,7 +7,6 @@ use crate::network::{respond, sdp_of, Conference, Held, Inner};
 use crate::registrar::normalize_aor;
 use crate::spec::{Body, RequestSpec, ResponseSpec, SdpOffer};
 use crate::SimError;
-use cpmconf_codec::multipart::Multipart;
 use cpmconf_codec::sip::Method;
 use cpmconf_codec::xml::conference_info::{ConferenceInfo, Endpoint, User};
 use cpmconf_codec::xml::resource_lists::ResourceLists;
@@ -17,16 +16,10 @@ use std::sync::Arc;
 /// The resource-list entries of a request body (RFC 5366: the part with
 /// `Content-Disposition: recipient-list`, or any resource-lists part).
 pub(crate) fn recipients(msg: &cpmconf_codec::sip::Message) -> Vec<String> {
-    let Some(ct) = msg.header("Content-Type") else {
+    let Some(Ok(body)) = msg.body_part("application/resource-lists+xml") else {
         return Vec::new();
     };
-    let Ok(mp) = Multipart::parse_with_type(ct, &msg.body) else {
-        return Vec::new();
-    };
-    let Some(part) = mp.value.find("application/resource-lists+xml") else {
-        return Vec::new();
-    };
-    ResourceLists::parse(&part.body)
+    ResourceLists::parse(&body)
         .map(|l| l.entries().map(|e| e.uri.clone()).collect())
         .unwrap_or_default()
 }

@@ -61,7 +61,6 @@ pub mod config;
 pub mod deferred;
 pub mod error;
 mod focus;
-pub mod ids;
 pub mod malformed;
 pub mod media;
 pub mod network;

@@ -4,7 +4,6 @@
 //! [`Network`] API.
 
 use crate::config::NetConfig;
-use crate::ids::IdGen;
 use crate::media::{self, MediaPlan, MsrpCmd, Push};
 use crate::observe::{Action, Mode, Observed, ObservedKind, PendingRequest, Rule};
 use crate::registrar::{Binding, RegSub};
@@ -14,6 +13,7 @@ use crate::spec::{
 use crate::{focus, proxy, registrar, SimError};
 use cpmconf_codec::sdp::SessionDescription;
 use cpmconf_codec::sip::{Message, Method, StatusCode, Uri};
+use cpmconf_stack::ids::IdGen;
 use cpmconf_stack::msrp::{MsrpEndpoint, SendOptions};
 use cpmconf_stack::sip::{
     fields, response_to, Dialog, EndpointConfig, ServerTx, SipEndpoint, StackEvent, Transport,
@@ -203,6 +203,7 @@ impl Network {
         ec.tap_received = cfg.tap_received;
         ec.queue = 1024;
         ec.server = Some(cfg.server.clone());
+        ec.seed = cpmconf_stack::ids::derive_seed(cfg.seed, "sim-core-endpoint");
         let ep = SipEndpoint::bind(ec).await?;
         let addr = ep.local_addr();
         let (obs_tx, obs_rx) = mpsc::unbounded_channel();
@@ -576,6 +577,22 @@ fn rule_action(st: &mut State, role: &str, req: &Message) -> Option<Action> {
     Some(rule.action.clone())
 }
 
+/// Identifiers keyed by a message (its Call-ID, From tag, CSeq and method) rather than drawn in
+/// turn from the shared generator: tasks of the sim run concurrently (a reg-event NOTIFY beside a
+/// scripted INVITE), so drawing in turn would make the identifiers depend on scheduling.
+fn keyed_ids(seed: u64, what: &str, msg: &Message) -> IdGen {
+    let from_tag = msg.header("From").and_then(fields::tag).unwrap_or_default();
+    let key = format!(
+        "{what} {} {from_tag} {} {}",
+        msg.call_id().unwrap_or_default(),
+        msg.cseq_number().unwrap_or_default(),
+        msg.method()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default()
+    );
+    IdGen::derived(seed, &key)
+}
+
 /// Handles one new request: classifies it, records the observation in arrival order, then
 /// hands the answering to a task.
 fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
@@ -586,7 +603,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
     let (route, action, to_tag) = {
         let mut st = inner.state();
         let route = classify(inner, &st, &tx.request);
-        let to_tag = st.ids.tag();
+        let to_tag = keyed_ids(inner.cfg.seed, "to-tag", &tx.request).tag();
         let action = match &route {
             Route::Proxy | Route::NoDialog => None,
             Route::Role(role) => {
@@ -740,17 +757,8 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
 
 /// The SDP offer of a request: its body, or the `application/sdp` part of a multipart body.
 pub(crate) fn sdp_of(msg: &Message) -> Option<SessionDescription> {
-    let ct = msg.header("Content-Type")?;
-    let essence = fields::split_params(ct).0.to_ascii_lowercase();
-    if essence == "application/sdp" {
-        return SessionDescription::parse(&msg.body).ok().map(|d| d.value);
-    }
-    if essence.starts_with("multipart/") {
-        let mp = cpmconf_codec::multipart::Multipart::parse_with_type(ct, &msg.body).ok()?;
-        let part = mp.value.find("application/sdp")?;
-        return SessionDescription::parse(&part.body).ok().map(|d| d.value);
-    }
-    None
+    let body = msg.body_part("application/sdp")?.ok()?;
+    SessionDescription::parse(&body).ok().map(|d| d.value)
 }
 
 /// Answers a held request (see [`PendingRequest::respond`]).
@@ -945,7 +953,7 @@ pub(crate) async fn send_request(
                 .ok_or_else(|| SimError::NotRegistered(aor.clone()))?;
             let mut st = inner.state();
             let tag = st.ids.tag();
-            let call_id = st.ids.call_id();
+            let call_id = format!("{}@sim", st.ids.token(20));
             drop(st);
             let from = spec.from.clone().unwrap_or_else(|| inner.role_uri(role));
             let mut m = Message::request(method.clone(), binding.uri.clone());
@@ -976,7 +984,7 @@ pub(crate) async fn send_request(
             (m, e.flow)
         }
     };
-    let branch = inner.state().ids.branch();
+    let branch = keyed_ids(inner.cfg.seed, "branch", &msg).branch();
     msg.headers
         .push_front("Via", inner.via(flow.transport, &branch));
     msg.headers.push("Max-Forwards", "70");
@@ -1157,7 +1165,7 @@ async fn follow(
                         .map(|e| e.dialog.ack_for(request.cseq_number().unwrap_or(1)))
                 };
                 if let Some(mut ack) = ack {
-                    let branch = inner.state().ids.branch();
+                    let branch = keyed_ids(inner.cfg.seed, "branch", &ack).branch();
                     ack.headers
                         .push_front("Via", inner.via(flow.transport, &branch));
                     ack.headers.push("Max-Forwards", "70");

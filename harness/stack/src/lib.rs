@@ -2,5 +2,6 @@
 //! MSRP sessions. Protocol state machines are sans-IO (time and bytes come in as arguments); only
 //! the transport and endpoint modules touch sockets and the clock.
 
+pub mod ids;
 pub mod msrp;
 pub mod sip;

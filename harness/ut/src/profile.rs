@@ -140,6 +140,9 @@ pub struct ProfileIdentity {
     pub domain: String,
     /// Digest password.
     pub password: String,
+    /// Digest user name (private user identity) when it is not `user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_user_identity: Option<String>,
     /// Device instance id for `+sip.instance`.
     pub instance_id: String,
 }
@@ -318,7 +321,7 @@ impl ClientProfile {
             transport: self.transport,
             identity: Identity {
                 public_user_identity: self.public_user_identity(),
-                private_user_identity: None,
+                private_user_identity: self.identity.private_user_identity.clone(),
                 password: self.identity.password.clone(),
                 domain: self.identity.domain.clone(),
                 instance_id: self.identity.instance_id.clone(),

@@ -114,11 +114,76 @@ impl Message {
             Some(h) => h.parse_value(MediaType::parse).map(Some),
         }
     }
+
+    /// The body part of media type `essence` (`"application/sdp"`, `"message/cpim"`), by one
+    /// rule for every reader: the whole body when the Content-Type's essence is `essence`
+    /// (case-insensitive, parameters ignored); else, for a `multipart/*` body (RFC 2046 5.1), the
+    /// first part whose Content-Type is `essence`, decoded by its Content-Transfer-Encoding
+    /// (RFC 2045 6). `None` without a Content-Type or such a part; `Some(Err)` when the
+    /// multipart body or the part's transfer encoding cannot be decoded.
+    pub fn body_part(&self, essence: &str) -> Option<Result<Vec<u8>, DecodeError>> {
+        let ct = self.headers.value("Content-Type")?;
+        let own = ct.split(';').next().unwrap_or("").trim();
+        if own.eq_ignore_ascii_case(essence) {
+            return Some(Ok(self.body.clone()));
+        }
+        if !own.to_ascii_lowercase().starts_with("multipart/") {
+            return None;
+        }
+        let mp = match crate::multipart::Multipart::parse_with_type(ct, &self.body) {
+            Ok(mp) => mp.value,
+            Err(e) => return Some(Err(e)),
+        };
+        let part = mp.find(essence)?;
+        Some(crate::transfer_encoding::decode(
+            part.header("Content-Transfer-Encoding"),
+            &part.body,
+        ))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn message(content_type: Option<&str>, body: &str) -> Message {
+        let mut m = Message::request(super::super::Method::Invite, "sip:b@x");
+        if let Some(ct) = content_type {
+            m.headers.push("Content-Type", ct);
+        }
+        m.body = body.as_bytes().to_vec();
+        m
+    }
+
+    /// One rule for "the SDP part": plain body of that type, or the part of a multipart body
+    /// (transfer-decoded); nothing for another type or no Content-Type.
+    #[test]
+    fn body_part_plain_or_multipart() {
+        let part = |ct, body| message(ct, body).body_part("application/sdp");
+        assert_eq!(
+            part(Some("Application/SDP ; x=1"), "v=0\r\n")
+                .unwrap()
+                .unwrap(),
+            b"v=0\r\n"
+        );
+        let mp = "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/sdp\r\nContent-Transfer-Encoding: base64\r\n\r\ndj0w\r\n--b--\r\n";
+        assert_eq!(
+            part(Some("multipart/mixed;boundary=b"), mp)
+                .unwrap()
+                .unwrap(),
+            b"v=0"
+        );
+        assert!(part(
+            Some("multipart/mixed;boundary=b"),
+            "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n"
+        )
+        .is_none());
+        assert!(part(Some("text/plain"), "v=0").is_none());
+        assert!(part(None, "v=0").is_none());
+        assert!(part(Some("multipart/mixed"), "no boundary")
+            .unwrap()
+            .is_err());
+    }
 
     #[test]
     fn multipart_with_boundary() {

@@ -16,6 +16,19 @@ pub struct RunEvent {
     pub kind: RunEventKind,
 }
 
+/// How a golden comparison came out. A missing file and a differing file are counted apart:
+/// only a difference (or a file that could not be read or written) fails the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GoldenStatus {
+    /// The projection equals the golden file (or `--bless` wrote it).
+    Same,
+    /// The projection differs from the golden file, or the file could not be read or written.
+    Differs,
+    /// No golden file yet: a `.snap.new` was written beside where it belongs.
+    Missing,
+}
+
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -93,9 +106,9 @@ pub enum RunEventKind {
     GoldenCompared {
         /// Scenario id.
         scenario: String,
-        /// `true` when identical (or blessed).
-        matched: bool,
-        /// Unified diff when different.
+        /// Same, differing, or no golden file yet.
+        status: GoldenStatus,
+        /// Unified diff when different; the reason when missing or unwritable.
         diff: Option<String>,
     },
     /// A scenario ended.

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use super::ladder::Ladder;
-use super::{xml_escape as esc, Reporter, RunEvent, RunEventKind};
+use super::{xml_escape as esc, GoldenStatus, Reporter, RunEvent, RunEventKind};
 use crate::verdict::{Gate, RequirementResult, ScenarioResult, Verdict};
 
 /// The verdict columns of the summary, in order.
@@ -39,7 +39,7 @@ pub struct HtmlReporter<W: Write> {
     started_at: String,
     results: Vec<ScenarioResult>,
     ladders: HashMap<String, Ladder>,
-    golden: HashMap<String, String>,
+    golden: HashMap<String, (GoldenStatus, String)>,
     gate: Option<Gate>,
 }
 
@@ -85,11 +85,13 @@ impl<W: Write> Reporter for HtmlReporter<W> {
             }
             RunEventKind::GoldenCompared {
                 scenario,
-                matched: false,
+                status,
                 diff,
-            } => {
-                self.golden
-                    .insert(scenario.clone(), diff.clone().unwrap_or_default());
+            } if *status != GoldenStatus::Same => {
+                self.golden.insert(
+                    scenario.clone(),
+                    (*status, diff.clone().unwrap_or_default()),
+                );
             }
             RunEventKind::ScenarioFinished { result } => self.results.push(result.clone()),
             RunEventKind::RunFinished { gate } => self.gate = Some(*gate),
@@ -156,12 +158,12 @@ impl<W: Write> HtmlReporter<W> {
         if let Some(g) = self.gate {
             let _ = writeln!(
                 h,
-                "<p class=\"gate {}\" id=\"gate\">gate {}: {} scenario(s) failing, {} advisory finding(s), {} golden diff(s)</p>",
+                "<p class=\"gate {}\" id=\"gate\">gate {}: {} scenario(s) failing, {} advisory finding(s), {}</p>",
                 if g.passed { "passed" } else { "failed" },
                 if g.passed { "PASSED" } else { "FAILED" },
                 g.failing,
                 g.advisory,
-                self.golden.len()
+                esc(&g.golden_text())
             );
         }
         self.summary(&mut h, &results);
@@ -192,10 +194,18 @@ impl<W: Write> HtmlReporter<W> {
     }
 
     fn summary(&self, h: &mut String, results: &[&ScenarioResult]) {
-        // Per clause: scenario counts by verdict, then requirements judged / not applicable.
-        let mut rows: BTreeMap<&str, ([usize; 7], usize, usize)> = BTreeMap::new();
+        // Per clause: scenario counts by verdict, requirements judged / not applicable, then
+        // golden diffs and missing golden files (counted apart).
+        let mut rows: BTreeMap<&str, ([usize; 7], usize, usize, [usize; 2])> = BTreeMap::new();
         for r in results {
-            let row = rows.entry(r.clause.as_str()).or_insert(([0; 7], 0, 0));
+            let row = rows
+                .entry(r.clause.as_str())
+                .or_insert(([0; 7], 0, 0, [0; 2]));
+            match self.golden.get(&r.id).map(|g| g.0) {
+                Some(GoldenStatus::Differs) => row.3[0] += 1,
+                Some(GoldenStatus::Missing) => row.3[1] += 1,
+                _ => {}
+            }
             if let Some(i) = COLUMNS.iter().position(|v| *v == r.verdict) {
                 if let Some(c) = row.0.get_mut(i) {
                     *c += 1;
@@ -213,9 +223,9 @@ impl<W: Write> HtmlReporter<W> {
         for v in COLUMNS {
             let _ = write!(h, "<th>{}</th>", v.as_str());
         }
-        h.push_str("<th>requirements judged</th><th>requirements not applicable</th></tr>\n");
-        let mut total = ([0usize; 7], 0usize, 0usize);
-        for (clause, (counts, judged, na)) in &rows {
+        h.push_str("<th>requirements judged</th><th>requirements not applicable</th><th>golden diff</th><th>golden missing</th></tr>\n");
+        let mut total = ([0usize; 7], 0usize, 0usize, [0usize; 2]);
+        for (clause, (counts, judged, na, [diffs, missing])) in &rows {
             let _ = write!(h, "<tr><td>{}</td>", esc(clause));
             for (i, n) in counts.iter().enumerate() {
                 let _ = write!(h, "<td class=\"n\">{n}</td>");
@@ -225,10 +235,12 @@ impl<W: Write> HtmlReporter<W> {
             }
             let _ = writeln!(
                 h,
-                "<td class=\"n\">{judged}</td><td class=\"n\">{na}</td></tr>"
+                "<td class=\"n\">{judged}</td><td class=\"n\">{na}</td><td class=\"n\">{diffs}</td><td class=\"n\">{missing}</td></tr>"
             );
             total.1 += judged;
             total.2 += na;
+            total.3[0] += diffs;
+            total.3[1] += missing;
         }
         h.push_str("<tr class=\"total\"><th>all</th>");
         for n in total.0 {
@@ -236,8 +248,8 @@ impl<W: Write> HtmlReporter<W> {
         }
         let _ = writeln!(
             h,
-            "<th class=\"n\">{}</th><th class=\"n\">{}</th></tr>\n</table>",
-            total.1, total.2
+            "<th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th></tr>\n</table>",
+            total.1, total.2, total.3[0], total.3[1]
         );
     }
 
@@ -284,10 +296,14 @@ impl<W: Write> HtmlReporter<W> {
         }
         requirements(h, r, ladder.is_some());
         protocol(h, r, ladder.is_some());
-        if let Some(diff) = self.golden.get(&r.id) {
+        if let Some((status, diff)) = self.golden.get(&r.id) {
+            let what = match status {
+                GoldenStatus::Missing => "no golden file yet",
+                _ => "golden projection differs",
+            };
             let _ = writeln!(
                 h,
-                "<details class=\"golden\"><summary>golden projection differs</summary><pre>{}</pre></details>",
+                "<details class=\"golden\"><summary>{what}</summary><pre>{}</pre></details>",
                 esc(diff)
             );
         }

@@ -284,6 +284,10 @@ pub fn merge_reports(dirs: &[PathBuf], out: &Path) -> Result<Merged, MergeError>
         .flat_map(|s| s.results.scenarios.iter().cloned())
         .collect();
     let mut g = gate(&results, strict);
+    for sg in shards.iter().filter_map(|s| s.results.gate) {
+        g.golden_diffs += sg.golden_diffs;
+        g.golden_missing += sg.golden_missing;
+    }
     if shards
         .iter()
         .any(|s| s.results.gate.is_some_and(|sg| !sg.passed))

@@ -10,7 +10,7 @@ pub mod ladder;
 pub mod merge;
 pub mod terminal;
 
-pub use event::{RunEvent, RunEventKind, StepStatus};
+pub use event::{GoldenStatus, RunEvent, RunEventKind, StepStatus};
 pub use html::HtmlReporter;
 pub use json::{JsonReporter, Results, Selection};
 pub use junit::JunitReporter;

@@ -1,18 +1,20 @@
 //! Terminal reporter: one line per scenario as it ends (failures with expected vs seen), then a
-//! summary per clause and the gate.
+//! summary per clause and the gate. Quiet: only failures, golden diffs and the summary.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use super::{Reporter, RunEvent, RunEventKind};
+use super::{GoldenStatus, Reporter, RunEvent, RunEventKind};
 use crate::verdict::{ScenarioResult, Verdict};
 
 /// Writes human-readable progress and a summary.
 pub struct TerminalReporter<W: Write> {
     out: W,
     strict: bool,
+    quiet: bool,
     results: Vec<ScenarioResult>,
-    golden_diffs: usize,
+    /// Scenarios whose golden comparison did not come out the same.
+    golden: BTreeMap<String, GoldenStatus>,
     warned: std::collections::BTreeSet<String>,
 }
 
@@ -22,10 +24,19 @@ impl<W: Write> TerminalReporter<W> {
         TerminalReporter {
             out,
             strict: false,
+            quiet: false,
             results: Vec::new(),
-            golden_diffs: 0,
+            golden: BTreeMap::new(),
             warned: Default::default(),
         }
+    }
+
+    /// Quiet: only failing scenarios (fail, xpass, error), golden diffs, warnings and the
+    /// summary; passing, expected-failure, inconclusive and not-applicable scenarios are not
+    /// listed one by one.
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
     }
 
     /// The writer back (tests).
@@ -63,16 +74,30 @@ impl<W: Write> Reporter for TerminalReporter<W> {
             }
             RunEventKind::GoldenCompared {
                 scenario,
-                matched: false,
+                status,
                 diff,
-            } => {
-                self.golden_diffs += 1;
-                writeln!(self.out, "  golden differs for {scenario}:")?;
-                for l in diff.as_deref().unwrap_or("").lines() {
-                    writeln!(self.out, "    {l}")?;
+            } if *status != GoldenStatus::Same => {
+                self.golden.insert(scenario.clone(), *status);
+                if *status == GoldenStatus::Differs {
+                    writeln!(self.out, "  golden differs for {scenario}:")?;
+                    for l in diff.as_deref().unwrap_or("").lines() {
+                        writeln!(self.out, "    {l}")?;
+                    }
+                } else if !self.quiet {
+                    writeln!(
+                        self.out,
+                        "  {}",
+                        diff.as_deref().unwrap_or("no golden file yet")
+                    )?;
                 }
             }
             RunEventKind::ScenarioFinished { result: r } => {
+                self.results.push(r.clone());
+                if self.quiet
+                    && !matches!(r.verdict, Verdict::Fail | Verdict::XPass | Verdict::Error)
+                {
+                    return Ok(());
+                }
                 let tag = if matches!(r.verdict, Verdict::Fail) && !r.fails_gate(self.strict) {
                     "advisory".to_string()
                 } else {
@@ -134,7 +159,6 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                         writeln!(self.out, "                  {f}")?;
                     }
                 }
-                self.results.push(r.clone());
             }
             RunEventKind::Warning { message, .. } => {
                 // Each distinct warning once (a capability mismatch arises in every scenario).
@@ -143,10 +167,17 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                 }
             }
             RunEventKind::RunFinished { gate } => {
-                let mut by_clause: BTreeMap<&str, [usize; 7]> = BTreeMap::new();
+                // Verdict columns, then golden diffs and missing golden files, counted apart.
+                let mut by_clause: BTreeMap<&str, [usize; 9]> = BTreeMap::new();
                 for r in &self.results {
-                    let row = by_clause.entry(r.clause.as_str()).or_insert([0; 7]);
-                    if let Some(i) = COLUMNS.iter().position(|v| *v == r.verdict) {
+                    let row = by_clause.entry(r.clause.as_str()).or_insert([0; 9]);
+                    let golden = match self.golden.get(&r.id) {
+                        Some(GoldenStatus::Differs) => Some(7),
+                        Some(GoldenStatus::Missing) => Some(8),
+                        _ => None,
+                    };
+                    let verdict = COLUMNS.iter().position(|v| *v == r.verdict);
+                    for i in verdict.into_iter().chain(golden) {
                         if let Some(c) = row.get_mut(i) {
                             *c += 1;
                         }
@@ -157,7 +188,7 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                 for v in COLUMNS {
                     write!(self.out, " {:>14}", v.as_str())?;
                 }
-                writeln!(self.out)?;
+                writeln!(self.out, " {:>14} {:>14}", "golden-diff", "golden-missing")?;
                 for (clause, row) in by_clause {
                     write!(self.out, "{clause:<12}")?;
                     for n in row {
@@ -168,11 +199,11 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                 write_protocol(&mut self.out, &self.results, self.strict)?;
                 writeln!(
                     self.out,
-                    "gate: {} ({} scenario(s) failing, {} advisory finding(s), {} golden diff(s))",
+                    "gate: {} ({} scenario(s) failing, {} advisory finding(s), {})",
                     if gate.passed { "PASSED" } else { "FAILED" },
                     gate.failing,
                     gate.advisory,
-                    self.golden_diffs
+                    gate.golden_text()
                 )?;
                 writeln!(self.out, "{}", gate.judged_text())?;
             }
@@ -252,5 +283,64 @@ mod tests {
         let text = String::from_utf8(r.into_inner()).unwrap();
         assert!(text.contains("gate: FAILED"));
         insta::assert_snapshot!("terminal_synthetic_run", text);
+    }
+
+    /// The summary row of `clause` in the per-clause table, as numbers.
+    fn clause_row(text: &str, clause: &str) -> Vec<usize> {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(clause))
+            .unwrap_or_else(|| panic!("no row for {clause} in\n{text}"));
+        line.split_whitespace()
+            .skip(1)
+            .map(|n| n.parse().unwrap())
+            .collect()
+    }
+
+    /// A golden diff and a missing golden file land in different columns of their clauses' rows
+    /// and in different counts of the gate line.
+    #[test]
+    fn golden_diffs_and_missing_files_counted_apart() {
+        let mut r = TerminalReporter::new(Vec::new());
+        crate::report::fixture::feed(&mut r);
+        let text = String::from_utf8(r.into_inner()).unwrap();
+        // rejoin-ok (7.3.1.5.1) differs; pager-should (7) has no golden file.
+        assert_eq!(clause_row(&text, "7.3.1.5.1")[7..], [1, 0]);
+        assert_eq!(clause_row(&text, "7")[7..], [0, 1]);
+        assert!(
+            text.contains("1 golden diff(s), 1 golden file(s) missing"),
+            "{text}"
+        );
+        assert!(text.contains("golden differs for rejoin-ok"));
+        assert!(text.contains("no golden file golden/reference/pager-should.snap yet"));
+    }
+
+    /// Quiet lists only failing scenarios and golden diffs, then the whole summary.
+    #[test]
+    fn quiet_lists_only_failures_and_the_summary() {
+        let mut r = TerminalReporter::new(Vec::new()).quiet(true);
+        crate::report::fixture::feed(&mut r);
+        let text = String::from_utf8(r.into_inner()).unwrap();
+        let listed = |id: &str| text.contains(&format!(" {id} ("));
+        assert!(listed("rejoin-bad-id"), "a failure is listed:\n{text}");
+        assert!(listed("adapter-crash"), "an error is listed:\n{text}");
+        assert!(!listed("group-na"), "not applicable is not listed:\n{text}");
+        assert!(
+            listed("rejoin-ok"),
+            "an advisory failure is listed:\n{text}"
+        );
+        assert!(
+            !listed("ft-known"),
+            "an expected failure is not listed:\n{text}"
+        );
+        assert!(
+            !listed("deferred-timeout"),
+            "inconclusive is not listed:\n{text}"
+        );
+        assert!(text.contains("golden differs for rejoin-ok"));
+        assert!(!text.contains("no golden file"), "{text}");
+        // The summary still counts everything.
+        assert_eq!(clause_row(&text, "7.3.1.3")[6], 1, "{text}");
+        assert!(text.contains("gate: FAILED"));
     }
 }

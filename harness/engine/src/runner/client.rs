@@ -35,33 +35,10 @@ pub async fn start(
 ) -> Result<StartedClient, String> {
     match &profile.adapter {
         AdapterSpec::InProcess => {
-            let mut cfg = ClientConfig::new(
-                &profile.identity.user,
-                &profile.identity.domain,
-                &profile.identity.password,
-                core,
-            );
-            cfg.ip = core.ip();
-            cfg.identity.instance_id = Some(profile.identity.instance_id.clone());
-            cfg.transport = match profile.transport {
-                cpmconf_ut::Transport::Udp => cpmconf_client::Transport::Udp,
-                cpmconf_ut::Transport::Tcp => cpmconf_client::Transport::Tcp,
-            };
-            let p = &profile.provisioned;
-            if let Some(v) = p.pager_limit {
-                cfg.provisioned.pager_limit = v;
-            }
-            if let Some(v) = p.file_size_limit {
-                cfg.provisioned.file_size_limit = v;
-            }
-            if let Some(v) = &p.deferred_mgmt_uri {
-                cfg.provisioned.deferred_mgmt_uri = v.clone();
-            }
-            if let Some(v) = &p.conference_factory_uri {
-                cfg.provisioned.conference_factory_uri = v.clone();
-            }
+            let mut cfg =
+                ClientConfig::from_configure(&profile.configure(&core.to_string()), core.ip())?;
             cfg.faults = faults.clone();
-            cfg.timers.sip = cfg.timers.sip.scaled(timing.scale);
+            cfg.timers = timing.client_timers(cfg.timers);
             cfg.tap = Some(tap.clone());
             cfg.seed = seed;
             let (client, adapter) = RefClient::start(cfg)

@@ -87,14 +87,29 @@ impl Timing {
         Timing { scale: 1.0 }
     }
 
-    /// `d` scaled.
-    pub fn scaled(&self, d: Duration) -> Duration {
-        let f = if self.scale.is_finite() && self.scale > 0.0 {
+    /// The factor every deadline and timer is multiplied by (1 when `scale` is not a positive
+    /// number); handed as such only across the upper-tester protocol (`hello`'s `time_scale`).
+    pub fn factor(&self) -> f64 {
+        if self.scale.is_finite() && self.scale > 0.0 {
             self.scale
         } else {
             1.0
-        };
-        d.mul_f64(f)
+        }
+    }
+
+    /// `d` scaled.
+    pub fn scaled(&self, d: Duration) -> Duration {
+        d.mul_f64(self.factor())
+    }
+
+    /// SIP transaction timers (T1, T2, T4 and all derived from them) scaled.
+    pub fn sip_timers(&self, t: cpmconf_client::Timers) -> cpmconf_client::Timers {
+        t.scaled(self.factor())
+    }
+
+    /// Every timer of the reference client scaled: SIP, MSRP connection set-up, deferred idle.
+    pub fn client_timers(&self, t: cpmconf_client::ClientTimers) -> cpmconf_client::ClientTimers {
+        t.scaled(self.factor())
     }
 
     /// Default deadline of an `expect`, a `wait_for` and a group.
@@ -141,4 +156,27 @@ pub fn now_stamp() -> (String, String) {
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into());
     let file = rfc.replace(':', "-");
     (rfc, file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--time-scale` reaches every deadline and timer through `Timing`: the scenario's
+    /// defaults, the SIP timers and every timer of the reference client.
+    #[test]
+    fn every_deadline_and_timer_scales() {
+        let t = Timing { scale: 2.5 };
+        assert_eq!(t.expect(), Duration::from_millis(12_500));
+        let sip = cpmconf_client::Timers::default();
+        assert_eq!(t.sip_timers(sip).timeout(), sip.timeout().mul_f64(2.5));
+        let c = cpmconf_client::ClientTimers::default();
+        let s = t.client_timers(c);
+        assert_eq!(s.msrp_connect, c.msrp_connect.mul_f64(2.5));
+        assert_eq!(s.deferred_idle, c.deferred_idle.mul_f64(2.5));
+        assert_eq!(s.sip.t2, c.sip.t2.mul_f64(2.5));
+        let bad = Timing { scale: -1.0 };
+        assert_eq!(bad.factor(), 1.0);
+        assert_eq!(bad.client_timers(c), c);
+    }
 }

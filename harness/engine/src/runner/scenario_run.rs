@@ -18,7 +18,7 @@ use crate::golden::{self, Comparison};
 use crate::group::{Assignment, GroupProgress, ItemState};
 use crate::matcher::{check, check_event, human_duration, is_candidate, refuses, violates};
 use crate::observed::{scenario_seed, MatchEnv};
-use crate::report::{RunEvent, RunEventKind, StepStatus};
+use crate::report::{GoldenStatus, RunEvent, RunEventKind, StepStatus};
 use crate::scenario::{Expect, GroupItem, LoadedScenario, MsrpStart, Scenario, Step, WaitFor};
 use crate::verdict::{Finding, ScenarioResult};
 
@@ -441,7 +441,7 @@ fn net_config(opts: &RunOptions, tap: &Tap, seed: u64) -> NetConfig {
     if let Some(u) = &opts.profile.provisioned.conference_factory_uri {
         cfg.conference_factory = u.clone();
     }
-    cfg.timers = cfg.timers.scaled(opts.timing.scale);
+    cfg.timers = opts.timing.sip_timers(cfg.timers);
     cfg.tap = Some(tap.clone());
     // An external client records nothing itself: the network records what it receives too.
     cfg.tap_received = !client::is_in_process(&opts.profile);
@@ -529,7 +529,7 @@ async fn setup(
         harness: format!("cpmconf {}", env!("CARGO_PKG_VERSION")),
         settings: RunSettings {
             seed,
-            time_scale: opts.timing.scale,
+            time_scale: opts.timing.factor(),
             scenario: Some(s.id.clone()),
         },
     });
@@ -698,7 +698,7 @@ async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
     }
     let within = e
         .within
-        .map_or(ctx.timing.expect(), |w| w.scaled(ctx.timing.scale));
+        .map_or(ctx.timing.expect(), |w| w.scaled(ctx.timing));
     let deadline = Instant::now() + within;
     if matches!(&e.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("CLOSE")) {
         return run_expect_close(ctx, e, deadline, within).await;
@@ -837,7 +837,7 @@ async fn run_expect_none(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
     };
     let window = e
         .within
-        .map_or(ctx.timing.expect_none(), |w| w.scaled(ctx.timing.scale));
+        .map_or(ctx.timing.expect_none(), |w| w.scaled(ctx.timing));
     let deadline = Instant::now() + window;
     // The window starts now: messages taken from the network before this step are outside it.
     let mut checked = ctx.pool.len();
@@ -877,7 +877,7 @@ async fn run_expect_none(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
 async fn run_wait_for(ctx: &mut Context<'_>, w: &WaitFor) -> StepOutcome {
     let within = w
         .within
-        .map_or(ctx.timing.expect(), |d| d.scaled(ctx.timing.scale));
+        .map_or(ctx.timing.expect(), |d| d.scaled(ctx.timing));
     let deadline = Instant::now() + within;
     loop {
         if let Some(pos) = ctx.backlog.iter().position(|e| e.name() == w.event) {
@@ -933,7 +933,7 @@ async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Proves, S
             GroupItem::Expect(e) | GroupItem::ExpectNone(e) => e.within,
             GroupItem::WaitFor(w) => w.within,
         })
-        .map(|d| d.scaled(ctx.timing.scale))
+        .map(|d| d.scaled(ctx.timing))
         .max()
         .unwrap_or(ctx.timing.expect());
     let deadline = Instant::now() + within;
@@ -1200,23 +1200,23 @@ fn compare_golden(
         .to_string()
         .replace('\\', "/");
     let expression = format!("golden projection of scenario {}", s.id);
-    let push = |ev: &mut Events, matched: bool, diff: Option<String>| {
+    let push = |ev: &mut Events, status: GoldenStatus, diff: Option<String>| {
         ev.push(RunEventKind::GoldenCompared {
             scenario: s.id.clone(),
-            matched,
+            status,
             diff,
         })
     };
     if opts.bless {
         return match golden::bless(&path, &source, &expression, projection) {
             Ok(()) => {
-                push(ev, true, None);
+                push(ev, GoldenStatus::Same, None);
                 false
             }
             Err(e) => {
                 push(
                     ev,
-                    false,
+                    GoldenStatus::Differs,
                     Some(format!("could not write {}: {e}", path.display())),
                 );
                 true
@@ -1225,14 +1225,14 @@ fn compare_golden(
     }
     match golden::compare(&path, projection) {
         Ok(Comparison::Same) => {
-            push(ev, true, None);
+            push(ev, GoldenStatus::Same, None);
             false
         }
         Ok(Comparison::Missing) => {
             let _ = golden::write_pending(&path, &source, &expression, projection);
             push(
                 ev,
-                false,
+                GoldenStatus::Missing,
                 Some(format!(
                     "no golden file {} yet (run with --bless to write it)",
                     path.display()
@@ -1242,11 +1242,11 @@ fn compare_golden(
         }
         Ok(Comparison::Differs(diff)) => {
             let _ = golden::write_pending(&path, &source, &expression, projection);
-            push(ev, false, Some(diff));
+            push(ev, GoldenStatus::Differs, Some(diff));
             true
         }
         Err(e) => {
-            push(ev, false, Some(e.to_string()));
+            push(ev, GoldenStatus::Differs, Some(e.to_string()));
             true
         }
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::catalogue::Catalogue;
-use crate::report::{Reporter, RunEvent, RunEventKind};
+use crate::report::{GoldenStatus, Reporter, RunEvent, RunEventKind};
 use crate::scenario::LoadedScenario;
 use crate::verdict::{gate_with, Gate, ScenarioResult};
 
@@ -143,6 +143,15 @@ pub async fn run_suite(
         .collect();
     let interrupted = opts.interrupt.is_triggered();
     let mut g = gate_with(&results, opts.strict, opts.min_judged);
+    let golden = |want: GoldenStatus| {
+        reports
+            .iter()
+            .flat_map(|r| &r.events)
+            .filter(|e| matches!(&e.kind, RunEventKind::GoldenCompared { status, .. } if *status == want))
+            .count()
+    };
+    g.golden_diffs = golden(GoldenStatus::Differs);
+    g.golden_missing = golden(GoldenStatus::Missing);
     if !regressions.is_empty() || interrupted {
         g.passed = false;
     }

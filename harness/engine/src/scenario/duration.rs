@@ -39,13 +39,9 @@ impl DurationSpec {
         Ok(DurationSpec(Duration::from_secs_f64(secs)))
     }
 
-    /// The duration multiplied by the global time factor.
-    pub fn scaled(self, factor: f64) -> Duration {
-        if factor.is_finite() && factor > 0.0 {
-            self.0.mul_f64(factor)
-        } else {
-            self.0
-        }
+    /// The duration multiplied by the run's time factor.
+    pub fn scaled(self, timing: crate::runner::Timing) -> Duration {
+        timing.scaled(self.0)
     }
 }
 

@@ -27,6 +27,7 @@ use super::transaction::{
 };
 use super::transport::{Inbound, SipTransport, TransportConfig};
 use super::Transport;
+use crate::ids::IdGen;
 use cpmconf_capture::Tap;
 use cpmconf_codec::sip::{Message, Method, StatusCode};
 use cpmconf_codec::Limits;
@@ -64,6 +65,10 @@ pub struct EndpointConfig {
     /// A `Server` value for the responses the stack makes itself (200 to a CANCEL, 487 to the
     /// cancelled INVITE); `None` writes none.
     pub server: Option<String>,
+    /// Seed of the endpoint's identifiers (the Via branches it adds, the tags of the responses
+    /// it makes itself): the same seed gives the same identifiers. [`EndpointConfig::new`] draws
+    /// one at random; a run sets one derived from its seed.
+    pub seed: u64,
 }
 
 impl EndpointConfig {
@@ -80,6 +85,7 @@ impl EndpointConfig {
             queue: 256,
             auto_trying: Some(Duration::ZERO),
             server: None,
+            seed: rand::random(),
         }
     }
 }
@@ -107,6 +113,8 @@ pub struct SipEndpoint {
     events: tokio::sync::Mutex<mpsc::Receiver<StackEvent>>,
     timers: Timers,
     name: String,
+    /// Branches of the Vias this endpoint adds.
+    ids: std::sync::Mutex<IdGen>,
     driver: JoinHandle<()>,
 }
 
@@ -163,6 +171,7 @@ impl SipEndpoint {
             timer_keys: HashMap::new(),
             next_timer: 0,
             invites: HashMap::new(),
+            ids: IdGen::derived(config.seed, "endpoint-tags"),
         };
         let driver = tokio::spawn(driver.run(cmd_rx, in_rx));
         Ok(SipEndpoint {
@@ -172,6 +181,7 @@ impl SipEndpoint {
             events: tokio::sync::Mutex::new(ev_rx),
             timers: config.timers,
             name: config.name,
+            ids: std::sync::Mutex::new(IdGen::derived(config.seed, "endpoint-branches")),
             driver,
         })
     }
@@ -312,7 +322,11 @@ impl SipEndpoint {
             }
         } else {
             // RFC 3261 8.1.1.7 (branch with magic cookie), RFC 3581 3 (rport).
-            let via = fields::new_via(transport_token(transport), self.local_addr());
+            let branch = match self.ids.lock() {
+                Ok(mut ids) => ids.branch(),
+                Err(poisoned) => poisoned.into_inner().branch(),
+            };
+            let via = fields::new_via(transport_token(transport), self.local_addr(), &branch);
             req.headers.push_front("Via", via.to_string());
         }
         if !req.headers.contains("Max-Forwards") {
@@ -705,6 +719,8 @@ struct Driver {
     /// branch of its own, RFC 3261 17.1.1.3) finds its INVITE without a scan of every
     /// transaction.
     invites: HashMap<(String, u32), TransactionKey>,
+    /// Tags of the responses the driver makes itself.
+    ids: IdGen,
 }
 
 impl Driver {
@@ -1014,7 +1030,7 @@ impl Driver {
         match self.servers.get_mut(&invite_key) {
             Some(inv_entry) => {
                 self.dirty_servers.insert(invite_key.clone());
-                let to_tag = fields::new_tag();
+                let to_tag = self.ids.tag();
                 let server = self.server.clone();
                 let stamp = |mut m: Message| {
                     if let Some(s) = &server {
@@ -1041,7 +1057,7 @@ impl Driver {
             }
             None => {
                 entry.send_response(
-                    response_to(cancel, StatusCode::NO_TRANSACTION, Some(&fields::new_tag())),
+                    response_to(cancel, StatusCode::NO_TRANSACTION, Some(&self.ids.tag())),
                     now,
                 );
             }
