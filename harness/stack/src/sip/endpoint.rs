@@ -31,7 +31,7 @@ use cpmconf_capture::Tap;
 use cpmconf_codec::sip::{Message, Method, StatusCode};
 use cpmconf_codec::Limits;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -97,6 +97,24 @@ enum Command {
         resp: Box<Message>,
         reply: oneshot::Sender<Result<(), StackError>>,
     },
+    Retained {
+        reply: oneshot::Sender<Retained>,
+    },
+}
+
+/// What an endpoint holds for its transactions ([`SipEndpoint::retained`]): a finished
+/// transaction costs only its compact form for Timer J, an unfinished one its whole state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retained {
+    /// Client transactions in progress (whole state machines).
+    pub clients: usize,
+    /// Server transactions in any state but a Completed non-INVITE one (whole state machines).
+    pub servers: usize,
+    /// Completed non-INVITE server transactions kept, compactly, to absorb retransmissions
+    /// until Timer J (RFC 3261 17.2.2).
+    pub completed: usize,
+    /// Bytes of the final responses those keep.
+    pub completed_bytes: usize,
 }
 
 /// A SIP endpoint bound to one address. Dropping it stops its tasks and closes its connections.
@@ -108,6 +126,7 @@ pub struct SipEndpoint {
     timers: Timers,
     name: String,
     driver: JoinHandle<()>,
+    received: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for SipEndpoint {
@@ -146,7 +165,9 @@ impl SipEndpoint {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (req_tx, req_rx) = mpsc::channel(queue);
         let (ev_tx, ev_rx) = mpsc::channel(queue);
+        let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let driver = Driver {
+            received: received.clone(),
             transport: transport.clone(),
             timers: config.timers,
             cmd_tx: cmd_tx.clone(),
@@ -163,6 +184,10 @@ impl SipEndpoint {
             timer_keys: HashMap::new(),
             next_timer: 0,
             invites: HashMap::new(),
+            completed: HashMap::new(),
+            completed_order: VecDeque::new(),
+            completed_bytes: 0,
+            raw_out: Vec::new(),
         };
         let driver = tokio::spawn(driver.run(cmd_rx, in_rx));
         Ok(SipEndpoint {
@@ -173,6 +198,7 @@ impl SipEndpoint {
             timers: config.timers,
             name: config.name,
             driver,
+            received,
         })
     }
 
@@ -263,6 +289,21 @@ impl SipEndpoint {
         transport: Transport,
     ) -> Result<(), StackError> {
         Ok(self.transport.send(bytes, dest, transport).await?)
+    }
+
+    /// How many SIP messages (requests and responses, retransmissions included) it has
+    /// received and decoded.
+    pub fn received_messages(&self) -> u64 {
+        self.received.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What the endpoint holds for its transactions now (the bound on a busy server's memory).
+    pub async fn retained(&self) -> Result<Retained, StackError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Retained { reply })
+            .map_err(|_| StackError::Closed)?;
+        rx.await.map_err(|_| StackError::Closed)
     }
 
     /// The next new incoming request, or `None` once the endpoint has stopped.
@@ -679,6 +720,7 @@ impl ServerEntry {
 }
 
 struct Driver {
+    received: std::sync::Arc<std::sync::atomic::AtomicU64>,
     transport: SipTransport,
     timers: Timers,
     cmd_tx: mpsc::UnboundedSender<Command>,
@@ -705,6 +747,21 @@ struct Driver {
     /// branch of its own, RFC 3261 17.1.1.3) finds its INVITE without a scan of every
     /// transaction.
     invites: HashMap<(String, u32), TransactionKey>,
+    /// Completed non-INVITE server transactions reduced to their final response's bytes and
+    /// where they go, until Timer J ([`ServerNonInvite::compact`]).
+    completed: HashMap<TransactionKey, CompletedEntry>,
+    /// Their Timer J deadlines, earliest first (one duration for all, so arrival order).
+    completed_order: VecDeque<(Instant, TransactionKey)>,
+    completed_bytes: usize,
+    /// Bytes to send outside any transaction state machine (replayed final responses).
+    raw_out: Vec<(Box<[u8]>, SocketAddr, Transport)>,
+}
+
+/// A finished non-INVITE server transaction as kept for Timer J.
+struct CompletedEntry {
+    response: Box<[u8]>,
+    dest: SocketAddr,
+    transport: Transport,
 }
 
 impl Driver {
@@ -715,6 +772,10 @@ impl Driver {
     ) {
         loop {
             let next = self.timer_heap.peek().map(|Reverse((t, _))| *t);
+            let next = match (next, self.completed_order.front().map(|(t, _)| *t)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let sleep = async {
                 match next {
                     Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
@@ -810,6 +871,14 @@ impl Driver {
                 }
                 let _ = reply.send(result);
             }
+            Command::Retained { reply } => {
+                let _ = reply.send(Retained {
+                    clients: self.clients.len(),
+                    servers: self.servers.len(),
+                    completed: self.completed.len(),
+                    completed_bytes: self.completed_bytes,
+                });
+            }
         }
     }
 
@@ -830,6 +899,8 @@ impl Driver {
                 source,
                 transport,
             } => {
+                self.received
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if msg.is_request() {
                     self.on_request(*msg, source, transport);
                 } else {
@@ -936,6 +1007,12 @@ impl Driver {
                 let _ = self.requests.try_send(stx);
             }
             _ => {
+                if let Some(c) = self.completed.get(&key) {
+                    // 17.2.2: a retransmission in Completed gets the final response again.
+                    self.raw_out
+                        .push((c.response.clone(), c.dest, c.transport));
+                    return;
+                }
                 if let Some(entry) = self.servers.get_mut(&key) {
                     // 17.2.1 / 17.2.2: a retransmission is absorbed by its transaction.
                     entry.handle_request(now);
@@ -1050,6 +1127,14 @@ impl Driver {
 
     /// Fires every transaction timer that is due and marks those transactions for the flush.
     fn on_timers(&mut self, now: Instant) {
+        // Timer J of the compacted transactions: they terminate.
+        while self.completed_order.front().is_some_and(|(t, _)| *t <= now) {
+            if let Some((_, key)) = self.completed_order.pop_front() {
+                if let Some(c) = self.completed.remove(&key) {
+                    self.completed_bytes -= c.response.len();
+                }
+            }
+        }
         while let Some(Reverse((t, id))) = self.timer_heap.peek().copied() {
             if t > now {
                 break;
@@ -1086,6 +1171,9 @@ impl Driver {
     async fn flush(&mut self) {
         for (m, dest, t) in std::mem::take(&mut self.stateless) {
             let _ = self.transport.send(&m.to_bytes(), dest, t).await;
+        }
+        for (bytes, dest, t) in std::mem::take(&mut self.raw_out) {
+            let _ = self.transport.send(&bytes, dest, t).await;
         }
         let dirty_clients: Vec<TransactionKey> = self.dirty_clients.drain().collect();
         let dirty_servers: Vec<TransactionKey> = self.dirty_servers.drain().collect();
@@ -1134,6 +1222,24 @@ impl Driver {
                 continue;
             };
             e.drain_events();
+            if let ServerMachine::NonInvite(t) = &e.machine {
+                if let Some(c) = t.compact() {
+                    // Finished: keep only what absorbing retransmissions needs until Timer J.
+                    let (dest, transport) = response_dest(&self.transport, e);
+                    self.servers.remove(&k);
+                    self.completed_bytes += c.response.len();
+                    self.completed_order.push_back((c.until, k.clone()));
+                    self.completed.insert(
+                        k,
+                        CompletedEntry {
+                            response: c.response,
+                            dest,
+                            transport,
+                        },
+                    );
+                    continue;
+                }
+            }
             if e.is_terminated() {
                 if let Some(ServerEntry {
                     machine: ServerMachine::Invite(inv),

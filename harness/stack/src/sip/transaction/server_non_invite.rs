@@ -139,4 +139,33 @@ impl ServerNonInvite {
     pub fn is_terminated(&self) -> bool {
         self.state == State::Terminated
     }
+
+    /// What absorbing retransmissions still needs once the transaction is Completed with
+    /// nothing left to send or tell: the final response's bytes and when Timer J ends it
+    /// (17.2.2: "any retransmissions of the request received while in the Completed state
+    /// MUST cause the server to pass the final response to the transport layer"). `None` in
+    /// any other state. The caller may then drop the transaction (and its request) and keep
+    /// only this, so a busy server holds a few hundred bytes per finished transaction for
+    /// 64*T1 instead of two whole messages.
+    #[must_use]
+    pub fn compact(&self) -> Option<Completed> {
+        if self.state != State::Completed || !self.transmit.is_empty() || !self.events.is_empty()
+        {
+            return None;
+        }
+        Some(Completed {
+            response: self.last_response.as_ref()?.to_bytes().into_boxed_slice(),
+            until: self.table.next()?,
+        })
+    }
+}
+
+/// A Completed non-INVITE server transaction reduced to what absorbing retransmissions needs
+/// ([`ServerNonInvite::compact`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completed {
+    /// The final response, as sent: sent again for each retransmitted request.
+    pub response: Box<[u8]>,
+    /// Timer J: when the transaction terminates.
+    pub until: Instant,
 }

@@ -213,6 +213,26 @@ fn server_non_invite_absorbs_and_replays() {
 }
 
 #[test]
+fn server_non_invite_compacts_only_when_completed_and_idle() {
+    let t0 = Instant::now();
+    let req = request(Method::Message);
+    let mut tx = ServerNonInvite::new(req.clone(), Reliability::Unreliable, timers(), t0);
+    assert_eq!(tx.compact(), None, "Trying still waits for the TU");
+    assert!(tx.send_response(response_to(&req, StatusCode::TRYING, None), t0));
+    let _ = tx.poll_transmit();
+    assert_eq!(tx.compact(), None, "Proceeding still waits for a final");
+    let ok = response_to(&req, StatusCode::OK, Some("x"));
+    assert!(tx.send_response(ok.clone(), t0));
+    assert_eq!(tx.compact(), None, "the final is not sent yet");
+    let _ = tx.poll_transmit();
+    let c = tx.compact().expect("Completed and idle");
+    assert_eq!(&*c.response, &ok.to_bytes()[..]);
+    assert_eq!(c.until, t0 + timers().timeout(), "Timer J, 64*T1");
+    tx.handle_timeout(c.until);
+    assert_eq!(tx.compact(), None, "Terminated");
+}
+
+#[test]
 fn server_invite_sends_trying_then_retransmits_final_until_ack() {
     let t0 = Instant::now();
     let req = request(Method::Invite);
