@@ -705,17 +705,20 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
         flow,
         to_tag,
     });
-    let handle = matches!(action, Some(Action::Hold)).then(|| PendingRequest {
-        inner: inner.clone(),
-        held: held.clone(),
-    });
-    inner.observe(
-        &role,
-        ObservedKind::SipRequest {
-            msg: held.tx.request.clone(),
-            handle,
-        },
-    );
+    // Without an observer the request is not copied for one.
+    if inner.cfg.observe {
+        let handle = matches!(action, Some(Action::Hold)).then(|| PendingRequest {
+            inner: inner.clone(),
+            held: held.clone(),
+        });
+        inner.observe(
+            &role,
+            ObservedKind::SipRequest {
+                msg: held.tx.request.clone(),
+                handle,
+            },
+        );
+    }
     let i = inner.clone();
     inner.spawn(async move {
         let r = match action {
@@ -804,12 +807,14 @@ pub(crate) async fn respond(
     }
     let creates_dialog =
         status.is_success() && !in_dialog && matches!(method, Method::Invite | Method::Subscribe);
-    let contact = spec
-        .contact
-        .clone()
-        .unwrap_or_else(|| inner.role_contact(&held.role));
-    if creates_dialog || (status.is_success() && method == Method::Invite) {
-        resp.headers.push("Contact", contact.clone());
+    let with_contact = creates_dialog || (status.is_success() && method == Method::Invite);
+    let contact = with_contact.then(|| {
+        spec.contact
+            .clone()
+            .unwrap_or_else(|| inner.role_contact(&held.role))
+    });
+    if let Some(c) = &contact {
+        resp.headers.push("Contact", c.clone());
     }
     let mut plan: Option<MediaPlan> = None;
     match &spec.body {
@@ -831,7 +836,7 @@ pub(crate) async fn respond(
     let mut session = None;
     if creates_dialog {
         if let Ok(mut d) = Dialog::uas(req, &held.to_tag) {
-            d.local_contact = Some(contact);
+            d.local_contact = contact;
             let mut st = inner.state();
             let h = st.next_id();
             let entry = DialogEntry {

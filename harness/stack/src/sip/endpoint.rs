@@ -935,7 +935,8 @@ impl Driver {
 
     fn on_request(&mut self, mut msg: Message, source: SocketAddr, transport: Transport) {
         let now = Instant::now();
-        let missing = if TransactionKey::for_server_request(&msg).is_none() {
+        let key = TransactionKey::for_server_request(&msg);
+        let missing = if key.is_none() {
             Some("a top Via with a branch (RFC 3261 8.1.1.7)")
         } else if msg.call_id().is_none() || msg.cseq_number().is_none() {
             Some("Call-ID and CSeq (RFC 3261 8.1.1)")
@@ -960,7 +961,7 @@ impl Driver {
             });
             return;
         }
-        let Some(key) = TransactionKey::for_server_request(&msg) else {
+        let Some(key) = key else {
             return;
         };
         let (fallback, rport) = mark_received(&mut msg, source);
@@ -1035,12 +1036,7 @@ impl Driver {
                         self.auto_trying,
                     ))
                 } else {
-                    ServerMachine::NonInvite(ServerNonInvite::new(
-                        msg.clone(),
-                        rel,
-                        self.timers,
-                        now,
-                    ))
+                    ServerMachine::NonInvite(ServerNonInvite::new(rel, self.timers, now))
                 };
                 let mut entry = ServerEntry {
                     machine,
@@ -1057,16 +1053,17 @@ impl Driver {
                     return;
                 }
                 let stx = ServerTx {
-                    request: msg.clone(),
+                    request: msg,
                     source,
                     transport,
                     key: Some(key.clone()),
                     cmd: self.cmd_tx.clone(),
                     cancelled: Some(cancel_rx),
                 };
-                if self.requests.try_send(stx).is_err() {
+                if let Err(e) = self.requests.try_send(stx) {
                     // The TU is not keeping up: refuse rather than queue without bound.
-                    let resp = response_to(&msg, StatusCode::SERVICE_UNAVAILABLE, None);
+                    let stx = e.into_inner();
+                    let resp = response_to(&stx.request, StatusCode::SERVICE_UNAVAILABLE, None);
                     entry.send_response(resp, now);
                 }
                 self.dirty_servers.insert(key.clone());

@@ -21,7 +21,6 @@ pub enum State {
 /// A non-INVITE server transaction. Poll order: `poll_transmit`, `poll_event`, `poll_timeout`.
 #[derive(Debug)]
 pub struct ServerNonInvite {
-    request: Message,
     state: State,
     reliability: Reliability,
     timers: Timers,
@@ -32,11 +31,11 @@ pub struct ServerNonInvite {
 }
 
 impl ServerNonInvite {
-    /// Creates the transaction for a received request.
-    pub fn new(request: Message, reliability: Reliability, timers: Timers, now: Instant) -> Self {
+    /// Creates the transaction for a received request. It keeps no copy of the request: the
+    /// TU has it, and nothing here needs it (responses come whole from the TU).
+    pub fn new(reliability: Reliability, timers: Timers, now: Instant) -> Self {
         let _ = now;
         ServerNonInvite {
-            request,
             state: State::Trying,
             reliability,
             timers,
@@ -50,11 +49,6 @@ impl ServerNonInvite {
     /// The current state.
     pub fn state(&self) -> State {
         self.state
-    }
-
-    /// The request.
-    pub fn request(&self) -> &Message {
-        &self.request
     }
 
     /// The TU sends a response. Returns `false` when the state no longer allows one.

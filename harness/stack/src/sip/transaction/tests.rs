@@ -197,7 +197,7 @@ fn provisional_stops_invite_retransmission() {
 fn server_non_invite_absorbs_and_replays() {
     let t0 = Instant::now();
     let req = request(Method::Message);
-    let mut tx = ServerNonInvite::new(req.clone(), Reliability::Unreliable, timers(), t0);
+    let mut tx = ServerNonInvite::new(Reliability::Unreliable, timers(), t0);
     tx.handle_request(t0);
     assert!(tx.poll_transmit().is_none(), "Trying absorbs silently");
     assert!(tx.send_response(response_to(&req, StatusCode::OK, Some("x")), t0));
@@ -216,7 +216,7 @@ fn server_non_invite_absorbs_and_replays() {
 fn server_non_invite_compacts_only_when_completed_and_idle() {
     let t0 = Instant::now();
     let req = request(Method::Message);
-    let mut tx = ServerNonInvite::new(req.clone(), Reliability::Unreliable, timers(), t0);
+    let mut tx = ServerNonInvite::new(Reliability::Unreliable, timers(), t0);
     assert_eq!(tx.compact(), None, "Trying still waits for the TU");
     assert!(tx.send_response(response_to(&req, StatusCode::TRYING, None), t0));
     let _ = tx.poll_transmit();
