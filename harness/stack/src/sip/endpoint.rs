@@ -935,7 +935,12 @@ impl Driver {
 
     fn on_request(&mut self, mut msg: Message, source: SocketAddr, transport: Transport) {
         let now = Instant::now();
-        let key = TransactionKey::for_server_request(&msg);
+        // The top Via is parsed once: for the key and for received/rport.
+        let via = msg.top_via().ok();
+        let key = via
+            .as_ref()
+            .and_then(|v| v.branch())
+            .and_then(|b| TransactionKey::for_server_request_branch(&msg, b));
         let missing = if key.is_none() {
             Some("a top Via with a branch (RFC 3261 8.1.1.7)")
         } else if msg.call_id().is_none() || msg.cseq_number().is_none() {
@@ -964,7 +969,7 @@ impl Driver {
         let Some(key) = key else {
             return;
         };
-        let (fallback, rport) = mark_received(&mut msg, source);
+        let (fallback, rport) = mark_received(&mut msg, via, source);
         let method = msg.method().cloned().unwrap_or(Method::Ack);
         match method {
             Method::Ack => {
@@ -1267,8 +1272,12 @@ fn reliability(t: Transport) -> Reliability {
 /// RFC 3261 18.2.1 and RFC 3581 4: note `received` (source IP differs from sent-by) and fill a
 /// bare `rport` with the source port. Returns the address responses fall back to and whether
 /// the client asked for rport.
-fn mark_received(msg: &mut Message, source: SocketAddr) -> (SocketAddr, bool) {
-    let Ok(mut via) = msg.top_via() else {
+fn mark_received(
+    msg: &mut Message,
+    via: Option<cpmconf_codec::sip::Via>,
+    source: SocketAddr,
+) -> (SocketAddr, bool) {
+    let Some(mut via) = via else {
         return (source, false);
     };
     let rport = via.rport().is_some();
@@ -1334,7 +1343,8 @@ mod tests {
     ) {
         let mut m = with_via(via);
         let source: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
-        let (fallback, r) = mark_received(&mut m, source);
+        let via = m.top_via().ok();
+        let (fallback, r) = mark_received(&mut m, via, source);
         assert_eq!(m.header("Via"), Some(expected));
         assert_eq!(fallback, SocketAddr::new(source.ip(), port));
         assert_eq!(r, rport);
