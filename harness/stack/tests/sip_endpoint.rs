@@ -474,3 +474,34 @@ async fn finished_server_transactions_are_kept_compactly_until_timer_j() {
     .await
     .expect("deadline");
 }
+
+/// Beyond `completed_cap` finished transactions, the oldest are dropped first: memory stays
+/// bounded under a flood.
+#[tokio::test]
+async fn finished_server_transactions_beyond_the_cap_are_dropped_oldest_first() {
+    const N: usize = 30;
+    const CAP: usize = 8;
+    timeout(DEADLINE, async {
+        let mut c = EndpointConfig::new("b");
+        c.timers = timers(500);
+        c.completed_cap = CAP;
+        let b = SipEndpoint::bind(c).await.expect("bind");
+        let a = endpoint("a", 500).await;
+        for i in 0..N {
+            let req = request(Method::Message, a.local_addr(), b.local_addr(), &format!("k{i}"));
+            let mut tx = a
+                .send_request(req, b.local_addr(), Transport::Udp)
+                .await
+                .expect("send");
+            let stx = b.next_request_within(DEADLINE).await.expect("request");
+            stx.respond(response_to(&stx.request, StatusCode::OK, Some("t")))
+                .await
+                .expect("respond");
+            tx.final_response(DEADLINE).await.expect("200");
+        }
+        let r = b.retained().await.expect("retained");
+        assert_eq!((r.servers, r.completed), (0, CAP), "{r:?}");
+    })
+    .await
+    .expect("deadline");
+}
