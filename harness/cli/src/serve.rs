@@ -83,7 +83,11 @@ fn summary_line(
     let mut line = format!("cpmconf serve: summary: {received} message(s) received");
     if let Some((before, over)) = rate {
         let per_s = (received - before.min(received)) as f64 / over.as_secs_f64().max(1e-3);
-        let _ = write!(line, " ({per_s:.0}/s over the last {:.0} s)", over.as_secs_f64());
+        let _ = write!(
+            line,
+            " ({per_s:.0}/s over the last {:.0} s)",
+            over.as_secs_f64()
+        );
     }
     let _ = write!(
         line,
@@ -226,7 +230,10 @@ pub async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
                 tick.tick().await;
                 let now = std::time::Instant::now();
                 let held = n.retained().await.ok().map(held);
-                println!("{}", summary_line(&n, &c, held, Some((before.0, now - before.1))));
+                println!(
+                    "{}",
+                    summary_line(&n, &c, held, Some((before.0, now - before.1)))
+                );
                 before = (n.received_messages(), now);
             }
         })

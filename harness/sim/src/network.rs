@@ -1251,8 +1251,16 @@ mod tests {
             assert_eq!(st.call_roles.len(), 0, "call_roles");
             assert_eq!(st.tag_roles.len(), 0, "tag_roles");
             drop(st);
-            let tasks = net.inner.tasks.lock().map(|t| t.len()).unwrap_or(usize::MAX);
-            assert!(tasks < N / 2, "{tasks} task handles kept after {N} requests");
+            let tasks = net
+                .inner
+                .tasks
+                .lock()
+                .map(|t| t.len())
+                .unwrap_or(usize::MAX);
+            assert!(
+                tasks < N / 2,
+                "{tasks} task handles kept after {N} requests"
+            );
         })
         .await
         .expect("deadline");

@@ -488,7 +488,12 @@ async fn finished_server_transactions_beyond_the_cap_are_dropped_oldest_first() 
         let b = SipEndpoint::bind(c).await.expect("bind");
         let a = endpoint("a", 500).await;
         for i in 0..N {
-            let req = request(Method::Message, a.local_addr(), b.local_addr(), &format!("k{i}"));
+            let req = request(
+                Method::Message,
+                a.local_addr(),
+                b.local_addr(),
+                &format!("k{i}"),
+            );
             let mut tx = a
                 .send_request(req, b.local_addr(), Transport::Udp)
                 .await

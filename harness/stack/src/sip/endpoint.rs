@@ -661,6 +661,9 @@ impl ClientEntry {
     }
 }
 
+// The non-INVITE transaction keeps no copy of its request, the INVITE one does (for its 487):
+// the entries live in one map, and boxing would cost an allocation per INVITE for no gain.
+#[allow(clippy::large_enum_variant)]
 enum ServerMachine {
     Invite(ServerInvite),
     NonInvite(ServerNonInvite),
@@ -1025,8 +1028,7 @@ impl Driver {
             _ => {
                 if let Some(c) = self.completed.get(&key) {
                     // 17.2.2: a retransmission in Completed gets the final response again.
-                    self.raw_out
-                        .push((c.response.clone(), c.dest, c.transport));
+                    self.raw_out.push((c.response.clone(), c.dest, c.transport));
                     return;
                 }
                 if let Some(entry) = self.servers.get_mut(&key) {

@@ -143,8 +143,7 @@ impl ServerNonInvite {
     /// 64*T1 instead of two whole messages.
     #[must_use]
     pub fn compact(&self) -> Option<Completed> {
-        if self.state != State::Completed || !self.transmit.is_empty() || !self.events.is_empty()
-        {
+        if self.state != State::Completed || !self.transmit.is_empty() || !self.events.is_empty() {
             return None;
         }
         Some(Completed {
