@@ -1,8 +1,9 @@
-//! Load benchmark: the same SIPp UAC MESSAGE load (CPM pager MESSAGEs, as fast as SIPp sends
-//! with at most 100 transactions outstanding, bounded in count) against `cpmconf serve` and, in the same run, against a SIPp UAS that
-//! answers MESSAGE with 200. Criterion reports messages per second for both; every SIPp run
-//! must end with exit status 0 (no failed transaction), else the benchmark stops with SIPp's
-//! own report.
+//! Load benchmark: the same SIPp UAC MESSAGE load (20,000 CPM pager MESSAGEs, as fast as SIPp
+//! sends with at most 200 transactions outstanding), over UDP and over TCP, against
+//! `cpmconf serve` and, in the same run, against a SIPp UAS that answers MESSAGE with 200.
+//! Criterion reports messages per second for both; every SIPp run must end with exit status 0
+//! (no failed transaction), else the benchmark stops with SIPp's own report. The paired,
+//! interleaved comparison with peak memory is `scripts/serve_vs_sipp.sh` (docs/BENCHMARKS.md).
 //!
 //! Run: `cargo bench -p cpmconf --bench sipp_load` (needs `sipp`, Debian package sip-tester).
 
@@ -13,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Messages per SIPp run.
-const MESSAGES: u64 = 2000;
+const MESSAGES: u64 = 20_000;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
@@ -57,7 +58,7 @@ fn sipp(args: &[&str]) -> Command {
 }
 
 /// One SIPp UAC run of MESSAGES pager messages to `target`; returns the elapsed time.
-fn uac_run(target: SocketAddr) -> Duration {
+fn uac_run(target: SocketAddr, transport: &str) -> Duration {
     let port = free_port().to_string();
     let scenario = fixtures().join("sipp/pager_message.xml");
     let dir = std::env::temp_dir();
@@ -71,9 +72,11 @@ fn uac_run(target: SocketAddr) -> Duration {
         "-r",
         "100000",
         "-l",
-        "100",
+        "200",
+        "-buff_size",
+        "4194304",
         "-t",
-        "u1",
+        transport,
         "-p",
         &port,
         "-s",
@@ -124,44 +127,49 @@ fn bench_load(c: &mut Criterion) {
     );
     wait_ready(serve_addr);
 
-    let uas_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     let uas_scenario = fixtures().join("sipp-bench/uas_message.xml");
-    let _uas = KillOnDrop(
-        sipp(&[
-            "-sf",
-            uas_scenario.to_str().expect("UTF-8 path"),
-            "-p",
-            &uas_addr.port().to_string(),
-            "-t",
-            "u1",
-        ])
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sipp UAS starts"),
-    );
-    // The SIPp UAS answers only MESSAGE; a first short run proves it is up.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::UdpSocket::bind(uas_addr).is_ok() {
-        assert!(
-            Instant::now() < deadline,
-            "SIPp UAS did not bind {uas_addr}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-
     let mut g = c.benchmark_group("sipp_message_load");
     g.sample_size(10)
         .sampling_mode(SamplingMode::Flat)
         .throughput(Throughput::Elements(MESSAGES))
         .measurement_time(Duration::from_secs(20));
-    g.bench_function("cpmconf-serve", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| uac_run(serve_addr)).sum())
-    });
-    g.bench_function("sipp-uas", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| uac_run(uas_addr)).sum())
-    });
+    for transport in ["u1", "t1"] {
+        let uas_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let _uas = KillOnDrop(
+            sipp(&[
+                "-sf",
+                uas_scenario.to_str().expect("UTF-8 path"),
+                "-p",
+                &uas_addr.port().to_string(),
+                "-t",
+                transport,
+            ])
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sipp UAS starts"),
+        );
+        // The SIPp UAS answers only MESSAGE; wait until it holds its port.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let free = |a: SocketAddr| match transport {
+            "t1" => std::net::TcpListener::bind(a).is_ok(),
+            _ => std::net::UdpSocket::bind(a).is_ok(),
+        };
+        while free(uas_addr) {
+            assert!(
+                Instant::now() < deadline,
+                "SIPp UAS did not bind {uas_addr}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        g.bench_function(format!("cpmconf-serve/{transport}"), |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| uac_run(serve_addr, transport)).sum())
+        });
+        g.bench_function(format!("sipp-uas/{transport}"), |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| uac_run(uas_addr, transport)).sum())
+        });
+    }
     g.finish();
 }
 

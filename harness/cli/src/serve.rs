@@ -1,6 +1,7 @@
 //! `cpmconf serve`: the simulated network as a standalone server for live testing of real
 //! clients (interop events): registrar, proxy between registered UAs, simulated remote users,
-//! CF and PF, one log line per message, and a pcap that is whole after SIGINT or SIGTERM.
+//! CF and PF, a periodic summary line (a line per message with `--log`), and a pcap that is
+//! whole after SIGINT or SIGTERM.
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -52,30 +53,61 @@ pub struct ServeArgs {
     /// Seed of generated identifiers.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Every SECS seconds, a summary line: messages received, malformed ones (0: only at the
-    /// end).
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    /// Every SECS seconds, a summary line: SIP messages received and their rate since the
+    /// last line, malformed ones, transactions held (0: only at the end).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub summary_interval: u64,
+    /// Also print a line per message (source -> destination, protocol, first line). Off by
+    /// default: at thousands of messages per second the printing costs more than serving.
+    #[arg(long)]
+    pub log: bool,
 }
 
-/// Counts of what the core received, for the periodic summary.
+/// Malformed messages reported, for the summary.
 #[derive(Debug, Default)]
 struct Counts {
-    /// The core's address, once bound.
-    core: std::sync::OnceLock<SocketAddr>,
-    received: std::sync::atomic::AtomicU64,
     malformed: std::sync::atomic::AtomicU64,
 }
 
-impl Counts {
-    fn line(&self) -> String {
-        use std::sync::atomic::Ordering::Relaxed;
-        format!(
-            "cpmconf serve: summary: {} message(s) received, {} malformed",
-            self.received.load(Relaxed),
-            self.malformed.load(Relaxed)
-        )
+/// The summary line: messages received (and their rate over the last `over`, when given),
+/// malformed ones, what the core holds for its transactions (in progress, finished and kept
+/// for retransmissions, the bytes those keep).
+fn summary_line(
+    net: &Network,
+    counts: &Counts,
+    held: Option<(usize, usize, usize)>,
+    rate: Option<(u64, std::time::Duration)>,
+) -> String {
+    use std::fmt::Write;
+    let received = net.received_messages();
+    let mut line = format!("cpmconf serve: summary: {received} message(s) received");
+    if let Some((before, over)) = rate {
+        let per_s = (received - before.min(received)) as f64 / over.as_secs_f64().max(1e-3);
+        let _ = write!(
+            line,
+            " ({per_s:.0}/s over the last {:.0} s)",
+            over.as_secs_f64()
+        );
     }
+    let _ = write!(
+        line,
+        ", {} malformed",
+        counts.malformed.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    if let Some((live, finished, bytes)) = held {
+        let _ = write!(
+            line,
+            ", {live} transaction(s) in progress, {finished} finished kept for retransmissions \
+             ({} KiB)",
+            bytes / 1024
+        );
+    }
+    line
+}
+
+/// What the core holds, for [`summary_line`].
+fn held(r: cpmconf_sim::Retained) -> (usize, usize, usize) {
+    (r.clients + r.servers, r.completed, r.completed_bytes)
 }
 
 /// One `finding:` line per deviation of a malformed message (RFC rule and byte offset).
@@ -90,21 +122,14 @@ fn print_malformed(m: &cpmconf_sim::Malformed) {
     }
 }
 
-/// Prints one line per captured message and counts what the core received.
-struct LogSink {
-    counts: std::sync::Arc<Counts>,
-}
+/// Prints one line per captured message (`--log`).
+struct LogSink;
 
 impl WireSink for LogSink {
     fn on_event(&mut self, e: &WireEvent) {
         let WireEventKind::Data(bytes) = &e.kind else {
             return;
         };
-        if self.counts.core.get() == Some(&e.dst) {
-            self.counts
-                .received
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
         let text = String::from_utf8_lossy(bytes);
         let first = text.lines().next().unwrap_or("").trim();
         if first.is_empty() {
@@ -168,12 +193,13 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<NetConfig> {
 /// Runs the server until SIGINT or SIGTERM, then finishes the capture.
 pub async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let mut cfg = config(args)?;
-    // Nothing is kept in memory: a long interop session only grows its pcap file.
-    let tap = Tap::streaming();
+    // Nothing is kept in memory: a long interop session only grows its pcap file. Without a
+    // pcap or --log nothing reads the capture, so there is none.
+    let tap = (args.pcap.is_some() || args.log).then(Tap::streaming);
     let counts = std::sync::Arc::new(Counts::default());
-    tap.add_sink(Box::new(LogSink {
-        counts: counts.clone(),
-    }));
+    if let (Some(tap), true) = (&tap, args.log) {
+        tap.add_sink(Box::new(LogSink));
+    }
     let (report_tx, mut report_rx) = tokio::sync::mpsc::unbounded_channel();
     cfg.malformed = Some(report_tx);
     let c = counts.clone();
@@ -184,26 +210,34 @@ pub async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
             print_malformed(&m);
         }
     });
+    if let (Some(tap), Some(path)) = (&tap, &args.pcap) {
+        attach_pcap(tap, path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    cfg.tap = tap.clone();
+    let net = std::sync::Arc::new(
+        Network::start(cfg)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?,
+    );
     let summary = (args.summary_interval > 0).then(|| {
-        let c = counts.clone();
+        let (c, n) = (counts.clone(), net.clone());
         let every = std::time::Duration::from_secs(args.summary_interval);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
+            let mut before = (n.received_messages(), std::time::Instant::now());
             loop {
                 tick.tick().await;
-                println!("{}", c.line());
+                let now = std::time::Instant::now();
+                let held = n.retained().await.ok().map(held);
+                println!(
+                    "{}",
+                    summary_line(&n, &c, held, Some((before.0, now - before.1)))
+                );
+                before = (n.received_messages(), now);
             }
         })
     });
-    if let Some(path) = &args.pcap {
-        attach_pcap(&tap, path).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    cfg.tap = Some(tap.clone());
-    let net = Network::start(cfg)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let _ = counts.core.set(net.core_addr());
     println!(
         "cpmconf serve: SIP core on {} (UDP and TCP), domain {}, auth {:?}; Ctrl-C to stop",
         net.core_addr(),
@@ -211,14 +245,21 @@ pub async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         args.auth
     );
     wait_for_signal().await?;
-    net.shutdown().await;
-    reporter.abort();
     if let Some(s) = summary {
         s.abort();
+        let _ = s.await;
     }
-    println!("{}", counts.line());
+    let held = net.retained().await.ok().map(held);
+    println!("{}", summary_line(&net, &counts, held, None));
+    match std::sync::Arc::try_unwrap(net) {
+        Ok(net) => net.shutdown().await,
+        Err(net) => drop(net),
+    }
+    reporter.abort();
     // The pcap is completed only here, so an interrupted run still leaves a whole file.
-    tap.finish();
+    if let Some(tap) = &tap {
+        tap.finish();
+    }
     println!("cpmconf serve: stopped");
     Ok(())
 }
@@ -242,7 +283,10 @@ async fn wait_for_signal() -> anyhow::Result<()> {
 /// Entry point for `main`: runs [`serve`] on a tokio runtime; exit 0 after a signal, 2 when
 /// the server cannot start (the reason is printed).
 pub fn run(args: &ServeArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: every message passes transport, transaction layer and role in turn, and
+    // handing it between threads (wake-ups, cache misses, allocator arenas) cost more than it
+    // gained on two cores that the load generator shares.
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

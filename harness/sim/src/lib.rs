@@ -73,7 +73,7 @@ pub mod stimulus;
 pub use config::{Auth, Group, NetConfig};
 pub use cpmconf_codec::xml::imdn::{NotificationKind, Status as ImdnStatus};
 pub use cpmconf_stack::msrp::SendOptions;
-pub use cpmconf_stack::sip::Timers;
+pub use cpmconf_stack::sip::{Retained, Timers};
 pub use deferred::{DeferredDelivery, StoredMessage};
 pub use error::SimError;
 pub use malformed::Malformed;

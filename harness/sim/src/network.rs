@@ -168,7 +168,13 @@ impl Inner {
     pub fn spawn(&self, f: impl std::future::Future<Output = ()> + Send + 'static) {
         let h = tokio::spawn(f);
         let mut t = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        t.retain(|h| !h.is_finished());
+        // Finished handles are dropped whenever the list would grow: at most twice the live
+        // tasks are kept, at an amortised constant cost per spawn (a task per request).
+        if t.len() == t.capacity() {
+            t.retain(|h| !h.is_finished());
+            let live = t.len();
+            t.shrink_to(2 * live.max(8));
+        }
         t.push(h);
     }
 }
@@ -276,6 +282,16 @@ impl Network {
         &self.inner.cfg
     }
 
+    /// SIP messages the core has received and decoded (retransmissions included).
+    pub fn received_messages(&self) -> u64 {
+        self.inner.ep.received_messages()
+    }
+
+    /// What the core holds for its SIP transactions now.
+    pub async fn retained(&self) -> Result<cpmconf_stack::sip::Retained, SimError> {
+        Ok(self.inner.ep.retained().await?)
+    }
+
     fn abort_tasks(&self) {
         let tasks =
             std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
@@ -341,7 +357,8 @@ impl Network {
         self.inner.state().addr_roles.get(&addr).cloned()
     }
 
-    /// The role that sent or received the request with this Call-ID.
+    /// The role that sent or received the request with this Call-ID (recorded for a received
+    /// request only while observations are on, [`NetConfig::observe`]).
     pub fn role_of_call_id(&self, call_id: &str) -> Option<String> {
         self.inner.state().call_roles.get(call_id).cloned()
     }
@@ -607,16 +624,26 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
         let action = match &route {
             Route::Proxy | Route::NoDialog => None,
             Route::Role(role) => {
+                let method = tx.request.method().cloned().unwrap_or(Method::Ack);
                 if let Some(cid) = tx.request.call_id() {
-                    st.call_roles
-                        .entry(cid.to_owned())
-                        .or_insert_with(|| role.clone());
-                    if tx.request.header("To").and_then(fields::tag).is_none() {
+                    // Only an observed run labels its trace by Call-ID afterwards
+                    // ([`Network::role_of_call_id`]); a server nobody observes keeps nothing
+                    // per request.
+                    if inner.cfg.observe {
+                        st.call_roles
+                            .entry(cid.to_owned())
+                            .or_insert_with(|| role.clone());
+                    }
+                    // A MESSAGE, OPTIONS or PUBLISH never creates a dialog (RFC 3428 4,
+                    // RFC 3261 11, RFC 3903 4): its answer's tag routes nothing later, and a
+                    // request carrying it matches no dialog (481, RFC 3261 12.2.2).
+                    let dialogless =
+                        matches!(method, Method::Message | Method::Options | Method::Publish);
+                    if !dialogless && tx.request.header("To").and_then(fields::tag).is_none() {
                         st.tag_roles
                             .insert((cid.to_owned(), to_tag.clone()), role.clone());
                     }
                 }
-                let method = tx.request.method().cloned().unwrap_or(Method::Ack);
                 if method == Method::Ack {
                     None
                 } else if let Some(a) = rule_action(&mut st, role, &tx.request) {
@@ -695,17 +722,20 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
         flow,
         to_tag,
     });
-    let handle = matches!(action, Some(Action::Hold)).then(|| PendingRequest {
-        inner: inner.clone(),
-        held: held.clone(),
-    });
-    inner.observe(
-        &role,
-        ObservedKind::SipRequest {
-            msg: held.tx.request.clone(),
-            handle,
-        },
-    );
+    // Without an observer the request is not copied for one.
+    if inner.cfg.observe {
+        let handle = matches!(action, Some(Action::Hold)).then(|| PendingRequest {
+            inner: inner.clone(),
+            held: held.clone(),
+        });
+        inner.observe(
+            &role,
+            ObservedKind::SipRequest {
+                msg: held.tx.request.clone(),
+                handle,
+            },
+        );
+    }
     let i = inner.clone();
     inner.spawn(async move {
         let r = match action {
@@ -785,12 +815,14 @@ pub(crate) async fn respond(
     }
     let creates_dialog =
         status.is_success() && !in_dialog && matches!(method, Method::Invite | Method::Subscribe);
-    let contact = spec
-        .contact
-        .clone()
-        .unwrap_or_else(|| inner.role_contact(&held.role));
-    if creates_dialog || (status.is_success() && method == Method::Invite) {
-        resp.headers.push("Contact", contact.clone());
+    let with_contact = creates_dialog || (status.is_success() && method == Method::Invite);
+    let contact = with_contact.then(|| {
+        spec.contact
+            .clone()
+            .unwrap_or_else(|| inner.role_contact(&held.role))
+    });
+    if let Some(c) = &contact {
+        resp.headers.push("Contact", c.clone());
     }
     let mut plan: Option<MediaPlan> = None;
     match &spec.body {
@@ -812,7 +844,7 @@ pub(crate) async fn respond(
     let mut session = None;
     if creates_dialog {
         if let Ok(mut d) = Dialog::uas(req, &held.to_tag) {
-            d.local_contact = Some(contact);
+            d.local_contact = contact;
             let mut st = inner.state();
             let h = st.next_id();
             let entry = DialogEntry {
@@ -1188,4 +1220,57 @@ fn dialog_for_uac(st: &State, req: &Message) -> Option<DialogHandle> {
         .iter()
         .find(|(_, d)| d.dialog.id.call_id == cid && d.dialog.id.local_tag == from_tag)
         .map(|(h, _)| *h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server nobody observes (`cpmconf serve`) answers many pager MESSAGEs and keeps no
+    /// per-request routing entry, and its task list stays bounded by what is live.
+    #[tokio::test]
+    async fn answered_messages_leave_no_per_request_state() {
+        const N: usize = 60;
+        tokio::time::timeout(Duration::from_secs(20), async {
+            let mut cfg = NetConfig::new();
+            cfg.sip_port = 0;
+            cfg.observe = false;
+            let net = Network::start(cfg).await.expect("network");
+            let ua = SipEndpoint::bind(EndpointConfig::new("ua"))
+                .await
+                .expect("ua");
+            for i in 0..N {
+                let m = Message::request(Method::Message, "sip:bob@cpm.test")
+                    .with_header("From", "<sip:alice@cpm.test>;tag=a")
+                    .with_header("To", "<sip:bob@cpm.test>")
+                    .with_header("Call-ID", format!("pager-{i}"))
+                    .with_header("CSeq", "1 MESSAGE");
+                let mut tx = ua
+                    .send_request(m, net.core_addr(), Transport::Udp)
+                    .await
+                    .expect("send");
+                let r = tx
+                    .final_response(Duration::from_secs(5))
+                    .await
+                    .expect("answer");
+                assert_eq!(r.status(), Some(StatusCode::OK));
+            }
+            let st = net.inner.state();
+            assert_eq!(st.call_roles.len(), 0, "call_roles");
+            assert_eq!(st.tag_roles.len(), 0, "tag_roles");
+            drop(st);
+            let tasks = net
+                .inner
+                .tasks
+                .lock()
+                .map(|t| t.len())
+                .unwrap_or(usize::MAX);
+            assert!(
+                tasks < N / 2,
+                "{tasks} task handles kept after {N} requests"
+            );
+        })
+        .await
+        .expect("deadline");
+    }
 }

@@ -422,3 +422,91 @@ async fn ack_stops_2xx_retransmissions() {
     .await
     .expect("deadline");
 }
+
+/// A finished non-INVITE server transaction is kept only in compact form (its final response's
+/// bytes) until Timer J, still answers a retransmission with the same response, and is gone
+/// after Timer J: a busy server's memory does not grow with every request it has answered.
+#[tokio::test]
+async fn finished_server_transactions_are_kept_compactly_until_timer_j() {
+    const N: usize = 40;
+    timeout(DEADLINE, async {
+        let b = endpoint("b", 50).await;
+        let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("udp");
+        let me = sock.local_addr().expect("addr");
+        let raw = |i: usize| {
+            request(Method::Message, me, b.local_addr(), &format!("c{i}"))
+                .with_header("Via", format!("SIP/2.0/UDP {me};branch=z9hG4bKn{i};rport"))
+                .with_header("Max-Forwards", "70")
+                .with_header("Content-Length", "0")
+                .to_bytes()
+        };
+        let mut buf = vec![0u8; 4096];
+        let mut first = Vec::new();
+        for i in 0..N {
+            sock.send_to(&raw(i), b.local_addr()).await.expect("send");
+            let stx = b.next_request_within(DEADLINE).await.expect("request");
+            stx.respond(response_to(&stx.request, StatusCode::OK, Some("t")))
+                .await
+                .expect("respond");
+            let (n, _) = sock.recv_from(&mut buf).await.expect("200");
+            if i == 0 {
+                first = buf[..n].to_vec();
+            }
+        }
+        let r = b.retained().await.expect("retained");
+        assert_eq!((r.servers, r.completed), (0, N), "{r:?}");
+        assert!(r.completed_bytes <= N * first.len() * 2, "{r:?}");
+        // 17.2.2: a retransmission in Completed gets the same final response again.
+        sock.send_to(&raw(0), b.local_addr()).await.expect("resend");
+        let (n, _) = sock.recv_from(&mut buf).await.expect("replayed 200");
+        assert_eq!(&buf[..n], &first[..]);
+        // Timer J (64*T1 = 3.2 s here) ends them all.
+        loop {
+            let r = b.retained().await.expect("retained");
+            if r.completed == 0 && r.completed_bytes == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("deadline");
+}
+
+/// Beyond `completed_cap` finished transactions, the oldest are dropped first: memory stays
+/// bounded under a flood.
+#[tokio::test]
+async fn finished_server_transactions_beyond_the_cap_are_dropped_oldest_first() {
+    const N: usize = 30;
+    const CAP: usize = 8;
+    timeout(DEADLINE, async {
+        let mut c = EndpointConfig::new("b");
+        c.timers = timers(500);
+        c.completed_cap = CAP;
+        let b = SipEndpoint::bind(c).await.expect("bind");
+        let a = endpoint("a", 500).await;
+        for i in 0..N {
+            let req = request(
+                Method::Message,
+                a.local_addr(),
+                b.local_addr(),
+                &format!("k{i}"),
+            );
+            let mut tx = a
+                .send_request(req, b.local_addr(), Transport::Udp)
+                .await
+                .expect("send");
+            let stx = b.next_request_within(DEADLINE).await.expect("request");
+            stx.respond(response_to(&stx.request, StatusCode::OK, Some("t")))
+                .await
+                .expect("respond");
+            tx.final_response(DEADLINE).await.expect("200");
+        }
+        let r = b.retained().await.expect("retained");
+        assert_eq!((r.servers, r.completed), (0, CAP), "{r:?}");
+    })
+    .await
+    .expect("deadline");
+}

@@ -32,7 +32,7 @@ use cpmconf_capture::Tap;
 use cpmconf_codec::sip::{Message, Method, StatusCode};
 use cpmconf_codec::Limits;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -69,6 +69,13 @@ pub struct EndpointConfig {
     /// it makes itself): the same seed gives the same identifiers. [`EndpointConfig::new`] draws
     /// one at random; a run sets one derived from its seed.
     pub seed: u64,
+    /// At most this many finished non-INVITE server transactions are kept for Timer J (each as
+    /// its final response's bytes); beyond it the oldest goes first, so under a flood memory
+    /// stays bounded and the window in which a retransmission is absorbed shrinks to this
+    /// count over the request rate (a retransmission after it reaches the TU as a new
+    /// request). 32,768 holds about 2-3 s of a 10,000 requests/s load, covering the
+    /// retransmissions at T1, 2*T1 and 4*T1.
+    pub completed_cap: usize,
 }
 
 impl EndpointConfig {
@@ -86,6 +93,7 @@ impl EndpointConfig {
             auto_trying: Some(Duration::ZERO),
             server: None,
             seed: rand::random(),
+            completed_cap: 32_768,
         }
     }
 }
@@ -103,6 +111,24 @@ enum Command {
         resp: Box<Message>,
         reply: oneshot::Sender<Result<(), StackError>>,
     },
+    Retained {
+        reply: oneshot::Sender<Retained>,
+    },
+}
+
+/// What an endpoint holds for its transactions ([`SipEndpoint::retained`]): a finished
+/// transaction costs only its compact form for Timer J, an unfinished one its whole state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retained {
+    /// Client transactions in progress (whole state machines).
+    pub clients: usize,
+    /// Server transactions in any state but a Completed non-INVITE one (whole state machines).
+    pub servers: usize,
+    /// Completed non-INVITE server transactions kept, compactly, to absorb retransmissions
+    /// until Timer J (RFC 3261 17.2.2).
+    pub completed: usize,
+    /// Bytes of the final responses those keep.
+    pub completed_bytes: usize,
 }
 
 /// A SIP endpoint bound to one address. Dropping it stops its tasks and closes its connections.
@@ -116,6 +142,7 @@ pub struct SipEndpoint {
     /// Branches of the Vias this endpoint adds.
     ids: std::sync::Mutex<IdGen>,
     driver: JoinHandle<()>,
+    received: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for SipEndpoint {
@@ -154,7 +181,9 @@ impl SipEndpoint {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (req_tx, req_rx) = mpsc::channel(queue);
         let (ev_tx, ev_rx) = mpsc::channel(queue);
+        let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let driver = Driver {
+            received: received.clone(),
             transport: transport.clone(),
             timers: config.timers,
             cmd_tx: cmd_tx.clone(),
@@ -172,6 +201,11 @@ impl SipEndpoint {
             next_timer: 0,
             invites: HashMap::new(),
             ids: IdGen::derived(config.seed, "endpoint-tags"),
+            completed: HashMap::new(),
+            completed_order: VecDeque::new(),
+            completed_bytes: 0,
+            completed_cap: config.completed_cap,
+            raw_out: Vec::new(),
         };
         let driver = tokio::spawn(driver.run(cmd_rx, in_rx));
         Ok(SipEndpoint {
@@ -183,6 +217,7 @@ impl SipEndpoint {
             name: config.name,
             ids: std::sync::Mutex::new(IdGen::derived(config.seed, "endpoint-branches")),
             driver,
+            received,
         })
     }
 
@@ -273,6 +308,21 @@ impl SipEndpoint {
         transport: Transport,
     ) -> Result<(), StackError> {
         Ok(self.transport.send(bytes, dest, transport).await?)
+    }
+
+    /// How many SIP messages (requests and responses, retransmissions included) it has
+    /// received and decoded.
+    pub fn received_messages(&self) -> u64 {
+        self.received.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What the endpoint holds for its transactions now (the bound on a busy server's memory).
+    pub async fn retained(&self) -> Result<Retained, StackError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Retained { reply })
+            .map_err(|_| StackError::Closed)?;
+        rx.await.map_err(|_| StackError::Closed)
     }
 
     /// The next new incoming request, or `None` once the endpoint has stopped.
@@ -625,6 +675,9 @@ impl ClientEntry {
     }
 }
 
+// The non-INVITE transaction keeps no copy of its request, the INVITE one does (for its 487):
+// the entries live in one map, and boxing would cost an allocation per INVITE for no gain.
+#[allow(clippy::large_enum_variant)]
 enum ServerMachine {
     Invite(ServerInvite),
     NonInvite(ServerNonInvite),
@@ -693,6 +746,7 @@ impl ServerEntry {
 }
 
 struct Driver {
+    received: std::sync::Arc<std::sync::atomic::AtomicU64>,
     transport: SipTransport,
     timers: Timers,
     cmd_tx: mpsc::UnboundedSender<Command>,
@@ -721,6 +775,22 @@ struct Driver {
     invites: HashMap<(String, u32), TransactionKey>,
     /// Tags of the responses the driver makes itself.
     ids: IdGen,
+    /// Completed non-INVITE server transactions reduced to their final response's bytes and
+    /// where they go, until Timer J ([`ServerNonInvite::compact`]).
+    completed: HashMap<TransactionKey, CompletedEntry>,
+    /// Their Timer J deadlines, earliest first (one duration for all, so arrival order).
+    completed_order: VecDeque<(Instant, TransactionKey)>,
+    completed_bytes: usize,
+    completed_cap: usize,
+    /// Bytes to send outside any transaction state machine (replayed final responses).
+    raw_out: Vec<(Box<[u8]>, SocketAddr, Transport)>,
+}
+
+/// A finished non-INVITE server transaction as kept for Timer J.
+struct CompletedEntry {
+    response: Box<[u8]>,
+    dest: SocketAddr,
+    transport: Transport,
 }
 
 impl Driver {
@@ -731,6 +801,10 @@ impl Driver {
     ) {
         loop {
             let next = self.timer_heap.peek().map(|Reverse((t, _))| *t);
+            let next = match (next, self.completed_order.front().map(|(t, _)| *t)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let sleep = async {
                 match next {
                     Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
@@ -826,6 +900,14 @@ impl Driver {
                 }
                 let _ = reply.send(result);
             }
+            Command::Retained { reply } => {
+                let _ = reply.send(Retained {
+                    clients: self.clients.len(),
+                    servers: self.servers.len(),
+                    completed: self.completed.len(),
+                    completed_bytes: self.completed_bytes,
+                });
+            }
         }
     }
 
@@ -846,6 +928,8 @@ impl Driver {
                 source,
                 transport,
             } => {
+                self.received
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if msg.is_request() {
                     self.on_request(*msg, source, transport);
                 } else {
@@ -880,7 +964,13 @@ impl Driver {
 
     fn on_request(&mut self, mut msg: Message, source: SocketAddr, transport: Transport) {
         let now = Instant::now();
-        let missing = if TransactionKey::for_server_request(&msg).is_none() {
+        // The top Via is parsed once: for the key and for received/rport.
+        let via = msg.top_via().ok();
+        let key = via
+            .as_ref()
+            .and_then(|v| v.branch())
+            .and_then(|b| TransactionKey::for_server_request_branch(&msg, b));
+        let missing = if key.is_none() {
             Some("a top Via with a branch (RFC 3261 8.1.1.7)")
         } else if msg.call_id().is_none() || msg.cseq_number().is_none() {
             Some("Call-ID and CSeq (RFC 3261 8.1.1)")
@@ -905,10 +995,10 @@ impl Driver {
             });
             return;
         }
-        let Some(key) = TransactionKey::for_server_request(&msg) else {
+        let Some(key) = key else {
             return;
         };
-        let (fallback, rport) = mark_received(&mut msg, source);
+        let (fallback, rport) = mark_received(&mut msg, via, source);
         let method = msg.method().cloned().unwrap_or(Method::Ack);
         match method {
             Method::Ack => {
@@ -952,6 +1042,11 @@ impl Driver {
                 let _ = self.requests.try_send(stx);
             }
             _ => {
+                if let Some(c) = self.completed.get(&key) {
+                    // 17.2.2: a retransmission in Completed gets the final response again.
+                    self.raw_out.push((c.response.clone(), c.dest, c.transport));
+                    return;
+                }
                 if let Some(entry) = self.servers.get_mut(&key) {
                     // 17.2.1 / 17.2.2: a retransmission is absorbed by its transaction.
                     entry.handle_request(now);
@@ -974,12 +1069,7 @@ impl Driver {
                         self.auto_trying,
                     ))
                 } else {
-                    ServerMachine::NonInvite(ServerNonInvite::new(
-                        msg.clone(),
-                        rel,
-                        self.timers,
-                        now,
-                    ))
+                    ServerMachine::NonInvite(ServerNonInvite::new(rel, self.timers, now))
                 };
                 let mut entry = ServerEntry {
                     machine,
@@ -996,16 +1086,17 @@ impl Driver {
                     return;
                 }
                 let stx = ServerTx {
-                    request: msg.clone(),
+                    request: msg,
                     source,
                     transport,
                     key: Some(key.clone()),
                     cmd: self.cmd_tx.clone(),
                     cancelled: Some(cancel_rx),
                 };
-                if self.requests.try_send(stx).is_err() {
+                if let Err(e) = self.requests.try_send(stx) {
                     // The TU is not keeping up: refuse rather than queue without bound.
-                    let resp = response_to(&msg, StatusCode::SERVICE_UNAVAILABLE, None);
+                    let stx = e.into_inner();
+                    let resp = response_to(&stx.request, StatusCode::SERVICE_UNAVAILABLE, None);
                     entry.send_response(resp, now);
                 }
                 self.dirty_servers.insert(key.clone());
@@ -1066,6 +1157,14 @@ impl Driver {
 
     /// Fires every transaction timer that is due and marks those transactions for the flush.
     fn on_timers(&mut self, now: Instant) {
+        // Timer J of the compacted transactions: they terminate.
+        while self.completed_order.front().is_some_and(|(t, _)| *t <= now) {
+            if let Some((_, key)) = self.completed_order.pop_front() {
+                if let Some(c) = self.completed.remove(&key) {
+                    self.completed_bytes -= c.response.len();
+                }
+            }
+        }
         while let Some(Reverse((t, id))) = self.timer_heap.peek().copied() {
             if t > now {
                 break;
@@ -1102,6 +1201,9 @@ impl Driver {
     async fn flush(&mut self) {
         for (m, dest, t) in std::mem::take(&mut self.stateless) {
             let _ = self.transport.send(&m.to_bytes(), dest, t).await;
+        }
+        for (bytes, dest, t) in std::mem::take(&mut self.raw_out) {
+            let _ = self.transport.send(&bytes, dest, t).await;
         }
         let dirty_clients: Vec<TransactionKey> = self.dirty_clients.drain().collect();
         let dirty_servers: Vec<TransactionKey> = self.dirty_servers.drain().collect();
@@ -1150,6 +1252,32 @@ impl Driver {
                 continue;
             };
             e.drain_events();
+            if let ServerMachine::NonInvite(t) = &e.machine {
+                if let Some(c) = t.compact() {
+                    // Finished: keep only what absorbing retransmissions needs until Timer J.
+                    let (dest, transport) = response_dest(&self.transport, e);
+                    self.servers.remove(&k);
+                    self.completed_bytes += c.response.len();
+                    self.completed_order.push_back((c.until, k.clone()));
+                    self.completed.insert(
+                        k,
+                        CompletedEntry {
+                            response: c.response,
+                            dest,
+                            transport,
+                        },
+                    );
+                    while self.completed.len() > self.completed_cap {
+                        let Some((_, old)) = self.completed_order.pop_front() else {
+                            break;
+                        };
+                        if let Some(c) = self.completed.remove(&old) {
+                            self.completed_bytes -= c.response.len();
+                        }
+                    }
+                    continue;
+                }
+            }
             if e.is_terminated() {
                 if let Some(ServerEntry {
                     machine: ServerMachine::Invite(inv),
@@ -1180,8 +1308,12 @@ fn reliability(t: Transport) -> Reliability {
 /// RFC 3261 18.2.1 and RFC 3581 4: note `received` (source IP differs from sent-by) and fill a
 /// bare `rport` with the source port. Returns the address responses fall back to and whether
 /// the client asked for rport.
-fn mark_received(msg: &mut Message, source: SocketAddr) -> (SocketAddr, bool) {
-    let Ok(mut via) = msg.top_via() else {
+fn mark_received(
+    msg: &mut Message,
+    via: Option<cpmconf_codec::sip::Via>,
+    source: SocketAddr,
+) -> (SocketAddr, bool) {
+    let Some(mut via) = via else {
         return (source, false);
     };
     let rport = via.rport().is_some();
@@ -1247,7 +1379,8 @@ mod tests {
     ) {
         let mut m = with_via(via);
         let source: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
-        let (fallback, r) = mark_received(&mut m, source);
+        let via = m.top_via().ok();
+        let (fallback, r) = mark_received(&mut m, via, source);
         assert_eq!(m.header("Via"), Some(expected));
         assert_eq!(fallback, SocketAddr::new(source.ip(), port));
         assert_eq!(r, rport);

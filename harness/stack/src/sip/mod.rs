@@ -10,7 +10,7 @@ pub mod transaction;
 pub mod transport;
 pub use cpmconf_capture::Transport;
 pub use dialog::{Dialog, DialogError, DialogId, DialogState};
-pub use endpoint::{ClientTx, EndpointConfig, ServerTx, SipEndpoint};
+pub use endpoint::{ClientTx, EndpointConfig, Retained, ServerTx, SipEndpoint};
 pub use error::{StackError, StackEvent};
 pub use response::response_to;
 pub use transaction::{TimerKind, Timers};

@@ -37,12 +37,18 @@ impl TransactionKey {
     /// RFC 3261 17.2.3: the server transaction a received request belongs to; an ACK matches the
     /// INVITE transaction with the same branch.
     pub fn for_server_request(req: &Message) -> Option<TransactionKey> {
+        Self::for_server_request_branch(req, &fields::top_branch(req)?)
+    }
+
+    /// [`TransactionKey::for_server_request`] with the top Via's branch already at hand (one
+    /// parse of the Via per received request); `None` for an empty branch.
+    pub fn for_server_request_branch(req: &Message, branch: &str) -> Option<TransactionKey> {
         let method = match req.method()? {
             Method::Ack => Method::Invite,
             m => m.clone(),
         };
-        Some(TransactionKey {
-            branch: fields::top_branch(req)?,
+        (!branch.is_empty()).then(|| TransactionKey {
+            branch: branch.to_owned(),
             method,
         })
     }

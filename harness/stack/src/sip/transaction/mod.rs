@@ -18,7 +18,7 @@ pub use client_invite::ClientInvite;
 pub use client_non_invite::ClientNonInvite;
 pub use key::TransactionKey;
 pub use server_invite::ServerInvite;
-pub use server_non_invite::ServerNonInvite;
+pub use server_non_invite::{Completed, ServerNonInvite};
 pub use timer::{TimerKind, TimerTable, Timers};
 
 use cpmconf_codec::sip::Message;

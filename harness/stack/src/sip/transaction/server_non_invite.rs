@@ -21,7 +21,6 @@ pub enum State {
 /// A non-INVITE server transaction. Poll order: `poll_transmit`, `poll_event`, `poll_timeout`.
 #[derive(Debug)]
 pub struct ServerNonInvite {
-    request: Message,
     state: State,
     reliability: Reliability,
     timers: Timers,
@@ -32,11 +31,11 @@ pub struct ServerNonInvite {
 }
 
 impl ServerNonInvite {
-    /// Creates the transaction for a received request.
-    pub fn new(request: Message, reliability: Reliability, timers: Timers, now: Instant) -> Self {
+    /// Creates the transaction for a received request. It keeps no copy of the request: the
+    /// TU has it, and nothing here needs it (responses come whole from the TU).
+    pub fn new(reliability: Reliability, timers: Timers, now: Instant) -> Self {
         let _ = now;
         ServerNonInvite {
-            request,
             state: State::Trying,
             reliability,
             timers,
@@ -50,11 +49,6 @@ impl ServerNonInvite {
     /// The current state.
     pub fn state(&self) -> State {
         self.state
-    }
-
-    /// The request.
-    pub fn request(&self) -> &Message {
-        &self.request
     }
 
     /// The TU sends a response. Returns `false` when the state no longer allows one.
@@ -139,4 +133,32 @@ impl ServerNonInvite {
     pub fn is_terminated(&self) -> bool {
         self.state == State::Terminated
     }
+
+    /// What absorbing retransmissions still needs once the transaction is Completed with
+    /// nothing left to send or tell: the final response's bytes and when Timer J ends it
+    /// (17.2.2: "any retransmissions of the request received while in the Completed state
+    /// MUST cause the server to pass the final response to the transport layer"). `None` in
+    /// any other state. The caller may then drop the transaction (and its request) and keep
+    /// only this, so a busy server holds a few hundred bytes per finished transaction for
+    /// 64*T1 instead of two whole messages.
+    #[must_use]
+    pub fn compact(&self) -> Option<Completed> {
+        if self.state != State::Completed || !self.transmit.is_empty() || !self.events.is_empty() {
+            return None;
+        }
+        Some(Completed {
+            response: self.last_response.as_ref()?.to_bytes().into_boxed_slice(),
+            until: self.table.next()?,
+        })
+    }
+}
+
+/// A Completed non-INVITE server transaction reduced to what absorbing retransmissions needs
+/// ([`ServerNonInvite::compact`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completed {
+    /// The final response, as sent: sent again for each retransmitted request.
+    pub response: Box<[u8]>,
+    /// Timer J: when the transaction terminates.
+    pub until: Instant,
 }

@@ -197,7 +197,7 @@ fn provisional_stops_invite_retransmission() {
 fn server_non_invite_absorbs_and_replays() {
     let t0 = Instant::now();
     let req = request(Method::Message);
-    let mut tx = ServerNonInvite::new(req.clone(), Reliability::Unreliable, timers(), t0);
+    let mut tx = ServerNonInvite::new(Reliability::Unreliable, timers(), t0);
     tx.handle_request(t0);
     assert!(tx.poll_transmit().is_none(), "Trying absorbs silently");
     assert!(tx.send_response(response_to(&req, StatusCode::OK, Some("x")), t0));
@@ -210,6 +210,26 @@ fn server_non_invite_absorbs_and_replays() {
     assert!(!tx.send_response(response_to(&req, StatusCode::OK, None), t0));
     tx.handle_timeout(t0 + Duration::from_secs(32));
     assert!(tx.is_terminated());
+}
+
+#[test]
+fn server_non_invite_compacts_only_when_completed_and_idle() {
+    let t0 = Instant::now();
+    let req = request(Method::Message);
+    let mut tx = ServerNonInvite::new(Reliability::Unreliable, timers(), t0);
+    assert_eq!(tx.compact(), None, "Trying still waits for the TU");
+    assert!(tx.send_response(response_to(&req, StatusCode::TRYING, None), t0));
+    let _ = tx.poll_transmit();
+    assert_eq!(tx.compact(), None, "Proceeding still waits for a final");
+    let ok = response_to(&req, StatusCode::OK, Some("x"));
+    assert!(tx.send_response(ok.clone(), t0));
+    assert_eq!(tx.compact(), None, "the final is not sent yet");
+    let _ = tx.poll_transmit();
+    let c = tx.compact().expect("Completed and idle");
+    assert_eq!(&*c.response, &ok.to_bytes()[..]);
+    assert_eq!(c.until, t0 + timers().timeout(), "Timer J, 64*T1");
+    tx.handle_timeout(c.until);
+    assert_eq!(tx.compact(), None, "Terminated");
 }
 
 #[test]
