@@ -179,6 +179,10 @@ pub fn check(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<MatchOutco
 /// the step is about, so they are evidence against every requirement of the step.
 pub const START_KEY: &str = "start";
 
+/// The condition key of ordering findings (`after:`, a message sent before the step started):
+/// the message came at the wrong time, evidence against every requirement of the step.
+pub const ORDER_KEY: &str = "order";
+
 /// `true` when an `evidence` entry `claim` (a condition key such as `headers` or `sdp.direction`)
 /// covers a finding with key `key`: the same key, a condition inside it, or the condition it is
 /// part of (a missing SDP is evidence against `sdp.direction`). Start-line findings are claimed
@@ -186,7 +190,7 @@ pub const START_KEY: &str = "start";
 pub fn claims(claim: &str, key: &str) -> bool {
     let inside =
         |a: &str, b: &str| a.len() > b.len() && a.starts_with(b) && a[b.len()..].starts_with('.');
-    key == START_KEY || claim.eq_ignore_ascii_case(key) || inside(key, claim) || inside(claim, key)
+    key == START_KEY || key == ORDER_KEY || claim.eq_ignore_ascii_case(key) || inside(key, claim) || inside(claim, key)
 }
 
 fn obs_is_sip(obs: Observed<'_>) -> bool {
@@ -792,6 +796,17 @@ fn sdp_findings(
             );
         }
     }
+    if let Some(any) = &s.direction_one_of {
+        let seen = sd.effective_direction(media).as_str();
+        if !any.iter().any(|d| d == seen) {
+            let want = any
+                .iter()
+                .map(|d| quote_text(d))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            out.push(finding("SDP direction", want, quote_text(seen)).keyed("sdp.direction"));
+        }
+    }
     for (what, want, have) in [
         ("SDP a=accept-types", &s.accept_types, media.accept_types()),
         (
@@ -1046,6 +1061,30 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
             &env()
         )
         .is_err());
+    }
+
+    // 7.3.12: the answer to a sendonly offer may be recvonly or inactive (RFC 3264 6.1); a client
+    // answering either passes, one answering sendrecv (or nothing) fails on sdp.direction.
+    #[rstest]
+    #[case("a=recvonly\r\n", true)]
+    #[case("a=inactive\r\n", true)]
+    #[case("a=sendrecv\r\n", false)]
+    #[case("", false)]
+    fn direction_one_of_accepts_each_allowed_answer(#[case] attr: &str, #[case] ok: bool) {
+        let raw = INVITE.replace(
+            "a=path:msrp://127.0.0.1:7394/s1;tcp\r\n",
+            &format!("a=path:msrp://127.0.0.1:7394/s1;tcp\r\n{attr}"),
+        );
+        let len = raw.split("\r\n\r\n").nth(1).unwrap().len();
+        let raw = raw.replace("Content-Length: 149", &format!("Content-Length: {len}"));
+        let m = sip::Message::parse(raw.as_bytes()).unwrap().value;
+        let e = expect("{ sip: INVITE, sdp: { direction-one-of: [recvonly, inactive] } }");
+        let out = check(&e, Observed::Sip(&m), &env()).unwrap();
+        assert_eq!(out.matched(), ok, "{:?}", out.findings);
+        if !ok {
+            assert_eq!(out.findings[0].key.as_deref(), Some("sdp.direction"));
+            assert!(out.findings[0].to_string().contains("\"recvonly\" or \"inactive\""));
+        }
     }
 
     #[test]
