@@ -1117,6 +1117,11 @@ pub fn describe_expect(e: &Expect) -> String {
     let what = match (&e.sip, &e.status, &e.msrp) {
         (Some(m), _, _) => format!("a SIP {m} request"),
         (_, Some(s), _) => format!("a {s} response"),
+        (_, _, Some(crate::scenario::MsrpStart::Method(m)))
+            if m.eq_ignore_ascii_case(crate::matcher::MSRP_OPEN) =>
+        {
+            "the MSRP connection set up (a SEND or a 2xx, by the negotiated a=setup)".into()
+        }
         (_, _, Some(crate::scenario::MsrpStart::Method(m))) => format!("an MSRP {m} request"),
         (_, _, Some(crate::scenario::MsrpStart::Status(c))) => format!("an MSRP {c} response"),
         _ => "a message".into(),
