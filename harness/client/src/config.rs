@@ -76,9 +76,9 @@ pub struct ClientPolicy {
     pub resume_supported: bool,
     /// Anonymity requested (Privacy: id, 7.3.1.3 item 5 / 7.3.1.5 item 7).
     pub anonymous: bool,
-    /// Ambiguity setting (7.3.12 c): terminate a deferred group session once delivery is done
-    /// only after Participant Information arrived (`true`, the CR's literal reading) or as soon
-    /// as the IMDNs are sent (`false`).
+    /// 7.3.12 c i: terminate a deferred group session once delivery is done only after the
+    /// Participant Information arrived (`true`, the default: what the CR says) or as soon as the
+    /// IMDNs are sent (`false`, a deviation kept for testing the ordering check).
     pub wait_participant_info_before_leaving: bool,
     /// Ambiguity setting (7.3.1.5): after a 404/403 on re-join, fall back to an ad-hoc INVITE
     /// (the MAY taken).
@@ -94,7 +94,7 @@ impl Default for ClientPolicy {
             decline_deferred_with_480: false,
             resume_supported: true,
             anonymous: false,
-            wait_participant_info_before_leaving: false,
+            wait_participant_info_before_leaving: true,
             rejoin_fallback_adhoc: true,
         }
     }

@@ -15,8 +15,20 @@ impl Core {
         }
         self.deferred_generation += 1;
         let generation = self.deferred_generation;
+        // Fault 7.3.12/terminate-after-delivery: leave as soon as a deferred message was
+        // delivered (its IMDN out), without waiting for the Participant Information (7.3.12 c i orders the BYE
+        // after both).
+        let delivered = self
+            .received
+            .values()
+            .any(|r| r.session.as_deref() == Some(handle));
+        let idle = if delivered && self.faults.has("7.3.12/terminate-after-delivery") {
+            std::time::Duration::ZERO
+        } else {
+            self.cfg.timers.deferred_idle
+        };
         self.arm(
-            self.cfg.timers.deferred_idle,
+            idle,
             TimerKind::DeferredIdle {
                 handle: handle.to_owned(),
                 generation,
@@ -36,11 +48,11 @@ impl Core {
         if !(s.deferred && s.kind == SessionKind::IncomingGroup) || s.user_chatted {
             return;
         }
-        if self.policy.wait_participant_info_before_leaving && !s.participant_info_seen {
-            return;
-        }
-        // 7.3.12/terminate-after-delivery
-        if self.faults.has("7.3.12/terminate-after-delivery") {
+        // 7.3.12/terminate-after-delivery: with the fault, leave without waiting for it.
+        if self.policy.wait_participant_info_before_leaving
+            && !s.participant_info_seen
+            && !self.faults.has("7.3.12/terminate-after-delivery")
+        {
             return;
         }
         self.end_session(handle, Some("deferred delivery done".into()), false, true);

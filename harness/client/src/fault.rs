@@ -365,7 +365,7 @@ const FAULTS: &[FaultInfo] = &[
     },
     FaultInfo {
         id: "7.3.12/terminate-after-delivery",
-        breaks: "never leaves a deferred group delivery session the user does not write in",
+        breaks: "leaves a deferred group delivery session as soon as its delivery IMDN is sent, before the Participant Information",
     },
     FaultInfo {
         id: "7.3.12/no-subscribe-without-chat",

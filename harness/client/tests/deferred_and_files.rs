@@ -84,7 +84,16 @@ async fn deferred_group_sendonly_gets_no_imdn_and_no_chat(
         "IMDN or chat into the session"
     );
     if !imdn_expected {
-        // 7.3.12 c i: the delivery session is left once delivery is done.
+        // 7.3.12 c i: the delivery session is left once delivery is done and the Participant
+        // Information was received (the last deferred item).
+        let info = "<?xml version=\"1.0\"?><conference-info xmlns=\"urn:ietf:params:xml:ns:conference-info\" entity=\"sip:focus1@cf.test\" state=\"full\" version=\"1\"><users><user entity=\"sip:bob@cpm.test\"/></users></conference-info>";
+        conn.send_message(
+            "application/conference-info+xml",
+            info.as_bytes().to_vec(),
+            Default::default(),
+        )
+        .await
+        .unwrap();
         let bye = r.expect(Method::Bye).await;
         assert_eq!(bye.request.call_id(), Some("deferred-g1"));
     }

@@ -179,6 +179,14 @@ pub fn check(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<MatchOutco
 /// the step is about, so they are evidence against every requirement of the step.
 pub const START_KEY: &str = "start";
 
+/// The pseudo-method `msrp: OPEN`: the client's first MSRP message on a new connection, whichever
+/// end the negotiated a=setup made it.
+pub const MSRP_OPEN: &str = "OPEN";
+
+/// The condition key of ordering findings (`after:`, a message sent before the step started):
+/// the message came at the wrong time, evidence against every requirement of the step.
+pub const ORDER_KEY: &str = "order";
+
 /// `true` when an `evidence` entry `claim` (a condition key such as `headers` or `sdp.direction`)
 /// covers a finding with key `key`: the same key, a condition inside it, or the condition it is
 /// part of (a missing SDP is evidence against `sdp.direction`). Start-line findings are claimed
@@ -186,7 +194,7 @@ pub const START_KEY: &str = "start";
 pub fn claims(claim: &str, key: &str) -> bool {
     let inside =
         |a: &str, b: &str| a.len() > b.len() && a.starts_with(b) && a[b.len()..].starts_with('.');
-    key == START_KEY || claim.eq_ignore_ascii_case(key) || inside(key, claim) || inside(claim, key)
+    key == START_KEY || key == ORDER_KEY || claim.eq_ignore_ascii_case(key) || inside(key, claim) || inside(claim, key)
 }
 
 fn obs_is_sip(obs: Observed<'_>) -> bool {
@@ -317,6 +325,21 @@ fn start_findings(e: &Expect, obs: Observed<'_>) -> Vec<Finding> {
                 ));
             }
             match &e.msrp {
+                // `OPEN`: the client's side of the MSRP connection came up, in the role the
+                // negotiated SDP gave it (RFC 4145 / RFC 6135 a=setup; RFC 4975 7.1.1): as the
+                // active end it opens with a SEND, as the passive end it answers the role's
+                // first SEND with a 2xx. Either is a valid outcome.
+                Some(MsrpStart::Method(want)) if want.eq_ignore_ascii_case(MSRP_OPEN) => {
+                    let opened = m.method().is_some_and(|x| x.as_str() == "SEND")
+                        || m.code().is_some_and(|c| (200..300).contains(&c));
+                    if !opened {
+                        f.push(finding(
+                            "MSRP connection set-up",
+                            "a SEND (the client is the active end) or a 2xx to the role's first SEND (the passive end)",
+                            m.summary(),
+                        ));
+                    }
+                }
                 Some(MsrpStart::Method(want))
                     if !m
                         .method()
@@ -792,6 +815,17 @@ fn sdp_findings(
             );
         }
     }
+    if let Some(any) = &s.direction_one_of {
+        let seen = sd.effective_direction(media).as_str();
+        if !any.iter().any(|d| d == seen) {
+            let want = any
+                .iter()
+                .map(|d| quote_text(d))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            out.push(finding("SDP direction", want, quote_text(seen)).keyed("sdp.direction"));
+        }
+    }
     for (what, want, have) in [
         ("SDP a=accept-types", &s.accept_types, media.accept_types()),
         (
@@ -1046,6 +1080,45 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
             &env()
         )
         .is_err());
+    }
+
+    // 7.3.12: the answer to a sendonly offer may be recvonly or inactive (RFC 3264 6.1); a client
+    // answering either passes, one answering sendrecv (or nothing) fails on sdp.direction.
+    #[rstest]
+    #[case("a=recvonly\r\n", true)]
+    #[case("a=inactive\r\n", true)]
+    #[case("a=sendrecv\r\n", false)]
+    #[case("", false)]
+    fn direction_one_of_accepts_each_allowed_answer(#[case] attr: &str, #[case] ok: bool) {
+        let raw = INVITE.replace(
+            "a=path:msrp://127.0.0.1:7394/s1;tcp\r\n",
+            &format!("a=path:msrp://127.0.0.1:7394/s1;tcp\r\n{attr}"),
+        );
+        let len = raw.split("\r\n\r\n").nth(1).unwrap().len();
+        let raw = raw.replace("Content-Length: 149", &format!("Content-Length: {len}"));
+        let m = sip::Message::parse(raw.as_bytes()).unwrap().value;
+        let e = expect("{ sip: INVITE, sdp: { direction-one-of: [recvonly, inactive] } }");
+        let out = check(&e, Observed::Sip(&m), &env()).unwrap();
+        assert_eq!(out.matched(), ok, "{:?}", out.findings);
+        if !ok {
+            assert_eq!(out.findings[0].key.as_deref(), Some("sdp.direction"));
+            assert!(out.findings[0].to_string().contains("\"recvonly\" or \"inactive\""));
+        }
+    }
+
+    // Issue 15 item 4: who opens the MSRP connection follows the negotiated a=setup (RFC 4145 /
+    // RFC 6135); `msrp: OPEN` takes the active end's first SEND and the passive end's 200 alike.
+    #[rstest]
+    #[case::active_end_sends(b"MSRP t0 SEND\r\nTo-Path: msrp://127.0.0.1:1/a;tcp\r\nFrom-Path: msrp://127.0.0.1:2/b;tcp\r\nMessage-ID: m0\r\nByte-Range: 1-0/0\r\n-------t0$\r\n".as_slice(), true)]
+    #[case::passive_end_answers(b"MSRP t1 200 OK\r\nTo-Path: msrp://127.0.0.1:1/a;tcp\r\nFrom-Path: msrp://127.0.0.1:2/b;tcp\r\n-------t1$\r\n".as_slice(), true)]
+    #[case::an_error_is_no_set_up(b"MSRP t2 481 No Session\r\nTo-Path: msrp://127.0.0.1:1/a;tcp\r\nFrom-Path: msrp://127.0.0.1:2/b;tcp\r\n-------t2$\r\n".as_slice(), false)]
+    #[case::a_report_is_no_set_up(b"MSRP t3 REPORT\r\nTo-Path: msrp://127.0.0.1:1/a;tcp\r\nFrom-Path: msrp://127.0.0.1:2/b;tcp\r\nMessage-ID: m0\r\nStatus: 000 200 OK\r\n-------t3$\r\n".as_slice(), false)]
+    fn msrp_open_accepts_either_setup_role(#[case] raw: &[u8], #[case] ok: bool) {
+        let m = msrp::Message::parse(raw).unwrap().value;
+        let e = expect("{ msrp: OPEN }");
+        assert_eq!(is_candidate(&e, Observed::Msrp(&m), &env()).unwrap(), ok);
+        let out = check(&e, Observed::Msrp(&m), &env()).unwrap();
+        assert_eq!(out.matched(), ok, "{:?}", out.findings);
     }
 
     #[test]

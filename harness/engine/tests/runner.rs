@@ -127,6 +127,95 @@ async fn an_unmet_expectation_fails_at_its_scaled_deadline() {
     );
 }
 
+// Issue 15 item 10: an `expect` does not claim what the client sent before the latest stimulus
+// (unless the step says `earlier: true`), and `after:` checks the order of two messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_sent_before_the_stimulus_is_not_claimed_and_fails_on_order() {
+    let (r, _) = one("order-before-stimulus", 1.0).await;
+    let req = requirement(&r, "7/send-pager-mode");
+    assert_eq!(req.verdict, Verdict::Fail, "{:#?}", r.result);
+    assert_eq!(req.step, Some(5));
+    let f = &req.findings[0];
+    assert_eq!(f.key.as_deref(), Some("order"), "{f}");
+    assert!(f.seen.contains("sent before the step started"), "{f}");
+    assert!(
+        req.quote.iter().any(|l| l.starts_with("MESSAGE sip:bob@test")),
+        "{:?}",
+        req.quote
+    );
+    let (r, _) = one("order-before-stimulus-allowed", 1.0).await;
+    assert_eq!(
+        requirement(&r, "7/send-pager-mode").verdict,
+        Verdict::Pass,
+        "{:#?}",
+        r.result
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_fails_a_message_that_came_before_the_saved_one() {
+    let (r, _) = one("order-after", 1.0).await;
+    let req = requirement(&r, "7/send-pager-mode");
+    assert_eq!(req.verdict, Verdict::Fail, "{:#?}", r.result);
+    let f = &req.findings[0];
+    assert_eq!(f.key.as_deref(), Some("order"), "{f}");
+    assert!(f.expected.contains("after the message saved as ok"), "{f}");
+    let (r, _) = one("order-after-kept", 1.0).await;
+    assert_eq!(
+        requirement(&r, "7/send-pager-mode").verdict,
+        Verdict::Pass,
+        "{:#?}",
+        r.result
+    );
+}
+
+/// A scenario of the suite (`scenarios/<rel>`).
+fn suite_scenario(rel: &str) -> LoadedScenario {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(rel);
+    load_file(&p).unwrap_or_else(|d| panic!("{d}"))
+}
+
+/// The built-in reference client profile (every capability, the provisioned values).
+fn reference_profile() -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/clients/reference.yaml");
+    std::fs::read_to_string(p).unwrap()
+}
+
+async fn suite_run(rel: &str, faults: &[&str]) -> cpmconf_engine::runner::ScenarioReport {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(&reference_profile(), vec![suite_scenario(rel)], dir.path(), 11);
+    opts.golden_root = None;
+    opts.fixtures_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    opts.faults = faults.iter().map(|f| f.to_string()).collect();
+    let cat = Catalogue::embedded().unwrap();
+    let loaded = opts.scenarios[0].clone();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        run_scenario(&cat, &opts, &loaded, std::time::Instant::now()),
+    )
+    .await
+    .expect("the scenario ends within its deadlines")
+}
+
+// 7.3.12 c i: the BYE comes only after the Participant Information was received and the IMDNs
+// were sent. The reference client waits for it (passes); with the fault it leaves right after
+// its delivery IMDN, before the Participant Information, and the ordering check fails it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deferred_group_bye_before_the_participant_information_fails_on_order() {
+    let rel = "7.3.12/deferred-group-idle-bye-no-subscribe.yaml";
+    let r = suite_run(rel, &[]).await;
+    assert_eq!(r.result.verdict, Verdict::Pass, "{:#?}", r.result);
+    let r = suite_run(rel, &["7.3.12/terminate-after-delivery"]).await;
+    let req = requirement(&r, "7.3.12/terminate-after-delivery");
+    assert_eq!(req.verdict, Verdict::Fail, "{:#?}", r.result);
+    // Judged by the ordering check before the Participant Information goes out (step 5).
+    assert_eq!(req.step, Some(5), "{:#?}", r.result);
+    assert!(req.findings[0].seen.starts_with("BYE "), "{:?}", req.findings);
+    assert!(req.quote.iter().any(|l| l.starts_with("BYE ")), "{:?}", req.quote);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_condition_names_expected_and_seen() {
     let (r, _) = one("wrong-header", 1.0).await;

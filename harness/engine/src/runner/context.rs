@@ -64,6 +64,13 @@ pub struct Context<'n> {
     pub reached: bool,
     /// Warnings for the report (not verdicts), emitted as run events after the steps.
     pub warnings: Vec<String>,
+    /// The arrival number of the last observation taken from the network.
+    pub last_seq: u64,
+    /// The first arrival number an `expect` may take without `earlier: true`: set when a `do` or
+    /// `send` step starts, after taking everything the network had observed by then.
+    pub mark: u64,
+    /// For `after:`: by save name, the first arrival number that counts as after that message.
+    pub boundaries: HashMap<String, u64>,
 }
 
 /// The matcher's view of an observation (`None` for the end of an MSRP session).
@@ -106,6 +113,7 @@ impl<'n> Context<'n> {
     ) -> Result<Arrival, RunError> {
         match o {
             Ok(o) => {
+                self.last_seq = self.last_seq.max(o.seq);
                 self.pool.push(o);
                 Ok(Arrival::Observation)
             }
@@ -121,6 +129,11 @@ impl<'n> Context<'n> {
             return;
         }
         let o = self.pool.remove(i);
+        let after = o.seq + 1;
+        self.boundaries.insert("last_received".into(), after);
+        if let Some(name) = save {
+            self.boundaries.insert(name.to_string(), after);
+        }
         if let ObservedKind::SipRequest {
             handle: Some(h), ..
         } = &o.kind
@@ -136,6 +149,20 @@ impl<'n> Context<'n> {
         if let (ObservedKind::Msrp { session, .. }, Some(name)) = (&o.kind, save) {
             self.sessions.insert(name.to_string(), *session);
         }
+    }
+
+    /// A stimulus step (`do`, `send`) starts: takes every observation the network already has
+    /// (what the client sent before now) and moves the mark past them, so that an `expect`
+    /// after this step takes only what the client sent from now on (unless `earlier: true`).
+    pub async fn mark_stimulus(&mut self) -> Result<(), RunError> {
+        loop {
+            match self.wait(Instant::now(), false).await? {
+                Arrival::Observation => {}
+                Arrival::Event | Arrival::Deadline => break,
+            }
+        }
+        self.mark = self.last_seq + 1;
+        Ok(())
     }
 
     /// Sends an upper-tester command and checks it was carried out.

@@ -202,6 +202,9 @@ async fn run_live(
         sync_supported: None,
         reached: false,
         warnings: Vec::new(),
+        last_seq: 0,
+        mark: 0,
+        boundaries: Default::default(),
     };
     let mut registration_failed = false;
     if let Err(e) = setup(&mut ctx, opts, s, seed).await {
@@ -593,11 +596,23 @@ async fn run_step(
     step: &Step,
     fixtures: &Path,
 ) -> Vec<(Proves, StepOutcome)> {
+    // A stimulus: what the client sent before it cannot be its answer (`earlier: true` aside).
+    if matches!(step, Step::Do(_) | Step::Send(_)) {
+        if let Err(e) = ctx.mark_stimulus().await {
+            return vec![(Proves::nothing(), error(e))];
+        }
+    }
     match step {
         Step::Do(cmd) => vec![(Proves::nothing(), run_do(ctx, cmd).await)],
         Step::Send(s) => {
             let o = match super::send::send(ctx, s, fixtures).await {
-                Ok(()) => StepOutcome::Passed,
+                Ok(()) => {
+                    // `after: <this send>`: what the client sends from now on.
+                    if let Some(name) = &s.save {
+                        ctx.boundaries.insert(name.clone(), ctx.mark);
+                    }
+                    StepOutcome::Passed
+                }
                 // The role cannot build its message from what the client sent (an answer to a
                 // request without an SDP offer): the client's earlier message is the cause, and
                 // what follows cannot be reached. Not a harness failure.
@@ -606,6 +621,14 @@ async fn run_step(
                 ),
                 // A scenario about a provisioned limit the profile does not provision cannot
                 // be set up for this client: not judged, not a harness failure.
+                // The client ended the session the role would send in (e.g. it left a deferred
+                // delivery early): a step verifying that judged it; what follows is not reached.
+                Err(RunError::Other(m)) if m.contains("has no MSRP session") => {
+                    StepOutcome::NotReached(format!(
+                        "the simulated {} cannot send this: {m} (the client ended it)",
+                        s.role
+                    ))
+                }
                 Err(e) if e.to_string().contains("${client.provisioned.") => {
                     StepOutcome::NotReached(format!(
                         "the client profile provisions no such value: {e}"
@@ -703,20 +726,56 @@ async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
     if matches!(&e.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("CLOSE")) {
         return run_expect_close(ctx, e, deadline, within).await;
     }
+    let after = match &e.after {
+        Some(name) => match ctx.boundaries.get(name) {
+            Some(b) => Some((name.as_str(), *b)),
+            None => {
+                return error(format!(
+                    "`after: {name}`: no message was saved under that name by an earlier step"
+                ))
+            }
+        },
+        None => None,
+    };
+    // A candidate the client sent before the step started, kept for the finding if nothing
+    // later comes.
+    let mut early: Option<(String, Vec<String>)> = None;
     let mut next = 0;
     loop {
         while next < ctx.pool.len() {
             let Some(o) = ctx.pool.get(next) else { break };
+            let before_step = !e.earlier && o.seq < ctx.mark;
             match candidate(ctx, e, o) {
+                Ok(true) if before_step => {
+                    if early.is_none() {
+                        early = view(o).map(|v| (v.summary(), v.quote()));
+                    }
+                    next += 1;
+                }
                 Ok(true) => {
                     let Some(v) = view(o) else { break };
-                    let out = match check(e, v, &ctx.env) {
+                    let mut out = match check(e, v, &ctx.env) {
                         Ok(out) => out,
                         Err(err) => return error(err),
                     };
+                    let seq = o.seq;
+                    let summary = v.summary();
                     ctx.consume(next, e.save.as_deref());
                     ctx.reached = true;
-                    return if out.matched() {
+                    if let Some((name, b)) = after {
+                        if seq < b {
+                            out.findings.insert(
+                                0,
+                                Finding::new(
+                                    "order",
+                                    format!("sent after the message saved as {name}"),
+                                    format!("{summary}, sent before it"),
+                                )
+                                .keyed(crate::matcher::ORDER_KEY),
+                            );
+                        }
+                    }
+                    return if out.findings.is_empty() {
                         StepOutcome::Passed
                     } else {
                         StepOutcome::Failed {
@@ -749,9 +808,25 @@ async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
         }
         match ctx.wait(deadline, false).await {
             Ok(Arrival::Deadline) => {
+                // Only a message sent before the step started came: it is evidence, at the
+                // wrong time (e.g. a BYE before the stimulus it must follow).
+                if let Some((seen, quote)) = early {
+                    return StepOutcome::Failed {
+                        findings: vec![Finding::new(
+                            "order",
+                            format!(
+                                "{} sent after the step started (after the latest `do` or `send`)",
+                                without_article(&awaited(e, within))
+                            ),
+                            format!("{seen}, sent before the step started"),
+                        )
+                        .keyed(crate::matcher::ORDER_KEY)],
+                        quote,
+                    };
+                }
                 return StepOutcome::TimedOut {
                     awaited: awaited(e, within),
-                }
+                };
             }
             Ok(_) => {}
             Err(err) => return error(err),
@@ -839,8 +914,17 @@ async fn run_expect_none(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
         .within
         .map_or(ctx.timing.expect_none(), |w| w.scaled(ctx.timing));
     let deadline = Instant::now() + window;
-    // The window starts now: messages taken from the network before this step are outside it.
-    let mut checked = ctx.pool.len();
+    // The window starts now: messages taken from the network before this step are outside it;
+    // with `earlier: true` it starts at the latest `do` or `send` step.
+    let mut checked = if e.earlier {
+        let mark = ctx.mark;
+        ctx.pool
+            .iter()
+            .position(|o| o.seq >= mark)
+            .unwrap_or(ctx.pool.len())
+    } else {
+        ctx.pool.len()
+    };
     let mut sync_done = false;
     let mut until = deadline;
     loop {
@@ -1075,6 +1159,11 @@ pub fn describe_expect(e: &Expect) -> String {
     let what = match (&e.sip, &e.status, &e.msrp) {
         (Some(m), _, _) => format!("a SIP {m} request"),
         (_, Some(s), _) => format!("a {s} response"),
+        (_, _, Some(crate::scenario::MsrpStart::Method(m)))
+            if m.eq_ignore_ascii_case(crate::matcher::MSRP_OPEN) =>
+        {
+            "the MSRP connection set up (a SEND or a 2xx, by the negotiated a=setup)".into()
+        }
         (_, _, Some(crate::scenario::MsrpStart::Method(m))) => format!("an MSRP {m} request"),
         (_, _, Some(crate::scenario::MsrpStart::Status(c))) => format!("an MSRP {c} response"),
         _ => "a message".into(),

@@ -457,6 +457,16 @@ pub struct Expect {
     /// Deadline (expect) or window (expect_none), scaled by the global factor.
     #[serde(default)]
     pub within: Option<DurationSpec>,
+    /// `true`: the message may also be one the client sent before the step started (before the
+    /// latest `do` or `send` step). By default an `expect` takes only what the client sent after
+    /// the latest stimulus: what it sent before cannot be its answer.
+    #[serde(default)]
+    pub earlier: bool,
+    /// Ordering: the message must come after the message saved under this name (one the client
+    /// sent, taken by an earlier `expect`, or one a role sent in a `send` step). A candidate that
+    /// came before it fails the step's requirements with the finding `order`.
+    #[serde(default)]
+    pub after: Option<String>,
 }
 
 fn client_role() -> String {
@@ -473,6 +483,10 @@ pub struct SdpExpect {
     /// Effective direction (`sendrecv` when no direction attribute is present).
     #[serde(default)]
     pub direction: Option<String>,
+    /// The effective direction must be one of these (where the CR allows several answers, e.g.
+    /// 7.3.12: `recvonly` or `inactive` to a `sendonly` offer).
+    #[serde(default)]
+    pub direction_one_of: Option<Vec<String>>,
     /// a=setup value.
     #[serde(default)]
     pub setup: Option<Matcher>,

@@ -1,0 +1,84 @@
+//! docs/fidelity.md cannot drift: every row's CR line maps to its requirement id in the
+//! catalogue's line index, and the named scenario exists and has a step verifying that id.
+
+use std::path::{Path, PathBuf};
+
+use cpmconf_engine::scenario::{load_file, GroupItem, Scenario, Step};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yaml")
+            && p.file_name().is_some_and(|n| n != "requirements.yaml")
+        {
+            out.push(p);
+        }
+    }
+}
+
+fn verifies(s: &Scenario) -> Vec<String> {
+    let mut v = Vec::new();
+    for step in &s.steps {
+        match step {
+            Step::Expect(e) | Step::ExpectNone(e) => v.extend(e.verifies.iter().cloned()),
+            Step::WaitFor(w) => v.extend(w.verifies.iter().cloned()),
+            Step::Parallel(items) | Step::AnyOrder(items) => {
+                for i in items {
+                    match i {
+                        GroupItem::Expect(e) | GroupItem::ExpectNone(e) => {
+                            v.extend(e.verifies.iter().cloned())
+                        }
+                        GroupItem::WaitFor(w) => v.extend(w.verifies.iter().cloned()),
+                    }
+                }
+            }
+            Step::Do(_) | Step::Send(_) => {}
+        }
+    }
+    v
+}
+
+#[test]
+fn every_row_of_the_fidelity_table_matches_the_catalogue_and_the_scenarios() {
+    let doc = std::fs::read_to_string(root().join("docs/fidelity.md")).unwrap();
+    let catalogue = std::fs::read_to_string(root().join("scenarios/requirements.yaml")).unwrap();
+    let mut paths = Vec::new();
+    files(&root().join("scenarios"), &mut paths);
+    let scenarios: Vec<Scenario> = paths
+        .iter()
+        .map(|p| load_file(p).unwrap_or_else(|d| panic!("{d}")).scenario)
+        .collect();
+    let mut rows = 0;
+    let mut problems = Vec::new();
+    for line in doc.lines().filter(|l| l.starts_with("| L")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (cr, id, scenario) = (cells[1], cells[2], cells[3]);
+        rows += 1;
+        // The catalogue's line index: `#   L175  SHALL  -> 7.3.12/terminate-after-delivery`.
+        let mapped = catalogue.lines().any(|l| {
+            let l = l.trim_start_matches('#').trim();
+            l.split_whitespace().next() == Some(cr)
+                && l.split("->")
+                    .nth(1)
+                    .is_some_and(|ids| ids.split(',').any(|x| x.trim() == id))
+        });
+        if !mapped {
+            problems.push(format!("{cr} does not map to {id} in the catalogue"));
+        }
+        match scenarios.iter().find(|s| s.id == scenario) {
+            None => problems.push(format!("{id}: no scenario {scenario}")),
+            Some(s) if !verifies(s).iter().any(|v| v == id) => {
+                problems.push(format!("{id}: no step of {scenario} verifies it"))
+            }
+            Some(_) => {}
+        }
+    }
+    assert!(rows >= 10, "only {rows} rows found in docs/fidelity.md");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
