@@ -394,7 +394,13 @@ impl Core {
                 Ok(json!({ "transfer_id": t }))
             }
             Command::ResumeFile(a) => {
-                self.resume_file(&a.transfer_id)?;
+                let t = match a.transfer_id {
+                    Some(t) => t,
+                    None => self
+                        .latest_unfinished_transfer()
+                        .ok_or("no interrupted transfer to resume")?,
+                };
+                self.resume_file(&t)?;
                 Ok(Value::Null)
             }
             Command::AcceptInvitation(a) => {
@@ -414,7 +420,7 @@ impl Core {
                 Ok(Value::Null)
             }
             Command::Leave(a) => {
-                let h = self.resolve(Some(&a.session))?;
+                let h = self.resolve(a.session.as_deref())?;
                 self.leave(&h)?;
                 Ok(Value::Null)
             }

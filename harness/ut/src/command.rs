@@ -423,8 +423,10 @@ pub struct SendFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeFile {
-    /// Transfer handle from `send_file` or `file_received`/`file_transfer_ended`.
-    pub transfer_id: String,
+    /// Transfer handle from `send_file` or `file_received`/`file_transfer_ended`; absent: the
+    /// most recent transfer that did not complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_id: Option<String>,
 }
 
 /// `accept_invitation` arguments.
@@ -458,8 +460,9 @@ pub struct MarkDisplayed {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Leave {
-    /// Session handle.
-    pub session: String,
+    /// Session handle; absent: the most recent session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// `set_policy` arguments; every field is optional and only the given ones change.
