@@ -404,12 +404,12 @@ impl Core {
                 Ok(Value::Null)
             }
             Command::AcceptInvitation(a) => {
-                let h = self.resolve(Some(&a.session))?;
+                let h = self.resolve(a.session.as_deref())?;
                 self.accept_incoming(&h);
                 Ok(Value::Null)
             }
             Command::DeclineInvitation(a) => {
-                let h = self.resolve(Some(&a.session))?;
+                let h = self.resolve(a.session.as_deref())?;
                 let deferred = self.sessions.get(&h).is_some_and(|s| s.deferred);
                 let default = if deferred { 480 } else { 603 };
                 self.decline_incoming(&h, a.code.unwrap_or(default))?;

@@ -433,16 +433,20 @@ pub struct ResumeFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitation {
-    /// Session handle from `session_invited`.
-    pub session: String,
+    /// Session handle from `session_invited`; absent: the most recent
+    /// session (the last invitation received, unless a session was started since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// `decline_invitation` arguments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeclineInvitation {
-    /// Session handle from `session_invited`.
-    pub session: String,
+    /// Session handle from `session_invited`; absent: the most recent
+    /// session (the last invitation received, unless a session was started since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
     /// SIP status code to decline with (client default when absent, typically 486 or 603).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<u16>,
