@@ -17,6 +17,8 @@ with, are switched on by `PYUA_DEVIATIONS` (comma-separated) or `--deviations LI
   no-user-agent       sends no User-Agent header
   base64-cpim         the CPIM payload's MIME part is Content-Transfer-Encoding: base64
   unencoded-icsi      the ICSI in Accept-Contact is not percent-encoded
+  imdn-answers-imdn   treats a received IMDN (a read report) as a message and answers it with a
+                      delivery notification of its own (RFC 5438 6.3: nothing answers an IMDN)
 
 `PYUA_DECLINE_STATUS` (default 488) is the status incoming INVITEs are declined with.
 Logs go to stderr; stdout carries protocol lines only.
@@ -45,6 +47,7 @@ DEVIATIONS = {
     "no-user-agent",
     "base64-cpim",
     "unencoded-icsi",
+    "imdn-answers-imdn",
 }
 # RFC 3261 7.3.3 compact header forms.
 COMPACT = {
@@ -252,6 +255,7 @@ class Client:
         self.send_lock = threading.Lock()
         self.pending = {}  # branch -> list of responses, guarded by cond
         self.cond = threading.Condition()
+        self.replies_pending = 0  # deviation imdn-answers-imdn: replies not yet answered
         self.server_tx = {}  # (branch, method) of a request we answered -> the response bytes
         self.closed = False
         self.reg_call_id = None
@@ -367,6 +371,9 @@ class Client:
     def quiescent(self):
         """Everything received so far is handled: the socket has nothing unread (checked while
         the receive thread is not inside a message)."""
+        with self.cond:
+            if self.replies_pending:
+                return False
         with self.handling:
             if self.sock is None:
                 return True
@@ -628,6 +635,28 @@ class Client:
         if message_id:
             data["message_id"] = message_id
         self.emit_event("message_received", data)
+        if "imdn-answers-imdn" in self.dev and ctype == "message/imdn+xml" and message_id:
+            self.answer_imdn(sender, message_id)
+
+    def answer_imdn(self, to, message_id):
+        """Deviation imdn-answers-imdn: a delivery notification for a received IMDN."""
+        xml = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+               '<imdn xmlns="urn:ietf:params:xml:ns:imdn"><message-id>%s</message-id>'
+               '<datetime>%s</datetime><delivery-notification><status><delivered/></status>'
+               '</delivery-notification></imdn>\n'
+               % (message_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+        _, send = self.pager(to, xml, "message/imdn+xml", [])
+        with self.cond:
+            self.replies_pending += 1
+
+        def run():
+            try:
+                send()
+            finally:
+                with self.cond:
+                    self.replies_pending -= 1
+
+        threading.Thread(target=run, daemon=True).start()
 
     def on_invite(self, m):
         status = int(os.environ.get("PYUA_DECLINE_STATUS", "488"))

@@ -1,6 +1,7 @@
 //! `cpmconf`: the command-line front end of the conformance suite and SIP/MSRP simulator.
 
 mod check;
+mod coverage;
 mod decode;
 mod embedded;
 mod faults;
@@ -43,6 +44,13 @@ enum Command {
     /// Exit status: 0 all valid, 1 any problem (each printed as file:line:column), 2 nothing
     /// to check.
     Validate(validate::ValidateArgs),
+    /// Which scenarios verify each requirement of the catalogue.
+    ///
+    /// Without --json: the markdown tables of docs/coverage.md (one per clause) after the line
+    /// `wire SHALL/SHALL NOT verified: N/M`. A scenario counts for a requirement when one of its
+    /// steps lists it in `verifies`. Reads the scenarios of the checkout the current directory
+    /// is in, else those built into the binary. Exit status 0, 2 when they cannot be read.
+    Coverage(coverage::CoverageArgs),
     /// Print the JSON Schema of scenario files.
     Schema,
     /// List the reference client's named faults (id first, then what it breaks).
@@ -85,6 +93,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Validate(args) => validate::run(&args),
+        Command::Coverage(args) => coverage::run(&args),
         Command::Schema => schema::run(),
         Command::Faults => faults::run(),
         Command::Decode(args) => decode::run(&args),

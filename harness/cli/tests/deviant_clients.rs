@@ -96,6 +96,15 @@ struct Expected {
     evidence: &[("pager-mode-sent", "icsi")],
     exit: Some(1),
 })]
+// A client that answers a read report with a delivery notification of its own (no named fault
+// of the reference client does this: its 5.4.4 fault refuses the report) fails 5.4.4 on the
+// SHALL NOT half of read-report-received, after accepting the report.
+#[case::imdn_answers_imdn("imdn-answers-imdn", &["pager", "imdn"], Expected {
+    scenarios: &[("read-report-received", "fail")],
+    requirements: &[("read-report-received", "5.4.4/process-read-report", "fail"), ("read-report-received", UA, "pass")],
+    evidence: &[("read-report-received", "MESSAGE")],
+    exit: Some(1),
+})]
 fn each_deviation_gets_its_verdict(
     #[case] deviation: &str,
     #[case] capabilities: &[&str],

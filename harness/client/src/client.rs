@@ -372,16 +372,22 @@ impl Core {
                 Ok(json!({ "transfer_id": t }))
             }
             Command::ResumeFile(a) => {
-                self.resume_file(&a.transfer_id)?;
+                let t = match a.transfer_id {
+                    Some(t) => t,
+                    None => self
+                        .latest_unfinished_transfer()
+                        .ok_or("no interrupted transfer to resume")?,
+                };
+                self.resume_file(&t)?;
                 Ok(Value::Null)
             }
             Command::AcceptInvitation(a) => {
-                let h = self.resolve(Some(&a.session))?;
+                let h = self.resolve(a.session.as_deref())?;
                 self.accept_incoming(&h);
                 Ok(Value::Null)
             }
             Command::DeclineInvitation(a) => {
-                let h = self.resolve(Some(&a.session))?;
+                let h = self.resolve(a.session.as_deref())?;
                 let deferred = self.sessions.get(&h).is_some_and(|s| s.deferred);
                 let default = if deferred { 480 } else { 603 };
                 self.decline_incoming(&h, a.code.unwrap_or(default))?;
@@ -392,7 +398,7 @@ impl Core {
                 Ok(Value::Null)
             }
             Command::Leave(a) => {
-                let h = self.resolve(Some(&a.session))?;
+                let h = self.resolve(a.session.as_deref())?;
                 self.leave(&h)?;
                 Ok(Value::Null)
             }

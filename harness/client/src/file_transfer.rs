@@ -370,6 +370,21 @@ impl Core {
         }));
     }
 
+    /// The most recently started transfer that did not complete (what `resume_file` without a
+    /// `transfer_id` resumes).
+    pub fn latest_unfinished_transfer(&self) -> Option<String> {
+        self.files
+            .values()
+            .filter(|r| !r.completed)
+            .max_by_key(|r| {
+                r.transfer_id
+                    .trim_start_matches(|c: char| !c.is_ascii_digit())
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            })
+            .map(|r| r.transfer_id.clone())
+    }
+
     /// Resumes an interrupted transfer (7.4.5.1).
     pub fn resume_file(&mut self, transfer_id: &str) -> Result<(), String> {
         let Some(rec) = self.files.get(transfer_id).cloned() else {
@@ -539,6 +554,7 @@ impl Core {
         s.resume_start = start;
         s.remote_direction = remote.direction;
         self.sessions.insert(handle.clone(), s);
+        self.last_session = Some(handle.clone());
         self.emit(Event::SessionInvited(SessionInvited {
             session: handle.clone(),
             from,

@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use cpmconf_ut::command::Command;
+
 use crate::catalogue::Catalogue;
 use crate::diagnostic::{locate, Diagnostic};
 use crate::scenario::load::{load_file, LoadedScenario};
@@ -16,6 +18,16 @@ pub const BUILTIN_ROOTS: &[&str] = &["client", "sim", "run"];
 
 /// Saved-message names every scenario may use without a `save`.
 pub const BUILTIN_SAVED: &[&str] = &["last_sent", "last_received"];
+
+/// Keys of `xml: { conference-info: {...} }` the runner builds an RFC 4575 document from.
+pub const CONFERENCE_INFO_KEYS: &[&str] = &["entity", "state", "version", "users"];
+
+/// Keys of one user of `xml: { conference-info: { users: [...] } }`.
+pub const CONFERENCE_USER_KEYS: &[&str] = &["entity", "state", "display-text", "status"];
+
+/// Upper-tester commands a scenario may give in `do:` (the run's own `hello`, `configure`,
+/// `register` on setup and `shutdown` are the runner's, but remain valid).
+pub const SCENARIO_COMMANDS: &[&str] = cpmconf_ut::command::COMMAND_NAMES;
 
 /// Validates scenario files; returns every diagnostic (empty when all are valid).
 pub fn validate_files(paths: &[&Path], catalogue: &Catalogue) -> Vec<Diagnostic> {
@@ -298,9 +310,10 @@ impl Validator<'_> {
                         c.0.len()
                     ),
                 ),
-                Some((_, args)) => {
-                    let args = args.clone();
+                Some((name, args)) => {
+                    let (name, args) = (name.to_string(), args.clone());
                     self.json_templates(&args);
+                    self.command(&name, &args);
                 }
             },
             Step::Send(s) => self.send(s),
@@ -351,6 +364,80 @@ impl Validator<'_> {
             Step::WaitFor(w) => {
                 self.wait_for(w);
                 self.positive = true;
+            }
+        }
+    }
+
+    /// A `do:` command against the upper-tester command set (`harness/ut`): its name and its
+    /// arguments' names and types, as the adapter driver will build it. A `${...}` string stands
+    /// for a string: the runner substitutes text, so it cannot fill a number or a boolean.
+    fn command(&mut self, name: &str, args: &serde_json::Value) {
+        let Err(e) = Command::from_parts(name, args.clone()) else {
+            return;
+        };
+        let msg = e.to_string();
+        // serde names the offending token in backticks: `unknown variant `x``, `unknown field `y``.
+        let token = msg
+            .split('`')
+            .nth(1)
+            .filter(|t| msg.starts_with("unknown ") && !t.is_empty())
+            .map(str::to_string);
+        let message = if msg.starts_with("unknown variant") {
+            format!(
+                "unknown upper-tester command `{name}`: expected one of {}",
+                SCENARIO_COMMANDS.join(", ")
+            )
+        } else {
+            format!("`do: {{ {name}: ... }}`: {msg} (docs/upper-tester.md)")
+        };
+        match token {
+            Some(t) if !msg.starts_with("unknown variant") => {
+                self.err_first(&[&format!("{t}:"), &t, name], message)
+            }
+            _ => self.err_first(&[&format!("{name}:"), name], message),
+        }
+    }
+
+    /// `xml:` document kinds and keys the runner builds (`conference-info` only).
+    fn xml_keys(
+        &mut self,
+        x: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, serde_json::Value>>,
+    ) {
+        for (kind, fields) in x {
+            if kind != "conference-info" {
+                self.err_first(
+                    &[&format!("{kind}:"), kind],
+                    format!("`xml: {{ {kind}: ... }}` is not built by the runner: expected `conference-info` (write other documents with `body: {{ content-type, text }}`)"),
+                );
+                continue;
+            }
+            for k in fields.keys() {
+                if !CONFERENCE_INFO_KEYS.contains(&k.as_str()) {
+                    self.err_first(
+                        &[&format!("{k}:"), k],
+                        format!("conference-info: unknown key `{k}`: expected one of {}", CONFERENCE_INFO_KEYS.join(", ")),
+                    );
+                }
+            }
+            match fields.get("users") {
+                None => {}
+                Some(serde_json::Value::Array(users)) => {
+                    for u in users {
+                        let Some(u) = u.as_object() else {
+                            self.err_first(&["users:"], "conference-info `users` is a list of maps".into());
+                            continue;
+                        };
+                        for k in u.keys() {
+                            if !CONFERENCE_USER_KEYS.contains(&k.as_str()) {
+                                self.err_first(
+                                    &[&format!("{k}:"), k],
+                                    format!("conference-info user: unknown key `{k}`: expected one of {}", CONFERENCE_USER_KEYS.join(", ")),
+                                );
+                            }
+                        }
+                    }
+                }
+                Some(_) => self.err_first(&["users:"], "conference-info `users` is a list of maps".into()),
             }
         }
     }
@@ -420,6 +507,7 @@ impl Validator<'_> {
         if let Some(x) = &s.xml {
             let v = serde_json::to_value(x).unwrap_or(serde_json::Value::Null);
             self.json_templates(&v);
+            self.xml_keys(x);
         }
         if let Some(name) = &s.save {
             self.save(name);
@@ -621,7 +709,7 @@ mod tests {
     #[test]
     fn a_valid_scenario_has_no_diagnostics() {
         let src = format!(
-            "{HEAD}  - do: {{ send_pager: {{ to: '${{g.uri}}' }} }}\n  - expect:\n      sip: MESSAGE\n      headers: {{ Conversation-ID: '${{g.conv}}' }}\n      verifies: [7/send-pager-mode]\n      save: m\n  - send: {{ as: core, status: 200, answers: m, headers: {{ Call-ID: '${{m.header.Call-ID}}' }} }}\n"
+            "{HEAD}  - do: {{ send_pager: {{ to: '${{g.uri}}', text: hi }} }}\n  - expect:\n      sip: MESSAGE\n      headers: {{ Conversation-ID: '${{g.conv}}' }}\n      verifies: [7/send-pager-mode]\n      save: m\n  - send: {{ as: core, status: 200, answers: m, headers: {{ Call-ID: '${{m.header.Call-ID}}' }} }}\n"
         );
         assert_eq!(run(&src), Vec::<String>::new());
     }
@@ -662,6 +750,33 @@ mod tests {
         let got = run(&format!("{HEAD}{steps}"));
         assert_eq!(got.len(), 1, "{got:?}");
         assert!(got[0].starts_with(at) && got[0].contains(msg), "{got:?}");
+    }
+
+    /// `do:` commands and `xml:` keys are checked against what the upper tester and the runner
+    /// know, at the offending token, with the valid names listed.
+    #[rstest]
+    #[case("  - do: { send_chatt: { text: hi } }\n", "s.yaml:8:11:", "unknown upper-tester command `send_chatt`: expected one of hello, configure")]
+    #[case("  - do: { send_chat: { txet: hi } }\n", "s.yaml:8:24:", "unknown field `txet`, expected one of `session`, `text`, `imdn`")]
+    #[case("  - do: { send_file: { to: 'sip:b@test', name: a, content_type: t, size: big } }\n", "s.yaml:8:11:", "invalid type: string \"big\", expected u64")]
+    #[case("  - do: { send_chat: {} }\n", "s.yaml:8:11:", "missing field `text`")]
+    #[case("  - do: { unregister: { now: true } }\n", "s.yaml:8:11:", "`do: { unregister: ... }`")]
+    #[case("  - send: { as: cf, sip: NOTIFY, xml: { conference-info: { entity: 'sip:g@cf.test', userz: [] } } }\n", "s.yaml:8:", "conference-info: unknown key `userz`: expected one of entity, state, version, users")]
+    #[case("  - send: { as: cf, sip: NOTIFY, xml: { conference-info: { entity: 'sip:g@cf.test', users: [{ entity: 'sip:b@test', statuz: connected }] } } }\n", "s.yaml:8:", "conference-info user: unknown key `statuz`: expected one of entity, state, display-text, status")]
+    #[case("  - send: { as: cf, sip: NOTIFY, xml: { imdn: { message-id: x } } }\n", "s.yaml:8:", "`xml: { imdn: ... }` is not built by the runner")]
+    fn commands_and_xml_keys(#[case] steps: &str, #[case] at: &str, #[case] msg: &str) {
+        let got = run(&format!("{HEAD}{steps}"));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].starts_with(at) && got[0].contains(msg), "{got:?}");
+        assert!(got[0].contains(": error: "), "{got:?}");
+    }
+
+    #[rstest]
+    #[case("  - do: { send_chat: { text: '${g.uri}' } }\n")]
+    #[case("  - do: { go_offline: {} }\n")]
+    #[case("  - do: { unregister: }\n")]
+    #[case("  - send: { as: cf, sip: NOTIFY, xml: { conference-info: { entity: 'sip:g@cf.test', state: full, version: 2, users: [{ entity: 'sip:b@test', state: full, display-text: B, status: connected }] } } }\n")]
+    fn valid_commands_and_xml(#[case] steps: &str) {
+        assert_eq!(run(&format!("{HEAD}{steps}")), Vec::<String>::new());
     }
 
     #[test]

@@ -111,6 +111,34 @@ impl Command {
     }
 }
 
+/// Wire names of every command, in declaration order (what `cpmconf validate` offers for a
+/// misspelt `do:` name).
+pub const COMMAND_NAMES: &[&str] = &[
+    "hello",
+    "configure",
+    "register",
+    "unregister",
+    "send_pager",
+    "send_large",
+    "start_chat",
+    "start_adhoc_group",
+    "start_group",
+    "rejoin_group",
+    "send_chat",
+    "send_composing",
+    "send_file",
+    "resume_file",
+    "accept_invitation",
+    "decline_invitation",
+    "mark_displayed",
+    "leave",
+    "set_policy",
+    "go_offline",
+    "go_online",
+    "sync",
+    "shutdown",
+];
+
 /// Commands that take no arguments.
 pub const UNIT_COMMANDS: &[&str] = &[
     "register",
@@ -395,24 +423,30 @@ pub struct SendFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeFile {
-    /// Transfer handle from `send_file` or `file_received`/`file_transfer_ended`.
-    pub transfer_id: String,
+    /// Transfer handle from `send_file` or `file_received`/`file_transfer_ended`; absent: the
+    /// most recent transfer that did not complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_id: Option<String>,
 }
 
 /// `accept_invitation` arguments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitation {
-    /// Session handle from `session_invited`.
-    pub session: String,
+    /// Session handle from `session_invited`; absent: the most recent
+    /// session (the last invitation received, unless a session was started since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// `decline_invitation` arguments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeclineInvitation {
-    /// Session handle from `session_invited`.
-    pub session: String,
+    /// Session handle from `session_invited`; absent: the most recent
+    /// session (the last invitation received, unless a session was started since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
     /// SIP status code to decline with (client default when absent, typically 486 or 603).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<u16>,
@@ -430,8 +464,9 @@ pub struct MarkDisplayed {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Leave {
-    /// Session handle.
-    pub session: String,
+    /// Session handle; absent: the most recent session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// `set_policy` arguments; every field is optional and only the given ones change.
@@ -481,4 +516,32 @@ pub struct MessageResult {
 pub struct TransferResult {
     /// Adapter-chosen handle of the transfer.
     pub transfer_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `COMMAND_NAMES` is exactly the set of variants serde accepts: the list serde gives for an
+    /// unknown name, and a known name is never "unknown".
+    #[test]
+    fn command_names_are_the_serde_variants() {
+        let err = Command::from_parts("no_such_command", serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        let listed: Vec<&str> = err
+            .split("expected one of ")
+            .nth(1)
+            .expect("serde lists the variants")
+            .split(", ")
+            .map(|s| s.trim_matches(|c: char| c == '`' || c.is_whitespace()))
+            .map(|s| s.split('`').next().unwrap_or(s))
+            .collect();
+        assert_eq!(listed, COMMAND_NAMES, "{err}");
+        for name in COMMAND_NAMES {
+            if let Err(e) = Command::from_parts(name, serde_json::Value::Null) {
+                assert!(!e.to_string().contains("unknown variant"), "{name}: {e}");
+            }
+        }
+    }
 }

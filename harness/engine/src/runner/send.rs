@@ -420,7 +420,7 @@ fn xml_body(
         .as_object()
         .ok_or_else(|| other("`conference-info` takes a map"))?;
     for k in obj.keys() {
-        if !["entity", "state", "version", "users"].contains(&k.as_str()) {
+        if !crate::validate::CONFERENCE_INFO_KEYS.contains(&k.as_str()) {
             return Err(other(format!(
                 "conference-info: unknown key `{k}` (known: entity, state, version, users)"
             )));
@@ -450,7 +450,7 @@ fn xml_body(
             .as_object()
             .ok_or_else(|| other("conference-info `users` is a list of maps"))?;
         for k in u.keys() {
-            if !["entity", "state", "display-text", "status"].contains(&k.as_str()) {
+            if !crate::validate::CONFERENCE_USER_KEYS.contains(&k.as_str()) {
                 return Err(other(format!(
                     "conference-info user: unknown key `{k}` (known: entity, state, display-text, status)"
                 )));
