@@ -94,7 +94,9 @@ impl RefClient {
         let sip = Arc::new(SipEndpoint::bind(ep).await?);
         let msrp = Arc::new(MsrpEndpoint::listen(config.ip, config.tap.clone()).await?);
         let (itx, mut irx) = mpsc::unbounded_channel();
-        let mut ids = IdGen::new(config.seed);
+        // Its own stream, apart from the simulator's (which a run seeds alike): two parties
+        // must not draw the same tags or MSRP session ids.
+        let mut ids = IdGen::derived(config.seed, "client-ids");
         let instance = config
             .identity
             .instance_id

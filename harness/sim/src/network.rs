@@ -216,7 +216,7 @@ impl Network {
         let mut addr_roles = HashMap::new();
         addr_roles.insert(addr, "core".to_owned());
         let st = State {
-            ids: IdGen::new(cfg.seed),
+            ids: IdGen::derived(cfg.seed, "sim-ids"),
             seq: 0,
             next_id: 0,
             modes: HashMap::new(),
