@@ -122,7 +122,11 @@ pub fn markdown(rows: &[Row]) -> String {
         for r in rows.iter().filter(|r| r.clause == clause) {
             let mut by: Vec<String> = r.scenarios.iter().map(|s| format!("`{s}`")).collect();
             by.extend(r.monitor.map(str::to_string));
-            let by = if by.is_empty() { "-".to_string() } else { by.join("<br>") };
+            let by = if by.is_empty() {
+                "-".to_string()
+            } else {
+                by.join("<br>")
+            };
             out.push_str(&format!(
                 "| `{}` | {} | {} | {by} |\n",
                 r.id, r.strength, r.observable
@@ -133,7 +137,9 @@ pub fn markdown(rows: &[Row]) -> String {
 }
 
 fn clause_key(c: &str) -> Vec<u32> {
-    c.split('.').map(|p| p.parse().unwrap_or(u32::MAX)).collect()
+    c.split('.')
+        .map(|p| p.parse().unwrap_or(u32::MAX))
+        .collect()
 }
 
 /// `cpmconf coverage`: exit 0, 2 when the catalogue or scenarios cannot be read.

@@ -71,7 +71,12 @@ fn catalogue() -> Vec<Value> {
 #[test]
 fn json_lists_every_requirement_with_the_scenarios_that_verify_it() {
     let out = cpmconf(&["coverage", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = v["requirements"].as_array().unwrap();
     let cat = catalogue();
@@ -116,5 +121,8 @@ fn the_summary_counts_wire_shalls_with_a_verifying_step_or_the_monitor() {
     assert!(String::from_utf8_lossy(&json.stderr).contains(&line));
     // docs/coverage.md is the command's output, regenerated with it.
     let doc = std::fs::read_to_string(root().join("docs/coverage.md")).unwrap();
-    assert_eq!(doc, text, "docs/coverage.md is stale: run `cpmconf coverage > docs/coverage.md`");
+    assert_eq!(
+        doc, text,
+        "docs/coverage.md is stale: run `cpmconf coverage > docs/coverage.md`"
+    );
 }

@@ -207,7 +207,10 @@ async fn predefined_group_subscribes_then_rejoin_falls_back_to_adhoc() {
         Event::SessionStarted(s) => s.session,
         other => panic!("{other:?}"),
     };
-    r.cmd(Command::Leave(cpmconf_ut::Leave { session: Some(session) })).await;
+    r.cmd(Command::Leave(cpmconf_ut::Leave {
+        session: Some(session),
+    }))
+    .await;
     // Leaving ends the conference subscription: a SUBSCRIBE in its dialog with Expires: 0.
     let unsub = r.expect(Method::Subscribe).await;
     assert_eq!(unsub.request.call_id(), sub.request.call_id());

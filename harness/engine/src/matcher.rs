@@ -194,7 +194,11 @@ pub const ORDER_KEY: &str = "order";
 pub fn claims(claim: &str, key: &str) -> bool {
     let inside =
         |a: &str, b: &str| a.len() > b.len() && a.starts_with(b) && a[b.len()..].starts_with('.');
-    key == START_KEY || key == ORDER_KEY || claim.eq_ignore_ascii_case(key) || inside(key, claim) || inside(claim, key)
+    key == START_KEY
+        || key == ORDER_KEY
+        || claim.eq_ignore_ascii_case(key)
+        || inside(key, claim)
+        || inside(claim, key)
 }
 
 fn obs_is_sip(obs: Observed<'_>) -> bool {
@@ -1102,7 +1106,9 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
         assert_eq!(out.matched(), ok, "{:?}", out.findings);
         if !ok {
             assert_eq!(out.findings[0].key.as_deref(), Some("sdp.direction"));
-            assert!(out.findings[0].to_string().contains("\"recvonly\" or \"inactive\""));
+            assert!(out.findings[0]
+                .to_string()
+                .contains("\"recvonly\" or \"inactive\""));
         }
     }
 

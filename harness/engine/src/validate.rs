@@ -401,7 +401,10 @@ impl Validator<'_> {
     /// `xml:` document kinds and keys the runner builds (`conference-info` only).
     fn xml_keys(
         &mut self,
-        x: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, serde_json::Value>>,
+        x: &std::collections::BTreeMap<
+            String,
+            std::collections::BTreeMap<String, serde_json::Value>,
+        >,
     ) {
         for (kind, fields) in x {
             if kind != "conference-info" {
@@ -415,7 +418,10 @@ impl Validator<'_> {
                 if !CONFERENCE_INFO_KEYS.contains(&k.as_str()) {
                     self.err_first(
                         &[&format!("{k}:"), k],
-                        format!("conference-info: unknown key `{k}`: expected one of {}", CONFERENCE_INFO_KEYS.join(", ")),
+                        format!(
+                            "conference-info: unknown key `{k}`: expected one of {}",
+                            CONFERENCE_INFO_KEYS.join(", ")
+                        ),
                     );
                 }
             }
@@ -424,7 +430,10 @@ impl Validator<'_> {
                 Some(serde_json::Value::Array(users)) => {
                     for u in users {
                         let Some(u) = u.as_object() else {
-                            self.err_first(&["users:"], "conference-info `users` is a list of maps".into());
+                            self.err_first(
+                                &["users:"],
+                                "conference-info `users` is a list of maps".into(),
+                            );
                             continue;
                         };
                         for k in u.keys() {
@@ -437,7 +446,10 @@ impl Validator<'_> {
                         }
                     }
                 }
-                Some(_) => self.err_first(&["users:"], "conference-info `users` is a list of maps".into()),
+                Some(_) => self.err_first(
+                    &["users:"],
+                    "conference-info `users` is a list of maps".into(),
+                ),
             }
         }
     }
@@ -755,14 +767,34 @@ mod tests {
     /// `do:` commands and `xml:` keys are checked against what the upper tester and the runner
     /// know, at the offending token, with the valid names listed.
     #[rstest]
-    #[case("  - do: { send_chatt: { text: hi } }\n", "s.yaml:8:11:", "unknown upper-tester command `send_chatt`: expected one of hello, configure")]
-    #[case("  - do: { send_chat: { txet: hi } }\n", "s.yaml:8:24:", "unknown field `txet`, expected one of `session`, `text`, `imdn`")]
-    #[case("  - do: { send_file: { to: 'sip:b@test', name: a, content_type: t, size: big } }\n", "s.yaml:8:11:", "invalid type: string \"big\", expected u64")]
+    #[case(
+        "  - do: { send_chatt: { text: hi } }\n",
+        "s.yaml:8:11:",
+        "unknown upper-tester command `send_chatt`: expected one of hello, configure"
+    )]
+    #[case(
+        "  - do: { send_chat: { txet: hi } }\n",
+        "s.yaml:8:24:",
+        "unknown field `txet`, expected one of `session`, `text`, `imdn`"
+    )]
+    #[case(
+        "  - do: { send_file: { to: 'sip:b@test', name: a, content_type: t, size: big } }\n",
+        "s.yaml:8:11:",
+        "invalid type: string \"big\", expected u64"
+    )]
     #[case("  - do: { send_chat: {} }\n", "s.yaml:8:11:", "missing field `text`")]
-    #[case("  - do: { unregister: { now: true } }\n", "s.yaml:8:11:", "`do: { unregister: ... }`")]
+    #[case(
+        "  - do: { unregister: { now: true } }\n",
+        "s.yaml:8:11:",
+        "`do: { unregister: ... }`"
+    )]
     #[case("  - send: { as: cf, sip: NOTIFY, xml: { conference-info: { entity: 'sip:g@cf.test', userz: [] } } }\n", "s.yaml:8:", "conference-info: unknown key `userz`: expected one of entity, state, version, users")]
     #[case("  - send: { as: cf, sip: NOTIFY, xml: { conference-info: { entity: 'sip:g@cf.test', users: [{ entity: 'sip:b@test', statuz: connected }] } } }\n", "s.yaml:8:", "conference-info user: unknown key `statuz`: expected one of entity, state, display-text, status")]
-    #[case("  - send: { as: cf, sip: NOTIFY, xml: { imdn: { message-id: x } } }\n", "s.yaml:8:", "`xml: { imdn: ... }` is not built by the runner")]
+    #[case(
+        "  - send: { as: cf, sip: NOTIFY, xml: { imdn: { message-id: x } } }\n",
+        "s.yaml:8:",
+        "`xml: { imdn: ... }` is not built by the runner"
+    )]
     fn commands_and_xml_keys(#[case] steps: &str, #[case] at: &str, #[case] msg: &str) {
         let got = run(&format!("{HEAD}{steps}"));
         assert_eq!(got.len(), 1, "{got:?}");

@@ -139,7 +139,9 @@ async fn a_message_sent_before_the_stimulus_is_not_claimed_and_fails_on_order() 
     assert_eq!(f.key.as_deref(), Some("order"), "{f}");
     assert!(f.seen.contains("sent before the step started"), "{f}");
     assert!(
-        req.quote.iter().any(|l| l.starts_with("MESSAGE sip:bob@test")),
+        req.quote
+            .iter()
+            .any(|l| l.starts_with("MESSAGE sip:bob@test")),
         "{:?}",
         req.quote
     );
@@ -185,7 +187,12 @@ fn reference_profile() -> String {
 
 async fn suite_run(rel: &str, faults: &[&str]) -> cpmconf_engine::runner::ScenarioReport {
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = options(&reference_profile(), vec![suite_scenario(rel)], dir.path(), 11);
+    let mut opts = options(
+        &reference_profile(),
+        vec![suite_scenario(rel)],
+        dir.path(),
+        11,
+    );
     opts.golden_root = None;
     opts.fixtures_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
     opts.faults = faults.iter().map(|f| f.to_string()).collect();
@@ -212,8 +219,16 @@ async fn a_deferred_group_bye_before_the_participant_information_fails_on_order(
     assert_eq!(req.verdict, Verdict::Fail, "{:#?}", r.result);
     // Judged by the ordering check before the Participant Information goes out (step 5).
     assert_eq!(req.step, Some(5), "{:#?}", r.result);
-    assert!(req.findings[0].seen.starts_with("BYE "), "{:?}", req.findings);
-    assert!(req.quote.iter().any(|l| l.starts_with("BYE ")), "{:?}", req.quote);
+    assert!(
+        req.findings[0].seen.starts_with("BYE "),
+        "{:?}",
+        req.findings
+    );
+    assert!(
+        req.quote.iter().any(|l| l.starts_with("BYE ")),
+        "{:?}",
+        req.quote
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
