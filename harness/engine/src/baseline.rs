@@ -45,6 +45,9 @@ pub const MSRP_PATH_UNSPECIFIED: &str = "rfc4975/8.1-path-unspecified-address";
 pub const TO_TAG_CHANGED: &str = "rfc3261/12-to-tag-changed";
 /// A response copies every Via of its request, in order (RFC 3261 8.2.6.2).
 pub const VIA_COPIED: &str = "rfc3261/8.2.6.2-via-copied";
+/// A response's From equals its request's From, and its To the request's To (the URI, and the
+/// tag when the request had one) (RFC 3261 8.2.6.2).
+pub const FROM_TO_COPIED: &str = "rfc3261/8.2.6.2-from-to-copied";
 /// The credentials' algorithm is the one the challenge named (RFC 3261 22.4, RFC 7616 3.4).
 pub const AUTH_ALGORITHM: &str = "rfc3261/22.4-credentials-algorithm";
 /// The credentials' realm is the challenge's realm (RFC 3261 22.4).
@@ -63,6 +66,7 @@ pub const RULES: &[(&str, RuleStrength)] = &[
     (MSRP_PATH_UNSPECIFIED, RuleStrength::Must),
     (TO_TAG_CHANGED, RuleStrength::Must),
     (VIA_COPIED, RuleStrength::Must),
+    (FROM_TO_COPIED, RuleStrength::Must),
     (AUTH_ALGORITHM, RuleStrength::Must),
     (AUTH_REALM, RuleStrength::Must),
     (AUTH_RESPONSE, RuleStrength::Must),
@@ -188,6 +192,7 @@ pub fn check(
     receive_address(&mut cx);
     to_tag(&mut cx);
     via_copied(&mut cx);
+    from_to_copied(&mut cx);
     authorization(&mut cx, cfg);
     contact_registered(&mut cx, cfg);
     cx.report
@@ -439,15 +444,16 @@ fn top_branch(m: &sip::Message) -> Option<String> {
     m.top_via().ok()?.branch().map(str::to_owned)
 }
 
-/// RFC 3261 8.2.6.2: "The Via header field values in the response MUST equal the Via header
-/// field values in the request and MUST maintain the same ordering."
-fn via_copied(cx: &mut Ctx<'_>) {
-    let requests: Vec<(usize, sip::Message)> = cx
+/// Each response of the subject with the request it answers (the latest earlier request of the
+/// peer with its Call-ID, CSeq number and method and top Via branch): (response entry, request,
+/// response).
+fn answered_requests(cx: &Ctx<'_>) -> Vec<(usize, sip::Message, sip::Message)> {
+    let requests: Vec<(usize, &sip::Message)> = cx
         .sip_of(false)
         .filter(|(_, m)| m.is_request())
-        .map(|(e, m)| (e.index, m.clone()))
+        .map(|(e, m)| (e.index, m))
         .collect();
-    let mut work = Vec::new();
+    let mut out = Vec::new();
     for (e, r) in cx.sip_of(true) {
         if r.is_request() {
             continue;
@@ -460,10 +466,17 @@ fn via_copied(cx: &mut Ctx<'_>) {
                 && top_branch(q) == branch
         });
         if let Some((_, q)) = req {
-            work.push((e.index, via_values(q), via_values(r)));
+            out.push((e.index, (*q).clone(), r.clone()));
         }
     }
-    for (i, want, got) in work {
+    out
+}
+
+/// RFC 3261 8.2.6.2: "The Via header field values in the response MUST equal the Via header
+/// field values in the request and MUST maintain the same ordering."
+fn via_copied(cx: &mut Ctx<'_>) {
+    for (i, q, r) in answered_requests(cx) {
+        let (want, got) = (via_values(&q), via_values(&r));
         cx.checked(VIA_COPIED);
         if want != got {
             let e = cx.entry(i).clone();
@@ -478,6 +491,53 @@ fn via_copied(cx: &mut Ctx<'_>) {
                 ),
                 format!("{} value(s): {}", got.len(), got.join(", ")),
             );
+        }
+    }
+}
+
+/// Whether `got` is the `want` of RFC 3261 8.2.6.2: the same address (19.1.4; display names and
+/// other parameters do not count) and the same tag; with `tag_too` false (a To without a tag in
+/// the request) `got` may add one.
+fn same_party(want: &sip::NameAddr, got: &sip::NameAddr, tag_too: bool) -> bool {
+    let tags = match (want.tag(), got.tag()) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (None, None) => true,
+        // A To without a tag gets one in the response (8.2.6.2); a From does not.
+        (None, Some(_)) => !tag_too,
+        (Some(_), None) => false,
+    };
+    want.uri.same_address(&got.uri) && tags
+}
+
+/// RFC 3261 8.2.6.2: "The From field of the response MUST equal the From header field of the
+/// request. ... If a request contained a To tag in the request, the To header field in the
+/// response MUST equal that of the request. However, if the To header field in the request did
+/// not contain a tag, the URI in the To header field in the response MUST equal the URI in the
+/// To header field". A From whose tag changed breaks the peer's dialog and transaction matching.
+fn from_to_copied(cx: &mut Ctx<'_>) {
+    for (i, q, r) in answered_requests(cx) {
+        let pairs = [
+            ("From", q.from(), r.from(), true),
+            ("To", q.to(), r.to(), false),
+        ];
+        for (name, want, got, tag_too) in pairs {
+            let Ok(want) = want else {
+                continue;
+            };
+            cx.checked(FROM_TO_COPIED);
+            let seen = match &got {
+                Ok(g) if same_party(&want, g, tag_too) => continue,
+                Ok(_) | Err(_) => r.headers.value(name).unwrap_or("(absent)").to_string(),
+            };
+            let expected = match (name, want.tag()) {
+                ("To", None) => format!("the request's To URI {}", want.uri),
+                _ => format!(
+                    "the request's {name}: {}",
+                    q.headers.value(name).unwrap_or_default()
+                ),
+            };
+            let e = cx.entry(i).clone();
+            cx.fail(FROM_TO_COPIED, &e, name.into(), &expected, seen);
         }
     }
 }

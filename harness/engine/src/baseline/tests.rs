@@ -268,6 +268,38 @@ fn contact(invite_contact: &str) -> Vec<Step> {
     ]
 }
 
+/// The peer's MESSAGE (From tag `r`, To tag `req_to`) and the client's 200 with tags `back`.
+fn echo(req_to: &str, back: (&str, &str)) -> Vec<Step> {
+    let via = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKe1\r\n";
+    vec![
+        (
+            false,
+            sip_msg(
+                "MESSAGE sip:alice@cpm.test",
+                "7 MESSAGE",
+                ("r", req_to),
+                via,
+                "",
+            ),
+        ),
+        (true, response(200, "7 MESSAGE", back, via, "")),
+    ]
+}
+
+/// [`echo`] whose response writes the From with a display name and the To URI in another
+/// (RFC 3261 19.1.4-equal) form: the same parties.
+fn echo_other_spelling() -> Vec<Step> {
+    let mut v = echo("", ("r", "l"));
+    v[1].1 = v[1]
+        .1
+        .replace(
+            "From: <sip:alice@cpm.test>",
+            "From: \"Alice\" <sip:alice@CPM.test>",
+        )
+        .replace("To: <sip:bob@cpm.test>", "To: sip:bob@cpm.test");
+    v
+}
+
 fn codec(body_eol: &str) -> Vec<Step> {
     let body = sdp("127.0.0.1", "127.0.0.1", "sendrecv").replace("\r\n", body_eol);
     vec![(true, request("MESSAGE", 1, ("a", ""), SDP_CT, &body))]
@@ -287,6 +319,8 @@ fn codec(body_eol: &str) -> Vec<Step> {
 )]
 #[case::to_tag_changed(TO_TAG_CHANGED, to_tags("t1"), to_tags("t2"))]
 #[case::via_copied(VIA_COPIED, vias(true), vias(false))]
+#[case::from_tag_copied(FROM_TO_COPIED, echo("", ("r", "l")), echo("", ("x", "l")))]
+#[case::to_tag_kept(FROM_TO_COPIED, echo("l", ("r", "l")), echo("l", ("r", "m")))]
 #[case::auth_algorithm(
     AUTH_ALGORITHM,
     auth("MD5", Some("MD5"), "MD5", "cpm.test", PASSWORD),
@@ -426,10 +460,14 @@ fn via_stamped() -> Vec<Step> {
 }
 
 #[rstest]
-#[case::register_tags_each_response(TO_TAG_CHANGED, register_twice())]
-#[case::received_and_rport_added(VIA_COPIED, via_stamped())]
-fn legitimate_variations_pass(#[case] rule: &str, #[case] steps: Vec<Step>) {
+// `applies`: whether the rule judged the exchange (REGISTER makes no dialog, so the To tags of
+// its responses are not judged at all).
+#[case::register_tags_each_response(TO_TAG_CHANGED, register_twice(), false)]
+#[case::received_and_rport_added(VIA_COPIED, via_stamped(), true)]
+#[case::display_name_and_uri_spelling(FROM_TO_COPIED, echo_other_spelling(), true)]
+fn legitimate_variations_pass(#[case] rule: &str, #[case] steps: Vec<Step>, #[case] applies: bool) {
     let r = judge(&steps);
+    assert_eq!(r.checked.contains_key(rule), applies, "{r:?}");
     assert!(
         !r.findings.iter().any(|f| f.rule == rule),
         "{:#?}",
