@@ -19,6 +19,8 @@ with, are switched on by `PYUA_DEVIATIONS` (comma-separated) or `--deviations LI
   unencoded-icsi      the ICSI in Accept-Contact is not percent-encoded
   imdn-answers-imdn   treats a received IMDN (a read report) as a message and answers it with a
                       delivery notification of its own (RFC 5438 6.3: nothing answers an IMDN)
+  from-tag-changed    its responses carry a From tag of its own instead of the request's
+                      (RFC 3261 8.2.6.2: the From of a response equals the request's)
 
 `PYUA_DECLINE_STATUS` (default 488) is the status incoming INVITEs are declined with.
 Logs go to stderr; stdout carries protocol lines only.
@@ -48,6 +50,7 @@ DEVIATIONS = {
     "base64-cpim",
     "unencoded-icsi",
     "imdn-answers-imdn",
+    "from-tag-changed",
 }
 # RFC 3261 7.3.3 compact header forms.
 COMPACT = {
@@ -669,7 +672,10 @@ class Client:
         if status > 100 and param(to, "tag") is None:
             to += ";tag=" + self.token()
         headers = [("Via", v) for v in req.all("via")]
-        headers += [("From", req.get("from", "")), ("To", to),
+        frm = req.get("from", "")
+        if "from-tag-changed" in self.dev and status > 100:
+            frm = frm.split(";tag=")[0] + ";tag=" + self.token()
+        headers += [("From", frm), ("To", to),
                     ("Call-ID", req.get("call-id", "")), ("CSeq", req.get("cseq", ""))]
         headers += list(extra)
         data = serialise("SIP/2.0 %d %s" % (status, reason), headers)

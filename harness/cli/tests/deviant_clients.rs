@@ -31,6 +31,8 @@ struct Expected {
     evidence: &'static [(&'static str, &'static str)],
     /// Exit status of `cpmconf run`, where the outcome class fixes it.
     exit: Option<i32>,
+    /// (scenario, protocol baseline rule, verdict).
+    protocol: &'static [(&'static str, &'static str, &'static str)],
 }
 
 #[rstest]
@@ -41,6 +43,7 @@ struct Expected {
     requirements: &[("pager-mode-sent", "7/send-pager-mode", "fail"), ("pager-mode-sent", UA, "pass")],
     evidence: &[("pager-mode-sent", "sip:bob@test.example")],
     exit: Some(1),
+    protocol: &[],
 })]
 // A client that claims sessions and declines every INVITE never reaches the situation the
 // scenarios judge: inconclusive (not pass, not error), and the step ends on the 488 (quoted)
@@ -67,6 +70,7 @@ struct Expected {
         ("bye-closes-chat", "488"),
     ],
     exit: None,
+    protocol: &[],
 })]
 // An adapter that never answers `sync` broke the harness contract: error, naming `sync`.
 #[case::no_sync_answer("no-sync-answer", &["pager"], Expected {
@@ -74,12 +78,14 @@ struct Expected {
     requirements: &[],
     evidence: &[("pager-mode-sent", "sync")],
     exit: None,
+    protocol: &[],
 })]
 #[case::no_user_agent("no-user-agent", &["pager"], Expected {
     scenarios: &[("pager-mode-sent", "fail")],
     requirements: &[("pager-mode-sent", UA, "fail"), ("pager-mode-sent", "7/send-pager-mode", "pass")],
     evidence: &[("pager-mode-sent", "User-Agent")],
     exit: Some(1),
+    protocol: &[],
 })]
 // Content-Transfer-Encoding is decoded before the CPIM content is compared: a correct message.
 #[case::base64_cpim("base64-cpim", &["pager"], Expected {
@@ -87,6 +93,7 @@ struct Expected {
     requirements: &[("pager-mode-sent", REST, "pass")],
     evidence: &[],
     exit: Some(0),
+    protocol: &[],
 })]
 // The ICSI in Accept-Contact must be percent-encoded (3GPP TS 24.229 7.2A.8.2); the raw text
 // is checked, not only the decoded feature tag.
@@ -95,6 +102,7 @@ struct Expected {
     requirements: &[("pager-mode-sent", "7/send-pager-mode", "fail"), ("pager-mode-sent", UA, "pass")],
     evidence: &[("pager-mode-sent", "icsi")],
     exit: Some(1),
+    protocol: &[],
 })]
 // A client that answers a read report with a delivery notification of its own (no named fault
 // of the reference client does this: its 5.4.4 fault refuses the report) fails 5.4.4 on the
@@ -104,6 +112,21 @@ struct Expected {
     requirements: &[("read-report-received", "5.4.4/process-read-report", "fail"), ("read-report-received", UA, "pass")],
     evidence: &[("read-report-received", "MESSAGE")],
     exit: Some(1),
+    protocol: &[],
+})]
+// A response whose From tag is not the request's breaks RFC 3261 8.2.6.2 (no named fault of the
+// reference client does this): the protocol baseline fails it, while the requirement the
+// scenario judges (the MESSAGE was dispatched and shown) still passes, so the one finding is not
+// blamed on a CR requirement.
+#[case::from_tag_changed("from-tag-changed", &["pager"], Expected {
+    scenarios: &[("pager-mode-received", "fail")],
+    requirements: &[("pager-mode-received", REST, "pass")],
+    evidence: &[],
+    exit: Some(1),
+    protocol: &[
+        ("pager-mode-received", "rfc3261/8.2.6.2-from-to-copied", "fail"),
+        ("pager-mode-received", "rfc3261/8.2.6.2-via-copied", "pass"),
+    ],
 })]
 fn each_deviation_gets_its_verdict(
     #[case] deviation: &str,
@@ -147,6 +170,17 @@ fn each_deviation_gets_its_verdict(
                     None => problems.push(format!("{id} {req}: no verdict, expected {v}")),
                 }
             }
+        }
+    }
+    for (id, rule, verdict) in want.protocol {
+        let seen = r.scenario(id)["protocol"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["rule"] == *rule)
+            .map(|p| p["verdict"].as_str().unwrap_or("").to_owned());
+        if seen.as_deref() != Some(*verdict) {
+            problems.push(format!("{id} {rule}: {seen:?}, expected {verdict}"));
         }
     }
     for (id, text) in want.evidence {
