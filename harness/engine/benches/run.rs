@@ -6,10 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use cpmconf_engine::report::{Reporter, RunEvent};
-use cpmconf_engine::runner::{run_scenario, run_suite, RunOptions, Timing};
+use cpmconf_engine::runner::{run_scenario, run_suite, RunOptions};
 use cpmconf_engine::scenario::{load_file, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
-use cpmconf_engine::{Catalogue, KnownFailures};
+use cpmconf_engine::Catalogue;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 /// Every scenario file under `dir` (the catalogue `requirements.yaml` is not one).
@@ -47,21 +47,17 @@ fn options(dir: &Path) -> RunOptions {
     scenario_files(&repo.join("scenarios"), &mut files);
     let scenarios: Vec<LoadedScenario> = files.iter().filter_map(|f| load_file(f).ok()).collect();
     RunOptions {
-        profile: ClientProfile::load(&repo.join("fixtures/clients/reference.yaml"))
-            .expect("reference profile"),
-        scenarios,
-        report_dir: dir.join("report"),
         golden_root: Some(dir.join("golden")),
-        fixtures_dir: repo.join("fixtures"),
         seed: 1,
-        timing: Timing::nominal(),
         jobs: 2,
-        strict: false,
-        known: KnownFailures::default(),
-        faults: Vec::new(),
         bless: true,
-        min_judged: None,
-        interrupt: Default::default(),
+        ..RunOptions::new(
+            ClientProfile::load(&repo.join("fixtures/clients/reference.yaml"))
+                .expect("reference profile"),
+            scenarios,
+            dir.join("report"),
+            repo.join("fixtures"),
+        )
     }
 }
 

@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use cpmconf_engine::report::JsonReporter;
-use cpmconf_engine::runner::{run_suite, RunOptions, Timing};
+use cpmconf_engine::runner::{run_suite, RunOptions};
 use cpmconf_engine::scenario::load_file;
 use cpmconf_engine::ut::ClientProfile;
-use cpmconf_engine::{Catalogue, KnownFailures};
+use cpmconf_engine::Catalogue;
 
 const SCENARIO: &str = "7.3.4.3/bye-closes-chat";
 
@@ -21,20 +21,14 @@ fn options(dir: &Path) -> RunOptions {
     let scenario = load_file(&repo().join("scenarios").join(format!("{SCENARIO}.yaml")))
         .unwrap_or_else(|d| panic!("{d}"));
     RunOptions {
-        profile: ClientProfile::from_yaml(&text, "reference profile").expect("profile"),
-        scenarios: vec![scenario],
-        report_dir: dir.join("report"),
         golden_root: Some(dir.join("golden")),
-        fixtures_dir: repo().join("fixtures"),
         seed: 7,
-        timing: Timing::nominal(),
-        jobs: 1,
-        strict: false,
-        known: KnownFailures::default(),
-        faults: Vec::new(),
-        bless: false,
-        min_judged: None,
-        interrupt: Default::default(),
+        ..RunOptions::new(
+            ClientProfile::from_yaml(&text, "reference profile").expect("profile"),
+            vec![scenario],
+            dir.join("report"),
+            repo().join("fixtures"),
+        )
     }
 }
 

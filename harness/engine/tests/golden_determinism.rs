@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cpmconf_engine::runner::{run_scenario, RunOptions, ScenarioReport, Timing};
+use cpmconf_engine::runner::{run_scenario, RunOptions, ScenarioReport};
 use cpmconf_engine::scenario::{load_file, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
-use cpmconf_engine::{Catalogue, KnownFailures, Verdict};
+use cpmconf_engine::{Catalogue, Verdict};
 
 const SCENARIOS: [&str; 3] = [
     "7.3.4.3/bye-closes-chat",
@@ -31,20 +31,15 @@ fn options(dir: &Path, scenarios: Vec<LoadedScenario>) -> RunOptions {
     let profile_path = repo().join("fixtures/clients/reference.yaml");
     let text = std::fs::read_to_string(&profile_path).expect("reference profile");
     RunOptions {
-        profile: ClientProfile::from_yaml(&text, "reference profile").expect("profile"),
-        scenarios,
-        report_dir: dir.join("report"),
         golden_root: Some(dir.join("golden")),
-        fixtures_dir: repo().join("fixtures"),
         seed: 7,
-        timing: Timing::nominal(),
         jobs: 4,
-        strict: false,
-        known: KnownFailures::default(),
-        faults: Vec::new(),
-        bless: false,
-        min_judged: None,
-        interrupt: Default::default(),
+        ..RunOptions::new(
+            ClientProfile::from_yaml(&text, "reference profile").expect("profile"),
+            scenarios,
+            dir.join("report"),
+            repo().join("fixtures"),
+        )
     }
 }
 

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use cpmconf_engine::client::all_faults;
 use cpmconf_engine::report::{Reporter, RunEvent};
 use cpmconf_engine::runner::monitor::USER_AGENT_REQUIREMENT;
-use cpmconf_engine::runner::{run_suite, RunOptions, RunSummary, Timing};
+use cpmconf_engine::runner::{run_suite, RunOptions, RunSummary};
 use cpmconf_engine::scenario::{load_file, GroupItem, LoadedScenario, Scenario, Step};
 use cpmconf_engine::ut::ClientProfile;
 use cpmconf_engine::validate::validate;
-use cpmconf_engine::{Catalogue, KnownFailures, Verdict};
+use cpmconf_engine::{Catalogue, Verdict};
 
 /// Fixed run seed, so a miss replays with `cpmconf run --seed 20261127`.
 const SEED: u64 = 20261127;
@@ -284,20 +284,16 @@ async fn run(
         .tempdir()
         .map_err(|e| format!("temp dir: {e}"))?;
     let opts = RunOptions {
-        profile,
-        scenarios,
-        report_dir: dir.path().join("report"),
         golden_root: Some(dir.path().join("golden")),
-        fixtures_dir: repo_root().join("fixtures"),
         seed: SEED,
-        timing: Timing::nominal(),
         jobs: JOBS,
-        strict: false,
-        known: KnownFailures::default(),
         faults,
-        bless: false,
-        min_judged: None,
-        interrupt: Default::default(),
+        ..RunOptions::new(
+            profile,
+            scenarios,
+            dir.path().join("report"),
+            repo_root().join("fixtures"),
+        )
     };
     let (mut quiet, mut on_done) = (Quiet, |_: &_| {});
     let fut = run_suite(

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cpmconf_capture::{read_capture, WireEventKind};
-use cpmconf_engine::runner::{run_scenario, RunOptions, Timing};
+use cpmconf_engine::runner::{run_scenario, RunOptions};
 use cpmconf_engine::scenario::load_file;
 use cpmconf_engine::ut::ClientProfile;
-use cpmconf_engine::{Catalogue, KnownFailures, Verdict};
+use cpmconf_engine::{Catalogue, Verdict};
 
 /// A chat: registration, INVITE with SDP, MSRP SEND and reports, BYE.
 const SCENARIO: &str = "7.3.4.3/bye-closes-chat";
@@ -32,20 +32,13 @@ async fn payloads(seed: u64) -> Vec<Vec<String>> {
         .unwrap_or_else(|d| panic!("{d}"));
     let id = loaded.scenario.id.clone();
     let opts = RunOptions {
-        profile: ClientProfile::from_yaml(&text, "reference profile").expect("profile"),
-        scenarios: vec![loaded.clone()],
-        report_dir: dir.path().join("report"),
-        golden_root: None,
-        fixtures_dir: repo().join("fixtures"),
         seed,
-        timing: Timing::nominal(),
-        jobs: 1,
-        strict: false,
-        known: KnownFailures::default(),
-        faults: Vec::new(),
-        bless: false,
-        min_judged: None,
-        interrupt: Default::default(),
+        ..RunOptions::new(
+            ClientProfile::from_yaml(&text, "reference profile").expect("profile"),
+            vec![loaded.clone()],
+            dir.path().join("report"),
+            repo().join("fixtures"),
+        )
     };
     let run = run_scenario(&cat, &opts, &loaded, std::time::Instant::now());
     let report = tokio::time::timeout(Duration::from_secs(60), run)

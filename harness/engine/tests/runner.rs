@@ -9,7 +9,7 @@ use cpmconf_engine::report::{Reporter, RunEvent};
 use cpmconf_engine::runner::{run_scenario, run_suite, RunOptions, Timing};
 use cpmconf_engine::scenario::{load_file, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
-use cpmconf_engine::{Catalogue, KnownFailures, Verdict};
+use cpmconf_engine::{Catalogue, Verdict};
 
 const REFERENCE: &str = r#"
 name: reference
@@ -28,20 +28,15 @@ fn fixture(name: &str) -> LoadedScenario {
 
 fn options(profile: &str, scenarios: Vec<LoadedScenario>, dir: &Path, seed: u64) -> RunOptions {
     RunOptions {
-        profile: ClientProfile::from_yaml(profile, "test profile").unwrap(),
-        scenarios,
-        report_dir: dir.join("report"),
         golden_root: Some(dir.join("golden")),
-        fixtures_dir: dir.to_path_buf(),
         seed,
-        timing: Timing::nominal(),
         jobs: 2,
-        strict: false,
-        known: KnownFailures::default(),
-        faults: Vec::new(),
-        bless: false,
-        min_judged: None,
-        interrupt: Default::default(),
+        ..RunOptions::new(
+            ClientProfile::from_yaml(profile, "test profile").unwrap(),
+            scenarios,
+            dir.join("report"),
+            dir.to_path_buf(),
+        )
     }
 }
 

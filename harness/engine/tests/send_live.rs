@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cpmconf_engine::runner::{run_scenario, RunOptions, ScenarioReport, Timing};
+use cpmconf_engine::runner::{run_scenario, RunOptions, ScenarioReport};
 use cpmconf_engine::scenario::{load_file, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
-use cpmconf_engine::{Catalogue, KnownFailures, Verdict};
+use cpmconf_engine::{Catalogue, Verdict};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -23,20 +23,14 @@ fn profile() -> ClientProfile {
 async fn run(scenario: LoadedScenario) -> ScenarioReport {
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions {
-        profile: profile(),
-        scenarios: vec![scenario.clone()],
-        report_dir: dir.path().join("report"),
         golden_root: Some(dir.path().join("golden")),
-        fixtures_dir: repo().join("fixtures"),
         seed: 7,
-        timing: Timing::nominal(),
-        jobs: 1,
-        strict: false,
-        known: KnownFailures::default(),
-        faults: Vec::new(),
-        bless: false,
-        min_judged: None,
-        interrupt: Default::default(),
+        ..RunOptions::new(
+            profile(),
+            vec![scenario.clone()],
+            dir.path().join("report"),
+            repo().join("fixtures"),
+        )
     };
     let cat = Catalogue::embedded().unwrap();
     tokio::time::timeout(

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use cpmconf_engine::report::{Reporter, RunEvent};
 use cpmconf_engine::runner::monitor::WELL_FORMED;
-use cpmconf_engine::runner::{run_suite, RunOptions, Timing};
+use cpmconf_engine::runner::{run_suite, RunOptions};
 use cpmconf_engine::scenario::{load_file, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
-use cpmconf_engine::{Catalogue, KnownFailures, Verdict};
+use cpmconf_engine::{Catalogue, Verdict};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -60,21 +60,16 @@ async fn every_stimulus_passes_the_rules_the_client_is_judged_by() {
     assert!(scenarios.len() > 10, "scenarios/ holds the suite");
     let dir = tempfile::tempdir().expect("tempdir");
     let opts = RunOptions {
-        profile: ClientProfile::load(&root.join("fixtures/clients/reference.yaml"))
-            .expect("the reference profile loads"),
-        scenarios,
-        report_dir: dir.path().join("report"),
-        golden_root: None,
-        fixtures_dir: root.join("fixtures"),
         seed: 20261205,
-        timing: Timing::nominal(),
         jobs: 2,
         strict: true,
-        known: KnownFailures::default(),
-        faults: Vec::new(),
-        bless: false,
-        min_judged: None,
-        interrupt: Default::default(),
+        ..RunOptions::new(
+            ClientProfile::load(&root.join("fixtures/clients/reference.yaml"))
+                .expect("the reference profile loads"),
+            scenarios,
+            dir.path().join("report"),
+            root.join("fixtures"),
+        )
     };
     let cat = Catalogue::embedded().expect("catalogue");
     let (mut quiet, mut on_done) = (Quiet, |_: &_| {});

@@ -44,6 +44,35 @@ pub struct RunOptions {
     pub interrupt: Interrupt,
 }
 
+impl RunOptions {
+    /// A run of `scenarios` against `profile` with the defaults of `cpmconf run`'s flags: no
+    /// golden comparison, seed 0, nominal timing, one job, not strict, no known failures, no
+    /// faults, no blessing, no judged minimum. Set the rest with struct update syntax.
+    pub fn new(
+        profile: ClientProfile,
+        scenarios: Vec<LoadedScenario>,
+        report_dir: PathBuf,
+        fixtures_dir: PathBuf,
+    ) -> RunOptions {
+        RunOptions {
+            profile,
+            scenarios,
+            report_dir,
+            golden_root: None,
+            fixtures_dir,
+            seed: 0,
+            timing: Timing::nominal(),
+            jobs: 1,
+            strict: false,
+            known: KnownFailures::default(),
+            faults: Vec::new(),
+            bless: false,
+            min_judged: None,
+            interrupt: Interrupt::default(),
+        }
+    }
+}
+
 /// A one-way switch that stops a run: cloned handles share it; [`Interrupt::trigger`] flips it,
 /// [`Interrupt::triggered`] resolves once it is flipped (at once when it already is).
 #[derive(Debug, Clone)]
