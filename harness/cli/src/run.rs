@@ -11,9 +11,7 @@ use cpmconf_engine::report::{
     HtmlReporter, JsonReporter, JunitReporter, Reporter, RunEvent, Selection, TerminalReporter,
 };
 use cpmconf_engine::runner::{now_stamp, random_seed, run_suite, Interrupt, RunOptions, Timing};
-use cpmconf_engine::scenario::{
-    load_file, parse_scenario, GroupItem, LoadedScenario, Scenario, Step,
-};
+use cpmconf_engine::scenario::{load_file, parse_scenario, LoadedScenario, Scenario};
 use cpmconf_engine::select::Partition;
 use cpmconf_engine::ut::ClientProfile;
 use cpmconf_engine::validate::validate_all;
@@ -184,27 +182,10 @@ pub fn scenario_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn verified(s: &Scenario) -> Vec<&str> {
-    let mut v: Vec<&str> = s.covers.iter().map(String::as_str).collect();
-    for step in &s.steps {
-        match step {
-            Step::Expect(e) | Step::ExpectNone(e) => {
-                v.extend(e.verifies.iter().map(String::as_str))
-            }
-            Step::WaitFor(w) => v.extend(w.verifies.iter().map(String::as_str)),
-            Step::Parallel(items) | Step::AnyOrder(items) => {
-                for i in items {
-                    match i {
-                        GroupItem::Expect(e) | GroupItem::ExpectNone(e) => {
-                            v.extend(e.verifies.iter().map(String::as_str))
-                        }
-                        GroupItem::WaitFor(w) => v.extend(w.verifies.iter().map(String::as_str)),
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
+/// The requirement ids a scenario covers or verifies (`--requirement` selects by either).
+fn verified(s: &Scenario) -> Vec<String> {
+    let mut v = s.covers.clone();
+    v.extend(cpmconf_engine::assess::step_verifies(s));
     v
 }
 
@@ -222,7 +203,7 @@ pub fn selected(s: &Scenario, a: &RunArgs, part: Option<Partition>) -> bool {
         && (a.clause.is_empty() || a.clause.iter().any(|c| clause_matches(&s.clause, c)))
         && (a.requirement.is_empty() || {
             let v = verified(s);
-            a.requirement.iter().any(|r| v.contains(&r.as_str()))
+            a.requirement.iter().any(|r| v.contains(r))
         })
         && (a.tag.is_empty() || a.tag.iter().any(|t| s.tags.contains(t)))
         && part.is_none_or(|p| p.contains(&s.id))

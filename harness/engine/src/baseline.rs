@@ -191,8 +191,9 @@ pub fn check(
     ack_non_2xx(&mut cx);
     receive_address(&mut cx);
     to_tag(&mut cx);
-    via_copied(&mut cx);
-    from_to_copied(&mut cx);
+    let answered = answered_requests(&cx);
+    via_copied(&mut cx, &answered);
+    from_to_copied(&mut cx, &answered);
     authorization(&mut cx, cfg);
     contact_registered(&mut cx, cfg);
     cx.report
@@ -474,9 +475,9 @@ fn answered_requests(cx: &Ctx<'_>) -> Vec<(usize, sip::Message, sip::Message)> {
 
 /// RFC 3261 8.2.6.2: "The Via header field values in the response MUST equal the Via header
 /// field values in the request and MUST maintain the same ordering."
-fn via_copied(cx: &mut Ctx<'_>) {
-    for (i, q, r) in answered_requests(cx) {
-        let (want, got) = (via_values(&q), via_values(&r));
+fn via_copied(cx: &mut Ctx<'_>, answered: &[(usize, sip::Message, sip::Message)]) {
+    for &(i, ref q, ref r) in answered {
+        let (want, got) = (via_values(q), via_values(r));
         cx.checked(VIA_COPIED);
         if want != got {
             let e = cx.entry(i).clone();
@@ -514,8 +515,8 @@ fn same_party(want: &sip::NameAddr, got: &sip::NameAddr, tag_too: bool) -> bool 
 /// response MUST equal that of the request. However, if the To header field in the request did
 /// not contain a tag, the URI in the To header field in the response MUST equal the URI in the
 /// To header field". A From whose tag changed breaks the peer's dialog and transaction matching.
-fn from_to_copied(cx: &mut Ctx<'_>) {
-    for (i, q, r) in answered_requests(cx) {
+fn from_to_copied(cx: &mut Ctx<'_>, answered: &[(usize, sip::Message, sip::Message)]) {
+    for &(i, ref q, ref r) in answered {
         let pairs = [
             ("From", q.from(), r.from(), true),
             ("To", q.to(), r.to(), false),

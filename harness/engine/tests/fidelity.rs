@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use cpmconf_engine::scenario::{load_file, GroupItem, Scenario, Step};
+use cpmconf_engine::assess::step_verifies;
+use cpmconf_engine::scenario::{load_file, Scenario};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -20,28 +21,6 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(p);
         }
     }
-}
-
-fn verifies(s: &Scenario) -> Vec<String> {
-    let mut v = Vec::new();
-    for step in &s.steps {
-        match step {
-            Step::Expect(e) | Step::ExpectNone(e) => v.extend(e.verifies.iter().cloned()),
-            Step::WaitFor(w) => v.extend(w.verifies.iter().cloned()),
-            Step::Parallel(items) | Step::AnyOrder(items) => {
-                for i in items {
-                    match i {
-                        GroupItem::Expect(e) | GroupItem::ExpectNone(e) => {
-                            v.extend(e.verifies.iter().cloned())
-                        }
-                        GroupItem::WaitFor(w) => v.extend(w.verifies.iter().cloned()),
-                    }
-                }
-            }
-            Step::Do(_) | Step::Send(_) => {}
-        }
-    }
-    v
 }
 
 #[test]
@@ -73,7 +52,7 @@ fn every_row_of_the_fidelity_table_matches_the_catalogue_and_the_scenarios() {
         }
         match scenarios.iter().find(|s| s.id == scenario) {
             None => problems.push(format!("{id}: no scenario {scenario}")),
-            Some(s) if !verifies(s).iter().any(|v| v == id) => {
+            Some(s) if !step_verifies(s).iter().any(|v| v == id) => {
                 problems.push(format!("{id}: no step of {scenario} verifies it"))
             }
             Some(_) => {}

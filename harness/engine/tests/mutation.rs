@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cpmconf_engine::assess::step_verifies;
 use cpmconf_engine::client::all_faults;
 use cpmconf_engine::report::{Reporter, RunEvent};
 use cpmconf_engine::runner::monitor::USER_AGENT_REQUIREMENT;
@@ -58,29 +59,6 @@ fn scenario_files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
-}
-
-/// The requirement ids a scenario's steps `verifies:` (groups included; `covers:` is not proof).
-fn step_verifies(s: &Scenario) -> BTreeSet<String> {
-    let mut v = BTreeSet::new();
-    for step in &s.steps {
-        match step {
-            Step::Expect(e) | Step::ExpectNone(e) => v.extend(e.verifies.iter().cloned()),
-            Step::WaitFor(w) => v.extend(w.verifies.iter().cloned()),
-            Step::Parallel(items) | Step::AnyOrder(items) => {
-                for i in items {
-                    match i {
-                        GroupItem::Expect(e) | GroupItem::ExpectNone(e) => {
-                            v.extend(e.verifies.iter().cloned())
-                        }
-                        GroupItem::WaitFor(w) => v.extend(w.verifies.iter().cloned()),
-                    }
-                }
-            }
-            Step::Do(_) | Step::Send(_) => {}
-        }
-    }
-    v
 }
 
 /// A rough cost of a scenario for scheduling: its longest `within` (a refresh waits for minutes),
