@@ -11,9 +11,15 @@ const PI_WARN: u32 = 0x0060_0000;
 /// Field aggregator inside one column (ASCII unit separator: never in SIP/MSRP start lines).
 const AGGREGATOR: &str = "\u{1f}";
 
-/// Arguments that make tshark decode SIP and MSRP on any port and validate checksums.
+/// Arguments that make tshark decode SIP and MSRP on any port and validate checksums. The
+/// heuristics run before the port tables, so a port the OS handed out that Wireshark registers to
+/// another protocol (UDP 37008 is TZSP) still shows SIP and MSRP.
 const DISSECTOR_ARGS: &[&str] = &[
     "-2",
+    "-o",
+    "udp.try_heuristic_first:TRUE",
+    "-o",
+    "tcp.try_heuristic_first:TRUE",
     "--enable-heuristic",
     "sip_udp",
     "--enable-heuristic",

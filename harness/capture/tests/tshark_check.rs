@@ -11,11 +11,15 @@ use rstest::rstest;
 use support::{record_sample, Endpoints, SAMPLE_MESSAGES, TID};
 
 fn run_tshark(v6: bool, mss: usize) -> TsharkSummary {
+    run_tshark_on(Endpoints::new(v6), mss)
+}
+
+fn run_tshark_on(ep: Endpoints, mss: usize) -> TsharkSummary {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sample.pcap");
     let tap = Tap::new();
     tap.add_sink(Box::new(PcapSink::create_with_mss(&path, mss).unwrap()));
-    record_sample(&tap, Endpoints::new(v6));
+    record_sample(&tap, ep);
     tap.finish();
     check_pcap(&path)
         .unwrap_or_else(|e| panic!("tshark is required for this test and must work: {e}"))
@@ -26,7 +30,19 @@ fn run_tshark(v6: bool, mss: usize) -> TsharkSummary {
 #[case::ipv6(true, 1460)]
 #[case::ipv4_small_mss(false, 536)]
 fn tshark_decodes_every_message_without_problems(#[case] v6: bool, #[case] mss: usize) {
-    let summary = run_tshark(v6, mss);
+    assert_decoded_as_sip_and_msrp(run_tshark(v6, mss));
+}
+
+/// A run's sockets get whatever ports the OS hands out; the check decodes SIP and MSRP even on a
+/// port Wireshark registers to another protocol (a run once got 37008 and saw TZSP).
+#[rstest]
+#[case::ipv4(false)]
+#[case::ipv6(true)]
+fn ports_registered_to_other_protocols_still_decode_as_sip_and_msrp(#[case] v6: bool) {
+    assert_decoded_as_sip_and_msrp(run_tshark_on(Endpoints::on_registered_ports(v6), 1460));
+}
+
+fn assert_decoded_as_sip_and_msrp(summary: TsharkSummary) {
     let problems = summary.problem_frames();
     assert!(problems.is_empty(), "frames with problems: {problems:#?}");
     assert_eq!(

@@ -109,6 +109,10 @@ fn results_json_points_each_failure_at_its_message_in_the_capture() {
                 .args(["-r"])
                 .arg(report().join(format!("pcap/{id}.pcap")))
                 .args([
+                    "-o",
+                    "udp.try_heuristic_first:TRUE",
+                    "-o",
+                    "tcp.try_heuristic_first:TRUE",
                     "-Y",
                     &format!("frame.number=={f}"),
                     "-T",

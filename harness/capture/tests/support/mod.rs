@@ -40,6 +40,19 @@ impl Endpoints {
             peer_msrp: SocketAddr::new(ip, 45200),
         }
     }
+
+    /// Endpoints on ports in the ephemeral range that Wireshark registers to other dissectors
+    /// (UDP and TCP 37008 TZSP, TCP 44818 EtherNet/IP, UDP 5353 mDNS): an OS can hand any of
+    /// them to a run's socket.
+    pub fn on_registered_ports(v6: bool) -> Self {
+        let ip = loopback(v6);
+        Endpoints {
+            client_sip: SocketAddr::new(ip, 37008),
+            core_sip: SocketAddr::new(ip, 5353),
+            client_msrp: SocketAddr::new(ip, 44818),
+            peer_msrp: SocketAddr::new(ip, 37008),
+        }
+    }
 }
 
 /// A SIP request with a body and a correct Content-Length.
