@@ -21,6 +21,9 @@ with, are switched on by `PYUA_DEVIATIONS` (comma-separated) or `--deviations LI
                       delivery notification of its own (RFC 5438 6.3: nothing answers an IMDN)
   from-tag-changed    its responses carry a From tag of its own instead of the request's
                       (RFC 3261 8.2.6.2: the From of a response equals the request's)
+  media-type-case     writes its media types in mixed case with a charset (Message/CPIM,
+                      Text/Plain; Charset=UTF-8): a correct message, media types ignore case
+                      (RFC 2045 5.1)
 
 `PYUA_DECLINE_STATUS` (default 488) is the status incoming INVITEs are declined with.
 Logs go to stderr; stdout carries protocol lines only.
@@ -51,6 +54,7 @@ DEVIATIONS = {
     "unencoded-icsi",
     "imdn-answers-imdn",
     "from-tag-changed",
+    "media-type-case",
 }
 # RFC 3261 7.3.3 compact header forms.
 COMPACT = {
@@ -535,6 +539,10 @@ class Client:
         if "cpim-to-wrong-host" in self.dev and "@" in to:
             cpim_to = to + ".example"
         payload = text.encode("utf-8")
+        mixed_case = "media-type-case" in self.dev
+        if mixed_case:
+            content_type = "/".join(p.capitalize() for p in content_type.split("/"))
+            content_type += "; Charset=UTF-8"
         mime = ["Content-Type: %s" % content_type]
         if "base64-cpim" in self.dev:
             payload = base64.b64encode(payload)
@@ -560,7 +568,7 @@ class Client:
             ("Contact", self.contact([ICSI_MSG])),
             ("Conversation-ID", self.uuid()),
             ("Contribution-ID", self.uuid()),
-            ("Content-Type", "message/cpim"),
+            ("Content-Type", "Message/CPIM" if mixed_case else "message/cpim"),
         ]
 
         def send():

@@ -95,6 +95,15 @@ struct Expected {
     exit: Some(0),
     protocol: &[],
 })]
+// Media types ignore case (RFC 2045 5.1) and a charset may be added: `Message/CPIM` passes the
+// scenario's `contains: message/cpim`, a correct message.
+#[case::media_type_case("media-type-case", &["pager"], Expected {
+    scenarios: &[("pager-mode-sent", "pass")],
+    requirements: &[("pager-mode-sent", REST, "pass")],
+    evidence: &[],
+    exit: Some(0),
+    protocol: &[],
+})]
 // The ICSI in Accept-Contact must be percent-encoded (3GPP TS 24.229 7.2A.8.2); the raw text
 // is checked, not only the decoded feature tag.
 #[case::unencoded_icsi("unencoded-icsi", &["pager"], Expected {

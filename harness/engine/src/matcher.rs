@@ -2,7 +2,7 @@
 //! reported as expected-against-seen; a matcher kind that cannot be evaluated is an error, never a
 //! pass.
 
-use cpmconf_codec::sip::{feature_tag::FeatureSet, icsi, NameAddr, Uri};
+use cpmconf_codec::sip::{feature_tag::FeatureSet, icsi, MediaType, NameAddr, Uri};
 use cpmconf_codec::{cpim, multipart, sdp, transfer_encoding, xml, DecodeError};
 
 use crate::observed::{MatchEnv, Observed, SavedMessage};
@@ -113,6 +113,8 @@ pub fn check(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<MatchOutco
         let n = f.len();
         let kind = if obs_is_sip(obs) && is_address_header(name) {
             ValueKind::Uri
+        } else if is_media_type_key(name) {
+            ValueKind::MediaType
         } else {
             ValueKind::Text
         };
@@ -259,6 +261,32 @@ pub enum ValueKind {
     /// An address: the URI of a name-addr, addr-spec or CPIM `[name] <uri>`, compared by
     /// RFC 3261 19.1.4 (`Uri::same_address`); display names and parameters do not count.
     Uri,
+    /// A media type (a Content-Type value): type and subtype compare case-insensitively
+    /// (RFC 2045 5.1), every parameter the expected value names must be present with the same
+    /// value (`charset` case-insensitively, RFC 2046 4.1.2), other parameters do not count;
+    /// `contains` ignores case.
+    MediaType,
+}
+
+/// Whether a seen Content-Type value is the expected media type (see [`ValueKind::MediaType`]).
+fn same_media_type(want: &MediaType, seen: &str) -> bool {
+    let Ok(seen) = MediaType::parse(seen) else {
+        return false;
+    };
+    seen.essence() == want.essence()
+        && want.params.iter().all(|p| {
+            let (w, s) = (p.value.as_deref(), seen.param(&p.name));
+            if p.name.eq_ignore_ascii_case("charset") {
+                matches!((w, s), (Some(w), Some(s)) if w.eq_ignore_ascii_case(s))
+            } else {
+                w.is_some() == s.is_some() && w.is_none_or(|w| Some(w) == s)
+            }
+        })
+}
+
+/// SIP, MSRP and CPIM header fields whose values are media types.
+pub fn is_media_type_key(key: &str) -> bool {
+    key.eq_ignore_ascii_case("Content-Type")
 }
 
 /// The URI of an address value: `"Name" <uri>;params`, `Name <uri>`, `<uri>` or a bare URI.
@@ -481,9 +509,25 @@ pub fn judge_as(
     let ok = match m {
         Matcher::Equals(t) | Matcher::Spec(MatcherSpec::Equals(t)) => {
             let want = env.interpolate(t)?;
+            if kind == ValueKind::MediaType {
+                if let Ok(w) = MediaType::parse(&want) {
+                    if !seen.iter().any(|s| same_media_type(&w, s)) {
+                        out.push(finding(
+                            what,
+                            format!(
+                                "the media type {} (type, subtype and charset ignore case; \
+                                 other parameters of the value may be added)",
+                                quote_text(&want)
+                            ),
+                            seen_text(seen),
+                        ));
+                    }
+                    return Ok(());
+                }
+            }
             let want_uri = match kind {
                 ValueKind::Uri => address_uri(&want),
-                ValueKind::Text => None,
+                ValueKind::Text | ValueKind::MediaType => None,
             };
             let ok = match &want_uri {
                 Some(w) => seen
@@ -523,7 +567,12 @@ pub fn judge_as(
         Matcher::Spec(MatcherSpec::Absent(a)) => seen.is_empty() == *a,
         Matcher::Spec(MatcherSpec::Contains(t)) => {
             let want = env.interpolate(t)?;
-            let ok = seen.iter().any(|s| s.contains(&want));
+            let ok = if kind == ValueKind::MediaType {
+                let want = want.to_ascii_lowercase();
+                seen.iter().any(|s| s.to_ascii_lowercase().contains(&want))
+            } else {
+                seen.iter().any(|s| s.contains(&want))
+            };
             if !ok {
                 out.push(finding(
                     what,
@@ -923,6 +972,8 @@ fn cpim_findings(
         };
         let kind = if is_address_cpim_key(key) {
             ValueKind::Uri
+        } else if is_media_type_key(key) {
+            ValueKind::MediaType
         } else {
             ValueKind::Text
         };
@@ -1198,6 +1249,69 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
         let mut f = Vec::new();
         judge(&mut f, "Subject", &m, &[seen], &env()).unwrap();
         assert_eq!(f.is_empty(), want == seen);
+    }
+
+    #[rstest]
+    // RFC 2045 5.1: type and subtype ignore case; RFC 2046 4.1.2: so does the charset value;
+    // parameters the expectation names must be there, others may be added.
+    #[case("message/imdn+xml", "Message/IMDN+XML", true)]
+    #[case("text/plain", "TEXT/Plain; charset=UTF-8", true)]
+    #[case("text/plain;charset=utf-8", "text/plain; Charset=\"UTF-8\"", true)]
+    #[case("text/plain;charset=utf-8", "text/plain", false)]
+    #[case("text/plain;charset=utf-8", "text/plain;charset=iso-8859-1", false)]
+    #[case("text/plain", "text/html", false)]
+    #[case("text/plain", "text/plainer", false)]
+    #[case("multipart/mixed;boundary=b1", "multipart/mixed;boundary=B1", false)]
+    fn media_types_compare_by_rfc_2045(#[case] want: &str, #[case] seen: &str, #[case] ok: bool) {
+        let mut f = Vec::new();
+        let m = Matcher::Equals(want.into());
+        judge_as(
+            &mut f,
+            "CPIM Content-Type",
+            &m,
+            &[seen],
+            &env(),
+            ValueKind::MediaType,
+        )
+        .unwrap();
+        assert_eq!(f.is_empty(), ok, "{want} vs {seen}: {f:?}");
+    }
+
+    #[rstest]
+    #[case("message/imdn+xml", "Message/IMDN+xml; charset=utf-8", true)]
+    #[case("imdn", "application/im-iscomposing+xml", false)]
+    fn media_type_contains_ignores_case(#[case] want: &str, #[case] seen: &str, #[case] ok: bool) {
+        let mut f = Vec::new();
+        let m = Matcher::Spec(MatcherSpec::Contains(want.into()));
+        judge_as(
+            &mut f,
+            "header Content-Type",
+            &m,
+            &[seen],
+            &env(),
+            ValueKind::MediaType,
+        )
+        .unwrap();
+        assert_eq!(f.is_empty(), ok, "{want} in {seen}: {f:?}");
+        // As text, case counts.
+        let mut f = Vec::new();
+        judge(&mut f, "Subject", &m, &[seen], &env()).unwrap();
+        assert_eq!(f.is_empty(), seen.contains(want));
+    }
+
+    #[test]
+    fn a_content_type_header_and_cpim_key_compare_as_media_types() {
+        let body = "From: <sip:a@test>\r\nTo: <sip:b@test>\r\n\r\nContent-Type: Text/Plain;charset=UTF-8\r\n\r\nhi";
+        let raw = format!("MESSAGE sip:b@test SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 MESSAGE\r\nContent-Type: Message/CPIM\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        let m = sip::Message::parse(raw.as_bytes()).unwrap().value;
+        for (e, ok) in [
+            ("{ sip: MESSAGE, headers: { Content-Type: message/cpim }, cpim: { Content-Type: \"text/plain; charset=utf-8\" } }", true),
+            ("{ sip: MESSAGE, cpim: { Content-Type: text/html } }", false),
+            ("{ sip: MESSAGE, headers: { Content-Type: { contains: cpim } } }", true),
+        ] {
+            let out = check(&expect(e), Observed::Sip(&m), &env()).unwrap();
+            assert_eq!(out.findings.is_empty(), ok, "{e}: {:?}", out.findings);
+        }
     }
 
     #[test]
