@@ -8,6 +8,11 @@ qop=auth) after a 401/407 challenge, sends Pager Mode messages (SIP MESSAGE with
 body), answers incoming MESSAGEs 200 and reports them as `message_received`, declines incoming
 INVITEs, and answers `sync` once everything it received so far is handled.
 
+With `PYUA_INVITES=ring` it claims chat and group chat instead and lets an incoming INVITE ring:
+180 Ringing with a To tag, a `session_invited` event, and the invitation stays pending (it has no
+MSRP, so it never accepts one). A CANCEL of it is answered 200 and the INVITE 487 (RFC 3261 9.2),
+and `session_ended` reports it (`completed_elsewhere` when the CANCEL's Reason is cause=200).
+
 Deliberate deviations, for testing the suite's verdicts against a client it did not grow up
 with, are switched on by `PYUA_DEVIATIONS` (comma-separated) or `--deviations LIST`:
 
@@ -21,6 +26,8 @@ with, are switched on by `PYUA_DEVIATIONS` (comma-separated) or `--deviations LI
                       delivery notification of its own (RFC 5438 6.3: nothing answers an IMDN)
   from-tag-changed    its responses carry a From tag of its own instead of the request's
                       (RFC 3261 8.2.6.2: the From of a response equals the request's)
+  cancel-no-487       (with PYUA_INVITES=ring) answers a CANCEL 200 but leaves the INVITE pending:
+                      no 487 (RFC 3261 9.2: the UAS SHOULD answer the INVITE 487)
   media-type-case     writes its media types in mixed case with a charset (Message/CPIM,
                       Text/Plain; Charset=UTF-8): a correct message, media types ignore case
                       (RFC 2045 5.1)
@@ -55,6 +62,7 @@ DEVIATIONS = {
     "imdn-answers-imdn",
     "from-tag-changed",
     "media-type-case",
+    "cancel-no-487",
 }
 # RFC 3261 7.3.3 compact header forms.
 COMPACT = {
@@ -264,6 +272,8 @@ class Client:
         self.cond = threading.Condition()
         self.replies_pending = 0  # deviation imdn-answers-imdn: replies not yet answered
         self.server_tx = {}  # (branch, method) of a request we answered -> the response bytes
+        self.ringing = {}  # branch of a pending INVITE -> (the INVITE, its To tag, session id)
+        self.sessions = 0
         self.closed = False
         self.reg_call_id = None
         self.reg_cseq = 0
@@ -612,6 +622,16 @@ class Client:
         elif m.method == "CANCEL":
             known = (m.branch(), "INVITE") in self.server_tx
             self.respond(m, 200 if known else 481, "OK" if known else "Call/Transaction Does Not Exist")
+            pending = self.ringing.pop(m.branch(), None)
+            if pending is not None and "cancel-no-487" not in self.dev:
+                invite, tag, session = pending
+                self.respond(invite, 487, "Request Terminated", to_tag=tag)
+                reason = m.get("reason")
+                data = {"session": session, "completed_elsewhere":
+                        reason is not None and param(reason, "cause") == "200"}
+                if reason is not None:
+                    data["reason"] = reason
+                self.emit_event("session_ended", data)
         elif m.method == "OPTIONS":
             self.respond(m, 200, "OK", [("Allow", "INVITE, ACK, CANCEL, BYE, MESSAGE, OPTIONS")])
         elif m.method in ("BYE", "NOTIFY", "UPDATE", "INFO", "PRACK"):
@@ -670,15 +690,28 @@ class Client:
         threading.Thread(target=run, daemon=True).start()
 
     def on_invite(self, m):
+        if ringing_mode():
+            tag = self.token()
+            self.sessions += 1
+            session = "s%d" % self.sessions
+            self.ringing[m.branch()] = (m, tag, session)
+            self.respond(m, 180, "Ringing", to_tag=tag)
+            contact = m.get("contact", "")
+            group = param(contact, "isfocus") is not None
+            self.emit_event("session_invited", {
+                "session": session, "from": uri_of(m.get("from", "")),
+                "kind": "group" if group else "chat",
+                "deferred": "cpm.deferred" in " ".join(m.all("accept-contact"))})
+            return
         status = int(os.environ.get("PYUA_DECLINE_STATUS", "488"))
         reasons = {486: "Busy Here", 488: "Not Acceptable Here", 603: "Decline",
                    415: "Unsupported Media Type", 480: "Temporarily Unavailable"}
         self.respond(m, status, reasons.get(status, "Declined"))
 
-    def respond(self, req, status, reason, extra=()):
+    def respond(self, req, status, reason, extra=(), to_tag=None):
         to = req.get("to", "")
         if status > 100 and param(to, "tag") is None:
-            to += ";tag=" + self.token()
+            to += ";tag=" + (to_tag or self.token())
         headers = [("Via", v) for v in req.all("via")]
         frm = req.get("from", "")
         if "from-tag-changed" in self.dev and status > 100:
@@ -718,6 +751,8 @@ class Adapter:
 
     def capabilities(self):
         caps = ["pager"]
+        if ringing_mode():
+            caps += ["chat", "group-chat"]
         if "decline-invites" in self.dev:
             # Claims sessions it will never accept: the deviation under test.
             caps += ["chat", "group-chat", "deferred-group", "file-transfer", "file-resume"]
@@ -750,6 +785,8 @@ class Adapter:
             return {"message_id": message_id}
         if cmd == "set_policy" and "decline-invites" in self.dev:
             return {}  # accepted and ignored: every INVITE is declined anyway
+        if cmd == "set_policy" and ringing_mode() and not args.get("auto_accept_sessions"):
+            return {}  # invitations ring and stay pending: never accepted automatically
         if cmd == "sync":
             deadline = time.monotonic() + 10 * c.scale
             while not c.quiescent():
@@ -783,6 +820,10 @@ class Adapter:
                 self.send({"id": req["id"], "ok": False, "error": str(e)})
             if cmd == "shutdown":
                 return
+
+
+def ringing_mode():
+    return os.environ.get("PYUA_INVITES", "decline") == "ring"
 
 
 def deviations(argv):

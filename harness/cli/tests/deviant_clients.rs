@@ -145,6 +145,43 @@ fn each_deviation_gets_its_verdict(
     let profile = Profile::fixture("pyua")
         .env("PYUA_DEVIATIONS", deviation)
         .capabilities(capabilities);
+    assert_verdicts(profile, &format!("deviation {deviation}"), want);
+}
+
+/// pyua letting invitations ring (`PYUA_INVITES=ring`): a client the suite did not grow up with
+/// gets the CANCEL scenarios' verdicts, in 1-1 and in a group, both when it answers as RFC 3261
+/// 9.2 says and when it leaves the cancelled INVITE pending (no named fault of the reference
+/// client does this).
+#[rstest]
+#[case::follows_rfc3261("", Expected {
+    scenarios: &[("cancel-pending-invitation", "pass"), ("cancel-pending-group-invitation", "pass")],
+    requirements: &[("cancel-pending-invitation", REST, "pass"), ("cancel-pending-group-invitation", REST, "pass")],
+    evidence: &[],
+    exit: Some(0),
+    protocol: &[],
+})]
+#[case::cancel_no_487("cancel-no-487", Expected {
+    scenarios: &[("cancel-pending-invitation", "fail"), ("cancel-pending-group-invitation", "fail")],
+    requirements: &[
+        ("cancel-pending-invitation", "7.3.4.4/cancel-per-rfc3261", "fail"),
+        ("cancel-pending-invitation", "7.3.4.4/terminate-session", "fail"),
+        ("cancel-pending-group-invitation", "7.3.4.4/cancel-per-rfc3261", "fail"),
+        ("cancel-pending-group-invitation", "7.3.4.4/terminate-session", "fail"),
+        ("cancel-pending-group-invitation", UA, "pass"),
+    ],
+    evidence: &[("cancel-pending-invitation", "487"), ("cancel-pending-group-invitation", "487")],
+    exit: Some(1),
+    protocol: &[],
+})]
+fn a_ringing_client_gets_the_cancel_verdicts(#[case] deviation: &str, #[case] want: Expected) {
+    let profile = Profile::fixture("pyua")
+        .env("PYUA_INVITES", "ring")
+        .env("PYUA_DEVIATIONS", deviation)
+        .capabilities(&["pager", "chat", "group-chat"]);
+    assert_verdicts(profile, &format!("ringing, deviation {deviation:?}"), want);
+}
+
+fn assert_verdicts(profile: Profile, label: &str, want: Expected) {
     let ids: Vec<&str> = want.scenarios.iter().map(|(id, _)| *id).collect();
     let r = run(&profile, &ids, &[]);
     let mut problems = Vec::new();
@@ -207,7 +244,7 @@ fn each_deviation_gets_its_verdict(
     }
     assert!(
         problems.is_empty(),
-        "deviation {deviation}:\n  {}\n--- evidence ---\n{}\n--- run ---\n{}",
+        "{label}:\n  {}\n--- evidence ---\n{}\n--- run ---\n{}",
         problems.join("\n  "),
         ids.iter()
             .map(|id| format!("{id}: {}", r.evidence(id)))
