@@ -297,7 +297,7 @@ const FAULTS: &[FaultInfo] = &[
     },
     FaultInfo {
         id: "7.3.4.3/terminate-session",
-        breaks: "keeps the session (and its conference subscription) after a BYE",
+        breaks: "keeps the session, its dialog (a second BYE gets 200, not 481) and its conference subscription after a BYE",
     },
     FaultInfo {
         id: "7.3.9.1/cpim-to-private-chat",

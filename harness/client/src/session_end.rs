@@ -54,14 +54,18 @@ impl Core {
                 }
             }
         }
+        // 7.3.4.3: terminate the session (its dialog with it: a later request in it gets 481).
+        if self.faults.has("7.3.4.3/terminate-session") {
+            // The media plane is still released (item 3 is another requirement).
+            if let Some(m) = self.sessions.get_mut(&handle).and_then(|s| s.media.take()) {
+                let _ = m.send(MediaCmd::Close);
+            }
+            return;
+        }
         if let Some(s) = self.sessions.get_mut(&handle) {
             if let Some(d) = s.dialog.as_mut() {
                 d.terminate();
             }
-        }
-        // 7.3.4.3: terminate the session.
-        if self.faults.has("7.3.4.3/terminate-session") {
-            return;
         }
         self.end_session(
             &handle,
