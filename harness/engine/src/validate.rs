@@ -485,6 +485,12 @@ impl Validator<'_> {
                 self.err("status:", format!("status {st} is outside 100..=699"));
             }
         }
+        if s.keep_on_cancel && !s.status.is_some_and(|st| (100..=199).contains(&st)) {
+            self.err(
+                "keep_on_cancel:",
+                "`keep_on_cancel` goes with a provisional `status` (1xx) to an INVITE".into(),
+            );
+        }
         for (key, name) in [("answers", &s.answers), ("in_dialog", &s.in_dialog)] {
             if let Some(name) = name {
                 self.saved_ref(name, key);
@@ -753,6 +759,11 @@ mod tests {
         "undefined reference `${m.header.To}`"
     )]
     #[case("  - do: { a: {}, b: {} }\n", "s.yaml:8:", "holds 2 commands")]
+    #[case(
+        "  - expect: { sip: INVITE, save: m }\n  - send: { as: cf, status: 200, answers: m, keep_on_cancel: true }\n",
+        "s.yaml:9:",
+        "`keep_on_cancel` goes with a provisional `status`"
+    )]
     #[case(
         "  - send: { as: cf, sip: INVITE, status: 200, answers: last_sent }\n",
         "s.yaml:8:",

@@ -169,6 +169,13 @@ impl PendingRequest {
         crate::network::auto_handle(&self.inner, &self.held).await
     }
 
+    /// A CANCEL of this held INVITE is answered 200 but the INVITE gets no 487: its final
+    /// response is the scenario's to send, as when it crosses the CANCEL on the wire (RFC 3261
+    /// 9.2). The CANCEL is still observed.
+    pub async fn keep_on_cancel(&self) -> Result<(), SimError> {
+        self.held.tx.keep_on_cancel().await.map_err(SimError::from)
+    }
+
     /// `true` once the client cancelled it (the stack has answered 487).
     pub fn is_cancelled(&self) -> bool {
         self.held.tx.is_cancelled()

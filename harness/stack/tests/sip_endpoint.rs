@@ -280,6 +280,56 @@ async fn cancel_before_answer_gives_487() {
     .expect("deadline");
 }
 
+/// `keep_on_cancel`: the CANCEL is answered 200 and reported, but the INVITE gets no 487, so the
+/// caller's 200 still goes out, as when it crosses the CANCEL on the wire.
+#[rstest]
+#[case::kept(true)]
+#[case::default_487(false)]
+#[tokio::test]
+async fn keep_on_cancel_leaves_the_final_response_to_the_caller(#[case] keep: bool) {
+    timeout(DEADLINE, async {
+        let a = endpoint("a", 100).await;
+        let b = endpoint("b", 100).await;
+        let invite = request(Method::Invite, a.local_addr(), b.local_addr(), "k1");
+        let mut tx = a
+            .send_request(invite, b.local_addr(), Transport::Udp)
+            .await
+            .expect("send");
+        let stx = b.next_request_within(DEADLINE).await.expect("invite");
+        stx.respond(response_to(&stx.request, StatusCode::RINGING, Some("bt")))
+            .await
+            .expect("180");
+        if keep {
+            stx.keep_on_cancel().await.expect("keep");
+        }
+        for want in [StatusCode::TRYING, StatusCode::RINGING] {
+            assert_eq!(
+                tx.next_within(DEADLINE).await.expect("1xx").status(),
+                Some(want)
+            );
+        }
+        let mut ctx = tx.cancel().await.expect("cancel");
+        let c = ctx.final_response(DEADLINE).await.expect("cancel answered");
+        assert_eq!(c.status(), Some(StatusCode::OK));
+        assert!(timeout(DEADLINE, stx.cancelled())
+            .await
+            .expect("cancelled in time"));
+        let answered = stx
+            .respond(response_to(&stx.request, StatusCode::OK, Some("bt")))
+            .await;
+        assert_eq!(answered.is_ok(), keep, "{answered:?}");
+        let fin = tx.final_response(DEADLINE).await.expect("final");
+        let want = if keep {
+            StatusCode::OK
+        } else {
+            StatusCode::REQUEST_TERMINATED
+        };
+        assert_eq!(fin.status(), Some(want));
+    })
+    .await
+    .expect("deadline");
+}
+
 #[rstest]
 #[case(Transport::Udp)]
 #[case(Transport::Tcp)]

@@ -219,6 +219,10 @@ async fn respond(ctx: &mut Context<'_>, s: &Send, code: u16) -> Result<(), RunEr
     spec.reason = s.reason.clone();
     let role = held.role().to_string();
     spec.body = body(ctx, s, &role, Path::new("."))?;
+    if s.keep_on_cancel {
+        // Before the provisional goes out: the client may CANCEL as soon as it sees one.
+        held.keep_on_cancel().await?;
+    }
     held.respond(code, spec).await?;
     if code >= 200 {
         ctx.held.remove(pos);

@@ -168,6 +168,11 @@ pub struct Send {
     /// Reason phrase of a response (default: the standard one).
     #[serde(default)]
     pub reason: Option<String>,
+    /// With a provisional `status` to an INVITE: a CANCEL of that INVITE is then answered 200
+    /// but the INVITE gets no 487, so a later step's final response still goes out, as when it
+    /// crosses the CANCEL on the wire (RFC 3261 9.2).
+    #[serde(default)]
+    pub keep_on_cancel: bool,
     /// An MSRP request method or response status.
     #[serde(default)]
     pub msrp: Option<MsrpStart>,

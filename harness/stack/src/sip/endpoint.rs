@@ -114,6 +114,10 @@ enum Command {
     Retained {
         reply: oneshot::Sender<Retained>,
     },
+    KeepOnCancel {
+        key: TransactionKey,
+        reply: oneshot::Sender<Result<(), StackError>>,
+    },
 }
 
 /// What an endpoint holds for its transactions ([`SipEndpoint::retained`]): a finished
@@ -593,8 +597,29 @@ impl ServerTx {
         reply_rx.await.map_err(|_| StackError::Closed)?
     }
 
+    /// From now on a CANCEL of this INVITE is answered 200 but the INVITE is not ended with 487:
+    /// its final response is left to the caller, as when a UAS's final response crosses the
+    /// CANCEL on the wire (RFC 3261 9.2: the 487 is a SHOULD, and a CANCEL has no effect on a
+    /// transaction that already sent its final response). The CANCEL is still reported by
+    /// [`ServerTx::is_cancelled`] and [`ServerTx::cancel_request`].
+    pub async fn keep_on_cancel(&self) -> Result<(), StackError> {
+        let Some(key) = self.key.clone().filter(|k| k.method == Method::Invite) else {
+            return Err(StackError::Invalid(
+                "only an INVITE server transaction can be cancelled".into(),
+            ));
+        };
+        let (reply_tx, reply_rx) = oneshot::channel();
+        self.cmd
+            .send(Command::KeepOnCancel {
+                key,
+                reply: reply_tx,
+            })
+            .map_err(|_| StackError::Closed)?;
+        reply_rx.await.map_err(|_| StackError::Closed)?
+    }
+
     /// `true` if a CANCEL for this INVITE has arrived (and was answered with 200, the INVITE
-    /// with 487).
+    /// with 487 unless [`ServerTx::keep_on_cancel`] was asked for).
     pub fn is_cancelled(&self) -> bool {
         self.cancelled
             .as_ref()
@@ -692,6 +717,8 @@ struct ServerEntry {
     rport: bool,
     transport: Transport,
     cancelled: watch::Sender<Option<Message>>,
+    /// [`ServerTx::keep_on_cancel`]: a CANCEL gets 200 and the INVITE no 487.
+    keep_on_cancel: bool,
 }
 
 impl ServerEntry {
@@ -900,6 +927,18 @@ impl Driver {
                 }
                 let _ = reply.send(result);
             }
+            Command::KeepOnCancel { key, reply } => {
+                let result = match self.servers.get_mut(&key) {
+                    Some(entry) => {
+                        entry.keep_on_cancel = true;
+                        Ok(())
+                    }
+                    None => Err(StackError::Invalid(
+                        "the server transaction has ended".into(),
+                    )),
+                };
+                let _ = reply.send(result);
+            }
             Command::Retained { reply } => {
                 let _ = reply.send(Retained {
                     clients: self.clients.len(),
@@ -1078,6 +1117,7 @@ impl Driver {
                     rport,
                     transport,
                     cancelled: cancel_tx,
+                    keep_on_cancel: false,
                 };
                 if method == Method::Cancel {
                     self.on_cancel(&key, &msg, &mut entry, now);
@@ -1133,8 +1173,11 @@ impl Driver {
                     stamp(response_to(cancel, StatusCode::OK, Some(&to_tag))),
                     now,
                 );
+                let keep = inv_entry.keep_on_cancel;
                 if let ServerMachine::Invite(inv) = &mut inv_entry.machine {
-                    if inv.is_proceeding() {
+                    if inv.is_proceeding() && keep {
+                        let _ = inv_entry.cancelled.send(Some(cancel.clone()));
+                    } else if inv.is_proceeding() {
                         let tag = inv.last_response_to_tag().unwrap_or_else(|| to_tag.clone());
                         let resp = stamp(response_to(
                             inv.request(),
