@@ -266,6 +266,34 @@ pub enum ValueKind {
     /// value (`charset` case-insensitively, RFC 2046 4.1.2), other parameters do not count;
     /// `contains` ignores case.
     MediaType,
+    /// An RFC 5547 `a=file-selector`: every selector the expected value names (`name`, `type`,
+    /// `size`, `hash`) must be in the seen one with the same value, in any order (`type` as a
+    /// media type, the hash algorithm ignoring case, the hash bytes however their hex is cased).
+    FileSelector,
+}
+
+/// Whether a seen `a=file-selector` value echoes the expected one (see
+/// [`ValueKind::FileSelector`]).
+fn same_file_selector(want: &sdp::FileSelector, seen: &str) -> bool {
+    let Ok(seen) = sdp::FileSelector::parse(seen) else {
+        return false;
+    };
+    want.name
+        .as_ref()
+        .is_none_or(|n| seen.name.as_ref() == Some(n))
+        && want.size.is_none_or(|n| seen.size == Some(n))
+        && want.file_type.as_ref().is_none_or(|t| {
+            MediaType::parse(t).is_ok_and(|t| {
+                seen.file_type
+                    .as_deref()
+                    .is_some_and(|s| same_media_type(&t, s))
+            })
+        })
+        && want.hash.as_ref().is_none_or(|(alg, bytes)| {
+            seen.hash
+                .as_ref()
+                .is_some_and(|(a, b)| a.eq_ignore_ascii_case(alg) && b == bytes)
+        })
 }
 
 /// Whether a seen Content-Type value is the expected media type (see [`ValueKind::MediaType`]).
@@ -509,6 +537,21 @@ pub fn judge_as(
     let ok = match m {
         Matcher::Equals(t) | Matcher::Spec(MatcherSpec::Equals(t)) => {
             let want = env.interpolate(t)?;
+            if kind == ValueKind::FileSelector {
+                if let Ok(w) = sdp::FileSelector::parse(&want) {
+                    if !seen.iter().any(|s| same_file_selector(&w, s)) {
+                        out.push(finding(
+                            what,
+                            format!(
+                                "the file selectors {} (each with its value, in any order)",
+                                quote_text(&want)
+                            ),
+                            seen_text(seen),
+                        ));
+                    }
+                    return Ok(());
+                }
+            }
             if kind == ValueKind::MediaType {
                 if let Ok(w) = MediaType::parse(&want) {
                     if !seen.iter().any(|s| same_media_type(&w, s)) {
@@ -527,7 +570,7 @@ pub fn judge_as(
             }
             let want_uri = match kind {
                 ValueKind::Uri => address_uri(&want),
-                ValueKind::Text | ValueKind::MediaType => None,
+                ValueKind::Text | ValueKind::MediaType | ValueKind::FileSelector => None,
             };
             let ok = match &want_uri {
                 Some(w) => seen
@@ -848,7 +891,12 @@ fn sdp_findings(
         if let Some(m) = m {
             let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
             let n = out.len();
-            judge(out, what, m, &seen, env)?;
+            let kind = if what == "SDP a=file-selector" {
+                ValueKind::FileSelector
+            } else {
+                ValueKind::Text
+            };
+            judge_as(out, what, m, &seen, env, kind)?;
             let key = format!(
                 "sdp.{}",
                 what.trim_start_matches("SDP ")
@@ -1272,6 +1320,52 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
             &[seen],
             &env(),
             ValueKind::MediaType,
+        )
+        .unwrap();
+        assert_eq!(f.is_empty(), ok, "{want} vs {seen}: {f:?}");
+    }
+
+    #[rstest]
+    // RFC 5547 6: selectors in any order; each one expected must be echoed with its value.
+    #[case(
+        "name:\"a.jpg\" type:image/jpeg size:50000 hash:sha-1:72:24:5F",
+        "size:50000 hash:SHA-1:72:24:5f type:Image/JPEG name:\"a.jpg\"",
+        true
+    )]
+    #[case("name:\"a.jpg\"", "name:\"a.jpg\" type:image/jpeg size:50000", true)]
+    #[case("name:\"a.jpg\" size:50000", "name:\"a.jpg\" size:50001", false)]
+    #[case("name:\"a.jpg\" size:50000", "name:\"a.jpg\"", false)]
+    #[case(
+        "name:\"a.jpg\" hash:sha-1:72:24:5F",
+        "name:\"a.jpg\" hash:sha-1:72:24:5E",
+        false
+    )]
+    #[case(
+        "name:\"a.jpg\" hash:sha-1:72:24:5F",
+        "name:\"a.jpg\" hash:sha-256:72:24:5F",
+        false
+    )]
+    #[case(
+        "name:\"a.jpg\" type:image/jpeg",
+        "name:\"a.jpg\" type:image/png",
+        false
+    )]
+    #[case("name:\"a.jpg\"", "name:\"A.jpg\"", false)]
+    #[case("name:\"a.jpg\"", "name:a.jpg", false)]
+    fn file_selectors_compare_selector_by_selector(
+        #[case] want: &str,
+        #[case] seen: &str,
+        #[case] ok: bool,
+    ) {
+        let mut f = Vec::new();
+        let m = Matcher::Equals(want.into());
+        judge_as(
+            &mut f,
+            "SDP a=file-selector",
+            &m,
+            &[seen],
+            &env(),
+            ValueKind::FileSelector,
         )
         .unwrap();
         assert_eq!(f.is_empty(), ok, "{want} vs {seen}: {f:?}");
