@@ -7,7 +7,10 @@ mod support;
 use rstest::rstest;
 use support::{run, Profile};
 
-const BOTH_SIDES: [&str; 2] = ["file-at-size-limit-accepted", "file-over-size-limit-declined"];
+const BOTH_SIDES: [&str; 2] = [
+    "file-at-size-limit-accepted",
+    "file-over-size-limit-declined",
+];
 
 #[rstest]
 #[case::reference_profile(None)]
@@ -22,7 +25,9 @@ fn the_file_size_boundary_follows_the_provisioned_limit(#[case] limit: Option<u6
     for id in BOTH_SIDES {
         assert_eq!(r.scenario(id)["verdict"], "pass", "{id}: {}", r.text());
         assert_eq!(
-            r.verdicts(id).get("7.4.2/validate-file-size").map(String::as_str),
+            r.verdicts(id)
+                .get("7.4.2/validate-file-size")
+                .map(String::as_str),
             Some("pass"),
             "{id}: {}",
             r.text()

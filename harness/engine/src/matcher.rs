@@ -606,6 +606,10 @@ pub fn judge_as(
             return Ok(());
         }
         Matcher::Spec(MatcherSpec::New(false)) => true,
+        Matcher::Spec(MatcherSpec::Not(t)) => {
+            let unwanted = env.interpolate(t)?;
+            !seen.iter().any(|s| *s == unwanted)
+        }
         Matcher::Spec(MatcherSpec::Present(p)) => seen.is_empty() != *p,
         Matcher::Spec(MatcherSpec::Absent(a)) => seen.is_empty() == *a,
         Matcher::Spec(MatcherSpec::Contains(t)) => {
@@ -1369,6 +1373,18 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
         )
         .unwrap();
         assert_eq!(f.is_empty(), ok, "{want} vs {seen}: {f:?}");
+    }
+
+    #[rstest]
+    #[case(&["3600"], true)]
+    #[case(&[], true)]
+    #[case(&["0"], false)]
+    #[case(&["600", "0"], false)]
+    fn not_passes_anything_but_its_value_and_absence(#[case] seen: &[&str], #[case] ok: bool) {
+        let mut f = Vec::new();
+        let m = Matcher::Spec(MatcherSpec::Not("0".into()));
+        judge(&mut f, "header Expires", &m, seen, &env()).unwrap();
+        assert_eq!(f.is_empty(), ok, "{seen:?}: {f:?}");
     }
 
     #[rstest]

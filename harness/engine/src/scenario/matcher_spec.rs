@@ -1,5 +1,6 @@
 //! Value matchers written in scenarios: a plain string (equal after `${var}` substitution), or one
-//! of `{present: true}`, `{absent: true}`, `{regex: ...}`, `{contains: ...}`, `{equals: ...}`.
+//! of `{present: true}`, `{absent: true}`, `{regex: ...}`, `{contains: ...}`, `{equals: ...}`,
+//! `{not: ...}`, `{new: true}`.
 
 use std::fmt;
 
@@ -31,6 +32,10 @@ pub enum MatcherSpec {
     Contains(String),
     /// `{equals: ...}`: same as the plain form.
     Equals(String),
+    /// `{not: ...}`: no occurrence equals this text (after substitution); an absent value
+    /// passes (`Expires: {not: "0"}`: a refresh, not an unsubscription, whether or not the header
+    /// is there).
+    Not(String),
     /// `{new: true}`: a newly generated identifier: present, a token (no white space), and none
     /// of the values the scenario already knows (its `given` values, the runner's values, every
     /// header of every message saved so far).
@@ -43,6 +48,7 @@ impl Matcher {
         match self {
             Matcher::Equals(s)
             | Matcher::Spec(MatcherSpec::Contains(s))
+            | Matcher::Spec(MatcherSpec::Not(s))
             | Matcher::Spec(MatcherSpec::Equals(s)) => vec![s.as_str()],
             Matcher::Spec(MatcherSpec::Regex(_))
             | Matcher::Spec(MatcherSpec::Present(_))
@@ -62,6 +68,7 @@ impl fmt::Display for Matcher {
             Matcher::Spec(MatcherSpec::Absent(false)) => f.write_str("(present)"),
             Matcher::Spec(MatcherSpec::Regex(r)) => write!(f, "matching /{r}/"),
             Matcher::Spec(MatcherSpec::Contains(s)) => write!(f, "containing {s:?}"),
+            Matcher::Spec(MatcherSpec::Not(s)) => write!(f, "anything but {s:?} (or absent)"),
             Matcher::Spec(MatcherSpec::New(true)) => {
                 f.write_str("a newly generated value (none the scenario had seen)")
             }
@@ -77,7 +84,7 @@ impl<'de> Visitor<'de> for MatcherVisitor {
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
-            "a string, or a map with one of `present: true`, `absent: true`, `regex: ...`, `contains: ...`, `equals: ...`, `new: true`",
+            "a string, or a map with one of `present: true`, `absent: true`, `regex: ...`, `contains: ...`, `equals: ...`, `not: ...`, `new: true`",
         )
     }
 
@@ -103,7 +110,7 @@ impl<'de> Visitor<'de> for MatcherVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Matcher, A::Error> {
         let Some(key) = map.next_key::<String>()? else {
             return Err(de::Error::custom(
-                "empty matcher map: expected one of `present`, `absent`, `regex`, `contains`, `equals`, `new`",
+                "empty matcher map: expected one of `present`, `absent`, `regex`, `contains`, `equals`, `not`, `new`",
             ));
         };
         let spec = match key.as_str() {
@@ -122,11 +129,14 @@ impl<'de> Visitor<'de> for MatcherVisitor {
             }
             "contains" => MatcherSpec::Contains(map.next_value()?),
             "equals" => MatcherSpec::Equals(map.next_value()?),
+            "not" => MatcherSpec::Not(map.next_value()?),
             "new" => MatcherSpec::New(map.next_value()?),
             other => {
                 return Err(de::Error::unknown_field(
                     other,
-                    &["present", "absent", "regex", "contains", "equals", "new"],
+                    &[
+                        "present", "absent", "regex", "contains", "equals", "not", "new",
+                    ],
                 ))
             }
         };
