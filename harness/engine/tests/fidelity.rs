@@ -1,9 +1,12 @@
-//! docs/fidelity.md cannot drift: every row's CR line maps to its requirement id in the
-//! catalogue's line index, and the named scenario exists and has a step verifying that id.
+//! docs/fidelity.md and docs/boundaries.md cannot drift: every fidelity row's CR line maps to its
+//! requirement id in the catalogue's line index, and every scenario either table names exists and
+//! has a step verifying the row's id; a boundary row that cites a named fault names one of the
+//! reference client.
 
 use std::path::{Path, PathBuf};
 
 use cpmconf_engine::assess::step_verifies;
+use cpmconf_engine::client::all_faults;
 use cpmconf_engine::scenario::{load_file, Scenario};
 
 fn root() -> PathBuf {
@@ -23,16 +26,56 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+fn scenarios() -> Vec<Scenario> {
+    let mut paths = Vec::new();
+    files(&root().join("scenarios"), &mut paths);
+    paths
+        .iter()
+        .map(|p| load_file(p).unwrap_or_else(|d| panic!("{d}")).scenario)
+        .collect()
+}
+
+#[test]
+fn every_row_of_the_boundary_table_names_scenarios_that_verify_it() {
+    let doc = std::fs::read_to_string(root().join("docs/boundaries.md")).unwrap();
+    let scenarios = scenarios();
+    let mut rows = 0;
+    let mut problems = Vec::new();
+    for line in doc
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.as_bytes().get(2).is_some_and(u8::is_ascii_digit))
+    {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (id, named, shown) = (cells[1], cells[6], cells[7]);
+        rows += 1;
+        let ids: Vec<&str> = named.split('`').skip(1).step_by(2).collect();
+        if ids.is_empty() {
+            problems.push(format!("{id}: no scenario named"));
+        }
+        for sid in ids {
+            match scenarios.iter().find(|s| s.id == sid) {
+                None => problems.push(format!("{id}: no scenario {sid}")),
+                Some(s) if !step_verifies(s).iter().any(|v| v == id) => {
+                    problems.push(format!("{id}: no step of {sid} verifies it"))
+                }
+                Some(_) => {}
+            }
+        }
+        if shown.contains("named fault") && !all_faults().iter().any(|f| f.id == id) {
+            problems.push(format!(
+                "{id}: the reference client has no such named fault"
+            ));
+        }
+    }
+    assert!(rows >= 15, "only {rows} rows found in docs/boundaries.md");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn every_row_of_the_fidelity_table_matches_the_catalogue_and_the_scenarios() {
     let doc = std::fs::read_to_string(root().join("docs/fidelity.md")).unwrap();
     let catalogue = std::fs::read_to_string(root().join("scenarios/requirements.yaml")).unwrap();
-    let mut paths = Vec::new();
-    files(&root().join("scenarios"), &mut paths);
-    let scenarios: Vec<Scenario> = paths
-        .iter()
-        .map(|p| load_file(p).unwrap_or_else(|d| panic!("{d}")).scenario)
-        .collect();
+    let scenarios = scenarios();
     let mut rows = 0;
     let mut problems = Vec::new();
     for line in doc.lines().filter(|l| l.starts_with("| L")) {
