@@ -6,7 +6,9 @@ use cpmconf_codec::sip::{feature_tag::FeatureSet, icsi, NameAddr, Uri};
 use cpmconf_codec::{cpim, multipart, sdp, transfer_encoding, xml, DecodeError};
 
 use crate::observed::{MatchEnv, Observed, SavedMessage};
-use crate::scenario::{Expect, Matcher, MatcherSpec, MsrpStart, SdpExpect};
+use crate::scenario::{
+    ByteRangeExpect, Expect, Matcher, MatcherSpec, MsrpStart, NumberSpec, SdpExpect,
+};
 use crate::verdict::Finding;
 
 /// Why an expectation could not be evaluated (the step's verdict is `error`, not `fail`).
@@ -47,15 +49,21 @@ impl MatchOutcome {
 /// transaction or dialog. The runner judges the first candidate with [`check`]; other messages
 /// are left for later steps.
 pub fn is_candidate(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<bool, MatchError> {
-    if is_connection_opener(obs) && (e.cpim.is_some() || e.body.is_some() || e.xml.is_some()) {
+    if is_connection_opener(obs) && about_content(e) {
         return Ok(false);
     }
     Ok(start_findings(e, obs).is_empty() && correlation_findings(e, obs, env)?.is_empty())
 }
 
+/// `true` for an expectation about a message's content (`cpim`, `body`, `xml`, `byte_range`),
+/// which the connection-opening empty SEND never is.
+pub fn about_content(e: &Expect) -> bool {
+    e.cpim.is_some() || e.body.is_some() || e.xml.is_some() || e.byte_range.is_some()
+}
+
 /// An MSRP SEND without a body: the active endpoint's first request on a new connection
 /// (RFC 4975 7.1.1, Byte-Range 1-0/0). Plumbing: never a candidate for an expectation about
-/// content (`cpim`, `body`, `xml`).
+/// content (`cpim`, `body`, `xml`, `byte_range`).
 pub fn is_connection_opener(obs: Observed<'_>) -> bool {
     matches!(obs, Observed::Msrp(m)
         if m.method().is_some_and(|x| x.as_str().eq_ignore_ascii_case("SEND")) && m.body.is_empty())
@@ -169,11 +177,158 @@ pub fn check(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<MatchOutco
         }
         section(&mut f, "body", n);
     }
+    if let Some(b) = &e.byte_range {
+        let n = f.len();
+        byte_range_findings(&mut f, obs, b, env)?;
+        section(&mut f, "byte_range", n);
+    }
+    if let Some(name) = &e.resumes {
+        let n = f.len();
+        resume_findings(&mut f, obs, name, env)?;
+        section(&mut f, "resumes", n);
+    }
     Ok(MatchOutcome {
         findings: f,
         quote: obs.quote(),
     })
 }
+
+/// A number of a step, substituted.
+fn number(n: &NumberSpec, env: &MatchEnv) -> Result<u64, MatchError> {
+    match n {
+        NumberSpec::Int(v) => Ok(*v),
+        NumberSpec::Text(t) => {
+            let v = env.interpolate(t)?;
+            v.trim().parse().map_err(|_| {
+                MatchError::Unsupported(format!("{t:?} is {v:?}, not a number of bytes"))
+            })
+        }
+    }
+}
+
+/// `byte_range`: the chunk's Byte-Range (RFC 4975 9) against numbers.
+fn byte_range_findings(
+    out: &mut Vec<Finding>,
+    obs: Observed<'_>,
+    b: &ByteRangeExpect,
+    env: &MatchEnv,
+) -> Result<(), MatchError> {
+    let Observed::Msrp(m) = obs else {
+        out.push(finding("Byte-Range", "an MSRP chunk", obs.summary()).keyed("byte_range"));
+        return Ok(());
+    };
+    let written = m.header("Byte-Range").unwrap_or("(absent)").to_string();
+    let Some(Ok(r)) = m.byte_range() else {
+        out.push(
+            finding(
+                "Byte-Range",
+                "a valid Byte-Range (RFC 4975 9)",
+                quote_text(&written),
+            )
+            .keyed("byte_range"),
+        );
+        return Ok(());
+    };
+    if let Some(start) = &b.start {
+        let want = number(start, env)?;
+        if r.start != want {
+            out.push(
+                finding(
+                    "Byte-Range start",
+                    format!("{want}"),
+                    format!("{} ({})", r.start, quote_text(&written)),
+                )
+                .keyed("byte_range.start"),
+            );
+        }
+    }
+    if let Some(total) = &b.total {
+        let want = number(total, env)?;
+        if r.total.is_some_and(|t| t != want) {
+            out.push(
+                finding(
+                    "Byte-Range total",
+                    format!("{want} or `*`"),
+                    quote_text(&written),
+                )
+                .keyed("byte_range.total"),
+            );
+        }
+    }
+    if let Some(partial) = b.partial {
+        let last = r
+            .end
+            .unwrap_or_else(|| r.start + (m.body.len() as u64).saturating_sub(1));
+        let is_partial = match r.total {
+            Some(t) => last < t,
+            None => m.flag == cpmconf_codec::msrp::Flag::More,
+        };
+        if is_partial != partial {
+            let want = if partial {
+                "a chunk that does not complete the message (more bytes follow)"
+            } else {
+                "the chunk that completes the message"
+            };
+            out.push(finding("Byte-Range", want, quote_text(&written)).keyed("byte_range.partial"));
+        }
+    }
+    Ok(())
+}
+
+/// `resumes: <chunk>`: the SDP a=file-range resumes the transfer of that chunk's session, from
+/// the wire: (acknowledged prefix) + 1 <= start <= (last byte received) + 1, stop the size or
+/// `*` (catalogue 7.4.5/track-transferred-bytes, 7.4.5/resume-request).
+fn resume_findings(
+    out: &mut Vec<Finding>,
+    obs: Observed<'_>,
+    name: &str,
+    env: &MatchEnv,
+) -> Result<(), MatchError> {
+    let Some(p) = env.transfers.get(name) else {
+        return Err(MatchError::NoSaved(name.to_string()));
+    };
+    let lo = p.acknowledged + 1;
+    let hi = p.received + 1;
+    let stop = p
+        .total
+        .map_or_else(|| "any stop".to_string(), |t| format!("stop {t} or `*`"));
+    let want = format!(
+        "a=file-range starting between {lo} (the last byte acknowledged with MSRP 200, {}, + 1) and {hi} (the last byte received, {}, + 1), {stop}",
+        p.acknowledged, p.received
+    );
+    let Some(body) = part_or_finding(out, obs, "application/sdp", "SDP") else {
+        return Ok(());
+    };
+    let seen = sdp::SessionDescription::parse(&body).ok().and_then(|d| {
+        d.value
+            .msrp_media()
+            .and_then(|m| m.attr("file-range").map(str::to_string))
+    });
+    // Without a readable a=file-range the resume point is not on the wire: that is evidence
+    // about the SDP (7.4.5.1/sdp-file-attributes), not about tracking. The runner ends such a
+    // step `inconclusive` (NO_RESUME_POINT), neither pass nor fail.
+    let Some(text) = seen else {
+        out.push(finding("SDP a=file-range", want, "(absent)").keyed(NO_RESUME_POINT));
+        return Ok(());
+    };
+    let Ok(r) = sdp::FileRange::parse(&text) else {
+        out.push(finding("SDP a=file-range", want, quote_text(&text)).keyed(NO_RESUME_POINT));
+        return Ok(());
+    };
+    let ok = (lo..=hi).contains(&r.start)
+        && match (r.stop, p.total) {
+            (None, _) | (_, None) => true,
+            (Some(s), Some(t)) => s == t,
+        };
+    if !ok {
+        out.push(finding("SDP a=file-range", want, quote_text(&text)));
+    }
+    Ok(())
+}
+
+/// The key of the `resumes` finding for a message without a readable a=file-range: no resume
+/// point to judge, so the step's situation (a resume offer) was not reached.
+pub const NO_RESUME_POINT: &str = "resumes.no-file-range";
 
 /// The condition key of start-line and correlation findings: they say the message is not the one
 /// the step is about, so they are evidence against every requirement of the step.
