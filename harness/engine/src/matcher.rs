@@ -1492,6 +1492,107 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
         ));
     }
 
+    /// An MSRP SEND chunk of `len` bytes with `range` as its Byte-Range and `flag` as its
+    /// end-line flag.
+    fn chunk(range: &str, len: usize, flag: char) -> msrp::Message {
+        let body = "x".repeat(len);
+        let raw = format!("MSRP t1 SEND\r\nTo-Path: msrp://127.0.0.1:7394/s1;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/s2;tcp\r\nMessage-ID: x1\r\nByte-Range: {range}\r\nContent-Type: application/octet-stream\r\n\r\n{body}\r\n-------t1{flag}\r\n");
+        msrp::Message::parse(raw.as_bytes()).unwrap().value
+    }
+
+    #[rstest]
+    // A client with another chunk size, or that writes `*` for an end or total it does not
+    // state (RFC 4975 9), passes; the start is compared as a number.
+    #[case::reference_chunk("{ start: '${at}', total: 6000 }", "2049-4096/6000", 2048, '+', &[])]
+    #[case::small_chunks("{ start: '${at}', total: 6000 }", "2049-2548/6000", 500, '+', &[])]
+    #[case::whole_rest("{ start: '${at}', total: 6000 }", "2049-6000/6000", 3952, '$', &[])]
+    #[case::total_unknown("{ start: '${at}', total: 6000 }", "2049-*/*", 100, '+', &[])]
+    #[case::from_one("{ start: '${at}', total: 6000 }", "1-2048/6000", 2048, '+', &["byte_range.start"])]
+    #[case::other_total("{ start: 2049, total: 6000 }", "2049-4096/9000", 2048, '+', &["byte_range.total"])]
+    #[case::partial("{ start: 1, partial: true }", "1-2048/6000", 2048, '+', &[])]
+    #[case::partial_unknown_total("{ start: 1, partial: true }", "1-2048/*", 2048, '+', &[])]
+    // The whole file in one chunk: not the partial chunk a precondition waits for.
+    #[case::whole_file_is_not_partial("{ start: 1, partial: true }", "1-6000/6000", 6000, '$', &["byte_range.partial"])]
+    #[case::last_chunk_unknown_total("{ partial: true }", "4097-6000/*", 1904, '$', &["byte_range.partial"])]
+    fn byte_ranges_compare_as_numbers(
+        #[case] want: &str,
+        #[case] range: &str,
+        #[case] len: usize,
+        #[case] flag: char,
+        #[case] keys: &[&str],
+    ) {
+        let mut env = env();
+        env.bindings.set("at", "2049");
+        let e = expect(&format!("{{ msrp: SEND, byte_range: {want} }}"));
+        let out = check(&e, Observed::Msrp(&chunk(range, len, flag)), &env).unwrap();
+        let got: Vec<&str> = out
+            .findings
+            .iter()
+            .filter_map(|f| f.key.as_deref())
+            .collect();
+        assert_eq!(got, keys, "{:?}", out.findings);
+    }
+
+    #[test]
+    fn the_connection_opening_send_is_no_candidate_for_a_byte_range() {
+        let e = expect("{ msrp: SEND, byte_range: { start: 1 } }");
+        let opener = msrp::Message::parse(b"MSRP t0 SEND\r\nTo-Path: msrp://127.0.0.1:7394/s1;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/s2;tcp\r\nMessage-ID: x0\r\nByte-Range: 1-0/0\r\n\r\n-------t0$\r\n").unwrap().value;
+        assert!(!is_candidate(&e, Observed::Msrp(&opener), &env()).unwrap());
+        let c = chunk("1-2048/6000", 2048, '+');
+        assert!(is_candidate(&e, Observed::Msrp(&c), &env()).unwrap());
+    }
+
+    /// A resume offer with `range` as its a=file-range (none when empty).
+    fn resume_offer(range: &str) -> sip::Message {
+        let attr = if range.is_empty() {
+            String::new()
+        } else {
+            format!("a=file-range:{range}\r\n")
+        };
+        let sdp = format!("v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 7000 TCP/MSRP *\r\na=sendonly\r\na=path:msrp://127.0.0.1:7000/s9;tcp\r\na=file-selector:name:\"t.bin\" size:6000\r\n{attr}");
+        let raw = format!("INVITE sip:bob@test SIP/2.0\r\nCall-ID: r\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", sdp.len());
+        sip::Message::parse(raw.as_bytes()).unwrap().value
+    }
+
+    #[rstest]
+    // Bob acknowledged bytes 1-2048 and received 1-4096: a client counting acknowledged bytes
+    // (2049), sent bytes (4097) or anything between passes, with the size or `*` as stop.
+    #[case::acknowledged_bytes("2049-6000", &[])]
+    #[case::open_stop("2049-*", &[])]
+    #[case::between("3000-6000", &[])]
+    #[case::sent_bytes("4097-6000", &[])]
+    // A client that tracks nothing asks for the whole file again.
+    #[case::from_byte_one("1-6000", &["resumes"])]
+    #[case::before_the_acknowledged_prefix("2048-6000", &["resumes"])]
+    #[case::past_what_was_received("4098-6000", &["resumes"])]
+    #[case::other_stop("2049-5000", &["resumes"])]
+    // No resume point on the wire (absent, or not an RFC 5547 range): not evidence about
+    // tracking (the runner stops inconclusive).
+    #[case::no_file_range("", &[NO_RESUME_POINT])]
+    #[case::inverted_range("6001-6000", &[NO_RESUME_POINT])]
+    fn a_resume_point_lies_between_what_was_acknowledged_and_what_was_received(
+        #[case] range: &str,
+        #[case] keys: &[&str],
+    ) {
+        let mut env = env();
+        env.transfers.insert(
+            "first".into(),
+            cpmconf_sim::media::TransferProgress {
+                acknowledged: 2048,
+                received: 4096,
+                total: Some(6000),
+            },
+        );
+        let e = expect("{ sip: INVITE, resumes: first }");
+        let out = check(&e, Observed::Sip(&resume_offer(range)), &env).unwrap();
+        let got: Vec<&str> = out
+            .findings
+            .iter()
+            .filter_map(|f| f.key.as_deref())
+            .collect();
+        assert_eq!(got, keys, "{:?}", out.findings);
+    }
+
     #[test]
     fn xml_paths_select_values() {
         let xml = "<?xml version=\"1.0\"?><imdn xmlns=\"urn:ietf:params:xml:ns:imdn\"><message-id>m1</message-id><delivery-notification><status><delivered/></status></delivery-notification></imdn>";

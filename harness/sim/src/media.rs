@@ -489,3 +489,44 @@ pub(crate) async fn close(inner: &Inner, session: SessionId) -> Result<(), SimEr
     rx.await
         .map_err(|_| SimError::Msrp("the session has ended".into()))?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn chunk(range: &str, len: usize) -> MsrpMessage {
+        let raw = format!(
+            "MSRP t SEND\r\nTo-Path: msrp://127.0.0.1:1/a;tcp\r\nFrom-Path: msrp://127.0.0.1:2/b;tcp\r\nMessage-ID: m\r\nByte-Range: {range}\r\nContent-Type: text/plain\r\n\r\n{}\r\n-------t+\r\n",
+            "x".repeat(len)
+        );
+        MsrpMessage::parse(raw.as_bytes()).unwrap().value
+    }
+
+    #[rstest]
+    // The acknowledged prefix stops at the first gap: bytes acknowledged after it do not count.
+    #[case::first_only(&[("1-10/30", 10, true), ("11-20/30", 10, false), ("21-30/30", 10, false)], 10, 30)]
+    #[case::gap(&[("1-10/30", 10, true), ("11-20/30", 10, false), ("21-30/30", 10, true)], 10, 30)]
+    #[case::in_order(&[("1-10/30", 10, true), ("11-20/30", 10, true)], 20, 20)]
+    #[case::none(&[("1-10/30", 10, false)], 0, 10)]
+    #[case::not_from_one(&[("11-20/30", 10, true)], 0, 20)]
+    fn the_acknowledged_prefix_and_the_last_byte_received(
+        #[case] chunks: &[(&str, usize, bool)],
+        #[case] acknowledged: u64,
+        #[case] received: u64,
+    ) {
+        let mut p = Progress::default();
+        for (range, len, ack) in chunks {
+            let c = chunk(range, *len);
+            p.received(&c);
+            if *ack {
+                p.acknowledged(&c);
+            }
+        }
+        let s = p.summary();
+        assert_eq!(
+            (s.acknowledged, s.received, s.total),
+            (acknowledged, received, Some(30))
+        );
+    }
+}
