@@ -236,6 +236,9 @@ async fn send_msrp(
     if let MsrpStart::Status(code) = m {
         return respond_msrp(ctx, s, *code).await;
     }
+    if matches!(m, MsrpStart::Method(x) if x.eq_ignore_ascii_case("CLOSE")) {
+        return close_msrp(ctx, s).await;
+    }
     if m != &MsrpStart::Method("SEND".into()) {
         return Err(RunError::Other(format!(
             "the simulated roles send MSRP SEND and responses to held chunks only (they answer requests by themselves), not {m:?}"
@@ -271,6 +274,30 @@ async fn send_msrp(
     ctx.net
         .send_msrp(session, &ct, bytes, SendOptions::default())
         .await?;
+    Ok(())
+}
+
+/// `msrp: CLOSE` with `in_dialog: <saved>`: the role closes the MSRP connection of that SIP
+/// dialog or MSRP message (the media plane is lost; CR 7.4.5 "interrupted"). The close follows
+/// everything the role wrote on the connection before, in TCP order.
+async fn close_msrp(ctx: &mut Context<'_>, s: &Send) -> Result<(), RunError> {
+    let name = s.in_dialog.as_deref().ok_or_else(|| {
+        other("`msrp: CLOSE` needs `in_dialog` (a saved SIP dialog or MSRP message)")
+    })?;
+    let session = match ctx.sessions.get(name) {
+        Some(s) => *s,
+        None => {
+            let call_id = saved_call_id(ctx, name)?;
+            let dialog = ctx
+                .net
+                .dialog_of_call_id(&call_id)
+                .ok_or_else(|| other(format!("no dialog with the Call-ID of `{name}`")))?;
+            ctx.net
+                .session_of_dialog(dialog)
+                .ok_or_else(|| other(format!("the dialog of `{name}` has no MSRP session")))?
+        }
+    };
+    ctx.net.close_msrp(session).await?;
     Ok(())
 }
 
