@@ -6,7 +6,9 @@ use cpmconf_codec::sip::{feature_tag::FeatureSet, icsi, MediaType, NameAddr, Uri
 use cpmconf_codec::{cpim, multipart, sdp, transfer_encoding, xml, DecodeError};
 
 use crate::observed::{MatchEnv, Observed, SavedMessage};
-use crate::scenario::{Expect, Matcher, MatcherSpec, MsrpStart, SdpExpect};
+use crate::scenario::{
+    ByteRangeExpect, Expect, Matcher, MatcherSpec, MsrpStart, NumberSpec, SdpExpect,
+};
 use crate::verdict::Finding;
 
 /// Why an expectation could not be evaluated (the step's verdict is `error`, not `fail`).
@@ -47,15 +49,21 @@ impl MatchOutcome {
 /// transaction or dialog. The runner judges the first candidate with [`check`]; other messages
 /// are left for later steps.
 pub fn is_candidate(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<bool, MatchError> {
-    if is_connection_opener(obs) && (e.cpim.is_some() || e.body.is_some() || e.xml.is_some()) {
+    if is_connection_opener(obs) && about_content(e) {
         return Ok(false);
     }
     Ok(start_findings(e, obs).is_empty() && correlation_findings(e, obs, env)?.is_empty())
 }
 
+/// `true` for an expectation about a message's content (`cpim`, `body`, `xml`, `byte_range`),
+/// which the connection-opening empty SEND never is.
+pub fn about_content(e: &Expect) -> bool {
+    e.cpim.is_some() || e.body.is_some() || e.xml.is_some() || e.byte_range.is_some()
+}
+
 /// An MSRP SEND without a body: the active endpoint's first request on a new connection
 /// (RFC 4975 7.1.1, Byte-Range 1-0/0). Plumbing: never a candidate for an expectation about
-/// content (`cpim`, `body`, `xml`).
+/// content (`cpim`, `body`, `xml`, `byte_range`).
 pub fn is_connection_opener(obs: Observed<'_>) -> bool {
     matches!(obs, Observed::Msrp(m)
         if m.method().is_some_and(|x| x.as_str().eq_ignore_ascii_case("SEND")) && m.body.is_empty())
@@ -171,11 +179,158 @@ pub fn check(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<MatchOutco
         }
         section(&mut f, "body", n);
     }
+    if let Some(b) = &e.byte_range {
+        let n = f.len();
+        byte_range_findings(&mut f, obs, b, env)?;
+        section(&mut f, "byte_range", n);
+    }
+    if let Some(name) = &e.resumes {
+        let n = f.len();
+        resume_findings(&mut f, obs, name, env)?;
+        section(&mut f, "resumes", n);
+    }
     Ok(MatchOutcome {
         findings: f,
         quote: obs.quote(),
     })
 }
+
+/// A number of a step, substituted.
+fn number(n: &NumberSpec, env: &MatchEnv) -> Result<u64, MatchError> {
+    match n {
+        NumberSpec::Int(v) => Ok(*v),
+        NumberSpec::Text(t) => {
+            let v = env.interpolate(t)?;
+            v.trim().parse().map_err(|_| {
+                MatchError::Unsupported(format!("{t:?} is {v:?}, not a number of bytes"))
+            })
+        }
+    }
+}
+
+/// `byte_range`: the chunk's Byte-Range (RFC 4975 9) against numbers.
+fn byte_range_findings(
+    out: &mut Vec<Finding>,
+    obs: Observed<'_>,
+    b: &ByteRangeExpect,
+    env: &MatchEnv,
+) -> Result<(), MatchError> {
+    let Observed::Msrp(m) = obs else {
+        out.push(finding("Byte-Range", "an MSRP chunk", obs.summary()).keyed("byte_range"));
+        return Ok(());
+    };
+    let written = m.header("Byte-Range").unwrap_or("(absent)").to_string();
+    let Some(Ok(r)) = m.byte_range() else {
+        out.push(
+            finding(
+                "Byte-Range",
+                "a valid Byte-Range (RFC 4975 9)",
+                quote_text(&written),
+            )
+            .keyed("byte_range"),
+        );
+        return Ok(());
+    };
+    if let Some(start) = &b.start {
+        let want = number(start, env)?;
+        if r.start != want {
+            out.push(
+                finding(
+                    "Byte-Range start",
+                    format!("{want}"),
+                    format!("{} ({})", r.start, quote_text(&written)),
+                )
+                .keyed("byte_range.start"),
+            );
+        }
+    }
+    if let Some(total) = &b.total {
+        let want = number(total, env)?;
+        if r.total.is_some_and(|t| t != want) {
+            out.push(
+                finding(
+                    "Byte-Range total",
+                    format!("{want} or `*`"),
+                    quote_text(&written),
+                )
+                .keyed("byte_range.total"),
+            );
+        }
+    }
+    if let Some(partial) = b.partial {
+        let last = r
+            .end
+            .unwrap_or_else(|| r.start + (m.body.len() as u64).saturating_sub(1));
+        let is_partial = match r.total {
+            Some(t) => last < t,
+            None => m.flag == cpmconf_codec::msrp::Flag::More,
+        };
+        if is_partial != partial {
+            let want = if partial {
+                "a chunk that does not complete the message (more bytes follow)"
+            } else {
+                "the chunk that completes the message"
+            };
+            out.push(finding("Byte-Range", want, quote_text(&written)).keyed("byte_range.partial"));
+        }
+    }
+    Ok(())
+}
+
+/// `resumes: <chunk>`: the SDP a=file-range resumes the transfer of that chunk's session, from
+/// the wire: (acknowledged prefix) + 1 <= start <= (last byte received) + 1, stop the size or
+/// `*` (catalogue 7.4.5/track-transferred-bytes, 7.4.5/resume-request).
+fn resume_findings(
+    out: &mut Vec<Finding>,
+    obs: Observed<'_>,
+    name: &str,
+    env: &MatchEnv,
+) -> Result<(), MatchError> {
+    let Some(p) = env.transfers.get(name) else {
+        return Err(MatchError::NoSaved(name.to_string()));
+    };
+    let lo = p.acknowledged + 1;
+    let hi = p.received + 1;
+    let stop = p
+        .total
+        .map_or_else(|| "any stop".to_string(), |t| format!("stop {t} or `*`"));
+    let want = format!(
+        "a=file-range starting between {lo} (the last byte acknowledged with MSRP 200, {}, + 1) and {hi} (the last byte received, {}, + 1), {stop}",
+        p.acknowledged, p.received
+    );
+    let Some(body) = part_or_finding(out, obs, "application/sdp", "SDP") else {
+        return Ok(());
+    };
+    let seen = sdp::SessionDescription::parse(&body).ok().and_then(|d| {
+        d.value
+            .msrp_media()
+            .and_then(|m| m.attr("file-range").map(str::to_string))
+    });
+    // Without a readable a=file-range the resume point is not on the wire: that is evidence
+    // about the SDP (7.4.5.1/sdp-file-attributes), not about tracking. The runner ends such a
+    // step `inconclusive` (NO_RESUME_POINT), neither pass nor fail.
+    let Some(text) = seen else {
+        out.push(finding("SDP a=file-range", want, "(absent)").keyed(NO_RESUME_POINT));
+        return Ok(());
+    };
+    let Ok(r) = sdp::FileRange::parse(&text) else {
+        out.push(finding("SDP a=file-range", want, quote_text(&text)).keyed(NO_RESUME_POINT));
+        return Ok(());
+    };
+    let ok = (lo..=hi).contains(&r.start)
+        && match (r.stop, p.total) {
+            (None, _) | (_, None) => true,
+            (Some(s), Some(t)) => s == t,
+        };
+    if !ok {
+        out.push(finding("SDP a=file-range", want, quote_text(&text)));
+    }
+    Ok(())
+}
+
+/// The key of the `resumes` finding for a message without a readable a=file-range: no resume
+/// point to judge, so the step's situation (a resume offer) was not reached.
+pub const NO_RESUME_POINT: &str = "resumes.no-file-range";
 
 /// The condition key of start-line and correlation findings: they say the message is not the one
 /// the step is about, so they are evidence against every requirement of the step.
@@ -1559,6 +1714,107 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
             check(&e, Observed::Msrp(&m), &env()),
             Err(MatchError::Unsupported(_))
         ));
+    }
+
+    /// An MSRP SEND chunk of `len` bytes with `range` as its Byte-Range and `flag` as its
+    /// end-line flag.
+    fn chunk(range: &str, len: usize, flag: char) -> msrp::Message {
+        let body = "x".repeat(len);
+        let raw = format!("MSRP t1 SEND\r\nTo-Path: msrp://127.0.0.1:7394/s1;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/s2;tcp\r\nMessage-ID: x1\r\nByte-Range: {range}\r\nContent-Type: application/octet-stream\r\n\r\n{body}\r\n-------t1{flag}\r\n");
+        msrp::Message::parse(raw.as_bytes()).unwrap().value
+    }
+
+    #[rstest]
+    // A client with another chunk size, or that writes `*` for an end or total it does not
+    // state (RFC 4975 9), passes; the start is compared as a number.
+    #[case::reference_chunk("{ start: '${at}', total: 6000 }", "2049-4096/6000", 2048, '+', &[])]
+    #[case::small_chunks("{ start: '${at}', total: 6000 }", "2049-2548/6000", 500, '+', &[])]
+    #[case::whole_rest("{ start: '${at}', total: 6000 }", "2049-6000/6000", 3952, '$', &[])]
+    #[case::total_unknown("{ start: '${at}', total: 6000 }", "2049-*/*", 100, '+', &[])]
+    #[case::from_one("{ start: '${at}', total: 6000 }", "1-2048/6000", 2048, '+', &["byte_range.start"])]
+    #[case::other_total("{ start: 2049, total: 6000 }", "2049-4096/9000", 2048, '+', &["byte_range.total"])]
+    #[case::partial("{ start: 1, partial: true }", "1-2048/6000", 2048, '+', &[])]
+    #[case::partial_unknown_total("{ start: 1, partial: true }", "1-2048/*", 2048, '+', &[])]
+    // The whole file in one chunk: not the partial chunk a precondition waits for.
+    #[case::whole_file_is_not_partial("{ start: 1, partial: true }", "1-6000/6000", 6000, '$', &["byte_range.partial"])]
+    #[case::last_chunk_unknown_total("{ partial: true }", "4097-6000/*", 1904, '$', &["byte_range.partial"])]
+    fn byte_ranges_compare_as_numbers(
+        #[case] want: &str,
+        #[case] range: &str,
+        #[case] len: usize,
+        #[case] flag: char,
+        #[case] keys: &[&str],
+    ) {
+        let mut env = env();
+        env.bindings.set("at", "2049");
+        let e = expect(&format!("{{ msrp: SEND, byte_range: {want} }}"));
+        let out = check(&e, Observed::Msrp(&chunk(range, len, flag)), &env).unwrap();
+        let got: Vec<&str> = out
+            .findings
+            .iter()
+            .filter_map(|f| f.key.as_deref())
+            .collect();
+        assert_eq!(got, keys, "{:?}", out.findings);
+    }
+
+    #[test]
+    fn the_connection_opening_send_is_no_candidate_for_a_byte_range() {
+        let e = expect("{ msrp: SEND, byte_range: { start: 1 } }");
+        let opener = msrp::Message::parse(b"MSRP t0 SEND\r\nTo-Path: msrp://127.0.0.1:7394/s1;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/s2;tcp\r\nMessage-ID: x0\r\nByte-Range: 1-0/0\r\n\r\n-------t0$\r\n").unwrap().value;
+        assert!(!is_candidate(&e, Observed::Msrp(&opener), &env()).unwrap());
+        let c = chunk("1-2048/6000", 2048, '+');
+        assert!(is_candidate(&e, Observed::Msrp(&c), &env()).unwrap());
+    }
+
+    /// A resume offer with `range` as its a=file-range (none when empty).
+    fn resume_offer(range: &str) -> sip::Message {
+        let attr = if range.is_empty() {
+            String::new()
+        } else {
+            format!("a=file-range:{range}\r\n")
+        };
+        let sdp = format!("v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 7000 TCP/MSRP *\r\na=sendonly\r\na=path:msrp://127.0.0.1:7000/s9;tcp\r\na=file-selector:name:\"t.bin\" size:6000\r\n{attr}");
+        let raw = format!("INVITE sip:bob@test SIP/2.0\r\nCall-ID: r\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", sdp.len());
+        sip::Message::parse(raw.as_bytes()).unwrap().value
+    }
+
+    #[rstest]
+    // Bob acknowledged bytes 1-2048 and received 1-4096: a client counting acknowledged bytes
+    // (2049), sent bytes (4097) or anything between passes, with the size or `*` as stop.
+    #[case::acknowledged_bytes("2049-6000", &[])]
+    #[case::open_stop("2049-*", &[])]
+    #[case::between("3000-6000", &[])]
+    #[case::sent_bytes("4097-6000", &[])]
+    // A client that tracks nothing asks for the whole file again.
+    #[case::from_byte_one("1-6000", &["resumes"])]
+    #[case::before_the_acknowledged_prefix("2048-6000", &["resumes"])]
+    #[case::past_what_was_received("4098-6000", &["resumes"])]
+    #[case::other_stop("2049-5000", &["resumes"])]
+    // No resume point on the wire (absent, or not an RFC 5547 range): not evidence about
+    // tracking (the runner stops inconclusive).
+    #[case::no_file_range("", &[NO_RESUME_POINT])]
+    #[case::inverted_range("6001-6000", &[NO_RESUME_POINT])]
+    fn a_resume_point_lies_between_what_was_acknowledged_and_what_was_received(
+        #[case] range: &str,
+        #[case] keys: &[&str],
+    ) {
+        let mut env = env();
+        env.transfers.insert(
+            "first".into(),
+            cpmconf_sim::media::TransferProgress {
+                acknowledged: 2048,
+                received: 4096,
+                total: Some(6000),
+            },
+        );
+        let e = expect("{ sip: INVITE, resumes: first }");
+        let out = check(&e, Observed::Sip(&resume_offer(range)), &env).unwrap();
+        let got: Vec<&str> = out
+            .findings
+            .iter()
+            .filter_map(|f| f.key.as_deref())
+            .collect();
+        assert_eq!(got, keys, "{:?}", out.findings);
     }
 
     #[test]

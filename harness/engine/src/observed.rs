@@ -118,6 +118,9 @@ pub struct MatchEnv {
     pub bindings: Bindings,
     /// Messages saved by `save:`, plus `last_sent` / `last_received` kept by the runner.
     pub saved: BTreeMap<String, SavedMessage>,
+    /// For `resumes: <saved chunk>`: what the simulated role received and acknowledged on that
+    /// chunk's MSRP session, by save name (the runner fills it before judging).
+    pub transfers: BTreeMap<String, cpmconf_sim::media::TransferProgress>,
 }
 
 impl MatchEnv {
@@ -148,7 +151,9 @@ impl MatchEnv {
 
     /// Resolves a `${...}` path: a binding, or a part of a saved message:
     /// `<name>.header.<Header-Name>`, `<name>.request_uri`, `<name>.status`, `<name>.method`,
-    /// `<name>.body`, `<name>.msrp.tid`.
+    /// `<name>.body`, `<name>.msrp.tid`, `<name>.sdp.<attribute>` (of the first MSRP media of a
+    /// SIP message's SDP, e.g. `.sdp.file-selector`), `<name>.sdp.file-range.start` and
+    /// `<name>.sdp.file-range.stop` (numbers; `*` for an open stop).
     pub fn resolve(&self, path: &str) -> Option<String> {
         if let Some(v) = self.bindings.get(path) {
             return Some(v.to_string());
@@ -158,6 +163,10 @@ impl MatchEnv {
         let obs = saved.view();
         match rest.split_once('.') {
             Some(("header", name)) => obs.header_values(name).first().map(|s| s.to_string()),
+            Some(("sdp", attr)) => match saved {
+                SavedMessage::Sip(m) => sdp_value(m, attr),
+                SavedMessage::Msrp(_) => None,
+            },
             Some(("msrp", "tid")) => match saved {
                 SavedMessage::Msrp(m) => Some(m.tid.clone()),
                 SavedMessage::Sip(_) => None,
@@ -178,6 +187,27 @@ impl MatchEnv {
     /// Substitutes every `${...}` of a template.
     pub fn interpolate(&self, template: &str) -> Result<String, crate::scenario::TemplateError> {
         crate::scenario::vars::interpolate(template, &|p| self.resolve(p))
+    }
+}
+
+/// `attr` of the first MSRP media of `m`'s SDP (body or multipart part); `file-range.start` and
+/// `file-range.stop` are the numbers of a=file-range (RFC 5547 10).
+fn sdp_value(m: &sip::Message, attr: &str) -> Option<String> {
+    let body = m.body_part("application/sdp")?.ok()?;
+    let sd = cpmconf_codec::sdp::SessionDescription::parse(&body)
+        .ok()?
+        .value;
+    let media = sd.msrp_media()?;
+    match attr {
+        "file-range.start" | "file-range.stop" => {
+            let r = media.file_range()?.ok()?;
+            Some(if attr.ends_with("start") {
+                r.start.to_string()
+            } else {
+                r.stop.map_or_else(|| "*".to_string(), |s| s.to_string())
+            })
+        }
+        a => media.attr(a).map(str::to_string),
     }
 }
 
@@ -206,6 +236,7 @@ impl MatchEnv {
         MatchEnv {
             bindings,
             saved: BTreeMap::new(),
+            transfers: BTreeMap::new(),
         }
     }
 

@@ -474,6 +474,13 @@ impl Validator<'_> {
                 "`send` needs exactly one of `sip: METHOD`, `status: CODE`, `msrp: ...`".into(),
             );
         }
+        if matches!(s.msrp, Some(crate::scenario::MsrpStart::Status(_))) && s.answers.is_none() {
+            self.err(
+                "msrp:",
+                "`send` of an MSRP status needs `answers:` naming the saved chunk it answers"
+                    .into(),
+            );
+        }
         if s.status.is_some() && s.answers.is_none() {
             self.err(
                 "status:",
@@ -593,12 +600,23 @@ impl Validator<'_> {
                 format!("`{f}` is an address compared with `contains`: a wrong identity containing the text passes; write the address plainly to compare it as a URI (RFC 3261 19.1.4)"),
             );
         }
-        for (key, name) in [("answers", &e.answers), ("in_dialog", &e.in_dialog)] {
+        for (key, name) in [
+            ("answers", &e.answers),
+            ("in_dialog", &e.in_dialog),
+            ("resumes", &e.resumes),
+        ] {
             if let Some(name) = name {
                 self.saved_ref(name, key);
             }
         }
         let mut texts: Vec<String> = Vec::new();
+        if let Some(b) = &e.byte_range {
+            for n in [&b.start, &b.total].into_iter().flatten() {
+                if let crate::scenario::NumberSpec::Text(t) = n {
+                    texts.push(t.clone());
+                }
+            }
+        }
         let mut push = |m: &crate::scenario::Matcher| {
             texts.extend(m.templates().into_iter().map(str::to_string))
         };
@@ -703,6 +721,21 @@ fn expect_conditions(e: &Expect) -> Vec<String> {
     c.extend(e.xml.iter().flatten().map(|(k, _)| format!("xml.{k}")));
     if e.body.is_some() {
         c.push("body".into());
+    }
+    if let Some(b) = &e.byte_range {
+        c.push("byte_range".into());
+        for (key, set) in [
+            ("start", b.start.is_some()),
+            ("total", b.total.is_some()),
+            ("partial", b.partial.is_some()),
+        ] {
+            if set {
+                c.push(format!("byte_range.{key}"));
+            }
+        }
+    }
+    if e.resumes.is_some() {
+        c.push("resumes".into());
     }
     c
 }

@@ -344,3 +344,30 @@ async fn an_adapter_printing_garbage_gives_error() {
         r.result
     );
 }
+
+// CR 7.4.5 / 7.4.5.1 items 2 a and 5 against the live reference client: unfaulted, the three
+// requirements pass; each fault fails exactly its own requirement and leaves the other two
+// passing (one finding, one requirement).
+#[rstest::rstest]
+#[case::conformant(None)]
+#[case::no_tracking(Some("7.4.5/track-transferred-bytes"))]
+#[case::no_device_id(Some("7.4.5.1/sender-device-id"))]
+#[case::resent_from_byte_one(Some("7.4.5.1/media-plane-byte-range"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_resume_fault_fails_only_its_own_requirement(#[case] fault: Option<&str>) {
+    let rel = "7.4.5.1/resume-sender-after-partial-ack.yaml";
+    let r = suite_run(rel, &fault.into_iter().collect::<Vec<_>>()).await;
+    for id in [
+        "7.4.5/track-transferred-bytes",
+        "7.4.5.1/sender-device-id",
+        "7.4.5.1/media-plane-byte-range",
+    ] {
+        let want = if Some(id) == fault {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        let got = requirement(&r, id);
+        assert_eq!(got.verdict, want, "{id} with fault {fault:?}: {got:#?}");
+    }
+}

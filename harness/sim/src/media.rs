@@ -3,15 +3,17 @@
 //! as an observation, and sends what the engine asks.
 
 use crate::network::Inner;
-use crate::observe::ObservedKind;
+use crate::observe::{Mode, ObservedKind};
 use crate::spec::{OfferKind, SdpOffer, SessionId};
 use crate::SimError;
 use cpmconf_codec::msrp::MsrpUri;
+use cpmconf_codec::msrp::{ByteRange, Message as MsrpMessage, Method as MsrpMethod};
 use cpmconf_codec::sdp::{
     chat_answer, chat_offer, file_answer, file_offer, MsrpMedia, Origin, SessionDescription, Setup,
 };
 use cpmconf_stack::msrp::{
-    MsrpConnection, MsrpEndpoint, MsrpError, SendOptions, SessionConfig, SessionEvent,
+    MsrpConnection, MsrpEndpoint, MsrpError, ResponsePolicy, SendOptions, SessionConfig,
+    SessionEvent,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +27,104 @@ pub struct Push {
     pub content_type: String,
     /// The body.
     pub body: Vec<u8>,
+}
+
+/// The byte ranges of the client's SEND chunks a session received and acknowledged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// (first, last) byte of every chunk with bytes received.
+    received: Vec<(u64, u64)>,
+    /// (first, last) byte of every chunk answered with 2xx.
+    acknowledged: Vec<(u64, u64)>,
+    /// The total of the latest chunk's Byte-Range (`None` for `*`).
+    total: Option<u64>,
+}
+
+/// What a simulated role received of one message the client sent in chunks (CR 7.4.5): judged
+/// from the wire, as the role saw it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransferProgress {
+    /// The last byte of the prefix from byte 1 that the role acknowledged with 2xx without a
+    /// gap (0: none). A chunk acknowledged after a gap does not count: the client may resume
+    /// from the gap.
+    pub acknowledged: u64,
+    /// The last byte of any chunk the role received (0: none).
+    pub received: u64,
+    /// The message's size from the Byte-Range total (`None` when `*`).
+    pub total: Option<u64>,
+}
+
+impl Progress {
+    fn chunk_range(chunk: &MsrpMessage) -> Option<ByteRange> {
+        if chunk.body.is_empty() {
+            return None;
+        }
+        let r = chunk.byte_range()?.ok()?;
+        Some(r)
+    }
+
+    fn received(&mut self, chunk: &MsrpMessage) {
+        if let Some(r) = Progress::chunk_range(chunk) {
+            let last = r.start + chunk.body.len() as u64 - 1;
+            self.received.push((r.start, last));
+            self.total = r.total;
+        }
+    }
+
+    fn acknowledged(&mut self, chunk: &MsrpMessage) {
+        if let Some(r) = Progress::chunk_range(chunk) {
+            self.acknowledged
+                .push((r.start, r.start + chunk.body.len() as u64 - 1));
+        }
+    }
+
+    /// The summary the engine judges.
+    pub fn summary(&self) -> TransferProgress {
+        let mut acked = self.acknowledged.clone();
+        acked.sort_unstable();
+        let mut prefix = 0;
+        for (first, last) in acked {
+            if first > prefix + 1 {
+                break;
+            }
+            prefix = prefix.max(last);
+        }
+        TransferProgress {
+            acknowledged: prefix,
+            received: self.received.iter().map(|r| r.1).max().unwrap_or(0),
+            total: self.total,
+        }
+    }
+}
+
+/// How a role's session answers the client's SEND chunks: records what it received and
+/// acknowledged, and holds the chunks of a role in [`Mode::Manual`] for the engine.
+struct RolePolicy {
+    inner: Arc<Inner>,
+    role: String,
+    session: SessionId,
+}
+
+impl ResponsePolicy for RolePolicy {
+    fn response_code(&mut self, _chunk: &MsrpMessage) -> Option<(u16, Option<String>)> {
+        None
+    }
+
+    fn withhold(&mut self, chunk: &MsrpMessage) -> bool {
+        if chunk.body.is_empty() || chunk.method() != Some(&MsrpMethod::Send) {
+            return false;
+        }
+        let mut st = self.inner.state();
+        let hold = st.msrp_modes.get(&self.role) == Some(&Mode::Manual);
+        let p = st.msrp_progress.entry(self.session).or_default();
+        p.received(chunk);
+        if hold {
+            st.msrp_held.insert((self.session, chunk.tid.clone()));
+        } else {
+            p.acknowledged(chunk);
+        }
+        hold
+    }
 }
 
 /// What a session task is asked to do.
@@ -169,7 +269,8 @@ pub(crate) async fn answer(
     }
     m.direction = Some(offer.effective_direction(om).reversed());
     let sdp = if om.file_selector().is_some() {
-        file_answer(&origin, offer, &m, None)
+        // RFC 5547 8 (and 9 for a resumed transfer): the answerer accepts the range offered.
+        file_answer(&origin, offer, &m, om.file_range().and_then(Result::ok))
     } else {
         chat_answer(&origin, offer, &m)
     };
@@ -204,6 +305,11 @@ pub(crate) fn start_session(inner: &Arc<Inner>, plan: MediaPlan, pushes: Vec<Pus
     let mut cfg = SessionConfig::new(vec![plan.local.clone()], plan.remote.clone());
     cfg.seed = Some(seed);
     cfg.emit_frames = true;
+    cfg.policy = Some(Box::new(RolePolicy {
+        inner: inner.clone(),
+        role: plan.role.clone(),
+        session: sid,
+    }));
     let timeout = inner.cfg.timers.timeout().max(Duration::from_secs(2));
     let i = inner.clone();
     if plan.active {
@@ -347,6 +453,33 @@ pub(crate) async fn send_raw(
         .map_err(|_| SimError::Msrp("the session has ended".into()))?
 }
 
+/// Answers a SEND chunk the session holds (see [`RolePolicy`]).
+pub(crate) async fn respond(
+    inner: &Inner,
+    session: SessionId,
+    request: &MsrpMessage,
+    code: u16,
+) -> Result<(), SimError> {
+    if !inner
+        .state()
+        .msrp_held
+        .remove(&(session, request.tid.clone()))
+    {
+        return Err(SimError::Invalid(format!(
+            "the MSRP session holds no SEND with transaction id {} (only chunks held by a role in manual mode can be answered)",
+            request.tid
+        )));
+    }
+    let bytes = MsrpMessage::response_to(request, code, None).to_bytes();
+    send_raw(inner, session, bytes).await?;
+    if (200..300).contains(&code) {
+        if let Some(p) = inner.state().msrp_progress.get_mut(&session) {
+            p.acknowledged(request);
+        }
+    }
+    Ok(())
+}
+
 /// Closes a session's connection.
 pub(crate) async fn close(inner: &Inner, session: SessionId) -> Result<(), SimError> {
     let (tx, rx) = oneshot::channel();
@@ -355,4 +488,45 @@ pub(crate) async fn close(inner: &Inner, session: SessionId) -> Result<(), SimEr
         .map_err(|_| SimError::Msrp("the session has ended".into()))?;
     rx.await
         .map_err(|_| SimError::Msrp("the session has ended".into()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn chunk(range: &str, len: usize) -> MsrpMessage {
+        let raw = format!(
+            "MSRP t SEND\r\nTo-Path: msrp://127.0.0.1:1/a;tcp\r\nFrom-Path: msrp://127.0.0.1:2/b;tcp\r\nMessage-ID: m\r\nByte-Range: {range}\r\nContent-Type: text/plain\r\n\r\n{}\r\n-------t+\r\n",
+            "x".repeat(len)
+        );
+        MsrpMessage::parse(raw.as_bytes()).unwrap().value
+    }
+
+    #[rstest]
+    // The acknowledged prefix stops at the first gap: bytes acknowledged after it do not count.
+    #[case::first_only(&[("1-10/30", 10, true), ("11-20/30", 10, false), ("21-30/30", 10, false)], 10, 30)]
+    #[case::gap(&[("1-10/30", 10, true), ("11-20/30", 10, false), ("21-30/30", 10, true)], 10, 30)]
+    #[case::in_order(&[("1-10/30", 10, true), ("11-20/30", 10, true)], 20, 20)]
+    #[case::none(&[("1-10/30", 10, false)], 0, 10)]
+    #[case::not_from_one(&[("11-20/30", 10, true)], 0, 20)]
+    fn the_acknowledged_prefix_and_the_last_byte_received(
+        #[case] chunks: &[(&str, usize, bool)],
+        #[case] acknowledged: u64,
+        #[case] received: u64,
+    ) {
+        let mut p = Progress::default();
+        for (range, len, ack) in chunks {
+            let c = chunk(range, *len);
+            p.received(&c);
+            if *ack {
+                p.acknowledged(&c);
+            }
+        }
+        let s = p.summary();
+        assert_eq!(
+            (s.acknowledged, s.received, s.total),
+            (acknowledged, received, Some(30))
+        );
+    }
 }

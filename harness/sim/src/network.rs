@@ -89,6 +89,12 @@ pub(crate) struct State {
     /// Requests and dialogs the proxy forwarded, by (Call-ID, the initiator's From tag): later
     /// requests carrying that tag as From or To tag are forwarded too.
     pub proxied: HashSet<(String, String)>,
+    /// How each role answers the client's MSRP SEND chunks ([`Mode::Manual`]: held).
+    pub msrp_modes: HashMap<String, Mode>,
+    /// The SEND chunks held unanswered, by (session, transaction id).
+    pub msrp_held: HashSet<(SessionId, String)>,
+    /// What each session received of the client's SEND chunks and acknowledged with 2xx.
+    pub msrp_progress: HashMap<SessionId, media::Progress>,
 }
 
 impl State {
@@ -234,6 +240,9 @@ impl Network {
             conferences: Vec::new(),
             next_conf: 0,
             proxied: HashSet::new(),
+            msrp_modes: HashMap::new(),
+            msrp_held: HashSet::new(),
+            msrp_progress: HashMap::new(),
         };
         let inner = Arc::new(Inner {
             cfg,
@@ -468,6 +477,38 @@ impl Network {
     /// Writes raw bytes on an MSRP session (scripted or broken frames).
     pub async fn send_msrp_raw(&self, session: SessionId, bytes: Vec<u8>) -> Result<(), SimError> {
         media::send_raw(&self.inner, session, bytes).await
+    }
+
+    /// Sets how `role`'s MSRP sessions answer the client's SEND chunks that carry bytes:
+    /// [`Mode::Auto`] (200 OK, the default) or [`Mode::Manual`] (no response until
+    /// [`Network::respond_msrp`]; a chunk never answered stays unacknowledged). Chunks without a
+    /// body (the binding SEND, RFC 4975 7.1.1) are always answered. Applies to chunks arriving
+    /// from now on.
+    pub fn set_msrp_mode(&self, role: &str, mode: Mode) {
+        self.inner.state().msrp_modes.insert(role.to_owned(), mode);
+    }
+
+    /// Answers a SEND chunk the session holds ([`Network::set_msrp_mode`]) with `code`;
+    /// `request` is the chunk as observed. An error when the session does not hold it (answered
+    /// already, or answered automatically).
+    pub async fn respond_msrp(
+        &self,
+        session: SessionId,
+        request: &cpmconf_codec::msrp::Message,
+        code: u16,
+    ) -> Result<(), SimError> {
+        media::respond(&self.inner, session, request, code).await
+    }
+
+    /// What session `session` received of the client's SEND chunks and acknowledged with 2xx
+    /// (automatically or by [`Network::respond_msrp`]); `None` for a session that received no
+    /// chunk with bytes.
+    pub fn msrp_progress(&self, session: SessionId) -> Option<media::TransferProgress> {
+        self.inner
+            .state()
+            .msrp_progress
+            .get(&session)
+            .map(media::Progress::summary)
     }
 
     /// Closes an MSRP session's connection.

@@ -251,3 +251,55 @@ fn chunk_whose_byte_range_disagrees_with_its_body_gets_400_and_a_failure_report(
     );
     assert!(!b.is_dead(), "a bad chunk does not end the stream");
 }
+
+/// Holds back the response to every chunk whose Byte-Range starts after byte 2.
+struct HoldAfterTwo;
+
+impl cpmconf_stack::msrp::ResponsePolicy for HoldAfterTwo {
+    fn response_code(&mut self, _chunk: &Message) -> Option<(u16, Option<String>)> {
+        None
+    }
+    fn withhold(&mut self, chunk: &Message) -> bool {
+        chunk
+            .byte_range()
+            .and_then(Result::ok)
+            .is_some_and(|r| r.start > 2)
+    }
+}
+
+#[rstest]
+// A withheld chunk gets no response and no REPORT, the others their 200; the message is
+// still reassembled (the bytes arrived, only their acknowledgement is held back).
+#[case::second_chunk_withheld(true, &["tid-1"])]
+#[case::none_withheld(false, &["tid-1", "tid-2"])]
+fn a_withheld_chunk_is_received_but_not_answered(#[case] hold: bool, #[case] answered: &[&str]) {
+    let now = Instant::now();
+    let mut b = session("b", "a", 9);
+    if hold {
+        b.set_policy(Box::new(HoldAfterTwo));
+    }
+    let chunk = |tid: &str, range: &str, flag: Flag| {
+        let mut m = Message::request(tid, Method::Send, &[uri("b")], &[uri("a")])
+            .with_header("Message-ID", "m1")
+            .with_header("Byte-Range", range)
+            .with_body("text/plain", b"hi".to_vec());
+        m.flag = flag;
+        m
+    };
+    b.handle_bytes(&chunk("tid-1", "1-2/4", Flag::More).to_bytes());
+    b.handle_bytes(&chunk("tid-2", "3-4/4", Flag::Complete).to_bytes());
+    let out = frames(&mut b, now);
+    let got = events(&mut b);
+    assert!(
+        got.iter()
+            .any(|e| matches!(e, SessionEvent::Message { body, .. } if body == b"hihi")),
+        "{got:?}"
+    );
+    let tids: Vec<&str> = out
+        .iter()
+        .filter(|m| m.code().is_some())
+        .map(|m| m.tid.as_str())
+        .collect();
+    assert_eq!(tids, answered, "{out:?}");
+    assert!(out.iter().all(|m| m.method() != Some(&Method::Report)));
+}

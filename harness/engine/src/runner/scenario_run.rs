@@ -454,7 +454,8 @@ fn net_config(opts: &RunOptions, tap: &Tap, seed: u64) -> NetConfig {
 
 /// A role answers by itself unless a later `send: { status, answers: X }` answers the request
 /// saved as X: such requests are held (manual mode) for the role named by the saving `expect`'s
-/// `to` (any role when absent).
+/// `to` (any role when absent). A `send: { as: ROLE, msrp: CODE }` makes ROLE hold every MSRP
+/// SEND chunk with bytes the client sends it, in every session, for the whole scenario.
 fn hold_answered_requests(net: &Network, s: &Scenario) {
     let mut expects: Vec<&Expect> = Vec::new();
     for step in &s.steps {
@@ -466,6 +467,9 @@ fn hold_answered_requests(net: &Network, s: &Scenario) {
                         expects.push(e);
                     }
                 }
+            }
+            Step::Send(send) if matches!(send.msrp, Some(MsrpStart::Status(_))) => {
+                net.set_msrp_mode(&send.role, cpmconf_sim::Mode::Manual);
             }
             Step::Send(send) if send.status.is_some() => {
                 let name = send.answers.as_deref().unwrap_or("last_received");
@@ -699,7 +703,7 @@ fn candidate(
     if e.to.as_deref().is_some_and(|t| t != o.role) {
         return Ok(false);
     }
-    if is_connection_opener(v) && (e.cpim.is_some() || e.body.is_some() || e.xml.is_some()) {
+    if is_connection_opener(v) && crate::matcher::about_content(e) {
         return Ok(false);
     }
     is_candidate(e, v, &ctx.env)
@@ -725,6 +729,9 @@ async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
     let deadline = Instant::now() + within;
     if matches!(&e.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("CLOSE")) {
         return run_expect_close(ctx, e, deadline, within).await;
+    }
+    if let Some(o) = prepare_resume(ctx, e) {
+        return o;
     }
     let after = match &e.after {
         Some(name) => match ctx.boundaries.get(name) {
@@ -762,6 +769,16 @@ async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
                     let summary = v.summary();
                     ctx.consume(next, e.save.as_deref());
                     ctx.reached = true;
+                    if let Some(f) = out
+                        .findings
+                        .iter()
+                        .find(|f| f.key.as_deref() == Some(crate::matcher::NO_RESUME_POINT))
+                    {
+                        return StepOutcome::NotReached(format!(
+                            "{summary} carries no resume point to judge: {}: expected {}, seen {}",
+                            f.what, f.expected, f.seen
+                        ));
+                    }
                     if let Some((name, b)) = after {
                         if seq < b {
                             out.findings.insert(
@@ -832,6 +849,32 @@ async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
             Err(err) => return error(err),
         }
     }
+}
+
+/// `resumes: <saved chunk>`: what the simulated role received and acknowledged on that chunk's
+/// MSRP session, for the matcher. The situation of a resume is a transfer the role acknowledged
+/// in part: with no byte acknowledged the lower bound is byte 1, which a client that tracks
+/// nothing meets too, and with every byte acknowledged nothing is left to resume. Either way
+/// the step is `inconclusive` (not reached), not a pass.
+fn prepare_resume(ctx: &mut Context<'_>, e: &Expect) -> Option<StepOutcome> {
+    let name = e.resumes.as_deref()?;
+    let Some(session) = ctx.sessions.get(name).copied() else {
+        return Some(error(format!(
+            "`resumes: {name}` names no MSRP message saved by an earlier `expect`"
+        )));
+    };
+    let p = ctx.net.msrp_progress(session).unwrap_or_default();
+    let partial = p.acknowledged > 0 && p.total.is_none_or(|t| p.acknowledged < t);
+    if !partial {
+        return Some(StepOutcome::NotReached(format!(
+            "`resumes: {name}`: the transfer was not interrupted part-way: the simulated role acknowledged {} of {} bytes (received {}), so a resume point cannot show whether the client tracked the bytes",
+            p.acknowledged,
+            p.total.map_or_else(|| "*".to_string(), |t| t.to_string()),
+            p.received
+        )));
+    }
+    ctx.env.transfers.insert(name.to_string(), p);
+    None
 }
 
 /// `expect: { msrp: CLOSE, to: ROLE }`: the client closes its MSRP connection with ROLE (it
@@ -1021,6 +1064,13 @@ async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Proves, S
         .max()
         .unwrap_or(ctx.timing.expect());
     let deadline = Instant::now() + within;
+    if items.iter().any(
+        |i| matches!(i, GroupItem::Expect(e) | GroupItem::ExpectNone(e) if e.resumes.is_some()),
+    ) {
+        return fail_all(
+            "`resumes` is judged in a plain `expect` step only, not in a group".into(),
+        );
+    }
     let mut g = GroupProgress::new(items);
     let has_none = items.iter().any(|i| matches!(i, GroupItem::ExpectNone(_)));
     let mut next_obs = 0;

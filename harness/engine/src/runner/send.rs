@@ -237,9 +237,15 @@ async fn send_msrp(
     m: &MsrpStart,
     fixtures: &Path,
 ) -> Result<(), RunError> {
+    if let MsrpStart::Status(code) = m {
+        return respond_msrp(ctx, s, *code).await;
+    }
+    if matches!(m, MsrpStart::Method(x) if x.eq_ignore_ascii_case("CLOSE")) {
+        return close_msrp(ctx, s).await;
+    }
     if m != &MsrpStart::Method("SEND".into()) {
         return Err(RunError::Other(format!(
-            "the simulated roles send only MSRP SEND (they answer requests by themselves), not {m:?}"
+            "the simulated roles send MSRP SEND and responses to held chunks only (they answer requests by themselves), not {m:?}"
         )));
     }
     let name = s.in_dialog.as_deref().ok_or_else(|| {
@@ -275,6 +281,52 @@ async fn send_msrp(
     Ok(())
 }
 
+/// `msrp: CLOSE` with `in_dialog: <saved>`: the role closes the MSRP connection of that SIP
+/// dialog or MSRP message (the media plane is lost; CR 7.4.5 "interrupted"). The close follows
+/// everything the role wrote on the connection before, in TCP order.
+async fn close_msrp(ctx: &mut Context<'_>, s: &Send) -> Result<(), RunError> {
+    let name = s.in_dialog.as_deref().ok_or_else(|| {
+        other("`msrp: CLOSE` needs `in_dialog` (a saved SIP dialog or MSRP message)")
+    })?;
+    let session = match ctx.sessions.get(name) {
+        Some(s) => *s,
+        None => {
+            let call_id = saved_call_id(ctx, name)?;
+            let dialog = ctx
+                .net
+                .dialog_of_call_id(&call_id)
+                .ok_or_else(|| other(format!("no dialog with the Call-ID of `{name}`")))?;
+            ctx.net
+                .session_of_dialog(dialog)
+                .ok_or_else(|| other(format!("the dialog of `{name}` has no MSRP session")))?
+        }
+    };
+    ctx.net.close_msrp(session).await?;
+    Ok(())
+}
+
+/// `msrp: CODE` with `answers: <saved chunk>`: the role answers a SEND chunk of the client it
+/// holds (the runner puts a role that answers chunks itself in manual MSRP mode for the whole
+/// scenario, see `hold_answered_requests`).
+async fn respond_msrp(ctx: &mut Context<'_>, s: &Send, code: u16) -> Result<(), RunError> {
+    let name = s
+        .answers
+        .as_deref()
+        .ok_or_else(|| other("an MSRP response needs `answers:` naming the saved chunk"))?;
+    let Some(SavedMessage::Msrp(chunk)) = ctx.env.saved.get(name).cloned() else {
+        return Err(other(format!(
+            "`answers: {name}` names no saved MSRP message"
+        )));
+    };
+    let session = ctx.sessions.get(name).copied().ok_or_else(|| {
+        other(format!(
+            "`answers: {name}`: no MSRP session of the simulated network carried it"
+        ))
+    })?;
+    ctx.net.respond_msrp(session, &chunk, code).await?;
+    Ok(())
+}
+
 /// The body of a request or response: SDP, CPIM or literal.
 fn body(ctx: &Context<'_>, s: &Send, role: &str, fixtures: &Path) -> Result<Body, RunError> {
     let given = [
@@ -305,6 +357,38 @@ fn body(ctx: &Context<'_>, s: &Send, role: &str, fixtures: &Path) -> Result<Body
 
 fn sdp_body(ctx: &Context<'_>, sdp: &SdpSend) -> Result<Body, RunError> {
     let i = |v: &str| ctx.env.interpolate(v).map_err(other);
+    if sdp.answer == Some(MediaKind::File) {
+        // The role answers the offer it holds (RFC 5547 8.2 and 9): the direction reversed,
+        // its own MSRP endpoint, the offer's file-selector, file-transfer-id and file-range
+        // echoed. Nothing of it is chosen by the step.
+        for (set, key) in [
+            (sdp.direction.is_some(), "direction"),
+            (sdp.setup.is_some(), "setup"),
+            (sdp.accept_types.is_some(), "accept-types"),
+            (sdp.accept_wrapped_types.is_some(), "accept-wrapped-types"),
+            (sdp.file_selector.is_some(), "file-selector"),
+            (sdp.file_range.is_some(), "file-range"),
+            (sdp.file_transfer_id.is_some(), "file-transfer-id"),
+            (sdp.file_disposition.is_some(), "file-disposition"),
+        ] {
+            if set {
+                return Err(other(format!(
+                    "sdp `{key}` of a file answer comes from the offer it answers (RFC 5547 8.2: direction reversed, file attributes echoed); it cannot be set"
+                )));
+            }
+        }
+        return Ok(Body::Sdp(SdpOffer {
+            kind: OfferKind::File(Box::new(FileAttributes {
+                selector: FileSelector::default(),
+                transfer_id: String::new(),
+                disposition: None,
+                date: None,
+                icon: None,
+                range: None,
+            })),
+            direction: Direction::SendRecv,
+        }));
+    }
     let kind = sdp.offer.or(sdp.answer).unwrap_or(MediaKind::Chat);
     let kind = match kind {
         MediaKind::Chat => OfferKind::Chat,

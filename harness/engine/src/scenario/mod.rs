@@ -12,7 +12,8 @@ pub use duration::DurationSpec;
 pub use load::{load_file, parse_scenario, LoadedScenario};
 pub use matcher_spec::{Matcher, MatcherSpec, StatusSpec};
 pub use model::{
-    BodySend, Command, CpimSend, Expect, FeatureTags, Given, GroupItem, MediaKind, MsrpStart,
-    Scenario, SdpExpect, SdpSend, Send, Setup, Step, WaitFor, LANGUAGE_VERSION,
+    BodySend, ByteRangeExpect, Command, CpimSend, Expect, FeatureTags, Given, GroupItem, MediaKind,
+    MsrpStart, NumberSpec, Scenario, SdpExpect, SdpSend, Send, Setup, Step, WaitFor,
+    LANGUAGE_VERSION,
 };
 pub use vars::{Bindings, Reference, TemplateError};

@@ -447,6 +447,16 @@ pub struct Expect {
     /// Matcher over the whole body as text.
     #[serde(default)]
     pub body: Option<Matcher>,
+    /// The Byte-Range of an MSRP chunk, compared as numbers (RFC 4975 9).
+    #[serde(default)]
+    pub byte_range: Option<ByteRangeExpect>,
+    /// The saved MSRP chunk of an interrupted transfer: the message's SDP `a=file-range` must
+    /// resume it (CR 7.4.5): start between (the last byte of the prefix the simulated role
+    /// acknowledged with 2xx) + 1 and (the last byte it received) + 1, stop the message's size
+    /// or `*`. Judged from what the role saw on that chunk's MSRP session; a role that
+    /// acknowledged no byte, or the whole message, is not the situation (`inconclusive`).
+    #[serde(default)]
+    pub resumes: Option<String>,
     /// Name to save the matched message under.
     #[serde(default)]
     pub save: Option<String>,
@@ -476,6 +486,33 @@ pub struct Expect {
 
 fn client_role() -> String {
     "client".to_string()
+}
+
+/// A number in a step: an integer, or a string with `${...}` references that must substitute
+/// to one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum NumberSpec {
+    /// A literal.
+    Int(u64),
+    /// A template (`"${resume.sdp.file-range.start}"`).
+    Text(String),
+}
+
+/// Byte-Range checks of an MSRP chunk (RFC 4975 9: `Byte-Range: start-end/total`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ByteRangeExpect {
+    /// The first byte of the chunk.
+    #[serde(default)]
+    pub start: Option<NumberSpec>,
+    /// The size of the whole message; a total of `*` (unknown, RFC 4975 9) is accepted too.
+    #[serde(default)]
+    pub total: Option<NumberSpec>,
+    /// `true`: the chunk does not complete the message (its last byte is below the total, or
+    /// with a total of `*` its end-line flag is `+`); `false`: it does.
+    #[serde(default)]
+    pub partial: Option<bool>,
 }
 
 /// SDP checks of an expectation.

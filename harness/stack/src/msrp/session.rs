@@ -22,6 +22,15 @@ use std::time::{Duration, Instant};
 pub trait ResponsePolicy: Send {
     /// The code and comment to answer `chunk` with, or `None` for `200 OK`.
     fn response_code(&mut self, chunk: &Message) -> Option<(u16, Option<String>)>;
+
+    /// Asked only for a chunk [`ResponsePolicy::response_code`] lets through with `200 OK`:
+    /// `true` keeps the chunk (it is reassembled as usual) but sends no response now, so a
+    /// simulated peer can acknowledge it later, or never (a transfer interrupted before its
+    /// bytes were acknowledged, CR 7.4.5). The owner answers it with
+    /// `Message::response_to` written as raw bytes.
+    fn withhold(&mut self, _chunk: &Message) -> bool {
+        false
+    }
 }
 
 impl<F> ResponsePolicy for F
@@ -658,6 +667,7 @@ impl MsrpSession {
         let message_id = msg.message_id().map(str::to_owned).unwrap_or_default();
         let failure = msg.failure_report().unwrap_or(FailureReport::Yes);
         let scripted = self.policy.response_code(msg);
+        let withheld = scripted.is_none() && self.policy.withhold(msg);
         let (mut code, mut comment) = scripted.unwrap_or((200, Some("OK".into())));
         let (chunks, earlier_rejected) = {
             let entry = self.incoming.entry(message_id.clone()).or_default();
@@ -689,7 +699,7 @@ impl MsrpSession {
             FailureReport::Yes => true,
             FailureReport::Partial => code != 200,
             FailureReport::No => false,
-        };
+        } && !(withheld && code == 200);
         if answer {
             self.respond(msg, code, comment.clone());
         }
