@@ -12,8 +12,10 @@ use rstest::rstest;
 use support::{copy_dir, cpmconf, junitparser_read, repo, text};
 
 const FAULT: &str = "7.3.1.5/accept-contact-icsi";
-/// The 7.3.1.5 and 7.3.4 subtrees (13 scenarios): each of the four shards gets at least one.
+/// The 7.3.1.5 and 7.3.4 subtrees (`SELECTED` scenarios): each of the four shards gets at least one.
 const SELECTION: &[&str] = &["--clause", "7.3.1.5.*", "--clause", "7.3.4.*"];
+/// The scenario files under scenarios/7.3.1.5, 7.3.1.5.1, 7.3.4.3 and 7.3.4.4.
+const SELECTED: usize = 14;
 
 struct Runs {
     tmp: tempfile::TempDir,
@@ -121,19 +123,19 @@ fn four_shards_merge_into_the_unsharded_report() {
     assert_eq!(o.status.code(), r.whole_status, "{}", text(&o));
     let (whole, merged) = (json(&r.whole), json(&out));
     assert_eq!(verdicts(&merged), verdicts(&whole));
-    assert_eq!(verdicts(&merged).len(), 13);
+    assert_eq!(verdicts(&merged).len(), SELECTED);
     assert!(verdicts(&merged).values().any(|v| v.0 == "fail"));
     assert_eq!(merged["gate"], whole["gate"]);
     assert_eq!(merged["seed"], whole["seed"]);
     assert_eq!(merged["client"], whole["client"]);
-    assert_eq!(merged["selection"]["total"], 13);
+    assert_eq!(merged["selection"]["total"], SELECTED);
     assert_eq!(merged["selection"]["digest"], whole["selection"]["digest"]);
     assert!(merged["selection"].get("partition").is_none());
     // Each shard recorded its part and the whole selection.
     for (k, s) in r.shards.iter().enumerate() {
         let v = json(s);
         assert_eq!(v["selection"]["partition"], format!("hash:{}/4", k + 1));
-        assert_eq!(v["selection"]["total"], 13);
+        assert_eq!(v["selection"]["total"], SELECTED);
     }
     // JUnit: the same counts as the unsharded run's, read by a JUnit consumer.
     let (jw, jm) = (
@@ -150,7 +152,7 @@ fn four_shards_merge_into_the_unsharded_report() {
         .values()
         .filter(|c| c["suite"] != "protocol baseline")
         .count();
-    assert_eq!(scenario_cases, 13);
+    assert_eq!(scenario_cases, SELECTED);
     // index.html: every scenario, its capture copied beside it.
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     for id in verdicts(&merged).keys() {

@@ -282,6 +282,10 @@ async fn run_live(
     let _ = ctx.ut.shutdown(opts.timing.adapter()).await;
     drop(ctx);
     drop(started.reference);
+    // The capture ends here: what the monitors judge, the wire log shows and the pcap holds are
+    // the same events (a reply still in flight is in none of them), so `cpmconf check` on the
+    // pcap gives the live verdicts.
+    tap.finish();
     let events = tap.events();
     let trace = Trace::from_events(&events);
     let labels = Labeler::new(&net);
