@@ -116,7 +116,6 @@ async fn message_above_pager_limit_goes_large_mode() {
         text: text.clone(),
         content_type: None,
         imdn: None,
-        to: None,
     }))
     .await;
     let inv = r.expect(Method::Invite).await;
