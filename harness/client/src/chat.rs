@@ -264,6 +264,25 @@ impl Core {
         }
     }
 
+    /// The CPIM To of a private message (or isComposing, `composing`) to one participant `to`
+    /// of the group session `s` (7.3.9.1 a: "to one CPM user or to one non-CPM Principal within
+    /// a CPM Group Session ... the address of the recipient").
+    fn private_to(&self, s: &Session, to: &str, composing: bool) -> Result<String, String> {
+        if !s.kind.is_group() {
+            return Err(format!(
+                "a private message needs a group session; {} is not one",
+                s.handle
+            ));
+        }
+        if composing && self.faults.has("7.3.9.1/cpim-to-private-iscomposing") {
+            return Ok(self.cpim_to(s));
+        }
+        if !composing && self.faults.has("7.3.9.1/cpim-to-private-chat") {
+            return Ok("sip:anonymous@anonymous.invalid".into());
+        }
+        Ok(to.to_owned())
+    }
+
     /// Queues or sends an MSRP message in `handle`.
     pub fn media_send(&mut self, handle: &str, content_type: &str, body: Vec<u8>) {
         let Some(s) = self.sessions.get_mut(handle) else {
@@ -284,17 +303,23 @@ impl Core {
         }
     }
 
-    /// A chat message from the user into session `handle` (7.3.9.1); returns the Message-ID.
+    /// A chat message from the user into session `handle` (7.3.9.1), to the whole session or,
+    /// with `private`, to that one participant of a group session; returns the Message-ID.
     pub fn send_chat_in(
         &mut self,
         handle: &str,
         text: &str,
         display: &[&str],
+        private: Option<&str>,
     ) -> Result<Option<String>, String> {
         let Some(s) = self.sessions.get(handle) else {
             return Err(format!("no session {handle}"));
         };
         let kind = s.kind;
+        let private_to = match private {
+            Some(p) => Some(self.private_to(s, p, false)?),
+            None => None,
+        };
         // 7.3.11 item 1: no user message into a deferred 1-1 session; the NOTE: a reply starts
         // a new 1-1 session (7.3.1.1).
         if kind == SessionKind::Deferred1to1
@@ -368,7 +393,7 @@ impl Core {
             return Ok(None);
         }
         let via_race = s.via_race;
-        let to = self.cpim_to(s);
+        let to = private_to.unwrap_or_else(|| self.cpim_to(s));
         // 7.3.9.1 d: delivery reports SHALL be requested; read reports MAY.
         let mut dispositions: Vec<&str> = Vec::new();
         if !self.faults.has("7.3.9.1/request-delivery-report") {
@@ -407,13 +432,22 @@ impl Core {
         Ok(Some(id))
     }
 
-    /// An isComposing indication (5.5, 7.3.9.1 e).
-    pub fn send_composing_in(&mut self, handle: &str, state: ComposingState) -> Result<(), String> {
+    /// An isComposing indication (5.5, 7.3.9.1 e), for the whole session or, with `private`,
+    /// for a private message to that one participant of a group session (7.3.9.1 a).
+    pub fn send_composing_in(
+        &mut self,
+        handle: &str,
+        state: ComposingState,
+        private: Option<&str>,
+    ) -> Result<(), String> {
         let Some(s) = self.sessions.get(handle) else {
             return Err(format!("no session {handle}"));
         };
         let is_group = s.kind.is_group();
-        let to = self.cpim_to(s);
+        let to = match private {
+            Some(p) => self.private_to(s, p, true)?,
+            None => self.cpim_to(s),
+        };
         let st = match state {
             ComposingState::Active => State::Active,
             ComposingState::Idle => State::Idle,

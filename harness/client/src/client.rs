@@ -356,12 +356,12 @@ impl Core {
                     .into_iter()
                     .filter(|d| *d == "display")
                     .collect();
-                let id = self.send_chat_in(&h, &a.text, &display)?;
+                let id = self.send_chat_in(&h, &a.text, &display, a.to.as_deref())?;
                 Ok(json!({ "message_id": id }))
             }
             Command::SendComposing(a) => {
                 let h = self.resolve(a.session.as_deref())?;
-                self.send_composing_in(&h, a.state)?;
+                self.send_composing_in(&h, a.state, a.to.as_deref())?;
                 Ok(Value::Null)
             }
             Command::SendFile(a) => {

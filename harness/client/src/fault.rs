@@ -301,7 +301,11 @@ const FAULTS: &[FaultInfo] = &[
     },
     FaultInfo {
         id: "7.3.9.1/cpim-to-private-chat",
-        breaks: "sets the CPIM To of 1-1 chat messages to sip:anonymous@anonymous.invalid",
+        breaks: "sets the CPIM To of 1-1 chat messages and of private messages in a group to sip:anonymous@anonymous.invalid",
+    },
+    FaultInfo {
+        id: "7.3.9.1/cpim-to-private-iscomposing",
+        breaks: "sets the CPIM To of the isComposing of a private message in a group to the group's address, not the participant's",
     },
     FaultInfo {
         id: "7.3.9.1/cpim-to-imdn-in-group",

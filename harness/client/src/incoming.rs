@@ -310,7 +310,7 @@ impl Core {
             .get_mut(handle)
             .and_then(|s| s.first_text.take())
         {
-            let _ = self.send_chat_in(handle, &t, &[]);
+            let _ = self.send_chat_in(handle, &t, &[], None);
         }
     }
 

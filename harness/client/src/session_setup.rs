@@ -206,7 +206,7 @@ impl Core {
         if let Some(s) = self.sessions.get_mut(handle) {
             if let Some(t) = s.first_text.take() {
                 let h = handle.to_owned();
-                let _ = self.send_chat_in(&h, &t, &[]);
+                let _ = self.send_chat_in(&h, &t, &[], None);
             }
         }
     }

@@ -62,6 +62,7 @@ async fn one_to_one_chat_both_ways_and_bye_completed_elsewhere() {
         session: Some(session.clone()),
         text: "hi bob".into(),
         imdn: None,
+        to: None,
     }))
     .await;
     let (ct, body) = msrp_message(&mut conn).await;
@@ -76,6 +77,7 @@ async fn one_to_one_chat_both_ways_and_bye_completed_elsewhere() {
     r.cmd(Command::SendComposing(cpmconf_ut::SendComposing {
         session: Some(session.clone()),
         state: cpmconf_ut::ComposingState::Active,
+        to: None,
     }))
     .await;
     let (ct, _) = msrp_message(&mut conn).await;
@@ -134,6 +136,7 @@ async fn delivery_report_request_follows_the_fault(
         session: None,
         text: "x".into(),
         imdn: None,
+        to: None,
     }))
     .await;
     let (_, body) = msrp_message(&mut conn).await;

@@ -70,6 +70,7 @@ async fn deferred_group_sendonly_gets_no_imdn_and_no_chat(
             session: None,
             text: "back".into(),
             imdn: None,
+            to: None,
         }))
         .await;
         let rejoin = r.expect(Method::Invite).await;

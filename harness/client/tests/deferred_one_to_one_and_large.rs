@@ -77,6 +77,7 @@ async fn deferred_one_to_one_imdn_in_session_and_reply_in_new_session() {
         session: Some(session),
         text: "thanks".into(),
         imdn: None,
+        to: None,
     }))
     .await;
     let new = r.expect(Method::Invite).await;

@@ -86,6 +86,7 @@ async fn incoming_invite_wins_the_rejoin_race(#[case] faults: &[&str], #[case] a
         session: None,
         text: "me too".into(),
         imdn: None,
+        to: None,
     }))
     .await;
     let (_, body) = msrp_message(&mut conn).await;

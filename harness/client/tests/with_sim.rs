@@ -57,6 +57,7 @@ async fn registers_and_chats_with_bob_through_the_sim() {
                 session: None,
                 text: "hi via sim".into(),
                 imdn: None,
+                to: None,
             }),
             WAIT,
         )
