@@ -171,7 +171,13 @@ pub struct ClientConfig {
     pub tap: Option<Tap>,
     /// Seed of every generated id.
     pub seed: u64,
+    /// Pacing of a file sent over MSRP: at most this many chunks wait for their MSRP 200 at a
+    /// time ([`FILE_SEND_WINDOW`] by default); `None` writes the whole file at once.
+    pub file_send_window: Option<usize>,
 }
+
+/// The default [`ClientConfig::file_send_window`]: four 2048-byte chunks (8 KiB) in flight.
+pub const FILE_SEND_WINDOW: usize = 4;
 
 impl ClientConfig {
     /// A config for `user@domain` with password `password` talking to `proxy` over UDP, with the
@@ -195,6 +201,7 @@ impl ClientConfig {
             timers: ClientTimers::default(),
             tap: None,
             seed: 0,
+            file_send_window: Some(FILE_SEND_WINDOW),
         }
     }
 

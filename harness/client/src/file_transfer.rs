@@ -175,6 +175,8 @@ impl Core {
                 chunk_size: CHUNK,
                 message_id: Some(id),
                 byte_range_start: start,
+                // Paced: the user's abort (7.4.3) finds the file still unsent in part.
+                window: self.cfg.file_send_window,
                 ..Default::default()
             },
         });

@@ -29,6 +29,7 @@ mod state;
 pub use client::{hello_result, RefClient, CLIENT_NAME};
 pub use config::{
     ClientConfig, ClientIdentity, ClientPolicy, ClientTimers, Provisioned, Transport,
+    FILE_SEND_WINDOW,
 };
 pub use cpmconf_stack::sip::Timers;
 pub use error::ClientError;

@@ -274,6 +274,24 @@ fn byte_range_findings(
             out.push(finding("Byte-Range", want, quote_text(&written)).keyed("byte_range.partial"));
         }
     }
+    if let Some(aborted) = b.aborted {
+        let is_aborted = m.flag == cpmconf_codec::msrp::Flag::Abort;
+        if is_aborted != aborted {
+            let want = if aborted {
+                "a chunk that aborts the message (end-line flag `#`)"
+            } else {
+                "a chunk that does not abort the message (end-line flag `+` or `$`)"
+            };
+            out.push(
+                finding(
+                    "end-line flag",
+                    want,
+                    format!("`{}` (Byte-Range {written})", m.flag.as_char()),
+                )
+                .keyed("byte_range.aborted"),
+            );
+        }
+    }
     Ok(())
 }
 
@@ -1738,6 +1756,12 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
     // The whole file in one chunk: not the partial chunk a precondition waits for.
     #[case::whole_file_is_not_partial("{ start: 1, partial: true }", "1-6000/6000", 6000, '$', &["byte_range.partial"])]
     #[case::last_chunk_unknown_total("{ partial: true }", "4097-6000/*", 1904, '$', &["byte_range.partial"])]
+    // The end-line flag: `#` ends an aborted message (RFC 4975 7.1.5).
+    #[case::aborted("{ aborted: true }", "2049-4096/6000", 2048, '#', &[])]
+    #[case::not_aborted("{ aborted: false }", "2049-4096/6000", 2048, '+', &[])]
+    #[case::last_is_not_aborted("{ aborted: false }", "4097-6000/6000", 1904, '$', &[])]
+    #[case::aborted_where_none_may_be("{ aborted: false }", "2049-4096/6000", 2048, '#', &["byte_range.aborted"])]
+    #[case::more_where_an_abort_is_awaited("{ aborted: true }", "2049-4096/6000", 2048, '+', &["byte_range.aborted"])]
     fn byte_ranges_compare_as_numbers(
         #[case] want: &str,
         #[case] range: &str,

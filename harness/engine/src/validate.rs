@@ -728,6 +728,7 @@ fn expect_conditions(e: &Expect) -> Vec<String> {
             ("start", b.start.is_some()),
             ("total", b.total.is_some()),
             ("partial", b.partial.is_some()),
+            ("aborted", b.aborted.is_some()),
         ] {
             if set {
                 c.push(format!("byte_range.{key}"));

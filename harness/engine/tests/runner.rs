@@ -181,13 +181,16 @@ fn reference_profile() -> String {
 }
 
 async fn suite_run(rel: &str, faults: &[&str]) -> cpmconf_engine::runner::ScenarioReport {
+    suite_run_with(rel, faults, &reference_profile()).await
+}
+
+async fn suite_run_with(
+    rel: &str,
+    faults: &[&str],
+    profile: &str,
+) -> cpmconf_engine::runner::ScenarioReport {
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = options(
-        &reference_profile(),
-        vec![suite_scenario(rel)],
-        dir.path(),
-        11,
-    );
+    let mut opts = options(profile, vec![suite_scenario(rel)], dir.path(), 11);
     opts.golden_root = None;
     opts.fixtures_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
     opts.faults = faults.iter().map(|f| f.to_string()).collect();
@@ -370,4 +373,43 @@ async fn each_resume_fault_fails_only_its_own_requirement(#[case] fault: Option<
         let got = requirement(&r, id);
         assert_eq!(got.verdict, want, "{id} with fault {fault:?}: {got:#?}");
     }
+}
+
+// CR 7.4.3 (7.4.3/abort-bye-sender) against the live reference client: pacing its chunks on
+// their MSRP 200s (the default window of 4) it is still sending when the user aborts, and ends
+// the session with BYE (pass); with the fault it closes MSRP without a BYE and fails, at the BYE
+// step; writing the whole file at once (`reference: { file_send_window: unbounded }` in the
+// profile) it never is in the situation, and the scenario stops inconclusive at the first
+// precondition, neither pass nor fail. A window of one chunk (stop-and-wait) is paced too.
+#[rstest::rstest]
+#[case::paced(None, "", Verdict::Pass, "step 10")]
+#[case::stop_and_wait(None, "reference: { file_send_window: 1 }\n", Verdict::Pass, "step 10")]
+#[case::no_bye(Some("7.4.3/abort-bye-sender"), "", Verdict::Fail, "step 10")]
+#[case::whole_file_at_once(
+    None,
+    "reference: { file_send_window: unbounded }\n",
+    Verdict::Inconclusive,
+    "step 6"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_abort_is_judged_only_while_the_file_is_incomplete(
+    #[case] fault: Option<&str>,
+    #[case] setting: &str,
+    #[case] want: Verdict,
+    #[case] step: &str,
+) {
+    let profile = format!("{}{setting}", reference_profile());
+    let r = suite_run_with(
+        "7.4.3/sender-abort-bye.yaml",
+        &fault.into_iter().collect::<Vec<_>>(),
+        &profile,
+    )
+    .await;
+    let got = requirement(&r, "7.4.3/abort-bye-sender");
+    assert_eq!(got.verdict, want, "{:#?}", r.result);
+    // Judged at the BYE step, or stopped at the first precondition (named in the message).
+    let at = got.step.map(|n| format!("step {n}"));
+    let named = got.message.as_deref().unwrap_or_default().contains(step);
+    assert!(at.as_deref() == Some(step) || named, "{got:#?}");
+    assert_eq!(r.result.verdict, want, "{:#?}", r.result);
 }

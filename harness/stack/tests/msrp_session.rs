@@ -1,5 +1,6 @@
 //! The sans-IO MSRP session on an in-process pair with a hand-driven clock: ids, response
-//! deadlines, Failure-Report handling, 481/501 answers, abort by API and after a 413.
+//! deadlines, Failure-Report handling, 481/501 answers, abort by API and after a 413, pacing by
+//! a window of chunks awaiting their responses.
 
 use cpmconf_codec::msrp::{Flag, Message, Method, MsrpUri, StartKind};
 use cpmconf_stack::msrp::{MsrpSession, SendOptions, SessionConfig, SessionEvent};
@@ -302,4 +303,41 @@ fn a_withheld_chunk_is_received_but_not_answered(#[case] hold: bool, #[case] ans
         .collect();
     assert_eq!(tids, answered, "{out:?}");
     assert!(out.iter().all(|m| m.method() != Some(&Method::Report)));
+}
+
+// Pacing (`SendOptions::window`): at most `window` chunks of a message wait for their responses;
+// each 200 lets one more go out; an abort is sent at once even with the window full. `None`
+// sends every chunk at once.
+#[rstest]
+#[case::stop_and_wait(Some(1), 1)]
+#[case::two_in_flight(Some(2), 2)]
+#[case::unbounded(None, 5)]
+fn a_paced_message_waits_for_responses(#[case] window: Option<usize>, #[case] at_once: usize) {
+    let now = Instant::now();
+    let mut a = session("a", "b", 8);
+    let opts = SendOptions {
+        chunk_size: 10,
+        window,
+        ..SendOptions::default()
+    };
+    let id = a.send_message("text/plain", vec![b'z'; 50], opts);
+    let first = frames(&mut a, now);
+    assert_eq!(first.len(), at_once, "{first:?}");
+    if at_once == 5 {
+        return;
+    }
+    // A 200 to the first chunk frees one place.
+    let resp = Message::response_to(&first[0], 200u16, None);
+    a.handle_bytes(&resp.to_bytes());
+    let next = frames(&mut a, now);
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_eq!(next[0].flag, Flag::More);
+    assert!(frames(&mut a, now).is_empty(), "the window is full again");
+    // Aborted with the window full: the `#` chunk goes out at once.
+    assert!(a.abort(&id));
+    let rest = frames(&mut a, now);
+    assert_eq!(
+        rest.iter().map(|m| m.flag).collect::<Vec<_>>(),
+        vec![Flag::Abort]
+    );
 }

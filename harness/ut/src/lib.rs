@@ -16,7 +16,10 @@ pub use command::*;
 pub use driver::{Adapter, AdapterProcess};
 pub use error::{ProfileError, UtError};
 pub use event::*;
-pub use profile::{AdapterSpec, Capability, ClientProfile, DigestAlgorithm, ProfileIdentity};
+pub use profile::{
+    AdapterSpec, Capability, ClientProfile, DigestAlgorithm, ProfileIdentity, ReferenceSettings,
+    SendWindow,
+};
 pub use protocol::{
     protocol_schema, AdapterMessage, Request, Response, MAX_LINE, PROTOCOL_VERSION,
 };

@@ -37,6 +37,54 @@ pub struct ClientProfile {
     /// `rfc3261/8.2.6.2-via-copied`): their failures become `xfail` and every summary lists them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protocol_waivers: Vec<String>,
+    /// Settings of the built-in reference client when it runs in the harness process
+    /// (`adapter: { kind: in_process }`); ignored for every other adapter.
+    #[serde(default, skip_serializing_if = "ReferenceSettings::is_default")]
+    pub reference: ReferenceSettings,
+}
+
+/// Settings of the in-process reference client (`reference:` in a profile).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceSettings {
+    /// How many MSRP chunks of a file it sends before their 200s come back: a number (at least
+    /// 1), or `unbounded` to write the whole file at once. Absent: the client's default (4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_send_window: Option<SendWindow>,
+}
+
+impl ReferenceSettings {
+    fn is_default(&self) -> bool {
+        *self == ReferenceSettings::default()
+    }
+}
+
+/// A window of MSRP chunks awaiting their responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SendWindow {
+    /// At most this many chunks in flight.
+    Chunks(usize),
+    /// No limit: every chunk at once.
+    Named(Unbounded),
+}
+
+/// The word `unbounded`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Unbounded {
+    /// No limit.
+    #[serde(rename = "unbounded")]
+    Unbounded,
+}
+
+impl SendWindow {
+    /// The window in chunks; `None` when unbounded.
+    pub fn chunks(self) -> Option<usize> {
+        match self {
+            SendWindow::Chunks(n) => Some(n.max(1)),
+            SendWindow::Named(Unbounded::Unbounded) => None,
+        }
+    }
 }
 
 fn default_auth_algorithms() -> Vec<DigestAlgorithm> {

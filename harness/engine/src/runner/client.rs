@@ -41,6 +41,9 @@ pub async fn start(
             cfg.timers = timing.client_timers(cfg.timers);
             cfg.tap = Some(tap.clone());
             cfg.seed = seed;
+            if let Some(w) = profile.reference.file_send_window {
+                cfg.file_send_window = w.chunks();
+            }
             let (client, adapter) = RefClient::start(cfg)
                 .await
                 .map_err(|e| format!("the reference client did not start: {e}"))?;

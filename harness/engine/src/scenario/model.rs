@@ -513,6 +513,10 @@ pub struct ByteRangeExpect {
     /// with a total of `*` its end-line flag is `+`); `false`: it does.
     #[serde(default)]
     pub partial: Option<bool>,
+    /// `true`: the chunk's end-line flag is `#`, the sender aborted the message with it
+    /// (RFC 4975 7.1.5); `false`: it is `+` or `$`.
+    #[serde(default)]
+    pub aborted: Option<bool>,
 }
 
 /// SDP checks of an expectation.

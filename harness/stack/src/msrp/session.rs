@@ -79,6 +79,12 @@ pub struct SendOptions {
     pub abort_after_chunks: Option<usize>,
     /// Further header fields put on every chunk.
     pub extra_headers: Vec<(String, String)>,
+    /// Pacing: at most this many chunks of the message wait for their transaction responses
+    /// at a time; the next chunk goes out once a response (or a response timeout) frees a
+    /// place. `None` (the default) sends every chunk at once. A chunk that ends an aborted
+    /// message (`#`) is never held back. Chunks that expect no response (`Failure-Report: no`
+    /// or `partial`) do not count.
+    pub window: Option<usize>,
 }
 
 impl Default for SendOptions {
@@ -91,6 +97,7 @@ impl Default for SendOptions {
             byte_range_start: 1,
             abort_after_chunks: None,
             extra_headers: Vec::new(),
+            window: None,
         }
     }
 }
@@ -431,8 +438,31 @@ impl MsrpSession {
         self.next_chunk(now)
     }
 
+    /// `true` when `out` may send its next chunk now: it is being aborted, or fewer of its
+    /// chunks than its window await their responses.
+    fn may_send(&self, out: &Outgoing) -> bool {
+        let aborting = out.abort_requested
+            || out
+                .opts
+                .abort_after_chunks
+                .is_some_and(|k| out.chunks_sent >= k);
+        aborting
+            || out.opts.window.is_none_or(|w| {
+                let awaiting = self
+                    .pending
+                    .values()
+                    .filter(|p| p.message_id.as_deref() == Some(out.message_id.as_str()))
+                    .count();
+                awaiting < w.max(1)
+            })
+    }
+
     fn next_chunk(&mut self, now: Instant) -> Option<Vec<u8>> {
-        let mut out = self.outgoing.pop_front()?;
+        // The first message allowed to send (a paced message waiting for responses lets the
+        // ones queued after it go on).
+        let i = (0..self.outgoing.len())
+            .find(|&i| self.outgoing.get(i).is_some_and(|o| self.may_send(o)))?;
+        let mut out = self.outgoing.remove(i)?;
         let total = out.body.len();
         let size = out.opts.chunk_size.max(1);
         let start = out.next;
@@ -489,7 +519,7 @@ impl MsrpSession {
         if last {
             self.sent_ids.insert(out.message_id.clone());
         } else {
-            self.outgoing.push_front(out);
+            self.outgoing.insert(i, out);
         }
         Some(msg.to_bytes())
     }
