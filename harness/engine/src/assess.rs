@@ -180,13 +180,36 @@ impl<'c> Assessor<'c> {
                     );
                     return false;
                 }
+                // A finding that says the situation of one condition is absent (no CPIM From
+                // in the message) makes the requirements resting on it `inconclusive`; the
+                // step's other requirements are judged on their own conditions.
+                let absent: Vec<&Finding> = findings
+                    .iter()
+                    .filter(|f| f.key.as_deref().is_some_and(crate::matcher::is_not_reached))
+                    .collect();
                 for id in &proves.verifies {
                     let mine: Vec<Finding> = proves
                         .findings_for(id, &findings)
                         .into_iter()
                         .cloned()
                         .collect();
-                    if mine.is_empty() {
+                    let unreached: Vec<&Finding> = mine
+                        .iter()
+                        .filter(|f| f.key.as_deref().is_some_and(crate::matcher::is_not_reached))
+                        .collect();
+                    if !unreached.is_empty() {
+                        self.set(
+                            id,
+                            Verdict::Inconclusive,
+                            step,
+                            Vec::new(),
+                            Vec::new(),
+                            Some(format!(
+                                "step {step}: the situation was not reached: {}",
+                                one_line(&unreached)
+                            )),
+                        );
+                    } else if mine.is_empty() {
                         self.set(id, Verdict::Pass, step, Vec::new(), Vec::new(), None);
                     } else {
                         self.failed.get_or_insert(step);
@@ -194,6 +217,17 @@ impl<'c> Assessor<'c> {
                     }
                 }
                 let unclaimed = proves.unclaimed(&findings);
+                if !absent.is_empty() && unclaimed.is_empty() {
+                    self.stop(
+                        step,
+                        Verdict::Inconclusive,
+                        format!(
+                            "step {step}: the situation was not reached: {}",
+                            one_line(&absent)
+                        ),
+                    );
+                    return false;
+                }
                 if !unclaimed.is_empty() {
                     self.stop(
                         step,
