@@ -419,7 +419,11 @@ fn cpim_from_device_findings(
         return Ok(());
     };
     let from = match cpim::parse(&body) {
-        Ok(d) => d.value.get_ns_all(cpim::NS_CPIM, "From").first().map(|s| s.to_string()),
+        Ok(d) => d
+            .value
+            .get_ns_all(cpim::NS_CPIM, "From")
+            .first()
+            .map(|s| s.to_string()),
         Err(e) => {
             out.push(finding(
                 "CPIM From",

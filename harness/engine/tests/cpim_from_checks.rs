@@ -96,12 +96,32 @@ const FOREIGN: &str = "<sip:alice@test;gr=urn:uuid:00000000-0000-4000-8000-00000
 #[rstest]
 // reading gruu: the public GRUU, however written.
 #[case::gruu(Some("gruu"), true, Some(GRUU), true)]
-#[case::gruu_display_name(Some("gruu"), true, Some("\"Alice\" <sip:alice@test;gr=urn:gsma:imei:A-1>"), true)]
-#[case::gruu_percent_encoded(Some("gruu"), true, Some("<sip:alice@test;gr=urn%3Agsma%3Aimei%3AA-1>"), true)]
-#[case::gruu_case(Some("gruu"), true, Some("<sip:alice@test;GR=URN:GSMA:IMEI:A-1>"), true)]
+#[case::gruu_display_name(
+    Some("gruu"),
+    true,
+    Some("\"Alice\" <sip:alice@test;gr=urn:gsma:imei:A-1>"),
+    true
+)]
+#[case::gruu_percent_encoded(
+    Some("gruu"),
+    true,
+    Some("<sip:alice@test;gr=urn%3Agsma%3Aimei%3AA-1>"),
+    true
+)]
+#[case::gruu_case(
+    Some("gruu"),
+    true,
+    Some("<sip:alice@test;GR=URN:GSMA:IMEI:A-1>"),
+    true
+)]
 #[case::gruu_bare_aor(Some("gruu"), true, Some(AOR), false)]
 #[case::gruu_foreign_device(Some("gruu"), true, Some(FOREIGN), false)]
-#[case::gruu_other_user(Some("gruu"), true, Some("<sip:mallory@test;gr=urn:gsma:imei:A-1>"), false)]
+#[case::gruu_other_user(
+    Some("gruu"),
+    true,
+    Some("<sip:mallory@test;gr=urn:gsma:imei:A-1>"),
+    false
+)]
 // reading instance: the CPM Address, the device on the 200's Contact.
 #[case::instance(Some("instance"), true, Some(AOR), true)]
 #[case::instance_own_gr(Some("instance"), true, Some(GRUU), true)]
@@ -120,7 +140,12 @@ fn the_cpim_from_check(
     #[case] ok: bool,
 ) {
     let e = step();
-    let out = check(&e, Observed::Msrp(&chunk(from)), &env(reading, contact_instance)).unwrap();
+    let out = check(
+        &e,
+        Observed::Msrp(&chunk(from)),
+        &env(reading, contact_instance),
+    )
+    .unwrap();
     let want: Vec<(String, String)> = if ok {
         Vec::new()
     } else {

@@ -423,7 +423,10 @@ async fn the_cpim_from_device_id_is_judged_under_the_profiles_reading(
     .await
     .expect("the scenario ends within its deadlines");
     let got = requirement(&r, "7.4.5.2/sender-cpim-from-device-id");
-    assert_eq!(got.verdict, want, "reading {reading:?}, fault {fault:?}: {got:#?}");
+    assert_eq!(
+        got.verdict, want,
+        "reading {reading:?}, fault {fault:?}: {got:#?}"
+    );
     for id in ["7.4.5.2/sender-200-ok-file", "7.4.5.2/responder-procedure"] {
         let other = requirement(&r, id);
         assert_eq!(other.verdict, Verdict::Pass, "{id}: {other:#?}");
