@@ -653,6 +653,42 @@ mod tests {
         assert_eq!(verdict_of(&r, PAGER), Verdict::Inconclusive);
     }
 
+    /// A condition whose situation is absent from the message (no CPIM From for
+    /// `cpim_from_device`) makes the requirement resting on it inconclusive, not failed, while
+    /// the step's other requirement is judged on its own condition (pass, or fail with a
+    /// finding of its own); the scenario stops there.
+    #[rstest::rstest]
+    #[case::other_condition_met(&[crate::matcher::NO_CPIM_FROM], Verdict::Pass)]
+    #[case::other_condition_failed(&[crate::matcher::NO_CPIM_FROM, "byte_range.start"], Verdict::Fail)]
+    fn a_not_reached_condition_leaves_the_other_requirement_judged(
+        #[case] keys: &[&str],
+        #[case] other: Verdict,
+    ) {
+        const OK200: &str = "7.4.5.2/sender-200-ok-file";
+        let cat = Catalogue::embedded().unwrap();
+        let s = scenario("[]");
+        let mut a = Assessor::new(&cat, &s);
+        let proves = Proves {
+            verifies: vec![UA.into(), OK200.into()],
+            evidence: [
+                (UA.to_string(), vec!["cpim_from_device".to_string()]),
+                (OK200.to_string(), vec!["byte_range".to_string()]),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        assert!(!a.record(1, &proves, failed(keys)));
+        let r = a.finish(2);
+        assert_eq!(verdict_of(&r, UA), Verdict::Inconclusive);
+        assert_eq!(verdict_of(&r, OK200), other);
+        let worst = if other == Verdict::Fail {
+            Verdict::Fail
+        } else {
+            Verdict::Inconclusive
+        };
+        assert_eq!(r.verdict, worst);
+    }
+
     #[test]
     fn each_finding_blames_only_the_requirement_whose_condition_produced_it() {
         let cat = Catalogue::embedded().unwrap();
