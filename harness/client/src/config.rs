@@ -83,6 +83,11 @@ pub struct ClientPolicy {
     /// Ambiguity setting (7.3.1.5): after a 404/403 on re-join, fall back to an ad-hoc INVITE
     /// (the MAY taken).
     pub rejoin_fallback_adhoc: bool,
+    /// Ambiguity setting (7.4.5.2 item 1, L262): serving a resume request as original sender,
+    /// wrap the resumed file in CPIM whose From carries the device identifier in this form
+    /// (profile `readings.device_id_in_cpim_from`); `None` sends the file unwrapped (RFC 5547),
+    /// as every other transfer.
+    pub cpim_from_device: Option<cpmconf_ut::CpimFromDevice>,
 }
 
 impl Default for ClientPolicy {
@@ -96,6 +101,7 @@ impl Default for ClientPolicy {
             anonymous: false,
             wait_participant_info_before_leaving: true,
             rejoin_fallback_adhoc: true,
+            cpim_from_device: None,
         }
     }
 }
@@ -255,6 +261,7 @@ impl ClientConfig {
         if let Some(v) = &p.conference_factory_uri {
             self.provisioned.conference_factory_uri = v.clone();
         }
+        self.policy.cpim_from_device = c.readings.device_id_in_cpim_from;
         Ok(())
     }
 }
@@ -273,7 +280,8 @@ mod tests {
             private_user_identity: carol-private@home.test, instance_id: 'urn:uuid:9' }\n\
             transport: tcp\ncapabilities: [pager]\n\
             provisioned: { pager_limit: 77, file_size_limit: 88, \
-            deferred_mgmt_uri: 'sip:d@x.test', conference_factory_uri: 'sip:f@x.test' }\n";
+            deferred_mgmt_uri: 'sip:d@x.test', conference_factory_uri: 'sip:f@x.test' }\n\
+            readings: { device_id_in_cpim_from: instance }\n";
         let profile = ClientProfile::from_yaml(yaml, "test profile").expect("profile");
         let ip: IpAddr = Ipv4Addr::LOCALHOST.into();
         let cfg =
@@ -299,6 +307,10 @@ mod tests {
                 deferred_mgmt_uri: "sip:d@x.test".into(),
                 conference_factory_uri: "sip:f@x.test".into(),
             }
+        );
+        assert_eq!(
+            cfg.policy.cpim_from_device,
+            Some(cpmconf_ut::CpimFromDevice::Instance)
         );
     }
 

@@ -488,6 +488,10 @@ const FAULTS: &[FaultInfo] = &[
         breaks: "answers 488 to a resume of a file it still has",
     },
     FaultInfo {
+        id: "7.4.5.2/sender-cpim-from-device-id",
+        breaks: "serving a resume, names another device in the CPIM From of the resumed file (gr of a foreign instance)",
+    },
+    FaultInfo {
         id: "7.4.5.2/recipient-follow-7-4-2",
         breaks: "answers a resume offer as a new transfer (no a=file-range) and takes the file from byte 1",
     },

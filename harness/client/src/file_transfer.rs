@@ -160,10 +160,49 @@ impl Core {
             return;
         };
         let remaining = (rec.size + 1).saturating_sub(start) as usize;
-        let chunks = remaining.div_ceil(CHUNK).max(1);
+        let mut chunks = remaining.div_ceil(CHUNK).max(1);
         let id = self.ids.token(12);
-        let body = rec.content.clone();
-        let ct = rec.content_type.clone();
+        let mut body = rec.content.clone();
+        let mut ct = rec.content_type.clone();
+        // 7.4.5.2 item 1 (L262): serving a resume request as original sender, "the device
+        // identifier used in the CPIM From header is set as described in section 6.1.1". With
+        // a reading configured, the rest of the file goes out as one CPIM message (From this
+        // device, To the requestor) from the requested byte on: the chunks keep the Byte-Range
+        // positions from the resume point, the CPIM headers heading the first one.
+        let serving_resume = !s.outgoing && s.kind == SessionKind::FileOut;
+        if let (true, Some(reading)) = (serving_resume, self.policy.cpim_from_device) {
+            let peer = s.peer.clone();
+            let skip = (start.saturating_sub(1) as usize).min(body.len());
+            let instance = if self.faults.has("7.4.5.2/sender-cpim-from-device-id") {
+                "urn:uuid:00000000-0000-4000-8000-000000000000".to_owned()
+            } else {
+                self.instance.clone()
+            };
+            let from = match reading {
+                cpmconf_ut::CpimFromDevice::Gruu => format!("{};gr={instance}", self.aor()),
+                // The device is named by +sip.instance on the 200's Contact; the fault names
+                // another one in the From all the same.
+                cpmconf_ut::CpimFromDevice::Instance
+                    if self.faults.has("7.4.5.2/sender-cpim-from-device-id") =>
+                {
+                    format!("{};gr={instance}", self.aor())
+                }
+                cpmconf_ut::CpimFromDevice::Instance => self.aor(),
+            };
+            let msg = cpmconf_codec::cpim::Message::builder()
+                .from(&cpmconf_codec::cpim::NameAddr::uri(&from))
+                .to(&cpmconf_codec::cpim::NameAddr::uri(&peer))
+                .datetime(&crate::imdn::now_rfc3339())
+                .imdn_message_id(&self.ids.token(12))
+                .content_type(&ct)
+                .body(body.get(skip..).unwrap_or_default().to_vec())
+                .build()
+                .to_bytes();
+            chunks = msg.len().div_ceil(CHUNK).max(1);
+            body = vec![0; skip];
+            body.extend_from_slice(&msg);
+            ct = "message/cpim".into();
+        }
         if let Some(s) = self.sessions.get_mut(handle) {
             s.file_msg = Some((id.clone(), chunks));
             s.responses_seen = 0;

@@ -180,13 +180,36 @@ impl<'c> Assessor<'c> {
                     );
                     return false;
                 }
+                // A finding that says the situation of one condition is absent (no CPIM From
+                // in the message) makes the requirements resting on it `inconclusive`; the
+                // step's other requirements are judged on their own conditions.
+                let absent: Vec<&Finding> = findings
+                    .iter()
+                    .filter(|f| f.key.as_deref().is_some_and(crate::matcher::is_not_reached))
+                    .collect();
                 for id in &proves.verifies {
                     let mine: Vec<Finding> = proves
                         .findings_for(id, &findings)
                         .into_iter()
                         .cloned()
                         .collect();
-                    if mine.is_empty() {
+                    let unreached: Vec<&Finding> = mine
+                        .iter()
+                        .filter(|f| f.key.as_deref().is_some_and(crate::matcher::is_not_reached))
+                        .collect();
+                    if !unreached.is_empty() {
+                        self.set(
+                            id,
+                            Verdict::Inconclusive,
+                            step,
+                            Vec::new(),
+                            Vec::new(),
+                            Some(format!(
+                                "step {step}: the situation was not reached: {}",
+                                one_line(&unreached)
+                            )),
+                        );
+                    } else if mine.is_empty() {
                         self.set(id, Verdict::Pass, step, Vec::new(), Vec::new(), None);
                     } else {
                         self.failed.get_or_insert(step);
@@ -194,6 +217,17 @@ impl<'c> Assessor<'c> {
                     }
                 }
                 let unclaimed = proves.unclaimed(&findings);
+                if !absent.is_empty() && unclaimed.is_empty() {
+                    self.stop(
+                        step,
+                        Verdict::Inconclusive,
+                        format!(
+                            "step {step}: the situation was not reached: {}",
+                            one_line(&absent)
+                        ),
+                    );
+                    return false;
+                }
                 if !unclaimed.is_empty() {
                     self.stop(
                         step,
@@ -617,6 +651,42 @@ mod tests {
         assert_eq!(verdict_of(&r, UA), Verdict::Fail);
         assert_eq!(r.requirements[0].step, Some(1));
         assert_eq!(verdict_of(&r, PAGER), Verdict::Inconclusive);
+    }
+
+    /// A condition whose situation is absent from the message (no CPIM From for
+    /// `cpim_from_device`) makes the requirement resting on it inconclusive, not failed, while
+    /// the step's other requirement is judged on its own condition (pass, or fail with a
+    /// finding of its own); the scenario stops there.
+    #[rstest::rstest]
+    #[case::other_condition_met(&[crate::matcher::NO_CPIM_FROM], Verdict::Pass)]
+    #[case::other_condition_failed(&[crate::matcher::NO_CPIM_FROM, "byte_range.start"], Verdict::Fail)]
+    fn a_not_reached_condition_leaves_the_other_requirement_judged(
+        #[case] keys: &[&str],
+        #[case] other: Verdict,
+    ) {
+        const OK200: &str = "7.4.5.2/sender-200-ok-file";
+        let cat = Catalogue::embedded().unwrap();
+        let s = scenario("[]");
+        let mut a = Assessor::new(&cat, &s);
+        let proves = Proves {
+            verifies: vec![UA.into(), OK200.into()],
+            evidence: [
+                (UA.to_string(), vec!["cpim_from_device".to_string()]),
+                (OK200.to_string(), vec!["byte_range".to_string()]),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        assert!(!a.record(1, &proves, failed(keys)));
+        let r = a.finish(2);
+        assert_eq!(verdict_of(&r, UA), Verdict::Inconclusive);
+        assert_eq!(verdict_of(&r, OK200), other);
+        let worst = if other == Verdict::Fail {
+            Verdict::Fail
+        } else {
+            Verdict::Inconclusive
+        };
+        assert_eq!(r.verdict, worst);
     }
 
     #[test]

@@ -58,7 +58,11 @@ pub fn is_candidate(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<boo
 /// `true` for an expectation about a message's content (`cpim`, `body`, `xml`, `byte_range`),
 /// which the connection-opening empty SEND never is.
 pub fn about_content(e: &Expect) -> bool {
-    e.cpim.is_some() || e.body.is_some() || e.xml.is_some() || e.byte_range.is_some()
+    e.cpim.is_some()
+        || e.body.is_some()
+        || e.xml.is_some()
+        || e.byte_range.is_some()
+        || e.cpim_from_device.is_some()
 }
 
 /// An MSRP SEND without a body: the active endpoint's first request on a new connection
@@ -188,6 +192,11 @@ pub fn check(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<MatchOutco
         let n = f.len();
         resume_findings(&mut f, obs, name, env)?;
         section(&mut f, "resumes", n);
+    }
+    if let Some(name) = &e.cpim_from_device {
+        let n = f.len();
+        cpim_from_device_findings(&mut f, obs, name, env)?;
+        section(&mut f, "cpim_from_device", n);
     }
     Ok(MatchOutcome {
         findings: f,
@@ -349,6 +358,149 @@ fn resume_findings(
 /// The key of the `resumes` finding for a message without a readable a=file-range: no resume
 /// point to judge, so the step's situation (a resume offer) was not reached.
 pub const NO_RESUME_POINT: &str = "resumes.no-file-range";
+
+/// The key of the `cpim_from_device` finding for a message without a CPIM body: no CPIM From
+/// exists to carry a device identifier, so the step's situation was not reached.
+pub const NO_CPIM_FROM: &str = "cpim_from_device.no-cpim";
+
+/// `true` for the key of a finding that says the situation of its condition is absent from
+/// the message (no CPIM body for `cpim_from_device`): the requirements resting on it are
+/// `inconclusive`, not failed, and the others of the step are judged as usual.
+pub fn is_not_reached(key: &str) -> bool {
+    key == NO_CPIM_FROM
+}
+
+/// The runner value naming the profile's reading of CR 7.4.5.2 item 1 (`gruu`, `instance`;
+/// unset when the profile names none).
+pub const CPIM_FROM_READING: &str = "client.readings.device_id_in_cpim_from";
+
+/// The runner value holding the profile's device instance id (`+sip.instance`).
+pub const CLIENT_INSTANCE: &str = "client.instance_id";
+
+/// An instance identifier as written (`<urn:...>`, `"<urn:...>"`, percent-encoded in a URI
+/// parameter), for comparison: quotes, angle brackets and percent-encoding removed, the URN
+/// compared ignoring case (RFC 8141 3: the `urn` and NID parts are case-insensitive, and the
+/// UUID and IMEI forms the suite sees are case-insensitive throughout).
+fn instance_key(v: &str) -> String {
+    let v = cpmconf_codec::sip::uri::percent_decode(v.trim());
+    let v = v.trim().trim_matches('"').trim();
+    let v = v
+        .strip_prefix('<')
+        .and_then(|x| x.strip_suffix('>'))
+        .unwrap_or(v);
+    v.to_ascii_lowercase()
+}
+
+/// `cpim_from_device: <saved 200>`: CR 7.4.5.2 item 1 (L262), "The device identifier used in
+/// the CPIM From header is set as described in section 6.1.1". 6.1.1 is not in the CR; the two
+/// readings of it a CPIM From allows are judged, the profile's alone when it names one:
+/// `gruu`, the From is the device's public GRUU (the CPM Address with `gr=<instance id>`,
+/// RFC 5627 3.1 / 3GPP TS 24.229), and `instance`, the From is the CPM Address (with no `gr`
+/// naming another device) and the device is the `+sip.instance` of the Contact of the client's
+/// 200 OK saved as `name`.
+fn cpim_from_device_findings(
+    out: &mut Vec<Finding>,
+    obs: Observed<'_>,
+    name: &str,
+    env: &MatchEnv,
+) -> Result<(), MatchError> {
+    let client = env
+        .bindings
+        .get("client.uri")
+        .ok_or_else(|| MatchError::Unsupported("no ${client.uri} to compare with".into()))?
+        .to_string();
+    let instance = env
+        .bindings
+        .get(CLIENT_INSTANCE)
+        .ok_or_else(|| MatchError::Unsupported(format!("no ${{{CLIENT_INSTANCE}}}")))?
+        .to_string();
+    let reading = env.bindings.get(CPIM_FROM_READING).map(|v| v.to_string());
+    let ok200 = match env.saved.get(name) {
+        Some(SavedMessage::Sip(m)) => m.clone(),
+        Some(SavedMessage::Msrp(_)) => {
+            return Err(MatchError::Unsupported(format!(
+                "`cpim_from_device: {name}` names an MSRP message, not the client's SIP 200 OK"
+            )))
+        }
+        None => return Err(MatchError::NoSaved(name.to_string())),
+    };
+    // No CPIM body: the file went out as it is (RFC 5547), no CPIM From exists to judge.
+    let Some(Ok(body)) = part_of(obs, "message/cpim") else {
+        out.push(
+            finding(
+                "CPIM From",
+                "a message/cpim body whose From carries the device identifier",
+                format!("Content-Type {}", quoted(obs.content_type())),
+            )
+            .keyed(NO_CPIM_FROM),
+        );
+        return Ok(());
+    };
+    let from = match cpim::parse(&body) {
+        Ok(d) => d
+            .value
+            .get_ns_all(cpim::NS_CPIM, "From")
+            .first()
+            .map(|s| s.to_string()),
+        Err(e) => {
+            out.push(finding(
+                "CPIM From",
+                "a decodable message/cpim body",
+                format!("undecodable: {e}"),
+            ));
+            return Ok(());
+        }
+    };
+    let Some(from) = from else {
+        out.push(finding("CPIM From", "a CPIM From header", "(absent)"));
+        return Ok(());
+    };
+    let want_aor = address_uri(&client);
+    let seen = address_uri(&from);
+    let is_client = match (&seen, &want_aor) {
+        (Some(s), Some(w)) => s.same_address(w),
+        _ => false,
+    };
+    let gr = seen.as_ref().and_then(|u| u.param("gr")).map(instance_key);
+    let own = instance_key(&instance);
+    let contact_instance = ok200
+        .contact_features()
+        .ok()
+        .into_iter()
+        .flatten()
+        .find_map(|f| f.sip_instance())
+        .map(|v| instance_key(&v));
+    let gruu_ok = is_client && gr.as_deref() == Some(own.as_str());
+    let instance_ok = is_client
+        && gr.as_deref().is_none_or(|g| g == own)
+        && contact_instance.as_deref() == Some(own.as_str());
+    let gruu_want = format!("the public GRUU <{client};gr={instance}> (reading `gruu`)");
+    let instance_want = format!(
+        "the CPM Address <{client}> (no `gr` of another device) with +sip.instance=\"<{instance}>\" on the Contact of the 200 OK saved as {name} (reading `instance`)"
+    );
+    let seen_text = format!(
+        "From {}; Contact +sip.instance {}",
+        quote_text(&from),
+        contact_instance.map_or_else(|| "(absent)".to_string(), |c| format!("<{c}>"))
+    );
+    let (ok, want) = match reading.as_deref() {
+        Some("gruu") => (gruu_ok, gruu_want),
+        Some("instance") => (instance_ok, instance_want),
+        Some(other) => {
+            return Err(MatchError::Unsupported(format!(
+                "unknown reading {other:?} of device_id_in_cpim_from (known: gruu, instance)"
+            )))
+        }
+        None => (
+            gruu_ok || instance_ok,
+            format!("{gruu_want}, or {instance_want}"),
+        ),
+    };
+    if !ok {
+        out.push(finding("CPIM From device identifier", want, seen_text));
+    }
+    Ok(())
+}
 
 /// The condition key of start-line and correlation findings: they say the message is not the one
 /// the step is about, so they are evidence against every requirement of the step.

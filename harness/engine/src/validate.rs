@@ -604,6 +604,7 @@ impl Validator<'_> {
             ("answers", &e.answers),
             ("in_dialog", &e.in_dialog),
             ("resumes", &e.resumes),
+            ("cpim_from_device", &e.cpim_from_device),
         ] {
             if let Some(name) = name {
                 self.saved_ref(name, key);
@@ -737,6 +738,9 @@ fn expect_conditions(e: &Expect) -> Vec<String> {
     }
     if e.resumes.is_some() {
         c.push("resumes".into());
+    }
+    if e.cpim_from_device.is_some() {
+        c.push("cpim_from_device".into());
     }
     c
 }

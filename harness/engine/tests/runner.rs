@@ -413,3 +413,64 @@ async fn a_sender_abort_is_judged_only_while_the_file_is_incomplete(
     assert!(at.as_deref() == Some(step) || named, "{got:#?}");
     assert_eq!(r.result.verdict, want, "{:#?}", r.result);
 }
+
+// CR 7.4.5.2 item 1 (L262) against the live reference client, under each reading of "the
+// device identifier used in the CPIM From header is set as described in section 6.1.1" the
+// profile can name (`readings.device_id_in_cpim_from`), and without one (the reference client
+// then sends the file unwrapped: no CPIM From exists, the requirement is inconclusive and the
+// resumed Byte-Range is still judged). The fault names another device in the From: it fails
+// its own requirement under either reading and nothing else.
+#[rstest::rstest]
+#[case::gruu("gruu", None, Verdict::Pass)]
+#[case::instance("instance", None, Verdict::Pass)]
+#[case::unwrapped("", None, Verdict::Inconclusive)]
+#[case::gruu_foreign_device("gruu", Some("7.4.5.2/sender-cpim-from-device-id"), Verdict::Fail)]
+#[case::instance_foreign_device(
+    "instance",
+    Some("7.4.5.2/sender-cpim-from-device-id"),
+    Verdict::Fail
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cpim_from_device_id_is_judged_under_the_profiles_reading(
+    #[case] reading: &str,
+    #[case] fault: Option<&str>,
+    #[case] want: Verdict,
+) {
+    let rel = "7.4.5.2/resume-known-file-200.yaml";
+    let base = reference_profile();
+    assert!(
+        base.contains("device_id_in_cpim_from: gruu"),
+        "the reference profile names the gruu reading"
+    );
+    let profile = if reading.is_empty() {
+        assert!(base.contains("readings:\n  device_id_in_cpim_from: gruu\n"));
+        base.replace("readings:\n  device_id_in_cpim_from: gruu\n", "")
+    } else {
+        base.replace(
+            "device_id_in_cpim_from: gruu",
+            &format!("device_id_in_cpim_from: {reading}"),
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(&profile, vec![suite_scenario(rel)], dir.path(), 11);
+    opts.golden_root = None;
+    opts.fixtures_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    opts.faults = fault.iter().map(|f| f.to_string()).collect();
+    let cat = Catalogue::embedded().unwrap();
+    let loaded = opts.scenarios[0].clone();
+    let r = tokio::time::timeout(
+        Duration::from_secs(60),
+        run_scenario(&cat, &opts, &loaded, std::time::Instant::now()),
+    )
+    .await
+    .expect("the scenario ends within its deadlines");
+    let got = requirement(&r, "7.4.5.2/sender-cpim-from-device-id");
+    assert_eq!(
+        got.verdict, want,
+        "reading {reading:?}, fault {fault:?}: {got:#?}"
+    );
+    for id in ["7.4.5.2/sender-200-ok-file", "7.4.5.2/responder-procedure"] {
+        let other = requirement(&r, id);
+        assert_eq!(other.verdict, Verdict::Pass, "{id}: {other:#?}");
+    }
+}

@@ -149,15 +149,14 @@ async fn a_typed_file_push_offer_is_answered_with_its_file_identities() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recvonly_file_offer_is_an_error_pointing_at_a_literal_body() {
-    let r = run(inline(&file_push("direction: sendonly", "recvonly"))).await;
+async fn a_file_offer_neither_push_nor_pull_is_an_error() {
+    let r = run(inline(&file_push("direction: sendonly", "inactive"))).await;
     assert_eq!(r.result.verdict, Verdict::Error, "{:#?}", r.result);
     assert_eq!(
         r.result.message.as_deref(),
         Some(
-            "step 1: `sdp: { offer: file }` is built as a push (direction: sendonly) only; write \
-             a pull or resume offer (recvonly) with `body: { content-type: application/sdp, \
-             text }`"
+            "step 1: `sdp: { offer: file }` is a push (direction: sendonly) or a pull or resume \
+             request (direction: recvonly) (RFC 5547 8.1)"
         ),
         "{:#?}",
         r.result

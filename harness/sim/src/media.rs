@@ -226,6 +226,13 @@ pub(crate) async fn offer(
         }
         OfferKind::File(f) => {
             m.accept_types = vec!["message/cpim".into()];
+            if offer.direction == cpmconf_codec::sdp::Direction::RecvOnly {
+                // The role receives the file: it takes it as it is (RFC 5547 5: the file's
+                // type) or wrapped in CPIM.
+                let ty = f.selector.file_type.clone().unwrap_or_else(|| "*".into());
+                m.accept_types.push(ty.clone());
+                m.accept_wrapped_types = vec![ty];
+            }
             file_offer(&origin, &m, f.as_ref())
         }
     };

@@ -218,6 +218,53 @@ pub struct Configure {
     /// Provisioned values.
     #[serde(default)]
     pub provisioned: Provisioned,
+    /// The readings the client takes where the CR allows several (profile `readings`); left
+    /// out of the JSON when none is named, so adapters that do not know it see no change.
+    #[serde(default, skip_serializing_if = "Readings::is_empty")]
+    pub readings: Readings,
+}
+
+/// The readings a client takes where the CR allows several (an IXIT of the profile): the
+/// suite judges the client under the reading named here, and under every allowed reading when
+/// none is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Readings {
+    /// CR 7.4.5.2 item 1 (L262): "The device identifier used in the CPIM From header is set as
+    /// described in section 6.1.1" (6.1.1 is not in the CR). See [`CpimFromDevice`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id_in_cpim_from: Option<CpimFromDevice>,
+}
+
+impl Readings {
+    /// `true` when no reading is named.
+    pub fn is_empty(&self) -> bool {
+        *self == Readings::default()
+    }
+}
+
+/// How the device identifier of 6.1.1 goes with the CPIM From of the file an original sender
+/// serves on a resume request (CR 7.4.5.2 item 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CpimFromDevice {
+    /// The CPIM From is the device's public GRUU: the CPM Address with a `gr` URI parameter
+    /// whose value is the instance identifier (RFC 5627 3.1; 3GPP TS 24.229 builds the public
+    /// GRUU from the `+sip.instance` value).
+    Gruu,
+    /// The CPIM From is the CPM Address; the device identifier is the `+sip.instance` that 6.1.1
+    /// ("in SIP requests and responses") puts on the Contact of the SIP 200 OK of the session.
+    Instance,
+}
+
+impl CpimFromDevice {
+    /// The name in profiles (`gruu`, `instance`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CpimFromDevice::Gruu => "gruu",
+            CpimFromDevice::Instance => "instance",
+        }
+    }
 }
 
 /// The SIP identity the client registers.

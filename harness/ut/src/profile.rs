@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::command::{Configure, Identity, Provisioned, Transport};
+use crate::command::{Configure, Identity, Provisioned, Readings, Transport};
 use crate::error::ProfileError;
 
 /// One client under test.
@@ -37,6 +37,10 @@ pub struct ClientProfile {
     /// `rfc3261/8.2.6.2-via-copied`): their failures become `xfail` and every summary lists them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protocol_waivers: Vec<String>,
+    /// The readings the client takes where the CR allows several (IXIT), e.g.
+    /// `device_id_in_cpim_from: gruu`; a reading not named is judged under every allowed one.
+    #[serde(default, skip_serializing_if = "Readings::is_empty")]
+    pub readings: Readings,
     /// Settings of the built-in reference client when it runs in the harness process
     /// (`adapter: { kind: in_process }`); ignored for every other adapter.
     #[serde(default, skip_serializing_if = "ReferenceSettings::is_default")]
@@ -375,6 +379,7 @@ impl ClientProfile {
                 instance_id: self.identity.instance_id.clone(),
             },
             provisioned: self.provisioned.clone(),
+            readings: self.readings,
         }
     }
 }

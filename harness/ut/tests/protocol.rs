@@ -35,6 +35,9 @@ fn configure() -> Command {
             conference_factory_uri: Some("sip:conf-factory@cf.test".into()),
             other: [("x".to_owned(), "y".to_owned())].into(),
         },
+        readings: Readings {
+            device_id_in_cpim_from: Some(CpimFromDevice::Gruu),
+        },
     })
 }
 

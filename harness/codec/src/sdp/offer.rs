@@ -161,12 +161,16 @@ pub fn chat_answer(
     session(origin, m.to_media())
 }
 
-/// A file-transfer offer (RFC 5547 8.1, push): `media` sendonly with setup actpass and the file
-/// attributes.
+/// A file-transfer offer (RFC 5547 8.1): `media` with setup actpass and the file attributes;
+/// sendonly (a push) unless `media` says recvonly (a pull, or a resume request of the original
+/// receiver, RFC 5547 8.1 and 9).
 pub fn file_offer(origin: &Origin, media: &MsrpMedia, file: &FileAttributes) -> SessionDescription {
     let mut m = media.clone();
     m.setup = Setup::ActPass;
-    m.direction = Some(Direction::SendOnly);
+    m.direction = Some(match media.direction {
+        Some(Direction::RecvOnly) => Direction::RecvOnly,
+        _ => Direction::SendOnly,
+    });
     session(origin, file.add_to(m.to_media()))
 }
 

@@ -500,6 +500,13 @@ fn bind_builtins(env: &mut MatchEnv, opts: &RunOptions, net: &Network) {
     b.set("client.user", p.identity.user.clone());
     b.set("client.domain", p.identity.domain.clone());
     b.set("client.name", p.name.clone());
+    b.set(
+        crate::matcher::CLIENT_INSTANCE,
+        p.identity.instance_id.clone(),
+    );
+    if let Some(r) = p.readings.device_id_in_cpim_from {
+        b.set(crate::matcher::CPIM_FROM_READING, r.as_str().to_string());
+    }
     // Provisioned limits, and the first value past each (a boundary a scenario tests from
     // both sides, whatever the profile provisions).
     let pv = &p.provisioned;
@@ -1068,11 +1075,12 @@ async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Proves, S
         .max()
         .unwrap_or(ctx.timing.expect());
     let deadline = Instant::now() + within;
-    if items.iter().any(
-        |i| matches!(i, GroupItem::Expect(e) | GroupItem::ExpectNone(e) if e.resumes.is_some()),
-    ) {
+    if items.iter().any(|i| {
+        matches!(i, GroupItem::Expect(e) | GroupItem::ExpectNone(e)
+            if e.resumes.is_some() || e.cpim_from_device.is_some())
+    }) {
         return fail_all(
-            "`resumes` is judged in a plain `expect` step only, not in a group".into(),
+            "`resumes` and `cpim_from_device` are judged in a plain `expect` step only, not in a group".into(),
         );
     }
     let mut g = GroupProgress::new(items);

@@ -403,11 +403,12 @@ fn sdp_body(ctx: &Context<'_>, sdp: &SdpSend) -> Result<Body, RunError> {
         Some(d) => return Err(other(format!("unknown SDP direction {d:?}"))),
     };
     let file = kind != OfferKind::Chat && kind != OfferKind::LargeMsg;
-    // The sim writes file offers as a push (codec `sdp::file_offer`: a=sendonly, RFC 5547 6);
-    // a pull or resume offer (a=recvonly) cannot be built yet.
-    if file && direction != Direction::SendOnly {
+    // The sim writes file offers as RFC 5547 8.1 defines them (codec `sdp::file_offer`): a
+    // push (a=sendonly) or a pull / resume request (a=recvonly, RFC 5547 9); the role's own
+    // MSRP endpoint is behind either.
+    if file && !matches!(direction, Direction::SendOnly | Direction::RecvOnly) {
         return Err(other(
-            "`sdp: { offer: file }` is built as a push (direction: sendonly) only; write a pull or resume offer (recvonly) with `body: { content-type: application/sdp, text }`",
+            "`sdp: { offer: file }` is a push (direction: sendonly) or a pull or resume request (direction: recvonly) (RFC 5547 8.1)",
         ));
     }
     for (set, key) in [

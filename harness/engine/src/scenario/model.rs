@@ -457,6 +457,15 @@ pub struct Expect {
     /// acknowledged no byte, or the whole message, is not the situation (`inconclusive`).
     #[serde(default)]
     pub resumes: Option<String>,
+    /// CR 7.4.5.2 item 1 (L262): the CPIM From of the MSRP message carries the client's device
+    /// identifier as the profile's reading names it (`readings.device_id_in_cpim_from`), or
+    /// under any allowed reading when it names none: `gruu` (the From is the client's CPM
+    /// Address with `gr=<instance id>`) or `instance` (the From is the CPM Address, no `gr` of
+    /// another device, and the saved SIP message named here, the client's 200 OK setting up the
+    /// session, carries `+sip.instance` with the profile's instance id on its Contact). A
+    /// message without a CPIM body has no CPIM From: the step is `inconclusive`.
+    #[serde(default)]
+    pub cpim_from_device: Option<String>,
     /// Name to save the matched message under.
     #[serde(default)]
     pub save: Option<String>,
