@@ -1,10 +1,9 @@
 //! Role labels of a captured trace: which simulated role (or the client) sent and received each
 //! message, for the golden projection and the wire log.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use cpmconf_capture::{Trace, TraceEntry, TraceFrame};
+use cpmconf_capture::{TraceEntry, TraceFrame};
 use cpmconf_codec::msrp;
 use cpmconf_sim::Network;
 
@@ -14,38 +13,12 @@ pub const CLIENT: &str = "client";
 /// Labels addresses and messages with the roles of one network.
 pub struct Labeler<'n> {
     net: &'n Network,
-    /// Addresses the network does not know but a message names: the ephemeral port of a role's
-    /// outgoing MSRP connection that closed before the role recorded it, known from the message's
-    /// From-Path / To-Path.
-    learned: HashMap<SocketAddr, String>,
 }
 
 impl<'n> Labeler<'n> {
     /// Labels for `net`.
     pub fn new(net: &'n Network) -> Self {
-        Labeler {
-            net,
-            learned: HashMap::new(),
-        }
-    }
-
-    /// Labels for `net` and the messages of `trace`: an address that carried a role's MSRP
-    /// message (by its path) is named after that role everywhere, in the wire log and the
-    /// capture sidecar too, not only in the message's own labels.
-    pub fn for_trace(net: &'n Network, trace: &Trace) -> Self {
-        let mut l = Labeler::new(net);
-        for e in &trace.entries {
-            if !matches!(e.frame, TraceFrame::Msrp(_)) {
-                continue;
-            }
-            let (from, to) = l.roles(e);
-            for (addr, role) in [(e.src, from), (e.dst, to)] {
-                if role != CLIENT && l.net.role_of_addr(addr).is_none() {
-                    l.learned.entry(addr).or_insert(role);
-                }
-            }
-        }
-        l
+        Labeler { net }
     }
 
     /// The role of a simulated socket; the core's SIP traffic is attributed to the role that
@@ -83,12 +56,10 @@ impl<'n> Labeler<'n> {
             TraceFrame::Msrp(d) => (
                 self.net
                     .role_of_addr(e.src)
-                    .or_else(|| self.learned.get(&e.src).cloned())
                     .or_else(|| self.path_role(&d.value, "From-Path"))
                     .unwrap_or_else(|| CLIENT.into()),
                 self.net
                     .role_of_addr(e.dst)
-                    .or_else(|| self.learned.get(&e.dst).cloned())
                     .or_else(|| self.path_role(&d.value, "To-Path"))
                     .unwrap_or_else(|| CLIENT.into()),
             ),
@@ -105,11 +76,6 @@ impl<'n> Labeler<'n> {
 
     /// The name of an address for the wire log: its simulated role, else [`CLIENT`].
     pub fn name(&self, addr: SocketAddr) -> Option<String> {
-        Some(
-            self.net
-                .role_of_addr(addr)
-                .or_else(|| self.learned.get(&addr).cloned())
-                .unwrap_or_else(|| CLIENT.into()),
-        )
+        Some(self.net.role_of_addr(addr).unwrap_or_else(|| CLIENT.into()))
     }
 }

@@ -288,7 +288,7 @@ async fn run_live(
     tap.finish();
     let events = tap.events();
     let trace = Trace::from_events(&events);
-    let labels = Labeler::for_trace(&net, &trace);
+    let labels = Labeler::new(&net);
     if let Some(outcome) = monitor::user_agent(
         &trace,
         &|e| labels.roles(e).0 == super::labels::CLIENT,
