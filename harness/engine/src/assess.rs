@@ -69,6 +69,24 @@ impl Proves {
         }
     }
 
+    /// What an `expect` or `expect_none` step proves: its `verifies` and their `evidence`.
+    pub fn of_expect(e: &crate::scenario::Expect) -> Proves {
+        Proves {
+            verifies: e.verifies.clone(),
+            evidence: e.evidence.clone(),
+        }
+    }
+
+    /// The requirements `findings` count against (each with at least one finding of its own),
+    /// in `verifies` order.
+    pub fn blamed(&self, findings: &[Finding]) -> Vec<String> {
+        self.verifies
+            .iter()
+            .filter(|id| !self.findings_for(id, findings).is_empty())
+            .cloned()
+            .collect()
+    }
+
     /// The findings that are evidence against requirement `id`.
     pub fn findings_for<'f>(&self, id: &str, findings: &'f [Finding]) -> Vec<&'f Finding> {
         match self.evidence.get(id) {
@@ -127,6 +145,11 @@ fn one_line(findings: &[&Finding]) -> String {
         .join("; ")
 }
 
+/// A finding that says the situation of its condition is absent from the message (no CPIM From).
+fn not_reached(f: &Finding) -> bool {
+    f.key.as_deref().is_some_and(crate::matcher::is_not_reached)
+}
+
 impl<'c> Assessor<'c> {
     /// Starts assessing a scenario.
     pub fn new(catalogue: &'c Catalogue, scenario: &Scenario) -> Self {
@@ -183,20 +206,14 @@ impl<'c> Assessor<'c> {
                 // A finding that says the situation of one condition is absent (no CPIM From
                 // in the message) makes the requirements resting on it `inconclusive`; the
                 // step's other requirements are judged on their own conditions.
-                let absent: Vec<&Finding> = findings
-                    .iter()
-                    .filter(|f| f.key.as_deref().is_some_and(crate::matcher::is_not_reached))
-                    .collect();
+                let absent: Vec<&Finding> = findings.iter().filter(|f| not_reached(f)).collect();
                 for id in &proves.verifies {
                     let mine: Vec<Finding> = proves
                         .findings_for(id, &findings)
                         .into_iter()
                         .cloned()
                         .collect();
-                    let unreached: Vec<&Finding> = mine
-                        .iter()
-                        .filter(|f| f.key.as_deref().is_some_and(crate::matcher::is_not_reached))
-                        .collect();
+                    let unreached: Vec<&Finding> = mine.iter().filter(|f| not_reached(f)).collect();
                     if !unreached.is_empty() {
                         self.set(
                             id,

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use cpmconf_codec::{msrp, sip};
-use cpmconf_engine::matcher::{claims, CLIENT_INSTANCE, CPIM_FROM_READING, NO_CPIM_FROM};
+use cpmconf_engine::matcher::{CLIENT_INSTANCE, CPIM_FROM_READING, NO_CPIM_FROM};
 use cpmconf_engine::scenario::{load_file, Expect, Step};
 use cpmconf_engine::{check, MatchEnv, Observed};
 use rstest::rstest;
@@ -74,16 +74,12 @@ fn chunk(from: Option<&str>) -> msrp::Message {
 
 /// The requirements of the step whose evidence a finding is, with the finding keys.
 fn blamed(e: &Expect, findings: &[cpmconf_engine::Finding]) -> Vec<(String, String)> {
+    // The engine's own attribution (`evidence`), with the key of each finding blamed.
+    let proves = cpmconf_engine::assess::Proves::of_expect(e);
     let mut out = Vec::new();
     for id in &e.verifies {
-        for f in findings {
-            let key = f.key.clone().unwrap_or_default();
-            if e.evidence
-                .get(id)
-                .is_none_or(|ks| ks.iter().any(|k| claims(k, &key)))
-            {
-                out.push((id.clone(), key));
-            }
+        for f in proves.findings_for(id, findings) {
+            out.push((id.clone(), f.key.clone().unwrap_or_default()));
         }
     }
     out

@@ -8,7 +8,6 @@
 use std::path::Path;
 
 use cpmconf_codec::msrp::Message as Msrp;
-use cpmconf_engine::matcher::claims;
 use cpmconf_engine::scenario::{load_file, Expect, Step};
 use cpmconf_engine::{check, MatchEnv, Observed};
 use rstest::rstest;
@@ -54,19 +53,8 @@ fn send(to: &str, extra: &str, content_type: &str, content: &str) -> Msrp {
 /// The requirements of `e` that the findings of `frame` count against.
 fn blamed(e: &Expect, frame: &Msrp, env: &MatchEnv) -> Vec<String> {
     let out = check(e, Observed::Msrp(frame), env).expect("judged");
-    let mut ids: Vec<String> = e
-        .verifies
-        .iter()
-        .filter(|id| {
-            out.findings.iter().any(|f| {
-                let key = f.key.as_deref().unwrap_or("");
-                e.evidence
-                    .get(*id)
-                    .is_none_or(|claimed| claimed.iter().any(|c| claims(c, key)))
-            })
-        })
-        .cloned()
-        .collect();
+    // The engine's own attribution (`evidence`).
+    let mut ids = cpmconf_engine::assess::Proves::of_expect(e).blamed(&out.findings);
     ids.sort();
     ids
 }

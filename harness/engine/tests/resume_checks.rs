@@ -55,21 +55,9 @@ fn env() -> MatchEnv {
     env
 }
 
-/// The requirements a judged message fails (by the step's `evidence`).
+/// The requirements a judged message fails, by the engine's own attribution (`evidence`).
 fn failing(e: &Expect, findings: &[cpmconf_engine::Finding]) -> Vec<String> {
-    e.verifies
-        .iter()
-        .filter(|id| {
-            let keys = e.evidence.get(*id);
-            findings.iter().any(|f| {
-                keys.is_none_or(|ks| {
-                    ks.iter()
-                        .any(|k| cpmconf_engine::matcher::claims(k, f.key.as_deref().unwrap_or("")))
-                })
-            })
-        })
-        .cloned()
-        .collect()
+    cpmconf_engine::assess::Proves::of_expect(e).blamed(findings)
 }
 
 #[rstest]

@@ -667,10 +667,7 @@ async fn run_step(
 }
 
 fn proves(e: &Expect) -> Proves {
-    Proves {
-        verifies: e.verifies.clone(),
-        evidence: e.evidence.clone(),
-    }
+    Proves::of_expect(e)
 }
 
 fn error(e: impl std::fmt::Display) -> StepOutcome {

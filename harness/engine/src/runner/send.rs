@@ -248,22 +248,7 @@ async fn send_msrp(
             "the simulated roles send MSRP SEND and responses to held chunks only (they answer requests by themselves), not {m:?}"
         )));
     }
-    let name = s.in_dialog.as_deref().ok_or_else(|| {
-        other("an MSRP send needs `in_dialog` (a saved SIP dialog or MSRP message)")
-    })?;
-    let session = match ctx.sessions.get(name) {
-        Some(s) => *s,
-        None => {
-            let call_id = saved_call_id(ctx, name)?;
-            let dialog = ctx
-                .net
-                .dialog_of_call_id(&call_id)
-                .ok_or_else(|| other(format!("no dialog with the Call-ID of `{name}`")))?;
-            ctx.net
-                .session_of_dialog(dialog)
-                .ok_or_else(|| other(format!("the dialog of `{name}` has no MSRP session")))?
-        }
-    };
+    let session = msrp_session_of(ctx, s, "an MSRP send")?;
     let role = ctx.env.interpolate(&s.role).map_err(other)?;
     let (ct, bytes) = match body(ctx, s, &role, fixtures)? {
         Body::Cpim(c) => ("message/cpim".to_string(), c.to_bytes()),
@@ -285,24 +270,34 @@ async fn send_msrp(
 /// dialog or MSRP message (the media plane is lost; CR 7.4.5 "interrupted"). The close follows
 /// everything the role wrote on the connection before, in TCP order.
 async fn close_msrp(ctx: &mut Context<'_>, s: &Send) -> Result<(), RunError> {
-    let name = s.in_dialog.as_deref().ok_or_else(|| {
-        other("`msrp: CLOSE` needs `in_dialog` (a saved SIP dialog or MSRP message)")
-    })?;
-    let session = match ctx.sessions.get(name) {
-        Some(s) => *s,
-        None => {
-            let call_id = saved_call_id(ctx, name)?;
-            let dialog = ctx
-                .net
-                .dialog_of_call_id(&call_id)
-                .ok_or_else(|| other(format!("no dialog with the Call-ID of `{name}`")))?;
-            ctx.net
-                .session_of_dialog(dialog)
-                .ok_or_else(|| other(format!("the dialog of `{name}` has no MSRP session")))?
-        }
-    };
+    let session = msrp_session_of(ctx, s, "`msrp: CLOSE`")?;
     ctx.net.close_msrp(session).await?;
     Ok(())
+}
+
+/// The MSRP session a step's `in_dialog` names: that of a saved MSRP message, or of the SIP
+/// dialog of a saved SIP message.
+fn msrp_session_of(
+    ctx: &Context<'_>,
+    s: &Send,
+    what: &str,
+) -> Result<cpmconf_sim::SessionId, RunError> {
+    let name = s.in_dialog.as_deref().ok_or_else(|| {
+        other(format!(
+            "{what} needs `in_dialog` (a saved SIP dialog or MSRP message)"
+        ))
+    })?;
+    if let Some(session) = ctx.sessions.get(name) {
+        return Ok(*session);
+    }
+    let call_id = saved_call_id(ctx, name)?;
+    let dialog = ctx
+        .net
+        .dialog_of_call_id(&call_id)
+        .ok_or_else(|| other(format!("no dialog with the Call-ID of `{name}`")))?;
+    ctx.net
+        .session_of_dialog(dialog)
+        .ok_or_else(|| other(format!("the dialog of `{name}` has no MSRP session")))
 }
 
 /// `msrp: CODE` with `answers: <saved chunk>`: the role answers a SEND chunk of the client it
