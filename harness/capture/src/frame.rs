@@ -142,7 +142,7 @@ pub fn parse_frame(link: LinkType, data: &[u8]) -> Result<Frame, String> {
             v6.header().source_addr().into(),
             v6.header().destination_addr().into(),
         ),
-        None => return Ok(Frame::Other),
+        Some(NetSlice::Arp(_)) | None => return Ok(Frame::Other),
     };
     if sliced.is_ip_payload_fragmented() {
         return Ok(Frame::Other);

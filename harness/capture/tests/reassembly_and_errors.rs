@@ -374,3 +374,26 @@ fn other_link_types_are_read(#[case] link: pcap_file::DataLink, #[case] v6: bool
     );
     assert_eq!(trace.entries[0].sip().map(|m| m.to_bytes()), Some(msg));
 }
+
+/// An ARP request on the link (etherparse 0.21 decodes ARP as a network layer of its own): not
+/// SIP or MSRP traffic, so the reader skips it without a problem and still reads the SIP around it.
+#[test]
+fn arp_frames_are_skipped_quietly() {
+    let mut arp = vec![0xff; 6];
+    arp.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01, 0x08, 0x06]);
+    // Ethernet/IPv4, request, sender 02:..:01 at 192.0.2.1 asking for 192.0.2.2.
+    arp.extend_from_slice(&[0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+    arp.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01, 192, 0, 2, 1]);
+    arp.extend_from_slice(&[0, 0, 0, 0, 0, 0, 192, 0, 2, 2]);
+    assert!(matches!(
+        cpmconf_capture::frame::parse_frame(cpmconf_capture::frame::LinkType::Ethernet, &arp),
+        Ok(cpmconf_capture::frame::Frame::Other)
+    ));
+    let msg = support::sip_ok("MESSAGE", "UDP");
+    let frames = vec![(t(0), arp), (t(1), udp_frame(a(), b(), &msg).unwrap())];
+    let (_dir, path) = write(&frames);
+    let trace = Trace::from_pcap(&path).unwrap();
+    assert!(trace.problems.is_empty(), "{:?}", trace.problems);
+    assert_eq!(trace.entries.len(), 1);
+    assert_eq!(trace.entries[0].sip().map(|m| m.to_bytes()), Some(msg));
+}
