@@ -331,3 +331,36 @@ fn built_bodies_are_what_peers_expect() {
         ["60"]
     );
 }
+
+/// Entity and character references, CDATA and attribute values decode to the characters they
+/// stand for, whichever way the parser hands them over (quick-xml 0.38+ gives each reference as an
+/// event of its own rather than inside the text).
+#[rstest]
+#[case::predefined(b"<a>x &amp; y &lt;z&gt; &quot;q&quot; &apos;</a>", "x & y <z> \"q\" '")]
+#[case::char_refs(b"<a>&#x41;&#66;&#x1F600;</a>", "AB\u{1F600}")]
+#[case::reference_first_and_last(b"<a>&lt;tag&gt;</a>", "<tag>")]
+#[case::cdata_kept_verbatim(b"<a>1 <![CDATA[&amp; <b>]]> 2</a>", "1 &amp; <b> 2")]
+#[case::crlf_is_a_newline(b"<a>one\r\ntwo</a>", "one\ntwo")]
+fn xml_text_references_resolve(#[case] doc: &[u8], #[case] text: &str) {
+    let root = cpmconf_codec::xml::tree::parse(doc, "xml/test").unwrap();
+    assert_eq!(root.text, text);
+}
+
+#[test]
+fn xml_attribute_references_resolve() {
+    let root =
+        cpmconf_codec::xml::tree::parse(b"<a v=\"&lt;&#x41;&amp;&quot;\"/>", "xml/test").unwrap();
+    assert_eq!(root.attr("v"), Some("<A&\""));
+}
+
+/// A reference that is no predefined entity nor a valid character is malformed text: an error
+/// citing the caller's rule, never a silent drop or a panic.
+#[rstest]
+#[case::undeclared_entity(b"<a>x &nbsp; y</a>")]
+#[case::nul_char_ref(b"<a>&#0;</a>")]
+#[case::not_a_number(b"<a>&#xZZ;</a>")]
+#[case::reference_outside_root(b"&amp;<a/>")]
+fn xml_bad_references_are_errors(#[case] doc: &[u8]) {
+    let err = cpmconf_codec::xml::tree::parse(doc, "xml/test").unwrap_err();
+    assert_eq!(err.rule, "xml/test", "{err:?}");
+}

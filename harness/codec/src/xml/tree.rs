@@ -7,6 +7,7 @@
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
+use quick_xml::XmlVersion;
 
 use crate::DecodeError;
 
@@ -85,9 +86,9 @@ impl Element {
     }
 }
 
-fn resolved(r: ResolveResult<'_>) -> Result<Option<String>, Vec<u8>> {
+fn resolved(r: ResolveResult<'_>) -> Result<Option<String>, String> {
     match r {
-        ResolveResult::Bound(ns) => Ok(Some(String::from_utf8_lossy(ns.as_ref()).into_owned())),
+        ResolveResult::Bound(ns) => Ok(Some(ns.as_ref().to_owned())),
         ResolveResult::Unbound => Ok(None),
         ResolveResult::Unknown(p) => Err(p),
     }
@@ -99,45 +100,31 @@ fn open(
     offset: usize,
     rule: &'static str,
 ) -> Result<Element, DecodeError> {
-    let (rr, _) = reader.resolve_element(e.name());
+    let (rr, _) = reader.resolver().resolve_element(e.name());
     let ns = resolved(rr).map_err(|p| {
-        DecodeError::new(
-            offset,
-            rule,
-            format!(
-                "a declared namespace prefix, not `{}`",
-                String::from_utf8_lossy(&p)
-            ),
-        )
+        DecodeError::new(offset, rule, format!("a declared namespace prefix, not `{p}`"))
     })?;
-    let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+    let name = e.local_name().as_ref().to_owned();
     let mut attrs = Vec::new();
     for a in e.attributes() {
         let a = a.map_err(|err| {
             DecodeError::new(offset, rule, format!("a well-formed attribute ({err})"))
         })?;
         let key = a.key;
-        if key.as_ref() == b"xmlns" || key.as_ref().starts_with(b"xmlns:") {
+        if key.as_ref() == "xmlns" || key.as_ref().starts_with("xmlns:") {
             continue;
         }
-        let (arr, local) = reader.resolve_attribute(key);
+        let (arr, local) = reader.resolver().resolve_attribute(key);
         let ans = resolved(arr).map_err(|p| {
-            DecodeError::new(
-                offset,
-                rule,
-                format!(
-                    "a declared attribute prefix, not `{}`",
-                    String::from_utf8_lossy(&p)
-                ),
-            )
+            DecodeError::new(offset, rule, format!("a declared attribute prefix, not `{p}`"))
         })?;
         let value = a
-            .unescape_value()
+            .normalized_value(XmlVersion::Implicit1_0)
             .map_err(|err| DecodeError::new(offset, rule, format!("an attribute value ({err})")))?
             .into_owned();
         attrs.push(Attr {
             ns: ans,
-            name: String::from_utf8_lossy(local.as_ref()).into_owned(),
+            name: local.as_ref().to_owned(),
             value,
         });
     }
@@ -217,10 +204,15 @@ pub fn parse(buf: &[u8], rule: &'static str) -> Result<Element, DecodeError> {
                     None => root = Some(el),
                 }
             }
-            Event::Text(t) => {
-                let text = t.unescape().map_err(|e| {
-                    DecodeError::new(before, rule, format!("well-formed text ({e})"))
-                })?;
+            // quick-xml hands text and each entity or character reference as separate events.
+            ev @ (Event::Text(_) | Event::GeneralRef(_)) => {
+                let text = match ev {
+                    Event::GeneralRef(r) => resolve_reference(&r).map_err(|e| {
+                        DecodeError::new(before, rule, format!("well-formed text ({e})"))
+                    })?,
+                    Event::Text(t) => t.xml10_content().into_owned(),
+                    _ => String::new(),
+                };
                 match stack.last_mut() {
                     Some(el) => el.text.push_str(&text),
                     None => {
@@ -235,7 +227,7 @@ pub fn parse(buf: &[u8], rule: &'static str) -> Result<Element, DecodeError> {
                 }
             }
             Event::CData(c) => {
-                let text = String::from_utf8_lossy(&c).into_owned();
+                let text = c.xml10_content().into_owned();
                 match stack.last_mut() {
                     Some(el) => el.text.push_str(&text),
                     None => {
@@ -259,6 +251,17 @@ pub fn parse(buf: &[u8], rule: &'static str) -> Result<Element, DecodeError> {
             }
             _ => {}
         }
+    }
+}
+
+/// The text an entity or character reference in element content stands for: the five predefined
+/// entities and numeric character references (no DTD entities: the CPM bodies declare none).
+fn resolve_reference(r: &quick_xml::events::BytesRef<'_>) -> Result<String, String> {
+    match r.resolve_char_ref().map_err(|e| e.to_string())? {
+        Some(c) => Ok(c.to_string()),
+        None => quick_xml::escape::resolve_predefined_entity(r)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("unknown entity `&{};`", &**r)),
     }
 }
 
