@@ -3,11 +3,11 @@
 //! same seed and client gives the same bytes on the wire apart from ports and timestamps.
 
 use cpmconf_codec::sip::via::MAGIC_COOKIE;
-use rand::{Rng, RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{Rng, RngExt, SeedableRng};
 
 /// A seeded identifier generator.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct IdGen {
     rng: ChaCha8Rng,
 }
@@ -30,7 +30,7 @@ impl IdGen {
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
         (0..len)
             .map(|_| {
-                let i = self.rng.gen_range(0..ALPHABET.len());
+                let i = self.rng.random_range(0..ALPHABET.len());
                 ALPHABET.get(i).copied().map(char::from).unwrap_or('x')
             })
             .collect()
@@ -53,12 +53,12 @@ impl IdGen {
 
     /// A number in 1..10^9 (SDP origins).
     pub fn number(&mut self) -> u64 {
-        self.rng.gen_range(1..1_000_000_000)
+        self.rng.random_range(1..1_000_000_000)
     }
 
     /// A version-4 UUID, lower-case (Conversation-ID, Contribution-ID, instance id).
     pub fn uuid(&mut self) -> String {
-        let mut b: [u8; 16] = self.rng.gen();
+        let mut b: [u8; 16] = self.rng.random();
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let h: String = b.iter().map(|x| format!("{x:02x}")).collect();

@@ -6,7 +6,7 @@ use cpmconf_codec::sip::{Message, Method, StatusCode};
 use cpmconf_stack::sip::{
     response_to, EndpointConfig, SipEndpoint, StackError, StackEvent, Timers, Transport,
 };
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use rstest::rstest;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -124,10 +124,10 @@ async fn udp_garbage_flood_is_dropped_with_events() {
         let raw = tokio::net::UdpSocket::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(7);
         for i in 0..300 {
-            let len = rng.gen_range(1..1400);
-            let mut d: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+            let len = rng.random_range(1..1400);
+            let mut d: Vec<u8> = (0..len).map(|_| rng.random()).collect();
             if i % 3 == 0 {
                 // Plausible start lines with broken headers.
                 d = format!("INVITE sip:x SIP/2.0\r\nVia {i}\r\n\r\n").into_bytes();

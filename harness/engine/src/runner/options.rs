@@ -170,8 +170,7 @@ impl Timing {
 
 /// A fresh random run seed (printed by the CLI, replayed with `--seed`).
 pub fn random_seed() -> u64 {
-    use rand::RngCore;
-    rand::rngs::OsRng.next_u64() >> 11
+    rand::random::<u64>() >> 11
 }
 
 /// The current UTC time, RFC 3339 (`2026-11-27T10:00:00Z`), and a file-name form of it

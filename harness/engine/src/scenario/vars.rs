@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rand::RngCore;
+use rand::Rng;
 
 use super::model::Given;
 
@@ -118,7 +118,7 @@ pub struct Bindings {
 impl Bindings {
     /// Binds every `given` value, drawing generated ones from `rng` in key order (deterministic
     /// for a seed). Unknown `$` generators are refused by validation and bound literally here.
-    pub fn from_given(given: &BTreeMap<String, Given>, rng: &mut dyn RngCore) -> Bindings {
+    pub fn from_given(given: &BTreeMap<String, Given>, rng: &mut dyn Rng) -> Bindings {
         let mut b = Bindings::default();
         for (k, v) in given {
             b.bind(k, v, rng);
@@ -126,7 +126,7 @@ impl Bindings {
         b
     }
 
-    fn bind(&mut self, name: &str, v: &Given, rng: &mut dyn RngCore) {
+    fn bind(&mut self, name: &str, v: &Given, rng: &mut dyn Rng) {
         match v {
             Given::Text(s) if s == "$uuid" => {
                 self.values.insert(name.to_string(), uuid_v4(rng));
@@ -194,7 +194,7 @@ pub fn given_names(given: &BTreeMap<String, Given>) -> Vec<String> {
 }
 
 /// A random (version 4, RFC 9562) UUID in lower-case text form.
-pub fn uuid_v4(rng: &mut dyn RngCore) -> String {
+pub fn uuid_v4(rng: &mut dyn Rng) -> String {
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
@@ -214,7 +214,7 @@ pub fn uuid_v4(rng: &mut dyn RngCore) -> String {
 mod tests {
     use super::*;
     use rand::SeedableRng;
-    use rand_chacha::ChaCha20Rng;
+    use rand::rngs::ChaCha20Rng;
     use rstest::rstest;
 
     #[rstest]

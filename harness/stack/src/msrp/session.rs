@@ -12,7 +12,7 @@ use cpmconf_codec::msrp::{
     ByteRange, Decoder, FailureReport, Flag, Message, Method, MsrpUri, Reassembler, StartKind,
 };
 use cpmconf_codec::{DecodeError, Limits};
-use rand::RngCore;
+use rand::Rng;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -274,7 +274,7 @@ impl MsrpSession {
         use rand::SeedableRng;
         let rng = match config.seed {
             Some(s) => rand::rngs::StdRng::seed_from_u64(s),
-            None => rand::rngs::StdRng::from_entropy(),
+            None => rand::make_rng(),
         };
         let decoder = Decoder::new(config.limits);
         MsrpSession {

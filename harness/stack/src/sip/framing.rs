@@ -117,7 +117,7 @@ fn hopeless_start(buf: &[u8]) -> Option<DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
+    use rand::{RngExt, SeedableRng};
 
     const TWO: &[u8] = b"MESSAGE sip:b@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bK1\r\nContent-Length: 5\r\n\r\nhello\r\n\r\nSIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n";
 
@@ -167,13 +167,13 @@ mod tests {
             max_line_len: 256,
             max_body: 1024,
         };
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3261);
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(3261);
         for _ in 0..200 {
             let mut f = StreamFramer::new(limits);
             for _ in 0..50 {
-                let len = rng.gen_range(0..300);
-                let mut chunk: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
-                if rng.gen_bool(0.3) {
+                let len = rng.random_range(0..300);
+                let mut chunk: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+                if rng.random_bool(0.3) {
                     chunk = b"INVITE sip:a SIP/2.0\r\nContent-Length: 9999\r\nX: y\r\n".to_vec();
                 }
                 f.push(&chunk);
