@@ -3,9 +3,12 @@
 
 use crate::scenario::Scenario;
 
-/// The JSON Schema of a scenario file.
+/// The JSON Schema (draft-07, as the upper-tester schema: the draft editors' YAML plugins know
+/// best) of a scenario file.
 pub fn scenario_schema() -> serde_json::Value {
-    let schema = schemars::schema_for!(Scenario);
+    let schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<Scenario>();
     serde_json::to_value(schema).unwrap_or(serde_json::Value::Null)
 }
 

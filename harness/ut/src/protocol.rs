@@ -155,7 +155,7 @@ impl Request {
 /// The JSON Schema (draft-07) of protocol version 1: `definitions` holds every message type;
 /// the root accepts any line (a request, a response or an event).
 pub fn protocol_schema() -> Value {
-    let settings = schemars::gen::SchemaSettings::draft07();
+    let settings = schemars::generate::SchemaSettings::draft07();
     let mut gen = settings.into_generator();
     let request = gen.subschema_for::<Request>();
     let response = gen.subschema_for::<Response>();
@@ -165,7 +165,7 @@ pub fn protocol_schema() -> Value {
     gen.subschema_for::<crate::command::SessionResult>();
     gen.subschema_for::<crate::command::MessageResult>();
     gen.subschema_for::<crate::command::TransferResult>();
-    let definitions = gen.take_definitions();
+    let definitions = gen.take_definitions(true);
     serde_json::json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://example.invalid/cpmconf/upper-tester/v1.schema.json",

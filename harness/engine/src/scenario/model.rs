@@ -293,10 +293,10 @@ impl From<FileSelectorSend> for String {
 }
 
 impl JsonSchema for FileSelectorSend {
-    fn schema_name() -> String {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
         "FileSelectorSend".into()
     }
-    fn json_schema(g: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
         FileSelectorForm::json_schema(g)
     }
 }
