@@ -12,7 +12,8 @@
 //! what it needs for byte-exact re-encoding. Neither parses header values into typed structures.
 
 use cpmconf_codec::{msrp, sip, Limits};
-use criterion::{black_box, criterion_group, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
+use std::hint::black_box;
 
 const SIP_CORPUS: &[&[u8]] = &[
     include_bytes!("../../../fixtures/corpus/sip-register.sip"),
