@@ -339,7 +339,8 @@ impl Core {
                     in_reply_to: None,
                     anonymous: false,
                     participants: Vec::new(),
-                    group_uri: Some(a.group_uri),
+                    // An ad-hoc long-lived group has no group URI of its own (7.3.9.1 item 1 b).
+                    group_uri: (!a.adhoc).then_some(a.group_uri),
                     text: a.text,
                     subject: None,
                     handle: None,
