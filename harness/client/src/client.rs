@@ -126,6 +126,7 @@ impl RefClient {
             aliases: HashMap::new(),
             leaked_media: Vec::new(),
             abandoned: HashMap::new(),
+            left_groups: Vec::new(),
         };
         let requests = {
             let itx = itx.clone();
