@@ -608,7 +608,17 @@ impl Core {
             kind: UtKind::FileTransfer,
             deferred: false,
         }));
-        self.accept_file(&handle);
+        // 7.4.2 (push): the user chooses whether to take the offered file (`accept_invitation`
+        // / `decline_invitation`), unless told to accept sessions without asking (the
+        // default). A resume of a transfer already taken, or a request for a file we sent,
+        // goes on at once.
+        if self.policy.auto_accept_sessions
+            || resume
+            || kind == SessionKind::FileOut
+            || self.cfg.quirk(Quirk::AcceptsFilesWithoutAsking)
+        {
+            self.accept_file(&handle);
+        }
     }
 
     fn new_incoming_record(

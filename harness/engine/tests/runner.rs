@@ -572,6 +572,12 @@ async fn the_cpim_from_device_id_is_judged_under_the_profiles_reading(
     "7.3.1.5.1/rejoin-race-late-200.yaml",
     Some("7.3.1.5.1/use-incoming-invite")
 )]
+// 7.4.2 item 2 a: the user chooses which pushed file to take.
+#[case::accepts_files_without_asking(
+    "accepts-files-without-asking",
+    "7.4.2/file-push-user-chooses.yaml",
+    Some("7.4.2/user-input-push")
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quirks_are_judged_by_what_the_cr_says(
     #[case] quirk: &str,

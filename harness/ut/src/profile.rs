@@ -92,6 +92,9 @@ pub enum Quirk {
     /// won the race (wrong: RFC 3261 13.2.2.4 and 7.3.1.5.1 leave the dialog to be ended).
     #[serde(rename = "late-200-ignored")]
     Late200Ignored,
+    /// Takes every pushed file within the size limit without asking the user, even when told
+    /// not to accept sessions without asking (wrong: 7.4.2 item 2 a, the user chooses).
+    AcceptsFilesWithoutAsking,
 }
 
 impl ReferenceSettings {
