@@ -343,8 +343,8 @@ pub struct Router {
     /// Transactions that took an input since the last settle: only these are polled, so the
     /// cost of an input does not grow with the number of live transactions (a server keeps a
     /// finished UDP transaction for timer J, 64*T1, so there can be many).
-    dirty_clients: HashSet<TransactionKey>,
-    dirty_servers: HashSet<ServerKey>,
+    dirty_clients: Dirty<TransactionKey>,
+    dirty_servers: Dirty<ServerKey>,
     /// Deadlines of transaction timers, earliest first; an entry whose transaction has moved on
     /// is skipped when it comes due (each change of a transaction pushes its new deadline).
     timer_heap: BinaryHeap<Reverse<(Instant, u64)>>,
@@ -377,8 +377,8 @@ impl Router {
             completed_order: VecDeque::new(),
             completed_bytes: 0,
             completed_cap: config.completed_cap,
-            dirty_clients: HashSet::new(),
-            dirty_servers: HashSet::new(),
+            dirty_clients: Dirty::default(),
+            dirty_servers: Dirty::default(),
             timer_heap: BinaryHeap::new(),
             timer_keys: HashMap::new(),
             next_timer: 0,
@@ -522,11 +522,20 @@ impl Router {
     /// The TCP connection to `peer` was lost: RFC 3261 17.1.4, a transport failure ends the
     /// client transactions that used it.
     pub fn handle_connection_lost(&mut self, peer: SocketAddr) {
-        for (k, e) in self.clients.iter_mut() {
-            if e.transport == Transport::Tcp && e.dest == peer {
+        let mut lost: Vec<&TransactionKey> = self
+            .clients
+            .iter()
+            .filter(|(_, e)| e.transport == Transport::Tcp && e.dest == peer)
+            .map(|(k, _)| k)
+            .collect();
+        // In branch order, so what is reported does not depend on the map's order.
+        lost.sort_by(|a, b| (&a.branch, a.method.as_str()).cmp(&(&b.branch, b.method.as_str())));
+        let lost: Vec<TransactionKey> = lost.into_iter().cloned().collect();
+        for k in lost {
+            if let Some(e) = self.clients.get_mut(&k) {
                 e.handle_transport_error();
-                self.dirty_clients.insert(k.clone());
             }
+            self.dirty_clients.insert(k);
         }
         self.settle();
     }
@@ -691,6 +700,8 @@ impl Router {
                     keep_on_cancel: false,
                 };
                 if method == Method::Cancel {
+                    // Marked first: the 200 to the CANCEL goes out before the INVITE's 487.
+                    self.dirty_servers.insert(key.clone());
                     self.on_cancel(&key, &msg, &mut entry, now);
                 } else {
                     self.events.push_back(Event::Request {
@@ -815,7 +826,7 @@ impl Router {
     /// Queues what the transactions that took input want to send, reports their events, arms
     /// their next timer and forgets the terminated ones.
     fn settle(&mut self) {
-        let dirty_clients: Vec<TransactionKey> = self.dirty_clients.drain().collect();
+        let dirty_clients = self.dirty_clients.take();
         for k in dirty_clients {
             let Some(e) = self.clients.get_mut(&k) else {
                 continue;
@@ -842,7 +853,7 @@ impl Router {
                 self.arm(Origin::Client(k), t);
             }
         }
-        let dirty_servers: Vec<ServerKey> = self.dirty_servers.drain().collect();
+        let dirty_servers = self.dirty_servers.take();
         for k in dirty_servers {
             let Some(e) = self.servers.get_mut(&k) else {
                 continue;
@@ -905,6 +916,35 @@ impl Router {
     }
 }
 
+/// The transactions that took an input since the last settle, each once, in the order they
+/// took it (so what is sent and reported follows the order of the inputs, run after run).
+struct Dirty<K> {
+    order: Vec<K>,
+    seen: HashSet<K>,
+}
+
+impl<K> Default for Dirty<K> {
+    fn default() -> Self {
+        Dirty {
+            order: Vec::new(),
+            seen: HashSet::new(),
+        }
+    }
+}
+
+impl<K: Clone + Eq + std::hash::Hash> Dirty<K> {
+    fn insert(&mut self, k: K) {
+        if self.seen.insert(k.clone()) {
+            self.order.push(k);
+        }
+    }
+
+    fn take(&mut self) -> Vec<K> {
+        self.seen.clear();
+        std::mem::take(&mut self.order)
+    }
+}
+
 fn reliability(t: Transport) -> Reliability {
     match t {
         Transport::Udp => Reliability::Unreliable,
@@ -930,3 +970,6 @@ fn mark_received(msg: &mut Message, via: Option<Via>, source: SocketAddr) -> (So
     (SocketAddr::new(source.ip(), port), rport)
 }
 
+
+#[cfg(test)]
+mod tests;
