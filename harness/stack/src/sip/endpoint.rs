@@ -680,7 +680,9 @@ impl Driver {
                         // The first transmission happens now, so a refused connection is
                         // reported to the caller directly.
                         let origin = Origin::Client(key);
-                        self.drain(Some(&origin)).await.map_err(StackError::Transport)
+                        self.drain(Some(&origin))
+                            .await
+                            .map_err(StackError::Transport)
                     }
                     Err(e) => Err(e),
                 };
@@ -690,7 +692,9 @@ impl Driver {
                 let result = match self.router.respond(&key, *resp, now) {
                     Ok(()) => {
                         let origin = Origin::Server(key);
-                        self.drain(Some(&origin)).await.map_err(StackError::Transport)
+                        self.drain(Some(&origin))
+                            .await
+                            .map_err(StackError::Transport)
                     }
                     Err(e) => Err(e),
                 };

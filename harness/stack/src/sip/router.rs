@@ -550,10 +550,12 @@ impl Router {
                 self.dirty_clients.insert(k);
             }
             // RFC 3261 18.1.2: a response matching no transaction goes to the core.
-            None => self.events.push_back(Event::Stack(StackEvent::StrayResponse {
-                from: source,
-                response: Box::new(msg),
-            })),
+            None => self
+                .events
+                .push_back(Event::Stack(StackEvent::StrayResponse {
+                    from: source,
+                    response: Box::new(msg),
+                })),
         }
         self.settle();
     }
@@ -859,7 +861,9 @@ impl Router {
                 continue;
             };
             while let Some(m) = e.poll_transmit() {
-                let t = e.route.transmit(m.to_bytes(), Some(Origin::Server(k.clone())));
+                let t = e
+                    .route
+                    .transmit(m.to_bytes(), Some(Origin::Server(k.clone())));
                 self.transmits.push_back(t);
             }
             e.drain_events();
@@ -969,7 +973,6 @@ fn mark_received(msg: &mut Message, via: Option<Via>, source: SocketAddr) -> (So
     }
     (SocketAddr::new(source.ip(), port), rport)
 }
-
 
 #[cfg(test)]
 mod tests;

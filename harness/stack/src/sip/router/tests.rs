@@ -27,7 +27,10 @@ fn timers() -> Timers {
 fn request(method: Method, branch: &str, sent_by: &str, call_id: &str, cseq: u32) -> Message {
     let name = method.as_str().to_owned();
     Message::request(method, "sip:bob@127.0.0.1")
-        .with_header("Via", format!("SIP/2.0/UDP {sent_by};branch={branch};rport"))
+        .with_header(
+            "Via",
+            format!("SIP/2.0/UDP {sent_by};branch={branch};rport"),
+        )
         .with_header("Max-Forwards", "70")
         .with_header("From", "<sip:alice@127.0.0.1>;tag=a1")
         .with_header("To", "<sip:bob@127.0.0.1>")
@@ -42,7 +45,9 @@ fn outgoing(method: Method, branch: &str) -> Message {
 }
 
 fn decode(bytes: &[u8]) -> Message {
-    Message::parse(bytes).expect("the router sends valid SIP").value
+    Message::parse(bytes)
+        .expect("the router sends valid SIP")
+        .value
 }
 
 /// The status code and CSeq method of a sent response.
@@ -125,7 +130,8 @@ impl Rig {
     }
 
     fn receive_over(&mut self, msg: Message, from: &str, transport: Transport) -> Out {
-        self.router.handle_request(msg, addr(from), transport, self.now);
+        self.router
+            .handle_request(msg, addr(from), transport, self.now);
         self.take()
     }
 
@@ -183,7 +189,12 @@ fn new_server(out: &Out) -> ServerKey {
             _ => None,
         })
         .collect();
-    assert_eq!(keys.len(), 1, "one new server transaction: {:?}", out.events);
+    assert_eq!(
+        keys.len(),
+        1,
+        "one new server transaction: {:?}",
+        out.events
+    );
     keys[0].clone()
 }
 
@@ -200,7 +211,14 @@ fn ok_to(req: &Message) -> Message {
 // The retransmission itself: branch, sent-by and method equal.
 #[case::retransmission("z9hG4bK1", A, A, Method::Message, "c1", true)]
 // Hosts compare case-insensitively; the sent-by is what matters, not the packet's source.
-#[case::sent_by_host_case("z9hG4bK1", "LOCALHOST:5070", "localhost:5070", Method::Message, "c1", true)]
+#[case::sent_by_host_case(
+    "z9hG4bK1",
+    "LOCALHOST:5070",
+    "localhost:5070",
+    Method::Message,
+    "c1",
+    true
+)]
 // Same Call-ID and CSeq but a new branch: a new transaction (a Call-ID/CSeq matcher fails).
 #[case::new_branch("z9hG4bK2", A, A, Method::Message, "c1", false)]
 // Same branch from another sent-by: another client's transaction (17.2.3 compares sent-by).
@@ -229,9 +247,18 @@ fn server_transaction_matching(
     let out = rig.receive(second, A);
     if absorbed {
         assert!(out.requests().is_empty(), "absorbed: {:?}", out.events);
-        assert_eq!(out.codes(), [(200, Method::Message)], "the 200 is sent again");
+        assert_eq!(
+            out.codes(),
+            [(200, Method::Message)],
+            "the 200 is sent again"
+        );
     } else {
-        assert_eq!(out.requests().len(), 1, "a new transaction: {:?}", out.events);
+        assert_eq!(
+            out.requests().len(),
+            1,
+            "a new transaction: {:?}",
+            out.events
+        );
         assert_eq!(out.requests()[0].method(), Some(&method));
         assert!(out.sent.is_empty(), "nothing replayed: {:?}", out.codes());
     }
@@ -307,15 +334,26 @@ fn ack_of_non_2xx_is_absorbed_by_the_invite_transaction() {
     let mut rig = Rig::new();
     let invite = request(Method::Invite, "z9hG4bKi", A, "c1", 1);
     let key = new_server(&rig.receive(invite.clone(), A));
-    rig.respond(&key, response_to(&invite, StatusCode::BUSY_HERE, Some("b1")));
+    rig.respond(
+        &key,
+        response_to(&invite, StatusCode::BUSY_HERE, Some("b1")),
+    );
     // Timer G: the 486 again at T1 (500 ms) and 2*T1 later (1500 ms).
     let out = rig.advance_to(1_600);
     assert_eq!(out.offsets(), [500, 1500]);
     assert_eq!(out.codes(), [(486, Method::Invite), (486, Method::Invite)]);
 
     let out = rig.receive(request(Method::Ack, "z9hG4bKi", A, "c1", 1), A);
-    assert!(out.events.is_empty(), "the ACK is not passed up: {:?}", out.events);
-    assert_eq!(rig.router.retained().servers, 1, "Confirmed, waiting for Timer I");
+    assert!(
+        out.events.is_empty(),
+        "the ACK is not passed up: {:?}",
+        out.events
+    );
+    assert_eq!(
+        rig.router.retained().servers,
+        1,
+        "Confirmed, waiting for Timer I"
+    );
     // Timer I is T4 (5 s) after the ACK: no 486 any more, then the transaction ends.
     let out = rig.advance_to(1_600 + 4_999);
     assert!(out.sent.is_empty() && out.events.is_empty(), "{out:?}");
@@ -331,7 +369,10 @@ fn ack_from_another_sent_by_does_not_confirm() {
     let mut rig = Rig::new();
     let invite = request(Method::Invite, "z9hG4bKi", A, "c1", 1);
     let key = new_server(&rig.receive(invite.clone(), A));
-    rig.respond(&key, response_to(&invite, StatusCode::BUSY_HERE, Some("b1")));
+    rig.respond(
+        &key,
+        response_to(&invite, StatusCode::BUSY_HERE, Some("b1")),
+    );
     rig.receive(request(Method::Ack, "z9hG4bKi", B, "c1", 1), B);
     let out = rig.advance_to(1_600);
     assert_eq!(out.codes(), [(486, Method::Invite), (486, Method::Invite)]);
@@ -367,7 +408,11 @@ fn ack_of_2xx_is_passed_up_and_stops_the_2xx(
     }
     let out = rig.advance_to(4_000);
     if stops {
-        assert!(out.sent.is_empty(), "2xx retransmitted after its ACK: {:?}", out.offsets());
+        assert!(
+            out.sent.is_empty(),
+            "2xx retransmitted after its ACK: {:?}",
+            out.offsets()
+        );
     } else {
         // Timer G: 500, 1500, 3500 ms.
         assert_eq!(out.offsets(), [500, 1500, 3500]);
@@ -433,7 +478,10 @@ fn the_487_keeps_the_provisional_to_tag() {
     let mut rig = Rig::new();
     let invite = request(Method::Invite, "z9hG4bKi", A, "c1", 1);
     let key = new_server(&rig.receive(invite.clone(), A));
-    rig.respond(&key, response_to(&invite, StatusCode::RINGING, Some("ringtag")));
+    rig.respond(
+        &key,
+        response_to(&invite, StatusCode::RINGING, Some("ringtag")),
+    );
     let out = rig.receive(request(Method::Cancel, "z9hG4bKi", A, "c1", 1), A);
     let terminated = out
         .sent
@@ -514,7 +562,11 @@ fn timer_k_absorbs_retransmitted_finals_then_ends() {
     assert_eq!(out.events.len(), 1, "{:?}", out.events);
     rig.advance_to(4_999);
     let out = rig.response(ok_to(&req));
-    assert!(out.events.is_empty(), "retransmitted 200 absorbed: {:?}", out.events);
+    assert!(
+        out.events.is_empty(),
+        "retransmitted 200 absorbed: {:?}",
+        out.events
+    );
     let out = rig.advance_to(5_000);
     assert_eq!(out.events, [Event::ClientEnded(key)]);
     let out = rig.response(ok_to(&req));
@@ -606,7 +658,12 @@ fn responses_go_where_18_2_2_says(
 /// RFC 3261 21.4.1: a request the stack cannot key (no branch) or route (no Call-ID) gets a
 /// stateless 400 naming what is missing and is reported; an ACK gets no response.
 #[rstest]
-#[case::no_branch(Method::Message, "Via", "SIP/2.0/UDP 127.0.0.1:5070", Some("a top Via with a branch"))]
+#[case::no_branch(
+    Method::Message,
+    "Via",
+    "SIP/2.0/UDP 127.0.0.1:5070",
+    Some("a top Via with a branch")
+)]
 #[case::no_call_id(Method::Message, "Call-ID", "", Some("Call-ID and CSeq"))]
 #[case::ack_no_branch(Method::Ack, "Via", "SIP/2.0/UDP 127.0.0.1:5070", None)]
 fn unusable_requests_are_refused_statelessly(
