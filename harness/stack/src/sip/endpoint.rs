@@ -16,8 +16,9 @@
 //!   [`SipEndpoint::send_stateless`] and [`SipEndpoint::send_raw`] send as given.
 //! - Incoming: [`SipEndpoint::next_request`] yields a [`ServerTx`] per new request (ACKs of 2xx
 //!   too; retransmissions are absorbed); [`ServerTx::respond`] sends through the transaction.
-//!   A CANCEL matching a pending INVITE is answered here (200 to the CANCEL, 487 to the INVITE)
-//!   and resolves that INVITE's [`ServerTx::cancelled`]; it is not passed up as a request.
+//!   A CANCEL matching a pending INVITE is answered by the [`Router`] (200 to the CANCEL, 487
+//!   to the INVITE) and resolves that INVITE's [`ServerTx::cancelled`]; it is not passed up as
+//!   a request.
 //! - [`SipEndpoint::next_event`] yields [`StackEvent`]s: malformed bytes, stray responses,
 //!   closed connections. The event and request queues are bounded; when full, events are dropped
 //!   and new requests get 503 (a flood never grows memory without bound).
