@@ -11,7 +11,9 @@ use cpmconf_engine::report::{
     HtmlReporter, JsonReporter, JunitReporter, Reporter, RunEvent, Selection, TerminalReporter,
 };
 use cpmconf_engine::runner::{now_stamp, random_seed, run_suite, Interrupt, RunOptions, Timing};
-use cpmconf_engine::scenario::{load_file, parse_scenario, LoadedScenario, Scenario};
+use cpmconf_engine::scenario::{
+    load_file, parse_scenario, scenario_files, LoadedScenario, Scenario,
+};
 use cpmconf_engine::select::Partition;
 use cpmconf_engine::ut::ClientProfile;
 use cpmconf_engine::validate::validate_all;
@@ -157,29 +159,6 @@ pub fn golden_root(a: &RunArgs, checkout: Option<&Path>) -> Option<PathBuf> {
         return Some(folder.join("golden"));
     }
     checkout.map(|c| c.join("golden"))
-}
-
-/// Every `*.yaml` scenario file under `dir` (the catalogue excluded), sorted.
-pub fn scenario_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml")
-                && p.file_name().is_some_and(|n| n != "requirements.yaml")
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// The requirement ids a scenario covers or verifies (`--requirement` selects by either).
