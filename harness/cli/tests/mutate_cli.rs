@@ -20,14 +20,22 @@ const LIMIT: Duration = Duration::from_secs(300);
 /// the fault) and by one that offers a file at the limit (which cannot: both clients accept it).
 const SIZE_FAULT: &str = "7.4.2/validate-file-size";
 
-fn mutate(args: &[&str]) -> std::process::Output {
+/// Runs `cpmconf mutate ARGS` in the repository; its temporary directory (where the reports of
+/// escaped faults are kept) is `tmp`, so they go with the test's own.
+fn mutate_in(tmp: &Path, args: &[&str]) -> std::process::Output {
     output_within(
         Command::new(env!("CARGO_BIN_EXE_cpmconf"))
             .current_dir(repo())
+            .env("TMPDIR", tmp)
             .arg("mutate")
             .args(args),
         LIMIT,
     )
+}
+
+fn mutate(args: &[&str]) -> std::process::Output {
+    let tmp = tempfile::tempdir().unwrap();
+    mutate_in(tmp.path(), args)
 }
 
 /// Ids of the scenarios under `dir` with a step whose `verifies` names `requirement`, read from
@@ -90,25 +98,31 @@ fn one_fault_is_caught_by_scenarios_verifying_its_requirement() {
 fn a_fault_the_selected_scenarios_cannot_see_escapes_with_exit_1() {
     // Only the at-limit scenario: it verifies the requirement, but a client that skips the size
     // check accepts a file at the limit just as a conformant one does.
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("scenarios");
+    std::fs::create_dir(&dir).unwrap();
     std::fs::copy(
         repo().join("scenarios/7.4.2/file-at-size-limit-accepted.yaml"),
-        dir.path().join("file-at-size-limit-accepted.yaml"),
+        dir.join("file-at-size-limit-accepted.yaml"),
     )
     .unwrap();
-    let scen = dir.path().to_str().unwrap();
-    let out = mutate(&["--json", "--fault", SIZE_FAULT, "--scenarios", scen]);
+    let scen = dir.to_str().unwrap();
+    let out = mutate_in(
+        tmp.path(),
+        &["--json", "--fault", SIZE_FAULT, "--scenarios", scen],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let f = only_fault(&out.stdout);
     assert_eq!(f["caught"], false, "{f}");
     assert_eq!(ids(&f["caught_by"]), BTreeSet::new(), "{f}");
     assert_eq!(
         ids(&f["verifying_scenarios"]),
-        verifying(dir.path(), SIZE_FAULT),
+        verifying(&dir, SIZE_FAULT),
         "{f}"
     );
-    // The table names the miss and what happened.
-    let out = mutate(&["--fault", SIZE_FAULT, "--scenarios", scen]);
+    // The table names the miss, what happened and the kept report (under the temporary
+    // directory).
+    let out = mutate_in(tmp.path(), &["--fault", SIZE_FAULT, "--scenarios", scen]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -120,6 +134,17 @@ fn a_fault_the_selected_scenarios_cannot_see_escapes_with_exit_1() {
             "| {SIZE_FAULT} | MISS: gate PASSED with the fault on"
         )),
         "{stdout}"
+    );
+    let kept = stdout
+        .split("[report: ")
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+        .unwrap_or_else(|| panic!("no kept report named: {stdout}"));
+    let kept = Path::new(kept);
+    assert!(kept.starts_with(tmp.path()), "{kept:?}");
+    assert!(
+        kept.join("pcap/file-at-size-limit-accepted.pcap").is_file(),
+        "{kept:?}"
     );
 }
 

@@ -87,12 +87,15 @@ pub struct MutateOptions {
     pub runs: usize,
     /// Deadline of one run; a scenario's own deadlines are far shorter.
     pub run_deadline: Duration,
+    /// SHOULD / SHOULD NOT failures fail the gate (of the baseline and of every fault run), so
+    /// a fault of a SHOULD requirement can be caught at all; `cpmconf mutate` always sets it.
+    pub strict: bool,
 }
 
 impl MutateOptions {
     /// The defaults of `cpmconf mutate`: seed [`DEFAULT_SEED`], nominal timing, two scenarios at
     /// once in each of six runs at once (scenarios mostly wait on the network and on deadlines,
-    /// so six runs share two cores), ten minutes per run.
+    /// so six runs share two cores), ten minutes per run, strict.
     pub fn new(profile: ClientProfile, fixtures_dir: PathBuf, work_dir: PathBuf) -> MutateOptions {
         MutateOptions {
             profile,
@@ -103,6 +106,7 @@ impl MutateOptions {
             jobs: 2,
             runs: 6,
             run_deadline: Duration::from_secs(600),
+            strict: true,
         }
     }
 }
@@ -230,13 +234,14 @@ impl MutationReport {
         let (median, max) = self.blame();
         format!(
             "mutation score: {}/{} faults caught ({} without a verifying scenario); blame: \
-             distinct failing requirement ids per fault, median {median}, max {max}; seed {}, \
-             baseline {} scenarios, {:.0}s",
+             distinct failing requirement ids per fault, median {median}, max {max}; seed {}; \
+             baseline (no fault): {} scenarios in {:.1}s; {:.0}s in all",
             self.caught(),
             self.faults.len(),
             self.unverified().len(),
             self.seed,
             self.baseline_scenarios,
+            self.baseline_seconds,
             self.seconds
         )
     }
@@ -355,6 +360,7 @@ async fn run(
         seed: opts.seed,
         timing: opts.timing,
         jobs: opts.jobs.max(1),
+        strict: opts.strict,
         faults,
         ..RunOptions::new(
             opts.profile.clone(),
@@ -593,7 +599,7 @@ pub async fn mutate(
         Ok((Ok(base), took)) => {
             baseline_seconds = took.as_secs_f64();
             for r in base.iter().flat_map(|b| &b.reports) {
-                let ok = !r.result.fails_gate(false);
+                let ok = !r.result.fails_gate(opts.strict);
                 if !ok {
                     problems.push(format!(
                         "baseline (no fault) fails scenario {}",

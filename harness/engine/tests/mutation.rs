@@ -2,7 +2,9 @@
 //! `verifies:`-ed by a scenario in `scenarios/` (or judged by a global monitor in every scenario),
 //! those scenarios run against the in-process reference client with that fault switched on; the
 //! gate must fail and a Fail verdict must cite the fault's requirement id, in a scenario the
-//! conformant client (no fault) passes. Every miss is collected and reported in one table.
+//! conformant client (no fault) passes. Every miss is collected and reported in one table. The
+//! measurement is the engine's `cpmconf_engine::mutate` (what `cpmconf mutate` runs); this test
+//! holds it to the bar, and keeps the ratchet of faults without a verifying scenario.
 //!
 //! Run: `cargo test -p cpmconf-engine --test mutation -- --nocapture` (see docs/mutation.md).
 
