@@ -8,7 +8,6 @@ use clap::Args;
 use cpmconf_engine::mutate::{mutate, select_faults, MutateOptions, DEFAULT_SEED};
 use cpmconf_engine::runner::{now_stamp, Timing};
 use cpmconf_engine::ut::ClientProfile;
-use cpmconf_engine::validate::validate_all;
 use cpmconf_engine::Catalogue;
 
 /// Arguments of `cpmconf mutate`.
@@ -73,20 +72,10 @@ pub fn run(a: &MutateArgs) -> ExitCode {
         .scenarios
         .clone()
         .or_else(|| checkout.as_ref().map(|c| c.join("scenarios")));
-    let (scenarios, mut diags) = match crate::run::load_scenarios(dir.as_deref()) {
+    let scenarios = match crate::run::load_valid_scenarios(dir.as_deref(), &catalogue) {
         Ok(x) => x,
         Err(e) => return fail(e),
     };
-    diags.extend(validate_all(&scenarios, &catalogue));
-    for d in &diags {
-        eprintln!("{d}");
-    }
-    let problems = diags.iter().filter(|d| d.is_error()).count();
-    if problems > 0 {
-        return fail(format!(
-            "{problems} problem(s) in the scenario files (see above; `cpmconf validate` checks them)"
-        ));
-    }
     let (_, stamp) = now_stamp();
     let work_dir =
         std::env::temp_dir().join(format!("cpmconf-mutate-{stamp}-{}", std::process::id()));

@@ -141,6 +141,26 @@ pub fn load_scenarios(
     Ok((loaded, diags))
 }
 
+/// The scenarios of a run ([`load_scenarios`]), validated: every diagnostic is printed to
+/// standard error; any error (a file that does not parse or validate) is an `Err` counting them.
+pub fn load_valid_scenarios(
+    dir: Option<&Path>,
+    catalogue: &Catalogue,
+) -> Result<Vec<LoadedScenario>, String> {
+    let (scenarios, mut diags) = load_scenarios(dir)?;
+    diags.extend(validate_all(&scenarios, catalogue));
+    for d in &diags {
+        eprintln!("{d}");
+    }
+    let problems = diags.iter().filter(|d| d.is_error()).count();
+    if problems > 0 {
+        return Err(format!(
+            "{problems} problem(s) in the scenario files (see above; `cpmconf validate` checks them)"
+        ));
+    }
+    Ok(scenarios)
+}
+
 /// Where the golden files of a run live (`<root>/<client>/<scenario>.snap`), in this order:
 /// `--golden DIR`; for a client named with `--client PROFILE`, `golden/` in the profile's folder
 /// (so an external client's snapshots sit beside its profile); for the built-in reference
@@ -335,20 +355,10 @@ pub fn run(a: &RunArgs) -> ExitCode {
         },
         None => KnownFailures::default(),
     };
-    let (mut scenarios, mut diags) = match load_scenarios(a.scenarios.as_deref()) {
+    let mut scenarios = match load_valid_scenarios(a.scenarios.as_deref(), &catalogue) {
         Ok(x) => x,
         Err(e) => return fail(e),
     };
-    diags.extend(validate_all(&scenarios, &catalogue));
-    for d in &diags {
-        eprintln!("{d}");
-    }
-    let problems = diags.iter().filter(|d| d.is_error()).count();
-    if problems > 0 {
-        return fail(format!(
-            "{problems} problem(s) in the scenario files (see above; `cpmconf validate` checks them)"
-        ));
-    }
     let mut clauses: Vec<&str> = scenarios
         .iter()
         .map(|l| l.scenario.clause.as_str())
