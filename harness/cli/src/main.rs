@@ -56,11 +56,12 @@ enum Command {
     ///
     /// For each fault (`cpmconf faults`; its id is the requirement it breaks) the scenarios
     /// verifying that requirement run against the built-in reference client with the fault on,
-    /// after one baseline run without faults. A fault is caught when the gate fails and a `fail`
-    /// verdict cites its id in a scenario the conformant client passes; `caught_by` lists those
-    /// scenarios, `blame` every requirement that failed. Prints the score line and a table
-    /// (fault | caught by | blame), or JSON with --json. Takes about a minute for every fault on
-    /// two cores (six runs at once), a few seconds for one --fault. Reports of escaped faults
+    /// after one baseline run without faults; every run is judged strict (SHOULD failures count).
+    /// A fault is caught when the gate fails and a `fail` verdict cites its id in a scenario the
+    /// conformant client passes; `caught_by` lists those scenarios, `blame` every requirement
+    /// that failed. Prints the score line and a table (fault | caught by | blame), or JSON with
+    /// --json. Takes about a minute for every fault on two cores (six runs at once, debug
+    /// build), a few seconds for one --fault. Reports of escaped faults
     /// are kept in the temporary directory named in their row. Exit status: 0 every selected
     /// fault caught, 1 a fault escaped (or the conformant client fails a scenario that was
     /// run), 2 the measurement could not run (an unknown fault id: `cpmconf faults` lists them;

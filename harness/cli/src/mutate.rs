@@ -25,7 +25,7 @@ pub struct MutateArgs {
     /// at once.
     #[arg(long, value_name = "N", default_value_t = 6)]
     jobs: usize,
-    /// Seed of every run (replay a miss with `cpmconf run --seed N --fault ID`).
+    /// Seed of every run (replay a miss with `cpmconf run --strict --seed N --fault ID`).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SEED)]
     seed: u64,
     /// Multiply every deadline and SIP timer by F (e.g. 3 on a loaded machine).

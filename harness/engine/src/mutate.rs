@@ -659,3 +659,56 @@ pub async fn mutate(
         seconds: started.elapsed().as_secs_f64(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    /// Selection keeps the fault table's order and each fault once, whatever the order and
+    /// repeats of the ids; no id selects every fault; an unknown id is an error naming it.
+    #[rstest]
+    #[case(&[], None)]
+    #[case(&["7/send-pager-mode"], Some(&["7/send-pager-mode"][..]))]
+    #[case(
+        &["7.3.1.5/contribution-id", "7/send-pager-mode", "7/send-pager-mode"],
+        Some(&["7/send-pager-mode", "7.3.1.5/contribution-id"][..])
+    )]
+    fn faults_are_selected_in_table_order(#[case] ids: &[&str], #[case] want: Option<&[&str]>) {
+        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        let got: Vec<&str> = select_faults(&ids)
+            .expect("known faults")
+            .iter()
+            .map(|f| f.id)
+            .collect();
+        let all: Vec<&str> = all_faults().iter().map(|f| f.id).collect();
+        assert_eq!(got, want.map_or(all, <[&str]>::to_vec));
+    }
+
+    #[test]
+    fn an_unknown_fault_is_an_error_naming_it() {
+        let e =
+            select_faults(&["7/send-pager-mode".into(), "7/nope".into()]).expect_err("unknown id");
+        assert!(e.to_string().contains("7/nope"), "{e}");
+        assert!(e.to_string().contains("cpmconf faults"), "{e}");
+    }
+
+    /// A global monitor's requirement is verified by every scenario, once each; a step's
+    /// `verifies` only by its scenario.
+    #[test]
+    fn every_scenario_verifies_the_global_monitors() {
+        let text = |id: &str, verifies: &str| {
+            format!(
+                "version: 1\nid: {id}\nclause: \"7\"\ntitle: t\nsteps:\n  - expect: {{ sip: \
+                 MESSAGE, verifies: [{verifies}] }}\n"
+            )
+        };
+        let a = crate::scenario::parse_scenario(&text("a", "7/dispatch-message-msg"), "a.yaml")
+            .expect("parses");
+        let b = crate::scenario::parse_scenario(&text("b", USER_AGENT_REQUIREMENT), "b.yaml")
+            .expect("parses");
+        let v = verifying(&[a, b]);
+        assert_eq!(v.get(USER_AGENT_REQUIREMENT), Some(&vec![0, 1]));
+        assert_eq!(v.get("7/dispatch-message-msg"), Some(&vec![0]));
+    }
+}
