@@ -6,6 +6,7 @@ mod decode;
 mod embedded;
 mod faults;
 mod merge;
+mod mutate;
 mod refclient;
 mod run;
 mod schema;
@@ -51,6 +52,21 @@ enum Command {
     /// steps lists it in `verifies`. Reads the scenarios of the checkout the current directory
     /// is in, else those built into the binary. Exit status 0, 2 when they cannot be read.
     Coverage(coverage::CoverageArgs),
+    /// Mutation score: run the suite once per named fault of the reference client.
+    ///
+    /// For each fault (`cpmconf faults`; its id is the requirement it breaks) the scenarios
+    /// verifying that requirement run against the built-in reference client with the fault on,
+    /// after one baseline run without faults; every run is judged strict (SHOULD failures count).
+    /// A fault is caught when the gate fails and a `fail` verdict cites its id in a scenario the
+    /// conformant client passes; `caught_by` lists those scenarios, `blame` every requirement
+    /// that failed. Prints the score line and a table (fault | caught by | blame), or JSON with
+    /// --json. Takes about a minute for every fault on two cores (six runs at once, debug
+    /// build), a few seconds for one --fault. Reports of escaped faults
+    /// are kept in the temporary directory named in their row. Exit status: 0 every selected
+    /// fault caught, 1 a fault escaped (or the conformant client fails a scenario that was
+    /// run), 2 the measurement could not run (an unknown fault id: `cpmconf faults` lists them;
+    /// invalid scenarios).
+    Mutate(mutate::MutateArgs),
     /// Print the JSON Schema of scenario files.
     Schema,
     /// List the reference client's named faults (id first, then what it breaks).
@@ -94,6 +110,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Coverage(args) => coverage::run(&args),
+        Command::Mutate(args) => mutate::run(&args),
         Command::Schema => schema::run(),
         Command::Faults => faults::run(),
         Command::Decode(args) => decode::run(&args),

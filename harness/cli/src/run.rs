@@ -11,7 +11,9 @@ use cpmconf_engine::report::{
     HtmlReporter, JsonReporter, JunitReporter, Reporter, RunEvent, Selection, TerminalReporter,
 };
 use cpmconf_engine::runner::{now_stamp, random_seed, run_suite, Interrupt, RunOptions, Timing};
-use cpmconf_engine::scenario::{load_file, parse_scenario, LoadedScenario, Scenario};
+use cpmconf_engine::scenario::{
+    load_file, parse_scenario, scenario_files, LoadedScenario, Scenario,
+};
 use cpmconf_engine::select::Partition;
 use cpmconf_engine::ut::ClientProfile;
 use cpmconf_engine::validate::validate_all;
@@ -139,6 +141,26 @@ pub fn load_scenarios(
     Ok((loaded, diags))
 }
 
+/// The scenarios of a run ([`load_scenarios`]), validated: every diagnostic is printed to
+/// standard error; any error (a file that does not parse or validate) is an `Err` counting them.
+pub fn load_valid_scenarios(
+    dir: Option<&Path>,
+    catalogue: &Catalogue,
+) -> Result<Vec<LoadedScenario>, String> {
+    let (scenarios, mut diags) = load_scenarios(dir)?;
+    diags.extend(validate_all(&scenarios, catalogue));
+    for d in &diags {
+        eprintln!("{d}");
+    }
+    let problems = diags.iter().filter(|d| d.is_error()).count();
+    if problems > 0 {
+        return Err(format!(
+            "{problems} problem(s) in the scenario files (see above; `cpmconf validate` checks them)"
+        ));
+    }
+    Ok(scenarios)
+}
+
 /// Where the golden files of a run live (`<root>/<client>/<scenario>.snap`), in this order:
 /// `--golden DIR`; for a client named with `--client PROFILE`, `golden/` in the profile's folder
 /// (so an external client's snapshots sit beside its profile); for the built-in reference
@@ -157,29 +179,6 @@ pub fn golden_root(a: &RunArgs, checkout: Option<&Path>) -> Option<PathBuf> {
         return Some(folder.join("golden"));
     }
     checkout.map(|c| c.join("golden"))
-}
-
-/// Every `*.yaml` scenario file under `dir` (the catalogue excluded), sorted.
-pub fn scenario_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml")
-                && p.file_name().is_some_and(|n| n != "requirements.yaml")
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// The requirement ids a scenario covers or verifies (`--requirement` selects by either).
@@ -356,20 +355,10 @@ pub fn run(a: &RunArgs) -> ExitCode {
         },
         None => KnownFailures::default(),
     };
-    let (mut scenarios, mut diags) = match load_scenarios(a.scenarios.as_deref()) {
+    let mut scenarios = match load_valid_scenarios(a.scenarios.as_deref(), &catalogue) {
         Ok(x) => x,
         Err(e) => return fail(e),
     };
-    diags.extend(validate_all(&scenarios, &catalogue));
-    for d in &diags {
-        eprintln!("{d}");
-    }
-    let problems = diags.iter().filter(|d| d.is_error()).count();
-    if problems > 0 {
-        return fail(format!(
-            "{problems} problem(s) in the scenario files (see above; `cpmconf validate` checks them)"
-        ));
-    }
     let mut clauses: Vec<&str> = scenarios
         .iter()
         .map(|l| l.scenario.clause.as_str())

@@ -228,10 +228,24 @@ impl Core {
         let _ = new;
     }
 
-    /// The CPIM To of a chat message in `s` (7.3.9.1 a-c).
+    /// The CPIM To of a chat message in `s` (7.3.9.1 a-c). A group session with a group URI is
+    /// a pre-defined group's (item 1 c); one without is ad hoc (item 1 b), including a re-joined
+    /// ad-hoc long-lived group and one the network invited us into.
     pub fn cpim_to(&self, s: &Session) -> String {
         match s.kind {
-            SessionKind::AdhocGroup => {
+            SessionKind::PredefinedGroup | SessionKind::Rejoin | SessionKind::IncomingGroup
+                if s.group_uri.is_some() =>
+            {
+                // 7.3.9.1 c: the pre-defined group's address.
+                if self.faults.has("7.3.9.1/cpim-to-predefined-group") {
+                    return s.identity.clone().unwrap_or_else(|| self.aor());
+                }
+                s.group_uri.clone().unwrap_or_else(|| s.peer.clone())
+            }
+            SessionKind::AdhocGroup
+            | SessionKind::PredefinedGroup
+            | SessionKind::Rejoin
+            | SessionKind::IncomingGroup => {
                 // 7.3.9.1 b: the address of the Controlling Function of the session.
                 if self.faults.has("7.3.9.1/cpim-to-adhoc-group") {
                     return s
@@ -240,19 +254,10 @@ impl Core {
                         .cloned()
                         .unwrap_or_else(|| self.aor());
                 }
-                s.identity
-                    .clone()
-                    .unwrap_or_else(|| self.cfg.provisioned.conference_factory_uri.clone())
-            }
-            SessionKind::PredefinedGroup | SessionKind::Rejoin | SessionKind::IncomingGroup => {
-                // 7.3.9.1 c: the pre-defined group's address.
-                if self.faults.has("7.3.9.1/cpim-to-predefined-group") {
-                    return s.identity.clone().unwrap_or_else(|| self.aor());
-                }
-                s.group_uri
-                    .clone()
-                    .or_else(|| s.identity.clone())
-                    .unwrap_or_else(|| s.peer.clone())
+                s.identity.clone().unwrap_or_else(|| match s.kind {
+                    SessionKind::AdhocGroup => self.cfg.provisioned.conference_factory_uri.clone(),
+                    _ => s.peer.clone(),
+                })
             }
             _ => {
                 // 7.3.9.1 a: one recipient -> its address.

@@ -126,6 +126,7 @@ impl RefClient {
             aliases: HashMap::new(),
             leaked_media: Vec::new(),
             abandoned: HashMap::new(),
+            left_groups: Vec::new(),
         };
         let requests = {
             let itx = itx.clone();
@@ -339,7 +340,8 @@ impl Core {
                     in_reply_to: None,
                     anonymous: false,
                     participants: Vec::new(),
-                    group_uri: Some(a.group_uri),
+                    // An ad-hoc long-lived group has no group URI of its own (7.3.9.1 item 1 b).
+                    group_uri: (!a.adhoc).then_some(a.group_uri),
                     text: a.text,
                     subject: None,
                     handle: None,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use cpmconf_capture::Tap;
 use cpmconf_stack::sip::Timers;
-use cpmconf_ut::Configure;
+use cpmconf_ut::{Configure, Quirk};
 
 use crate::fault::FaultSet;
 
@@ -180,6 +180,9 @@ pub struct ClientConfig {
     /// Pacing of a file sent over MSRP: at most this many chunks wait for their MSRP 200 at a
     /// time ([`FILE_SEND_WINDOW`] by default); `None` writes the whole file at once.
     pub file_send_window: Option<usize>,
+    /// Implementation variants switched on (`reference: { quirks }` in a profile): ways a real
+    /// client differs that no named fault describes, for testing the suite's checks.
+    pub quirks: Vec<Quirk>,
 }
 
 /// The default [`ClientConfig::file_send_window`]: four 2048-byte chunks (8 KiB) in flight.
@@ -208,7 +211,13 @@ impl ClientConfig {
             tap: None,
             seed: 0,
             file_send_window: Some(FILE_SEND_WINDOW),
+            quirks: Vec::new(),
         }
+    }
+
+    /// Whether the implementation variant `q` is switched on.
+    pub fn quirk(&self, q: Quirk) -> bool {
+        self.quirks.contains(&q)
     }
 
     /// The configuration an upper-tester `configure` describes, the client's SIP and MSRP bound

@@ -119,6 +119,17 @@ pub(crate) struct Core {
     pub leaked_media: Vec<mpsc::UnboundedSender<MediaCmd>>,
     /// INVITEs of sessions ended before their final response (a late 2xx gets ACK + BYE).
     pub abandoned: HashMap<String, Message>,
+    /// Long-lived group sessions the user left, newest last: what a re-join needs (7.3.1.5).
+    pub left_groups: Vec<LeftGroup>,
+}
+
+/// A group session the user left, kept for a later re-join (7.3.1.5, 7.3.12 3).
+#[derive(Debug, Clone)]
+pub(crate) struct LeftGroup {
+    pub group_uri: Option<String>,
+    pub identity: String,
+    pub conversation_id: String,
+    pub contribution_id: String,
 }
 
 impl Core {
@@ -230,6 +241,11 @@ impl Core {
     /// Fires `kind` after `after`.
     pub fn arm(&self, after: Duration, kind: TimerKind) {
         let internal = self.internal.clone();
+        if after.is_zero() {
+            // Due now: queued at once, so a `sync` that follows sees it handled first.
+            let _ = internal.send(Internal::Timer(kind));
+            return;
+        }
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
             let _ = internal.send(Internal::Timer(kind));

@@ -388,6 +388,10 @@ const FAULTS: &[FaultInfo] = &[
         breaks: "never refreshes the conference subscription of a deferred group session",
     },
     FaultInfo {
+        id: "7.3.12/no-rejoin-without-message",
+        breaks: "re-joins the group session it left as soon as it is registered again, with nothing to send",
+    },
+    FaultInfo {
         id: "7.3.11/accept-200-ok",
         breaks: "answers an accepted deferred 1-1 INVITE with 486 instead of 200",
     },

@@ -13,6 +13,7 @@ use cpmconf_codec::sip::{icsi, Method};
 use cpmconf_codec::xml::imdn::NotificationKind;
 use cpmconf_stack::msrp::SendOptions;
 use cpmconf_stack::sip::{Dialog, ServerTx};
+use cpmconf_ut::Quirk;
 use cpmconf_ut::{
     Event, FileReceived, FileTransferEnded, SessionInvited, SessionKind as UtKind, SessionStarted,
 };
@@ -567,8 +568,13 @@ impl Core {
         } else {
             // 7.4.2 item 3: the size against the provisioned limit.
             let limit = self.cfg.provisioned.file_size_limit;
-            let too_big = selector.size.is_some_and(|s| s > limit)
-                && !self.faults.has("7.4.2/validate-file-size");
+            let too_big = selector.size.is_some_and(|s| {
+                if self.cfg.quirk(Quirk::SizeLimitExclusive) {
+                    s >= limit
+                } else {
+                    s > limit
+                }
+            }) && !self.faults.has("7.4.2/validate-file-size");
             if too_big || !self.policy.accept_files {
                 // 7.4.2 item 4: 603 when no file is accepted.
                 let code = if self.faults.has("7.4.2/decline-603") {
@@ -602,7 +608,17 @@ impl Core {
             kind: UtKind::FileTransfer,
             deferred: false,
         }));
-        self.accept_file(&handle);
+        // 7.4.2 (push): the user chooses whether to take the offered file (`accept_invitation`
+        // / `decline_invitation`), unless told to accept sessions without asking (the
+        // default). A resume of a transfer already taken, or a request for a file we sent,
+        // goes on at once.
+        if self.policy.auto_accept_sessions
+            || resume
+            || kind == SessionKind::FileOut
+            || self.cfg.quirk(Quirk::AcceptsFilesWithoutAsking)
+        {
+            self.accept_file(&handle);
+        }
     }
 
     fn new_incoming_record(
@@ -679,6 +695,18 @@ impl Core {
                 .lines()
                 .filter(|l| !l.starts_with("a=file-selector"))
                 .map(|l| format!("{l}\r\n"))
+                .collect();
+        }
+        if self.cfg.quirk(Quirk::FileSelectorNameOnly) {
+            text = text
+                .lines()
+                .map(|l| match l.strip_prefix("a=file-selector:") {
+                    Some(sel) => {
+                        let name = sel.split(' ').find(|p| p.starts_with("name:"));
+                        format!("a=file-selector:{}\r\n", name.unwrap_or(sel))
+                    }
+                    None => format!("{l}\r\n"),
+                })
                 .collect();
         }
         let tag = self.ids.token(10);

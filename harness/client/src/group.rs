@@ -9,6 +9,7 @@ use std::time::Duration;
 use cpmconf_codec::sip::{Message, Method};
 use cpmconf_codec::xml::conference_info;
 use cpmconf_stack::sip::{Dialog, ServerTx};
+use cpmconf_ut::Quirk;
 
 use crate::core::{Core, Purpose, TimerKind};
 use crate::state::{ConfSubscription, Session, SessionKind};
@@ -97,8 +98,13 @@ impl Core {
             _ => false,
         };
         if granted > 0 && !no_refresh {
+            let at = if self.cfg.quirk(Quirk::RefreshEvery3s) {
+                Duration::from_secs(3)
+            } else {
+                Duration::from_millis(u64::from(granted) * 500)
+            };
             self.arm(
-                Duration::from_millis(u64::from(granted) * 500),
+                at,
                 TimerKind::ConfRefresh {
                     handle: handle.to_owned(),
                 },
@@ -123,7 +129,11 @@ impl Core {
         req.headers.push("Event", "conference");
         req.headers
             .push("Accept", "application/conference-info+xml");
-        req.headers.push("Expires", expires.to_string());
+        if self.cfg.quirk(Quirk::RefreshWithExpiresZero) {
+            req.headers.push("Expires", "0");
+        } else if !self.cfg.quirk(Quirk::RefreshWithoutExpires) {
+            req.headers.push("Expires", expires.to_string());
+        }
         self.add_user_agent(&mut req);
         self.send(
             req,

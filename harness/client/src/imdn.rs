@@ -4,7 +4,7 @@
 use cpmconf_codec::cpim::{self, NameAddr};
 use cpmconf_codec::sip::{icsi, Method};
 use cpmconf_codec::xml::imdn::{Imdn, NotificationKind, Status};
-use cpmconf_ut::{Event, ImdnReceived};
+use cpmconf_ut::{Event, ImdnReceived, Quirk};
 
 use crate::core::{Core, Purpose};
 
@@ -118,9 +118,13 @@ impl Core {
         dispositions: &[&str],
     ) -> (Vec<u8>, String) {
         let id = self.ids.token(12);
+        let mut to = NameAddr::uri(to);
+        if self.cfg.quirk(Quirk::CpimToDisplayName) {
+            to.display = Some("Chat".into());
+        }
         let mut b = cpim::Message::builder()
             .from(&NameAddr::uri(self.aor()))
-            .to(&NameAddr::uri(to))
+            .to(&to)
             .datetime(&now_rfc3339())
             .imdn_message_id(&id);
         if !dispositions.is_empty() {

@@ -119,6 +119,7 @@ impl Core {
                     expires: Some(granted),
                 }));
                 self.subscribe_reg_event();
+                self.on_registered_again();
             }
             return;
         }

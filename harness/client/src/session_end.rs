@@ -6,7 +6,8 @@ use std::sync::Arc;
 use cpmconf_codec::sip::Reason;
 use cpmconf_stack::sip::ServerTx;
 
-use crate::core::Core;
+use crate::chat::InviteSpec;
+use crate::core::{Core, LeftGroup};
 use crate::media::MediaCmd;
 use crate::state::SessionKind;
 
@@ -94,8 +95,44 @@ impl Core {
             }
             s.dialog = None;
         }
+        if s.kind.is_group() {
+            if let Some(identity) = s.identity.clone() {
+                self.left_groups.push(LeftGroup {
+                    group_uri: s.group_uri.clone(),
+                    identity,
+                    conversation_id: s.conversation_id.clone(),
+                    contribution_id: s.contribution_id.clone(),
+                });
+            }
+        }
         self.end_session(handle, Some("user left".into()), false, true);
         Ok(())
+    }
+
+    /// Registered again (7.3.12 3, NOTE): "The CPM Client SHOULD NOT attempt re-joining the
+    /// previously CPM Group Session, unless CPM User has CPM Message to send": nothing happens
+    /// until the user writes. The fault re-joins the last group session left at once.
+    pub fn on_registered_again(&mut self) {
+        if !self.faults.has("7.3.12/no-rejoin-without-message") {
+            return;
+        }
+        let Some(g) = self.left_groups.last().cloned() else {
+            return;
+        };
+        self.start_chat_invite(InviteSpec {
+            kind: SessionKind::Rejoin,
+            ruri: g.identity.clone(),
+            to: g.identity,
+            conversation_id: Some(g.conversation_id),
+            contribution_id: Some(g.contribution_id),
+            in_reply_to: None,
+            anonymous: false,
+            participants: Vec::new(),
+            group_uri: g.group_uri,
+            text: None,
+            subject: None,
+            handle: None,
+        });
     }
 }
 

@@ -5,7 +5,7 @@
 use cpmconf_codec::sdp::{Direction, SessionDescription, Setup};
 use cpmconf_codec::sip::{Message, Method};
 use cpmconf_stack::sip::Dialog;
-use cpmconf_ut::{Event, SessionEnded, SessionStarted};
+use cpmconf_ut::{Event, Quirk, SessionEnded, SessionStarted};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{Core, Purpose};
@@ -135,6 +135,9 @@ impl Core {
                 self.add_user_agent(&mut ack);
                 self.send_ack(ack);
             }
+            return;
+        }
+        if s.superseded && self.cfg.quirk(Quirk::Late200Ignored) {
             return;
         }
         if s.superseded {

@@ -233,6 +233,7 @@ async fn predefined_group_subscribes_then_rejoin_falls_back_to_adhoc() {
         session_identity: Some("sip:focus1@cf.test".into()),
         conversation_id: conv.clone(),
         contribution_id: contrib.clone(),
+        adhoc: false,
         text: None,
     }))
     .await;
@@ -286,6 +287,7 @@ async fn rejoin_contribution_id_follows_the_fault(#[case] faults: &[&str], #[cas
         session_identity: None,
         conversation_id: "conv-x".into(),
         contribution_id: "contrib-x".into(),
+        adhoc: false,
         text: None,
     }))
     .await;

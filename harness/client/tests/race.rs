@@ -26,6 +26,7 @@ async fn incoming_invite_wins_the_rejoin_race(#[case] faults: &[&str], #[case] a
         session_identity: Some("sip:focus1@cf.test".into()),
         conversation_id: "conv-r".into(),
         contribution_id: "contrib-r".into(),
+        adhoc: false,
         text: None,
     }))
     .await;

@@ -14,6 +14,7 @@ pub mod golden;
 pub mod group;
 pub mod lint;
 pub mod matcher;
+pub mod mutate;
 pub mod observed;
 pub mod report;
 pub mod runner;

@@ -1288,6 +1288,30 @@ fn sdp_findings(
 /// namespace, whatever alias the message itself declared.
 const CPIM_PREFIXES: &[(&str, &str)] = &[("imdn", cpim::NS_IMDN)];
 
+/// The first value of CPIM header `key` (`imdn.Message-ID`, `From`, ...; `Content` for the
+/// payload) of `obs`'s message/cpim body, for a `${<saved>.cpim.<key>}` reference; `None` when
+/// the message has no decodable CPIM body or no such header.
+pub(crate) fn cpim_value(obs: Observed<'_>, key: &str) -> Option<String> {
+    let body = part_of(obs, "message/cpim")?.ok()?;
+    let msg = cpim::parse(&body).ok()?.value;
+    if key == "Content" {
+        let p =
+            transfer_encoding::decode(msg.content_header("Content-Transfer-Encoding"), &msg.body)
+                .ok()?;
+        return Some(String::from_utf8_lossy(&p).into_owned());
+    }
+    let values = match key.split_once('.') {
+        Some((prefix, name)) => {
+            let (_, ns) = CPIM_PREFIXES
+                .iter()
+                .find(|(p, _)| p.eq_ignore_ascii_case(prefix))?;
+            msg.get_ns_all(ns, name)
+        }
+        None => msg.get_ns_all(cpim::NS_CPIM, key),
+    };
+    values.first().map(|v| v.to_string())
+}
+
 fn cpim_findings(
     out: &mut Vec<Finding>,
     obs: Observed<'_>,
@@ -1884,6 +1908,24 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
             check(&e, Observed::Msrp(&m), &env()),
             Err(MatchError::Unsupported(_))
         ));
+    }
+
+    /// `${<saved>.cpim.<key>}`: a CPIM header of a saved message, by its prefix as the scenario
+    /// writes it (the message declares the namespace under another prefix), or its content.
+    #[rstest::rstest]
+    #[case("s.cpim.imdn.Message-ID", Some("m1"))]
+    #[case("s.cpim.IMDN.Message-ID", Some("m1"))]
+    #[case("s.cpim.To", Some("<sip:g1@cf.test>"))]
+    #[case("s.cpim.Content", Some("hi"))]
+    #[case("s.cpim.imdn.Disposition-Notification", None)]
+    #[case("s.cpim.nope.Message-ID", None)]
+    fn saved_cpim_values_resolve(#[case] path: &str, #[case] want: Option<&str>) {
+        let body = "From: <sip:a@test>\r\nTo: <sip:g1@cf.test>\r\nNS: im <urn:ietf:params:imdn>\r\nim.Message-ID: m1\r\n\r\nContent-Type: text/plain\r\n\r\nhi";
+        let raw = format!("MSRP t1 SEND\r\nTo-Path: msrp://127.0.0.1:7394/s1;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/s2;tcp\r\nMessage-ID: x1\r\nByte-Range: 1-{}/{}\r\nContent-Type: message/cpim\r\n\r\n{body}\r\n-------t1$\r\n", body.len(), body.len());
+        let m = msrp::Message::parse(raw.as_bytes()).unwrap().value;
+        let mut env = env();
+        env.saved.insert("s".into(), SavedMessage::Msrp(m));
+        assert_eq!(env.resolve(path).as_deref(), want);
     }
 
     /// An MSRP SEND chunk of `len` bytes with `range` as its Byte-Range and `flag` as its

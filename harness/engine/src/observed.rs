@@ -151,7 +151,8 @@ impl MatchEnv {
 
     /// Resolves a `${...}` path: a binding, or a part of a saved message:
     /// `<name>.header.<Header-Name>`, `<name>.request_uri`, `<name>.status`, `<name>.method`,
-    /// `<name>.body`, `<name>.msrp.tid`, `<name>.sdp.<attribute>` (of the first MSRP media of a
+    /// `<name>.body`, `<name>.msrp.tid`, `<name>.cpim.<key>` (a CPIM header of its message/cpim
+    /// body, `imdn.Message-ID` with its prefix, or `Content`), `<name>.sdp.<attribute>` (of the first MSRP media of a
     /// SIP message's SDP, e.g. `.sdp.file-selector`), `<name>.sdp.file-range.start` and
     /// `<name>.sdp.file-range.stop` (numbers; `*` for an open stop).
     pub fn resolve(&self, path: &str) -> Option<String> {
@@ -163,6 +164,7 @@ impl MatchEnv {
         let obs = saved.view();
         match rest.split_once('.') {
             Some(("header", name)) => obs.header_values(name).first().map(|s| s.to_string()),
+            Some(("cpim", key)) => crate::matcher::cpim_value(obs, key),
             Some(("sdp", attr)) => match saved {
                 SavedMessage::Sip(m) => sdp_value(m, attr),
                 SavedMessage::Msrp(_) => None,

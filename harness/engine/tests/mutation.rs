@@ -2,114 +2,32 @@
 //! `verifies:`-ed by a scenario in `scenarios/` (or judged by a global monitor in every scenario),
 //! those scenarios run against the in-process reference client with that fault switched on; the
 //! gate must fail and a Fail verdict must cite the fault's requirement id, in a scenario the
-//! conformant client (no fault) passes. Every miss is collected and reported in one table.
+//! conformant client (no fault) passes. Every miss is collected and reported in one table. The
+//! measurement is the engine's `cpmconf_engine::mutate` (what `cpmconf mutate` runs); this test
+//! holds it to the bar, and keeps the ratchet of faults without a verifying scenario.
 //!
 //! Run: `cargo test -p cpmconf-engine --test mutation -- --nocapture` (see docs/mutation.md).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use cpmconf_engine::assess::step_verifies;
 use cpmconf_engine::client::all_faults;
-use cpmconf_engine::report::{Reporter, RunEvent};
-use cpmconf_engine::runner::monitor::USER_AGENT_REQUIREMENT;
-use cpmconf_engine::runner::{run_suite, RunOptions, RunSummary};
-use cpmconf_engine::scenario::{load_file, GroupItem, LoadedScenario, Scenario, Step};
+use cpmconf_engine::mutate::{self, mutate, MutateOptions, GLOBAL_MONITORS};
+use cpmconf_engine::scenario::{load_file, scenario_files, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
 use cpmconf_engine::validate::validate;
-use cpmconf_engine::{Catalogue, Verdict};
-
-/// Fixed run seed, so a miss replays with `cpmconf run --seed 20261127`.
-const SEED: u64 = 20261127;
-/// Scenarios run at once inside one fault's run.
-const JOBS: usize = 2;
-/// Runs at once (the baseline and the fault runs, each with up to `JOBS` scenarios). Scenarios
-/// mostly wait on the network and on deadlines, so six runs share the two cores of CI.
-const FAULT_RUNS: usize = 6;
-/// Deadline of one run (baseline or one fault); a scenario's own deadlines are far shorter.
-const RUN_DEADLINE: Duration = Duration::from_secs(600);
-
-/// Requirements the runner judges in every scenario with a global monitor, whatever its steps.
-const GLOBAL_MONITORS: &[&str] = &[USER_AGENT_REQUIREMENT];
+use cpmconf_engine::Catalogue;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Every `*.yaml` scenario file under `dir` (the catalogue excluded), sorted.
-fn scenario_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml")
-                && p.file_name().is_some_and(|n| n != "requirements.yaml")
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// A rough cost of a scenario for scheduling: its longest `within` (a refresh waits for minutes),
-/// at least one second.
-fn cost(s: &Scenario) -> Duration {
-    let mut longest = Duration::from_secs(1);
-    let mut see = |w: Option<Duration>| {
-        if let Some(w) = w {
-            longest = longest.max(w);
-        }
-    };
-    for step in &s.steps {
-        match step {
-            Step::Expect(e) | Step::ExpectNone(e) => see(e.within.map(|d| d.0)),
-            Step::WaitFor(w) => see(w.within.map(|d| d.0)),
-            Step::Parallel(items) | Step::AnyOrder(items) => {
-                for i in items {
-                    match i {
-                        GroupItem::Expect(e) | GroupItem::ExpectNone(e) => {
-                            see(e.within.map(|d| d.0))
-                        }
-                        GroupItem::WaitFor(w) => see(w.within.map(|d| d.0)),
-                    }
-                }
-            }
-            Step::Do(_) | Step::Send(_) => {}
-        }
-    }
-    longest
-}
-
-/// Which scenarios verify which fault, from the scenario files and the fault table.
-struct Plan {
-    /// The scenarios that load and validate.
-    scenarios: Vec<LoadedScenario>,
-    /// Requirement id -> indexes (into `scenarios`) of the scenarios verifying it.
-    verifying: BTreeMap<String, Vec<usize>>,
-    /// Each fault with a verifying scenario, and those scenarios.
-    planned: Vec<(&'static str, Vec<usize>)>,
-    /// Faults without a verifying scenario, in table order.
-    unverified: Vec<&'static str>,
-    /// Scenario files that do not load or validate.
-    problems: Vec<String>,
-}
-
-fn plan(catalogue: &Catalogue) -> Plan {
-    let root = repo_root();
-    // Load and validate every scenario; an invalid file is a problem of its own.
+/// The scenarios under `scenarios/` that load and validate, and a problem line for each file
+/// that does not.
+fn suite(catalogue: &Catalogue) -> (Vec<LoadedScenario>, Vec<String>) {
     let mut problems: Vec<String> = Vec::new();
     let mut scenarios: Vec<LoadedScenario> = Vec::new();
-    for f in scenario_files(&root.join("scenarios")) {
+    for f in scenario_files(&repo_root().join("scenarios")) {
         match load_file(&f) {
             Ok(l) => {
                 let diags: Vec<_> = validate(&l, catalogue)
@@ -128,32 +46,7 @@ fn plan(catalogue: &Catalogue) -> Plan {
         }
     }
     assert!(!scenarios.is_empty(), "no scenario under scenarios/");
-
-    // Requirement id -> the scenarios verifying it (a global monitor: every scenario).
-    let mut verifying: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, l) in scenarios.iter().enumerate() {
-        for id in step_verifies(&l.scenario) {
-            verifying.entry(id).or_default().push(i);
-        }
-        for id in GLOBAL_MONITORS {
-            verifying.entry((*id).to_string()).or_default().push(i);
-        }
-    }
-    let mut planned: Vec<(&'static str, Vec<usize>)> = Vec::new();
-    let mut unverified: Vec<&'static str> = Vec::new();
-    for f in all_faults() {
-        match verifying.get(f.id) {
-            Some(idx) => planned.push((f.id, idx.clone())),
-            None => unverified.push(f.id),
-        }
-    }
-    Plan {
-        scenarios,
-        verifying,
-        planned,
-        unverified,
-        problems,
-    }
+    (scenarios, problems)
 }
 
 /// The committed list of faults without a verifying scenario: it may only shrink.
@@ -184,31 +77,36 @@ fn no_fault_loses_its_verifying_scenario() {
         !faults.is_empty(),
         "the reference client has no named fault"
     );
-    let p = plan(&catalogue);
-    assert!(p.problems.is_empty(), "{:#?}", p.problems);
-    assert!(!p.planned.is_empty(), "no fault has a verifying scenario");
+    let (scenarios, problems) = suite(&catalogue);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let planned = mutate::plan(&scenarios, all_faults());
+    let verified = planned.iter().filter(|(_, idx)| !idx.is_empty()).count();
+    assert!(verified > 0, "no fault has a verifying scenario");
     let listed = committed_unverified();
-    let now: BTreeSet<String> = p.unverified.iter().map(|f| f.to_string()).collect();
+    let now: BTreeSet<String> = planned
+        .iter()
+        .filter(|(_, idx)| idx.is_empty())
+        .map(|(f, _)| f.id.to_string())
+        .collect();
     let lost: Vec<&String> = now.difference(&listed).collect();
     let gained: Vec<&String> = listed.difference(&now).collect();
     let unknown: Vec<&String> = listed
         .iter()
         .filter(|f| !faults.contains(f.as_str()))
         .collect();
-    let single: Vec<String> = p
-        .planned
+    let single: Vec<String> = planned
         .iter()
-        .filter(|(f, idx)| idx.len() == 1 && !GLOBAL_MONITORS.contains(f))
+        .filter(|(f, idx)| idx.len() == 1 && !GLOBAL_MONITORS.contains(&f.id))
         .filter_map(|(f, idx)| {
-            let s = p.scenarios.get(idx[0])?;
-            Some(format!("{f} ({})", s.scenario.id))
+            let s = scenarios.get(idx[0])?;
+            Some(format!("{} ({})", f.id, s.scenario.id))
         })
         .collect();
     println!(
         "{} faults, {} with a verifying scenario ({} of them by a single scenario), {} without \
          (listed: {})",
         faults.len(),
-        p.planned.len(),
+        verified,
         single.len(),
         now.len(),
         listed.len()
@@ -232,394 +130,140 @@ fn no_fault_loses_its_verifying_scenario() {
          shrinks): {gained:?}"
     );
     // Sanity of the map itself: every listed fault's id is absent from every `verifies:`.
+    let verifying = mutate::verifying(&scenarios);
     for f in &listed {
-        assert!(!p.verifying.contains_key(f), "{f}");
+        assert!(!verifying.contains_key(f), "{f}");
     }
 }
 
-/// Discards the run events; the summary is all the test needs.
-struct Quiet;
-
-impl Reporter for Quiet {
-    fn event(&mut self, _ev: &RunEvent) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn finish(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Runs `scenarios` with `faults` on, reports and golden files in a fresh temporary directory
-/// (golden comparison therefore never regresses: a missing golden file does not fail the gate).
-async fn run(
-    catalogue: Arc<Catalogue>,
-    profile: ClientProfile,
-    scenarios: Vec<LoadedScenario>,
-    faults: Vec<String>,
-) -> Result<(RunSummary, tempfile::TempDir), String> {
-    let dir = tempfile::Builder::new()
-        .prefix("cpmconf-mutation-")
-        .tempdir()
-        .map_err(|e| format!("temp dir: {e}"))?;
-    let opts = RunOptions {
-        golden_root: Some(dir.path().join("golden")),
-        seed: SEED,
-        jobs: JOBS,
-        faults,
-        ..RunOptions::new(
-            profile,
-            scenarios,
-            dir.path().join("report"),
-            repo_root().join("fixtures"),
-        )
-    };
-    let (mut quiet, mut on_done) = (Quiet, |_: &_| {});
-    let fut = run_suite(
-        &catalogue,
-        &opts,
-        "reference",
-        "mutation".into(),
-        &mut quiet,
-        &mut on_done,
-    );
-    match tokio::time::timeout(RUN_DEADLINE, fut).await {
-        Ok(Ok(s)) => Ok((s, dir)),
-        Ok(Err(e)) => Err(format!("reporter I/O: {e}")),
-        Err(_) => Err(format!("run did not end within {RUN_DEADLINE:?}")),
-    }
-}
-
-/// One line of what a scenario did: its verdict and the failing requirements with their steps.
-fn describe(summary: &RunSummary) -> String {
-    let mut parts = Vec::new();
-    for r in &summary.reports {
-        let res = &r.result;
-        let failing: Vec<String> = res
-            .requirements
-            .iter()
-            .filter(|q| q.verdict != Verdict::Pass && q.verdict != Verdict::NotApplicable)
-            .map(|q| {
-                let step = q.step.map(|s| format!("step {s}")).unwrap_or("-".into());
-                let why = q
-                    .findings
-                    .first()
-                    .map(|f| f.to_string())
-                    .or_else(|| q.message.clone())
-                    .map(|w| format!(": {}", w.lines().next().unwrap_or("")))
-                    .unwrap_or_default();
-                format!("{} {} @{}{}", q.id, q.verdict, step, why)
-            })
-            .collect();
-        let mut p = format!("{}={}", res.id, res.verdict);
-        if !failing.is_empty() {
-            p.push_str(&format!(" [{}]", failing.join(", ")));
-        }
-        if let Some(m) = &res.message {
-            if res.verdict != Verdict::Pass {
-                p.push_str(&format!(" ({})", m.lines().next().unwrap_or("")));
-            }
-        }
-        parts.push(p);
-    }
-    parts.join("; ")
-}
-
-/// The outcome of one fault.
-struct Row {
-    fault: &'static str,
-    scenarios: Vec<String>,
-    caught: bool,
-    what: String,
-    /// Distinct requirement ids that failed with the fault on (the blame of the fault).
-    blamed: BTreeSet<String>,
-}
-
+/// The whole measurement through the engine's [`mutate`] (what `cpmconf mutate` runs), every
+/// fault of the table, seed 20261127, reports in a temporary directory (kept when a fault is
+/// missed, and named in its row).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_with_a_verifying_scenario_is_caught() {
-    let started = Instant::now();
     let root = repo_root();
-    let catalogue = Arc::new(Catalogue::embedded().expect("the embedded catalogue loads"));
+    let catalogue = Catalogue::embedded().expect("the embedded catalogue loads");
     let profile = ClientProfile::load(&root.join("fixtures/clients/reference.yaml"))
         .expect("the reference profile loads");
-
-    let Plan {
-        scenarios,
-        mut planned,
-        unverified,
-        mut problems,
-        ..
-    } = plan(&catalogue);
-    assert!(!planned.is_empty(), "no fault has a verifying scenario");
-
-    // Longest runs first, so the slow ones (refresh timers, the global monitor over every
-    // scenario) overlap instead of trailing.
-    let run_cost = |idx: &[usize]| -> Duration {
-        idx.iter()
-            .filter_map(|i| scenarios.get(*i))
-            .map(|l| cost(&l.scenario))
-            .sum()
-    };
-    planned.sort_by_key(|(f, idx)| (std::cmp::Reverse(run_cost(idx)), *f));
-
-    // The baseline (every scenario some fault needs, no fault on) and one run per fault,
-    // `FAULT_RUNS` at a time. A run's future is not `Send` (its reporter is borrowed), so the runs
-    // share this thread through a `LocalSet`; the runner spawns their scenarios onto the worker
-    // threads.
-    let needed: BTreeSet<usize> = planned
-        .iter()
-        .flat_map(|(_, v)| v.iter().copied())
-        .collect();
-    let base_scen: Vec<LoadedScenario> = needed
-        .iter()
-        .filter_map(|i| scenarios.get(*i).cloned())
-        .collect();
-    let sem = Arc::new(tokio::sync::Semaphore::new(FAULT_RUNS));
-    let local = tokio::task::LocalSet::new();
-    let base_task = {
-        let (cat, prof, sem) = (catalogue.clone(), profile.clone(), sem.clone());
-        local.spawn_local(async move {
-            let _permit = sem.acquire_owned().await.ok();
-            let t = Instant::now();
-            let out = run(cat, prof, base_scen, Vec::new()).await;
-            (out, t.elapsed())
-        })
-    };
-    let mut tasks = Vec::new();
-    for (fault, idx) in &planned {
-        let fault: &'static str = fault;
-        let scen: Vec<LoadedScenario> = idx
+    let (scenarios, mut problems) = suite(&catalogue);
+    let work = tempfile::Builder::new()
+        .prefix("cpmconf-mutation-")
+        .tempdir()
+        .expect("temp dir");
+    let opts = MutateOptions::new(profile, root.join("fixtures"), work.path().to_path_buf());
+    let report = mutate(&catalogue, &scenarios, all_faults(), &opts).await;
+    assert_eq!(report.faults.len(), all_faults().len());
+    assert!(
+        report
+            .faults
             .iter()
-            .filter_map(|i| scenarios.get(*i).cloned())
-            .collect();
-        let (cat, prof, sem) = (catalogue.clone(), profile.clone(), sem.clone());
-        tasks.push(local.spawn_local(async move {
-            let _permit = sem.acquire_owned().await.ok();
-            let t = Instant::now();
-            let out = run(cat, prof, scen, vec![fault.to_string()]).await;
-            (fault, out, t.elapsed())
-        }));
-    }
-    let (base_outcome, outcomes) = local
-        .run_until(async move {
-            let base = base_task.await;
-            let mut v = Vec::new();
-            for task in tasks {
-                v.push(task.await);
-            }
-            (base, v)
-        })
-        .await;
-    let (baseline, base_took) = match base_outcome {
-        Ok((Ok((b, dir)), took)) => {
-            if !b.gate.passed {
-                // Kept for inspection: pcap/ and wire/ of the failing baseline scenarios.
-                println!("baseline report kept in {}", dir.keep().display());
-            }
-            (b, took)
-        }
-        Ok((Err(e), _)) => panic!("baseline run: {e}"),
-        Err(e) => panic!("baseline run panicked: {e}"),
-    };
-    let mut base_pass: BTreeMap<String, bool> = BTreeMap::new();
-    for r in &baseline.reports {
-        let ok = !r.result.fails_gate(false);
-        if !ok {
-            problems.push(format!(
-                "baseline (no fault) fails scenario {}",
-                describe(&RunSummary {
-                    reports: vec![r.clone()],
-                    gate: baseline.gate,
-                    regressions: Vec::new(),
-                    interrupted: false,
-                    not_started: 0,
-                })
-            ));
-        }
-        base_pass.insert(r.result.id.clone(), ok);
-    }
-    println!(
-        "baseline: {} scenarios in {:.1}s, gate {}",
-        baseline.reports.len(),
-        base_took.as_secs_f64(),
-        if baseline.gate.passed { "pass" } else { "FAIL" }
+            .any(|f| !f.verifying_scenarios.is_empty()),
+        "no fault has a verifying scenario"
     );
-
-    let mut rows: Vec<Row> = Vec::new();
-    for outcome in outcomes {
-        let (fault, out, took) = match outcome {
-            Ok(x) => x,
-            Err(e) => {
-                problems.push(format!("a fault run panicked: {e}"));
-                continue;
-            }
-        };
-        let scen_ids: Vec<String> = planned
-            .iter()
-            .find(|(f, _)| *f == fault)
-            .map(|(_, v)| {
-                v.iter()
-                    .filter_map(|i| scenarios.get(*i).map(|l| l.scenario.id.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let row = match out {
-            Err(e) => Row {
-                fault,
-                scenarios: scen_ids,
-                caught: false,
-                what: format!("run error: {e}"),
-                blamed: BTreeSet::new(),
-            },
-            Ok((summary, dir)) => {
-                let blamed: BTreeSet<String> = summary
-                    .reports
-                    .iter()
-                    .flat_map(|r| &r.result.requirements)
-                    .filter(|q| q.verdict == Verdict::Fail)
-                    .map(|q| q.id.clone())
-                    .collect();
-                // A Fail citing the fault's id, in a scenario the conformant client passes.
-                let cite = summary.reports.iter().find_map(|r| {
-                    let base_ok = base_pass.get(&r.result.id).copied().unwrap_or(false);
-                    r.result
-                        .requirements
-                        .iter()
-                        .find(|q| q.id == fault && q.verdict == Verdict::Fail)
-                        .filter(|_| base_ok)
-                        .map(|q| (r.result.id.clone(), q.step))
-                });
-                let base_bad: Vec<&String> = scen_ids
-                    .iter()
-                    .filter(|s| !base_pass.get(*s).copied().unwrap_or(false))
-                    .collect();
-                let row = match (summary.gate.passed, cite) {
-                    (false, Some((sid, step))) => Row {
-                        fault,
-                        scenarios: scen_ids.clone(),
-                        caught: true,
-                        what: format!(
-                            "caught by {sid} {} ({:.1}s)",
-                            step.map(|s| format!("step {s}"))
-                                .unwrap_or("(scenario-wide)".into()),
-                            took.as_secs_f64()
-                        ),
-                        blamed: blamed.clone(),
-                    },
-                    (true, _) => Row {
-                        fault,
-                        scenarios: scen_ids.clone(),
-                        caught: false,
-                        what: format!("gate PASSED with the fault on: {}", describe(&summary)),
-                        blamed: blamed.clone(),
-                    },
-                    (false, None) => Row {
-                        fault,
-                        scenarios: scen_ids.clone(),
-                        caught: false,
-                        what: format!(
-                            "gate failed but no Fail cites {fault}{}: {}",
-                            if base_bad.is_empty() {
-                                String::new()
-                            } else {
-                                format!(
-                                    " in a baseline-passing scenario (baseline fails {})",
-                                    base_bad
-                                        .iter()
-                                        .map(|s| s.as_str())
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                )
-                            },
-                            describe(&summary)
-                        ),
-                        blamed: blamed.clone(),
-                    },
-                };
-                if !row.caught {
-                    // Kept for inspection: the pcap/ and wire/ of the missed fault's scenarios.
-                    let kept = dir.keep();
-                    Row {
-                        what: format!("{} [report: {}]", row.what, kept.display()),
-                        ..row
-                    }
-                } else {
-                    row
-                }
-            }
-        };
-        rows.push(row);
-    }
-
-    // The table in catalogue order.
-    rows.sort_by_key(|r| all_faults().iter().position(|f| f.id == r.fault));
-    let caught = rows.iter().filter(|r| r.caught).count();
-    let mut table = String::new();
-    table.push_str(&format!(
-        "mutation score: {caught}/{} faults with a verifying scenario caught \
-         ({} faults in the table, {} without a verifying scenario), seed {SEED}, {:.0}s\n",
-        rows.len(),
-        all_faults().len(),
-        unverified.len(),
-        started.elapsed().as_secs_f64()
-    ));
-    table.push_str("| fault | scenarios run | result |\n|---|---|---|\n");
-    for r in &rows {
-        table.push_str(&format!(
-            "| {} | {} | {}{} |\n",
-            r.fault,
-            r.scenarios.join(", "),
-            if r.caught { "" } else { "MISS: " },
-            r.what
-        ));
-    }
-    table.push_str(&format!(
-        "\nfaults without a verifying scenario ({}):\n",
-        unverified.len()
-    ));
-    for f in &unverified {
-        table.push_str(&format!("  {f}\n"));
-    }
-    if !problems.is_empty() {
-        table.push_str("\nproblems:\n");
-        for p in &problems {
-            table.push_str(&format!("  {p}\n"));
-        }
-    }
-    // Blame: the distinct requirement ids each fault fails (its own, ideally nothing else).
-    let mut counts: Vec<usize> = rows.iter().map(|r| r.blamed.len()).collect();
-    counts.sort_unstable();
-    let median = counts.get(counts.len() / 2).copied().unwrap_or(0);
-    let max = counts.last().copied().unwrap_or(0);
-    table.push_str(&format!(
-        "\nblame: distinct failing requirement ids per fault: median {median}, max {max}\n"
-    ));
-    table.push_str("| fault | failing requirement ids |\n|---|---|\n");
-    for r in &rows {
-        let ids: Vec<&str> = r.blamed.iter().map(String::as_str).collect();
-        table.push_str(&format!("| {} | {} |\n", r.fault, ids.join(", ")));
-    }
+    let table = report.table();
     println!("{table}");
+    problems.extend(report.problems.iter().cloned());
     // Each finding blames its own requirement: a fault fails its own id and at most one
     // consequence, and the median fault fails exactly one id.
-    let overblamed: Vec<String> = rows
+    let (median, _) = report.blame();
+    let overblamed: Vec<String> = report
+        .faults
         .iter()
-        .filter(|r| r.blamed.iter().filter(|id| id.as_str() != r.fault).count() > 1)
-        .map(|r| {
-            let ids: Vec<&str> = r.blamed.iter().map(String::as_str).collect();
-            format!("{} -> {}", r.fault, ids.join(", "))
-        })
+        .filter(|f| f.consequences().len() > 1)
+        .map(|f| format!("{} -> {}", f.fault, f.blamed.join(", ")))
         .collect();
     assert!(
         overblamed.is_empty() && median <= 1,
         "blame bound broken (own id plus at most one consequence per fault, median 1; median is {median}): {}",
         overblamed.join("; ")
     );
-    let misses: Vec<&str> = rows.iter().filter(|r| !r.caught).map(|r| r.fault).collect();
+    // Every fault with a verifying scenario is caught by a Fail citing its own id. (Faults
+    // without one are the ratchet's business: `no_fault_loses_its_verifying_scenario`.)
+    let misses: Vec<&str> = report
+        .escaped()
+        .into_iter()
+        .filter(|f| !f.verifying_scenarios.is_empty())
+        .map(|f| f.fault.as_str())
+        .collect();
+    for f in report.faults.iter().filter(|f| f.caught) {
+        assert!(
+            f.caught_by
+                .iter()
+                .all(|c| f.verifying_scenarios.contains(&c.scenario)),
+            "{} caught by a scenario that was not run for it: {:?}",
+            f.fault,
+            f.caught_by
+        );
+        assert!(
+            f.blamed.contains(&f.requirement),
+            "{}: {:?}",
+            f.fault,
+            f.blamed
+        );
+    }
+    if !(misses.is_empty() && problems.is_empty()) {
+        println!("reports kept in {}", work.keep().display());
+    }
     assert!(
         misses.is_empty() && problems.is_empty(),
-        "{} fault(s) missed: {}; {} problem(s); table:\n{table}",
+        "{} fault(s) missed: {}; problem(s): {problems:#?}; table:\n{table}",
         misses.len(),
-        misses.join(", "),
-        problems.len()
+        misses.join(", ")
     );
+}
+
+/// The judgement itself, on one fault whose two verifying scenarios differ: a file over the
+/// size limit shows a client that skips the size check, a file at the limit cannot (both
+/// clients accept it). Alone, the at-limit scenario lets the fault escape; with the over-limit
+/// one the fault is caught by that scenario only; with neither, nothing verifies it and it
+/// escapes without a run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_is_caught_only_by_a_scenario_that_sees_it() {
+    const FAULT: &str = "7.4.2/validate-file-size";
+    let root = repo_root();
+    let catalogue = Catalogue::embedded().expect("the embedded catalogue loads");
+    let profile = ClientProfile::load(&root.join("fixtures/clients/reference.yaml"))
+        .expect("the reference profile loads");
+    let load = |f: &str| load_file(&root.join("scenarios/7.4.2").join(f)).expect("loads");
+    let at_limit = load("file-at-size-limit-accepted.yaml");
+    let over_limit = load("file-over-size-limit-declined.yaml");
+    let unrelated = load_file(&root.join("scenarios/7/pager-mode-received.yaml")).expect("loads");
+    let faults = mutate::select_faults(&[FAULT.to_string()]).expect("a fault of the table");
+    let work = tempfile::tempdir().expect("temp dir");
+    let opts = MutateOptions::new(profile, root.join("fixtures"), work.path().to_path_buf());
+
+    let alone = mutate(&catalogue, std::slice::from_ref(&at_limit), &faults, &opts).await;
+    assert!(alone.problems.is_empty(), "{:?}", alone.problems);
+    let f = &alone.faults[0];
+    assert_eq!(f.verifying_scenarios, vec![at_limit.scenario.id.clone()]);
+    assert!(!f.caught && f.caught_by.is_empty(), "{f:?}");
+    assert!(
+        f.miss.starts_with("gate PASSED with the fault on"),
+        "{}",
+        f.miss
+    );
+    assert!(!alone.passed());
+    assert_eq!(alone.escaped().len(), 1);
+    // An escaped fault's report is kept for inspection, inside the work directory.
+    let kept = f.report_dir.as_ref().expect("the report of a miss is kept");
+    assert!(kept.starts_with(work.path()) && kept.is_dir(), "{kept:?}");
+
+    let both = [at_limit.clone(), over_limit.clone()];
+    let together = mutate(&catalogue, &both, &faults, &opts).await;
+    assert!(together.problems.is_empty(), "{:?}", together.problems);
+    let f = &together.faults[0];
+    assert!(f.caught, "{f:?}");
+    assert_eq!(f.caught_by_ids(), vec![over_limit.scenario.id.as_str()]);
+    assert!(f.caught_by[0].step.is_some(), "a step decided it: {f:?}");
+    assert!(f.blamed.contains(&FAULT.to_string()), "{f:?}");
+    assert!(together.passed());
+    assert_eq!(together.caught(), 1);
+    assert_eq!(together.baseline_scenarios, 2);
+
+    let none = mutate(&catalogue, std::slice::from_ref(&unrelated), &faults, &opts).await;
+    let f = &none.faults[0];
+    assert!(f.verifying_scenarios.is_empty() && !f.caught, "{f:?}");
+    assert_eq!(none.baseline_scenarios, 0, "nothing needed running");
+    assert_eq!(none.unverified().len(), 1);
+    assert!(!none.passed());
 }

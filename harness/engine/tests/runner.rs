@@ -474,3 +474,142 @@ async fn the_cpim_from_device_id_is_judged_under_the_profiles_reading(
         assert_eq!(other.verdict, Verdict::Pass, "{id}: {other:#?}");
     }
 }
+
+// Clients written differently from the reference client, in ways no named fault describes
+// (`reference: { quirks: [...] }`, cpmconf_ut::Quirk): each check must pass a variant the CR
+// allows and fail a wrong one on its own requirement only. Each row: the quirk, a scenario that
+// reaches the situation, and the one requirement that must fail (None: every verdict passes).
+#[rstest::rstest]
+// RFC 6665 4.1.2.1: without Expires the package's default applies; still a refresh.
+#[case::refresh_without_expires(
+    "refresh-without-expires",
+    "7.3.1.3/conference-subscription-refreshed.yaml",
+    None
+)]
+#[case::refresh_without_expires_short(
+    "refresh-without-expires",
+    "7.3.1.3/conference-subscription-refreshed-short-grant.yaml",
+    None
+)]
+#[case::refresh_without_expires_race(
+    "refresh-without-expires",
+    "7.3.1.5.1/rejoin-race-subscription-refreshed.yaml",
+    None
+)]
+#[case::refresh_without_expires_deferred(
+    "refresh-without-expires",
+    "7.3.12/deferred-group-subscription-refreshed.yaml",
+    None
+)]
+// Expires: 0 ends the subscription: not a refresh, in each of the three clauses that require one.
+#[case::refresh_expires_zero(
+    "refresh-with-expires-zero",
+    "7.3.1.3/conference-subscription-refreshed.yaml",
+    Some("7.3.1.3/maintain-conference-subscription")
+)]
+#[case::refresh_expires_zero_race(
+    "refresh-with-expires-zero",
+    "7.3.1.5.1/rejoin-race-subscription-refreshed.yaml",
+    Some("7.3.1.5.1/maintain-subscription")
+)]
+#[case::refresh_expires_zero_deferred(
+    "refresh-with-expires-zero",
+    "7.3.12/deferred-group-subscription-refreshed.yaml",
+    Some("7.3.12/maintain-subscription")
+)]
+// A fixed 3 s refresh keeps a 4 s grant alive and lets a 2 s grant lapse: the second case.
+#[case::refresh_every_3s_long_grant(
+    "refresh-every-3s",
+    "7.3.1.3/conference-subscription-refreshed.yaml",
+    None
+)]
+#[case::refresh_every_3s_short_grant(
+    "refresh-every-3s",
+    "7.3.1.3/conference-subscription-refreshed-short-grant.yaml",
+    Some("7.3.1.3/maintain-conference-subscription")
+)]
+// RFC 3862 3.3: a display name may precede the CPIM To address.
+#[case::cpim_to_display_name_adhoc(
+    "cpim-to-display-name",
+    "7.3.9.1/cpim-to-adhoc-group.yaml",
+    None
+)]
+#[case::cpim_to_display_name_predefined(
+    "cpim-to-display-name",
+    "7.3.9.1/cpim-to-predefined-group.yaml",
+    None
+)]
+#[case::cpim_to_display_name_race(
+    "cpim-to-display-name",
+    "7.3.1.5.1/rejoin-race-adhoc-group.yaml",
+    None
+)]
+#[case::cpim_to_display_name_private(
+    "cpim-to-display-name",
+    "7.3.9.1/private-message-in-group.yaml",
+    None
+)]
+// RFC 5547: the answer repeats the offer's file-selector, not only its name.
+#[case::file_selector_name_only(
+    "file-selector-name-only",
+    "7.4.2/file-push-accepted-file-identities.yaml",
+    Some("7.4.2/accept-200-ok-file-identities")
+)]
+// A file exactly at the limit does not exceed it.
+#[case::size_limit_exclusive(
+    "size-limit-exclusive",
+    "7.4.2/file-at-size-limit-accepted.yaml",
+    Some("7.4.2/validate-file-size")
+)]
+#[case::size_limit_exclusive_over(
+    "size-limit-exclusive",
+    "7.4.2/file-over-size-limit-declined.yaml",
+    None
+)]
+// A late 200 to the losing re-join INVITE must be ACKed and ended.
+#[case::late_200_ignored(
+    "late-200-ignored",
+    "7.3.1.5.1/rejoin-race-late-200.yaml",
+    Some("7.3.1.5.1/use-incoming-invite")
+)]
+// 7.4.2 item 2 a: the user chooses which pushed file to take.
+#[case::accepts_files_without_asking(
+    "accepts-files-without-asking",
+    "7.4.2/file-push-user-chooses.yaml",
+    Some("7.4.2/user-input-push")
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quirks_are_judged_by_what_the_cr_says(
+    #[case] quirk: &str,
+    #[case] rel: &str,
+    #[case] fails: Option<&str>,
+) {
+    let profile = format!(
+        "{}reference: {{ quirks: [{quirk}] }}\n",
+        reference_profile()
+    );
+    let r = suite_run_with(rel, &[], &profile).await;
+    let failed: Vec<&str> = r
+        .result
+        .requirements
+        .iter()
+        .filter(|q| q.verdict == Verdict::Fail)
+        .map(|q| q.id.as_str())
+        .collect();
+    match fails {
+        None => assert_eq!(r.result.verdict, Verdict::Pass, "{:#?}", r.result),
+        Some(id) => {
+            assert_eq!(r.result.verdict, Verdict::Fail, "{:#?}", r.result);
+            assert_eq!(failed, [id], "only {id} is failed: {:#?}", r.result);
+        }
+    }
+    // No error: a client's variant is never the harness's fault.
+    assert!(
+        r.result
+            .requirements
+            .iter()
+            .all(|q| q.verdict != Verdict::Error),
+        "{:#?}",
+        r.result
+    );
+}

@@ -312,6 +312,9 @@ pub(crate) fn start_session(inner: &Arc<Inner>, plan: MediaPlan, pushes: Vec<Pus
     let mut cfg = SessionConfig::new(vec![plan.local.clone()], plan.remote.clone());
     cfg.seed = Some(seed);
     cfg.emit_frames = true;
+    // A received frame is observed before its response goes out, so the observation order is
+    // causal: what the client does once it has the response comes later.
+    cfg.report_on_receipt = true;
     cfg.policy = Some(Box::new(RolePolicy {
         inner: inner.clone(),
         role: plan.role.clone(),
@@ -367,6 +370,7 @@ async fn serve(
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 None => {
+                    observe_received(&inner, &role, sid, &mut conn);
                     let _ = conn.close().await;
                     break "closed by the sim".to_owned();
                 }
@@ -384,6 +388,7 @@ async fn serve(
                     let _ = reply.send(r);
                 }
                 Some(MsrpCmd::Close { reply }) => {
+                    observe_received(&inner, &role, sid, &mut conn);
                     let r = conn.close().await.map_err(|e| SimError::Msrp(e.to_string()));
                     let _ = reply.send(r);
                     break "closed by the sim".to_owned();
@@ -411,6 +416,22 @@ async fn serve(
             reason,
         },
     );
+}
+
+/// Observes the frames already received on `conn` that the loop has not taken yet (the session
+/// is being closed while they wait): nothing the client sent goes unjudged.
+fn observe_received(inner: &Inner, role: &str, sid: SessionId, conn: &mut MsrpConnection) {
+    while let Some(ev) = conn.take_event() {
+        if let SessionEvent::Frame(f) = ev {
+            inner.observe(
+                role,
+                ObservedKind::Msrp {
+                    frame: *f,
+                    session: sid,
+                },
+            );
+        }
+    }
 }
 
 fn sender(inner: &Inner, session: SessionId) -> Result<mpsc::UnboundedSender<MsrpCmd>, SimError> {

@@ -405,6 +405,11 @@ pub struct RejoinGroup {
     pub conversation_id: String,
     /// Contribution-ID of the group session.
     pub contribution_id: String,
+    /// The long-lived group was started ad hoc (7.3.1.2), not pre-defined: it has no group URI
+    /// of its own, `group_uri` is its Group Session Identity, and a chat message's CPIM To is
+    /// the Controlling Function's address (7.3.9.1 item 1 b) rather than a group URI (item 1 c).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adhoc: bool,
     /// Message to send once re-joined; absent: re-join without writing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,

@@ -17,8 +17,8 @@ pub use driver::{Adapter, AdapterProcess};
 pub use error::{ProfileError, UtError};
 pub use event::*;
 pub use profile::{
-    AdapterSpec, Capability, ClientProfile, DigestAlgorithm, ProfileIdentity, ReferenceSettings,
-    SendWindow,
+    AdapterSpec, Capability, ClientProfile, DigestAlgorithm, ProfileIdentity, Quirk,
+    ReferenceSettings, SendWindow,
 };
 pub use protocol::{
     protocol_schema, AdapterMessage, Request, Response, MAX_LINE, PROTOCOL_VERSION,

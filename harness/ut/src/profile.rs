@@ -55,6 +55,46 @@ pub struct ReferenceSettings {
     /// 1), or `unbounded` to write the whole file at once. Absent: the client's default (4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_send_window: Option<SendWindow>,
+    /// Implementation variants to switch on ([`Quirk`]): ways a real client differs from the
+    /// reference client that no named fault describes, some allowed by the CR and some not.
+    /// They let the suite's own tests show that a check passes every reading the CR allows and
+    /// fails a wrong client that is not one of the named faults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quirks: Vec<Quirk>,
+}
+
+/// An implementation variant of the reference client (`reference: { quirks: [...] }`), written
+/// the way implementers write them. Each names whether the CR allows it; the suite's tests
+/// (harness/engine/tests/runner.rs, `quirks_are_judged_by_what_the_cr_says`) hold every check
+/// to that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Quirk {
+    /// Refreshes a conference subscription without an Expires header field (allowed: the
+    /// event package's default applies, RFC 6665 4.1.2.1).
+    RefreshWithoutExpires,
+    /// "Refreshes" a conference subscription with `Expires: 0`, which ends it (wrong).
+    RefreshWithExpiresZero,
+    /// Refreshes a conference subscription every 3 s whatever the notifier granted (wrong
+    /// when the grant is shorter: the subscription lapses before the refresh).
+    #[serde(rename = "refresh-every-3s")]
+    RefreshEvery3s,
+    /// Writes a display name before the CPIM To address of its chat messages (allowed:
+    /// RFC 3862 3.3, `To: "Team" <sip:...>`).
+    CpimToDisplayName,
+    /// Names an accepted file in its 200 answer by `name` only, dropping the offer's type,
+    /// size and hash from `a=file-selector` (wrong: RFC 5547 8, the answer repeats it).
+    FileSelectorNameOnly,
+    /// Declines a file whose size equals the provisioned limit (wrong: only a larger file
+    /// exceeds it).
+    SizeLimitExclusive,
+    /// Neither ACKs nor BYEs a 200 to its own re-join INVITE that comes after the PF's INVITE
+    /// won the race (wrong: RFC 3261 13.2.2.4 and 7.3.1.5.1 leave the dialog to be ended).
+    #[serde(rename = "late-200-ignored")]
+    Late200Ignored,
+    /// Takes every pushed file within the size limit without asking the user, even when told
+    /// not to accept sessions without asking (wrong: 7.4.2 item 2 a, the user chooses).
+    AcceptsFilesWithoutAsking,
 }
 
 impl ReferenceSettings {

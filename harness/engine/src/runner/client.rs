@@ -44,6 +44,7 @@ pub async fn start(
             if let Some(w) = profile.reference.file_send_window {
                 cfg.file_send_window = w.chunks();
             }
+            cfg.quirks = profile.reference.quirks.clone();
             let (client, adapter) = RefClient::start(cfg)
                 .await
                 .map_err(|e| format!("the reference client did not start: {e}"))?;

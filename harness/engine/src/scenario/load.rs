@@ -48,6 +48,30 @@ pub fn load_file(path: &Path) -> Result<LoadedScenario, Diagnostic> {
     parse_scenario(&source, &file)
 }
 
+/// Every `*.yaml` / `*.yml` scenario file under `dir`, recursively, sorted; the requirement
+/// catalogue (`requirements.yaml`) is not a scenario. An unreadable directory contributes nothing.
+pub fn scenario_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml")
+                && p.file_name().is_some_and(|n| n != "requirements.yaml")
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// serde_yaml appends " at line L column C" to its messages; the diagnostic carries the position
 /// already.
 fn clean_message(m: &str) -> String {

@@ -204,8 +204,15 @@ pub struct MsrpConnection {
     tap: Option<Tap>,
     session: MsrpSession,
     backlog: VecDeque<SessionEvent>,
+    /// Bytes taken from the session and not all written yet, with how many were: kept when a
+    /// caller drops a `flush` midway (a `select!` branch losing), so that no byte is lost or
+    /// written twice and the next flush goes on where this one stopped.
+    unsent: Option<(Vec<u8>, usize)>,
     buf: Vec<u8>,
     write_timeout: Duration,
+    /// `true` (the default): [`Self::next_event`] writes the answers to what produced an event
+    /// before reporting it; `false` (`SessionConfig::report_on_receipt`): it reports first.
+    answer_first: bool,
     bytes_written: u64,
     closed_by_us: bool,
     finished: bool,
@@ -221,8 +228,10 @@ impl MsrpConnection {
             tap,
             session,
             backlog: VecDeque::new(),
+            unsent: None,
             buf: vec![0u8; 64 * 1024],
             write_timeout: Duration::from_secs(10),
+            answer_first: true,
             bytes_written: 0,
             closed_by_us: false,
             finished: false,
@@ -236,10 +245,15 @@ impl MsrpConnection {
         tap: Option<Tap>,
         deadline: Instant,
     ) -> Result<MsrpConnection, MsrpError> {
+        let answer_first = !config.report_on_receipt;
         let session = MsrpSession::new(config);
         let mut conn = MsrpConnection::new(parked.stream, session, tap)?;
+        conn.answer_first = answer_first;
         conn.session.handle_bytes(&parked.bytes);
-        conn.flush(deadline).await?;
+        // The binding SEND came first, so its 200 is the first message queued; an observer
+        // answers only that one now, and the frames that came with it once reported.
+        conn.flush_up_to(deadline, (!answer_first).then_some(1))
+            .await?;
         conn.drain_events_until_bound(None)?;
         Ok(conn)
     }
@@ -264,18 +278,23 @@ impl MsrpConnection {
         let stream = timeout_at(deadline, TcpStream::connect((host.as_str(), port)))
             .await
             .map_err(|_| MsrpError::Timeout("the MSRP TCP connection"))??;
+        let answer_first = !config.report_on_receipt;
         let session = MsrpSession::new(config);
         let mut conn = MsrpConnection::new(stream, session, tap)?;
+        conn.answer_first = answer_first;
         if let Some(t) = &conn.tap {
             t.tcp_open(conn.local_addr, conn.peer_addr);
         }
         let bind_tid = conn.session.start_bind(Instant::now().into_std());
         loop {
+            // The binding SEND, then (before the bind completes) answers to what the peer sent
+            // meanwhile. Frames that came with the binding 200 are answered after this returns:
+            // by `next_event`, before (or, for an observer, after) they are reported.
             conn.flush(deadline).await?;
+            conn.pump(deadline, "the 200 to the binding SEND").await?;
             if conn.drain_events_until_bound(Some(&bind_tid))? {
                 return Ok(conn);
             }
-            conn.pump(deadline, "the 200 to the binding SEND").await?;
         }
     }
 
@@ -306,35 +325,74 @@ impl MsrpConnection {
 
     /// Writes everything the session has queued, reporting each write to the tap.
     async fn flush(&mut self, deadline: Instant) -> Result<(), MsrpError> {
+        self.flush_up_to(deadline, None).await
+    }
+
+    /// [`Self::flush`], taking at most `limit` messages from the session (all when `None`).
+    async fn flush_up_to(
+        &mut self,
+        deadline: Instant,
+        mut limit: Option<usize>,
+    ) -> Result<(), MsrpError> {
         let write_deadline = deadline.min(Instant::now() + self.write_timeout);
-        while let Some(bytes) = self.session.poll_transmit(Instant::now().into_std()) {
-            if self.peer_gone {
-                continue;
-            }
-            // Recorded before the write, so the capture's order is causal: the peer's answer
-            // can never be recorded before the bytes it answers.
-            if let Some(t) = &self.tap {
-                t.tcp_data(self.local_addr, self.peer_addr, &bytes);
-            }
-            let written = timeout_at(write_deadline, self.stream.write_all(&bytes))
-                .await
-                .map_err(|_| MsrpError::Timeout("the peer to read what we write"))?;
-            if let Err(e) = written {
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::BrokenPipe
-                        | io::ErrorKind::ConnectionReset
-                        | io::ErrorKind::ConnectionAborted
-                        | io::ErrorKind::NotConnected
-                ) {
-                    // The peer is gone: what is left is dropped and `Closed` is reported.
-                    self.peer_gone = true;
-                    self.session.handle_close();
+        loop {
+            if self.unsent.is_none() {
+                if limit == Some(0) {
+                    break;
+                }
+                let Some(bytes) = self.session.poll_transmit(Instant::now().into_std()) else {
+                    break;
+                };
+                limit = limit.map(|n| n - 1);
+                if self.peer_gone {
                     continue;
                 }
-                return Err(MsrpError::Io(e));
+                // Recorded before the write, so the capture's order is causal: the peer's
+                // answer can never be recorded before the bytes it answers.
+                if let Some(t) = &self.tap {
+                    t.tcp_data(self.local_addr, self.peer_addr, &bytes);
+                }
+                self.unsent = Some((bytes, 0));
             }
-            self.bytes_written += bytes.len() as u64;
+            let Some((bytes, done)) = self.unsent.as_mut() else {
+                break;
+            };
+            // `write` (not `write_all`) is cancel safe: dropped before it completes, it wrote
+            // nothing, and `unsent` still says where to go on.
+            let rest = bytes.get(*done..).unwrap_or_default();
+            let written = timeout_at(write_deadline, self.stream.write(rest))
+                .await
+                .map_err(|_| MsrpError::Timeout("the peer to read what we write"))?;
+            match written {
+                Ok(n) if n > 0 => {
+                    *done += n;
+                    self.bytes_written += n as u64;
+                    if *done >= bytes.len() {
+                        self.unsent = None;
+                    }
+                }
+                Ok(_) => {
+                    // The stream takes no more bytes: the peer is gone.
+                    self.unsent = None;
+                    self.peer_gone = true;
+                    self.session.handle_close();
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::BrokenPipe
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::NotConnected
+                    ) =>
+                {
+                    // The peer is gone: what is left is dropped and `Closed` is reported.
+                    self.unsent = None;
+                    self.peer_gone = true;
+                    self.session.handle_close();
+                }
+                Err(e) => return Err(MsrpError::Io(e)),
+            }
         }
         if self.peer_gone {
             return Err(MsrpError::Closed);
@@ -387,13 +445,25 @@ impl MsrpConnection {
     /// returns [`MsrpError::Closed`].
     pub async fn next_event(&mut self, deadline: Instant) -> Result<SessionEvent, MsrpError> {
         loop {
-            if let Some(ev) = self.backlog.pop_front() {
-                return Ok(self.note_end(ev));
+            if !self.backlog.is_empty() {
+                // Answers to what produced the event go out before the caller sees it (unless
+                // it reports on receipt). The event waits in the backlog meanwhile: a caller
+                // that drops this future during the flush (a `select!` branch losing) finds
+                // it on its next call.
+                if self.answer_first {
+                    self.flush_for_events(deadline).await?;
+                }
+                if let Some(ev) = self.backlog.pop_front() {
+                    return Ok(self.note_end(ev));
+                }
             }
             if let Some(ev) = self.session.poll_event() {
-                // Answers to what produced the event go out before the caller sees it.
-                self.flush_for_events(deadline).await?;
-                return Ok(self.note_end(ev));
+                if !self.answer_first {
+                    // Its answers go out on the next call (or with the next send).
+                    return Ok(self.note_end(ev));
+                }
+                self.backlog.push_back(ev);
+                continue;
             }
             if self.finished {
                 return Err(MsrpError::Closed);
@@ -405,6 +475,16 @@ impl MsrpConnection {
                 continue;
             }
         }
+    }
+
+    /// An event already received and decoded, without any I/O (`None` when there is none):
+    /// what a caller that stops reading drains so that nothing received is lost.
+    pub fn take_event(&mut self) -> Option<SessionEvent> {
+        let ev = self
+            .backlog
+            .pop_front()
+            .or_else(|| self.session.poll_event())?;
+        Some(self.note_end(ev))
     }
 
     fn note_end(&mut self, ev: SessionEvent) -> SessionEvent {

@@ -120,6 +120,11 @@ pub struct SessionConfig {
     /// The policy answering incoming SEND chunks from the first one on (the binding SEND
     /// included); `None` answers 200 OK.
     pub policy: Option<Box<dyn ResponsePolicy>>,
+    /// For an observer (the simulator), read by [`super::MsrpConnection`]: report every
+    /// received frame before its response is written, from the binding on, so that the
+    /// observer's record of a frame precedes anything the peer does once it has the response.
+    /// `false` (the default): the responses go out before the event is reported.
+    pub report_on_receipt: bool,
 }
 
 impl SessionConfig {
@@ -133,6 +138,7 @@ impl SessionConfig {
             seed: None,
             emit_frames: false,
             policy: None,
+            report_on_receipt: false,
         }
     }
 }

@@ -1,5 +1,9 @@
-//! The SIP endpoint: a transport plus the transaction layer, driven by one tokio task, with the
-//! API that the simulated network and the reference client use.
+//! The SIP endpoint: a transport plus the transaction [`Router`], driven by one tokio task, with the API that the simulated network and the reference client use.
+//!
+//! The driver task only does I/O: it feeds what the sockets, the API and the clock bring to the
+//! sans-IO [`Router`] (which owns every transaction and makes every protocol decision), sends
+//! what it polls out, passes its events to the API's channels and sleeps until its next
+//! deadline.
 //!
 //! Shape:
 //! - [`SipEndpoint::bind`] binds UDP and TCP on one port ([`SipEndpoint::local_addr`]).
@@ -12,27 +16,25 @@
 //!   [`SipEndpoint::send_stateless`] and [`SipEndpoint::send_raw`] send as given.
 //! - Incoming: [`SipEndpoint::next_request`] yields a [`ServerTx`] per new request (ACKs of 2xx
 //!   too; retransmissions are absorbed); [`ServerTx::respond`] sends through the transaction.
-//!   A CANCEL matching a pending INVITE is answered here (200 to the CANCEL, 487 to the INVITE)
-//!   and resolves that INVITE's [`ServerTx::cancelled`]; it is not passed up as a request.
+//!   A CANCEL matching a pending INVITE is answered by the [`Router`] (200 to the CANCEL, 487
+//!   to the INVITE) and resolves that INVITE's [`ServerTx::cancelled`]; it is not passed up as
+//!   a request.
 //! - [`SipEndpoint::next_event`] yields [`StackEvent`]s: malformed bytes, stray responses,
 //!   closed connections. The event and request queues are bounded; when full, events are dropped
 //!   and new requests get 503 (a flood never grows memory without bound).
 
 use super::error::{StackError, StackEvent};
 use super::fields;
-use super::response::response_to;
-use super::transaction::{
-    ClientEvent, ClientInvite, ClientNonInvite, Reliability, ServerInvite, ServerNonInvite,
-    TimerKind, Timers, TransactionKey,
-};
+pub use super::router::Retained;
+use super::router::{Event, Origin, Router, RouterConfig, ServerKey};
+use super::transaction::{ClientEvent, TimerKind, Timers, TransactionKey};
 use super::transport::{Inbound, SipTransport, TransportConfig};
 use super::Transport;
 use crate::ids::IdGen;
 use cpmconf_capture::Tap;
-use cpmconf_codec::sip::{Message, Method, StatusCode};
+use cpmconf_codec::sip::{Message, Method};
 use cpmconf_codec::Limits;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -107,7 +109,7 @@ enum Command {
         reply: oneshot::Sender<Result<(), StackError>>,
     },
     Respond {
-        key: TransactionKey,
+        key: ServerKey,
         resp: Box<Message>,
         reply: oneshot::Sender<Result<(), StackError>>,
     },
@@ -115,24 +117,9 @@ enum Command {
         reply: oneshot::Sender<Retained>,
     },
     KeepOnCancel {
-        key: TransactionKey,
+        key: ServerKey,
         reply: oneshot::Sender<Result<(), StackError>>,
     },
-}
-
-/// What an endpoint holds for its transactions ([`SipEndpoint::retained`]): a finished
-/// transaction costs only its compact form for Timer J, an unfinished one its whole state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Retained {
-    /// Client transactions in progress (whole state machines).
-    pub clients: usize,
-    /// Server transactions in any state but a Completed non-INVITE one (whole state machines).
-    pub servers: usize,
-    /// Completed non-INVITE server transactions kept, compactly, to absorb retransmissions
-    /// until Timer J (RFC 3261 17.2.2).
-    pub completed: usize,
-    /// Bytes of the final responses those keep.
-    pub completed_bytes: usize,
 }
 
 /// A SIP endpoint bound to one address. Dropping it stops its tasks and closes its connections.
@@ -187,29 +174,20 @@ impl SipEndpoint {
         let (ev_tx, ev_rx) = mpsc::channel(queue);
         let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let driver = Driver {
+            router: Router::new(RouterConfig {
+                timers: config.timers,
+                auto_trying: config.auto_trying,
+                server: config.server.clone(),
+                seed: config.seed,
+                completed_cap: config.completed_cap,
+            }),
             received: received.clone(),
             transport: transport.clone(),
-            timers: config.timers,
             cmd_tx: cmd_tx.clone(),
             requests: req_tx,
             events: ev_tx,
             clients: HashMap::new(),
-            servers: HashMap::new(),
-            stateless: Vec::new(),
-            auto_trying: config.auto_trying,
-            server: config.server.clone(),
-            dirty_clients: HashSet::new(),
-            dirty_servers: HashSet::new(),
-            timer_heap: BinaryHeap::new(),
-            timer_keys: HashMap::new(),
-            next_timer: 0,
-            invites: HashMap::new(),
-            ids: IdGen::derived(config.seed, "endpoint-tags"),
-            completed: HashMap::new(),
-            completed_order: VecDeque::new(),
-            completed_bytes: 0,
-            completed_cap: config.completed_cap,
-            raw_out: Vec::new(),
+            cancels: HashMap::new(),
         };
         let driver = tokio::spawn(driver.run(cmd_rx, in_rx));
         Ok(SipEndpoint {
@@ -572,7 +550,7 @@ pub struct ServerTx {
     pub source: SocketAddr,
     /// How it came.
     pub transport: Transport,
-    key: Option<TransactionKey>,
+    key: Option<ServerKey>,
     cmd: mpsc::UnboundedSender<Command>,
     cancelled: Option<watch::Receiver<Option<Message>>>,
 }
@@ -603,7 +581,7 @@ impl ServerTx {
     /// transaction that already sent its final response). The CANCEL is still reported by
     /// [`ServerTx::is_cancelled`] and [`ServerTx::cancel_request`].
     pub async fn keep_on_cancel(&self) -> Result<(), StackError> {
-        let Some(key) = self.key.clone().filter(|k| k.method == Method::Invite) else {
+        let Some(key) = self.key.clone().filter(|k| k.key.method == Method::Invite) else {
             return Err(StackError::Invalid(
                 "only an INVITE server transaction can be cancelled".into(),
             ));
@@ -643,181 +621,19 @@ impl ServerTx {
     }
 }
 
-enum ClientMachine {
-    Invite(ClientInvite),
-    NonInvite(ClientNonInvite),
-}
-
-struct ClientEntry {
-    machine: ClientMachine,
-    dest: SocketAddr,
-    transport: Transport,
-    events: mpsc::UnboundedSender<ClientEvent>,
-}
-
-impl ClientEntry {
-    fn poll_transmit(&mut self) -> Option<Message> {
-        match &mut self.machine {
-            ClientMachine::Invite(t) => t.poll_transmit(),
-            ClientMachine::NonInvite(t) => t.poll_transmit(),
-        }
-    }
-    fn poll_event(&mut self) -> Option<ClientEvent> {
-        match &mut self.machine {
-            ClientMachine::Invite(t) => t.poll_event(),
-            ClientMachine::NonInvite(t) => t.poll_event(),
-        }
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        match &self.machine {
-            ClientMachine::Invite(t) => t.poll_timeout(),
-            ClientMachine::NonInvite(t) => t.poll_timeout(),
-        }
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        match &mut self.machine {
-            ClientMachine::Invite(t) => t.handle_timeout(now),
-            ClientMachine::NonInvite(t) => t.handle_timeout(now),
-        }
-    }
-    fn handle_response(&mut self, m: Message, now: Instant) {
-        match &mut self.machine {
-            ClientMachine::Invite(t) => t.handle_response(m, now),
-            ClientMachine::NonInvite(t) => t.handle_response(m, now),
-        }
-    }
-    fn handle_transport_error(&mut self) {
-        match &mut self.machine {
-            ClientMachine::Invite(t) => t.handle_transport_error(),
-            ClientMachine::NonInvite(t) => t.handle_transport_error(),
-        }
-    }
-    fn is_terminated(&self) -> bool {
-        match &self.machine {
-            ClientMachine::Invite(t) => t.is_terminated(),
-            ClientMachine::NonInvite(t) => t.is_terminated(),
-        }
-    }
-}
-
-// The non-INVITE transaction keeps no copy of its request, the INVITE one does (for its 487):
-// the entries live in one map, and boxing would cost an allocation per INVITE for no gain.
-#[allow(clippy::large_enum_variant)]
-enum ServerMachine {
-    Invite(ServerInvite),
-    NonInvite(ServerNonInvite),
-}
-
-struct ServerEntry {
-    machine: ServerMachine,
-    source: SocketAddr,
-    /// RFC 3261 18.2.2 / RFC 3581 4: where responses go when no connection to `source` is open
-    /// (TCP) or when the Via carried no rport (UDP).
-    fallback: SocketAddr,
-    rport: bool,
-    transport: Transport,
-    cancelled: watch::Sender<Option<Message>>,
-    /// [`ServerTx::keep_on_cancel`]: a CANCEL gets 200 and the INVITE no 487.
-    keep_on_cancel: bool,
-}
-
-impl ServerEntry {
-    fn poll_transmit(&mut self) -> Option<Message> {
-        match &mut self.machine {
-            ServerMachine::Invite(t) => t.poll_transmit(),
-            ServerMachine::NonInvite(t) => t.poll_transmit(),
-        }
-    }
-    fn drain_events(&mut self) {
-        match &mut self.machine {
-            ServerMachine::Invite(t) => while t.poll_event().is_some() {},
-            ServerMachine::NonInvite(t) => while t.poll_event().is_some() {},
-        }
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        match &self.machine {
-            ServerMachine::Invite(t) => t.poll_timeout(),
-            ServerMachine::NonInvite(t) => t.poll_timeout(),
-        }
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        match &mut self.machine {
-            ServerMachine::Invite(t) => t.handle_timeout(now),
-            ServerMachine::NonInvite(t) => t.handle_timeout(now),
-        }
-    }
-    fn handle_request(&mut self, now: Instant) {
-        match &mut self.machine {
-            ServerMachine::Invite(t) => t.handle_request(now),
-            ServerMachine::NonInvite(t) => t.handle_request(now),
-        }
-    }
-    fn send_response(&mut self, m: Message, now: Instant) -> bool {
-        match &mut self.machine {
-            ServerMachine::Invite(t) => t.send_response(m, now),
-            ServerMachine::NonInvite(t) => t.send_response(m, now),
-        }
-    }
-    fn handle_transport_error(&mut self) {
-        match &mut self.machine {
-            ServerMachine::Invite(t) => t.handle_transport_error(),
-            ServerMachine::NonInvite(t) => t.handle_transport_error(),
-        }
-    }
-    fn is_terminated(&self) -> bool {
-        match &self.machine {
-            ServerMachine::Invite(t) => t.is_terminated(),
-            ServerMachine::NonInvite(t) => t.is_terminated(),
-        }
-    }
-}
-
+/// The endpoint's task: I/O around the [`Router`].
 struct Driver {
+    router: Router,
     received: std::sync::Arc<std::sync::atomic::AtomicU64>,
     transport: SipTransport,
-    timers: Timers,
     cmd_tx: mpsc::UnboundedSender<Command>,
     requests: mpsc::Sender<ServerTx>,
     events: mpsc::Sender<StackEvent>,
-    clients: HashMap<TransactionKey, ClientEntry>,
-    servers: HashMap<TransactionKey, ServerEntry>,
-    /// Responses sent outside any transaction (400 to unusable requests).
-    stateless: Vec<(Message, SocketAddr, Transport)>,
-    auto_trying: Option<Duration>,
-    /// `Server` of the responses the stack makes itself.
-    server: Option<String>,
-    /// Transactions that took an input since the last flush: only these are polled, so the
-    /// cost of an event does not grow with the number of live transactions (a server keeps a
-    /// finished UDP transaction for timer J, 64*T1, so there can be many).
-    dirty_clients: HashSet<TransactionKey>,
-    dirty_servers: HashSet<TransactionKey>,
-    /// Deadlines of transaction timers, earliest first; an entry whose transaction has moved on
-    /// is skipped when it comes due (each change of a transaction pushes its new deadline).
-    timer_heap: BinaryHeap<Reverse<(Instant, u64)>>,
-    timer_keys: HashMap<u64, (bool, TransactionKey)>,
-    next_timer: u64,
-    /// INVITE server transactions by (Call-ID, CSeq number), so an ACK of a 2xx (which has a
-    /// branch of its own, RFC 3261 17.1.1.3) finds its INVITE without a scan of every
-    /// transaction.
-    invites: HashMap<(String, u32), TransactionKey>,
-    /// Tags of the responses the driver makes itself.
-    ids: IdGen,
-    /// Completed non-INVITE server transactions reduced to their final response's bytes and
-    /// where they go, until Timer J ([`ServerNonInvite::compact`]).
-    completed: HashMap<TransactionKey, CompletedEntry>,
-    /// Their Timer J deadlines, earliest first (one duration for all, so arrival order).
-    completed_order: VecDeque<(Instant, TransactionKey)>,
-    completed_bytes: usize,
-    completed_cap: usize,
-    /// Bytes to send outside any transaction state machine (replayed final responses).
-    raw_out: Vec<(Box<[u8]>, SocketAddr, Transport)>,
-}
-
-/// A finished non-INVITE server transaction as kept for Timer J.
-struct CompletedEntry {
-    response: Box<[u8]>,
-    dest: SocketAddr,
-    transport: Transport,
+    /// The [`ClientTx`] channel of each live client transaction.
+    clients: HashMap<TransactionKey, mpsc::UnboundedSender<ClientEvent>>,
+    /// The [`ServerTx::cancelled`] channel of each live server transaction (dropped when it
+    /// ends, which tells a waiting [`ServerTx::cancelled`] that no CANCEL will come).
+    cancels: HashMap<ServerKey, watch::Sender<Option<Message>>>,
 }
 
 impl Driver {
@@ -827,11 +643,7 @@ impl Driver {
         mut in_rx: mpsc::Receiver<Inbound>,
     ) {
         loop {
-            let next = self.timer_heap.peek().map(|Reverse((t, _))| *t);
-            let next = match (next, self.completed_order.front().map(|(t, _)| *t)) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let next = self.router.poll_timeout();
             let sleep = async {
                 match next {
                     Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
@@ -847,9 +659,9 @@ impl Driver {
                     Some(i) => self.on_inbound(i),
                     None => return,
                 },
-                () = sleep => self.on_timers(Instant::now()),
+                () = sleep => self.router.handle_timeout(Instant::now()),
             }
-            self.flush().await;
+            let _ = self.drain(None).await;
         }
     }
 
@@ -863,89 +675,37 @@ impl Driver {
                 events,
                 reply,
             } => {
-                let Some(key) = TransactionKey::for_client_request(&req) else {
-                    let _ = reply.send(Err(StackError::Invalid("request without branch".into())));
-                    return;
-                };
-                if self.clients.contains_key(&key) {
-                    let _ = reply.send(Err(StackError::Invalid(format!(
-                        "a client transaction with branch {} already exists",
-                        key.branch
-                    ))));
-                    return;
-                }
-                let rel = reliability(transport);
-                let machine = if req.method() == Some(&Method::Invite) {
-                    ClientMachine::Invite(ClientInvite::new(*req, rel, self.timers, now))
-                } else {
-                    ClientMachine::NonInvite(ClientNonInvite::new(*req, rel, self.timers, now))
-                };
-                let mut entry = ClientEntry {
-                    machine,
-                    dest,
-                    transport,
-                    events,
-                };
-                // The first transmission happens now, so a refused connection is reported to
-                // the caller directly.
-                let mut result = Ok(());
-                while let Some(m) = entry.poll_transmit() {
-                    if let Err(e) = self.transport.send(&m.to_bytes(), dest, transport).await {
-                        entry.handle_transport_error();
-                        result = Err(StackError::Transport(e));
-                        break;
+                let result = match self.router.start_client(*req, dest, transport, now) {
+                    Ok(key) => {
+                        self.clients.insert(key.clone(), events);
+                        // The first transmission happens now, so a refused connection is
+                        // reported to the caller directly.
+                        let origin = Origin::Client(key);
+                        self.drain(Some(&origin))
+                            .await
+                            .map_err(StackError::Transport)
                     }
-                }
-                if result.is_ok() {
-                    self.dirty_clients.insert(key.clone());
-                    self.clients.insert(key, entry);
-                }
+                    Err(e) => Err(e),
+                };
                 let _ = reply.send(result);
             }
             Command::Respond { key, resp, reply } => {
-                self.dirty_servers.insert(key.clone());
-                let Some(entry) = self.servers.get_mut(&key) else {
-                    let _ = reply.send(Err(StackError::Invalid(
-                        "the server transaction has ended".into(),
-                    )));
-                    return;
-                };
-                if !entry.send_response(*resp, now) {
-                    let _ = reply.send(Err(StackError::Invalid(
-                        "the transaction state allows no further response".into(),
-                    )));
-                    return;
-                }
-                let mut result = Ok(());
-                while let Some(m) = entry.poll_transmit() {
-                    let (dest, transport) = response_dest(&self.transport, entry);
-                    if let Err(e) = self.transport.send(&m.to_bytes(), dest, transport).await {
-                        entry.handle_transport_error();
-                        result = Err(StackError::Transport(e));
-                        break;
+                let result = match self.router.respond(&key, *resp, now) {
+                    Ok(()) => {
+                        let origin = Origin::Server(key);
+                        self.drain(Some(&origin))
+                            .await
+                            .map_err(StackError::Transport)
                     }
-                }
+                    Err(e) => Err(e),
+                };
                 let _ = reply.send(result);
             }
             Command::KeepOnCancel { key, reply } => {
-                let result = match self.servers.get_mut(&key) {
-                    Some(entry) => {
-                        entry.keep_on_cancel = true;
-                        Ok(())
-                    }
-                    None => Err(StackError::Invalid(
-                        "the server transaction has ended".into(),
-                    )),
-                };
-                let _ = reply.send(result);
+                let _ = reply.send(self.router.keep_on_cancel(&key));
             }
             Command::Retained { reply } => {
-                let _ = reply.send(Retained {
-                    clients: self.clients.len(),
-                    servers: self.servers.len(),
-                    completed: self.completed.len(),
-                    completed_bytes: self.completed_bytes,
-                });
+                let _ = reply.send(self.router.retained());
             }
         }
     }
@@ -953,15 +713,7 @@ impl Driver {
     fn on_inbound(&mut self, inbound: Inbound) {
         match inbound {
             Inbound::Event(e) => self.report(e),
-            Inbound::ConnectionLost { peer } => {
-                // RFC 3261 17.1.4: a transport failure ends the transactions that used it.
-                for (k, e) in self.clients.iter_mut() {
-                    if e.transport == Transport::Tcp && e.dest == peer {
-                        e.handle_transport_error();
-                        self.dirty_clients.insert(k.clone());
-                    }
-                }
-            }
+            Inbound::ConnectionLost { peer } => self.router.handle_connection_lost(peer),
             Inbound::Message {
                 msg,
                 source,
@@ -969,10 +721,11 @@ impl Driver {
             } => {
                 self.received
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let now = Instant::now();
                 if msg.is_request() {
-                    self.on_request(*msg, source, transport);
+                    self.router.handle_request(*msg, source, transport, now);
                 } else {
-                    self.on_response(*msg, source);
+                    self.router.handle_response(*msg, source, now);
                 }
             }
         }
@@ -983,449 +736,85 @@ impl Driver {
         let _ = self.events.try_send(e);
     }
 
-    fn on_response(&mut self, msg: Message, source: SocketAddr) {
-        let now = Instant::now();
-        // RFC 3261 17.1.3: match on top Via branch and CSeq method.
-        let key = TransactionKey::for_response(&msg);
-        match key.as_ref().and_then(|k| self.clients.get_mut(k)) {
-            Some(entry) => {
-                entry.handle_response(msg, now);
-                if let Some(k) = key {
-                    self.dirty_clients.insert(k);
+    /// Sends what the router has to send and passes its events on, until it has nothing left
+    /// (passing an event on may give it more input). Returns the first send error of the
+    /// transaction `watch`.
+    async fn drain(&mut self, watch: Option<&Origin>) -> io::Result<()> {
+        let mut result = Ok(());
+        loop {
+            let mut any = false;
+            while let Some(t) = self.router.poll_transmit() {
+                any = true;
+                // 18.2.2: the request's connection while it is open, else the fallback.
+                let dest = match t.fallback {
+                    Some(f) if !self.transport.has_connection(t.dest) => f,
+                    _ => t.dest,
+                };
+                if let Err(e) = self.transport.send(&t.bytes, dest, t.transport).await {
+                    if let Some(origin) = t.origin {
+                        if result.is_ok() && watch == Some(&origin) {
+                            result = Err(e);
+                        }
+                        self.router.handle_send_error(&origin);
+                    }
                 }
             }
-            None => self.report(StackEvent::StrayResponse {
-                from: source,
-                response: Box::new(msg),
-            }),
+            while let Some(ev) = self.router.poll_event() {
+                any = true;
+                self.dispatch(ev);
+            }
+            if !any {
+                return result;
+            }
         }
     }
 
-    fn on_request(&mut self, mut msg: Message, source: SocketAddr, transport: Transport) {
-        let now = Instant::now();
-        // The top Via is parsed once: for the key and for received/rport.
-        let via = msg.top_via().ok();
-        let key = via
-            .as_ref()
-            .and_then(|v| v.branch())
-            .and_then(|b| TransactionKey::for_server_request_branch(&msg, b));
-        let missing = if key.is_none() {
-            Some("a top Via with a branch (RFC 3261 8.1.1.7)")
-        } else if msg.call_id().is_none() || msg.cseq_number().is_none() {
-            Some("Call-ID and CSeq (RFC 3261 8.1.1)")
-        } else if msg.header("From").is_none() || msg.header("To").is_none() {
-            Some("From and To (RFC 3261 8.1.1)")
-        } else {
-            None
-        };
-        if let Some(what) = missing {
-            if msg.method() != Some(&Method::Ack) && msg.headers.contains("Via") {
-                // RFC 3261 21.4.1: answer 400 statelessly, naming what is missing.
-                let mut resp = response_to(&msg, StatusCode::BAD_REQUEST, None);
-                if let cpmconf_codec::sip::StartLine::Response(s) = &mut resp.start {
-                    s.reason = format!("Bad Request: missing {what}");
-                }
-                self.stateless.push((resp, source, transport));
-            }
-            self.report(StackEvent::Unusable {
-                from: source,
-                message: Box::new(msg),
-                reason: format!("missing {what}"),
-            });
-            return;
-        }
-        let Some(key) = key else {
-            return;
-        };
-        let (fallback, rport) = mark_received(&mut msg, via, source);
-        let method = msg.method().cloned().unwrap_or(Method::Ack);
-        match method {
-            Method::Ack => {
-                if let Some(ServerEntry {
-                    machine: ServerMachine::Invite(inv),
-                    ..
-                }) = self.servers.get_mut(&key)
-                {
-                    if inv.state() == super::transaction::server_invite::State::Completed
-                        || inv.state() == super::transaction::server_invite::State::Confirmed
-                    {
-                        // 17.2.1: the ACK of a non-2xx belongs to the transaction.
-                        inv.handle_ack(now);
-                        self.dirty_servers.insert(key);
-                        return;
-                    }
-                }
-                // An ACK of a 2xx: stop the 2xx retransmission of the matching INVITE.
-                let invite = match (msg.call_id(), msg.cseq_number()) {
-                    (Some(c), Some(n)) => self.invites.get(&(c.to_owned(), n)).cloned(),
-                    _ => None,
-                };
-                if let Some(k) = invite {
-                    if let Some(ServerEntry {
-                        machine: ServerMachine::Invite(inv),
-                        ..
-                    }) = self.servers.get_mut(&k)
-                    {
-                        inv.handle_ack_2xx();
-                        self.dirty_servers.insert(k);
-                    }
-                }
+    fn dispatch(&mut self, ev: Event) {
+        match ev {
+            Event::Request {
+                request,
+                source,
+                transport,
+                server,
+            } => {
+                let cancelled = server.as_ref().map(|k| {
+                    let (tx, rx) = watch::channel(None);
+                    self.cancels.insert(k.clone(), tx);
+                    rx
+                });
                 let stx = ServerTx {
-                    request: msg,
+                    request,
                     source,
                     transport,
-                    key: None,
+                    key: server,
                     cmd: self.cmd_tx.clone(),
-                    cancelled: None,
-                };
-                let _ = self.requests.try_send(stx);
-            }
-            _ => {
-                if let Some(c) = self.completed.get(&key) {
-                    // 17.2.2: a retransmission in Completed gets the final response again.
-                    self.raw_out.push((c.response.clone(), c.dest, c.transport));
-                    return;
-                }
-                if let Some(entry) = self.servers.get_mut(&key) {
-                    // 17.2.1 / 17.2.2: a retransmission is absorbed by its transaction.
-                    entry.handle_request(now);
-                    self.dirty_servers.insert(key);
-                    return;
-                }
-                let rel = reliability(transport);
-                let (cancel_tx, cancel_rx) = watch::channel(None);
-                if method == Method::Invite {
-                    if let (Some(c), Some(n)) = (msg.call_id(), msg.cseq_number()) {
-                        self.invites.insert((c.to_owned(), n), key.clone());
-                    }
-                }
-                let machine = if method == Method::Invite {
-                    ServerMachine::Invite(ServerInvite::with_trying(
-                        msg.clone(),
-                        rel,
-                        self.timers,
-                        now,
-                        self.auto_trying,
-                    ))
-                } else {
-                    ServerMachine::NonInvite(ServerNonInvite::new(rel, self.timers, now))
-                };
-                let mut entry = ServerEntry {
-                    machine,
-                    source,
-                    fallback,
-                    rport,
-                    transport,
-                    cancelled: cancel_tx,
-                    keep_on_cancel: false,
-                };
-                if method == Method::Cancel {
-                    self.on_cancel(&key, &msg, &mut entry, now);
-                    self.dirty_servers.insert(key.clone());
-                    self.servers.insert(key, entry);
-                    return;
-                }
-                let stx = ServerTx {
-                    request: msg,
-                    source,
-                    transport,
-                    key: Some(key.clone()),
-                    cmd: self.cmd_tx.clone(),
-                    cancelled: Some(cancel_rx),
+                    cancelled,
                 };
                 if let Err(e) = self.requests.try_send(stx) {
-                    // The TU is not keeping up: refuse rather than queue without bound.
+                    // The TU is not keeping up: the router refuses rather than queue.
                     let stx = e.into_inner();
-                    let resp = response_to(&stx.request, StatusCode::SERVICE_UNAVAILABLE, None);
-                    entry.send_response(resp, now);
-                }
-                self.dirty_servers.insert(key.clone());
-                self.servers.insert(key, entry);
-            }
-        }
-    }
-
-    /// RFC 3261 9.2: a CANCEL matching a server transaction gets 200; a pending INVITE gets 487.
-    /// Without a match, 481.
-    fn on_cancel(
-        &mut self,
-        key: &TransactionKey,
-        cancel: &Message,
-        entry: &mut ServerEntry,
-        now: Instant,
-    ) {
-        let invite_key = TransactionKey {
-            branch: key.branch.clone(),
-            method: Method::Invite,
-        };
-        match self.servers.get_mut(&invite_key) {
-            Some(inv_entry) => {
-                self.dirty_servers.insert(invite_key.clone());
-                let to_tag = self.ids.tag();
-                let server = self.server.clone();
-                let stamp = |mut m: Message| {
-                    if let Some(s) = &server {
-                        m.headers.push("Server", s.clone());
-                    }
-                    m
-                };
-                entry.send_response(
-                    stamp(response_to(cancel, StatusCode::OK, Some(&to_tag))),
-                    now,
-                );
-                let keep = inv_entry.keep_on_cancel;
-                if let ServerMachine::Invite(inv) = &mut inv_entry.machine {
-                    if inv.is_proceeding() && keep {
-                        let _ = inv_entry.cancelled.send(Some(cancel.clone()));
-                    } else if inv.is_proceeding() {
-                        let tag = inv.last_response_to_tag().unwrap_or_else(|| to_tag.clone());
-                        let resp = stamp(response_to(
-                            inv.request(),
-                            StatusCode::REQUEST_TERMINATED,
-                            Some(&tag),
-                        ));
-                        inv.send_response(resp, now);
-                        let _ = inv_entry.cancelled.send(Some(cancel.clone()));
+                    if let Some(key) = &stx.key {
+                        self.router.refuse(key, &stx.request, Instant::now());
                     }
                 }
             }
-            None => {
-                entry.send_response(
-                    response_to(cancel, StatusCode::NO_TRANSACTION, Some(&self.ids.tag())),
-                    now,
-                );
-            }
-        }
-    }
-
-    /// Fires every transaction timer that is due and marks those transactions for the flush.
-    fn on_timers(&mut self, now: Instant) {
-        // Timer J of the compacted transactions: they terminate.
-        while self.completed_order.front().is_some_and(|(t, _)| *t <= now) {
-            if let Some((_, key)) = self.completed_order.pop_front() {
-                if let Some(c) = self.completed.remove(&key) {
-                    self.completed_bytes -= c.response.len();
+            Event::Client { key, event } => {
+                if let Some(tx) = self.clients.get(&key) {
+                    let _ = tx.send(event);
                 }
             }
-        }
-        while let Some(Reverse((t, id))) = self.timer_heap.peek().copied() {
-            if t > now {
-                break;
+            Event::ClientEnded(key) => {
+                self.clients.remove(&key);
             }
-            self.timer_heap.pop();
-            let Some((client, key)) = self.timer_keys.remove(&id) else {
-                continue;
-            };
-            if client {
-                if let Some(e) = self.clients.get_mut(&key) {
-                    if e.poll_timeout().is_some_and(|d| d <= now) {
-                        e.handle_timeout(now);
-                        self.dirty_clients.insert(key);
-                    }
-                }
-            } else if let Some(e) = self.servers.get_mut(&key) {
-                if e.poll_timeout().is_some_and(|d| d <= now) {
-                    e.handle_timeout(now);
-                    self.dirty_servers.insert(key);
+            Event::Cancelled { invite, cancel } => {
+                if let Some(tx) = self.cancels.get(&invite) {
+                    let _ = tx.send(Some(cancel));
                 }
             }
-        }
-    }
-
-    fn arm(&mut self, client: bool, key: TransactionKey, deadline: Instant) {
-        let id = self.next_timer;
-        self.next_timer += 1;
-        self.timer_heap.push(Reverse((deadline, id)));
-        self.timer_keys.insert(id, (client, key));
-    }
-
-    /// Sends what the transactions that took input want to send, passes their events up, arms
-    /// their next timer and forgets the terminated ones.
-    async fn flush(&mut self) {
-        for (m, dest, t) in std::mem::take(&mut self.stateless) {
-            let _ = self.transport.send(&m.to_bytes(), dest, t).await;
-        }
-        for (bytes, dest, t) in std::mem::take(&mut self.raw_out) {
-            let _ = self.transport.send(&bytes, dest, t).await;
-        }
-        let dirty_clients: Vec<TransactionKey> = self.dirty_clients.drain().collect();
-        let dirty_servers: Vec<TransactionKey> = self.dirty_servers.drain().collect();
-        let mut out: Vec<(Vec<u8>, SocketAddr, Transport, TransactionKey, bool)> = Vec::new();
-        for k in &dirty_clients {
-            if let Some(e) = self.clients.get_mut(k) {
-                while let Some(m) = e.poll_transmit() {
-                    out.push((m.to_bytes(), e.dest, e.transport, k.clone(), true));
-                }
+            Event::ServerEnded(key) => {
+                self.cancels.remove(&key);
             }
+            Event::Stack(e) => self.report(e),
         }
-        for k in &dirty_servers {
-            if let Some(e) = self.servers.get_mut(k) {
-                while let Some(m) = e.poll_transmit() {
-                    let (dest, t) = response_dest(&self.transport, e);
-                    out.push((m.to_bytes(), dest, t, k.clone(), false));
-                }
-            }
-        }
-        for (bytes, dest, t, key, client) in out {
-            if self.transport.send(&bytes, dest, t).await.is_err() {
-                if client {
-                    if let Some(e) = self.clients.get_mut(&key) {
-                        e.handle_transport_error();
-                    }
-                } else if let Some(e) = self.servers.get_mut(&key) {
-                    e.handle_transport_error();
-                }
-            }
-        }
-        for k in dirty_clients {
-            let Some(e) = self.clients.get_mut(&k) else {
-                continue;
-            };
-            while let Some(ev) = e.poll_event() {
-                let _ = e.events.send(ev);
-            }
-            if e.is_terminated() {
-                self.clients.remove(&k);
-            } else if let Some(t) = e.poll_timeout() {
-                self.arm(true, k, t);
-            }
-        }
-        for k in dirty_servers {
-            let Some(e) = self.servers.get_mut(&k) else {
-                continue;
-            };
-            e.drain_events();
-            if let ServerMachine::NonInvite(t) = &e.machine {
-                if let Some(c) = t.compact() {
-                    // Finished: keep only what absorbing retransmissions needs until Timer J.
-                    let (dest, transport) = response_dest(&self.transport, e);
-                    self.servers.remove(&k);
-                    self.completed_bytes += c.response.len();
-                    self.completed_order.push_back((c.until, k.clone()));
-                    self.completed.insert(
-                        k,
-                        CompletedEntry {
-                            response: c.response,
-                            dest,
-                            transport,
-                        },
-                    );
-                    while self.completed.len() > self.completed_cap {
-                        let Some((_, old)) = self.completed_order.pop_front() else {
-                            break;
-                        };
-                        if let Some(c) = self.completed.remove(&old) {
-                            self.completed_bytes -= c.response.len();
-                        }
-                    }
-                    continue;
-                }
-            }
-            if e.is_terminated() {
-                if let Some(ServerEntry {
-                    machine: ServerMachine::Invite(inv),
-                    ..
-                }) = self.servers.remove(&k)
-                {
-                    let r = inv.request();
-                    if let (Some(c), Some(n)) = (r.call_id(), r.cseq_number()) {
-                        if self.invites.get(&(c.to_owned(), n)) == Some(&k) {
-                            self.invites.remove(&(c.to_owned(), n));
-                        }
-                    }
-                }
-            } else if let Some(t) = e.poll_timeout() {
-                self.arm(false, k, t);
-            }
-        }
-    }
-}
-
-fn reliability(t: Transport) -> Reliability {
-    match t {
-        Transport::Udp => Reliability::Unreliable,
-        Transport::Tcp => Reliability::Reliable,
-    }
-}
-
-/// RFC 3261 18.2.1 and RFC 3581 4: note `received` (source IP differs from sent-by) and fill a
-/// bare `rport` with the source port. Returns the address responses fall back to and whether
-/// the client asked for rport.
-fn mark_received(
-    msg: &mut Message,
-    via: Option<cpmconf_codec::sip::Via>,
-    source: SocketAddr,
-) -> (SocketAddr, bool) {
-    let Some(mut via) = via else {
-        return (source, false);
-    };
-    let rport = via.rport().is_some();
-    let host = via.host.trim_start_matches('[').trim_end_matches(']');
-    let host_matches = host.parse::<IpAddr>().is_ok_and(|ip| ip == source.ip());
-    let port = via.port.unwrap_or(5060);
-    if !host_matches || rport {
-        via.stamp_received(&source.ip().to_string(), source.port());
-        fields::replace_top_via(msg, &via.to_string());
-    }
-    (SocketAddr::new(source.ip(), port), rport)
-}
-
-/// RFC 3261 18.2.2: responses go back over the request's connection (TCP) if still open, else to
-/// `received` and the sent-by port; on UDP to the source when rport was asked (RFC 3581),
-/// otherwise to `received` and the sent-by port.
-fn response_dest(transport: &SipTransport, e: &ServerEntry) -> (SocketAddr, Transport) {
-    let dest = match e.transport {
-        Transport::Tcp if transport.has_connection(e.source) => e.source,
-        Transport::Tcp => e.fallback,
-        Transport::Udp if e.rport => e.source,
-        Transport::Udp => e.fallback,
-    };
-    (dest, e.transport)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-
-    fn with_via(via: &str) -> Message {
-        Message::request(Method::Message, "sip:b@127.0.0.1").with_header("Via", via)
-    }
-
-    #[rstest]
-    // RFC 3581 4: rport asked -> received and rport filled, responses to the source.
-    #[case(
-        "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1;rport",
-        "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1;rport=40000;received=127.0.0.1",
-        5070,
-        true
-    )]
-    // RFC 3261 18.2.1: sent-by host differs from the source -> received only.
-    #[case(
-        "SIP/2.0/UDP client.test:5080;branch=z9hG4bK2",
-        "SIP/2.0/UDP client.test:5080;branch=z9hG4bK2;received=127.0.0.1",
-        5080,
-        false
-    )]
-    // Same host, no rport: untouched; default port 5060.
-    #[case(
-        "SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK3",
-        "SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK3",
-        5060,
-        false
-    )]
-    fn received_and_rport(
-        #[case] via: &str,
-        #[case] expected: &str,
-        #[case] port: u16,
-        #[case] rport: bool,
-    ) {
-        let mut m = with_via(via);
-        let source: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
-        let via = m.top_via().ok();
-        let (fallback, r) = mark_received(&mut m, via, source);
-        assert_eq!(m.header("Via"), Some(expected));
-        assert_eq!(fallback, SocketAddr::new(source.ip(), port));
-        assert_eq!(r, rport);
     }
 }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod fields;
 pub mod framing;
 pub mod response;
+pub mod router;
 pub mod transaction;
 pub mod transport;
 pub use cpmconf_capture::Transport;

@@ -6,8 +6,9 @@ use cpmconf_codec::sip::{Message, Method};
 /// The key of a transaction: the top Via branch and the method (ACK maps to INVITE on the
 /// server side, since it belongs to the INVITE's transaction for non-2xx).
 ///
-/// Simplification: the sent-by of 17.2.3 is not part of the key and RFC 2543 requests without the
-/// magic cookie are matched by branch as written (or fail to match when they have none).
+/// The sent-by of 17.2.3 is added for server transactions by [`crate::sip::router::ServerKey`];
+/// RFC 2543 requests without the magic cookie are matched by branch as written (or fail to
+/// match when they have none).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TransactionKey {
     /// Top Via branch.
