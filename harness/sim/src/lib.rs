@@ -57,6 +57,7 @@
 //! - Passive MSRP sessions run on a thread of their own (the stack's `accept_session` future
 //!   is not `Send`).
 
+mod aor;
 pub mod config;
 pub mod deferred;
 pub mod error;

@@ -3,16 +3,17 @@
 //! users) or to the stateless proxy, the observation stream, and the engine-facing
 //! [`Network`] API.
 
+use crate::aor::Aor;
 use crate::config::NetConfig;
 use crate::media::{self, MediaPlan, MsrpCmd, Push};
 use crate::observe::{Action, Mode, Observed, ObservedKind, PendingRequest, Rule};
-use crate::registrar::{Binding, RegSub};
+use crate::registrar::{Bindings, RegSub};
 use crate::spec::{
     Body, DialogHandle, RequestId, RequestSpec, ResponseSpec, SentRequest, SessionId, Target,
 };
 use crate::{focus, proxy, registrar, SimError};
 use cpmconf_codec::sdp::SessionDescription;
-use cpmconf_codec::sip::{Message, Method, StatusCode, Uri};
+use cpmconf_codec::sip::{Event, Message, Method, StatusCode, Uri, Via};
 use cpmconf_stack::ids::IdGen;
 use cpmconf_stack::msrp::{MsrpEndpoint, SendOptions};
 use cpmconf_stack::sip::{
@@ -52,8 +53,8 @@ pub(crate) struct DialogEntry {
 
 /// A conference hosted by `cf`.
 pub(crate) struct Conference {
-    pub uri: String,
-    pub participants: Vec<String>,
+    pub uri: Aor,
+    pub participants: Vec<Aor>,
     pub version: u32,
     pub subscriptions: Vec<DialogHandle>,
 }
@@ -71,7 +72,7 @@ pub(crate) struct State {
     next_id: u64,
     pub modes: HashMap<(String, Method), Mode>,
     pub rules: Vec<Rule>,
-    pub bindings: HashMap<String, Vec<Binding>>,
+    pub bindings: Bindings,
     pub reg_subs: Vec<RegSub>,
     pub nonces: HashSet<String>,
     pub call_roles: HashMap<String, String>,
@@ -159,16 +160,13 @@ impl Inner {
         }
     }
 
-    /// The Via the core writes on a request it originates.
-    pub fn via(&self, transport: Transport, branch: &str) -> String {
+    /// The Via the core writes on a request it originates (with a bare `rport`).
+    pub fn via(&self, transport: Transport, branch: &str) -> Via {
         let t = match transport {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
         };
-        format!(
-            "SIP/2.0/{t} {};branch={branch};rport",
-            fields::host_port(self.addr)
-        )
+        fields::new_via(t, self.addr, branch)
     }
 
     pub fn spawn(&self, f: impl std::future::Future<Output = ()> + Send + 'static) {
@@ -227,7 +225,7 @@ impl Network {
             next_id: 0,
             modes: HashMap::new(),
             rules: Vec::new(),
-            bindings: HashMap::new(),
+            bindings: Bindings::default(),
             reg_subs: Vec::new(),
             nonces: HashSet::new(),
             call_roles: HashMap::new(),
@@ -379,11 +377,10 @@ impl Network {
 
     /// The current contacts of `aor` (`sip:alice@cpm.test`).
     pub fn registered_contacts(&self, aor: &str) -> Vec<String> {
-        let aor = registrar::normalize_aor(aor);
         self.inner
             .state()
             .bindings
-            .get(&aor)
+            .get(&Aor::parse(aor))
             .map(|b| b.iter().map(|b| b.uri.clone()).collect())
             .unwrap_or_default()
     }
@@ -522,13 +519,13 @@ impl Network {
             .state()
             .conferences
             .iter()
-            .find(|c| c.uri == focus)
-            .map(|c| c.participants.clone())
+            .find(|c| c.uri.matches(&Aor::parse(focus)))
+            .map(|c| c.participants.iter().map(Aor::to_string).collect())
     }
 
     /// Sends a conference-info NOTIFY (full state) to every subscriber of `focus`.
     pub async fn notify_conference(&self, focus: &str) -> Result<(), SimError> {
-        focus::notify_all(&self.inner, focus).await
+        focus::notify_all(&self.inner, &Aor::parse(focus)).await
     }
 
     /// The role that holds a dialog.
@@ -550,32 +547,25 @@ enum Route {
     NoDialog,
 }
 
-fn addr_spec(uri: &Uri) -> String {
-    match &uri.user {
-        Some(u) => format!("sip:{u}@{}", uri.host.to_ascii_lowercase()),
-        None => format!("sip:{}", uri.host.to_ascii_lowercase()),
-    }
-}
-
 /// Routes a request: a proxied exchange or a dialog of the sim by Call-ID and tags first (never
 /// by Call-ID alone: a client may reuse its REGISTER's Call-ID for a MESSAGE), then an
 /// out-of-dialog request by method and Request-URI.
 fn classify(inner: &Inner, st: &State, req: &Message) -> Route {
     let call_id = req.call_id().unwrap_or_default().to_owned();
-    let from_tag = req.header("From").and_then(fields::tag).unwrap_or_default();
-    let to_tag = req.header("To").and_then(fields::tag);
+    let from_tag = req.from_tag().unwrap_or_default();
+    let to_tag = req.to_tag();
     let proxied = |tag: &str| st.proxied.contains(&(call_id.clone(), tag.to_owned()));
     let method = req.method().cloned().unwrap_or(Method::Ack);
     // A later request of a forwarded exchange: in-dialog either way, or the CANCEL / ACK of a
     // forwarded INVITE (same From tag, no To tag or the callee's).
-    if to_tag.is_some_and(proxied)
+    if to_tag.as_deref().is_some_and(proxied)
         || (proxied(&from_tag)
             && (to_tag.is_some() || matches!(method, Method::Cancel | Method::Ack)))
     {
         return Route::Proxy;
     }
     if let Some(to_tag) = to_tag {
-        return match st.tag_roles.get(&(call_id, to_tag.to_owned())) {
+        return match st.tag_roles.get(&(call_id, to_tag)) {
             Some(role) => Route::Role(role.clone()),
             None => Route::NoDialog,
         };
@@ -586,7 +576,7 @@ fn classify(inner: &Inner, st: &State, req: &Message) -> Route {
     if method == Method::Subscribe
         && req
             .header("Event")
-            .is_some_and(|e| fields::split_params(e).0.eq_ignore_ascii_case("reg"))
+            .is_some_and(|e| Event::parse_lenient(e).is("reg"))
     {
         return Route::Role("registrar".into());
     }
@@ -600,13 +590,16 @@ fn classify(inner: &Inner, st: &State, req: &Message) -> Route {
     let deferred = Uri::parse(&inner.cfg.deferred_mgmt_uri).ok();
     if deferred
         .as_ref()
-        .is_some_and(|d| addr_spec(d) == addr_spec(&uri) || d.host.eq_ignore_ascii_case(&host))
+        .is_some_and(|d| d.same_address(&uri) || d.host.eq_ignore_ascii_case(&host))
     {
         return Route::Role("pf".into());
     }
     if host == inner.cfg.domain.to_ascii_lowercase() {
-        let aor = addr_spec(&uri);
-        if st.bindings.get(&aor).is_some_and(|b| !b.is_empty()) {
+        if st
+            .bindings
+            .get(&Aor::of(&uri))
+            .is_some_and(|b| !b.is_empty())
+        {
             return Route::Proxy;
         }
         return Route::Role(uri.user.clone().unwrap_or_else(|| "core".into()));
@@ -616,16 +609,16 @@ fn classify(inner: &Inner, st: &State, req: &Message) -> Route {
 
 fn rule_action(st: &mut State, role: &str, req: &Message) -> Option<Action> {
     let method = req.method()?.clone();
-    let ruri = req
-        .request_uri()
-        .and_then(|u| Uri::parse(u).ok())
-        .map(|u| addr_spec(&u));
+    let ruri = req.request_uri().and_then(|u| Uri::parse(u).ok());
     let idx = st.rules.iter().position(|r| {
         (r.role == "*" || r.role == role)
             && r.method == method
-            && r.request_uri
-                .as_ref()
-                .is_none_or(|want| Uri::parse(want).ok().map(|u| addr_spec(&u)) == ruri)
+            && r.request_uri.as_ref().is_none_or(|want| {
+                Uri::parse(want)
+                    .ok()
+                    .zip(ruri.as_ref())
+                    .is_some_and(|(w, r)| w.same_address(r))
+            })
             && r.times != Some(0)
     })?;
     let rule = st.rules.get_mut(idx)?;
@@ -639,7 +632,7 @@ fn rule_action(st: &mut State, role: &str, req: &Message) -> Option<Action> {
 /// turn from the shared generator: tasks of the sim run concurrently (a reg-event NOTIFY beside a
 /// scripted INVITE), so drawing in turn would make the identifiers depend on scheduling.
 fn keyed_ids(seed: u64, what: &str, msg: &Message) -> IdGen {
-    let from_tag = msg.header("From").and_then(fields::tag).unwrap_or_default();
+    let from_tag = msg.from_tag().unwrap_or_default();
     let key = format!(
         "{what} {} {from_tag} {} {}",
         msg.call_id().unwrap_or_default(),
@@ -680,7 +673,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
                     // request carrying it matches no dialog (481, RFC 3261 12.2.2).
                     let dialogless =
                         matches!(method, Method::Message | Method::Options | Method::Publish);
-                    if !dialogless && tx.request.header("To").and_then(fields::tag).is_none() {
+                    if !dialogless && tx.request.to_tag().is_none() {
                         st.tag_roles
                             .insert((cid.to_owned(), to_tag.clone()), role.clone());
                     }
@@ -842,7 +835,7 @@ pub(crate) async fn respond(
     let req = &held.tx.request;
     let method = req.method().cloned().unwrap_or(Method::Ack);
     let status = StatusCode(code);
-    let in_dialog = req.header("To").and_then(fields::tag).is_some();
+    let in_dialog = req.to_tag().is_some();
     let tag = (code > 100).then_some(held.to_tag.as_str());
     let mut resp = response_to(req, status, tag);
     if let Some(r) = &spec.reason {
@@ -926,7 +919,7 @@ pub(crate) async fn respond(
 /// The dialog an in-dialog request belongs to.
 pub(crate) fn dialog_for(st: &State, req: &Message) -> Option<DialogHandle> {
     let cid = req.call_id()?;
-    let to_tag = req.header("To").and_then(fields::tag)?;
+    let to_tag = req.to_tag()?;
     st.dialogs
         .iter()
         .find(|(_, d)| d.dialog.id.call_id == cid && d.dialog.id.local_tag == to_tag)
@@ -937,10 +930,10 @@ pub(crate) fn dialog_for(st: &State, req: &Message) -> Option<DialogHandle> {
 pub(crate) async fn auto_handle(inner: &Arc<Inner>, held: &Held) -> Result<(), SimError> {
     let req = &held.tx.request;
     let method = req.method().cloned().unwrap_or(Method::Ack);
-    let in_dialog = req.header("To").and_then(fields::tag).is_some();
+    let in_dialog = req.to_tag().is_some();
     let event = req
         .header("Event")
-        .map(|e| fields::split_params(e).0.to_ascii_lowercase());
+        .map(|e| Event::parse_lenient(e).package.to_ascii_lowercase());
     if in_dialog && method != Method::Ack {
         let mut st = inner.state();
         if let Some(h) = dialog_for(&st, req) {
@@ -1031,8 +1024,7 @@ pub(crate) async fn send_request(
             let from = spec.from.clone().unwrap_or_else(|| inner.role_uri(role));
             let mut m = Message::request(method.clone(), binding.uri.clone());
             m.headers.push("From", format!("<{from}>;tag={tag}"));
-            m.headers
-                .push("To", format!("<{}>", registrar::normalize_aor(aor)));
+            m.headers.push("To", format!("<{}>", Aor::parse(aor)));
             m.headers.push("Call-ID", call_id);
             m.headers.push("CSeq", format!("1 {}", method.as_str()));
             if matches!(method, Method::Invite | Method::Subscribe | Method::Refer) {
@@ -1059,7 +1051,7 @@ pub(crate) async fn send_request(
     };
     let branch = keyed_ids(inner.cfg.seed, "branch", &msg).branch();
     msg.headers
-        .push_front("Via", inner.via(flow.transport, &branch));
+        .push_front("Via", inner.via(flow.transport, &branch).to_string());
     msg.headers.push("Max-Forwards", "70");
     msg.headers.push("User-Agent", inner.cfg.server.clone());
     for (n, v) in &spec.headers {
@@ -1086,9 +1078,8 @@ pub(crate) async fn send_request(
     let (id, cancel_rx) = {
         let mut st = inner.state();
         st.call_roles.insert(call_id.clone(), role.to_owned());
-        if let Some(tag) = msg.header("From").and_then(fields::tag) {
-            st.tag_roles
-                .insert((call_id.clone(), tag.to_owned()), role.to_owned());
+        if let Some(tag) = msg.from_tag() {
+            st.tag_roles.insert((call_id.clone(), tag), role.to_owned());
         }
         let id = st.next_id();
         let (ctx, crx) = mpsc::unbounded_channel();
@@ -1177,10 +1168,7 @@ async fn follow(
             if dialog.is_none() {
                 if let Ok(d) = Dialog::uac(&request, &resp) {
                     let mut st = inner.state();
-                    let existing = request
-                        .header("To")
-                        .and_then(fields::tag)
-                        .and_then(|_| dialog_for_uac(&st, &request));
+                    let existing = request.to_tag().and_then(|_| dialog_for_uac(&st, &request));
                     let h = match existing {
                         Some(h) => h,
                         None => {
@@ -1240,7 +1228,7 @@ async fn follow(
                 if let Some(mut ack) = ack {
                     let branch = keyed_ids(inner.cfg.seed, "branch", &ack).branch();
                     ack.headers
-                        .push_front("Via", inner.via(flow.transport, &branch));
+                        .push_front("Via", inner.via(flow.transport, &branch).to_string());
                     ack.headers.push("Max-Forwards", "70");
                     ack.headers.push("User-Agent", inner.cfg.server.clone());
                     let _ = inner.ep.send_ack(ack, flow.addr, flow.transport).await;
@@ -1256,7 +1244,7 @@ async fn follow(
 
 fn dialog_for_uac(st: &State, req: &Message) -> Option<DialogHandle> {
     let cid = req.call_id()?;
-    let from_tag = req.header("From").and_then(fields::tag)?;
+    let from_tag = req.from_tag()?;
     st.dialogs
         .iter()
         .find(|(_, d)| d.dialog.id.call_id == cid && d.dialog.id.local_tag == from_tag)
