@@ -4,13 +4,39 @@
 //! a conference SUBSCRIBE (RFC 4575) gets 200 and a full conference-info NOTIFY.
 
 use crate::aor::Aor;
-use crate::network::{respond, sdp_of, Conference, Held, Inner};
-use crate::spec::{Body, RequestSpec, ResponseSpec, SdpOffer};
+use crate::network::{respond, sdp_of, Held, Inner};
+use crate::role::Role;
+use crate::spec::{Body, DialogHandle, RequestSpec, ResponseSpec, SdpOffer};
 use crate::SimError;
 use cpmconf_codec::sip::{AddrText, Method};
 use cpmconf_codec::xml::conference_info::{ConferenceInfo, Endpoint, User};
 use cpmconf_codec::xml::resource_lists::ResourceLists;
 use std::sync::Arc;
+
+/// A conference hosted by `cf`.
+struct Conference {
+    uri: Aor,
+    participants: Vec<Aor>,
+    version: u32,
+    subscriptions: Vec<DialogHandle>,
+}
+
+/// The conferences the CF hosts, and the number of the last one it created.
+#[derive(Default)]
+pub(crate) struct Conferences {
+    list: Vec<Conference>,
+    next: u32,
+}
+
+impl Conferences {
+    /// The participants of the conference `focus`, if the CF hosts it.
+    pub fn participants(&self, focus: &Aor) -> Option<Vec<String>> {
+        self.list
+            .iter()
+            .find(|c| c.uri.matches(focus))
+            .map(|c| c.participants.iter().map(Aor::to_string).collect())
+    }
+}
 
 /// The resource-list entries of a request body (RFC 5366: the part with
 /// `Content-Disposition: recipient-list`, or any resource-lists part).
@@ -48,10 +74,14 @@ pub(crate) async fn on_invite(inner: &Arc<Inner>, held: &Held) -> Result<(), Sim
     }
     let focus = {
         let mut st = inner.state();
-        let existing = st.conferences.iter().position(|c| c.uri.matches(&ruri));
+        let existing = st
+            .conferences
+            .list
+            .iter()
+            .position(|c| c.uri.matches(&ruri));
         match existing {
             Some(i) => {
-                let c = st.conferences.get_mut(i);
+                let c = st.conferences.list.get_mut(i);
                 if let Some(c) = c {
                     if !c.participants.iter().any(|p| p.matches(&from)) {
                         c.participants.push(from.clone());
@@ -63,10 +93,10 @@ pub(crate) async fn on_invite(inner: &Arc<Inner>, held: &Held) -> Result<(), Sim
             }
             None => {
                 let uri = if to_factory || group.is_some() {
-                    st.next_conf += 1;
+                    st.conferences.next += 1;
                     Aor::parse(&format!(
                         "sip:conf-f{}@{}",
-                        st.next_conf, inner.cfg.cf_domain
+                        st.conferences.next, inner.cfg.cf_domain
                     ))
                 } else {
                     // An unknown session identity: a long-lived group the CF re-creates.
@@ -79,7 +109,7 @@ pub(crate) async fn on_invite(inner: &Arc<Inner>, held: &Held) -> Result<(), Sim
                         .map(|m| Aor::parse(m))
                         .filter(|m| !m.matches(&from)),
                 );
-                st.conferences.push(Conference {
+                st.conferences.list.push(Conference {
                     uri: uri.clone(),
                     participants,
                     version: 0,
@@ -97,9 +127,8 @@ pub(crate) async fn on_invite(inner: &Arc<Inner>, held: &Held) -> Result<(), Sim
     respond(inner, held, 200, spec).await?;
     let call_id = req.call_id().unwrap_or_default().to_owned();
     let mut st = inner.state();
-    st.tag_roles
-        .insert((call_id.clone(), held.to_tag.clone()), "cf".into());
-    st.call_roles.insert(call_id, "cf".into());
+    st.routing.set_tag_role(&call_id, &held.to_tag, &Role::Cf);
+    st.routing.set_call_role(&call_id, &Role::Cf);
     drop(st);
     Ok(())
 }
@@ -135,9 +164,9 @@ pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), 
     // back into) is adopted, with the subscriber as its first participant.
     {
         let mut st = inner.state();
-        if !st.conferences.iter().any(|c| c.uri.matches(&focus)) {
+        if !st.conferences.list.iter().any(|c| c.uri.matches(&focus)) {
             let subscriber = Aor::parse(req.header("From").unwrap_or_default());
-            st.conferences.push(Conference {
+            st.conferences.list.push(Conference {
                 uri: focus.clone(),
                 participants: vec![subscriber],
                 version: 0,
@@ -171,7 +200,12 @@ pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), 
         if let Some(d) = st.dialogs.get_mut(&dialog) {
             d.conference = Some(focus.to_string());
         }
-        if let Some(c) = st.conferences.iter_mut().find(|c| c.uri.matches(&focus)) {
+        if let Some(c) = st
+            .conferences
+            .list
+            .iter_mut()
+            .find(|c| c.uri.matches(&focus))
+        {
             c.subscriptions.retain(|s| *s != dialog);
             if expires > 0 {
                 c.subscriptions.push(dialog);
@@ -194,7 +228,12 @@ async fn send_notify(
 ) -> Result<(), SimError> {
     let info = {
         let mut st = inner.state();
-        let Some(c) = st.conferences.iter_mut().find(|c| c.uri.matches(focus)) else {
+        let Some(c) = st
+            .conferences
+            .list
+            .iter_mut()
+            .find(|c| c.uri.matches(focus))
+        else {
             return Ok(());
         };
         c.version += 1;
@@ -207,7 +246,7 @@ async fn send_notify(
             content_type: "application/conference-info+xml".into(),
             bytes: info.to_xml().into_bytes(),
         });
-    crate::network::send_request(inner, "cf", spec, Vec::new())
+    crate::network::send_request(inner, &Role::Cf, spec, Vec::new())
         .await
         .map(|_| ())
 }
@@ -217,6 +256,7 @@ pub(crate) async fn notify_all(inner: &Arc<Inner>, focus: &Aor) -> Result<(), Si
     let subs = inner
         .state()
         .conferences
+        .list
         .iter()
         .find(|c| c.uri.matches(focus))
         .map(|c| c.subscriptions.clone())
@@ -240,7 +280,12 @@ pub(crate) async fn on_refer(inner: &Arc<Inner>, held: &Held) -> Result<(), SimE
     }
     let known = {
         let mut st = inner.state();
-        match st.conferences.iter_mut().find(|c| c.uri.matches(&focus)) {
+        match st
+            .conferences
+            .list
+            .iter_mut()
+            .find(|c| c.uri.matches(&focus))
+        {
             Some(c) => {
                 for a in added {
                     let a = Aor::parse(&a);

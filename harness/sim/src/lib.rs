@@ -68,6 +68,8 @@ pub mod network;
 pub mod observe;
 mod proxy;
 mod registrar;
+pub mod role;
+mod routing;
 pub mod spec;
 pub mod stimulus;
 
@@ -81,6 +83,7 @@ pub use malformed::Malformed;
 pub use media::Push;
 pub use network::Network;
 pub use observe::{Action, Mode, Observed, ObservedKind, PendingRequest, Rule};
+pub use role::Role;
 pub use spec::{
     is_composing, Body, CpimSpec, DialogHandle, OfferKind, RequestId, RequestSpec, ResponseSpec,
     SdpOffer, SentRequest, SessionId, Target,

@@ -5,9 +5,12 @@
 
 use crate::aor::Aor;
 use crate::config::NetConfig;
-use crate::media::{self, MediaPlan, MsrpCmd, Push};
-use crate::observe::{Action, Mode, Observed, ObservedKind, PendingRequest, Rule};
-use crate::registrar::{Bindings, RegSub};
+use crate::focus::Conferences;
+use crate::media::{self, MediaPlan, MsrpState, Push};
+use crate::observe::{Action, Mode, Observed, ObservedKind, PendingRequest, Rule, Script};
+use crate::registrar::Registry;
+use crate::role::Role;
+use crate::routing::Routing;
 use crate::spec::{
     Body, DialogHandle, RequestId, RequestSpec, ResponseSpec, SentRequest, SessionId, Target,
 };
@@ -19,7 +22,7 @@ use cpmconf_stack::msrp::{MsrpEndpoint, SendOptions};
 use cpmconf_stack::sip::{
     fields, response_to, Dialog, EndpointConfig, ServerTx, SipEndpoint, StackEvent, Transport,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -35,7 +38,7 @@ pub(crate) struct Flow {
 
 /// A request received by a role, with its server transaction.
 pub(crate) struct Held {
-    pub role: String,
+    pub role: Role,
     pub tx: ServerTx,
     pub flow: Flow,
     pub to_tag: String,
@@ -44,19 +47,11 @@ pub(crate) struct Held {
 /// A dialog the sim holds.
 pub(crate) struct DialogEntry {
     pub dialog: Dialog,
-    pub role: String,
+    pub role: Role,
     pub flow: Flow,
     pub session: Option<SessionId>,
     /// The conference (focus URI) a conference subscription belongs to.
     pub conference: Option<String>,
-}
-
-/// A conference hosted by `cf`.
-pub(crate) struct Conference {
-    pub uri: Aor,
-    pub participants: Vec<Aor>,
-    pub version: u32,
-    pub subscriptions: Vec<DialogHandle>,
 }
 
 /// A CANCEL request to a running INVITE: extra header fields and where to answer.
@@ -70,32 +65,19 @@ pub(crate) struct State {
     pub ids: IdGen,
     seq: u64,
     next_id: u64,
-    pub modes: HashMap<(String, Method), Mode>,
-    pub rules: Vec<Rule>,
-    pub bindings: Bindings,
-    pub reg_subs: Vec<RegSub>,
-    pub nonces: HashSet<String>,
-    pub call_roles: HashMap<String, String>,
-    /// The role behind each local tag of the sim, by (Call-ID, tag): the tag a role answered
-    /// an out-of-dialog request with, or the From tag of a request it sent. An in-dialog
-    /// request (To tag present) goes to the role owning its (Call-ID, To tag).
-    pub tag_roles: HashMap<(String, String), String>,
-    pub addr_roles: HashMap<SocketAddr, String>,
+    /// The engine's scripted answers and per-role modes.
+    pub script: Script,
+    /// Bindings, reg-event subscriptions and nonces.
+    pub registrar: Registry,
+    /// Which role owns a Call-ID, tag or address; what the proxy forwarded.
+    pub routing: Routing,
     pub dialogs: HashMap<DialogHandle, DialogEntry>,
-    pub sessions: HashMap<SessionId, mpsc::UnboundedSender<MsrpCmd>>,
     pub request_dialogs: HashMap<RequestId, DialogHandle>,
     cancels: HashMap<RequestId, mpsc::UnboundedSender<CancelReply>>,
-    pub conferences: Vec<Conference>,
-    pub next_conf: u32,
-    /// Requests and dialogs the proxy forwarded, by (Call-ID, the initiator's From tag): later
-    /// requests carrying that tag as From or To tag are forwarded too.
-    pub proxied: HashSet<(String, String)>,
-    /// How each role answers the client's MSRP SEND chunks ([`Mode::Manual`]: held).
-    pub msrp_modes: HashMap<String, Mode>,
-    /// The SEND chunks held unanswered, by (session, transaction id).
-    pub msrp_held: HashSet<(SessionId, String)>,
-    /// What each session received of the client's SEND chunks and acknowledged with 2xx.
-    pub msrp_progress: HashMap<SessionId, media::Progress>,
+    /// The conferences the CF hosts.
+    pub conferences: Conferences,
+    /// MSRP sessions: their command channels, answer modes, held chunks and progress.
+    pub msrp: MsrpState,
 }
 
 impl State {
@@ -114,7 +96,7 @@ pub(crate) struct Inner {
     st: Mutex<State>,
     obs_tx: mpsc::UnboundedSender<Observed>,
     obs_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Observed>>,
-    pub msrp_eps: tokio::sync::Mutex<HashMap<String, Arc<MsrpEndpoint>>>,
+    pub msrp_eps: tokio::sync::Mutex<HashMap<Role, Arc<MsrpEndpoint>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -142,21 +124,21 @@ impl Inner {
     }
 
     /// `sip:<user>@<domain>` of a remote-user role, or the role's service identity.
-    pub fn role_uri(&self, role: &str) -> String {
+    pub fn role_uri(&self, role: &Role) -> String {
         match role {
-            "pf" => self.cfg.deferred_mgmt_uri.clone(),
-            "cf" => self.cfg.conference_factory.clone(),
-            "registrar" | "core" => format!("sip:registrar@{}", self.cfg.domain),
-            user => format!("sip:{user}@{}", self.cfg.domain),
+            Role::Pf => self.cfg.deferred_mgmt_uri.clone(),
+            Role::Cf => self.cfg.conference_factory.clone(),
+            Role::Registrar | Role::Core => format!("sip:registrar@{}", self.cfg.domain),
+            Role::User(user) => format!("sip:{user}@{}", self.cfg.domain),
         }
     }
 
     /// The Contact a role writes by default.
-    pub fn role_contact(&self, role: &str) -> String {
+    pub fn role_contact(&self, role: &Role) -> String {
         let hp = fields::host_port(self.addr);
         match role {
-            "pf" => format!("<{}>", self.cfg.deferred_mgmt_uri),
-            user => format!("<sip:{user}@{hp}>"),
+            Role::Pf => format!("<{}>", self.cfg.deferred_mgmt_uri),
+            other => format!("<sip:{other}@{hp}>"),
         }
     }
 
@@ -205,7 +187,7 @@ impl Drop for Network {
 impl Network {
     /// Binds the core (UDP and TCP on one port) and starts every role.
     pub async fn start(cfg: NetConfig) -> Result<Network, SimError> {
-        let mut ec = EndpointConfig::new("core");
+        let mut ec = EndpointConfig::new(Role::Core.as_str());
         ec.ip = cfg.ip;
         ec.port = cfg.sip_port;
         ec.timers = cfg.timers;
@@ -217,30 +199,20 @@ impl Network {
         let ep = SipEndpoint::bind(ec).await?;
         let addr = ep.local_addr();
         let (obs_tx, obs_rx) = mpsc::unbounded_channel();
-        let mut addr_roles = HashMap::new();
-        addr_roles.insert(addr, "core".to_owned());
+        let mut routing = Routing::default();
+        routing.set_addr_role(addr, &Role::Core);
         let st = State {
             ids: IdGen::derived(cfg.seed, "sim-ids"),
             seq: 0,
             next_id: 0,
-            modes: HashMap::new(),
-            rules: Vec::new(),
-            bindings: Bindings::default(),
-            reg_subs: Vec::new(),
-            nonces: HashSet::new(),
-            call_roles: HashMap::new(),
-            tag_roles: HashMap::new(),
-            addr_roles,
+            script: Script::default(),
+            registrar: Registry::default(),
+            routing,
             dialogs: HashMap::new(),
-            sessions: HashMap::new(),
             request_dialogs: HashMap::new(),
             cancels: HashMap::new(),
-            conferences: Vec::new(),
-            next_conf: 0,
-            proxied: HashSet::new(),
-            msrp_modes: HashMap::new(),
-            msrp_held: HashSet::new(),
-            msrp_progress: HashMap::new(),
+            conferences: Conferences::default(),
+            msrp: MsrpState::default(),
         };
         let inner = Arc::new(Inner {
             cfg,
@@ -254,8 +226,8 @@ impl Network {
             tasks: Mutex::new(Vec::new()),
         });
         // The roles with media get their MSRP endpoints at once, so their addresses are known.
-        for role in ["cf", "pf"] {
-            media::endpoint(&inner, role).await?;
+        for role in [Role::Cf, Role::Pf] {
+            media::endpoint(&inner, &role).await?;
         }
         let i = inner.clone();
         inner.spawn(async move {
@@ -305,7 +277,7 @@ impl Network {
         for t in tasks {
             t.abort();
         }
-        let sessions: Vec<_> = self.inner.state().sessions.drain().collect();
+        let sessions = self.inner.state().msrp.take_sessions();
         drop(sessions);
     }
 
@@ -341,48 +313,48 @@ impl Network {
 
     /// Sets how `role` (`*` for every role) handles requests of `method`.
     pub fn set_mode(&self, role: &str, method: Method, mode: Mode) {
-        self.inner
-            .state()
-            .modes
-            .insert((role.to_owned(), method), mode);
+        self.inner.state().script.set_mode(role, method, mode);
     }
 
     /// Adds a scripted answer, checked before the modes, in the order added.
     pub fn push_rule(&self, rule: Rule) {
-        self.inner.state().rules.push(rule);
+        self.inner.state().script.push_rule(rule);
     }
 
     /// Removes every scripted answer and mode.
     pub fn clear_rules(&self) {
-        let mut st = self.inner.state();
-        st.rules.clear();
-        st.modes.clear();
+        self.inner.state().script.clear();
     }
 
     /// The role whose socket has this address (`core`, `cf`, `pf`, a remote user).
     pub fn role_of_addr(&self, addr: SocketAddr) -> Option<String> {
-        self.inner.state().addr_roles.get(&addr).cloned()
+        self.inner
+            .state()
+            .routing
+            .addr_role(addr)
+            .map(Role::to_string)
     }
 
     /// The role that sent or received the request with this Call-ID (recorded for a received
     /// request only while observations are on, [`NetConfig::observe`]).
     pub fn role_of_call_id(&self, call_id: &str) -> Option<String> {
-        self.inner.state().call_roles.get(call_id).cloned()
+        self.inner
+            .state()
+            .routing
+            .call_role(call_id)
+            .map(Role::to_string)
     }
 
     /// The MSRP listening address of a role (created on first use).
     pub async fn msrp_addr(&self, role: &str) -> Result<SocketAddr, SimError> {
-        Ok(media::endpoint(&self.inner, role).await?.local_addr())
+        Ok(media::endpoint(&self.inner, &Role::parse(role))
+            .await?
+            .local_addr())
     }
 
     /// The current contacts of `aor` (`sip:alice@cpm.test`).
     pub fn registered_contacts(&self, aor: &str) -> Vec<String> {
-        self.inner
-            .state()
-            .bindings
-            .get(&Aor::parse(aor))
-            .map(|b| b.iter().map(|b| b.uri.clone()).collect())
-            .unwrap_or_default()
+        self.inner.state().registrar.contact_uris(&Aor::parse(aor))
     }
 
     /// Sends a request as `role`. Responses appear as [`ObservedKind::SipResponse`]; a 2xx to
@@ -392,7 +364,7 @@ impl Network {
         role: &str,
         spec: RequestSpec,
     ) -> Result<SentRequest, SimError> {
-        send_request(&self.inner, role, spec, Vec::new()).await
+        send_request(&self.inner, &Role::parse(role), spec, Vec::new()).await
     }
 
     /// Like [`Network::send_request`]; once the MSRP session is up, `pushes` go out on it.
@@ -402,7 +374,7 @@ impl Network {
         spec: RequestSpec,
         pushes: Vec<Push>,
     ) -> Result<SentRequest, SimError> {
-        send_request(&self.inner, role, spec, pushes).await
+        send_request(&self.inner, &Role::parse(role), spec, pushes).await
     }
 
     /// Cancels a pending INVITE the sim sent (after a provisional). Returns the CANCEL's
@@ -482,7 +454,7 @@ impl Network {
     /// body (the binding SEND, RFC 4975 7.1.1) are always answered. Applies to chunks arriving
     /// from now on.
     pub fn set_msrp_mode(&self, role: &str, mode: Mode) {
-        self.inner.state().msrp_modes.insert(role.to_owned(), mode);
+        self.inner.state().msrp.set_mode(Role::parse(role), mode);
     }
 
     /// Answers a SEND chunk the session holds ([`Network::set_msrp_mode`]) with `code`;
@@ -501,11 +473,7 @@ impl Network {
     /// (automatically or by [`Network::respond_msrp`]); `None` for a session that received no
     /// chunk with bytes.
     pub fn msrp_progress(&self, session: SessionId) -> Option<media::TransferProgress> {
-        self.inner
-            .state()
-            .msrp_progress
-            .get(&session)
-            .map(media::Progress::summary)
+        self.inner.state().msrp.progress(session)
     }
 
     /// Closes an MSRP session's connection.
@@ -518,9 +486,7 @@ impl Network {
         self.inner
             .state()
             .conferences
-            .iter()
-            .find(|c| c.uri.matches(&Aor::parse(focus)))
-            .map(|c| c.participants.iter().map(Aor::to_string).collect())
+            .participants(&Aor::parse(focus))
     }
 
     /// Sends a conference-info NOTIFY (full state) to every subscriber of `focus`.
@@ -534,14 +500,14 @@ impl Network {
             .state()
             .dialogs
             .get(&dialog)
-            .map(|d| d.role.clone())
+            .map(|d| d.role.to_string())
     }
 }
 
 /// Where an incoming request goes.
 enum Route {
     Proxy,
-    Role(String),
+    Role(Role),
     /// An in-dialog request (To tag present) matching no dialog of the sim: 481 (RFC 3261
     /// 12.2.2).
     NoDialog,
@@ -554,7 +520,7 @@ fn classify(inner: &Inner, st: &State, req: &Message) -> Route {
     let call_id = req.call_id().unwrap_or_default().to_owned();
     let from_tag = req.from_tag().unwrap_or_default();
     let to_tag = req.to_tag();
-    let proxied = |tag: &str| st.proxied.contains(&(call_id.clone(), tag.to_owned()));
+    let proxied = |tag: &str| st.routing.is_proxied(&call_id, tag);
     let method = req.method().cloned().unwrap_or(Method::Ack);
     // A later request of a forwarded exchange: in-dialog either way, or the CANCEL / ACK of a
     // forwarded INVITE (same From tag, no To tag or the callee's).
@@ -565,67 +531,47 @@ fn classify(inner: &Inner, st: &State, req: &Message) -> Route {
         return Route::Proxy;
     }
     if let Some(to_tag) = to_tag {
-        return match st.tag_roles.get(&(call_id, to_tag)) {
+        return match st.routing.tag_role(&call_id, &to_tag) {
             Some(role) => Route::Role(role.clone()),
             None => Route::NoDialog,
         };
     }
     if method == Method::Register {
-        return Route::Role("registrar".into());
+        return Route::Role(Role::Registrar);
     }
     if method == Method::Subscribe
         && req
             .header("Event")
             .is_some_and(|e| Event::parse_lenient(e).is("reg"))
     {
-        return Route::Role("registrar".into());
+        return Route::Role(Role::Registrar);
     }
     let Some(uri) = req.request_uri().and_then(|u| Uri::parse(u).ok()) else {
-        return Route::Role("core".into());
+        return Route::Role(Role::Core);
     };
     let host = uri.host.to_ascii_lowercase();
     if host == inner.cfg.cf_domain.to_ascii_lowercase() {
-        return Route::Role("cf".into());
+        return Route::Role(Role::Cf);
     }
     let deferred = Uri::parse(&inner.cfg.deferred_mgmt_uri).ok();
     if deferred
         .as_ref()
         .is_some_and(|d| d.same_address(&uri) || d.host.eq_ignore_ascii_case(&host))
     {
-        return Route::Role("pf".into());
+        return Route::Role(Role::Pf);
     }
     if host == inner.cfg.domain.to_ascii_lowercase() {
-        if st
-            .bindings
-            .get(&Aor::of(&uri))
-            .is_some_and(|b| !b.is_empty())
-        {
+        if st.registrar.is_registered(&Aor::of(&uri)) {
             return Route::Proxy;
         }
-        return Route::Role(uri.user.clone().unwrap_or_else(|| "core".into()));
+        return Route::Role(user_role(&uri));
     }
-    Route::Role(uri.user.clone().unwrap_or_else(|| "core".into()))
+    Route::Role(user_role(&uri))
 }
 
-fn rule_action(st: &mut State, role: &str, req: &Message) -> Option<Action> {
-    let method = req.method()?.clone();
-    let ruri = req.request_uri().and_then(|u| Uri::parse(u).ok());
-    let idx = st.rules.iter().position(|r| {
-        (r.role == "*" || r.role == role)
-            && r.method == method
-            && r.request_uri.as_ref().is_none_or(|want| {
-                Uri::parse(want)
-                    .ok()
-                    .zip(ruri.as_ref())
-                    .is_some_and(|(w, r)| w.same_address(r))
-            })
-            && r.times != Some(0)
-    })?;
-    let rule = st.rules.get_mut(idx)?;
-    if let Some(t) = rule.times.as_mut() {
-        *t -= 1;
-    }
-    Some(rule.action.clone())
+/// The role a Request-URI of no service names: its user part, else the core.
+fn user_role(uri: &Uri) -> Role {
+    uri.user.as_deref().map_or(Role::Core, Role::parse)
 }
 
 /// Identifiers keyed by a message (its Call-ID, From tag, CSeq and method) rather than drawn in
@@ -664,9 +610,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
                     // ([`Network::role_of_call_id`]); a server nobody observes keeps nothing
                     // per request.
                     if inner.cfg.observe {
-                        st.call_roles
-                            .entry(cid.to_owned())
-                            .or_insert_with(|| role.clone());
+                        st.routing.note_call_role(cid, role);
                     }
                     // A MESSAGE, OPTIONS or PUBLISH never creates a dialog (RFC 3428 4,
                     // RFC 3261 11, RFC 3903 4): its answer's tag routes nothing later, and a
@@ -674,22 +618,13 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
                     let dialogless =
                         matches!(method, Method::Message | Method::Options | Method::Publish);
                     if !dialogless && tx.request.to_tag().is_none() {
-                        st.tag_roles
-                            .insert((cid.to_owned(), to_tag.clone()), role.clone());
+                        st.routing.set_tag_role(cid, &to_tag, role);
                     }
                 }
                 if method == Method::Ack {
                     None
-                } else if let Some(a) = rule_action(&mut st, role, &tx.request) {
-                    Some(a)
                 } else {
-                    let mode = st
-                        .modes
-                        .get(&(role.clone(), method.clone()))
-                        .or_else(|| st.modes.get(&("*".to_owned(), method)))
-                        .copied()
-                        .unwrap_or_default();
-                    (mode == Mode::Manual).then_some(Action::Hold)
+                    st.script.action_for(role, &tx.request)
                 }
             }
         };
@@ -710,7 +645,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
         }
         Route::NoDialog => {
             inner.observe(
-                "core",
+                Role::Core.as_str(),
                 ObservedKind::SipRequest {
                     msg: tx.request.clone(),
                     handle: None,
@@ -735,7 +670,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
     // this check is passed"). The codec's finding reports it either way.
     if tx.request.header("Max-Forwards").is_none() && tx.request.method() != Some(&Method::Ack) {
         inner.observe(
-            &role,
+            role.as_str(),
             ObservedKind::SipRequest {
                 msg: tx.request.clone(),
                 handle: None,
@@ -763,7 +698,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
             held: held.clone(),
         });
         inner.observe(
-            &role,
+            role.as_str(),
             ObservedKind::SipRequest {
                 msg: held.tx.request.clone(),
                 handle,
@@ -798,7 +733,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
                                 return;
                             };
                             i2.observe(
-                                &h2.role,
+                                h2.role.as_str(),
                                 ObservedKind::SipRequest {
                                     msg: cancel,
                                     handle: None,
@@ -949,7 +884,7 @@ pub(crate) async fn auto_handle(inner: &Arc<Inner>, held: &Held) -> Result<(), S
         Method::Subscribe if event.as_deref() == Some("reg") => {
             registrar::on_subscribe(inner, held).await
         }
-        Method::Subscribe if event.as_deref() == Some("conference") && held.role == "cf" => {
+        Method::Subscribe if event.as_deref() == Some("conference") && held.role == Role::Cf => {
             focus::on_subscribe(inner, held).await
         }
         Method::Subscribe => respond(inner, held, 489, ok).await.map(|_| ()),
@@ -978,7 +913,7 @@ pub(crate) async fn auto_handle(inner: &Arc<Inner>, held: &Held) -> Result<(), S
             };
             respond(inner, held, 200, spec).await.map(|_| ())
         }
-        Method::Invite if held.role == "cf" => focus::on_invite(inner, held).await,
+        Method::Invite if held.role == Role::Cf => focus::on_invite(inner, held).await,
         Method::Invite => {
             if sdp_of(req).is_some_and(|s| s.msrp_media().is_some()) {
                 let spec = ResponseSpec {
@@ -991,7 +926,7 @@ pub(crate) async fn auto_handle(inner: &Arc<Inner>, held: &Held) -> Result<(), S
                 respond(inner, held, 488, ok).await.map(|_| ())
             }
         }
-        Method::Refer if held.role == "cf" => focus::on_refer(inner, held).await,
+        Method::Refer if held.role == Role::Cf => focus::on_refer(inner, held).await,
         Method::Refer => respond(inner, held, 202, ok).await.map(|_| ()),
         Method::Message
         | Method::Notify
@@ -1008,7 +943,7 @@ pub(crate) async fn auto_handle(inner: &Arc<Inner>, held: &Held) -> Result<(), S
 /// Sends a request as `role` and follows its responses in a task.
 pub(crate) async fn send_request(
     inner: &Arc<Inner>,
-    role: &str,
+    role: &Role,
     spec: RequestSpec,
     pushes: Vec<Push>,
 ) -> Result<SentRequest, SimError> {
@@ -1077,9 +1012,9 @@ pub(crate) async fn send_request(
     let call_id = msg.call_id().unwrap_or_default().to_owned();
     let (id, cancel_rx) = {
         let mut st = inner.state();
-        st.call_roles.insert(call_id.clone(), role.to_owned());
+        st.routing.set_call_role(&call_id, role);
         if let Some(tag) = msg.from_tag() {
-            st.tag_roles.insert((call_id.clone(), tag), role.to_owned());
+            st.routing.set_tag_role(&call_id, &tag, role);
         }
         let id = st.next_id();
         let (ctx, crx) = mpsc::unbounded_channel();
@@ -1094,7 +1029,7 @@ pub(crate) async fn send_request(
         .await?;
     let request = ctx.request().clone();
     let i = inner.clone();
-    let role = role.to_owned();
+    let role = role.clone();
     inner.spawn(async move {
         follow(i, id, role, flow, ctx, plan, pushes, cancel_rx).await;
     });
@@ -1112,7 +1047,7 @@ pub(crate) async fn send_request(
 async fn follow(
     inner: Arc<Inner>,
     id: RequestId,
-    role: String,
+    role: Role,
     flow: Flow,
     mut ctx: cpmconf_stack::sip::ClientTx,
     mut plan: Option<MediaPlan>,
@@ -1138,7 +1073,7 @@ async fn follow(
                             let mut c = cancel_tx;
                             while let Ok(m) = c.next().await {
                                 let fin = m.status().is_some_and(|s| s.is_final());
-                                i.observe(&role, ObservedKind::SipResponse { msg: m, to_request: cid });
+                                i.observe(role.as_str(), ObservedKind::SipResponse { msg: m, to_request: cid });
                                 if fin { break; }
                             }
                         });
@@ -1157,7 +1092,7 @@ async fn follow(
             && dialog.is_none();
         if !setup_needed {
             inner.observe(
-                &role,
+                role.as_str(),
                 ObservedKind::SipResponse {
                     msg: resp.clone(),
                     to_request: id,
@@ -1211,7 +1146,7 @@ async fn follow(
             if setup_needed {
                 // Observed once the dialog and MSRP session exist, so the engine can use them.
                 inner.observe(
-                    &role,
+                    role.as_str(),
                     ObservedKind::SipResponse {
                         msg: resp.clone(),
                         to_request: id,
@@ -1285,8 +1220,7 @@ mod tests {
                 assert_eq!(r.status(), Some(StatusCode::OK));
             }
             let st = net.inner.state();
-            assert_eq!(st.call_roles.len(), 0, "call_roles");
-            assert_eq!(st.tag_roles.len(), 0, "tag_roles");
+            assert_eq!(st.routing.per_call_entries(), (0, 0), "call and tag roles");
             drop(st);
             let tasks = net
                 .inner

@@ -34,13 +34,7 @@ fn flow_of_uri(uri: &str) -> Option<Flow> {
 
 /// The flow of the binding whose contact URI is `uri`, if any.
 fn flow_of_contact(inner: &Inner, uri: &str) -> Option<Flow> {
-    let flow = inner
-        .state()
-        .bindings
-        .all()
-        .find(|b| b.uri == uri)
-        .map(|b| b.flow);
-    flow
+    inner.state().registrar.flow_of_contact(uri)
 }
 
 /// Forwards a request (RFC 3261 16.6 steps, stateless).
@@ -49,7 +43,7 @@ pub(crate) async fn forward_request(inner: &Arc<Inner>, tx: ServerTx) {
     let method = req.method().cloned().unwrap_or(Method::Ack);
     if let Some(cid) = req.call_id() {
         let tag = req.from_tag().unwrap_or_default();
-        inner.state().proxied.insert((cid.to_owned(), tag));
+        inner.state().routing.set_proxied(cid, &tag);
     }
     // 16.4: a top Route naming us is removed.
     if let Some(first) = req

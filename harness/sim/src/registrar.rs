@@ -6,10 +6,12 @@
 use crate::aor::Aor;
 use crate::config::Auth;
 use crate::network::{respond, Flow, Held, Inner};
+use crate::role::Role;
 use crate::spec::{DialogHandle, ResponseSpec};
 use crate::SimError;
 use cpmconf_codec::sip::{AddrText, Challenge, Credentials, Method, NameAddr};
 use cpmconf_codec::xml::reginfo::{Contact, Reginfo, Registration};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,11 +41,11 @@ pub(crate) struct RegSub {
 
 /// The bindings of every address of record, matched by [`Aor::matches`].
 #[derive(Debug, Default)]
-pub(crate) struct Bindings(Vec<(Aor, Vec<Binding>)>);
+struct Bindings(Vec<(Aor, Vec<Binding>)>);
 
 impl Bindings {
     /// The bindings of `aor` (expired ones included), if it ever registered.
-    pub fn get(&self, aor: &Aor) -> Option<&Vec<Binding>> {
+    fn get(&self, aor: &Aor) -> Option<&Vec<Binding>> {
         self.0.iter().find(|(a, _)| a.matches(aor)).map(|(_, b)| b)
     }
 
@@ -67,8 +69,36 @@ impl Bindings {
     }
 
     /// Every binding of every address of record.
-    pub fn all(&self) -> impl Iterator<Item = &Binding> {
+    fn all(&self) -> impl Iterator<Item = &Binding> {
         self.0.iter().flat_map(|(_, b)| b)
+    }
+}
+
+/// The registrar's state: bindings, reg-event subscriptions, and the nonces it issued.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    bindings: Bindings,
+    reg_subs: Vec<RegSub>,
+    nonces: HashSet<String>,
+}
+
+impl Registry {
+    /// `true` when `aor` has a binding (expired ones count until a lookup drops them).
+    pub fn is_registered(&self, aor: &Aor) -> bool {
+        self.bindings.get(aor).is_some_and(|b| !b.is_empty())
+    }
+
+    /// The contact URIs bound to `aor`, oldest first.
+    pub fn contact_uris(&self, aor: &Aor) -> Vec<String> {
+        self.bindings
+            .get(aor)
+            .map(|b| b.iter().map(|b| b.uri.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The flow of the binding whose contact URI is `uri`, if any.
+    pub fn flow_of_contact(&self, uri: &str) -> Option<Flow> {
+        self.bindings.all().find(|b| b.uri == uri).map(|b| b.flow)
     }
 }
 
@@ -77,7 +107,7 @@ pub(crate) fn lookup(inner: &Inner, aor: &str) -> Option<Binding> {
     let aor = Aor::parse(aor);
     let now = Instant::now();
     let mut st = inner.state();
-    let list = st.bindings.get_mut(&aor)?;
+    let list = st.registrar.bindings.get_mut(&aor)?;
     list.retain(|b| b.expires_at > now);
     list.last().cloned()
 }
@@ -97,7 +127,7 @@ fn check_auth(inner: &Inner, held: &Held) -> Option<Vec<(String, String)>> {
         .header("Authorization")
         .and_then(|v| Credentials::parse(v).ok());
     if let Some(c) = creds {
-        let known = inner.state().nonces.contains(&c.nonce);
+        let known = inner.state().registrar.nonces.contains(&c.nonce);
         let password = inner.cfg.password_of(user_of(&c.username));
         if known && c.realm == *realm && c.verify(&password, "REGISTER", &req.body) {
             return None;
@@ -109,7 +139,7 @@ fn check_auth(inner: &Inner, held: &Held) -> Option<Vec<(String, String)>> {
         let nonce = {
             let mut st = inner.state();
             let n = st.ids.token(24);
-            st.nonces.insert(n.clone());
+            st.registrar.nonces.insert(n.clone());
             n
         };
         let ch = Challenge::new(realm, &nonce, alg);
@@ -155,8 +185,8 @@ pub(crate) async fn on_register(inner: &Arc<Inner>, held: &Held) -> Result<(), S
     {
         let mut st = inner.state();
         let star = contacts.iter().any(|(v, _, _)| v.trim() == "*");
-        let mut next_id = st.bindings.all().count() as u32 + 1;
-        let list = st.bindings.entry(&aor);
+        let mut next_id = st.registrar.bindings.all().count() as u32 + 1;
+        let list = st.registrar.bindings.entry(&aor);
         list.retain(|b| b.expires_at > now);
         let before: Vec<String> = list.iter().map(|b| b.uri.clone()).collect();
         if star {
@@ -182,6 +212,7 @@ pub(crate) async fn on_register(inner: &Arc<Inner>, held: &Held) -> Result<(), S
     }
     let bindings = inner
         .state()
+        .registrar
         .bindings
         .get(&aor)
         .cloned()
@@ -211,7 +242,13 @@ pub(crate) async fn on_register(inner: &Arc<Inner>, held: &Held) -> Result<(), S
 
 fn reginfo(inner: &Inner, aor: &Aor, version: u32) -> Reginfo {
     let now = Instant::now();
-    let bindings = inner.state().bindings.get(aor).cloned().unwrap_or_default();
+    let bindings = inner
+        .state()
+        .registrar
+        .bindings
+        .get(aor)
+        .cloned()
+        .unwrap_or_default();
     let contacts: Vec<Contact> = bindings
         .iter()
         .filter(|b| b.expires_at > now)
@@ -270,9 +307,9 @@ pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), 
     };
     {
         let mut st = inner.state();
-        st.reg_subs.retain(|s| s.dialog != dialog);
+        st.registrar.reg_subs.retain(|s| s.dialog != dialog);
         if expires > 0 {
-            st.reg_subs.push(RegSub {
+            st.registrar.reg_subs.push(RegSub {
                 aor: aor.clone(),
                 dialog,
                 version: 0,
@@ -304,7 +341,7 @@ async fn send_reg_notify(
             content_type: "application/reginfo+xml".into(),
             bytes: body,
         });
-    let _ = crate::network::send_request(inner, "registrar", spec, Vec::new()).await;
+    let _ = crate::network::send_request(inner, &Role::Registrar, spec, Vec::new()).await;
 }
 
 /// Sends the new state of `aor` to its subscribers.
@@ -312,8 +349,9 @@ pub(crate) async fn notify_reg(inner: &Arc<Inner>, aor: &Aor) {
     let now = Instant::now();
     let subs: Vec<(DialogHandle, u32, u64)> = {
         let mut st = inner.state();
-        st.reg_subs.retain(|s| s.expires_at > now);
-        st.reg_subs
+        st.registrar.reg_subs.retain(|s| s.expires_at > now);
+        st.registrar
+            .reg_subs
             .iter_mut()
             .filter(|s| s.aor.matches(aor))
             .map(|s| {
