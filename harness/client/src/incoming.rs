@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use cpmconf_codec::sdp::{chat_answer, Direction};
+use cpmconf_codec::sip::name_addr::same_address;
 use cpmconf_codec::sip::{icsi, Message};
 use cpmconf_stack::sip::{Dialog, ServerTx};
 use cpmconf_ut::{Event, SessionEnded, SessionInvited, SessionKind as UtKind, SessionStarted};
@@ -29,7 +30,7 @@ impl Core {
         let session = accepts(req, icsi::CPM_SESSION);
         let deferred = accepts(req, icsi::CPM_DEFERRED);
         let from = req.from().map(|f| f.uri.to_string()).unwrap_or_default();
-        let from_mgmt = same_uri(&from, &self.cfg.provisioned.deferred_mgmt_uri);
+        let from_mgmt = same_address(&from, &self.cfg.provisioned.deferred_mgmt_uri);
         let reject = |core: &mut Core, fault_on: bool| -> bool {
             if fault_on {
                 let r = core.response(&tx.request, 488, Some("nodispatch"));
@@ -83,7 +84,7 @@ impl Core {
             return;
         };
         let from = req.from().map(|f| f.uri.to_string()).unwrap_or_default();
-        let mgmt = same_uri(&from, &self.cfg.provisioned.deferred_mgmt_uri);
+        let mgmt = same_address(&from, &self.cfg.provisioned.deferred_mgmt_uri);
         let referred_by = req.referred_by().ok().flatten().map(|r| r.uri.to_string());
         let is_focus = req
             .contact_features()
@@ -134,7 +135,8 @@ impl Core {
                         && o.conversation_id == conv
                         && o.contribution_id == contrib
                         && (o.identity.as_deref().is_some_and(|i| {
-                            focus.as_deref().is_some_and(|f| same_uri(f, i)) || same_uri(&from, i)
+                            focus.as_deref().is_some_and(|f| same_address(f, i))
+                                || same_address(&from, i)
                         }))
                 })
                 .map(|(h, _)| h.clone());
@@ -364,15 +366,4 @@ impl Core {
 
     /// An ACK (nothing to do: sessions start at our 200).
     pub fn on_ack(&mut self, _msg: &Message) {}
-}
-
-/// Compares two SIP URIs by scheme, user and host (ignoring parameters and brackets).
-pub(crate) fn same_uri(a: &str, b: &str) -> bool {
-    fn key(s: &str) -> String {
-        let s = s.trim().trim_start_matches('<');
-        let s = s.split('>').next().unwrap_or(s);
-        let s = s.split(';').next().unwrap_or(s);
-        s.to_ascii_lowercase()
-    }
-    key(a) == key(b)
 }

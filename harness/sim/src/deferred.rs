@@ -4,6 +4,7 @@
 
 use crate::media::Push;
 use crate::network::Network;
+use crate::role::Role;
 use crate::spec::{Body, CpimSpec, OfferKind, RequestSpec, SdpOffer, SentRequest};
 use crate::SimError;
 use cpmconf_codec::sdp::Direction;
@@ -121,7 +122,8 @@ impl Network {
     ) -> Result<SentRequest, SimError> {
         let p = pushes(&d, &d.to);
         let spec = invite(self, &d, None, false);
-        self.send_request_then_push("pf", spec, p).await
+        self.send_request_then_push(Role::Pf.as_str(), spec, p)
+            .await
     }
 
     /// CR 7.3.12 / 7.3.1.5.1: a deferred group session: the INVITE carries the group session
@@ -134,7 +136,8 @@ impl Network {
     ) -> Result<SentRequest, SimError> {
         let p = pushes(&d, focus);
         let spec = invite(self, &d, Some(format!("<{focus}>;isfocus")), true);
-        self.send_request_then_push("pf", spec, p).await
+        self.send_request_then_push(Role::Pf.as_str(), spec, p)
+            .await
     }
 
     /// A stored IMDN (or deferred standalone message) via SIP MESSAGE from the PF with the
@@ -153,6 +156,6 @@ impl Network {
             .header("Referred-By", &format!("<{original_sender}>"))
             .body(Body::Cpim(cpim));
         spec.from = Some(self.config().deferred_mgmt_uri.clone());
-        self.send_request("pf", spec).await
+        self.send_request(Role::Pf.as_str(), spec).await
     }
 }

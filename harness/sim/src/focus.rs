@@ -3,15 +3,40 @@
 //! `sip:conf-fN@<cf>` answered with an `isfocus` Contact (RFC 4579) and an MSRP answer;
 //! a conference SUBSCRIBE (RFC 4575) gets 200 and a full conference-info NOTIFY.
 
-use crate::network::{respond, sdp_of, Conference, Held, Inner};
-use crate::registrar::normalize_aor;
-use crate::spec::{Body, RequestSpec, ResponseSpec, SdpOffer};
+use crate::aor::Aor;
+use crate::network::{respond, sdp_of, Held, Inner};
+use crate::role::Role;
+use crate::spec::{Body, DialogHandle, RequestSpec, ResponseSpec, SdpOffer};
 use crate::SimError;
-use cpmconf_codec::sip::Method;
+use cpmconf_codec::sip::{AddrText, Method};
 use cpmconf_codec::xml::conference_info::{ConferenceInfo, Endpoint, User};
 use cpmconf_codec::xml::resource_lists::ResourceLists;
-use cpmconf_stack::sip::fields;
 use std::sync::Arc;
+
+/// A conference hosted by `cf`.
+struct Conference {
+    uri: Aor,
+    participants: Vec<Aor>,
+    version: u32,
+    subscriptions: Vec<DialogHandle>,
+}
+
+/// The conferences the CF hosts, and the number of the last one it created.
+#[derive(Default)]
+pub(crate) struct Conferences {
+    list: Vec<Conference>,
+    next: u32,
+}
+
+impl Conferences {
+    /// The participants of the conference `focus`, if the CF hosts it.
+    pub fn participants(&self, focus: &Aor) -> Option<Vec<String>> {
+        self.list
+            .iter()
+            .find(|c| c.uri.matches(focus))
+            .map(|c| c.participants.iter().map(Aor::to_string).collect())
+    }
+}
 
 /// The resource-list entries of a request body (RFC 5366: the part with
 /// `Content-Disposition: recipient-list`, or any resource-lists part).
@@ -27,15 +52,15 @@ pub(crate) fn recipients(msg: &cpmconf_codec::sip::Message) -> Vec<String> {
 /// INVITE to the factory, a pre-defined group, or a conference URI.
 pub(crate) async fn on_invite(inner: &Arc<Inner>, held: &Held) -> Result<(), SimError> {
     let req = &held.tx.request;
-    let ruri = normalize_aor(req.request_uri().unwrap_or_default());
-    let from = normalize_aor(req.header("From").unwrap_or_default());
-    let factory = normalize_aor(&inner.cfg.conference_factory);
+    let ruri = Aor::parse(req.request_uri().unwrap_or_default());
+    let from = Aor::parse(req.header("From").unwrap_or_default());
+    let to_factory = ruri.matches(&Aor::parse(&inner.cfg.conference_factory));
     let group = inner
         .cfg
         .predefined_groups
         .iter()
-        .find(|g| normalize_aor(&g.uri) == ruri);
-    let mut members: Vec<String> = if ruri == factory {
+        .find(|g| Aor::parse(&g.uri).matches(&ruri));
+    let members: Vec<String> = if to_factory {
         recipients(req)
     } else if let Some(g) = group {
         g.members.clone()
@@ -49,12 +74,16 @@ pub(crate) async fn on_invite(inner: &Arc<Inner>, held: &Held) -> Result<(), Sim
     }
     let focus = {
         let mut st = inner.state();
-        let existing = st.conferences.iter().position(|c| c.uri == ruri);
+        let existing = st
+            .conferences
+            .list
+            .iter()
+            .position(|c| c.uri.matches(&ruri));
         match existing {
             Some(i) => {
-                let c = st.conferences.get_mut(i);
+                let c = st.conferences.list.get_mut(i);
                 if let Some(c) = c {
-                    if !c.participants.contains(&from) {
+                    if !c.participants.iter().any(|p| p.matches(&from)) {
                         c.participants.push(from.clone());
                     }
                     c.uri.clone()
@@ -63,17 +92,24 @@ pub(crate) async fn on_invite(inner: &Arc<Inner>, held: &Held) -> Result<(), Sim
                 }
             }
             None => {
-                let uri = if ruri == factory || group.is_some() {
-                    st.next_conf += 1;
-                    format!("sip:conf-f{}@{}", st.next_conf, inner.cfg.cf_domain)
+                let uri = if to_factory || group.is_some() {
+                    st.conferences.next += 1;
+                    Aor::parse(&format!(
+                        "sip:conf-f{}@{}",
+                        st.conferences.next, inner.cfg.cf_domain
+                    ))
                 } else {
                     // An unknown session identity: a long-lived group the CF re-creates.
                     ruri.clone()
                 };
                 let mut participants = vec![from.clone()];
-                members.retain(|m| normalize_aor(m) != from);
-                participants.extend(members.iter().map(|m| normalize_aor(m)));
-                st.conferences.push(Conference {
+                participants.extend(
+                    members
+                        .iter()
+                        .map(|m| Aor::parse(m))
+                        .filter(|m| !m.matches(&from)),
+                );
+                st.conferences.list.push(Conference {
                     uri: uri.clone(),
                     participants,
                     version: 0,
@@ -91,21 +127,20 @@ pub(crate) async fn on_invite(inner: &Arc<Inner>, held: &Held) -> Result<(), Sim
     respond(inner, held, 200, spec).await?;
     let call_id = req.call_id().unwrap_or_default().to_owned();
     let mut st = inner.state();
-    st.tag_roles
-        .insert((call_id.clone(), held.to_tag.clone()), "cf".into());
-    st.call_roles.insert(call_id, "cf".into());
+    st.routing.set_tag_role(&call_id, &held.to_tag, &Role::Cf);
+    st.routing.set_call_role(&call_id, &Role::Cf);
     drop(st);
     Ok(())
 }
 
 fn conference_info(c: &Conference, version: u32) -> ConferenceInfo {
-    let mut info = ConferenceInfo::new(c.uri.clone(), version);
+    let mut info = ConferenceInfo::new(c.uri.to_string(), version);
     info.user_count = Some(c.participants.len() as u32);
     for p in &c.participants {
         info.users.push(User {
-            entity: Some(p.clone()),
+            entity: Some(p.to_string()),
             endpoints: vec![Endpoint {
-                entity: Some(p.clone()),
+                entity: Some(p.to_string()),
                 status: Some("connected".into()),
                 ..Endpoint::default()
             }],
@@ -118,7 +153,7 @@ fn conference_info(c: &Conference, version: u32) -> ConferenceInfo {
 /// SUBSCRIBE with Event: conference to a focus URI.
 pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), SimError> {
     let req = &held.tx.request;
-    let focus = normalize_aor(req.request_uri().unwrap_or_default());
+    let focus = Aor::parse(req.request_uri().unwrap_or_default());
     let requested = req
         .header("Expires")
         .and_then(|e| e.trim().parse::<u32>().ok())
@@ -129,9 +164,9 @@ pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), 
     // back into) is adopted, with the subscriber as its first participant.
     {
         let mut st = inner.state();
-        if !st.conferences.iter().any(|c| c.uri == focus) {
-            let subscriber = req.header("From").map(normalize_aor).unwrap_or_default();
-            st.conferences.push(Conference {
+        if !st.conferences.list.iter().any(|c| c.uri.matches(&focus)) {
+            let subscriber = Aor::parse(req.header("From").unwrap_or_default());
+            st.conferences.list.push(Conference {
                 uri: focus.clone(),
                 participants: vec![subscriber],
                 version: 0,
@@ -152,8 +187,7 @@ pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), 
             .filter(|(_, d)| {
                 Some(d.dialog.id.call_id.as_str()) == req.call_id()
                     && (d.dialog.id.local_tag == held.to_tag
-                        || Some(d.dialog.id.local_tag.as_str())
-                            == req.header("To").and_then(fields::tag))
+                        || Some(&d.dialog.id.local_tag) == req.to_tag().as_ref())
             })
             .map(|(h, _)| *h)
             .next()
@@ -164,9 +198,14 @@ pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), 
     {
         let mut st = inner.state();
         if let Some(d) = st.dialogs.get_mut(&dialog) {
-            d.conference = Some(focus.clone());
+            d.conference = Some(focus.to_string());
         }
-        if let Some(c) = st.conferences.iter_mut().find(|c| c.uri == focus) {
+        if let Some(c) = st
+            .conferences
+            .list
+            .iter_mut()
+            .find(|c| c.uri.matches(&focus))
+        {
             c.subscriptions.retain(|s| *s != dialog);
             if expires > 0 {
                 c.subscriptions.push(dialog);
@@ -183,13 +222,18 @@ pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), 
 
 async fn send_notify(
     inner: &Arc<Inner>,
-    focus: &str,
+    focus: &Aor,
     dialog: u64,
     state: &str,
 ) -> Result<(), SimError> {
     let info = {
         let mut st = inner.state();
-        let Some(c) = st.conferences.iter_mut().find(|c| c.uri == focus) else {
+        let Some(c) = st
+            .conferences
+            .list
+            .iter_mut()
+            .find(|c| c.uri.matches(focus))
+        else {
             return Ok(());
         };
         c.version += 1;
@@ -202,23 +246,23 @@ async fn send_notify(
             content_type: "application/conference-info+xml".into(),
             bytes: info.to_xml().into_bytes(),
         });
-    crate::network::send_request(inner, "cf", spec, Vec::new())
+    crate::network::send_request(inner, &Role::Cf, spec, Vec::new())
         .await
         .map(|_| ())
 }
 
 /// A full-state NOTIFY to every subscriber of `focus`.
-pub(crate) async fn notify_all(inner: &Arc<Inner>, focus: &str) -> Result<(), SimError> {
-    let focus = normalize_aor(focus);
+pub(crate) async fn notify_all(inner: &Arc<Inner>, focus: &Aor) -> Result<(), SimError> {
     let subs = inner
         .state()
         .conferences
+        .list
         .iter()
-        .find(|c| c.uri == focus)
+        .find(|c| c.uri.matches(focus))
         .map(|c| c.subscriptions.clone())
         .unwrap_or_default();
     for d in subs {
-        send_notify(inner, &focus, d, "active").await?;
+        send_notify(inner, focus, d, "active").await?;
     }
     Ok(())
 }
@@ -227,20 +271,25 @@ pub(crate) async fn notify_all(inner: &Arc<Inner>, focus: &str) -> Result<(), Si
 /// listed users join the participant list, and every subscriber gets a NOTIFY.
 pub(crate) async fn on_refer(inner: &Arc<Inner>, held: &Held) -> Result<(), SimError> {
     let req = &held.tx.request;
-    let focus = normalize_aor(req.request_uri().unwrap_or_default());
+    let focus = Aor::parse(req.request_uri().unwrap_or_default());
     let mut added = recipients(req);
     if added.is_empty() {
         if let Some(to) = req.header("Refer-To") {
-            added.push(fields::uri_of(to).to_owned());
+            added.push(AddrText::read(to).uri.to_owned());
         }
     }
     let known = {
         let mut st = inner.state();
-        match st.conferences.iter_mut().find(|c| c.uri == focus) {
+        match st
+            .conferences
+            .list
+            .iter_mut()
+            .find(|c| c.uri.matches(&focus))
+        {
             Some(c) => {
                 for a in added {
-                    let a = normalize_aor(&a);
-                    if !c.participants.contains(&a) {
+                    let a = Aor::parse(&a);
+                    if !c.participants.iter().any(|p| p.matches(&a)) {
                         c.participants.push(a);
                     }
                 }

@@ -57,6 +57,7 @@
 //! - Passive MSRP sessions run on a thread of their own (the stack's `accept_session` future
 //!   is not `Send`).
 
+mod aor;
 pub mod config;
 pub mod deferred;
 pub mod error;
@@ -67,6 +68,8 @@ pub mod network;
 pub mod observe;
 mod proxy;
 mod registrar;
+pub mod role;
+mod routing;
 pub mod spec;
 pub mod stimulus;
 
@@ -80,6 +83,7 @@ pub use malformed::Malformed;
 pub use media::Push;
 pub use network::Network;
 pub use observe::{Action, Mode, Observed, ObservedKind, PendingRequest, Rule};
+pub use role::Role;
 pub use spec::{
     is_composing, Body, CpimSpec, DialogHandle, OfferKind, RequestId, RequestSpec, ResponseSpec,
     SdpOffer, SentRequest, SessionId, Target,

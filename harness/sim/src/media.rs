@@ -4,6 +4,7 @@
 
 use crate::network::Inner;
 use crate::observe::{Mode, ObservedKind};
+use crate::role::Role;
 use crate::spec::{OfferKind, SdpOffer, SessionId};
 use crate::SimError;
 use cpmconf_codec::msrp::MsrpUri;
@@ -15,6 +16,7 @@ use cpmconf_stack::msrp::{
     MsrpConnection, MsrpEndpoint, MsrpError, ResponsePolicy, SendOptions, SessionConfig,
     SessionEvent,
 };
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -97,11 +99,39 @@ impl Progress {
     }
 }
 
+/// The sim's MSRP sessions: the command channel of each, how each role answers the client's
+/// SEND chunks ([`Mode::Manual`]: held), the chunks held unanswered by (session, transaction
+/// id), and what each session received and acknowledged with 2xx.
+#[derive(Default)]
+pub(crate) struct MsrpState {
+    sessions: HashMap<SessionId, mpsc::UnboundedSender<MsrpCmd>>,
+    modes: HashMap<Role, Mode>,
+    held: HashSet<(SessionId, String)>,
+    progress: HashMap<SessionId, Progress>,
+}
+
+impl MsrpState {
+    /// Sets how `role`'s sessions answer SEND chunks that carry bytes.
+    pub fn set_mode(&mut self, role: Role, mode: Mode) {
+        self.modes.insert(role, mode);
+    }
+
+    /// What `session` received and acknowledged, if it received a chunk with bytes.
+    pub fn progress(&self, session: SessionId) -> Option<TransferProgress> {
+        self.progress.get(&session).map(Progress::summary)
+    }
+
+    /// Removes every session's command channel (their tasks end).
+    pub fn take_sessions(&mut self) -> Vec<mpsc::UnboundedSender<MsrpCmd>> {
+        self.sessions.drain().map(|(_, s)| s).collect()
+    }
+}
+
 /// How a role's session answers the client's SEND chunks: records what it received and
 /// acknowledged, and holds the chunks of a role in [`Mode::Manual`] for the engine.
 struct RolePolicy {
     inner: Arc<Inner>,
-    role: String,
+    role: Role,
     session: SessionId,
 }
 
@@ -115,11 +145,11 @@ impl ResponsePolicy for RolePolicy {
             return false;
         }
         let mut st = self.inner.state();
-        let hold = st.msrp_modes.get(&self.role) == Some(&Mode::Manual);
-        let p = st.msrp_progress.entry(self.session).or_default();
+        let hold = st.msrp.modes.get(&self.role) == Some(&Mode::Manual);
+        let p = st.msrp.progress.entry(self.session).or_default();
         p.received(chunk);
         if hold {
-            st.msrp_held.insert((self.session, chunk.tid.clone()));
+            st.msrp.held.insert((self.session, chunk.tid.clone()));
         } else {
             p.acknowledged(chunk);
         }
@@ -146,7 +176,7 @@ pub(crate) enum MsrpCmd {
 
 /// The local side of an MSRP session, decided when the SDP is written.
 pub(crate) struct MediaPlan {
-    role: String,
+    role: Role,
     ep: Arc<MsrpEndpoint>,
     local: MsrpUri,
     remote: Vec<MsrpUri>,
@@ -165,24 +195,21 @@ impl MediaPlan {
 /// The MSRP endpoint of `role`, created on first use.
 pub(crate) async fn endpoint(
     inner: &Arc<Inner>,
-    role: &str,
+    role: &Role,
 ) -> Result<Arc<MsrpEndpoint>, SimError> {
     let mut eps = inner.msrp_eps.lock().await;
     if let Some(e) = eps.get(role) {
         return Ok(e.clone());
     }
     let ep = Arc::new(MsrpEndpoint::listen(inner.cfg.ip, inner.cfg.tap.clone()).await?);
-    inner
-        .state()
-        .addr_roles
-        .insert(ep.local_addr(), role.to_owned());
-    eps.insert(role.to_owned(), ep.clone());
+    inner.state().routing.set_addr_role(ep.local_addr(), role);
+    eps.insert(role.clone(), ep.clone());
     Ok(ep)
 }
 
 async fn local_side(
     inner: &Arc<Inner>,
-    role: &str,
+    role: &Role,
 ) -> Result<(Arc<MsrpEndpoint>, MsrpUri, Origin), SimError> {
     let ep = endpoint(inner, role).await?;
     let (token, sess) = {
@@ -201,7 +228,7 @@ fn media_for(inner: &Inner, ep: &MsrpEndpoint, uri: MsrpUri) -> MsrpMedia {
 /// An offer as `role`, and the plan to set up the session once answered.
 pub(crate) async fn offer(
     inner: &Arc<Inner>,
-    role: &str,
+    role: &Role,
     offer: &SdpOffer,
 ) -> Result<(Vec<u8>, MediaPlan), SimError> {
     let (ep, uri, origin) = local_side(inner, role).await?;
@@ -237,7 +264,7 @@ pub(crate) async fn offer(
         }
     };
     let plan = MediaPlan {
-        role: role.to_owned(),
+        role: role.clone(),
         ep,
         local: uri,
         remote: Vec::new(),
@@ -249,7 +276,7 @@ pub(crate) async fn offer(
 /// An answer as `role` to an MSRP offer (RFC 4975 8, RFC 6135 setup, RFC 5547 for files).
 pub(crate) async fn answer(
     inner: &Arc<Inner>,
-    role: &str,
+    role: &Role,
     offer: &SessionDescription,
 ) -> Result<(Vec<u8>, MediaPlan), SimError> {
     let om = offer
@@ -283,7 +310,7 @@ pub(crate) async fn answer(
     };
     let active = sdp.msrp_media().and_then(|x| x.setup()) == Some(Setup::Active);
     let plan = MediaPlan {
-        role: role.to_owned(),
+        role: role.clone(),
         ep,
         local: uri,
         remote,
@@ -306,7 +333,7 @@ pub(crate) fn start_session(inner: &Arc<Inner>, plan: MediaPlan, pushes: Vec<Pus
     let (sid, seed) = {
         let mut st = inner.state();
         let sid = st.next_id();
-        st.sessions.insert(sid, tx);
+        st.msrp.sessions.insert(sid, tx);
         (sid, st.ids.u64())
     };
     let mut cfg = SessionConfig::new(vec![plan.local.clone()], plan.remote.clone());
@@ -342,16 +369,16 @@ pub(crate) fn start_session(inner: &Arc<Inner>, plan: MediaPlan, pushes: Vec<Pus
 async fn serve(
     inner: Arc<Inner>,
     sid: SessionId,
-    role: String,
+    role: Role,
     conn: Result<MsrpConnection, MsrpError>,
     mut rx: mpsc::UnboundedReceiver<MsrpCmd>,
 ) {
     let mut conn = match conn {
         Ok(c) => c,
         Err(e) => {
-            inner.state().sessions.remove(&sid);
+            inner.state().msrp.sessions.remove(&sid);
             inner.observe(
-                &role,
+                role.as_str(),
                 ObservedKind::MsrpClosed {
                     session: sid,
                     reason: format!("MSRP session not set up: {e}"),
@@ -363,8 +390,8 @@ async fn serve(
     // Captures show this connection's local address (an ephemeral port on the active side).
     inner
         .state()
-        .addr_roles
-        .insert(conn.local_addr(), role.clone());
+        .routing
+        .set_addr_role(conn.local_addr(), &role);
     let reason = loop {
         let far = Instant::now() + Duration::from_secs(3600);
         tokio::select! {
@@ -396,7 +423,7 @@ async fn serve(
             },
             ev = conn.next_event(far) => match ev {
                 Ok(SessionEvent::Frame(f)) => {
-                    inner.observe(&role, ObservedKind::Msrp { frame: *f, session: sid });
+                    inner.observe(role.as_str(), ObservedKind::Msrp { frame: *f, session: sid });
                 }
                 Ok(SessionEvent::Closed { unparsed_bytes }) => {
                     break format!("closed by the peer ({unparsed_bytes} bytes of an unfinished frame)");
@@ -408,9 +435,9 @@ async fn serve(
             },
         }
     };
-    inner.state().sessions.remove(&sid);
+    inner.state().msrp.sessions.remove(&sid);
     inner.observe(
-        &role,
+        role.as_str(),
         ObservedKind::MsrpClosed {
             session: sid,
             reason,
@@ -437,6 +464,7 @@ fn observe_received(inner: &Inner, role: &str, sid: SessionId, conn: &mut MsrpCo
 fn sender(inner: &Inner, session: SessionId) -> Result<mpsc::UnboundedSender<MsrpCmd>, SimError> {
     inner
         .state()
+        .msrp
         .sessions
         .get(&session)
         .cloned()
@@ -490,7 +518,8 @@ pub(crate) async fn respond(
 ) -> Result<(), SimError> {
     if !inner
         .state()
-        .msrp_held
+        .msrp
+        .held
         .remove(&(session, request.tid.clone()))
     {
         return Err(SimError::Invalid(format!(
@@ -501,7 +530,7 @@ pub(crate) async fn respond(
     let bytes = MsrpMessage::response_to(request, code, None).to_bytes();
     send_raw(inner, session, bytes).await?;
     if (200..300).contains(&code) {
-        if let Some(p) = inner.state().msrp_progress.get_mut(&session) {
+        if let Some(p) = inner.state().msrp.progress.get_mut(&session) {
             p.acknowledged(request);
         }
     }

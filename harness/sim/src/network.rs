@@ -3,22 +3,26 @@
 //! users) or to the stateless proxy, the observation stream, and the engine-facing
 //! [`Network`] API.
 
+use crate::aor::Aor;
 use crate::config::NetConfig;
-use crate::media::{self, MediaPlan, MsrpCmd, Push};
-use crate::observe::{Action, Mode, Observed, ObservedKind, PendingRequest, Rule};
-use crate::registrar::{Binding, RegSub};
+use crate::focus::Conferences;
+use crate::media::{self, MediaPlan, MsrpState, Push};
+use crate::observe::{Action, Mode, Observed, ObservedKind, PendingRequest, Rule, Script};
+use crate::registrar::Registry;
+use crate::role::Role;
+use crate::routing::Routing;
 use crate::spec::{
     Body, DialogHandle, RequestId, RequestSpec, ResponseSpec, SentRequest, SessionId, Target,
 };
 use crate::{focus, proxy, registrar, SimError};
 use cpmconf_codec::sdp::SessionDescription;
-use cpmconf_codec::sip::{Message, Method, StatusCode, Uri};
+use cpmconf_codec::sip::{Event, Message, Method, StatusCode, Uri, Via};
 use cpmconf_stack::ids::IdGen;
 use cpmconf_stack::msrp::{MsrpEndpoint, SendOptions};
 use cpmconf_stack::sip::{
     fields, response_to, Dialog, EndpointConfig, ServerTx, SipEndpoint, StackEvent, Transport,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -34,7 +38,7 @@ pub(crate) struct Flow {
 
 /// A request received by a role, with its server transaction.
 pub(crate) struct Held {
-    pub role: String,
+    pub role: Role,
     pub tx: ServerTx,
     pub flow: Flow,
     pub to_tag: String,
@@ -43,19 +47,11 @@ pub(crate) struct Held {
 /// A dialog the sim holds.
 pub(crate) struct DialogEntry {
     pub dialog: Dialog,
-    pub role: String,
+    pub role: Role,
     pub flow: Flow,
     pub session: Option<SessionId>,
     /// The conference (focus URI) a conference subscription belongs to.
     pub conference: Option<String>,
-}
-
-/// A conference hosted by `cf`.
-pub(crate) struct Conference {
-    pub uri: String,
-    pub participants: Vec<String>,
-    pub version: u32,
-    pub subscriptions: Vec<DialogHandle>,
 }
 
 /// A CANCEL request to a running INVITE: extra header fields and where to answer.
@@ -69,32 +65,19 @@ pub(crate) struct State {
     pub ids: IdGen,
     seq: u64,
     next_id: u64,
-    pub modes: HashMap<(String, Method), Mode>,
-    pub rules: Vec<Rule>,
-    pub bindings: HashMap<String, Vec<Binding>>,
-    pub reg_subs: Vec<RegSub>,
-    pub nonces: HashSet<String>,
-    pub call_roles: HashMap<String, String>,
-    /// The role behind each local tag of the sim, by (Call-ID, tag): the tag a role answered
-    /// an out-of-dialog request with, or the From tag of a request it sent. An in-dialog
-    /// request (To tag present) goes to the role owning its (Call-ID, To tag).
-    pub tag_roles: HashMap<(String, String), String>,
-    pub addr_roles: HashMap<SocketAddr, String>,
+    /// The engine's scripted answers and per-role modes.
+    pub script: Script,
+    /// Bindings, reg-event subscriptions and nonces.
+    pub registrar: Registry,
+    /// Which role owns a Call-ID, tag or address; what the proxy forwarded.
+    pub routing: Routing,
     pub dialogs: HashMap<DialogHandle, DialogEntry>,
-    pub sessions: HashMap<SessionId, mpsc::UnboundedSender<MsrpCmd>>,
     pub request_dialogs: HashMap<RequestId, DialogHandle>,
     cancels: HashMap<RequestId, mpsc::UnboundedSender<CancelReply>>,
-    pub conferences: Vec<Conference>,
-    pub next_conf: u32,
-    /// Requests and dialogs the proxy forwarded, by (Call-ID, the initiator's From tag): later
-    /// requests carrying that tag as From or To tag are forwarded too.
-    pub proxied: HashSet<(String, String)>,
-    /// How each role answers the client's MSRP SEND chunks ([`Mode::Manual`]: held).
-    pub msrp_modes: HashMap<String, Mode>,
-    /// The SEND chunks held unanswered, by (session, transaction id).
-    pub msrp_held: HashSet<(SessionId, String)>,
-    /// What each session received of the client's SEND chunks and acknowledged with 2xx.
-    pub msrp_progress: HashMap<SessionId, media::Progress>,
+    /// The conferences the CF hosts.
+    pub conferences: Conferences,
+    /// MSRP sessions: their command channels, answer modes, held chunks and progress.
+    pub msrp: MsrpState,
 }
 
 impl State {
@@ -113,7 +96,7 @@ pub(crate) struct Inner {
     st: Mutex<State>,
     obs_tx: mpsc::UnboundedSender<Observed>,
     obs_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Observed>>,
-    pub msrp_eps: tokio::sync::Mutex<HashMap<String, Arc<MsrpEndpoint>>>,
+    pub msrp_eps: tokio::sync::Mutex<HashMap<Role, Arc<MsrpEndpoint>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -141,34 +124,31 @@ impl Inner {
     }
 
     /// `sip:<user>@<domain>` of a remote-user role, or the role's service identity.
-    pub fn role_uri(&self, role: &str) -> String {
+    pub fn role_uri(&self, role: &Role) -> String {
         match role {
-            "pf" => self.cfg.deferred_mgmt_uri.clone(),
-            "cf" => self.cfg.conference_factory.clone(),
-            "registrar" | "core" => format!("sip:registrar@{}", self.cfg.domain),
-            user => format!("sip:{user}@{}", self.cfg.domain),
+            Role::Pf => self.cfg.deferred_mgmt_uri.clone(),
+            Role::Cf => self.cfg.conference_factory.clone(),
+            Role::Registrar | Role::Core => format!("sip:registrar@{}", self.cfg.domain),
+            Role::User(user) => format!("sip:{user}@{}", self.cfg.domain),
         }
     }
 
     /// The Contact a role writes by default.
-    pub fn role_contact(&self, role: &str) -> String {
+    pub fn role_contact(&self, role: &Role) -> String {
         let hp = fields::host_port(self.addr);
         match role {
-            "pf" => format!("<{}>", self.cfg.deferred_mgmt_uri),
-            user => format!("<sip:{user}@{hp}>"),
+            Role::Pf => format!("<{}>", self.cfg.deferred_mgmt_uri),
+            other => format!("<sip:{other}@{hp}>"),
         }
     }
 
-    /// The Via the core writes on a request it originates.
-    pub fn via(&self, transport: Transport, branch: &str) -> String {
+    /// The Via the core writes on a request it originates (with a bare `rport`).
+    pub fn via(&self, transport: Transport, branch: &str) -> Via {
         let t = match transport {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
         };
-        format!(
-            "SIP/2.0/{t} {};branch={branch};rport",
-            fields::host_port(self.addr)
-        )
+        fields::new_via(t, self.addr, branch)
     }
 
     pub fn spawn(&self, f: impl std::future::Future<Output = ()> + Send + 'static) {
@@ -207,7 +187,7 @@ impl Drop for Network {
 impl Network {
     /// Binds the core (UDP and TCP on one port) and starts every role.
     pub async fn start(cfg: NetConfig) -> Result<Network, SimError> {
-        let mut ec = EndpointConfig::new("core");
+        let mut ec = EndpointConfig::new(Role::Core.as_str());
         ec.ip = cfg.ip;
         ec.port = cfg.sip_port;
         ec.timers = cfg.timers;
@@ -219,30 +199,20 @@ impl Network {
         let ep = SipEndpoint::bind(ec).await?;
         let addr = ep.local_addr();
         let (obs_tx, obs_rx) = mpsc::unbounded_channel();
-        let mut addr_roles = HashMap::new();
-        addr_roles.insert(addr, "core".to_owned());
+        let mut routing = Routing::default();
+        routing.set_addr_role(addr, &Role::Core);
         let st = State {
             ids: IdGen::derived(cfg.seed, "sim-ids"),
             seq: 0,
             next_id: 0,
-            modes: HashMap::new(),
-            rules: Vec::new(),
-            bindings: HashMap::new(),
-            reg_subs: Vec::new(),
-            nonces: HashSet::new(),
-            call_roles: HashMap::new(),
-            tag_roles: HashMap::new(),
-            addr_roles,
+            script: Script::default(),
+            registrar: Registry::default(),
+            routing,
             dialogs: HashMap::new(),
-            sessions: HashMap::new(),
             request_dialogs: HashMap::new(),
             cancels: HashMap::new(),
-            conferences: Vec::new(),
-            next_conf: 0,
-            proxied: HashSet::new(),
-            msrp_modes: HashMap::new(),
-            msrp_held: HashSet::new(),
-            msrp_progress: HashMap::new(),
+            conferences: Conferences::default(),
+            msrp: MsrpState::default(),
         };
         let inner = Arc::new(Inner {
             cfg,
@@ -256,8 +226,8 @@ impl Network {
             tasks: Mutex::new(Vec::new()),
         });
         // The roles with media get their MSRP endpoints at once, so their addresses are known.
-        for role in ["cf", "pf"] {
-            media::endpoint(&inner, role).await?;
+        for role in [Role::Cf, Role::Pf] {
+            media::endpoint(&inner, &role).await?;
         }
         let i = inner.clone();
         inner.spawn(async move {
@@ -307,7 +277,7 @@ impl Network {
         for t in tasks {
             t.abort();
         }
-        let sessions: Vec<_> = self.inner.state().sessions.drain().collect();
+        let sessions = self.inner.state().msrp.take_sessions();
         drop(sessions);
     }
 
@@ -343,49 +313,48 @@ impl Network {
 
     /// Sets how `role` (`*` for every role) handles requests of `method`.
     pub fn set_mode(&self, role: &str, method: Method, mode: Mode) {
-        self.inner
-            .state()
-            .modes
-            .insert((role.to_owned(), method), mode);
+        self.inner.state().script.set_mode(role, method, mode);
     }
 
     /// Adds a scripted answer, checked before the modes, in the order added.
     pub fn push_rule(&self, rule: Rule) {
-        self.inner.state().rules.push(rule);
+        self.inner.state().script.push_rule(rule);
     }
 
     /// Removes every scripted answer and mode.
     pub fn clear_rules(&self) {
-        let mut st = self.inner.state();
-        st.rules.clear();
-        st.modes.clear();
+        self.inner.state().script.clear();
     }
 
     /// The role whose socket has this address (`core`, `cf`, `pf`, a remote user).
     pub fn role_of_addr(&self, addr: SocketAddr) -> Option<String> {
-        self.inner.state().addr_roles.get(&addr).cloned()
+        self.inner
+            .state()
+            .routing
+            .addr_role(addr)
+            .map(Role::to_string)
     }
 
     /// The role that sent or received the request with this Call-ID (recorded for a received
     /// request only while observations are on, [`NetConfig::observe`]).
     pub fn role_of_call_id(&self, call_id: &str) -> Option<String> {
-        self.inner.state().call_roles.get(call_id).cloned()
+        self.inner
+            .state()
+            .routing
+            .call_role(call_id)
+            .map(Role::to_string)
     }
 
     /// The MSRP listening address of a role (created on first use).
     pub async fn msrp_addr(&self, role: &str) -> Result<SocketAddr, SimError> {
-        Ok(media::endpoint(&self.inner, role).await?.local_addr())
+        Ok(media::endpoint(&self.inner, &Role::parse(role))
+            .await?
+            .local_addr())
     }
 
     /// The current contacts of `aor` (`sip:alice@cpm.test`).
     pub fn registered_contacts(&self, aor: &str) -> Vec<String> {
-        let aor = registrar::normalize_aor(aor);
-        self.inner
-            .state()
-            .bindings
-            .get(&aor)
-            .map(|b| b.iter().map(|b| b.uri.clone()).collect())
-            .unwrap_or_default()
+        self.inner.state().registrar.contact_uris(&Aor::parse(aor))
     }
 
     /// Sends a request as `role`. Responses appear as [`ObservedKind::SipResponse`]; a 2xx to
@@ -395,7 +364,7 @@ impl Network {
         role: &str,
         spec: RequestSpec,
     ) -> Result<SentRequest, SimError> {
-        send_request(&self.inner, role, spec, Vec::new()).await
+        send_request(&self.inner, &Role::parse(role), spec, Vec::new()).await
     }
 
     /// Like [`Network::send_request`]; once the MSRP session is up, `pushes` go out on it.
@@ -405,7 +374,7 @@ impl Network {
         spec: RequestSpec,
         pushes: Vec<Push>,
     ) -> Result<SentRequest, SimError> {
-        send_request(&self.inner, role, spec, pushes).await
+        send_request(&self.inner, &Role::parse(role), spec, pushes).await
     }
 
     /// Cancels a pending INVITE the sim sent (after a provisional). Returns the CANCEL's
@@ -485,7 +454,7 @@ impl Network {
     /// body (the binding SEND, RFC 4975 7.1.1) are always answered. Applies to chunks arriving
     /// from now on.
     pub fn set_msrp_mode(&self, role: &str, mode: Mode) {
-        self.inner.state().msrp_modes.insert(role.to_owned(), mode);
+        self.inner.state().msrp.set_mode(Role::parse(role), mode);
     }
 
     /// Answers a SEND chunk the session holds ([`Network::set_msrp_mode`]) with `code`;
@@ -504,11 +473,7 @@ impl Network {
     /// (automatically or by [`Network::respond_msrp`]); `None` for a session that received no
     /// chunk with bytes.
     pub fn msrp_progress(&self, session: SessionId) -> Option<media::TransferProgress> {
-        self.inner
-            .state()
-            .msrp_progress
-            .get(&session)
-            .map(media::Progress::summary)
+        self.inner.state().msrp.progress(session)
     }
 
     /// Closes an MSRP session's connection.
@@ -521,14 +486,12 @@ impl Network {
         self.inner
             .state()
             .conferences
-            .iter()
-            .find(|c| c.uri == focus)
-            .map(|c| c.participants.clone())
+            .participants(&Aor::parse(focus))
     }
 
     /// Sends a conference-info NOTIFY (full state) to every subscriber of `focus`.
     pub async fn notify_conference(&self, focus: &str) -> Result<(), SimError> {
-        focus::notify_all(&self.inner, focus).await
+        focus::notify_all(&self.inner, &Aor::parse(focus)).await
     }
 
     /// The role that holds a dialog.
@@ -537,24 +500,17 @@ impl Network {
             .state()
             .dialogs
             .get(&dialog)
-            .map(|d| d.role.clone())
+            .map(|d| d.role.to_string())
     }
 }
 
 /// Where an incoming request goes.
 enum Route {
     Proxy,
-    Role(String),
+    Role(Role),
     /// An in-dialog request (To tag present) matching no dialog of the sim: 481 (RFC 3261
     /// 12.2.2).
     NoDialog,
-}
-
-fn addr_spec(uri: &Uri) -> String {
-    match &uri.user {
-        Some(u) => format!("sip:{u}@{}", uri.host.to_ascii_lowercase()),
-        None => format!("sip:{}", uri.host.to_ascii_lowercase()),
-    }
 }
 
 /// Routes a request: a proxied exchange or a dialog of the sim by Call-ID and tags first (never
@@ -562,84 +518,67 @@ fn addr_spec(uri: &Uri) -> String {
 /// out-of-dialog request by method and Request-URI.
 fn classify(inner: &Inner, st: &State, req: &Message) -> Route {
     let call_id = req.call_id().unwrap_or_default().to_owned();
-    let from_tag = req.header("From").and_then(fields::tag).unwrap_or_default();
-    let to_tag = req.header("To").and_then(fields::tag);
-    let proxied = |tag: &str| st.proxied.contains(&(call_id.clone(), tag.to_owned()));
+    let from_tag = req.from_tag().unwrap_or_default();
+    let to_tag = req.to_tag();
+    let proxied = |tag: &str| st.routing.is_proxied(&call_id, tag);
     let method = req.method().cloned().unwrap_or(Method::Ack);
     // A later request of a forwarded exchange: in-dialog either way, or the CANCEL / ACK of a
     // forwarded INVITE (same From tag, no To tag or the callee's).
-    if to_tag.is_some_and(proxied)
+    if to_tag.as_deref().is_some_and(proxied)
         || (proxied(&from_tag)
             && (to_tag.is_some() || matches!(method, Method::Cancel | Method::Ack)))
     {
         return Route::Proxy;
     }
     if let Some(to_tag) = to_tag {
-        return match st.tag_roles.get(&(call_id, to_tag.to_owned())) {
+        return match st.routing.tag_role(&call_id, &to_tag) {
             Some(role) => Route::Role(role.clone()),
             None => Route::NoDialog,
         };
     }
     if method == Method::Register {
-        return Route::Role("registrar".into());
+        return Route::Role(Role::Registrar);
     }
     if method == Method::Subscribe
         && req
             .header("Event")
-            .is_some_and(|e| fields::split_params(e).0.eq_ignore_ascii_case("reg"))
+            .is_some_and(|e| Event::parse_lenient(e).is("reg"))
     {
-        return Route::Role("registrar".into());
+        return Route::Role(Role::Registrar);
     }
     let Some(uri) = req.request_uri().and_then(|u| Uri::parse(u).ok()) else {
-        return Route::Role("core".into());
+        return Route::Role(Role::Core);
     };
     let host = uri.host.to_ascii_lowercase();
     if host == inner.cfg.cf_domain.to_ascii_lowercase() {
-        return Route::Role("cf".into());
+        return Route::Role(Role::Cf);
     }
     let deferred = Uri::parse(&inner.cfg.deferred_mgmt_uri).ok();
     if deferred
         .as_ref()
-        .is_some_and(|d| addr_spec(d) == addr_spec(&uri) || d.host.eq_ignore_ascii_case(&host))
+        .is_some_and(|d| d.same_address(&uri) || d.host.eq_ignore_ascii_case(&host))
     {
-        return Route::Role("pf".into());
+        return Route::Role(Role::Pf);
     }
     if host == inner.cfg.domain.to_ascii_lowercase() {
-        let aor = addr_spec(&uri);
-        if st.bindings.get(&aor).is_some_and(|b| !b.is_empty()) {
+        if st.registrar.is_registered(&Aor::of(&uri)) {
             return Route::Proxy;
         }
-        return Route::Role(uri.user.clone().unwrap_or_else(|| "core".into()));
+        return Route::Role(user_role(&uri));
     }
-    Route::Role(uri.user.clone().unwrap_or_else(|| "core".into()))
+    Route::Role(user_role(&uri))
 }
 
-fn rule_action(st: &mut State, role: &str, req: &Message) -> Option<Action> {
-    let method = req.method()?.clone();
-    let ruri = req
-        .request_uri()
-        .and_then(|u| Uri::parse(u).ok())
-        .map(|u| addr_spec(&u));
-    let idx = st.rules.iter().position(|r| {
-        (r.role == "*" || r.role == role)
-            && r.method == method
-            && r.request_uri
-                .as_ref()
-                .is_none_or(|want| Uri::parse(want).ok().map(|u| addr_spec(&u)) == ruri)
-            && r.times != Some(0)
-    })?;
-    let rule = st.rules.get_mut(idx)?;
-    if let Some(t) = rule.times.as_mut() {
-        *t -= 1;
-    }
-    Some(rule.action.clone())
+/// The role a Request-URI of no service names: its user part, else the core.
+fn user_role(uri: &Uri) -> Role {
+    uri.user.as_deref().map_or(Role::Core, Role::parse)
 }
 
 /// Identifiers keyed by a message (its Call-ID, From tag, CSeq and method) rather than drawn in
 /// turn from the shared generator: tasks of the sim run concurrently (a reg-event NOTIFY beside a
 /// scripted INVITE), so drawing in turn would make the identifiers depend on scheduling.
 fn keyed_ids(seed: u64, what: &str, msg: &Message) -> IdGen {
-    let from_tag = msg.header("From").and_then(fields::tag).unwrap_or_default();
+    let from_tag = msg.from_tag().unwrap_or_default();
     let key = format!(
         "{what} {} {from_tag} {} {}",
         msg.call_id().unwrap_or_default(),
@@ -671,32 +610,21 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
                     // ([`Network::role_of_call_id`]); a server nobody observes keeps nothing
                     // per request.
                     if inner.cfg.observe {
-                        st.call_roles
-                            .entry(cid.to_owned())
-                            .or_insert_with(|| role.clone());
+                        st.routing.note_call_role(cid, role);
                     }
                     // A MESSAGE, OPTIONS or PUBLISH never creates a dialog (RFC 3428 4,
                     // RFC 3261 11, RFC 3903 4): its answer's tag routes nothing later, and a
                     // request carrying it matches no dialog (481, RFC 3261 12.2.2).
                     let dialogless =
                         matches!(method, Method::Message | Method::Options | Method::Publish);
-                    if !dialogless && tx.request.header("To").and_then(fields::tag).is_none() {
-                        st.tag_roles
-                            .insert((cid.to_owned(), to_tag.clone()), role.clone());
+                    if !dialogless && tx.request.to_tag().is_none() {
+                        st.routing.set_tag_role(cid, &to_tag, role);
                     }
                 }
                 if method == Method::Ack {
                     None
-                } else if let Some(a) = rule_action(&mut st, role, &tx.request) {
-                    Some(a)
                 } else {
-                    let mode = st
-                        .modes
-                        .get(&(role.clone(), method.clone()))
-                        .or_else(|| st.modes.get(&("*".to_owned(), method)))
-                        .copied()
-                        .unwrap_or_default();
-                    (mode == Mode::Manual).then_some(Action::Hold)
+                    st.script.action_for(role, &tx.request)
                 }
             }
         };
@@ -717,7 +645,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
         }
         Route::NoDialog => {
             inner.observe(
-                "core",
+                Role::Core.as_str(),
                 ObservedKind::SipRequest {
                     msg: tx.request.clone(),
                     handle: None,
@@ -742,7 +670,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
     // this check is passed"). The codec's finding reports it either way.
     if tx.request.header("Max-Forwards").is_none() && tx.request.method() != Some(&Method::Ack) {
         inner.observe(
-            &role,
+            role.as_str(),
             ObservedKind::SipRequest {
                 msg: tx.request.clone(),
                 handle: None,
@@ -770,7 +698,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
             held: held.clone(),
         });
         inner.observe(
-            &role,
+            role.as_str(),
             ObservedKind::SipRequest {
                 msg: held.tx.request.clone(),
                 handle,
@@ -805,7 +733,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
                                 return;
                             };
                             i2.observe(
-                                &h2.role,
+                                h2.role.as_str(),
                                 ObservedKind::SipRequest {
                                     msg: cancel,
                                     handle: None,
@@ -842,7 +770,7 @@ pub(crate) async fn respond(
     let req = &held.tx.request;
     let method = req.method().cloned().unwrap_or(Method::Ack);
     let status = StatusCode(code);
-    let in_dialog = req.header("To").and_then(fields::tag).is_some();
+    let in_dialog = req.to_tag().is_some();
     let tag = (code > 100).then_some(held.to_tag.as_str());
     let mut resp = response_to(req, status, tag);
     if let Some(r) = &spec.reason {
@@ -926,7 +854,7 @@ pub(crate) async fn respond(
 /// The dialog an in-dialog request belongs to.
 pub(crate) fn dialog_for(st: &State, req: &Message) -> Option<DialogHandle> {
     let cid = req.call_id()?;
-    let to_tag = req.header("To").and_then(fields::tag)?;
+    let to_tag = req.to_tag()?;
     st.dialogs
         .iter()
         .find(|(_, d)| d.dialog.id.call_id == cid && d.dialog.id.local_tag == to_tag)
@@ -937,10 +865,10 @@ pub(crate) fn dialog_for(st: &State, req: &Message) -> Option<DialogHandle> {
 pub(crate) async fn auto_handle(inner: &Arc<Inner>, held: &Held) -> Result<(), SimError> {
     let req = &held.tx.request;
     let method = req.method().cloned().unwrap_or(Method::Ack);
-    let in_dialog = req.header("To").and_then(fields::tag).is_some();
+    let in_dialog = req.to_tag().is_some();
     let event = req
         .header("Event")
-        .map(|e| fields::split_params(e).0.to_ascii_lowercase());
+        .map(|e| Event::parse_lenient(e).package.to_ascii_lowercase());
     if in_dialog && method != Method::Ack {
         let mut st = inner.state();
         if let Some(h) = dialog_for(&st, req) {
@@ -956,7 +884,7 @@ pub(crate) async fn auto_handle(inner: &Arc<Inner>, held: &Held) -> Result<(), S
         Method::Subscribe if event.as_deref() == Some("reg") => {
             registrar::on_subscribe(inner, held).await
         }
-        Method::Subscribe if event.as_deref() == Some("conference") && held.role == "cf" => {
+        Method::Subscribe if event.as_deref() == Some("conference") && held.role == Role::Cf => {
             focus::on_subscribe(inner, held).await
         }
         Method::Subscribe => respond(inner, held, 489, ok).await.map(|_| ()),
@@ -985,7 +913,7 @@ pub(crate) async fn auto_handle(inner: &Arc<Inner>, held: &Held) -> Result<(), S
             };
             respond(inner, held, 200, spec).await.map(|_| ())
         }
-        Method::Invite if held.role == "cf" => focus::on_invite(inner, held).await,
+        Method::Invite if held.role == Role::Cf => focus::on_invite(inner, held).await,
         Method::Invite => {
             if sdp_of(req).is_some_and(|s| s.msrp_media().is_some()) {
                 let spec = ResponseSpec {
@@ -998,7 +926,7 @@ pub(crate) async fn auto_handle(inner: &Arc<Inner>, held: &Held) -> Result<(), S
                 respond(inner, held, 488, ok).await.map(|_| ())
             }
         }
-        Method::Refer if held.role == "cf" => focus::on_refer(inner, held).await,
+        Method::Refer if held.role == Role::Cf => focus::on_refer(inner, held).await,
         Method::Refer => respond(inner, held, 202, ok).await.map(|_| ()),
         Method::Message
         | Method::Notify
@@ -1015,7 +943,7 @@ pub(crate) async fn auto_handle(inner: &Arc<Inner>, held: &Held) -> Result<(), S
 /// Sends a request as `role` and follows its responses in a task.
 pub(crate) async fn send_request(
     inner: &Arc<Inner>,
-    role: &str,
+    role: &Role,
     spec: RequestSpec,
     pushes: Vec<Push>,
 ) -> Result<SentRequest, SimError> {
@@ -1031,8 +959,7 @@ pub(crate) async fn send_request(
             let from = spec.from.clone().unwrap_or_else(|| inner.role_uri(role));
             let mut m = Message::request(method.clone(), binding.uri.clone());
             m.headers.push("From", format!("<{from}>;tag={tag}"));
-            m.headers
-                .push("To", format!("<{}>", registrar::normalize_aor(aor)));
+            m.headers.push("To", format!("<{}>", Aor::parse(aor)));
             m.headers.push("Call-ID", call_id);
             m.headers.push("CSeq", format!("1 {}", method.as_str()));
             if matches!(method, Method::Invite | Method::Subscribe | Method::Refer) {
@@ -1059,7 +986,7 @@ pub(crate) async fn send_request(
     };
     let branch = keyed_ids(inner.cfg.seed, "branch", &msg).branch();
     msg.headers
-        .push_front("Via", inner.via(flow.transport, &branch));
+        .push_front("Via", inner.via(flow.transport, &branch).to_string());
     msg.headers.push("Max-Forwards", "70");
     msg.headers.push("User-Agent", inner.cfg.server.clone());
     for (n, v) in &spec.headers {
@@ -1085,10 +1012,9 @@ pub(crate) async fn send_request(
     let call_id = msg.call_id().unwrap_or_default().to_owned();
     let (id, cancel_rx) = {
         let mut st = inner.state();
-        st.call_roles.insert(call_id.clone(), role.to_owned());
-        if let Some(tag) = msg.header("From").and_then(fields::tag) {
-            st.tag_roles
-                .insert((call_id.clone(), tag.to_owned()), role.to_owned());
+        st.routing.set_call_role(&call_id, role);
+        if let Some(tag) = msg.from_tag() {
+            st.routing.set_tag_role(&call_id, &tag, role);
         }
         let id = st.next_id();
         let (ctx, crx) = mpsc::unbounded_channel();
@@ -1103,7 +1029,7 @@ pub(crate) async fn send_request(
         .await?;
     let request = ctx.request().clone();
     let i = inner.clone();
-    let role = role.to_owned();
+    let role = role.clone();
     inner.spawn(async move {
         follow(i, id, role, flow, ctx, plan, pushes, cancel_rx).await;
     });
@@ -1121,7 +1047,7 @@ pub(crate) async fn send_request(
 async fn follow(
     inner: Arc<Inner>,
     id: RequestId,
-    role: String,
+    role: Role,
     flow: Flow,
     mut ctx: cpmconf_stack::sip::ClientTx,
     mut plan: Option<MediaPlan>,
@@ -1147,7 +1073,7 @@ async fn follow(
                             let mut c = cancel_tx;
                             while let Ok(m) = c.next().await {
                                 let fin = m.status().is_some_and(|s| s.is_final());
-                                i.observe(&role, ObservedKind::SipResponse { msg: m, to_request: cid });
+                                i.observe(role.as_str(), ObservedKind::SipResponse { msg: m, to_request: cid });
                                 if fin { break; }
                             }
                         });
@@ -1166,7 +1092,7 @@ async fn follow(
             && dialog.is_none();
         if !setup_needed {
             inner.observe(
-                &role,
+                role.as_str(),
                 ObservedKind::SipResponse {
                     msg: resp.clone(),
                     to_request: id,
@@ -1177,10 +1103,7 @@ async fn follow(
             if dialog.is_none() {
                 if let Ok(d) = Dialog::uac(&request, &resp) {
                     let mut st = inner.state();
-                    let existing = request
-                        .header("To")
-                        .and_then(fields::tag)
-                        .and_then(|_| dialog_for_uac(&st, &request));
+                    let existing = request.to_tag().and_then(|_| dialog_for_uac(&st, &request));
                     let h = match existing {
                         Some(h) => h,
                         None => {
@@ -1223,7 +1146,7 @@ async fn follow(
             if setup_needed {
                 // Observed once the dialog and MSRP session exist, so the engine can use them.
                 inner.observe(
-                    &role,
+                    role.as_str(),
                     ObservedKind::SipResponse {
                         msg: resp.clone(),
                         to_request: id,
@@ -1240,7 +1163,7 @@ async fn follow(
                 if let Some(mut ack) = ack {
                     let branch = keyed_ids(inner.cfg.seed, "branch", &ack).branch();
                     ack.headers
-                        .push_front("Via", inner.via(flow.transport, &branch));
+                        .push_front("Via", inner.via(flow.transport, &branch).to_string());
                     ack.headers.push("Max-Forwards", "70");
                     ack.headers.push("User-Agent", inner.cfg.server.clone());
                     let _ = inner.ep.send_ack(ack, flow.addr, flow.transport).await;
@@ -1256,7 +1179,7 @@ async fn follow(
 
 fn dialog_for_uac(st: &State, req: &Message) -> Option<DialogHandle> {
     let cid = req.call_id()?;
-    let from_tag = req.header("From").and_then(fields::tag)?;
+    let from_tag = req.from_tag()?;
     st.dialogs
         .iter()
         .find(|(_, d)| d.dialog.id.call_id == cid && d.dialog.id.local_tag == from_tag)
@@ -1297,8 +1220,7 @@ mod tests {
                 assert_eq!(r.status(), Some(StatusCode::OK));
             }
             let st = net.inner.state();
-            assert_eq!(st.call_roles.len(), 0, "call_roles");
-            assert_eq!(st.tag_roles.len(), 0, "tag_roles");
+            assert_eq!(st.routing.per_call_entries(), (0, 0), "call and tag roles");
             drop(st);
             let tasks = net
                 .inner

@@ -6,7 +6,9 @@ use crate::network::Inner;
 use crate::spec::{RequestId, ResponseSpec, SessionId};
 use crate::SimError;
 use cpmconf_codec::msrp;
-use cpmconf_codec::sip::{Message, Method};
+use crate::role::Role;
+use cpmconf_codec::sip::{Message, Method, Uri};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,7 +91,8 @@ pub struct Rule {
     pub role: String,
     /// Method.
     pub method: Method,
-    /// Request-URI to match exactly (parameters ignored), if any.
+    /// Request-URI to match, if any: the same address ([`Uri::same_address`]: parameters
+    /// ignored, host case-insensitive).
     pub request_uri: Option<String>,
     /// What to do.
     pub action: Action,
@@ -127,6 +130,64 @@ impl Rule {
 /// A request held for the engine, answered with [`PendingRequest::respond`] (any number of
 /// provisional responses, then one final) or handed back to the default handling with
 /// [`PendingRequest::auto`].
+/// How roles answer requests: the scripted one-off answers (checked first, in the order
+/// added) and the per-role, per-method modes (`*` for every role).
+#[derive(Debug, Default)]
+pub(crate) struct Script {
+    modes: HashMap<(String, Method), Mode>,
+    rules: Vec<Rule>,
+}
+
+impl Script {
+    /// Sets how `role` (`*` for every role) handles requests of `method`.
+    pub fn set_mode(&mut self, role: &str, method: Method, mode: Mode) {
+        self.modes.insert((role.to_owned(), method), mode);
+    }
+
+    /// Adds a scripted answer.
+    pub fn push_rule(&mut self, rule: Rule) {
+        self.rules.push(rule);
+    }
+
+    /// Removes every scripted answer and mode.
+    pub fn clear(&mut self) {
+        self.rules.clear();
+        self.modes.clear();
+    }
+
+    /// What `role` does with `req` (not an ACK): the action of the first rule that matches
+    /// (using up one of its times; a rule's Request-URI matches by [`Uri::same_address`]), else
+    /// [`Action::Hold`] in [`Mode::Manual`], else `None` (answered automatically).
+    pub fn action_for(&mut self, role: &Role, req: &Message) -> Option<Action> {
+        let method = req.method()?.clone();
+        let ruri = req.request_uri().and_then(|u| Uri::parse(u).ok());
+        let matching = self.rules.iter().position(|r| {
+            (r.role == "*" || r.role == role.as_str())
+                && r.method == method
+                && r.request_uri.as_ref().is_none_or(|want| {
+                    Uri::parse(want)
+                        .ok()
+                        .zip(ruri.as_ref())
+                        .is_some_and(|(w, r)| w.same_address(r))
+                })
+                && r.times != Some(0)
+        });
+        if let Some(rule) = matching.and_then(|i| self.rules.get_mut(i)) {
+            if let Some(t) = rule.times.as_mut() {
+                *t -= 1;
+            }
+            return Some(rule.action.clone());
+        }
+        let mode = self
+            .modes
+            .get(&(role.to_string(), method.clone()))
+            .or_else(|| self.modes.get(&("*".to_owned(), method)))
+            .copied()
+            .unwrap_or_default();
+        (mode == Mode::Manual).then_some(Action::Hold)
+    }
+}
+
 #[derive(Clone)]
 pub struct PendingRequest {
     pub(crate) inner: Arc<Inner>,
@@ -150,7 +211,7 @@ impl PendingRequest {
 
     /// The role holding it.
     pub fn role(&self) -> &str {
-        &self.held.role
+        self.held.role.as_str()
     }
 
     /// Sends a response with `code`. A 2xx to INVITE with [`crate::Body::Sdp`] answers the
@@ -179,5 +240,39 @@ impl PendingRequest {
     /// `true` once the client cancelled it (the stack has answered 487).
     pub fn is_cancelled(&self) -> bool {
         self.held.tx.is_cancelled()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(method: Method, uri: &str) -> Message {
+        Message::request(method, uri)
+    }
+
+    /// Rules come before modes and are used up; a rule's Request-URI matches by address; a
+    /// role's own mode wins over the `*` mode.
+    #[test]
+    fn script_order() {
+        let mut s = Script::default();
+        let bob = Role::User("bob".into());
+        s.set_mode("*", Method::Message, Mode::Manual);
+        s.set_mode("bob", Method::Message, Mode::Auto);
+        s.push_rule(Rule::reply_once("bob", Method::Message, 486));
+        s.push_rule(Rule::hold_uri(Method::Invite, "sip:g@CF.test"));
+        let m = req(Method::Message, "sip:bob@x.test");
+        assert!(matches!(
+            s.action_for(&bob, &m),
+            Some(Action::Reply { code: 486, .. })
+        ));
+        assert_eq!(s.action_for(&bob, &m), None, "used up; bob's own mode is Auto");
+        assert_eq!(s.action_for(&Role::Pf, &m), Some(Action::Hold), "the * mode");
+        let i = req(Method::Invite, "sip:g@cf.test;transport=tcp");
+        assert_eq!(s.action_for(&Role::Cf, &i), Some(Action::Hold));
+        let other = req(Method::Invite, "sip:g@cf.test:5070");
+        assert_eq!(s.action_for(&Role::Cf, &other), None);
+        s.clear();
+        assert_eq!(s.action_for(&Role::Pf, &m), None);
     }
 }

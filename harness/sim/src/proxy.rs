@@ -3,8 +3,8 @@
 //! and Record-Route; responses go back by the next Via.
 
 use crate::network::{Flow, Inner};
-use crate::registrar::{self, normalize_aor};
-use cpmconf_codec::sip::{Message, Method, Uri, Via};
+use crate::registrar;
+use cpmconf_codec::sip::{Message, Method, NameAddr, Uri};
 use cpmconf_stack::sip::{fields, ServerTx, Transport};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -13,14 +13,14 @@ use std::sync::Arc;
 const PROXY_BRANCH: &str = "z9hG4bKpx";
 
 fn is_ours(inner: &Inner, uri: &str) -> bool {
-    Uri::parse(fields::uri_of(uri)).is_ok_and(|u| {
+    NameAddr::parse_lenient(uri).is_ok_and(|NameAddr { uri: u, .. }| {
         u.host.trim_matches(['[', ']']).parse::<IpAddr>().ok() == Some(inner.addr.ip())
             && u.port.unwrap_or(5060) == inner.addr.port()
     })
 }
 
 fn flow_of_uri(uri: &str) -> Option<Flow> {
-    let u = Uri::parse(fields::uri_of(uri)).ok()?;
+    let u = NameAddr::parse_lenient(uri).ok()?.uri;
     let ip = u.host.trim_matches(['[', ']']).parse::<IpAddr>().ok()?;
     let transport = match u.param("transport") {
         Some(t) if t.eq_ignore_ascii_case("tcp") => Transport::Tcp,
@@ -34,12 +34,7 @@ fn flow_of_uri(uri: &str) -> Option<Flow> {
 
 /// The flow of the binding whose contact URI is `uri`, if any.
 fn flow_of_contact(inner: &Inner, uri: &str) -> Option<Flow> {
-    let st = inner.state();
-    st.bindings
-        .values()
-        .flatten()
-        .find(|b| b.uri == uri)
-        .map(|b| b.flow)
+    inner.state().registrar.flow_of_contact(uri)
 }
 
 /// Forwards a request (RFC 3261 16.6 steps, stateless).
@@ -47,11 +42,8 @@ pub(crate) async fn forward_request(inner: &Arc<Inner>, tx: ServerTx) {
     let mut req = tx.request.clone();
     let method = req.method().cloned().unwrap_or(Method::Ack);
     if let Some(cid) = req.call_id() {
-        let tag = req.header("From").and_then(fields::tag).unwrap_or_default();
-        inner
-            .state()
-            .proxied
-            .insert((cid.to_owned(), tag.to_owned()));
+        let tag = req.from_tag().unwrap_or_default();
+        inner.state().routing.set_proxied(cid, &tag);
     }
     // 16.4: a top Route naming us is removed.
     if let Some(first) = req
@@ -75,7 +67,7 @@ pub(crate) async fn forward_request(inner: &Arc<Inner>, tx: ServerTx) {
         flow_of_uri(&route)
     } else if to_domain {
         // 16.5: the Request-URI becomes the registered contact.
-        registrar::lookup(inner, &normalize_aor(&ruri)).map(|b| {
+        registrar::lookup(inner, &ruri).map(|b| {
             req.set_request_uri(b.uri.clone());
             b.flow
         })
@@ -106,15 +98,15 @@ pub(crate) async fn forward_request(inner: &Arc<Inner>, tx: ServerTx) {
     }
     // 16.11: the branch of a stateless proxy is a function of the incoming one, so
     // retransmissions get the same branch.
-    let incoming = fields::top_branch(&req).unwrap_or_else(|| "none".to_owned());
+    let incoming = req.top_branch().unwrap_or_else(|| "none".to_owned());
     let suffix: String = incoming
         .trim_start_matches("z9hG4bK")
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .collect();
-    let via = inner.via(flow.transport, &format!("{PROXY_BRANCH}{suffix}"));
-    let via = fields::without_param(&via, "rport");
-    req.headers.push_front("Via", via);
+    let mut via = inner.via(flow.transport, &format!("{PROXY_BRANCH}{suffix}"));
+    via.params.remove("rport");
+    req.headers.push_front("Via", via.to_string());
     let _ = inner
         .ep
         .send_stateless(&req, flow.addr, flow.transport)
@@ -137,14 +129,14 @@ fn remove_first_element(msg: &mut Message, name: &str) {
 
 /// Forwards a response to a proxied request back by its second Via (RFC 3261 16.7, 18.2.2).
 pub(crate) async fn forward_response(inner: &Arc<Inner>, mut resp: Message) {
-    let Some(top) = fields::top_branch(&resp) else {
+    let Some(top) = resp.top_branch() else {
         return;
     };
     if !top.starts_with(PROXY_BRANCH) {
         return;
     }
     fields::remove_top_via(&mut resp);
-    let Some(via) = fields::top_via(&resp).and_then(|v| Via::parse(v).ok()) else {
+    let Ok(via) = resp.top_via() else {
         return;
     };
     // RFC 3261 18.2.2 / RFC 3581 4: received and rport when present, else sent-by.

@@ -3,13 +3,15 @@
 //! reg event package (RFC 3680): SUBSCRIBE, then a full-state reginfo NOTIFY now and on every
 //! change.
 
+use crate::aor::Aor;
 use crate::config::Auth;
 use crate::network::{respond, Flow, Held, Inner};
+use crate::role::Role;
 use crate::spec::{DialogHandle, ResponseSpec};
 use crate::SimError;
-use cpmconf_codec::sip::{Challenge, Credentials, Method, NameAddr, Uri};
+use cpmconf_codec::sip::{AddrText, Challenge, Credentials, Method, NameAddr};
 use cpmconf_codec::xml::reginfo::{Contact, Reginfo, Registration};
-use cpmconf_stack::sip::fields;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,30 +33,81 @@ pub(crate) struct Binding {
 /// A reg-event subscription.
 #[derive(Debug, Clone)]
 pub(crate) struct RegSub {
-    pub aor: String,
+    pub aor: Aor,
     pub dialog: DialogHandle,
     pub version: u32,
     pub expires_at: Instant,
 }
 
-/// `sip:user@host` from any SIP URI or name-addr text.
-pub(crate) fn normalize_aor(s: &str) -> String {
-    let uri = fields::uri_of(s);
-    match Uri::parse(uri) {
-        Ok(u) => match u.user {
-            Some(user) => format!("sip:{user}@{}", u.host.to_ascii_lowercase()),
-            None => format!("sip:{}", u.host.to_ascii_lowercase()),
-        },
-        Err(_) => uri.to_owned(),
+/// The bindings of every address of record, matched by [`Aor::matches`].
+#[derive(Debug, Default)]
+struct Bindings(Vec<(Aor, Vec<Binding>)>);
+
+impl Bindings {
+    /// The bindings of `aor` (expired ones included), if it ever registered.
+    fn get(&self, aor: &Aor) -> Option<&Vec<Binding>> {
+        self.0.iter().find(|(a, _)| a.matches(aor)).map(|(_, b)| b)
+    }
+
+    fn get_mut(&mut self, aor: &Aor) -> Option<&mut Vec<Binding>> {
+        self.0
+            .iter_mut()
+            .find(|(a, _)| a.matches(aor))
+            .map(|(_, b)| b)
+    }
+
+    /// The bindings of `aor`, an empty list added when it has none yet.
+    fn entry(&mut self, aor: &Aor) -> &mut Vec<Binding> {
+        let i = match self.0.iter().position(|(a, _)| a.matches(aor)) {
+            Some(i) => i,
+            None => {
+                self.0.push((aor.clone(), Vec::new()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// Every binding of every address of record.
+    fn all(&self) -> impl Iterator<Item = &Binding> {
+        self.0.iter().flat_map(|(_, b)| b)
     }
 }
 
-/// The live binding requests to `aor` use (the newest).
+/// The registrar's state: bindings, reg-event subscriptions, and the nonces it issued.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    bindings: Bindings,
+    reg_subs: Vec<RegSub>,
+    nonces: HashSet<String>,
+}
+
+impl Registry {
+    /// `true` when `aor` has a binding (expired ones count until a lookup drops them).
+    pub fn is_registered(&self, aor: &Aor) -> bool {
+        self.bindings.get(aor).is_some_and(|b| !b.is_empty())
+    }
+
+    /// The contact URIs bound to `aor`, oldest first.
+    pub fn contact_uris(&self, aor: &Aor) -> Vec<String> {
+        self.bindings
+            .get(aor)
+            .map(|b| b.iter().map(|b| b.uri.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The flow of the binding whose contact URI is `uri`, if any.
+    pub fn flow_of_contact(&self, uri: &str) -> Option<Flow> {
+        self.bindings.all().find(|b| b.uri == uri).map(|b| b.flow)
+    }
+}
+
+/// The live binding requests to `aor` (a URI or name-addr) use (the newest).
 pub(crate) fn lookup(inner: &Inner, aor: &str) -> Option<Binding> {
-    let aor = normalize_aor(aor);
+    let aor = Aor::parse(aor);
     let now = Instant::now();
     let mut st = inner.state();
-    let list = st.bindings.get_mut(&aor)?;
+    let list = st.registrar.bindings.get_mut(&aor)?;
     list.retain(|b| b.expires_at > now);
     list.last().cloned()
 }
@@ -74,7 +127,7 @@ fn check_auth(inner: &Inner, held: &Held) -> Option<Vec<(String, String)>> {
         .header("Authorization")
         .and_then(|v| Credentials::parse(v).ok());
     if let Some(c) = creds {
-        let known = inner.state().nonces.contains(&c.nonce);
+        let known = inner.state().registrar.nonces.contains(&c.nonce);
         let password = inner.cfg.password_of(user_of(&c.username));
         if known && c.realm == *realm && c.verify(&password, "REGISTER", &req.body) {
             return None;
@@ -86,7 +139,7 @@ fn check_auth(inner: &Inner, held: &Held) -> Option<Vec<(String, String)>> {
         let nonce = {
             let mut st = inner.state();
             let n = st.ids.token(24);
-            st.nonces.insert(n.clone());
+            st.registrar.nonces.insert(n.clone());
             n
         };
         let ch = Challenge::new(realm, &nonce, alg);
@@ -110,7 +163,7 @@ pub(crate) async fn on_register(inner: &Arc<Inner>, held: &Held) -> Result<(), S
             .await
             .map(|_| ());
     };
-    let aor = normalize_aor(to);
+    let aor = Aor::parse(to);
     let default_expires = req
         .header("Expires")
         .and_then(|e| e.trim().parse::<u32>().ok())
@@ -124,7 +177,7 @@ pub(crate) async fn on_register(inner: &Arc<Inner>, held: &Held) -> Result<(), S
                 .ok()
                 .and_then(|n| n.expires())
                 .unwrap_or(default_expires);
-            (v.to_owned(), fields::uri_of(v).to_owned(), expires)
+            (v.to_owned(), AddrText::read(v).uri.to_owned(), expires)
         })
         .collect();
     let now = Instant::now();
@@ -132,8 +185,8 @@ pub(crate) async fn on_register(inner: &Arc<Inner>, held: &Held) -> Result<(), S
     {
         let mut st = inner.state();
         let star = contacts.iter().any(|(v, _, _)| v.trim() == "*");
-        let mut next_id = st.bindings.values().map(Vec::len).sum::<usize>() as u32 + 1;
-        let list = st.bindings.entry(aor.clone()).or_default();
+        let mut next_id = st.registrar.bindings.all().count() as u32 + 1;
+        let list = st.registrar.bindings.entry(&aor);
         list.retain(|b| b.expires_at > now);
         let before: Vec<String> = list.iter().map(|b| b.uri.clone()).collect();
         if star {
@@ -145,7 +198,7 @@ pub(crate) async fn on_register(inner: &Arc<Inner>, held: &Held) -> Result<(), S
                 if *expires > 0 {
                     list.push(Binding {
                         uri: uri.clone(),
-                        contact: fields::without_param(value, "expires"),
+                        contact: AddrText::read(value).without_param("expires"),
                         flow: held.flow,
                         expires_at: now + Duration::from_secs(u64::from(*expires)),
                         id: next_id,
@@ -159,6 +212,7 @@ pub(crate) async fn on_register(inner: &Arc<Inner>, held: &Held) -> Result<(), S
     }
     let bindings = inner
         .state()
+        .registrar
         .bindings
         .get(&aor)
         .cloned()
@@ -186,9 +240,15 @@ pub(crate) async fn on_register(inner: &Arc<Inner>, held: &Held) -> Result<(), S
     Ok(())
 }
 
-fn reginfo(inner: &Inner, aor: &str, version: u32) -> Reginfo {
+fn reginfo(inner: &Inner, aor: &Aor, version: u32) -> Reginfo {
     let now = Instant::now();
-    let bindings = inner.state().bindings.get(aor).cloned().unwrap_or_default();
+    let bindings = inner
+        .state()
+        .registrar
+        .bindings
+        .get(aor)
+        .cloned()
+        .unwrap_or_default();
     let contacts: Vec<Contact> = bindings
         .iter()
         .filter(|b| b.expires_at > now)
@@ -204,7 +264,7 @@ fn reginfo(inner: &Inner, aor: &str, version: u32) -> Reginfo {
         version,
         state: "full".into(),
         registrations: vec![Registration {
-            aor: aor.to_owned(),
+            aor: aor.to_string(),
             id: "r1".into(),
             state: if contacts.is_empty() {
                 "terminated".into()
@@ -223,7 +283,7 @@ pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), 
         .header("Expires")
         .and_then(|e| e.trim().parse::<u32>().ok())
         .unwrap_or(600_000);
-    let aor = normalize_aor(req.request_uri().unwrap_or_default());
+    let aor = Aor::parse(req.request_uri().unwrap_or_default());
     let spec = ResponseSpec {
         headers: vec![("Expires".into(), expires.to_string())],
         ..ResponseSpec::default()
@@ -247,9 +307,9 @@ pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), 
     };
     {
         let mut st = inner.state();
-        st.reg_subs.retain(|s| s.dialog != dialog);
+        st.registrar.reg_subs.retain(|s| s.dialog != dialog);
         if expires > 0 {
-            st.reg_subs.push(RegSub {
+            st.registrar.reg_subs.push(RegSub {
                 aor: aor.clone(),
                 dialog,
                 version: 0,
@@ -269,7 +329,7 @@ pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), 
 async fn send_reg_notify(
     inner: &Arc<Inner>,
     dialog: DialogHandle,
-    aor: &str,
+    aor: &Aor,
     version: u32,
     state: &str,
 ) {
@@ -281,18 +341,19 @@ async fn send_reg_notify(
             content_type: "application/reginfo+xml".into(),
             bytes: body,
         });
-    let _ = crate::network::send_request(inner, "registrar", spec, Vec::new()).await;
+    let _ = crate::network::send_request(inner, &Role::Registrar, spec, Vec::new()).await;
 }
 
 /// Sends the new state of `aor` to its subscribers.
-pub(crate) async fn notify_reg(inner: &Arc<Inner>, aor: &str) {
+pub(crate) async fn notify_reg(inner: &Arc<Inner>, aor: &Aor) {
     let now = Instant::now();
     let subs: Vec<(DialogHandle, u32, u64)> = {
         let mut st = inner.state();
-        st.reg_subs.retain(|s| s.expires_at > now);
-        st.reg_subs
+        st.registrar.reg_subs.retain(|s| s.expires_at > now);
+        st.registrar
+            .reg_subs
             .iter_mut()
-            .filter(|s| s.aor == aor)
+            .filter(|s| s.aor.matches(aor))
             .map(|s| {
                 s.version += 1;
                 (
@@ -305,5 +366,37 @@ pub(crate) async fn notify_reg(inner: &Arc<Inner>, aor: &str) {
     };
     for (d, v, left) in subs {
         send_reg_notify(inner, d, aor, v, &format!("active;expires={left}")).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpmconf_stack::sip::Transport;
+    use rstest::rstest;
+
+    /// A binding registered under one spelling of an AOR is found under another exactly when
+    /// the two are the same address by [`Uri::same_address`](cpmconf_codec::sip::Uri::same_address).
+    #[rstest]
+    #[case::host_case_and_uri_params("<sip:Bob@example.com;transport=tcp>", true)]
+    #[case::header_params("\"Bob\" <sip:Bob@example.com>;tag=x", true)]
+    #[case::user_case("sip:bob@EXAMPLE.com", false)]
+    #[case::port("sip:Bob@EXAMPLE.com:5070", false)]
+    fn aor_matching(#[case] asked: &str, #[case] found: bool) {
+        let mut b = Bindings::default();
+        b.entry(&Aor::parse("sip:Bob@EXAMPLE.com")).push(Binding {
+            uri: "sip:bob@127.0.0.1:5070".into(),
+            contact: "<sip:bob@127.0.0.1:5070>".into(),
+            flow: Flow {
+                addr: "127.0.0.1:5070".parse().unwrap(),
+                transport: Transport::Udp,
+            },
+            expires_at: Instant::now() + Duration::from_secs(60),
+            id: 1,
+        });
+        assert_eq!(b.get(&Aor::parse(asked)).is_some(), found, "{asked}");
+        // One list per address: registering again under a matching spelling adds to it.
+        b.entry(&Aor::parse(asked));
+        assert_eq!(b.0.len(), if found { 1 } else { 2 });
     }
 }

@@ -38,6 +38,19 @@ impl Event {
         })
     }
 
+    /// Reads an Event value leniently: the package is the text before the first `;` outside
+    /// quotes (trimmed), the parameters are [`Params::parse_lenient`]'s. Never fails.
+    pub fn parse_lenient(s: &str) -> Event {
+        let main = super::params::split_unquoted(s, b';')
+            .first()
+            .copied()
+            .unwrap_or("");
+        Event {
+            package: main.trim().to_owned(),
+            params: Params::parse_lenient(&s[main.len()..]),
+        }
+    }
+
     /// The `id` parameter.
     pub fn id(&self) -> Option<&str> {
         self.params.get("id")
@@ -76,5 +89,14 @@ mod tests {
         assert_eq!(e.id(), Some("7"));
         assert_eq!(e.to_string(), "conference;id=7");
         assert_eq!(Event::parse(" ;id=1").unwrap_err().offset, 1);
+    }
+
+    #[test]
+    fn lenient_event() {
+        let e = Event::parse_lenient(r#" Reg ; id="a;b" ;x=y z"#);
+        assert!(e.is("reg"));
+        assert_eq!(e.id(), Some("a;b"));
+        assert_eq!(e.params.get("x"), Some("y z"));
+        assert_eq!(Event::parse_lenient("").package, "");
     }
 }

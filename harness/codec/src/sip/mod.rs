@@ -27,7 +27,7 @@ pub use header::{Header, Headers};
 pub use media_type::MediaType;
 pub use message::{Message, RequestLine, StartLine, StatusLine};
 pub use method::Method;
-pub use name_addr::NameAddr;
+pub use name_addr::{AddrText, NameAddr};
 pub use params::{Param, Params};
 pub use reason::Reason;
 pub use status::StatusCode;

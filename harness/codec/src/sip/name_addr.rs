@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::message::Message;
-use super::params::{read_quoted, skip_lws, write_quoted, Params};
+use super::params::{read_quoted, skip_lws, split_unquoted, write_quoted, Params};
 use super::uri::Uri;
 use crate::DecodeError;
 
@@ -110,6 +110,20 @@ impl NameAddr {
         })
     }
 
+    /// Parses leniently ([`AddrText::read`]): only the URI must parse ([`Uri::parse`]); the
+    /// display name and header parameters are taken as found. Offsets in errors are relative to
+    /// `s`.
+    pub fn parse_lenient(s: &str) -> Result<NameAddr, DecodeError> {
+        let t = AddrText::read(s);
+        let at = t.uri.as_ptr() as usize - s.as_ptr() as usize;
+        let uri = Uri::parse(t.uri).map_err(|e| e.shifted(at))?;
+        Ok(NameAddr {
+            display: t.display,
+            uri,
+            params: t.params,
+        })
+    }
+
     /// The `tag` parameter (From, To).
     pub fn tag(&self) -> Option<&str> {
         self.params.get("tag")
@@ -123,6 +137,100 @@ impl NameAddr {
     /// The `expires` parameter of a Contact, when it is a number.
     pub fn expires(&self) -> Option<u32> {
         self.params.get("expires")?.trim().parse().ok()
+    }
+}
+
+/// A name-addr or addr-spec value read leniently (peers send From, To and Contact values the
+/// strict [`NameAddr::parse`] rejects, and the stack must still answer them): the parts are
+/// found, with quoted strings, escapes and angle brackets respected, but the address is not
+/// validated. The header parameters are [`Params::parse_lenient`]'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddrText<'a> {
+    /// The display name: a quoted one unquoted and unescaped, a token one trimmed.
+    pub display: Option<String>,
+    /// The URI as written: inside `<` `>` (to the end when `>` is missing), or in the addr-spec
+    /// form up to the first `;`; trimmed.
+    pub uri: &'a str,
+    /// The value without its header parameters, as written (trimmed).
+    pub addr: &'a str,
+    /// The header parameters (after `>`, or after the URI of an addr-spec).
+    pub params: Params,
+}
+
+impl<'a> AddrText<'a> {
+    /// Reads `s`; never fails.
+    pub fn read(s: &'a str) -> AddrText<'a> {
+        let b = s.as_bytes();
+        // The first '<' outside a quoted display name opens the URI; the first '>' after it
+        // closes it (a URI holds no '>'; a quoted header parameter after it may).
+        let (mut quoted, mut i) = (false, 0);
+        let mut open = None;
+        while i < b.len() {
+            match b[i] {
+                b'\\' if quoted => i += 1,
+                b'"' => quoted = !quoted,
+                b'<' if !quoted => {
+                    open = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        let Some(open) = open else {
+            let main = split_unquoted(s, b';').first().copied().unwrap_or("");
+            return AddrText {
+                display: None,
+                uri: main.trim(),
+                addr: main.trim(),
+                params: Params::parse_lenient(&s[main.len()..]),
+            };
+        };
+        let close = s[open..].find('>').map_or(s.len(), |c| open + c);
+        let name = s[..open].trim();
+        let display = match read_quoted(name, 0) {
+            Ok((d, _)) if name.starts_with('"') => Some(d),
+            _ if name.is_empty() => None,
+            _ => Some(name.to_owned()),
+        };
+        let rest = s.get(close + 1..).unwrap_or("");
+        AddrText {
+            display,
+            uri: s[open + 1..close].trim(),
+            addr: s[..(close + 1).min(s.len())].trim(),
+            params: Params::parse_lenient(rest),
+        }
+    }
+
+    /// The `tag` parameter (From, To), `None` when absent or empty.
+    pub fn tag(&self) -> Option<&str> {
+        self.params.get("tag").filter(|t| !t.is_empty())
+    }
+
+    /// The value without header parameter `name` (any case): the address as written, then the
+    /// other parameters in order.
+    pub fn without_param(&self, name: &str) -> String {
+        let mut out = self.addr.to_owned();
+        for p in self
+            .params
+            .iter()
+            .filter(|p| !p.name.eq_ignore_ascii_case(name))
+        {
+            out.push(';');
+            out.push_str(&p.to_string());
+        }
+        out
+    }
+}
+
+/// `true` when two URI or name-addr values name the same address: both URIs parse
+/// ([`NameAddr::parse_lenient`]) and are [`Uri::same_address`], or neither parses and their URI
+/// texts ([`AddrText::uri`]) are equal. A value that parses never matches one that does not.
+pub fn same_address(a: &str, b: &str) -> bool {
+    match (NameAddr::parse_lenient(a), NameAddr::parse_lenient(b)) {
+        (Ok(x), Ok(y)) => x.uri.same_address(&y.uri),
+        (Err(_), Err(_)) => AddrText::read(a).uri == AddrText::read(b).uri,
+        _ => false,
     }
 }
 
@@ -172,6 +280,18 @@ impl Message {
     /// The To header.
     pub fn to(&self) -> Result<NameAddr, DecodeError> {
         self.name_addr("To")
+    }
+
+    /// The tag of the From header, read leniently ([`AddrText::tag`]).
+    pub fn from_tag(&self) -> Option<String> {
+        AddrText::read(self.header("From")?)
+            .tag()
+            .map(str::to_owned)
+    }
+
+    /// The tag of the To header, read leniently ([`AddrText::tag`]).
+    pub fn to_tag(&self) -> Option<String> {
+        AddrText::read(self.header("To")?).tag().map(str::to_owned)
     }
 
     /// The Contact addresses (empty when there is none). A `Contact: *` (RFC 3261 10.2.2) is an
@@ -270,5 +390,125 @@ mod tests {
             NameAddr::parse("sip:a@b?x=1").unwrap_err().rule,
             "rfc3261/20 addr-spec-brackets"
         );
+    }
+
+    /// Rows a naive split (at the first `;`, `<` or `>`) reads wrongly: display, URI text and
+    /// tag as [`AddrText::read`] must find them.
+    #[rstest::rstest]
+    #[case::semicolon_in_display(
+        r#""A;b" <sip:a@x;lr>;tag=12"#,
+        Some("A;b"),
+        "sip:a@x;lr",
+        Some("12")
+    )]
+    #[case::brackets_in_display(r#""a <b>" <sip:c@d>;tag=1"#, Some("a <b>"), "sip:c@d", Some("1"))]
+    #[case::escaped_quotes(
+        r#""Bob \"B\" \\" <sip:b@x>;tag=7"#,
+        Some(r#"Bob "B" \"#),
+        "sip:b@x",
+        Some("7")
+    )]
+    #[case::addr_spec_params_are_header_params("sip:a@x;tag=9", None, "sip:a@x", Some("9"))]
+    #[case::uri_tag_is_not_the_header_tag(
+        "<sip:a@x;tag=u>;TAG=h",
+        None,
+        "sip:a@x;tag=u",
+        Some("h")
+    )]
+    #[case::bare_brackets("<sip:a@x>", None, "sip:a@x", None)]
+    #[case::whitespace_around_separators("<sip:a@x> ; tag = 5 ", None, "sip:a@x", Some("5"))]
+    #[case::quoted_param_holding_brackets(
+        r#"<sip:a@127.0.0.1:5;transport=udp>;+sip.instance="<urn:gsma:imei:A-1>""#,
+        None,
+        "sip:a@127.0.0.1:5;transport=udp",
+        None
+    )]
+    #[case::quoted_tag_with_semicolon(r#"<sip:a@x>;tag="q;t""#, None, "sip:a@x", Some("q;t"))]
+    #[case::empty_tag_is_none("<sip:a@x>;tag=", None, "sip:a@x", None)]
+    #[case::comma_in_token_display(
+        "Bob, Jr. <sip:b@x>;tag=3",
+        Some("Bob, Jr."),
+        "sip:b@x",
+        Some("3")
+    )]
+    #[case::missing_close_bracket("<sip:a@x;lr", None, "sip:a@x;lr", None)]
+    fn lenient_reading(
+        #[case] v: &str,
+        #[case] display: Option<&str>,
+        #[case] uri: &str,
+        #[case] tag: Option<&str>,
+    ) {
+        let t = AddrText::read(v);
+        assert_eq!(t.display.as_deref(), display);
+        assert_eq!(t.uri, uri);
+        assert_eq!(t.tag(), tag);
+        let n = NameAddr::parse_lenient(v).unwrap();
+        assert_eq!(n.uri, Uri::parse(uri).unwrap());
+        assert_eq!(n.tag(), tag.or(t.params.get("tag")));
+    }
+
+    /// On values the strict parser accepts, the lenient one agrees with it.
+    #[rstest::rstest]
+    #[case(r#""J Rosenberg \\\"" <sip:jdrosen@example.com> ; tag = 98asjd8"#)]
+    #[case("sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n")]
+    #[case("Bob Smith <sip:bob@b.test;lr>;expires=60")]
+    #[case(r#"<sip:a@b>;+sip.instance="<urn:uuid:1>";+g.oma.sip-im"#)]
+    #[case("sip:a@b;tag=1")]
+    fn lenient_agrees_with_strict(#[case] v: &str) {
+        assert_eq!(NameAddr::parse_lenient(v), NameAddr::parse(v));
+    }
+
+    /// Malformed values: an error (the URI does not parse) or a lenient reading, never a panic.
+    #[rstest::rstest]
+    #[case("", false)]
+    #[case("<>", false)]
+    #[case(r#""unterminated <sip:a@x>"#, false)]
+    #[case("garbage;tag=1", false)]
+    #[case("<sip:", false)]
+    #[case("\u{e9}\u{e9} <sip:a@x>;\u{e9}=\"\u{e9}", true)]
+    #[case(r#""\"#, false)]
+    #[case("<sip:a@x>;;=;tag", true)]
+    fn malformed_is_an_error_not_a_panic(#[case] v: &str, #[case] ok: bool) {
+        let _ = AddrText::read(v).without_param("tag");
+        assert_eq!(NameAddr::parse_lenient(v).is_ok(), ok, "{v}");
+    }
+
+    #[test]
+    fn without_param_keeps_the_address_as_written() {
+        let t = AddrText::read(r#"Bob <sip:b@x;lr> ;Expires=60; +sip.instance="<urn:a>";tag=1"#);
+        assert_eq!(
+            t.without_param("expires"),
+            r#"Bob <sip:b@x;lr>;+sip.instance="<urn:a>";tag=1"#
+        );
+        assert_eq!(
+            AddrText::read("sip:a@x;tag=1;lr").without_param("TAG"),
+            "sip:a@x;lr"
+        );
+    }
+
+    #[rstest::rstest]
+    #[case::host_case_and_uri_params(
+        "sip:Bob@EXAMPLE.com",
+        "<sip:Bob@example.com;transport=tcp>",
+        true
+    )]
+    #[case::header_params_ignored("\"B\" <sip:bob@x>;tag=1", "sip:bob@x;tag=2", true)]
+    #[case::user_case_matters("sip:bob@x", "sip:Bob@x", false)]
+    #[case::port_matters("sip:bob@x:5070", "sip:bob@x", false)]
+    #[case::both_unparsable_same_text("<not a uri>", "not a uri", true)]
+    #[case::both_empty("", "", true)]
+    #[case::unparsable_never_matches_a_uri("sip:bob@x:99999", "sip:bob@x", false)]
+    fn same_address_of_values(#[case] a: &str, #[case] b: &str, #[case] same: bool) {
+        assert_eq!(same_address(a, b), same, "{a} / {b}");
+        assert_eq!(same_address(b, a), same, "{b} / {a}");
+    }
+
+    #[test]
+    fn message_tags() {
+        let mut m = Message::request(super::super::Method::Message, "sip:b@x");
+        m.headers.push("From", r#""x;tag=no" <sip:a@x>;TAG=f1"#);
+        m.headers.push("To", "<sip:b@x>");
+        assert_eq!(m.from_tag().as_deref(), Some("f1"));
+        assert_eq!(m.to_tag(), None);
     }
 }

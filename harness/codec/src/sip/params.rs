@@ -66,6 +66,30 @@ pub(crate) fn read_quoted(s: &str, i: usize) -> Result<(String, usize), DecodeEr
     ))
 }
 
+/// Splits `s` at every `sep` outside double-quoted strings (a backslash inside quotes escapes
+/// the next byte) and outside `<...>`; the pieces keep their whitespace.
+pub(crate) fn split_unquoted(s: &str, sep: u8) -> Vec<&str> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let (mut quoted, mut angle, mut start, mut i) = (false, false, 0, 0);
+    while i < b.len() {
+        match b[i] {
+            b'\\' if quoted => i += 1,
+            b'"' => quoted = !quoted,
+            b'<' if !quoted => angle = true,
+            b'>' if !quoted => angle = false,
+            c if c == sep && !quoted && !angle => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(s.get(start..).unwrap_or(""));
+    out
+}
+
 /// Writes `s` as a quoted string, escaping `"` and `\`.
 pub(crate) fn write_quoted(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     f.write_str("\"")?;
@@ -150,6 +174,40 @@ impl Params {
                 i = n1;
             }
         }
+    }
+
+    /// Reads `;name[=value]` pieces leniently, for values from peers that the strict
+    /// [`Params::parse`] rejects: pieces are split at `;` outside quoted strings (escapes
+    /// respected), names and values are trimmed, a quoted value is unquoted when it closes and
+    /// kept as written when it does not, and pieces without a name are skipped. Text before the
+    /// first `;` is ignored. Never fails; on input the strict parser accepts, the result equals
+    /// its result.
+    pub fn parse_lenient(s: &str) -> Params {
+        let mut out = Vec::new();
+        let mut pieces = split_unquoted(s, b';').into_iter();
+        pieces.next();
+        for piece in pieces {
+            let (name, value) = match piece.split_once('=') {
+                Some((n, v)) => (n.trim(), Some(v.trim())),
+                None => (piece.trim(), None),
+            };
+            if name.is_empty() {
+                continue;
+            }
+            let (value, quoted) = match value {
+                Some(v) if v.starts_with('"') => match read_quoted(v, 0) {
+                    Ok((q, end)) if end == v.len() => (Some(q), true),
+                    _ => (Some(v.to_owned()), false),
+                },
+                v => (v.map(str::to_owned), false),
+            };
+            out.push(Param {
+                name: name.to_owned(),
+                value,
+                quoted,
+            });
+        }
+        Params(out)
     }
 
     /// The parameter with this name (case-insensitive).
@@ -271,5 +329,23 @@ mod tests {
         let mut p = Params::parse(";a=1;b=2").unwrap();
         p.set("A", Some("x y"));
         assert_eq!(p.to_string(), ";A=\"x y\";b=2");
+    }
+
+    #[rstest::rstest]
+    #[case(" ; tag = 98asjd8 ;lr; x=\"a\\\"b;c\" ")]
+    #[case(";branch=z9hG4bK1;rport;received=[::1]")]
+    #[case("")]
+    fn lenient_agrees_with_strict(#[case] s: &str) {
+        assert_eq!(Params::parse_lenient(s), Params::parse(s).unwrap());
+    }
+
+    #[test]
+    fn lenient_keeps_what_strict_rejects() {
+        let p = Params::parse_lenient(r#";a=x y;=z;;b="open;c=1"#);
+        assert_eq!(p.get("a"), Some("x y"));
+        // The unterminated quote runs to the end: `c` is inside it.
+        assert_eq!(p.get("b"), Some("\"open;c=1"));
+        assert!(!p.has("c"));
+        assert_eq!(p.len(), 2);
     }
 }

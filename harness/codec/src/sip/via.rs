@@ -157,6 +157,21 @@ impl Message {
         self.headers.parse_elements("Via", Via::parse)
     }
 
+    /// The topmost Via element as written (unparsed), e.g. to copy it into an ACK.
+    pub fn top_via_value(&self) -> Option<&str> {
+        self.headers.elements("Via").first().map(|(_, v)| *v)
+    }
+
+    /// The branch of the topmost Via (RFC 3261 8.1.1.7); `None` when the top Via is absent,
+    /// malformed or has no (or an empty) branch.
+    pub fn top_branch(&self) -> Option<String> {
+        self.top_via()
+            .ok()?
+            .branch()
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned)
+    }
+
     /// The topmost Via.
     pub fn top_via(&self) -> Result<Via, DecodeError> {
         let missing =
@@ -200,5 +215,20 @@ mod tests {
             "SIP/2.0/TCP [::1]:5070;branch=z9hG4bK1;rport=40000;received=::1"
         );
         assert_eq!(Via::parse("SIP/2.0/UDP h:70000").unwrap_err().offset, 14);
+    }
+
+    #[test]
+    fn top_branch_and_value() {
+        let mut m = Message::request(crate::sip::Method::Options, "sip:a@b");
+        assert_eq!(m.top_branch(), None);
+        m.headers.push(
+            "Via",
+            "SIP/2.0/UDP h:1;BRANCH=z9hG4bKa, SIP/2.0/UDP g;branch=z9hG4bKb",
+        );
+        assert_eq!(m.top_branch().as_deref(), Some("z9hG4bKa"));
+        assert_eq!(m.top_via_value(), Some("SIP/2.0/UDP h:1;BRANCH=z9hG4bKa"));
+        let mut e = Message::request(crate::sip::Method::Options, "sip:a@b");
+        e.headers.push("Via", "SIP/2.0/UDP h;branch=");
+        assert_eq!(e.top_branch(), None);
     }
 }

@@ -1,8 +1,7 @@
 //! Sans-IO SIP dialog state (RFC 3261 12): identifiers, URIs, remote target, route set and
 //! CSeq bookkeeping, and the building of in-dialog requests and of the ACK of a 2xx.
 
-use super::fields;
-use cpmconf_codec::sip::{Message, Method};
+use cpmconf_codec::sip::{AddrText, Message, Method};
 
 /// Why a dialog cannot be created or a request does not fit it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,14 +71,14 @@ pub struct Dialog {
 }
 
 fn name_addr_without_tag(v: &str) -> String {
-    fields::without_param(v, "tag")
+    AddrText::read(v).without_param("tag")
 }
 
 fn contact_uri(msg: &Message) -> Option<String> {
     msg.headers
         .elements("Contact")
         .first()
-        .map(|(_, v)| fields::uri_of(v).to_owned())
+        .map(|(_, v)| AddrText::read(v).uri.to_owned())
 }
 
 fn record_routes(msg: &Message) -> Vec<String> {
@@ -99,9 +98,11 @@ impl Dialog {
             return Err(DialogError::NotDialogCreating(code.0));
         }
         let to = response.header("To").ok_or(DialogError::Missing("To"))?;
-        let remote_tag = fields::tag(to).ok_or(DialogError::NotDialogCreating(code.0))?;
+        let remote_tag = response
+            .to_tag()
+            .ok_or(DialogError::NotDialogCreating(code.0))?;
         let from = request.header("From").ok_or(DialogError::Missing("From"))?;
-        let local_tag = fields::tag(from).ok_or(DialogError::Missing("From tag"))?;
+        let local_tag = request.from_tag().ok_or(DialogError::Missing("From tag"))?;
         let call_id = request.call_id().ok_or(DialogError::Missing("Call-ID"))?;
         let mut route_set = record_routes(response);
         route_set.reverse();
@@ -111,8 +112,8 @@ impl Dialog {
         Ok(Dialog {
             id: DialogId {
                 call_id: call_id.to_owned(),
-                local_tag: local_tag.to_owned(),
-                remote_tag: remote_tag.to_owned(),
+                local_tag,
+                remote_tag,
             },
             local_uri: name_addr_without_tag(from),
             remote_uri: name_addr_without_tag(to),
@@ -138,14 +139,14 @@ impl Dialog {
     pub fn uas(request: &Message, local_tag: &str) -> Result<Dialog, DialogError> {
         let from = request.header("From").ok_or(DialogError::Missing("From"))?;
         let to = request.header("To").ok_or(DialogError::Missing("To"))?;
-        let remote_tag = fields::tag(from).ok_or(DialogError::Missing("From tag"))?;
+        let remote_tag = request.from_tag().ok_or(DialogError::Missing("From tag"))?;
         let call_id = request.call_id().ok_or(DialogError::Missing("Call-ID"))?;
         let remote_target = contact_uri(request).ok_or(DialogError::Missing("Contact"))?;
         Ok(Dialog {
             id: DialogId {
                 call_id: call_id.to_owned(),
                 local_tag: local_tag.to_owned(),
-                remote_tag: remote_tag.to_owned(),
+                remote_tag,
             },
             local_uri: name_addr_without_tag(to),
             remote_uri: name_addr_without_tag(from),
@@ -186,11 +187,9 @@ impl Dialog {
     /// RFC 3261 12.2.2: checks an in-dialog request from the peer (identity, CSeq order) and
     /// records its CSeq; a BYE ends the dialog, a target-refresh updates the remote target.
     pub fn handle_request(&mut self, request: &Message) -> Result<(), DialogError> {
-        let from_tag = request.header("From").and_then(fields::tag);
-        let to_tag = request.header("To").and_then(fields::tag);
         if request.call_id() != Some(self.id.call_id.as_str())
-            || from_tag != Some(self.id.remote_tag.as_str())
-            || to_tag != Some(self.id.local_tag.as_str())
+            || request.from_tag().as_deref() != Some(self.id.remote_tag.as_str())
+            || request.to_tag().as_deref() != Some(self.id.local_tag.as_str())
         {
             return Err(DialogError::Mismatch);
         }

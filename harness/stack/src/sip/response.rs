@@ -15,7 +15,7 @@ pub fn response_to(req: &Message, code: StatusCode, to_tag: Option<&str>) -> Mes
     }
     if let Some(to) = req.header("To") {
         let to = match to_tag {
-            Some(tag) if crate::sip::fields::tag(to).is_none() => format!("{to};tag={tag}"),
+            Some(tag) if req.to_tag().is_none() => format!("{to};tag={tag}"),
             _ => to.to_owned(),
         };
         resp.headers.push("To", to);

@@ -1,7 +1,6 @@
 //! The INVITE client transaction (RFC 3261 17.1.1, with the Accepted state of RFC 6026 7.2).
 
 use super::{ClientEvent, Reliability, TimerKind, TimerTable, Timers};
-use crate::sip::fields;
 use cpmconf_codec::sip::{Message, Method};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -184,7 +183,7 @@ impl ClientInvite {
 pub fn ack_for_non_2xx(request: &Message, response: &Message) -> Message {
     let uri = request.request_uri().unwrap_or_default();
     let mut ack = Message::request(Method::Ack, uri);
-    if let Some(via) = fields::top_via(request) {
+    if let Some(via) = request.top_via_value() {
         ack.headers.push("Via", via);
     }
     for name in ["Max-Forwards", "From"] {

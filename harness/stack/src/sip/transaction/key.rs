@@ -1,6 +1,5 @@
 //! Transaction matching keys (RFC 3261 17.1.3 for responses, 17.2.3 for requests).
 
-use crate::sip::fields;
 use cpmconf_codec::sip::{Message, Method};
 
 /// The key of a transaction: the top Via branch and the method (ACK maps to INVITE on the
@@ -22,7 +21,7 @@ impl TransactionKey {
     /// CSeq method).
     pub fn for_response(resp: &Message) -> Option<TransactionKey> {
         Some(TransactionKey {
-            branch: fields::top_branch(resp)?,
+            branch: resp.top_branch()?,
             method: resp.cseq_method()?,
         })
     }
@@ -30,7 +29,7 @@ impl TransactionKey {
     /// The key of a request this side sends (its own client transaction).
     pub fn for_client_request(req: &Message) -> Option<TransactionKey> {
         Some(TransactionKey {
-            branch: fields::top_branch(req)?,
+            branch: req.top_branch()?,
             method: req.method()?.clone(),
         })
     }
@@ -38,7 +37,7 @@ impl TransactionKey {
     /// RFC 3261 17.2.3: the server transaction a received request belongs to; an ACK matches the
     /// INVITE transaction with the same branch.
     pub fn for_server_request(req: &Message) -> Option<TransactionKey> {
-        Self::for_server_request_branch(req, &fields::top_branch(req)?)
+        Self::for_server_request_branch(req, &req.top_branch()?)
     }
 
     /// [`TransactionKey::for_server_request`] with the top Via's branch already at hand (one

@@ -95,8 +95,7 @@ impl ServerInvite {
 
     /// The To tag of the last response sent (so a 487 after a CANCEL keeps it).
     pub fn last_response_to_tag(&self) -> Option<String> {
-        let to = self.last_response.as_ref()?.header("To")?;
-        crate::sip::fields::tag(to).map(str::to_owned)
+        self.last_response.as_ref()?.to_tag()
     }
 
     /// The TU sends a response through this transaction. Returns `false` (and sends nothing) when
