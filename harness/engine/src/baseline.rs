@@ -441,10 +441,6 @@ fn via_values(m: &sip::Message) -> Vec<String> {
         .collect()
 }
 
-fn top_branch(m: &sip::Message) -> Option<String> {
-    m.top_via().ok()?.branch().map(str::to_owned)
-}
-
 /// Each response of the subject with the request it answers (the latest earlier request of the
 /// peer with its Call-ID, CSeq number and method and top Via branch): (response entry, request,
 /// response).
@@ -459,12 +455,12 @@ fn answered_requests(cx: &Ctx<'_>) -> Vec<(usize, sip::Message, sip::Message)> {
         if r.is_request() {
             continue;
         }
-        let branch = top_branch(r);
+        let branch = r.top_branch();
         let req = requests.iter().rev().find(|(i, q)| {
             *i < e.index
                 && same_transaction(q, r)
                 && q.method().cloned() == r.cseq_method()
-                && top_branch(q) == branch
+                && q.top_branch() == branch
         });
         if let Some((_, q)) = req {
             out.push((e.index, (*q).clone(), r.clone()));

@@ -397,7 +397,7 @@ async fn serve(
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 None => {
-                    observe_received(&inner, &role, sid, &mut conn);
+                    observe_received(&inner, role.as_str(), sid, &mut conn);
                     let _ = conn.close().await;
                     break "closed by the sim".to_owned();
                 }
@@ -415,7 +415,7 @@ async fn serve(
                     let _ = reply.send(r);
                 }
                 Some(MsrpCmd::Close { reply }) => {
-                    observe_received(&inner, &role, sid, &mut conn);
+                    observe_received(&inner, role.as_str(), sid, &mut conn);
                     let r = conn.close().await.map_err(|e| SimError::Msrp(e.to_string()));
                     let _ = reply.send(r);
                     break "closed by the sim".to_owned();

@@ -347,7 +347,7 @@ impl SipEndpoint {
         transport: Transport,
     ) -> Result<Message, StackError> {
         if req.headers.contains("Via") {
-            if fields::top_branch(&req).is_none() {
+            if req.top_branch().is_none() {
                 return Err(StackError::Invalid(
                     "the top Via is malformed or has no branch".into(),
                 ));
@@ -516,7 +516,7 @@ impl ClientTx {
 /// (same branch) and Route.
 pub fn cancel_for(invite: &Message) -> Message {
     let mut c = Message::request(Method::Cancel, invite.request_uri().unwrap_or_default());
-    if let Some(v) = fields::top_via(invite) {
+    if let Some(v) = invite.top_via_value() {
         c.headers.push("Via", v);
     }
     c.headers.push("Max-Forwards", "70");

@@ -5,18 +5,6 @@
 use cpmconf_codec::sip::{Message, Via};
 use std::net::{IpAddr, SocketAddr};
 
-/// The first (topmost) Via value of a message. A thin wrapper kept for `endpoint.rs` until it
-/// moves onto [`Message::top_via_value`]; new code uses that.
-pub fn top_via(msg: &Message) -> Option<&str> {
-    msg.top_via_value()
-}
-
-/// The branch of the top Via. A thin wrapper kept for `endpoint.rs` until it moves onto
-/// [`Message::top_branch`]; new code uses that.
-pub fn top_branch(msg: &Message) -> Option<String> {
-    msg.top_branch()
-}
-
 /// `host:port` for a Via sent-by or a URI, with brackets around IPv6 addresses.
 pub fn host_port(addr: SocketAddr) -> String {
     format!("{}:{}", host(addr.ip()), addr.port())
