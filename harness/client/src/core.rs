@@ -241,11 +241,6 @@ impl Core {
     /// Fires `kind` after `after`.
     pub fn arm(&self, after: Duration, kind: TimerKind) {
         let internal = self.internal.clone();
-        if after.is_zero() {
-            // Due now: queued at once, so a `sync` that follows sees it handled first.
-            let _ = internal.send(Internal::Timer(kind));
-            return;
-        }
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
             let _ = internal.send(Internal::Timer(kind));
