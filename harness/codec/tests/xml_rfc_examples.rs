@@ -336,7 +336,10 @@ fn built_bodies_are_what_peers_expect() {
 /// stand for, whichever way the parser hands them over (quick-xml 0.38+ gives each reference as an
 /// event of its own rather than inside the text).
 #[rstest]
-#[case::predefined(b"<a>x &amp; y &lt;z&gt; &quot;q&quot; &apos;</a>", "x & y <z> \"q\" '")]
+#[case::predefined(
+    b"<a>x &amp; y &lt;z&gt; &quot;q&quot; &apos;</a>",
+    "x & y <z> \"q\" '"
+)]
 #[case::char_refs(b"<a>&#x41;&#66;&#x1F600;</a>", "AB\u{1F600}")]
 #[case::reference_first_and_last(b"<a>&lt;tag&gt;</a>", "<tag>")]
 #[case::cdata_kept_verbatim(b"<a>1 <![CDATA[&amp; <b>]]> 2</a>", "1 &amp; <b> 2")]

@@ -231,8 +231,7 @@ impl MatchEnv {
     /// ([`scenario_seed`]), no saved messages. The runner adds `client.*` / `sim.*` / `run.*`.
     pub fn for_scenario(scenario: &crate::scenario::Scenario, run_seed: u64) -> MatchEnv {
         use rand::SeedableRng;
-        let mut rng =
-            rand::rngs::ChaCha20Rng::seed_from_u64(scenario_seed(run_seed, &scenario.id));
+        let mut rng = rand::rngs::ChaCha20Rng::seed_from_u64(scenario_seed(run_seed, &scenario.id));
         let mut bindings = Bindings::from_given(&scenario.given, &mut rng);
         bindings.set("run.seed", run_seed.to_string());
         MatchEnv {

@@ -3,10 +3,10 @@
 //! decide whether a request is answered automatically or held for the engine.
 
 use crate::network::Inner;
+use crate::role::Role;
 use crate::spec::{RequestId, ResponseSpec, SessionId};
 use crate::SimError;
 use cpmconf_codec::msrp;
-use crate::role::Role;
 use cpmconf_codec::sip::{Message, Method, Uri};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -266,8 +266,16 @@ mod tests {
             s.action_for(&bob, &m),
             Some(Action::Reply { code: 486, .. })
         ));
-        assert_eq!(s.action_for(&bob, &m), None, "used up; bob's own mode is Auto");
-        assert_eq!(s.action_for(&Role::Pf, &m), Some(Action::Hold), "the * mode");
+        assert_eq!(
+            s.action_for(&bob, &m),
+            None,
+            "used up; bob's own mode is Auto"
+        );
+        assert_eq!(
+            s.action_for(&Role::Pf, &m),
+            Some(Action::Hold),
+            "the * mode"
+        );
         let i = req(Method::Invite, "sip:g@cf.test;transport=tcp");
         assert_eq!(s.action_for(&Role::Cf, &i), Some(Action::Hold));
         let other = req(Method::Invite, "sip:g@cf.test:5070");

@@ -102,7 +102,11 @@ fn open(
 ) -> Result<Element, DecodeError> {
     let (rr, _) = reader.resolver().resolve_element(e.name());
     let ns = resolved(rr).map_err(|p| {
-        DecodeError::new(offset, rule, format!("a declared namespace prefix, not `{p}`"))
+        DecodeError::new(
+            offset,
+            rule,
+            format!("a declared namespace prefix, not `{p}`"),
+        )
     })?;
     let name = e.local_name().as_ref().to_owned();
     let mut attrs = Vec::new();
@@ -116,7 +120,11 @@ fn open(
         }
         let (arr, local) = reader.resolver().resolve_attribute(key);
         let ans = resolved(arr).map_err(|p| {
-            DecodeError::new(offset, rule, format!("a declared attribute prefix, not `{p}`"))
+            DecodeError::new(
+                offset,
+                rule,
+                format!("a declared attribute prefix, not `{p}`"),
+            )
         })?;
         let value = a
             .normalized_value(XmlVersion::Implicit1_0)

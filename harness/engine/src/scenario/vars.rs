@@ -213,8 +213,8 @@ pub fn uuid_v4(rng: &mut dyn Rng) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
     use rand::rngs::ChaCha20Rng;
+    use rand::SeedableRng;
     use rstest::rstest;
 
     #[rstest]
