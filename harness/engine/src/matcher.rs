@@ -1300,16 +1300,33 @@ pub(crate) fn cpim_value(obs: Observed<'_>, key: &str) -> Option<String> {
                 .ok()?;
         return Some(String::from_utf8_lossy(&p).into_owned());
     }
-    let values = match key.split_once('.') {
+    cpim_header_values(&msg, key)
+        .ok()?
+        .first()
+        .map(|v| v.to_string())
+}
+
+/// The values of CPIM header `key` of `msg` as a scenario names it: `Content-Type` (of the
+/// encapsulated object), `<prefix>.<Name>` (by the namespace the prefix stands for, whatever
+/// prefix the message declared), or a header of the CPIM namespace (`From`, `To`, ...).
+fn cpim_header_values<'m>(msg: &'m cpim::Message, key: &str) -> Result<Vec<&'m str>, MatchError> {
+    if key.eq_ignore_ascii_case("Content-Type") {
+        return Ok(msg.content_type().into_iter().collect());
+    }
+    Ok(match key.split_once('.') {
         Some((prefix, name)) => {
-            let (_, ns) = CPIM_PREFIXES
+            let Some((_, ns)) = CPIM_PREFIXES
                 .iter()
-                .find(|(p, _)| p.eq_ignore_ascii_case(prefix))?;
+                .find(|(p, _)| p.eq_ignore_ascii_case(prefix))
+            else {
+                return Err(MatchError::Unsupported(format!(
+                    "CPIM key {key:?}: unknown namespace prefix {prefix:?} (known: imdn)"
+                )));
+            };
             msg.get_ns_all(ns, name)
         }
         None => msg.get_ns_all(cpim::NS_CPIM, key),
-    };
-    values.first().map(|v| v.to_string())
+    })
 }
 
 fn cpim_findings(
@@ -1356,20 +1373,8 @@ fn cpim_findings(
                     continue;
                 }
             }
-        } else if key.eq_ignore_ascii_case("Content-Type") {
-            msg.content_type().into_iter().collect()
-        } else if let Some((prefix, name)) = key.split_once('.') {
-            let Some((_, ns)) = CPIM_PREFIXES
-                .iter()
-                .find(|(p, _)| p.eq_ignore_ascii_case(prefix))
-            else {
-                return Err(MatchError::Unsupported(format!(
-                    "CPIM key {key:?}: unknown namespace prefix {prefix:?} (known: imdn)"
-                )));
-            };
-            msg.get_ns_all(ns, name)
         } else {
-            msg.get_ns_all(cpim::NS_CPIM, key)
+            cpim_header_values(&msg, key)?
         };
         let kind = if is_address_cpim_key(key) {
             ValueKind::Uri
