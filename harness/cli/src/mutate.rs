@@ -81,9 +81,7 @@ pub fn run(a: &MutateArgs) -> ExitCode {
         std::env::temp_dir().join(format!("cpmconf-mutate-{stamp}-{}", std::process::id()));
     let opts = MutateOptions {
         seed: a.seed,
-        timing: Timing {
-            scale: a.time_scale,
-        },
+        timing: Timing::new(a.time_scale, &profile),
         runs: a.jobs,
         ..MutateOptions::new(
             profile,

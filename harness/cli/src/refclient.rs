@@ -152,7 +152,10 @@ fn configure(
     ip: IpAddr,
 ) -> Result<ClientConfig, String> {
     let mut cfg = ClientConfig::from_configure(c, ip)?;
-    cfg.timers = cfg.timers.scaled(settings.time_scale);
+    cfg.timers = cpmconf_client::ClientTimers {
+        clock: settings.clock,
+        ..cfg.timers.scaled(settings.time_scale)
+    };
     cfg.faults = faults.clone();
     cfg.seed = settings.seed;
     Ok(cfg)

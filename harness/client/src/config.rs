@@ -117,8 +117,13 @@ pub struct ClientTimers {
     pub subscribe_expires: u32,
     /// Deadline of MSRP connection set-up.
     pub msrp_connect: Duration,
-    /// How long a deferred group session waits idle before the client leaves it (7.3.12 c).
+    /// How long a deferred group session waits idle before the client leaves it (7.3.12 c), in
+    /// protocol time.
     pub deferred_idle: Duration,
+    /// How long one second of protocol time lasts, in seconds (1 = real time): every timer the
+    /// client arms itself (registration and subscription refresh, deferred idle) runs on it.
+    /// Expires values on the wire stay in seconds.
+    pub clock: f64,
 }
 
 impl ClientTimers {
@@ -138,6 +143,16 @@ impl ClientTimers {
             ..self
         }
     }
+
+    /// `d` of protocol time on the client's clock (real time when `clock` is not a positive
+    /// number).
+    pub fn on_clock(&self, d: Duration) -> Duration {
+        if self.clock.is_finite() && self.clock > 0.0 {
+            d.mul_f64(self.clock)
+        } else {
+            d
+        }
+    }
 }
 
 impl Default for ClientTimers {
@@ -148,6 +163,7 @@ impl Default for ClientTimers {
             subscribe_expires: 3600,
             msrp_connect: Duration::from_secs(10),
             deferred_idle: Duration::from_secs(2),
+            clock: 1.0,
         }
     }
 }

@@ -238,8 +238,9 @@ impl Core {
         });
     }
 
-    /// Fires `kind` after `after`.
+    /// Fires `kind` after `after` of protocol time (on the client's clock).
     pub fn arm(&self, after: Duration, kind: TimerKind) {
+        let after = self.cfg.timers.on_clock(after);
         let internal = self.internal.clone();
         tokio::spawn(async move {
             tokio::time::sleep(after).await;

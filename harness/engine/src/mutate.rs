@@ -93,16 +93,16 @@ pub struct MutateOptions {
 }
 
 impl MutateOptions {
-    /// The defaults of `cpmconf mutate`: seed [`DEFAULT_SEED`], nominal timing, two scenarios at
+    /// The defaults of `cpmconf mutate`: seed [`DEFAULT_SEED`], nominal timing on the profile's clock, two scenarios at
     /// once in each of six runs at once (scenarios mostly wait on the network and on deadlines,
     /// so six runs share two cores), ten minutes per run, strict.
     pub fn new(profile: ClientProfile, fixtures_dir: PathBuf, work_dir: PathBuf) -> MutateOptions {
         MutateOptions {
+            timing: Timing::new(1.0, &profile),
             profile,
             fixtures_dir,
             work_dir,
             seed: DEFAULT_SEED,
-            timing: Timing::nominal(),
             jobs: 2,
             runs: 6,
             run_deadline: Duration::from_secs(600),
@@ -314,13 +314,13 @@ fn cost(s: &Scenario) -> Duration {
     };
     for step in &s.steps {
         match step {
-            Step::Expect(e) | Step::ExpectNone(e) => see(e.within.map(|d| d.0)),
+            Step::Expect(e) | Step::ExpectNone(e) => see(e.within.or(e.timer).map(|d| d.0)),
             Step::WaitFor(w) => see(w.within.map(|d| d.0)),
             Step::Parallel(items) | Step::AnyOrder(items) => {
                 for i in items {
                     match i {
                         GroupItem::Expect(e) | GroupItem::ExpectNone(e) => {
-                            see(e.within.map(|d| d.0))
+                            see(e.within.or(e.timer).map(|d| d.0))
                         }
                         GroupItem::WaitFor(w) => see(w.within.map(|d| d.0)),
                     }

@@ -557,6 +557,12 @@ impl Validator<'_> {
                 "an expectation names at most one of `sip`, `status`, `msrp`".into(),
             );
         }
+        if e.within.is_some() && e.timer.is_some() {
+            self.err(
+                "timer:",
+                "`within` (wall time) and `timer` (protocol time, on the client's clock) are alternatives: write one".into(),
+            );
+        }
         if none && e.save.is_some() {
             self.err(
                 "save:",
@@ -806,6 +812,11 @@ mod tests {
         "  - send: { as: cf, sip: INVITE, status: 200, answers: last_sent }\n",
         "s.yaml:8:",
         "exactly one of"
+    )]
+    #[case(
+        "  - expect: { sip: SUBSCRIBE, within: 4s, timer: 4s }\n",
+        "s.yaml:8:",
+        "`within` (wall time) and `timer` (protocol time, on the client's clock) are alternatives"
     )]
     fn semantic_errors(#[case] steps: &str, #[case] at: &str, #[case] msg: &str) {
         let got = run(&format!("{HEAD}{steps}"));

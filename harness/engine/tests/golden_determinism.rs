@@ -1,14 +1,18 @@
 //! Golden determinism under load: real scenarios that interleave SIP and MSRP traffic and run a
 //! conference subscription, run five times with the same seed, three at once while four CPU-burning
-//! threads keep the machine busy, give byte-identical golden projections.
+//! threads keep the machine busy, give byte-identical golden projections; and the whole suite,
+//! with other seeds, every scenario at once (`--jobs 64`) and busy loops beside, gives exactly
+//! the committed golden projections (the reference client's fast clock and the short settling
+//! window must not make them depend on timing).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cpmconf_engine::runner::{run_scenario, RunOptions, ScenarioReport};
-use cpmconf_engine::scenario::{load_file, LoadedScenario};
+use cpmconf_engine::report::{Reporter, RunEvent};
+use cpmconf_engine::runner::{run_scenario, run_suite, RunOptions, ScenarioReport};
+use cpmconf_engine::scenario::{load_file, scenario_files, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
 use cpmconf_engine::{Catalogue, Verdict};
 
@@ -42,6 +46,10 @@ fn options(dir: &Path, scenarios: Vec<LoadedScenario>) -> RunOptions {
         )
     }
 }
+
+/// The tests of this file load the machine themselves: they run one after the other, so each
+/// sees the load it sets up (its burners and its scenarios), not the sum of all.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Busy threads until dropped: the machine is loaded while the scenarios run.
 struct Burners {
@@ -100,6 +108,7 @@ async fn round(cat: &Catalogue, scenarios: &[LoadedScenario]) -> Vec<ScenarioRep
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn same_seed_same_projection_under_load() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let cat = Catalogue::embedded().expect("catalogue");
     let scenarios: Vec<LoadedScenario> = SCENARIOS.iter().map(|s| load(s)).collect();
     let _burn = Burners::start(4);
@@ -129,4 +138,99 @@ async fn same_seed_same_projection_under_load() {
             }
         }
     }
+}
+
+struct Discard;
+
+impl Reporter for Discard {
+    fn event(&mut self, _: &RunEvent) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Copies the committed golden snapshots of the reference client into `dir` (a failing
+/// comparison writes `.snap.new` files beside them, which must not land in the checkout).
+fn committed_goldens(dir: &Path) -> PathBuf {
+    let from = repo().join("golden/reference");
+    let to = dir.join("golden/reference");
+    std::fs::create_dir_all(&to).expect("golden dir");
+    let mut n = 0;
+    for e in std::fs::read_dir(&from)
+        .expect("golden/reference")
+        .flatten()
+    {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "snap") {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy a snapshot");
+            n += 1;
+        }
+    }
+    assert!(n > 40, "only {n} committed snapshots");
+    dir.join("golden")
+}
+
+/// The whole suite against the reference client, every scenario at once, CPU-burning threads
+/// beside, with seeds other than the goldens were written with: every scenario passes and its
+/// projection equals the committed snapshot.
+#[rstest::rstest]
+#[case::seed_1_one_burner(1, 1)]
+#[case::seed_424242_two_burners(424_242, 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_suite_at_64_jobs_matches_the_goldens_under_load(
+    #[case] seed: u64,
+    #[case] burners: usize,
+) {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let cat = Catalogue::embedded().expect("catalogue");
+    let scenarios: Vec<LoadedScenario> = scenario_files(&repo().join("scenarios"))
+        .iter()
+        .map(|p| load_file(p).unwrap_or_else(|d| panic!("{d}")))
+        .collect();
+    assert!(scenarios.len() > 60, "{} scenarios", scenarios.len());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let golden = committed_goldens(dir.path());
+    let opts = RunOptions {
+        golden_root: Some(golden),
+        seed,
+        jobs: 64,
+        ..options(dir.path(), scenarios)
+    };
+    let _burn = Burners::start(burners);
+    let mut discard = Discard;
+    let mut on_done = |_: &ScenarioReport| {};
+    let run = run_suite(
+        &cat,
+        &opts,
+        "reference",
+        String::new(),
+        &mut discard,
+        &mut on_done,
+    );
+    let summary = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the suite ends within its deadlines")
+        .expect("reporting");
+    let failing: Vec<String> = summary
+        .reports
+        .iter()
+        .filter(|r| r.result.verdict != Verdict::Pass)
+        .map(|r| {
+            format!(
+                "{}: {:?} {}",
+                r.result.id,
+                r.result.verdict,
+                r.result.message.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert!(failing.is_empty(), "seed {seed}: {failing:#?}");
+    assert!(
+        summary.regressions.is_empty(),
+        "seed {seed}: golden projections differ for {:?}",
+        summary.regressions
+    );
+    assert_eq!(summary.reports.len(), opts.scenarios.len());
 }

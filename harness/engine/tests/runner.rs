@@ -43,7 +43,10 @@ fn options(profile: &str, scenarios: Vec<LoadedScenario>, dir: &Path, seed: u64)
 async fn one(name: &str, scale: f64) -> (cpmconf_engine::runner::ScenarioReport, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = options(REFERENCE, vec![fixture(name)], dir.path(), 11);
-    opts.timing = Timing { scale };
+    opts.timing = Timing {
+        scale,
+        ..opts.timing
+    };
     let cat = Catalogue::embedded().unwrap();
     let loaded = opts.scenarios[0].clone();
     let t = std::time::Instant::now();

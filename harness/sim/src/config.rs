@@ -73,6 +73,11 @@ pub struct NetConfig {
     pub default_expires: u32,
     /// Expires granted to a conference subscription (the outline uses 120).
     pub conference_expires: u32,
+    /// Expires granted to the SUBSCRIBE that creates a conference subscription, when shorter
+    /// than `conference_expires` is wanted there only: a scenario about the refresh grants a
+    /// short first period and the usual one to the refresh, so the client refreshes once, not
+    /// on a loop while the run settles.
+    pub conference_expires_initial: Option<u32>,
     /// Keep an observation stream (off for `serve`, where nobody reads it).
     pub observe: bool,
     /// The Server header value of the sim's responses.
@@ -110,6 +115,7 @@ impl NetConfig {
             seed: 1,
             default_expires: 3600,
             conference_expires: 120,
+            conference_expires_initial: None,
             observe: true,
             server: "CPM-serv/OMA2.0 cpmconf-sim".into(),
             malformed: None,

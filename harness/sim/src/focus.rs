@@ -154,11 +154,15 @@ fn conference_info(c: &Conference, version: u32) -> ConferenceInfo {
 pub(crate) async fn on_subscribe(inner: &Arc<Inner>, held: &Held) -> Result<(), SimError> {
     let req = &held.tx.request;
     let focus = Aor::parse(req.request_uri().unwrap_or_default());
+    let longest = match inner.cfg.conference_expires_initial {
+        Some(first) if req.to_tag().is_none() => first,
+        _ => inner.cfg.conference_expires,
+    };
     let requested = req
         .header("Expires")
         .and_then(|e| e.trim().parse::<u32>().ok())
-        .unwrap_or(inner.cfg.conference_expires);
-    let expires = requested.min(inner.cfg.conference_expires);
+        .unwrap_or(longest);
+    let expires = requested.min(longest);
     // Requests reach the CF only for its own domain. A focus it did not create itself (one
     // named in an INVITE a scenario or the PF sent, e.g. a long-lived group session invited
     // back into) is adopted, with the subscriber as its first participant.

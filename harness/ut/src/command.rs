@@ -171,6 +171,11 @@ pub struct RunSettings {
     /// Factor applied to every deadline and SIP timer T1 (1.0 = nominal).
     #[serde(default = "one")]
     pub time_scale: f64,
+    /// How long one second of protocol time lasts, in seconds (the profile's `clock`, 1.0 =
+    /// real time): a client that can, runs its own timers (subscription and registration
+    /// refresh, idle periods) that much faster; Expires values on the wire stay in seconds.
+    #[serde(default = "one")]
+    pub clock: f64,
     /// Scenario being run, for the adapter's logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,

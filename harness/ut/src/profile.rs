@@ -45,6 +45,21 @@ pub struct ClientProfile {
     /// (`adapter: { kind: in_process }`); ignored for every other adapter.
     #[serde(default, skip_serializing_if = "ReferenceSettings::is_default")]
     pub reference: ReferenceSettings,
+    /// How long one second of protocol time lasts on this client, in seconds (default 1): a
+    /// client built to run its own timers faster (the reference client, at 0.05) refreshes a
+    /// subscription granted `Expires: 4` after 0.1 s instead of 2 s, and the scenarios'
+    /// `within:` windows shrink by the same factor. Given to an adapter in `hello`
+    /// (`settings.clock`); a client that cannot speed up its timers keeps 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub clock: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
 }
 
 /// Settings of the in-process reference client (`reference:` in a profile).
@@ -382,6 +397,17 @@ impl ClientProfile {
                     format!("auth_algorithms names {} twice", a.as_str()),
                 ));
             }
+        }
+        if !(profile.clock.is_finite() && profile.clock > 0.0 && profile.clock <= 1.0) {
+            let (line, column) = locate(text, "clock:");
+            return Err(invalid(
+                line,
+                column,
+                format!(
+                    "clock must be a number above 0 and at most 1 (how many seconds one protocol second lasts on the client; a slow client needs --time-scale instead), not {}",
+                    profile.clock
+                ),
+            ));
         }
         if let AdapterSpec::Process { command, .. } = &profile.adapter {
             if command.is_empty() {

@@ -132,3 +132,33 @@ fn protocol_waivers_are_read_from_the_profile(#[case] extra: &str, #[case] want:
     let p = ClientProfile::from_yaml(&text, "w.yaml").unwrap();
     assert_eq!(p.protocol_waivers, want);
 }
+
+/// `clock:` is how long one protocol second lasts on the client: the reference profiles run
+/// fast, a profile without it runs in real time, and a value outside (0, 1] is refused with
+/// the line and column of the key.
+#[rstest::rstest]
+#[case::reference("reference.yaml", 0.1)]
+#[case::subprocess("reference-subprocess.yaml", 0.1)]
+#[case::external("pjsua2.yaml", 1.0)]
+fn clock_of_the_profiles(#[case] file: &str, #[case] clock: f64) {
+    let p = ClientProfile::load(&clients_dir().join(file)).unwrap();
+    assert_eq!(p.clock, clock, "{file}");
+}
+
+#[rstest::rstest]
+#[case::zero("0")]
+#[case::negative("-0.5")]
+#[case::slower_than_real_time("2")]
+fn clock_outside_zero_to_one_is_refused(#[case] value: &str) {
+    let text = format!(
+        "name: x\nadapter: {{ kind: in_process }}\nidentity: {{ user: a, domain: test, password: p, instance_id: i }}\nclock: {value}\n"
+    );
+    let e = ClientProfile::from_yaml(&text, "p.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("p.yaml:4:1"), "{e}");
+    assert!(
+        e.contains("clock must be a number above 0 and at most 1"),
+        "{e}"
+    );
+}

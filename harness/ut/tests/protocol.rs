@@ -12,6 +12,7 @@ fn hello() -> Command {
         settings: RunSettings {
             seed: 7,
             time_scale: 2.0,
+            clock: 1.0,
             scenario: Some("SC-7-01".into()),
         },
     })

@@ -46,7 +46,7 @@ pub struct RunOptions {
 
 impl RunOptions {
     /// A run of `scenarios` against `profile` with the defaults of `cpmconf run`'s flags: no
-    /// golden comparison, seed 0, nominal timing, one job, not strict, no known failures, no
+    /// golden comparison, seed 0, nominal timing on the profile's clock, one job, not strict, no known failures, no
     /// faults, no blessing, no judged minimum. Set the rest with struct update syntax.
     pub fn new(
         profile: ClientProfile,
@@ -54,6 +54,7 @@ impl RunOptions {
         report_dir: PathBuf,
         fixtures_dir: PathBuf,
     ) -> RunOptions {
+        let timing = Timing::new(1.0, &profile);
         RunOptions {
             profile,
             scenarios,
@@ -61,7 +62,7 @@ impl RunOptions {
             golden_root: None,
             fixtures_dir,
             seed: 0,
-            timing: Timing::nominal(),
+            timing,
             jobs: 1,
             strict: false,
             known: KnownFailures::default(),
@@ -103,27 +104,49 @@ impl Interrupt {
     }
 }
 
-/// Deadlines of the runner, every one multiplied by `scale` (`--time-scale`).
+/// Time of a run. Two factors: `scale` (`--time-scale`) stretches every deadline and SIP
+/// timer, for a slow device or network; `clock` (the profile's) is how long one second of
+/// protocol time lasts on the client under test: its own timers (subscription refresh, idle
+/// periods) and the scenarios' `timer:` bounds, which measure them, run that much faster.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Timing {
     /// The global factor.
     pub scale: f64,
+    /// Seconds one protocol second lasts (1 = real time).
+    pub clock: f64,
 }
 
 impl Timing {
-    /// Nominal timing (factor 1).
+    /// Nominal timing (both factors 1).
     pub fn nominal() -> Timing {
-        Timing { scale: 1.0 }
+        Timing {
+            scale: 1.0,
+            clock: 1.0,
+        }
+    }
+
+    /// `--time-scale` `scale` for the client of `profile` (its `clock`).
+    pub fn new(scale: f64, profile: &ClientProfile) -> Timing {
+        Timing {
+            scale,
+            clock: profile.clock,
+        }
     }
 
     /// The factor every deadline and timer is multiplied by (1 when `scale` is not a positive
     /// number); handed as such only across the upper-tester protocol (`hello`'s `time_scale`).
     pub fn factor(&self) -> f64 {
-        if self.scale.is_finite() && self.scale > 0.0 {
-            self.scale
-        } else {
-            1.0
-        }
+        positive_or_one(self.scale)
+    }
+
+    /// The client's clock (1 when not a positive number); `hello`'s `clock`.
+    pub fn clock_factor(&self) -> f64 {
+        positive_or_one(self.clock)
+    }
+
+    /// A bound in protocol time (a step's `timer:`): scaled and on the client's clock.
+    pub fn window(&self, d: Duration) -> Duration {
+        d.mul_f64(self.factor() * self.clock_factor())
     }
 
     /// `d` scaled.
@@ -136,9 +159,13 @@ impl Timing {
         t.scaled(self.factor())
     }
 
-    /// Every timer of the reference client scaled: SIP, MSRP connection set-up, deferred idle.
+    /// Every timer of the reference client scaled (SIP, MSRP connection set-up, deferred idle),
+    /// its own protocol timers on the client's clock.
     pub fn client_timers(&self, t: cpmconf_client::ClientTimers) -> cpmconf_client::ClientTimers {
-        t.scaled(self.factor())
+        cpmconf_client::ClientTimers {
+            clock: self.clock_factor(),
+            ..t.scaled(self.factor())
+        }
     }
 
     /// Default deadline of an `expect`, a `wait_for` and a group.
@@ -164,7 +191,15 @@ impl Timing {
     /// After the client confirmed quiescence (`sync`), how long messages it sent just before
     /// may still take to reach the simulated network over loopback.
     pub fn sync_grace(&self) -> Duration {
-        self.scaled(Duration::from_millis(100))
+        self.scaled(Duration::from_millis(20))
+    }
+}
+
+fn positive_or_one(x: f64) -> f64 {
+    if x.is_finite() && x > 0.0 {
+        x
+    } else {
+        1.0
     }
 }
 
@@ -194,7 +229,10 @@ mod tests {
     /// defaults, the SIP timers and every timer of the reference client.
     #[test]
     fn every_deadline_and_timer_scales() {
-        let t = Timing { scale: 2.5 };
+        let t = Timing {
+            scale: 2.5,
+            clock: 1.0,
+        };
         assert_eq!(t.expect(), Duration::from_millis(12_500));
         let sip = cpmconf_client::Timers::default();
         assert_eq!(t.sip_timers(sip).timeout(), sip.timeout().mul_f64(2.5));
@@ -203,8 +241,29 @@ mod tests {
         assert_eq!(s.msrp_connect, c.msrp_connect.mul_f64(2.5));
         assert_eq!(s.deferred_idle, c.deferred_idle.mul_f64(2.5));
         assert_eq!(s.sip.t2, c.sip.t2.mul_f64(2.5));
-        let bad = Timing { scale: -1.0 };
+        let bad = Timing {
+            scale: -1.0,
+            clock: 0.0,
+        };
         assert_eq!(bad.factor(), 1.0);
         assert_eq!(bad.client_timers(c), c);
+    }
+
+    /// The client's clock shortens the scenario's `timer:` bounds and the client's own timers, not
+    /// the harness's deadlines and windows or the SIP transaction timers; `--time-scale` stretches all of them.
+    #[test]
+    fn the_clock_shortens_protocol_time_only() {
+        let t = Timing {
+            scale: 2.0,
+            clock: 0.05,
+        };
+        assert_eq!(t.window(Duration::from_secs(4)), Duration::from_millis(400));
+        assert_eq!(t.expect_none(), Duration::from_secs(2));
+        assert_eq!(t.expect(), Duration::from_secs(10));
+        assert_eq!(t.command(), Duration::from_secs(20));
+        let c = t.client_timers(cpmconf_client::ClientTimers::default());
+        assert_eq!(c.clock, 0.05);
+        assert_eq!(c.sip.t1, Duration::from_secs(1));
+        assert_eq!(c.on_clock(c.deferred_idle), Duration::from_millis(200));
     }
 }

@@ -157,9 +157,7 @@ async fn run_live(
         }
     };
     let mut cfg = net_config(opts, &tap, seed);
-    if let Some(e) = s.setup.conference_expires {
-        cfg.conference_expires = e;
-    }
+    cfg.conference_expires_initial = s.setup.conference_expires;
     let net = match Network::start(cfg).await {
         Ok(n) => n,
         Err(e) => {
@@ -548,6 +546,7 @@ async fn setup(
         settings: RunSettings {
             seed,
             time_scale: opts.timing.factor(),
+            clock: opts.timing.clock_factor(),
             scenario: Some(s.id.clone()),
         },
     });
@@ -731,9 +730,7 @@ async fn run_expect(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
             e.from
         ));
     }
-    let within = e
-        .within
-        .map_or(ctx.timing.expect(), |w| w.scaled(ctx.timing));
+    let within = e.bound(ctx.timing).unwrap_or(ctx.timing.expect());
     let deadline = Instant::now() + within;
     if matches!(&e.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("CLOSE")) {
         return run_expect_close(ctx, e, deadline, within).await;
@@ -961,9 +958,7 @@ async fn run_expect_none(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
             describe_expect(e)
         ))
     };
-    let window = e
-        .within
-        .map_or(ctx.timing.expect_none(), |w| w.scaled(ctx.timing));
+    let window = e.bound(ctx.timing).unwrap_or(ctx.timing.expect_none());
     let deadline = Instant::now() + window;
     // The window starts now: messages taken from the network before this step are outside it;
     // with `earlier: true` it starts at the latest `do` or `send` step.
@@ -1065,10 +1060,9 @@ async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Proves, S
     let within = items
         .iter()
         .filter_map(|i| match i {
-            GroupItem::Expect(e) | GroupItem::ExpectNone(e) => e.within,
-            GroupItem::WaitFor(w) => w.within,
+            GroupItem::Expect(e) | GroupItem::ExpectNone(e) => e.bound(ctx.timing),
+            GroupItem::WaitFor(w) => w.within.map(|d| d.scaled(ctx.timing)),
         })
-        .map(|d| d.scaled(ctx.timing))
         .max()
         .unwrap_or(ctx.timing.expect());
     let deadline = Instant::now() + within;

@@ -60,9 +60,10 @@ pub struct Setup {
     /// Register the client before the steps (default `true`).
     #[serde(default = "yes")]
     pub register: bool,
-    /// Longest conference subscription the Controlling Function grants, in seconds (default:
-    /// the network's, 120). A scenario about refreshing the subscription sets a short one, so
-    /// the refresh comes within seconds instead of a minute.
+    /// Longest conference subscription the Controlling Function grants to the SUBSCRIBE that
+    /// creates it, in seconds (default: the network's, 120, which every refresh gets). A
+    /// scenario about refreshing the subscription sets a short one, so the refresh comes within
+    /// seconds instead of a minute, once.
     #[serde(default)]
     pub conference_expires: Option<u32>,
 }
@@ -478,9 +479,14 @@ pub struct Expect {
     /// every condition of the step.
     #[serde(default)]
     pub evidence: BTreeMap<String, Vec<String>>,
-    /// Deadline (expect) or window (expect_none), scaled by the global factor.
+    /// Deadline (expect) or window (expect_none), in wall time, scaled by the global factor.
     #[serde(default)]
     pub within: Option<DurationSpec>,
+    /// Instead of `within`, a bound in protocol time, for a message a timer of the client's
+    /// own sends (a refresh within the granted Expires, leaving after an idle period): on the
+    /// client's clock (the profile's `clock`) and scaled by the global factor.
+    #[serde(default)]
+    pub timer: Option<DurationSpec>,
     /// `true`: the message may also be one the client sent before the step started (before the
     /// latest `do` or `send` step). By default an `expect` takes only what the client sent after
     /// the latest stimulus: what it sent before cannot be its answer.
@@ -491,6 +497,18 @@ pub struct Expect {
     /// came before it fails the step's requirements with the finding `order`.
     #[serde(default)]
     pub after: Option<String>,
+}
+
+impl Expect {
+    /// Its deadline or window as written: `within` in wall time, `timer` in protocol time on
+    /// the client's clock, both scaled by the global factor; `None` when neither is written.
+    pub fn bound(&self, timing: crate::runner::Timing) -> Option<std::time::Duration> {
+        match (self.within, self.timer) {
+            (Some(w), _) => Some(w.scaled(timing)),
+            (None, Some(t)) => Some(timing.window(t.0)),
+            (None, None) => None,
+        }
+    }
 }
 
 fn client_role() -> String {
