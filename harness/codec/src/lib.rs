@@ -12,6 +12,7 @@ pub mod body;
 pub mod cpim;
 pub mod error;
 pub mod finding;
+pub mod fuzzing;
 pub mod limits;
 pub mod msrp;
 pub mod multipart;

@@ -425,3 +425,17 @@ proptest! {
         }
     }
 }
+
+/// Found by fuzzing (docs/fuzzing.md): a frame with a Content-Type header but neither a blank
+/// line nor a body re-encoded with a blank line it never had.
+#[rstest]
+#[case::lf(b"MSRP d9 S\nTo-Path:\nFrom-Path:\nContent-Type:\n-------d9+\n".as_slice())]
+#[case::crlf(
+    b"MSRP d9 SEND\r\nTo-Path: msrp://a:1/s;tcp\r\nFrom-Path: msrp://b:2/t;tcp\r\nContent-Type: text/plain\r\n-------d9$\r\n".as_slice()
+)]
+fn content_type_without_a_body_section_round_trips(#[case] frame: &[u8]) {
+    let d = Message::parse(frame).expect("decodes");
+    assert!(d.value.body.is_empty());
+    assert_eq!(d.value.to_bytes(), frame);
+    cpmconf_codec::fuzzing::msrp(frame);
+}

@@ -318,9 +318,13 @@ impl Message {
         format!("-------{}{}", self.tid, self.flag.as_char())
     }
 
-    /// `true` when the frame is written with a blank line and a body section.
+    /// `true` when the frame is written with a blank line and a body section: a decoded frame
+    /// as it came (a Content-Type with neither blank line nor body stays without one, found by
+    /// fuzzing), a built one also when it names a Content-Type.
     fn has_body_section(&self) -> bool {
-        self.raw_blank.is_some() || !self.body.is_empty() || self.content_type().is_some()
+        self.raw_blank.is_some()
+            || !self.body.is_empty()
+            || (self.raw_start.is_none() && self.content_type().is_some())
     }
 
     /// Encodes the frame; an unmodified decoded frame gives back its original bytes.
