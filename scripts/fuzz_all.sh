@@ -34,10 +34,13 @@ seed multipart
 printf -- '--b0undary\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b0undary\r\nContent-Type: application/resource-lists+xml\r\n\r\n<x/>\r\n--b0undary--\r\n' \
   >work/multipart/seed-two-parts
 
-run() {
-  local t=$1
-  "$BIN/$t" "work/$t" -runs="$RUNS" -print_final_stats=1 >"work/$t.log" 2>&1
-  echo "$t: $(grep -E '^stat::number_of_executed_units' "work/$t.log" | awk '{print $2}') executions, $(grep -cE 'ERROR|panicked|deadly signal' "work/$t.log" || true) findings"
+run() { # a finding stops that target (libFuzzer exits non-zero, the input is in fuzz/artifacts)
+  local t=$1 n
+  mkdir -p artifacts
+  "$BIN/$t" "work/$t" -runs="$RUNS" -print_final_stats=1 -artifact_prefix="artifacts/$t-" \
+    >"work/$t.log" 2>&1 || true
+  n=$(grep -cE '^==[0-9]+== ERROR: libFuzzer' "work/$t.log" || true)
+  echo "$t: $(grep -E '^stat::number_of_executed_units' "work/$t.log" | awk '{print $2}') executions, $n finding(s)"
 }
 i=0
 for t in "${TARGETS[@]}"; do
