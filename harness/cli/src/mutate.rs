@@ -22,9 +22,9 @@ pub struct MutateArgs {
     #[arg(long = "fault", value_name = "ID")]
     fault: Vec<String>,
     /// Runs at the same time (the baseline and one per fault), each running up to two scenarios
-    /// at once.
-    #[arg(long, value_name = "N", default_value_t = 6)]
-    jobs: usize,
+    /// at once. Default: 8 per core, at most 64 (as `run --jobs`: the runs mostly wait).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
     /// Seed of every run (replay a miss with `cpmconf run --strict --seed N --fault ID`).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SEED)]
     seed: u64,
@@ -50,7 +50,8 @@ pub fn run(a: &MutateArgs) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
-    if a.jobs == 0 {
+    let jobs = a.jobs.unwrap_or_else(cpmconf_engine::runner::default_jobs);
+    if jobs == 0 {
         return fail("--jobs must be at least 1");
     }
     if !(a.time_scale.is_finite() && a.time_scale > 0.0) {
@@ -82,7 +83,7 @@ pub fn run(a: &MutateArgs) -> ExitCode {
     let opts = MutateOptions {
         seed: a.seed,
         timing: Timing::new(a.time_scale, &profile),
-        runs: a.jobs,
+        runs: jobs,
         ..MutateOptions::new(
             profile,
             checkout
@@ -96,7 +97,7 @@ pub fn run(a: &MutateArgs) -> ExitCode {
         faults.len(),
         scenarios.len(),
         a.seed,
-        a.jobs
+        jobs
     );
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

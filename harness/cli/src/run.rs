@@ -10,7 +10,9 @@ use cpmconf_engine::diagnostic::Diagnostic;
 use cpmconf_engine::report::{
     HtmlReporter, JsonReporter, JunitReporter, Reporter, RunEvent, Selection, TerminalReporter,
 };
-use cpmconf_engine::runner::{now_stamp, random_seed, run_suite, Interrupt, RunOptions, Timing};
+use cpmconf_engine::runner::{
+    default_jobs, now_stamp, random_seed, run_suite, Interrupt, RunOptions, Timing,
+};
 use cpmconf_engine::scenario::{
     load_file, parse_scenario, scenario_files, LoadedScenario, Scenario,
 };
@@ -159,14 +161,6 @@ pub fn load_valid_scenarios(
         ));
     }
     Ok(scenarios)
-}
-
-/// Scenarios at once when `--jobs` is not given: 8 per core, at most 64. A scenario mostly
-/// waits (on the network, on the client, on its windows), so a suite is I/O-bound: the core
-/// count left the machine idle (the reference suite took 9.6 s wall for 0.2 s of CPU).
-pub fn default_jobs() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores * 8).min(64)
 }
 
 /// Where the golden files of a run live (`<root>/<client>/<scenario>.snap`), in this order:

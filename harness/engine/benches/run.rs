@@ -1,34 +1,17 @@
 //! Benchmarks of the live runner against the in-process reference client: one full run of every
-//! scenario under scenarios/ (jobs = 2, as on this 2-core machine) and the median scenario (the
-//! one whose duration is the median of a first full run, measured alone).
+//! scenario under scenarios/ with the default jobs (`runner::default_jobs`, 8 per core) and with
+//! 2 (the core count, the default before), and the median scenario (the one whose duration is the
+//! median of a first full run, measured alone).
 
 use std::path::Path;
 use std::time::Duration;
 
 use cpmconf_engine::report::{Reporter, RunEvent};
-use cpmconf_engine::runner::{run_scenario, run_suite, RunOptions};
-use cpmconf_engine::scenario::{load_file, LoadedScenario};
+use cpmconf_engine::runner::{default_jobs, run_scenario, run_suite, RunOptions};
+use cpmconf_engine::scenario::{load_file, scenario_files, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
 use cpmconf_engine::Catalogue;
 use criterion::{criterion_group, criterion_main, Criterion};
-
-/// Every scenario file under `dir` (the catalogue `requirements.yaml` is not one).
-fn scenario_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            scenario_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml")
-            && p.file_name().is_some_and(|n| n != "requirements.yaml")
-        {
-            out.push(p);
-        }
-    }
-}
 
 struct Discard;
 
@@ -43,13 +26,14 @@ impl Reporter for Discard {
 
 fn options(dir: &Path) -> RunOptions {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut files = Vec::new();
-    scenario_files(&repo.join("scenarios"), &mut files);
-    let scenarios: Vec<LoadedScenario> = files.iter().filter_map(|f| load_file(f).ok()).collect();
+    let scenarios: Vec<LoadedScenario> = scenario_files(&repo.join("scenarios"))
+        .iter()
+        .filter_map(|f| load_file(f).ok())
+        .collect();
     RunOptions {
         golden_root: Some(dir.join("golden")),
         seed: 1,
-        jobs: 2,
+        jobs: default_jobs(),
         bless: true,
         ..RunOptions::new(
             ClientProfile::load(&repo.join("fixtures/clients/reference.yaml"))
@@ -93,19 +77,28 @@ fn bench(c: &mut Criterion) {
         "{} scenarios; median scenario {median_id} ({median_ms} ms in the first run)",
         by_time.len()
     );
-    g.bench_function("full run (all scenarios)", |b| {
-        b.iter(|| {
-            rt.block_on(run_suite(
-                &cat,
-                &opts,
-                "reference",
-                "bench".into(),
-                &mut Discard,
-                &mut |_| {},
-            ))
-            .expect("run")
-        })
-    });
+    let two = RunOptions {
+        jobs: 2,
+        ..opts.clone()
+    };
+    for (name, o) in [
+        (format!("full run, {} jobs (default)", opts.jobs), &opts),
+        ("full run, 2 jobs".to_owned(), &two),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(run_suite(
+                    &cat,
+                    o,
+                    "reference",
+                    "bench".into(),
+                    &mut Discard,
+                    &mut |_| {},
+                ))
+                .expect("run")
+            })
+        });
+    }
     let median = opts
         .scenarios
         .iter()

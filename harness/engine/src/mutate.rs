@@ -94,8 +94,8 @@ pub struct MutateOptions {
 
 impl MutateOptions {
     /// The defaults of `cpmconf mutate`: seed [`DEFAULT_SEED`], nominal timing on the profile's clock, two scenarios at
-    /// once in each of six runs at once (scenarios mostly wait on the network and on deadlines,
-    /// so six runs share two cores), ten minutes per run, strict.
+    /// once in each of [`default_jobs`](crate::runner::default_jobs) runs at once (8 per core:
+    /// scenarios mostly wait on the network and on deadlines), ten minutes per run, strict.
     pub fn new(profile: ClientProfile, fixtures_dir: PathBuf, work_dir: PathBuf) -> MutateOptions {
         MutateOptions {
             timing: Timing::new(1.0, &profile),
@@ -104,7 +104,7 @@ impl MutateOptions {
             work_dir,
             seed: DEFAULT_SEED,
             jobs: 2,
-            runs: 6,
+            runs: crate::runner::default_jobs(),
             run_deadline: Duration::from_secs(600),
             strict: true,
         }

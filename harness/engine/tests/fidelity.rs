@@ -7,29 +7,14 @@ use std::path::{Path, PathBuf};
 
 use cpmconf_engine::assess::step_verifies;
 use cpmconf_engine::client::all_faults;
-use cpmconf_engine::scenario::{load_file, Scenario};
+use cpmconf_engine::scenario::{load_file, scenario_files, Scenario};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yaml")
-            && p.file_name().is_some_and(|n| n != "requirements.yaml")
-        {
-            out.push(p);
-        }
-    }
-}
-
 fn scenarios() -> Vec<Scenario> {
-    let mut paths = Vec::new();
-    files(&root().join("scenarios"), &mut paths);
-    paths
+    scenario_files(&root().join("scenarios"))
         .iter()
         .map(|p| load_file(p).unwrap_or_else(|d| panic!("{d}")).scenario)
         .collect()

@@ -12,28 +12,12 @@ use std::time::Duration;
 use cpmconf_engine::report::{Reporter, RunEvent};
 use cpmconf_engine::runner::monitor::WELL_FORMED;
 use cpmconf_engine::runner::{run_suite, RunOptions};
-use cpmconf_engine::scenario::{load_file, LoadedScenario};
+use cpmconf_engine::scenario::{load_file, scenario_files, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
 use cpmconf_engine::{Catalogue, Verdict};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Every scenario file under `dir` (not the catalogue).
-fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for p in rd.flatten().map(|e| e.path()) {
-        if p.is_dir() {
-            scenario_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yaml")
-            && p.file_name().is_some_and(|n| n != "requirements.yaml")
-        {
-            out.push(p);
-        }
-    }
 }
 
 struct Quiet;
@@ -50,9 +34,7 @@ impl Reporter for Quiet {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_stimulus_passes_the_rules_the_client_is_judged_by() {
     let root = repo_root();
-    let mut files = Vec::new();
-    scenario_files(&root.join("scenarios"), &mut files);
-    files.sort();
+    let files = scenario_files(&root.join("scenarios"));
     let scenarios: Vec<LoadedScenario> = files
         .iter()
         .map(|f| load_file(f).unwrap_or_else(|d| panic!("{d}")))

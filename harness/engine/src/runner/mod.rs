@@ -12,6 +12,6 @@ pub mod scenario_run;
 pub mod send;
 pub mod suite;
 
-pub use options::{now_stamp, random_seed, Interrupt, RunOptions, Timing};
+pub use options::{default_jobs, now_stamp, random_seed, Interrupt, RunOptions, Timing};
 pub use scenario_run::{run_scenario, ScenarioReport};
 pub use suite::{run_suite, RunSummary};
