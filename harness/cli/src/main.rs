@@ -16,6 +16,12 @@ mod validate;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's allocator: the codec and the simulator allocate many small,
+/// short-lived values per message, and under `serve`'s load glibc's malloc, free and
+/// consolidation took about 28 % of the time (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Conformance test suite and SIP/MSRP simulator for OMA CPM messaging clients.
 ///
 /// A scripted SIP/IP core plus CPM Participating and Controlling Functions run YAML scenarios

@@ -10,6 +10,10 @@ use cpmconf_codec::{DecodeError, Decoded, Limits, Status};
 #[derive(Debug)]
 pub struct StreamFramer {
     buf: Vec<u8>,
+    /// Start of the bytes not yet cut out: messages are taken from the front by moving it, and
+    /// the buffer is compacted once per `push` (not once per message, which moved the rest of
+    /// the buffer for every message of a read holding many).
+    head: usize,
     consumed: usize,
     limits: Limits,
     cap: usize,
@@ -28,6 +32,7 @@ impl StreamFramer {
             .saturating_add(64 * 1024);
         StreamFramer {
             buf: Vec::new(),
+            head: 0,
             consumed: 0,
             limits,
             cap,
@@ -38,6 +43,10 @@ impl StreamFramer {
     /// Adds received bytes (ignored after an error).
     pub fn push(&mut self, data: &[u8]) {
         if !self.failed {
+            if self.head > 0 {
+                self.buf.drain(..self.head);
+                self.head = 0;
+            }
             self.buf.extend_from_slice(data);
         }
     }
@@ -48,20 +57,25 @@ impl StreamFramer {
         if self.failed {
             return None;
         }
-        if let Some(e) = hopeless_start(&self.buf) {
+        let rest = self.buf.get(self.head..).unwrap_or_default();
+        if let Some(e) = hopeless_start(rest) {
             return Some(Err(self.fail(e)));
         }
-        match Message::decode_stream(&self.buf, &self.limits) {
+        match Message::decode_stream(rest, &self.limits) {
             Ok(Status::Complete { value, consumed }) => {
-                let n = consumed.min(self.buf.len());
-                self.buf.drain(..n);
+                let n = consumed.min(rest.len());
+                self.head += n;
                 self.consumed += n;
+                if self.head == self.buf.len() {
+                    self.buf.clear();
+                    self.head = 0;
+                }
                 Some(Ok(value))
             }
             Ok(Status::Partial) => {
-                if self.buf.len() > self.cap {
+                if rest.len() > self.cap {
                     let e = DecodeError::new(
-                        self.buf.len(),
+                        rest.len(),
                         "limits/stream-buffer",
                         format!("a complete message within {} bytes", self.cap),
                     );
@@ -76,12 +90,15 @@ impl StreamFramer {
     fn fail(&mut self, e: DecodeError) -> DecodeError {
         self.failed = true;
         self.buf = Vec::new();
+        self.head = 0;
         e.shifted(self.consumed)
     }
 
     /// Bytes of an incomplete message held (CR and LF keep-alives not counted).
     pub fn pending_bytes(&self) -> usize {
         self.buf
+            .get(self.head..)
+            .unwrap_or_default()
             .iter()
             .filter(|b| !matches!(b, b'\r' | b'\n'))
             .count()
@@ -89,7 +106,7 @@ impl StreamFramer {
 
     /// Bytes held in the buffer.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.head
     }
 }
 

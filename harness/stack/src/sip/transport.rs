@@ -289,6 +289,8 @@ fn register(
     local: SocketAddr,
     peer: SocketAddr,
 ) -> mpsc::UnboundedSender<Vec<u8>> {
+    // Each write is a whole message (or a burst of them): waiting for more (Nagle) only delays.
+    let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
@@ -301,6 +303,9 @@ fn register(
     tx
 }
 
+/// Most bytes a connection's writer joins into one write.
+const WRITE_BATCH: usize = 64 * 1024;
+
 async fn writer(
     mut write: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
@@ -309,11 +314,21 @@ async fn writer(
     peer: SocketAddr,
 ) {
     while let Some(bytes) = rx.recv().await {
-        // Recorded before writing: the capture's order is causal.
+        // Recorded before writing: the capture's order is causal (one segment per message).
         if let Some(tap) = &tap {
             tap.tcp_data(local, peer, &bytes);
         }
-        if write.write_all(&bytes).await.is_err() {
+        // Messages queued meanwhile go out in the same write: one system call (and, for the
+        // peer, one read) for a burst of responses instead of one per message.
+        let mut batch = bytes;
+        while batch.len() < WRITE_BATCH {
+            let Ok(more) = rx.try_recv() else { break };
+            if let Some(tap) = &tap {
+                tap.tcp_data(local, peer, &more);
+            }
+            batch.extend_from_slice(&more);
+        }
+        if write.write_all(&batch).await.is_err() {
             return;
         }
     }
