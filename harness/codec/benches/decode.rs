@@ -1,7 +1,8 @@
 //! Decode throughput of the SIP and MSRP codecs on a realistic CPM corpus, with rsip (a
 //! published Rust SIP parser) decoding the same SIP corpus in the same run for comparison.
 //!
-//! Run: `cargo bench -p cpmconf-codec --bench decode`. Throughput is reported in bytes/s by
+//! Run: `cargo bench -p cpmconf-codec --bench decode` (glibc's allocator), with
+//! `--features bench-mimalloc` on mimalloc (the `cpmconf` binary's). Throughput is reported in bytes/s by
 //! criterion; messages/s is the corpus message count divided by the time per iteration (one
 //! iteration decodes the whole corpus once; the counts are printed at the start of the run).
 //!
@@ -12,6 +13,11 @@
 //! what it needs for byte-exact re-encoding. Neither parses header values into typed structures.
 
 use cpmconf_codec::{msrp, sip, Limits};
+
+/// `--features bench-mimalloc`: both parsers on the allocator the `cpmconf` binary ships with.
+#[cfg(feature = "bench-mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use criterion::{criterion_group, Criterion, Throughput};
 use std::hint::black_box;
 
