@@ -177,7 +177,7 @@ fn committed_goldens(dir: &Path) -> PathBuf {
 /// projection equals the committed snapshot.
 #[rstest::rstest]
 #[case::seed_1_one_burner(1, 1)]
-#[case::seed_424242_two_burners(424_242, 2)]
+#[case::seed_424242_three_burners(424_242, 3)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_suite_at_64_jobs_matches_the_goldens_under_load(
     #[case] seed: u64,

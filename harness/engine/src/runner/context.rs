@@ -59,6 +59,9 @@ pub struct Context<'n> {
     pub timing: Timing,
     /// `Some(false)` once the client refused `sync` (expect_none windows then run in full).
     pub sync_supported: Option<bool>,
+    /// How long the latest answered `sync` took: a loaded machine answers late, and the quiet
+    /// window after `sync` ([`Context::quiet_window`]) grows with it.
+    pub sync_latency: std::time::Duration,
     /// `true` once a step observed the client act (an `expect` or `wait_for` took a message or
     /// event): a SHALL NOT window before that would judge a situation that never arose.
     pub reached: bool,
@@ -173,6 +176,18 @@ impl<'n> Context<'n> {
         Ok(r.result_as::<serde_json::Value>(name)?)
     }
 
+    /// After an answered `sync`, how long the wire must stay quiet before the client counts as
+    /// settled: the nominal grace (20 ms, scaled), or four times the latest `sync`'s latency
+    /// when that is longer. On a loaded machine (a debug build, 64 scenarios at once, busy
+    /// loops) the client's tasks run late by about what its `sync` answer was late; a fixed
+    /// 20 ms then cut the golden projection before an unsubscription the client was about to
+    /// send.
+    pub fn quiet_window(&self) -> std::time::Duration {
+        self.timing
+            .sync_grace()
+            .max(self.sync_latency.saturating_mul(4))
+    }
+
     /// Asks the client to confirm it handled everything it received (`sync`). `false` when the
     /// client refuses it (`ok: false`, an unknown command); the caller then waits out the full
     /// window. An adapter that does not answer `sync` at all within the command deadline is a
@@ -182,9 +197,11 @@ impl<'n> Context<'n> {
             return Ok(false);
         }
         let deadline = self.timing.command();
+        let asked = Instant::now();
         match self.ut.command(Command::Sync, deadline).await {
             Ok(r) if r.ok => {
                 self.sync_supported = Some(true);
+                self.sync_latency = asked.elapsed();
                 Ok(true)
             }
             Ok(_) | Err(UtError::Rejected { .. }) => {

@@ -198,6 +198,7 @@ async fn run_live(
         sessions: Default::default(),
         timing: opts.timing,
         sync_supported: None,
+        sync_latency: Duration::ZERO,
         reached: false,
         warnings: Vec::new(),
         last_seq: 0,
@@ -377,10 +378,9 @@ fn write_capture_meta(
 /// Lets exchanges still running when the steps end (a reg-event or conference subscription and
 /// its NOTIFYs, MSRP responses) finish, so the golden cut comes at the same point every run.
 /// A round is: `sync` (the client handled everything it received), then wait until the client
-/// has sent nothing for a grace period. Rounds repeat until one passes with nothing at all on
+/// has sent nothing for the quiet window (20 ms, longer when `sync` was answered late). Rounds repeat until one passes with nothing at all on
 /// the wire (neither side sent a byte, seen on the tap), at most for the `expect` deadline.
 async fn settle(ctx: &mut Context<'_>, tap: &Tap) {
-    let grace = ctx.timing.sync_grace();
     let end = Instant::now() + ctx.timing.expect();
     loop {
         let before = tap.events().len();
@@ -390,6 +390,7 @@ async fn settle(ctx: &mut Context<'_>, tap: &Tap) {
                 break;
             }
         }
+        let grace = ctx.quiet_window();
         loop {
             let until = end.min(Instant::now() + grace);
             match ctx.wait(until, false).await {
@@ -984,7 +985,7 @@ async fn run_expect_none(ctx: &mut Context<'_>, e: &Expect) -> StepOutcome {
             match ctx.sync().await {
                 // Quiescent: what the client sent before answering is on its way; a short
                 // grace (bounded by the window) lets it reach the network.
-                Ok(true) => until = deadline.min(Instant::now() + ctx.timing.sync_grace()),
+                Ok(true) => until = deadline.min(Instant::now() + ctx.quiet_window()),
                 Ok(false) => {}
                 Err(err) => return error(err),
             }
@@ -1121,7 +1122,7 @@ async fn run_group(ctx: &mut Context<'_>, items: &[GroupItem]) -> Vec<(Proves, S
             if !sync_done {
                 sync_done = true;
                 match ctx.sync().await {
-                    Ok(true) => until = deadline.min(Instant::now() + ctx.timing.sync_grace()),
+                    Ok(true) => until = deadline.min(Instant::now() + ctx.quiet_window()),
                     Ok(false) => {}
                     Err(e) => return fail_all(e.to_string()),
                 }
