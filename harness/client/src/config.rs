@@ -131,11 +131,7 @@ impl ClientTimers {
     /// the SIP transaction timers, the MSRP connection deadline and the deferred idle time. The
     /// expiries are values the client asks for on the wire, not timers of its own: unchanged.
     pub fn scaled(self, factor: f64) -> ClientTimers {
-        let f = if factor.is_finite() && factor > 0.0 {
-            factor
-        } else {
-            1.0
-        };
+        let f = positive_or_one(factor);
         ClientTimers {
             sip: self.sip.scaled(f),
             msrp_connect: self.msrp_connect.mul_f64(f),
@@ -147,11 +143,16 @@ impl ClientTimers {
     /// `d` of protocol time on the client's clock (real time when `clock` is not a positive
     /// number).
     pub fn on_clock(&self, d: Duration) -> Duration {
-        if self.clock.is_finite() && self.clock > 0.0 {
-            d.mul_f64(self.clock)
-        } else {
-            d
-        }
+        d.mul_f64(positive_or_one(self.clock))
+    }
+}
+
+/// `x` when it is a positive number, else 1 (a factor that changes nothing).
+fn positive_or_one(x: f64) -> f64 {
+    if x.is_finite() && x > 0.0 {
+        x
+    } else {
+        1.0
     }
 }
 

@@ -6,23 +6,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use cpmconf_engine::report::{Reporter, RunEvent};
+use cpmconf_engine::report::Fanout;
 use cpmconf_engine::runner::{default_jobs, run_scenario, run_suite, RunOptions};
 use cpmconf_engine::scenario::{load_file, scenario_files, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
 use cpmconf_engine::Catalogue;
 use criterion::{criterion_group, criterion_main, Criterion};
-
-struct Discard;
-
-impl Reporter for Discard {
-    fn event(&mut self, _: &RunEvent) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn finish(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn options(dir: &Path) -> RunOptions {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -62,7 +51,7 @@ fn bench(c: &mut Criterion) {
             &opts,
             "reference",
             "bench".into(),
-            &mut Discard,
+            &mut Fanout::new(),
             &mut |_| {},
         ))
         .expect("run");
@@ -92,7 +81,7 @@ fn bench(c: &mut Criterion) {
                     o,
                     "reference",
                     "bench".into(),
-                    &mut Discard,
+                    &mut Fanout::new(),
                     &mut |_| {},
                 ))
                 .expect("run")

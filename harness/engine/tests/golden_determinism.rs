@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cpmconf_engine::report::{Reporter, RunEvent};
+use cpmconf_engine::report::Fanout;
 use cpmconf_engine::runner::{run_scenario, run_suite, RunOptions, ScenarioReport};
 use cpmconf_engine::scenario::{load_file, scenario_files, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
@@ -140,17 +140,6 @@ async fn same_seed_same_projection_under_load() {
     }
 }
 
-struct Discard;
-
-impl Reporter for Discard {
-    fn event(&mut self, _: &RunEvent) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn finish(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Copies the committed golden snapshots of the reference client into `dir` (a failing
 /// comparison writes `.snap.new` files beside them, which must not land in the checkout).
 fn committed_goldens(dir: &Path) -> PathBuf {
@@ -199,7 +188,8 @@ async fn whole_suite_at_64_jobs_matches_the_goldens_under_load(
         ..options(dir.path(), scenarios)
     };
     let _burn = Burners::start(burners);
-    let mut discard = Discard;
+    // An empty fan-out reports nothing.
+    let mut discard = Fanout::new();
     let mut on_done = |_: &ScenarioReport| {};
     let run = run_suite(
         &cat,

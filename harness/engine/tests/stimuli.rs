@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cpmconf_engine::report::{Reporter, RunEvent};
+use cpmconf_engine::report::Fanout;
 use cpmconf_engine::runner::monitor::WELL_FORMED;
 use cpmconf_engine::runner::{run_suite, RunOptions};
 use cpmconf_engine::scenario::{load_file, scenario_files, LoadedScenario};
@@ -18,17 +18,6 @@ use cpmconf_engine::{Catalogue, Verdict};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-struct Quiet;
-
-impl Reporter for Quiet {
-    fn event(&mut self, _: &RunEvent) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn finish(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,7 +43,7 @@ async fn every_stimulus_passes_the_rules_the_client_is_judged_by() {
         )
     };
     let cat = Catalogue::embedded().expect("catalogue");
-    let (mut quiet, mut on_done) = (Quiet, |_: &_| {});
+    let (mut quiet, mut on_done) = (Fanout::new(), |_: &_| {});
     let run = run_suite(
         &cat,
         &opts,

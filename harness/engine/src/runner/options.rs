@@ -117,14 +117,6 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// Nominal timing (both factors 1).
-    pub fn nominal() -> Timing {
-        Timing {
-            scale: 1.0,
-            clock: 1.0,
-        }
-    }
-
     /// `--time-scale` `scale` for the client of `profile` (its `clock`).
     pub fn new(scale: f64, profile: &ClientProfile) -> Timing {
         Timing {
