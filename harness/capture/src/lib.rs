@@ -24,7 +24,10 @@ pub mod tshark;
 pub mod wire_log;
 
 pub use error::{CaptureError, FrameProblem};
-pub use meta::{read_sidecar, sidecar_path, write_sidecar, CaptureMeta, MetaError, RoleEntry};
+pub use meta::{
+    read_sidecar, sidecar_path, write_sidecar, CallIdEntry, CaptureMeta, MetaError, RoleEntry,
+    RoleMap,
+};
 pub use pcap_reader::{
     read_capture, read_capture_bytes, Capture, CaptureEvent, CaptureReader, ReaderOptions,
     ReaderStats, TcpGap,

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// The sidecar format this build writes; [`read_sidecar`] rejects a newer one.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// One address and the role it played (e.g. `client`, `core`, `peer`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -16,6 +16,57 @@ pub struct RoleEntry {
     pub addr: SocketAddr,
     /// The role's name as the scenario uses it.
     pub role: String,
+}
+
+/// One SIP Call-ID and the role it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallIdEntry {
+    /// The Call-ID.
+    pub call_id: String,
+    /// The role's name.
+    pub role: String,
+}
+
+/// Who is who in a capture, as plain values: the role of each simulated address and of each
+/// SIP Call-ID. Exported by the simulated network after a run, read back from a sidecar, or
+/// given by hand (`cpmconf check --roles`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleMap {
+    /// The role of each address (every address not in it is the client's side).
+    pub addrs: std::collections::HashMap<SocketAddr, String>,
+    /// The role of each Call-ID, for messages of an address shared by roles.
+    pub call_ids: std::collections::HashMap<String, String>,
+}
+
+impl RoleMap {
+    /// The role of an address.
+    pub fn role_of_addr(&self, addr: SocketAddr) -> Option<String> {
+        self.addrs.get(&addr).cloned()
+    }
+
+    /// The role of a Call-ID.
+    pub fn role_of_call_id(&self, call_id: &str) -> Option<String> {
+        self.call_ids.get(call_id).cloned()
+    }
+}
+
+impl CaptureMeta {
+    /// The role map the sidecar records.
+    pub fn role_map(&self) -> RoleMap {
+        RoleMap {
+            addrs: self
+                .roles
+                .iter()
+                .map(|r| (r.addr, r.role.clone()))
+                .collect(),
+            call_ids: self
+                .call_ids
+                .iter()
+                .map(|c| (c.call_id.clone(), c.role.clone()))
+                .collect(),
+        }
+    }
 }
 
 /// What a run knew about a capture that the capture itself does not say.
@@ -29,6 +80,15 @@ pub struct CaptureMeta {
     pub roles: Vec<RoleEntry>,
     /// The run's seed, when it had one.
     pub seed: Option<u64>,
+    /// Which role each SIP Call-ID belongs to (the simulated core is one address for every
+    /// role; its messages are told apart by Call-ID). Format 2.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub call_ids: Vec<CallIdEntry>,
+    /// The judge's inputs a capture does not hold (format owned by the engine: upper-tester
+    /// events, `sync` answers, when waits ended), so the capture replays the live verdicts.
+    /// Format 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<serde_json::Value>,
     /// The sidecar format ([`FORMAT_VERSION`] when written by this build).
     pub format_version: u32,
 }

@@ -480,6 +480,11 @@ fn meta() -> CaptureMeta {
             role: "core".into(),
         }],
         seed: Some(42),
+        call_ids: vec![cpmconf_capture::CallIdEntry {
+            call_id: "a84b4c76e66710".into(),
+            role: "cf".into(),
+        }],
+        judge: Some(serde_json::json!({ "inputs": [] })),
         format_version: cpmconf_capture::meta::FORMAT_VERSION,
     }
 }

@@ -9,9 +9,11 @@
 pub mod assess;
 pub mod baseline;
 pub mod catalogue;
+pub mod check;
 pub mod diagnostic;
 pub mod golden;
 pub mod group;
+pub mod judge;
 pub mod lint;
 pub mod matcher;
 pub mod mutate;

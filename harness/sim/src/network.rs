@@ -335,6 +335,12 @@ impl Network {
             .map(Role::to_string)
     }
 
+    /// Who is who, as a plain value: the role of every simulated socket and of every Call-ID
+    /// seen so far (for labelling a capture, live or from its sidecar).
+    pub fn role_map(&self) -> cpmconf_capture::RoleMap {
+        self.inner.state().routing.role_map()
+    }
+
     /// The role that sent or received the request with this Call-ID (recorded for a received
     /// request only while observations are on, [`NetConfig::observe`]).
     pub fn role_of_call_id(&self, call_id: &str) -> Option<String> {
@@ -635,7 +641,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
             inner.observe(
                 "proxy",
                 ObservedKind::SipRequest {
-                    msg: tx.request.clone(),
+                    msg: tx.as_sent(),
                     handle: None,
                 },
             );
@@ -647,7 +653,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
             inner.observe(
                 Role::Core.as_str(),
                 ObservedKind::SipRequest {
-                    msg: tx.request.clone(),
+                    msg: tx.as_sent(),
                     handle: None,
                 },
             );
@@ -672,7 +678,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
         inner.observe(
             role.as_str(),
             ObservedKind::SipRequest {
-                msg: tx.request.clone(),
+                msg: tx.as_sent(),
                 handle: None,
             },
         );
@@ -700,7 +706,7 @@ fn on_request(inner: &Arc<Inner>, tx: ServerTx) {
         inner.observe(
             role.as_str(),
             ObservedKind::SipRequest {
-                msg: held.tx.request.clone(),
+                msg: held.tx.as_sent(),
                 handle,
             },
         );

@@ -72,6 +72,22 @@ impl Routing {
         self.proxied.contains(&(call_id.to_owned(), tag.to_owned()))
     }
 
+    /// Every address and Call-ID with its role, as plain values.
+    pub fn role_map(&self) -> cpmconf_capture::RoleMap {
+        cpmconf_capture::RoleMap {
+            addrs: self
+                .addr_roles
+                .iter()
+                .map(|(a, r)| (*a, r.to_string()))
+                .collect(),
+            call_ids: self
+                .call_roles
+                .iter()
+                .map(|(c, r)| (c.clone(), r.to_string()))
+                .collect(),
+        }
+    }
+
     /// How many Call-ID and tag entries are kept (they grow with every call routed).
     #[cfg(test)]
     pub fn per_call_entries(&self) -> (usize, usize) {

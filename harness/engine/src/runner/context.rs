@@ -1,171 +1,140 @@
-//! The state of one running scenario: the simulated network, the client's upper tester, the
-//! variables and saved messages, the observations not yet consumed by an `expect`, the requests a
-//! role holds for a scripted answer, and the upper-tester events not yet consumed.
+//! The live feed of the judge: observations from the simulated network, events and `sync`
+//! from the client's upper tester, stimuli carried out by the simulated roles and the upper
+//! tester, wall time. It also keeps what only the live run needs (requests held for a scripted
+//! answer, requests sent for CANCEL) and records the judge's inputs that a capture does not
+//! hold ([`crate::judge::timeline`]), so `cpmconf check` on the capture replays the same
+//! judgement.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cpmconf_sim::media::TransferProgress;
 use cpmconf_sim::{Network, ObservedKind, PendingRequest, SessionId, SimError};
-use cpmconf_ut::{Command, Event, UpperTester, UtError};
-use std::collections::{HashMap, VecDeque};
+use cpmconf_ut::{Command, UpperTester, UtError};
 use tokio::time::Instant;
 
-use crate::observed::{MatchEnv, Observed};
+use crate::assess::StepOutcome;
+use crate::judge::timeline::{Input, Timeline};
+use crate::judge::{Arrival, Feed, Obs, ObsKind, Want};
+use crate::observed::MatchEnv;
+use crate::scenario::Step;
+
+pub use crate::judge::RunError;
 
 use super::options::Timing;
 
-/// What waiting for the client produced.
-#[derive(Debug)]
-pub enum Arrival {
-    /// A new observation, now the last entry of the pool.
-    Observation,
-    /// A new upper-tester event, now the last entry of the backlog.
-    Event,
-    /// The deadline passed.
-    Deadline,
-}
-
-/// Why the scenario cannot go on (harness or adapter failure).
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The simulated network failed.
-    #[error("simulated network: {0}")]
-    Sim(#[from] SimError),
-    /// The upper tester failed (the message carries the adapter's stderr tail).
-    #[error("{0}")]
-    Ut(#[from] UtError),
-    /// Anything else (an unsupported step form, a missing saved message, ...).
-    #[error("{0}")]
-    Other(String),
-}
-
-/// One scenario's running state.
-pub struct Context<'n> {
+/// The live feed of one scenario.
+pub struct LiveFeed<'n> {
     /// The simulated network.
     pub net: &'n Network,
     /// The client under test.
     pub ut: Box<dyn UpperTester>,
-    /// Variables and saved messages.
-    pub env: MatchEnv,
-    /// Observations (everything the client sent) not consumed by an `expect` yet, in arrival
-    /// order.
-    pub pool: Vec<cpmconf_sim::Observed>,
-    /// Requests held by a role (manual mode), with the message, for `send: { status, answers }`.
-    pub held: Vec<PendingRequest>,
-    /// Upper-tester events not consumed yet, in arrival order.
-    pub backlog: VecDeque<Event>,
-    /// Requests the simulated roles sent: (Call-ID, CSeq number, request id), for CANCEL.
-    pub sent: Vec<(String, u32, cpmconf_sim::RequestId)>,
-    /// MSRP sessions of saved MSRP messages, by save name.
-    pub sessions: HashMap<String, SessionId>,
     /// Deadlines.
     pub timing: Timing,
-    /// `Some(false)` once the client refused `sync` (expect_none windows then run in full).
-    pub sync_supported: Option<bool>,
-    /// How long the latest answered `sync` took: a loaded machine answers late, and the quiet
-    /// window after `sync` ([`Context::quiet_window`]) grows with it.
-    pub sync_latency: std::time::Duration,
-    /// `true` once a step observed the client act (an `expect` or `wait_for` took a message or
-    /// event): a SHALL NOT window before that would judge a situation that never arose.
-    pub reached: bool,
-    /// Warnings for the report (not verdicts), emitted as run events after the steps.
-    pub warnings: Vec<String>,
-    /// The arrival number of the last observation taken from the network.
-    pub last_seq: u64,
-    /// The first arrival number an `expect` may take without `earlier: true`: set when a `do` or
-    /// `send` step starts, after taking everything the network had observed by then.
-    pub mark: u64,
-    /// For `after:`: by save name, the first arrival number that counts as after that message.
-    pub boundaries: HashMap<String, u64>,
+    /// Where `send` steps find their fixture files.
+    pub fixtures: PathBuf,
+    /// When the feed's clock started.
+    start: Instant,
+    /// Held requests of observations not claimed yet, by arrival number.
+    handles: HashMap<u64, PendingRequest>,
+    /// Requests held by a role (manual mode) and claimed by an `expect`, for `send: { status }`.
+    pub held: Vec<PendingRequest>,
+    /// Requests the simulated roles sent: (Call-ID, CSeq number, request id), for CANCEL.
+    pub sent: Vec<(String, u32, cpmconf_sim::RequestId)>,
+    /// MSRP sessions of claimed MSRP messages, by save name.
+    pub sessions: HashMap<String, SessionId>,
+    /// The judge's inputs a capture does not hold.
+    pub timeline: Timeline,
 }
 
-/// The matcher's view of an observation (`None` for the end of an MSRP session).
-pub fn view(o: &cpmconf_sim::Observed) -> Option<Observed<'_>> {
-    match &o.kind {
-        ObservedKind::SipRequest { msg, .. } | ObservedKind::SipResponse { msg, .. } => {
-            Some(Observed::Sip(msg))
+/// What a `send` step works with.
+pub struct SendContext<'a> {
+    /// The simulated network.
+    pub net: &'a Network,
+    /// Variables and saved messages.
+    pub env: &'a mut MatchEnv,
+    /// Requests held for a scripted answer.
+    pub held: &'a mut Vec<PendingRequest>,
+    /// Requests the roles sent.
+    pub sent: &'a mut Vec<(String, u32, cpmconf_sim::RequestId)>,
+    /// MSRP sessions by save name.
+    pub sessions: &'a HashMap<String, SessionId>,
+}
+
+impl<'n> LiveFeed<'n> {
+    /// A feed over `net` and the client's upper tester; the clock starts now.
+    pub fn new(
+        net: &'n Network,
+        ut: Box<dyn UpperTester>,
+        timing: Timing,
+        fixtures: PathBuf,
+    ) -> Self {
+        LiveFeed {
+            net,
+            ut,
+            timing,
+            fixtures,
+            start: Instant::now(),
+            handles: HashMap::new(),
+            held: Vec::new(),
+            sent: Vec::new(),
+            sessions: HashMap::new(),
+            timeline: Timeline::default(),
         }
-        ObservedKind::Msrp { frame, .. } => Some(Observed::Msrp(frame)),
-        ObservedKind::MsrpClosed { .. } => None,
     }
-}
 
-impl<'n> Context<'n> {
-    /// Waits until `deadline` for the next observation or upper-tester event (when
-    /// `events` is set); the arrival is appended to the pool or the backlog.
-    pub async fn wait(&mut self, deadline: Instant, events: bool) -> Result<Arrival, RunError> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if events {
-            tokio::select! {
-                o = self.net.next_observed(deadline) => self.take_observation(o),
-                e = self.ut.next_event(left) => match e {
-                    Ok(e) => {
-                        self.backlog.push_back(e);
-                        Ok(Arrival::Event)
-                    }
-                    Err(UtError::Timeout { .. }) => Ok(Arrival::Deadline),
-                    Err(e) => Err(e.into()),
-                },
+    fn at(&self, t: Duration) -> Instant {
+        self.start + t
+    }
+
+    fn observation(&mut self, o: cpmconf_sim::Observed) -> Obs {
+        let kind = match o.kind {
+            ObservedKind::SipRequest { msg, handle } => {
+                if let Some(h) = handle {
+                    self.handles.insert(o.seq, h);
+                }
+                ObsKind::Sip(msg)
             }
-        } else {
-            let o = self.net.next_observed(deadline).await;
-            self.take_observation(o)
-        }
+            ObservedKind::SipResponse { msg, .. } => ObsKind::Sip(msg),
+            ObservedKind::Msrp { frame, session } => ObsKind::Msrp { frame, session },
+            ObservedKind::MsrpClosed { session, reason } => ObsKind::MsrpClosed {
+                session,
+                by_peer: reason.starts_with("closed by the peer"),
+            },
+        };
+        let obs = Obs {
+            seq: o.seq,
+            role: o.role,
+            kind,
+        };
+        self.timeline.push(Input::observed(&obs));
+        obs
     }
 
-    fn take_observation(
-        &mut self,
-        o: Result<cpmconf_sim::Observed, SimError>,
-    ) -> Result<Arrival, RunError> {
+    fn taken(&mut self, o: Result<cpmconf_sim::Observed, SimError>) -> Result<Arrival, RunError> {
         match o {
-            Ok(o) => {
-                self.last_seq = self.last_seq.max(o.seq);
-                self.pool.push(o);
-                Ok(Arrival::Observation)
+            Ok(o) => Ok(Arrival::Observation(self.observation(o))),
+            Err(SimError::Timeout(_)) => {
+                self.timeline.push(Input::Deadline);
+                Ok(Arrival::Deadline)
             }
-            Err(SimError::Timeout(_)) => Ok(Arrival::Deadline),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Removes pool entry `i` (consumed by an expectation): keeps a held request for a later
-    /// `send: { status }`, saves the message as `last_received` and under `save`.
-    pub fn consume(&mut self, i: usize, save: Option<&str>) {
-        if i >= self.pool.len() {
-            return;
-        }
-        let o = self.pool.remove(i);
-        let after = o.seq + 1;
-        self.boundaries.insert("last_received".into(), after);
-        if let Some(name) = save {
-            self.boundaries.insert(name.to_string(), after);
-        }
-        if let ObservedKind::SipRequest {
-            handle: Some(h), ..
-        } = &o.kind
-        {
-            self.held.push(h.clone());
-        }
-        if let Some(v) = view(&o) {
-            self.env.save("last_received", v);
-            if let Some(name) = save {
-                self.env.save(name, v);
+    fn event(&mut self, e: Result<cpmconf_ut::Event, UtError>) -> Result<Arrival, RunError> {
+        match e {
+            Ok(e) => {
+                self.timeline.push(Input::event(&e));
+                Ok(Arrival::Event(e))
             }
-        }
-        if let (ObservedKind::Msrp { session, .. }, Some(name)) = (&o.kind, save) {
-            self.sessions.insert(name.to_string(), *session);
-        }
-    }
-
-    /// A stimulus step (`do`, `send`) starts: takes every observation the network already has
-    /// (what the client sent before now) and moves the mark past them, so that an `expect`
-    /// after this step takes only what the client sent from now on (unless `earlier: true`).
-    pub async fn mark_stimulus(&mut self) -> Result<(), RunError> {
-        loop {
-            match self.wait(Instant::now(), false).await? {
-                Arrival::Observation => {}
-                Arrival::Event | Arrival::Deadline => break,
+            Err(UtError::Timeout { .. }) => {
+                self.timeline.push(Input::Deadline);
+                Ok(Arrival::Deadline)
             }
+            Err(e) => Err(e.into()),
         }
-        self.mark = self.last_seq + 1;
-        Ok(())
     }
 
     /// Sends an upper-tester command and checks it was carried out.
@@ -176,48 +145,138 @@ impl<'n> Context<'n> {
         Ok(r.result_as::<serde_json::Value>(name)?)
     }
 
-    /// After an answered `sync`, how long the wire must stay quiet before the client counts as
-    /// settled: the nominal grace (20 ms, scaled), or four times the latest `sync`'s latency
-    /// when that is longer. On a loaded machine (a debug build, 64 scenarios at once, busy
-    /// loops) the client's tasks run late by about what its `sync` answer was late; a fixed
-    /// 20 ms then cut the golden projection before an unsubscription the client was about to
-    /// send.
-    pub fn quiet_window(&self) -> std::time::Duration {
-        self.timing
-            .sync_grace()
-            .max(self.sync_latency.saturating_mul(4))
+    async fn run_do(&mut self, cmd: &crate::scenario::Command, env: &MatchEnv) -> StepOutcome {
+        let Some((name, args)) = cmd.single() else {
+            return StepOutcome::Error("a `do` step names exactly one command".into());
+        };
+        let args = match env.interpolate_json(args) {
+            Ok(a) => a,
+            Err(e) => return StepOutcome::Error(e.to_string()),
+        };
+        let cmd = match Command::from_parts(name, args) {
+            Ok(c) => c,
+            Err(e) => return StepOutcome::Error(format!("command {name}: {e}")),
+        };
+        match self.command(cmd).await {
+            Ok(_) => StepOutcome::Passed,
+            // `ok: false` to a command of a capability the client declares: the situation the
+            // scenario needs could not be brought about; nothing about the client's wire
+            // behaviour.
+            Err(RunError::Ut(UtError::Rejected { command, error })) => {
+                StepOutcome::NotReached(format!("the client refused `{command}`: {error}"))
+            }
+            Err(e) => StepOutcome::Error(e.to_string()),
+        }
     }
 
-    /// Asks the client to confirm it handled everything it received (`sync`). `false` when the
-    /// client refuses it (`ok: false`, an unknown command); the caller then waits out the full
-    /// window. An adapter that does not answer `sync` at all within the command deadline is a
-    /// harness-side failure (`error` naming `sync`, docs/upper-tester.md).
-    pub async fn sync(&mut self) -> Result<bool, RunError> {
-        if self.sync_supported == Some(false) {
-            return Ok(false);
+    async fn run_send(&mut self, s: &crate::scenario::Send, env: &mut MatchEnv) -> StepOutcome {
+        let fixtures = self.fixtures.clone();
+        let mut sc = SendContext {
+            net: self.net,
+            env,
+            held: &mut self.held,
+            sent: &mut self.sent,
+            sessions: &self.sessions,
+        };
+        match super::send::send(&mut sc, s, &fixtures).await {
+            Ok(()) => StepOutcome::Passed,
+            // The role cannot build its message from what the client sent (an answer to a
+            // request without an SDP offer): the client's earlier message is the cause, and
+            // what follows cannot be reached. Not a harness failure.
+            Err(RunError::Sim(SimError::Invalid(m))) => {
+                StepOutcome::NotReached(format!("the simulated {} cannot send this: {m}", s.role))
+            }
+            // The client ended the session the role would send in (e.g. it left a deferred
+            // delivery early): a step verifying that judged it; what follows is not reached.
+            Err(RunError::Other(m)) if m.contains("has no MSRP session") => {
+                StepOutcome::NotReached(format!(
+                    "the simulated {} cannot send this: {m} (the client ended it)",
+                    s.role
+                ))
+            }
+            // A scenario about a provisioned limit the profile does not provision cannot be set
+            // up for this client: not judged, not a harness failure.
+            Err(e) if e.to_string().contains("${client.provisioned.") => {
+                StepOutcome::NotReached(format!("the client profile provisions no such value: {e}"))
+            }
+            Err(e) => StepOutcome::Error(e.to_string()),
         }
+    }
+}
+
+impl Feed for LiveFeed<'_> {
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    async fn next(&mut self, until: Duration, want: Want) -> Result<Arrival, RunError> {
+        let deadline = self.at(until);
+        let left = deadline.saturating_duration_since(Instant::now());
+        match want {
+            Want::Observations => {
+                let o = self.net.next_observed(deadline).await;
+                self.taken(o)
+            }
+            Want::Events => {
+                let e = self.ut.next_event(left).await;
+                self.event(e)
+            }
+            Want::Both => {
+                tokio::select! {
+                    o = self.net.next_observed(deadline) => self.taken(o),
+                    e = self.ut.next_event(left) => self.event(e),
+                }
+            }
+        }
+    }
+
+    /// An adapter that does not answer `sync` at all within the command deadline is a
+    /// harness-side failure (`error` naming `sync`, docs/upper-tester.md).
+    async fn sync(&mut self) -> Result<Option<Duration>, RunError> {
         let deadline = self.timing.command();
         let asked = Instant::now();
-        match self.ut.command(Command::Sync, deadline).await {
-            Ok(r) if r.ok => {
-                self.sync_supported = Some(true);
-                self.sync_latency = asked.elapsed();
-                Ok(true)
+        let answer = match self.ut.command(Command::Sync, deadline).await {
+            Ok(r) if r.ok => Some(asked.elapsed()),
+            Ok(_) | Err(UtError::Rejected { .. }) => None,
+            Err(UtError::Timeout { stderr_tail, .. }) => {
+                return Err(RunError::Other(format!(
+                    "the adapter did not answer `sync` within {}{}",
+                    crate::matcher::human_duration(deadline),
+                    if stderr_tail.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!("; stderr tail:\n{stderr_tail}")
+                    }
+                )))
             }
-            Ok(_) | Err(UtError::Rejected { .. }) => {
-                self.sync_supported = Some(false);
-                Ok(false)
-            }
-            Err(UtError::Timeout { stderr_tail, .. }) => Err(RunError::Other(format!(
-                "the adapter did not answer `sync` within {}{}",
-                crate::matcher::human_duration(deadline),
-                if stderr_tail.trim().is_empty() {
-                    String::new()
-                } else {
-                    format!("; stderr tail:\n{stderr_tail}")
-                }
-            ))),
-            Err(e) => Err(e.into()),
+            Err(e) => return Err(e.into()),
+        };
+        self.timeline.push(Input::Sync {
+            latency_us: answer.map(|d| d.as_micros() as u64),
+        });
+        Ok(answer)
+    }
+
+    async fn stimulus(&mut self, step: &Step, env: &mut MatchEnv) -> StepOutcome {
+        let o = match step {
+            Step::Do(cmd) => self.run_do(cmd, env).await,
+            Step::Send(s) => self.run_send(s, env).await,
+            _ => StepOutcome::Error("not a stimulus step".into()),
+        };
+        self.timeline.push(Input::stimulus(&o));
+        o
+    }
+
+    fn consumed(&mut self, o: &Obs, save: Option<&str>) {
+        if let Some(h) = self.handles.remove(&o.seq) {
+            self.held.push(h);
         }
+        if let (ObsKind::Msrp { session, .. }, Some(name)) = (&o.kind, save) {
+            self.sessions.insert(name.to_string(), *session);
+        }
+    }
+
+    fn progress(&self, session: u64) -> Option<TransferProgress> {
+        self.net.msrp_progress(session)
     }
 }

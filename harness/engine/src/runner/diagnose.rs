@@ -4,13 +4,13 @@
 use cpmconf_capture::Trace;
 use cpmconf_codec::sip::{Challenge, Credentials, Message};
 
-use super::labels::{Labeler, CLIENT};
+use crate::judge::labels::{Labeler, CLIENT};
 
 /// Why the client's registration did not succeed, from the trace: the final response to its last
 /// credentialed REGISTER, and its Authorization checked against the challenge and the
 /// provisioned password (algorithm label, realm, nonce, response recomputed). `None` when the
 /// trace holds no REGISTER exchange to explain.
-pub fn registration(trace: &Trace, labels: &Labeler<'_>, password: &str) -> Option<String> {
+pub fn registration(trace: &Trace, labels: &Labeler, password: &str) -> Option<String> {
     let mut registers: Vec<&Message> = Vec::new();
     let mut responses: Vec<&Message> = Vec::new();
     for e in &trace.entries {

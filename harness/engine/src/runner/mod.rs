@@ -5,7 +5,6 @@
 pub mod client;
 pub mod context;
 pub mod diagnose;
-pub mod labels;
 pub mod monitor;
 pub mod options;
 pub mod scenario_run;

@@ -10,7 +10,7 @@ use crate::assess::StepOutcome;
 use crate::baseline::{self, BaselineConfig, BaselineReport, ProtocolFinding, RuleStrength};
 use crate::verdict::{Finding, ProtocolResult, Verdict};
 
-use super::labels::{Labeler, CLIENT};
+use crate::judge::labels::{Labeler, CLIENT};
 
 /// The requirement the User-Agent monitor proves.
 pub const USER_AGENT_REQUIREMENT: &str = "7/user-agent-header";
@@ -123,11 +123,7 @@ pub const WELL_FORMED: &str = "codec/well-formed";
 
 /// The protocol baseline over every message the client sent (`crate::baseline`), as results per
 /// RFC rule with the profile's waivers applied.
-pub fn protocol(
-    trace: &Trace,
-    labels: &Labeler<'_>,
-    profile: &ClientProfile,
-) -> Vec<ProtocolResult> {
+pub fn protocol(trace: &Trace, labels: &Labeler, profile: &ClientProfile) -> Vec<ProtocolResult> {
     protocol_of(
         trace,
         &|e| labels.roles(e).0 == CLIENT,
@@ -157,7 +153,7 @@ pub fn protocol_of(
 /// the rules it judges the client by, and send what a CPM network and originating client send
 /// ([`baseline::stimulus`]). No scenario sends a deliberately broken message yet; one that
 /// does will need a `send` marker that leaves its entry out here.
-pub fn stimuli(trace: &Trace, labels: &Labeler<'_>) -> Vec<ProtocolFinding> {
+pub fn stimuli(trace: &Trace, labels: &Labeler) -> Vec<ProtocolFinding> {
     let sim = |e: &TraceEntry| labels.roles(e).0 != CLIENT;
     let mut findings = baseline::check(trace, &sim, &BaselineConfig::default()).findings;
     findings.extend(baseline::stimulus(trace, &sim));
@@ -391,4 +387,27 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
             (Verdict::Fail, RuleStrength::Should)
         );
     }
+}
+
+/// What is judged over a scenario's whole trace once its steps are done, the same live and
+/// from a capture: the User-Agent monitor (into `assessor`), the wire's explanation of a
+/// failed registration, the protocol baseline of the client and the simulator's own findings.
+pub fn judge_trace(
+    assessor: &mut crate::assess::Assessor<'_>,
+    trace: &Trace,
+    labels: &Labeler,
+    profile: &ClientProfile,
+    strict: bool,
+    registration_failed: bool,
+) -> (Vec<ProtocolResult>, Vec<ProtocolFinding>) {
+    if let Some(outcome) = user_agent(trace, &|e| labels.roles(e).0 == CLIENT, strict) {
+        assessor.record_monitor(USER_AGENT_REQUIREMENT, outcome);
+    }
+    if registration_failed {
+        if let Some(why) = super::diagnose::registration(trace, labels, &profile.identity.password)
+        {
+            assessor.explain(&format!("; from the wire: {why}"));
+        }
+    }
+    (protocol(trace, labels, profile), stimuli(trace, labels))
 }

@@ -14,10 +14,10 @@ use crate::matcher::icsi_of;
 use crate::observed::{MatchEnv, Observed, SavedMessage};
 use crate::scenario::{BodySend, CpimSend, MediaKind, MsrpStart, SdpSend, Send};
 
-use super::context::{Context, RunError};
+use super::context::{RunError, SendContext};
 
 /// Performs a `send` step.
-pub async fn send(ctx: &mut Context<'_>, s: &Send, fixtures: &Path) -> Result<(), RunError> {
+pub async fn send(ctx: &mut SendContext<'_>, s: &Send, fixtures: &Path) -> Result<(), RunError> {
     let role = ctx.env.interpolate(&s.role).map_err(other)?;
     if let Some(code) = s.status {
         return respond(ctx, s, code).await;
@@ -106,7 +106,7 @@ pub async fn send(ctx: &mut Context<'_>, s: &Send, fixtures: &Path) -> Result<()
 /// CANCEL of a pending INVITE a role sent (RFC 3261 9.1): `in_dialog` (or `answers`, default
 /// `last_sent`) names the saved INVITE. The CANCEL is saved (and becomes `last_sent`) as RFC 3261
 /// builds it: the INVITE's Request-URI, top Via, From, To, Call-ID and CSeq number.
-async fn cancel(ctx: &mut Context<'_>, s: &Send) -> Result<(), RunError> {
+async fn cancel(ctx: &mut SendContext<'_>, s: &Send) -> Result<(), RunError> {
     let name = s
         .in_dialog
         .as_deref()
@@ -172,7 +172,7 @@ fn other(e: impl std::fmt::Display) -> RunError {
     RunError::Other(e.to_string())
 }
 
-fn saved_call_id(ctx: &Context<'_>, name: &str) -> Result<String, RunError> {
+fn saved_call_id(ctx: &SendContext<'_>, name: &str) -> Result<String, RunError> {
     match ctx.env.saved.get(name) {
         Some(SavedMessage::Sip(m)) => m
             .call_id()
@@ -186,7 +186,7 @@ fn saved_call_id(ctx: &Context<'_>, name: &str) -> Result<String, RunError> {
 }
 
 /// A response to a held request (the role holds it because a later step answers it).
-async fn respond(ctx: &mut Context<'_>, s: &Send, code: u16) -> Result<(), RunError> {
+async fn respond(ctx: &mut SendContext<'_>, s: &Send, code: u16) -> Result<(), RunError> {
     let name = s.answers.as_deref().unwrap_or("last_received");
     let Some(SavedMessage::Sip(req)) = ctx.env.saved.get(name) else {
         return Err(RunError::Other(format!(
@@ -232,7 +232,7 @@ async fn respond(ctx: &mut Context<'_>, s: &Send, code: u16) -> Result<(), RunEr
 
 /// An MSRP message on the session of a saved SIP dialog or MSRP message.
 async fn send_msrp(
-    ctx: &mut Context<'_>,
+    ctx: &mut SendContext<'_>,
     s: &Send,
     m: &MsrpStart,
     fixtures: &Path,
@@ -269,7 +269,7 @@ async fn send_msrp(
 /// `msrp: CLOSE` with `in_dialog: <saved>`: the role closes the MSRP connection of that SIP
 /// dialog or MSRP message (the media plane is lost; CR 7.4.5 "interrupted"). The close follows
 /// everything the role wrote on the connection before, in TCP order.
-async fn close_msrp(ctx: &mut Context<'_>, s: &Send) -> Result<(), RunError> {
+async fn close_msrp(ctx: &mut SendContext<'_>, s: &Send) -> Result<(), RunError> {
     let session = msrp_session_of(ctx, s, "`msrp: CLOSE`")?;
     ctx.net.close_msrp(session).await?;
     Ok(())
@@ -278,7 +278,7 @@ async fn close_msrp(ctx: &mut Context<'_>, s: &Send) -> Result<(), RunError> {
 /// The MSRP session a step's `in_dialog` names: that of a saved MSRP message, or of the SIP
 /// dialog of a saved SIP message.
 fn msrp_session_of(
-    ctx: &Context<'_>,
+    ctx: &SendContext<'_>,
     s: &Send,
     what: &str,
 ) -> Result<cpmconf_sim::SessionId, RunError> {
@@ -303,7 +303,7 @@ fn msrp_session_of(
 /// `msrp: CODE` with `answers: <saved chunk>`: the role answers a SEND chunk of the client it
 /// holds (the runner puts a role that answers chunks itself in manual MSRP mode for the whole
 /// scenario, see `hold_answered_requests`).
-async fn respond_msrp(ctx: &mut Context<'_>, s: &Send, code: u16) -> Result<(), RunError> {
+async fn respond_msrp(ctx: &mut SendContext<'_>, s: &Send, code: u16) -> Result<(), RunError> {
     let name = s
         .answers
         .as_deref()
@@ -323,7 +323,7 @@ async fn respond_msrp(ctx: &mut Context<'_>, s: &Send, code: u16) -> Result<(), 
 }
 
 /// The body of a request or response: SDP, CPIM or literal.
-fn body(ctx: &Context<'_>, s: &Send, role: &str, fixtures: &Path) -> Result<Body, RunError> {
+fn body(ctx: &SendContext<'_>, s: &Send, role: &str, fixtures: &Path) -> Result<Body, RunError> {
     let given = [
         s.sdp.is_some(),
         s.cpim.is_some(),
@@ -350,7 +350,7 @@ fn body(ctx: &Context<'_>, s: &Send, role: &str, fixtures: &Path) -> Result<Body
     Ok(Body::None)
 }
 
-fn sdp_body(ctx: &Context<'_>, sdp: &SdpSend) -> Result<Body, RunError> {
+fn sdp_body(ctx: &SendContext<'_>, sdp: &SdpSend) -> Result<Body, RunError> {
     let i = |v: &str| ctx.env.interpolate(v).map_err(other);
     if sdp.answer == Some(MediaKind::File) {
         // The role answers the offer it holds (RFC 5547 8.2 and 9): the direction reversed,
@@ -563,7 +563,7 @@ fn xml_body(
     })
 }
 
-fn cpim_body(ctx: &Context<'_>, c: &CpimSend, role: &str) -> Result<Body, RunError> {
+fn cpim_body(ctx: &SendContext<'_>, c: &CpimSend, role: &str) -> Result<Body, RunError> {
     let i = |v: &str| ctx.env.interpolate(v).map_err(other);
     let domain = ctx
         .env
@@ -607,7 +607,7 @@ fn cpim_body(ctx: &Context<'_>, c: &CpimSend, role: &str) -> Result<Body, RunErr
     Ok(Body::Cpim(spec))
 }
 
-fn literal_body(ctx: &Context<'_>, b: &BodySend, fixtures: &Path) -> Result<Body, RunError> {
+fn literal_body(ctx: &SendContext<'_>, b: &BodySend, fixtures: &Path) -> Result<Body, RunError> {
     let bytes = match (&b.text, &b.file) {
         (Some(t), None) => ctx.env.interpolate(t).map_err(other)?.into_bytes(),
         (None, Some(f)) => std::fs::read(fixtures.join(f))

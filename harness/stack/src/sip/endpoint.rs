@@ -546,6 +546,8 @@ pub fn cancel_for(invite: &Message) -> Message {
 pub struct ServerTx {
     /// The request (top Via with `received`/`rport` filled in, RFC 3581).
     pub request: Message,
+    /// The top Via as the sender wrote it, when filling in changed it.
+    sent_via: Option<String>,
     /// Where it came from.
     pub source: SocketAddr,
     /// How it came.
@@ -556,6 +558,15 @@ pub struct ServerTx {
 }
 
 impl ServerTx {
+    /// The request as it was on the wire (the top Via as its sender wrote it), for observers.
+    pub fn as_sent(&self) -> Message {
+        let mut m = self.request.clone();
+        if let Some(v) = &self.sent_via {
+            super::fields::replace_top_via(&mut m, v);
+        }
+        m
+    }
+
     /// Sends a response through the transaction (build it with [`crate::sip::response_to`]).
     /// Fails for an ACK (no transaction) or once a final response has been sent.
     pub async fn respond(&self, resp: Message) -> Result<(), StackError> {
@@ -773,6 +784,7 @@ impl Driver {
         match ev {
             Event::Request {
                 request,
+                sent_via,
                 source,
                 transport,
                 server,
@@ -784,6 +796,7 @@ impl Driver {
                 });
                 let stx = ServerTx {
                     request,
+                    sent_via,
                     source,
                     transport,
                     key: server,

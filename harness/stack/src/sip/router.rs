@@ -113,6 +113,9 @@ pub enum Event {
     Request {
         /// The request, its top Via with `received`/`rport` filled in (RFC 3581).
         request: Message,
+        /// The top Via as the sender wrote it, when filling in changed it (an observer shows
+        /// what was on the wire).
+        sent_via: Option<String>,
         /// Where it came from.
         source: SocketAddr,
         /// How it came.
@@ -658,7 +661,9 @@ impl Router {
         let Some(key) = key else {
             return;
         };
+        let before = msg.header("Via").map(str::to_owned);
         let (fallback, rport) = mark_received(&mut msg, via, source);
+        let sent_via = before.filter(|b| msg.header("Via") != Some(b.as_str()));
         let route = ResponseRoute {
             source,
             fallback,
@@ -666,7 +671,7 @@ impl Router {
             transport,
         };
         match msg.method().cloned().unwrap_or(Method::Ack) {
-            Method::Ack => self.route_ack(key, msg, source, transport, now),
+            Method::Ack => self.route_ack(key, msg, sent_via, source, transport, now),
             _ => {
                 if let Some(c) = self.completed.get(&key) {
                     // 17.2.2: a retransmission in Completed gets the final response again.
@@ -708,6 +713,7 @@ impl Router {
                 } else {
                     self.events.push_back(Event::Request {
                         request: msg,
+                        sent_via,
                         source,
                         transport,
                         server: Some(key.clone()),
@@ -725,6 +731,7 @@ impl Router {
         &mut self,
         invite_key: ServerKey,
         msg: Message,
+        sent_via: Option<String>,
         source: SocketAddr,
         transport: Transport,
         now: Instant,
@@ -761,6 +768,7 @@ impl Router {
         }
         self.events.push_back(Event::Request {
             request: msg,
+            sent_via,
             source,
             transport,
             server: None,

@@ -1,32 +1,34 @@
 //! Role labels of a captured trace: which simulated role (or the client) sent and received each
-//! message, for the golden projection and the wire log.
+//! message, for the judge, the golden projection and the wire log. Read from a plain
+//! [`RoleMap`]: the simulated network's after a live run, a capture's sidecar, or `--roles`.
 
 use std::net::SocketAddr;
 
+use cpmconf_capture::RoleMap;
 use cpmconf_capture::{TraceEntry, TraceFrame};
 use cpmconf_codec::msrp;
-use cpmconf_sim::Network;
 
 /// The label of every party that is not a simulated role.
 pub const CLIENT: &str = "client";
 
-/// Labels addresses and messages with the roles of one network.
-pub struct Labeler<'n> {
-    net: &'n Network,
+/// Labels addresses and messages with the roles of one role map.
+#[derive(Debug, Clone, Default)]
+pub struct Labeler {
+    map: RoleMap,
 }
 
-impl<'n> Labeler<'n> {
-    /// Labels for `net`.
-    pub fn new(net: &'n Network) -> Self {
-        Labeler { net }
+impl Labeler {
+    /// Labels from `map`.
+    pub fn new(map: RoleMap) -> Self {
+        Labeler { map }
     }
 
     /// The role of a simulated socket; the core's SIP traffic is attributed to the role that
     /// owns the Call-ID (`registrar`, `cf`, `bob`, ...).
     fn sim_role(&self, addr: SocketAddr, call_id: Option<&str>) -> Option<String> {
-        let role = self.net.role_of_addr(addr)?;
+        let role = self.map.role_of_addr(addr)?;
         if role == "core" {
-            if let Some(r) = call_id.and_then(|c| self.net.role_of_call_id(c)) {
+            if let Some(r) = call_id.and_then(|c| self.map.role_of_call_id(c)) {
                 return Some(r);
             }
         }
@@ -40,7 +42,12 @@ impl<'n> Labeler<'n> {
         let rest = first.split_once("://")?.1;
         let authority = rest.split(['/', ';']).next()?;
         let addr: SocketAddr = authority.parse().ok()?;
-        self.net.role_of_addr(addr)
+        self.map.role_of_addr(addr)
+    }
+
+    /// The role map it reads.
+    pub fn map(&self) -> &RoleMap {
+        &self.map
     }
 
     /// (sender, receiver) of a trace entry.
@@ -54,20 +61,20 @@ impl<'n> Labeler<'n> {
                 )
             }
             TraceFrame::Msrp(d) => (
-                self.net
+                self.map
                     .role_of_addr(e.src)
                     .or_else(|| self.path_role(&d.value, "From-Path"))
                     .unwrap_or_else(|| CLIENT.into()),
-                self.net
+                self.map
                     .role_of_addr(e.dst)
                     .or_else(|| self.path_role(&d.value, "To-Path"))
                     .unwrap_or_else(|| CLIENT.into()),
             ),
             TraceFrame::Undecodable { .. } => (
-                self.net
+                self.map
                     .role_of_addr(e.src)
                     .unwrap_or_else(|| CLIENT.into()),
-                self.net
+                self.map
                     .role_of_addr(e.dst)
                     .unwrap_or_else(|| CLIENT.into()),
             ),
@@ -76,6 +83,6 @@ impl<'n> Labeler<'n> {
 
     /// The name of an address for the wire log: its simulated role, else [`CLIENT`].
     pub fn name(&self, addr: SocketAddr) -> Option<String> {
-        Some(self.net.role_of_addr(addr).unwrap_or_else(|| CLIENT.into()))
+        Some(self.map.role_of_addr(addr).unwrap_or_else(|| CLIENT.into()))
     }
 }

@@ -1,0 +1,431 @@
+//! The capture feed of the judge: a scenario judged from a capture instead of live. The
+//! client's messages come from the capture's decoded trace, labelled with a role map (the
+//! sidecar's, or `--roles`); the stimuli are observed instead of sent.
+//!
+//! With the run's timeline (the sidecar of a capture written by `cpmconf run`) the feed gives
+//! the judge its inputs in the order the live run took them (which message, which event, when a
+//! wait ended, what `sync` answered), so the capture gives the live verdicts. Without one (a
+//! capture made elsewhere) the feed goes by the capture's clock: a `send` step is the first
+//! matching message of its role after what was judged so far (absent: the step and what
+//! depends on it are not reached), a `do` step leaves no trace and counts as done, `sync` is
+//! never answered (windows run in full), and upper-tester events never come (`wait_for`
+//! steps time out; their requirements cannot be judged from a capture).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use cpmconf_capture::{Trace, TraceFrame};
+use cpmconf_sim::media::TransferProgress;
+
+use crate::assess::StepOutcome;
+use crate::observed::{MatchEnv, Observed};
+use crate::scenario::{MsrpStart, Send, Step};
+
+use super::labels::{Labeler, CLIENT};
+use super::timeline::{fingerprint, Input, Timeline};
+use super::{Arrival, Feed, Obs, ObsKind, RunError, Want};
+
+/// One decoded message of the capture, labelled.
+struct Entry {
+    time: Duration,
+    from: String,
+    to: String,
+    obs: ObsKind,
+}
+
+/// The capture feed.
+pub struct ReplayFeed {
+    entries: Vec<Entry>,
+    /// Client messages already given to the judge.
+    delivered: Vec<bool>,
+    /// Messages of the roles already taken as a stimulus.
+    claimed: Vec<bool>,
+    /// The live run's inputs still to replay (`None`: no timeline, go by the capture's clock).
+    inputs: Option<VecDeque<Input>>,
+    /// Capture time of the judge's present.
+    now: Duration,
+    /// Arrival numbers given so far.
+    seq: u64,
+    /// One past the highest entry given to the judge or taken as a stimulus.
+    front: usize,
+    /// A stimulus found by [`Feed::prepare`], taken by [`Feed::stimulus`].
+    located: Option<usize>,
+    /// One past the last message of a role taken as a stimulus: the next stimulus is after it.
+    stimuli_front: usize,
+}
+
+impl ReplayFeed {
+    /// A feed over `trace` labelled by `labels`, replaying `timeline` when given.
+    pub fn new(trace: &Trace, labels: &Labeler, timeline: Option<&Timeline>) -> ReplayFeed {
+        let start = trace.entries.first().map(|e| e.time);
+        let mut sessions: HashMap<(SocketAddr, SocketAddr), u64> = HashMap::new();
+        let mut entries = Vec::new();
+        for e in &trace.entries {
+            let (from, to) = labels.roles(e);
+            let obs = match &e.frame {
+                TraceFrame::Sip(d) => ObsKind::Sip(d.value.clone()),
+                TraceFrame::Msrp(d) => {
+                    let key = if e.src <= e.dst {
+                        (e.src, e.dst)
+                    } else {
+                        (e.dst, e.src)
+                    };
+                    let n = sessions.len() as u64 + 1;
+                    let session = *sessions.entry(key).or_insert(n);
+                    ObsKind::Msrp {
+                        frame: d.value.clone(),
+                        session,
+                    }
+                }
+                // Undecodable bytes are judged by the protocol baseline; the simulated
+                // network never observes them either.
+                TraceFrame::Undecodable { .. } => continue,
+            };
+            let time = match start {
+                Some(s) => e.time.duration_since(s).unwrap_or_default(),
+                None => Duration::ZERO,
+            };
+            entries.push(Entry {
+                time,
+                from,
+                to,
+                obs,
+            });
+        }
+        let n = entries.len();
+        ReplayFeed {
+            entries,
+            delivered: vec![false; n],
+            claimed: vec![false; n],
+            inputs: timeline.map(|t| t.inputs.iter().cloned().collect()),
+            now: Duration::ZERO,
+            seq: 0,
+            front: 0,
+            located: None,
+            stimuli_front: 0,
+        }
+    }
+
+    fn is_client(&self, i: usize) -> bool {
+        self.entries.get(i).is_some_and(|e| e.from == CLIENT)
+    }
+
+    fn deliver(&mut self, i: usize) -> Arrival {
+        self.delivered[i] = true;
+        // Replaying, arrival numbers count as the live run's did; otherwise they are capture
+        // positions, so a stimulus found in the capture splits them into before and after.
+        self.seq = if self.inputs.is_some() {
+            self.seq + 1
+        } else {
+            i as u64 + 1
+        };
+        self.front = self.front.max(i + 1);
+        let e = &self.entries[i];
+        self.now = self.now.max(e.time);
+        Arrival::Observation(Obs {
+            seq: self.seq,
+            role: e.to.clone(),
+            kind: e.obs.clone(),
+        })
+    }
+
+    fn obs_of(&self, i: usize) -> Obs {
+        let e = &self.entries[i];
+        Obs {
+            seq: 0,
+            role: e.to.clone(),
+            kind: e.obs.clone(),
+        }
+    }
+
+    /// The first message of the client not given yet whose fingerprint is `fp`.
+    fn find_client(&self, fp: &str) -> Option<usize> {
+        (0..self.entries.len()).find(|&i| {
+            self.is_client(i) && !self.delivered[i] && fingerprint(&self.obs_of(i)) == fp
+        })
+    }
+
+    /// The first message of `role` that a `send` step would put on the wire, after the previous
+    /// stimulus (replaying: after everything the judge took, which the live run had taken
+    /// before it sent).
+    fn find_sent(&self, s: &Send, role: &str) -> Option<usize> {
+        let from = if self.inputs.is_some() {
+            self.front
+        } else {
+            self.stimuli_front
+        };
+        (from..self.entries.len()).find(|&i| {
+            let e = &self.entries[i];
+            !self.claimed[i] && e.from == role && sends(s, &e.obs)
+        })
+    }
+
+    fn out_of_step(&self, wanted: &str, got: Option<&Input>) -> RunError {
+        RunError::Other(format!(
+            "the capture's timeline is out of step with the scenario: the judge asked for {wanted}, the timeline has {}",
+            got.map_or_else(|| "nothing more".to_string(), |i| format!("{i:?}"))
+        ))
+    }
+
+    /// What the simulated role of `session` received and acknowledged in what the judge saw so
+    /// far: the client's SEND chunks and the role's 2xx answers to them.
+    fn progress_of(&self, session: u64) -> Option<TransferProgress> {
+        let mut ranges: HashMap<&str, (u64, u64, Option<u64>)> = HashMap::new();
+        let mut acked: Vec<(u64, u64)> = Vec::new();
+        let mut p = TransferProgress::default();
+        let mut seen = false;
+        for e in self.entries.iter().take(self.front) {
+            let ObsKind::Msrp { frame, session: s } = &e.obs else {
+                continue;
+            };
+            if *s != session {
+                continue;
+            }
+            seen = true;
+            if e.from == CLIENT && frame.is_request() {
+                if let Some((a, b, total)) = frame.header("Byte-Range").and_then(byte_range) {
+                    let b = b.unwrap_or(a + frame.body.len() as u64).max(a);
+                    let end = if frame.body.is_empty() {
+                        a.saturating_sub(1)
+                    } else {
+                        b
+                    };
+                    ranges.insert(frame.tid.as_str(), (a, end, total));
+                    p.received = p.received.max(end);
+                    if total.is_some() {
+                        p.total = total;
+                    }
+                }
+            } else if e.from != CLIENT && frame.code().is_some_and(|c| (200..300).contains(&c)) {
+                if let Some((a, b, _)) = ranges.get(frame.tid.as_str()) {
+                    acked.push((*a, *b));
+                }
+            }
+        }
+        if !seen {
+            return None;
+        }
+        acked.sort_unstable();
+        for (a, b) in acked {
+            if a <= p.acknowledged + 1 {
+                p.acknowledged = p.acknowledged.max(b);
+            }
+        }
+        Some(p)
+    }
+}
+
+/// `start-end/total` of an MSRP Byte-Range (`*` for an unknown end or total).
+fn byte_range(v: &str) -> Option<(u64, Option<u64>, Option<u64>)> {
+    let (range, total) = v.trim().split_once('/')?;
+    let (a, b) = range.split_once('-')?;
+    Some((
+        a.trim().parse().ok()?,
+        b.trim().parse().ok(),
+        total.trim().parse().ok(),
+    ))
+}
+
+/// Whether a message of a role is what `send` step `s` puts on the wire.
+fn sends(s: &Send, o: &ObsKind) -> bool {
+    match (o, &s.sip, s.status, &s.msrp) {
+        (ObsKind::Sip(m), Some(method), _, _) => m
+            .method()
+            .is_some_and(|x| x.to_string().eq_ignore_ascii_case(method)),
+        (ObsKind::Sip(m), None, Some(code), None) => m.status().is_some_and(|c| c.0 == code),
+        (ObsKind::Msrp { frame, .. }, None, None, Some(MsrpStart::Method(m))) => frame
+            .method()
+            .is_some_and(|x| x.to_string().eq_ignore_ascii_case(m)),
+        (ObsKind::Msrp { frame, .. }, None, None, Some(MsrpStart::Status(c))) => {
+            frame.code() == Some(*c)
+        }
+        _ => false,
+    }
+}
+
+/// `msrp: CLOSE` puts no message on the wire (a TCP FIN): nothing to locate.
+fn leaves_no_message(s: &Send) -> bool {
+    matches!(&s.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("CLOSE"))
+}
+
+impl ReplayFeed {
+    /// Saves what a `send` step of a SIP request sent, as the live step does.
+    fn save_sent(&mut self, s: &Send, i: usize, env: &mut MatchEnv) {
+        self.claimed[i] = true;
+        self.front = self.front.max(i + 1);
+        self.stimuli_front = i + 1;
+        self.now = self.now.max(self.entries[i].time);
+        if s.sip.is_none() {
+            return;
+        }
+        if let ObsKind::Sip(m) = &self.entries[i].obs {
+            env.save("last_sent", Observed::Sip(m));
+            if let Some(name) = &s.save {
+                env.save(name.as_str(), Observed::Sip(m));
+            }
+        }
+    }
+}
+
+impl Feed for ReplayFeed {
+    fn now(&self) -> Duration {
+        self.now
+    }
+
+    async fn next(&mut self, until: Duration, want: Want) -> Result<Arrival, RunError> {
+        if let Some(inputs) = &mut self.inputs {
+            let input = inputs.pop_front();
+            return match input {
+                Some(Input::Observed { message }) => match self.find_client(&message) {
+                    Some(i) => Ok(self.deliver(i)),
+                    None => Err(RunError::Other(format!(
+                        "the capture lacks a message of the client that the live run observed: {message}"
+                    ))),
+                },
+                Some(Input::Closed { role, by_peer }) => {
+                    self.seq += 1;
+                    Ok(Arrival::Observation(Obs {
+                        seq: self.seq,
+                        role,
+                        kind: ObsKind::MsrpClosed {
+                            session: 0,
+                            by_peer,
+                        },
+                    }))
+                }
+                Some(Input::Event { name, data }) => {
+                    cpmconf_ut::Event::from_parts(&name, data)
+                        .map(Arrival::Event)
+                        .map_err(|e| RunError::Other(format!("timeline event {name}: {e}")))
+                }
+                Some(Input::Deadline) => {
+                    self.now = self.now.max(until);
+                    Ok(Arrival::Deadline)
+                }
+                // The live run ended here (the settling after the steps is not recorded as
+                // steps): nothing more arrives.
+                None => Ok(Arrival::Deadline),
+                Some(other) => {
+                    let e = self.out_of_step("a message, an event or a deadline", Some(&other));
+                    Err(e)
+                }
+            };
+        }
+        if want != Want::Events {
+            let next = (0..self.entries.len()).find(|&i| self.is_client(i) && !self.delivered[i]);
+            if let Some(i) = next {
+                if self.entries[i].time <= until {
+                    return Ok(self.deliver(i));
+                }
+            }
+        }
+        self.now = self.now.max(until);
+        Ok(Arrival::Deadline)
+    }
+
+    async fn sync(&mut self) -> Result<Option<Duration>, RunError> {
+        let Some(inputs) = &mut self.inputs else {
+            return Ok(None);
+        };
+        match inputs.pop_front() {
+            Some(Input::Sync { latency_us }) => Ok(latency_us.map(Duration::from_micros)),
+            other => Err(self.out_of_step("a `sync` answer", other.as_ref())),
+        }
+    }
+
+    fn prepare(&mut self, step: &Step, env: &MatchEnv) {
+        self.located = None;
+        if self.inputs.is_some() {
+            return;
+        }
+        if let Step::Send(s) = step {
+            let role = env.interpolate(&s.role).unwrap_or_else(|_| s.role.clone());
+            if let Some(i) = self.find_sent(s, &role) {
+                self.located = Some(i);
+                // What the client sent before the role's message was sent before the stimulus.
+                self.now = self.now.max(self.entries[i].time);
+            }
+        }
+    }
+
+    async fn stimulus(&mut self, step: &Step, env: &mut MatchEnv) -> StepOutcome {
+        let Step::Send(s) = step else {
+            // A `do` step: from a timeline its recorded outcome; from a capture made elsewhere
+            // it leaves no trace, and the client's reaction is what the next steps judge.
+            return match &mut self.inputs {
+                Some(inputs) => match inputs.pop_front() {
+                    Some(Input::Stimulus { outcome, message }) => {
+                        Input::outcome(&outcome, &message)
+                    }
+                    other => StepOutcome::Error(
+                        self.out_of_step("a `do` step", other.as_ref()).to_string(),
+                    ),
+                },
+                None => StepOutcome::Passed,
+            };
+        };
+        let role = env.interpolate(&s.role).unwrap_or_else(|_| s.role.clone());
+        if let Some(inputs) = &mut self.inputs {
+            let o = match inputs.pop_front() {
+                Some(Input::Stimulus { outcome, message }) => Input::outcome(&outcome, &message),
+                other => {
+                    return StepOutcome::Error(
+                        self.out_of_step("a `send` step", other.as_ref())
+                            .to_string(),
+                    )
+                }
+            };
+            if matches!(o, StepOutcome::Passed) && !leaves_no_message(s) {
+                match self.find_sent(s, &role) {
+                    Some(i) => self.save_sent(s, i, env),
+                    None => {
+                        return StepOutcome::Error(format!(
+                            "the capture lacks the message the simulated {role} sent for this step"
+                        ))
+                    }
+                }
+            }
+            return o;
+        }
+        if leaves_no_message(s) {
+            return StepOutcome::Passed;
+        }
+        match self.located.take() {
+            Some(i) => {
+                self.save_sent(s, i, env);
+                StepOutcome::Passed
+            }
+            None => StepOutcome::NotReached(format!(
+                "the capture does not show {role} sending what this step sends ({}) after the messages judged so far: the stimulus never appears",
+                crate::judge::describe(step)
+            )),
+        }
+    }
+
+    fn consumed(&mut self, _o: &Obs, _save: Option<&str>) {}
+
+    fn locate(&self, step: &Step, env: &MatchEnv) -> Option<u64> {
+        if self.inputs.is_some() {
+            return None;
+        }
+        let Step::Send(s) = step else { return None };
+        let role = env.interpolate(&s.role).unwrap_or_else(|_| s.role.clone());
+        self.find_sent(s, &role).map(|i| i as u64 + 1)
+    }
+
+    fn stimulus_mark(&self) -> Option<u64> {
+        match (&self.inputs, self.located) {
+            (None, Some(i)) => Some(i as u64 + 1),
+            _ => None,
+        }
+    }
+
+    fn knows_run(&self) -> bool {
+        self.inputs.is_some()
+    }
+
+    fn progress(&self, session: u64) -> Option<TransferProgress> {
+        self.progress_of(session)
+    }
+}

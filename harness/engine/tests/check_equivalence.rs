@@ -1,0 +1,291 @@
+//! One judge for live and captured traffic: every scenario run live against the reference
+//! client, then judged again from its own pcap and sidecar (`cpmconf check`'s path), gives the
+//! same verdicts, findings, quotes and messages, and the same protocol-baseline results.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cpmconf_capture::{read_sidecar, Trace};
+use cpmconf_engine::check::{check_scenario, timeline_of, CheckOptions};
+use cpmconf_engine::judge::labels::Labeler;
+use cpmconf_engine::report::Fanout;
+use cpmconf_engine::runner::{run_scenario, run_suite, RunOptions, ScenarioReport};
+use cpmconf_engine::scenario::{load_file, scenario_files, LoadedScenario};
+use cpmconf_engine::ut::ClientProfile;
+use cpmconf_engine::verdict::ScenarioResult;
+use cpmconf_engine::Catalogue;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn profile() -> ClientProfile {
+    let text = std::fs::read_to_string(repo().join("fixtures/clients/reference.yaml")).unwrap();
+    ClientProfile::from_yaml(&text, "reference profile").unwrap()
+}
+
+fn all_scenarios() -> Vec<LoadedScenario> {
+    scenario_files(&repo().join("scenarios"))
+        .iter()
+        .map(|p| load_file(p).unwrap_or_else(|d| panic!("{d}")))
+        .collect()
+}
+
+/// What must be equal: everything a verdict says, not where the ladder drew it.
+fn verdicts(r: &ScenarioResult) -> String {
+    let mut out = format!("{} {:?} {:?}\n", r.id, r.verdict, r.message);
+    for q in &r.requirements {
+        out.push_str(&format!(
+            "  {} {:?} step {:?} {:?} {:?} {:?} advisory {}\n",
+            q.id, q.verdict, q.step, q.findings, q.quote, q.message, q.advisory
+        ));
+    }
+    for p in &r.protocol {
+        out.push_str(&format!("  protocol {p:?}\n"));
+    }
+    out
+}
+
+fn options(dir: &Path, faults: Vec<String>, scenarios: Vec<LoadedScenario>) -> RunOptions {
+    RunOptions {
+        golden_root: None,
+        seed: 11,
+        faults,
+        ..RunOptions::new(
+            profile(),
+            scenarios,
+            dir.join("report"),
+            repo().join("fixtures"),
+        )
+    }
+}
+
+/// Runs `scenarios` live with `faults`, then checks each pcap (replaying the run's timeline, or
+/// as a capture made elsewhere); returns the differences and the (live, capture) results.
+async fn live_then_check(
+    faults: Vec<String>,
+    scenarios: Vec<LoadedScenario>,
+    replay: bool,
+) -> (Vec<String>, Vec<(ScenarioResult, ScenarioResult)>) {
+    let cat = Catalogue::embedded().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path(), faults, scenarios.clone());
+    let mut discard = Fanout::new();
+    let mut on_done = |_: &ScenarioReport| {};
+    let run = run_suite(
+        &cat,
+        &opts,
+        "reference",
+        String::new(),
+        &mut discard,
+        &mut on_done,
+    );
+    let summary = tokio::time::timeout(Duration::from_secs(300), run)
+        .await
+        .expect("the suite ends within its deadlines")
+        .expect("reporting");
+    let live: Vec<ScenarioResult> = summary.reports.iter().map(|r| r.result.clone()).collect();
+    check_all(&cat, &opts, &scenarios, &live, replay).await
+}
+
+/// Checks the pcap of each scenario of a finished run against its live result.
+async fn check_all(
+    cat: &Catalogue,
+    opts: &RunOptions,
+    scenarios: &[LoadedScenario],
+    live: &[ScenarioResult],
+    replay: bool,
+) -> (Vec<String>, Vec<(ScenarioResult, ScenarioResult)>) {
+    let mut diffs = Vec::new();
+    let mut pairs = Vec::new();
+    for (loaded, live) in scenarios.iter().zip(live) {
+        let id = &loaded.scenario.id;
+        let pcap = opts.report_dir.join("pcap").join(format!("{id}.pcap"));
+        if !pcap.exists() {
+            // Not applicable: nothing ran, nothing captured.
+            continue;
+        }
+        let meta = read_sidecar(&pcap)
+            .unwrap()
+            .expect("a sidecar next to the pcap");
+        assert_eq!(&meta.scenario, id);
+        let timeline = timeline_of(&meta).unwrap();
+        assert!(
+            timeline.is_some(),
+            "{id}: the sidecar carries the judge's timeline"
+        );
+        let trace = Trace::from_pcap(&pcap).unwrap();
+        let labels = Labeler::new(meta.role_map());
+        let p = profile();
+        let checked = check_scenario(
+            cat,
+            loaded,
+            &trace,
+            &labels,
+            timeline.as_ref().filter(|_| replay),
+            &CheckOptions {
+                profile: &p,
+                strict: false,
+                seed: meta.seed.unwrap(),
+            },
+        )
+        .await;
+        pairs.push((live.clone(), checked.result.clone()));
+        let (a, b) = (verdicts(live), verdicts(&checked.result));
+        if a != b {
+            let log = opts.report_dir.join("wire").join(format!("{id}.log"));
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            let live_entries: Vec<&str> = log.lines().filter(|l| l.starts_with("=== ")).collect();
+            let only = |x: &str, y: &str| -> String {
+                x.lines()
+                    .filter(|l| !y.lines().any(|m| m == *l))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            diffs.push(format!(
+                "{id}: live ({} trace entries) says\n{}\nthe capture ({} trace entries) says\n{}\nlive wire log:\n{}",
+                live_entries.len(),
+                only(&a, &b),
+                trace.entries.len(),
+                only(&b, &a),
+                live_entries.join("\n")
+            ));
+        }
+    }
+    (diffs, pairs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_scenario_judged_from_its_capture_gives_the_live_verdicts() {
+    let (diffs, pairs) = live_then_check(Vec::new(), all_scenarios(), true).await;
+    assert!(
+        pairs.len() >= 60,
+        "every scenario captured and checked: {}",
+        pairs.len()
+    );
+    assert!(
+        diffs.is_empty(),
+        "{} scenario(s) differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+/// Every named fault with a verifying scenario: its verifying scenarios run live with the fault
+/// on, and each capture replayed, give the live verdicts (the failures included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_fault_judged_from_its_captures_gives_the_live_verdicts() {
+    use cpmconf_engine::mutate::{plan, select_faults};
+    let scenarios = all_scenarios();
+    let faults = select_faults(&[]).unwrap();
+    let cat = std::sync::Arc::new(Catalogue::embedded().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    // Every (fault, scenario) run at once, a few at a time; then each capture checked.
+    let mut runs = Vec::new();
+    for (fault, idx) in plan(&scenarios, &faults) {
+        // The User-Agent monitor is judged in every scenario: three of them are enough here.
+        let picked: Vec<LoadedScenario> =
+            idx.iter().take(3).map(|&i| scenarios[i].clone()).collect();
+        if picked.is_empty() {
+            continue;
+        }
+        let d = dir.path().join(fault.id.replace('/', "_"));
+        let opts = std::sync::Arc::new(options(&d, vec![fault.id.to_string()], picked.clone()));
+        runs.push((fault.id, opts, picked));
+    }
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+    let start = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for (_, opts, picked) in &runs {
+        for loaded in picked {
+            let (cat, opts, loaded, sem) = (cat.clone(), opts.clone(), loaded.clone(), sem.clone());
+            tasks.push(tokio::spawn(async move {
+                let _p = sem.acquire_owned().await.unwrap();
+                run_scenario(&cat, &opts, &loaded, start).await.result
+            }));
+        }
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let mut results = results.into_iter();
+    let mut checked = 0;
+    let mut caught = 0;
+    for (id, opts, picked) in &runs {
+        let live: Vec<ScenarioResult> = results.by_ref().take(picked.len()).collect();
+        checked += 1;
+        if live
+            .iter()
+            .any(|l| l.verdict != cpmconf_engine::Verdict::Pass)
+        {
+            caught += 1;
+        }
+        let (diffs, _) = check_all(&cat, opts, picked, &live, true).await;
+        assert!(diffs.is_empty(), "fault {id}: {}", diffs.join("\n"));
+    }
+    // The faults were on: most verifying scenarios failed, and the capture failed them alike.
+    assert!(
+        caught * 10 >= checked * 9,
+        "{caught} of {checked} faults failed a scenario"
+    );
+    assert!(
+        checked >= 100,
+        "faults with a verifying scenario: {checked}"
+    );
+}
+
+/// A capture made elsewhere (no timeline: stimuli observed, no upper-tester events, no `sync`)
+/// of a correct client fails nothing: every requirement that passed live passes from the
+/// capture or is inconclusive with the reason, and the scenarios that need nothing beyond the
+/// wire are judged as live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_capture_without_the_runs_timeline_never_fails_a_correct_client() {
+    let (_, pairs) = live_then_check(Vec::new(), all_scenarios(), false).await;
+    let mut same = 0;
+    for (live, cap) in &pairs {
+        if verdicts(live) == verdicts(cap) {
+            same += 1;
+            continue;
+        }
+        assert_eq!(
+            live.requirements.len(),
+            cap.requirements.len(),
+            "{}",
+            live.id
+        );
+        for l in &live.requirements {
+            let c = cap
+                .requirements
+                .iter()
+                .find(|c| c.id == l.id)
+                .unwrap_or_else(|| panic!("{}: {} judged from the capture", live.id, l.id));
+            if l.verdict == c.verdict {
+                continue;
+            }
+            assert_eq!(
+                c.verdict,
+                cpmconf_engine::Verdict::Inconclusive,
+                "{}: {} was {:?} live and {:?} from the capture: {:?} {:?}",
+                live.id,
+                l.id,
+                l.verdict,
+                c.verdict,
+                c.findings,
+                c.message
+            );
+            assert!(
+                c.message.as_deref().is_some_and(|m| !m.is_empty()),
+                "{}: {} says why",
+                live.id,
+                c.id
+            );
+        }
+    }
+    // Scenarios whose steps are all on the wire are judged in full.
+    assert!(
+        same * 2 > pairs.len(),
+        "{same} of {} judged as live",
+        pairs.len()
+    );
+}
