@@ -17,6 +17,7 @@ pub mod meta;
 pub mod pcap_reader;
 pub mod pcap_writer;
 pub mod reassembly;
+pub mod rewrite;
 pub mod tap;
 pub mod trace;
 pub mod trace_stream;

@@ -40,9 +40,19 @@ pub struct RoleMap {
 }
 
 impl RoleMap {
-    /// The role of an address.
+    /// The role of an address; an IPv4 address and its IPv4-mapped IPv6 form (`::ffff:a.b.c.d`,
+    /// what a dual-stack socket reports) are the same endpoint.
     pub fn role_of_addr(&self, addr: SocketAddr) -> Option<String> {
-        self.addrs.get(&addr).cloned()
+        if let Some(r) = self.addrs.get(&addr) {
+            return Some(r.clone());
+        }
+        let other = match addr.ip() {
+            std::net::IpAddr::V4(v4) => std::net::IpAddr::V6(v4.to_ipv6_mapped()),
+            std::net::IpAddr::V6(v6) => std::net::IpAddr::V4(v6.to_ipv4_mapped()?),
+        };
+        self.addrs
+            .get(&SocketAddr::new(other, addr.port()))
+            .cloned()
     }
 
     /// The role of a Call-ID.

@@ -1,7 +1,8 @@
 //! `cpmconf check`: judges a capture made anywhere (a device lab, an interop event, `cpmconf
-//! run` itself) by the per-message rules: the protocol baseline and the global monitors over
-//! every message the client under test sent. Thin: reading is `cpmconf_capture`, judging is
-//! `cpmconf_engine::lint`, reporting the reporters a run uses.
+//! run` itself): against scenarios with the run's judge (`cpmconf_engine::check`), or by the
+//! per-message rules alone (the protocol baseline and the global monitors over every message the
+//! client under test sent, `cpmconf_engine::lint`). Thin: reading is `cpmconf_capture`,
+//! reporting the reporters a run uses.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,9 +26,9 @@ pub struct CheckArgs {
     /// layer; IPv4 or IPv6; SIP over UDP and TCP, MSRP over TCP, reassembled).
     #[arg(value_name = "CAPTURE")]
     capture: PathBuf,
-    /// The client under test: IP or IP:PORT (repeatable; an IP alone matches all its ports).
-    /// Default: the client named in the capture's sidecar (`<capture>.meta.json`, written by
-    /// `cpmconf run`), else the one party in the capture that sends REGISTER.
+    /// Lint mode: the client under test, IP or IP:PORT (repeatable; an IP alone matches all its
+    /// ports). Default: the client named in the capture's sidecar (`<capture>.meta.json`,
+    /// written by `cpmconf run`), else the one party in the capture that sends REGISTER.
     #[arg(long, value_name = "ADDR")]
     client: Vec<String>,
     /// A client profile to take the digest password (to recompute Authorization responses) and
@@ -49,6 +50,66 @@ pub struct CheckArgs {
     /// a copy of the capture in pcap/.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
+    /// Judge the capture against this scenario (repeatable). Default: the scenario named in the
+    /// capture's sidecar, when it has one (unless --lint).
+    #[arg(long, value_name = "ID")]
+    scenario: Vec<String>,
+    /// Scenario directory (default: the scenarios built into cpmconf).
+    #[arg(long, value_name = "DIR")]
+    scenarios: Option<PathBuf>,
+    /// Who is who in a capture made elsewhere (YAML): `roles:` maps each simulated party's
+    /// address to its role (`"10.0.0.1:5060": core`, `"10.0.0.1:7000": pf`), `call_ids:`
+    /// optionally maps Call-IDs to roles where one address serves several. Every other address
+    /// is the client. Default: the sidecar's role map.
+    #[arg(long, value_name = "FILE")]
+    roles: Option<PathBuf>,
+    /// The run seed of the scenario's `given` values. Default: the sidecar's, else 0.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Do not replay the run's timeline from the sidecar: judge the capture as one made
+    /// elsewhere (stimuli found in the capture, no upper-tester events).
+    #[arg(long)]
+    no_timeline: bool,
+    /// Per-message rules only, even when the sidecar names a scenario.
+    #[arg(long, conflicts_with_all = ["scenario", "roles", "no_timeline"])]
+    lint: bool,
+}
+
+/// A `--roles` file.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesFile {
+    /// Address -> role.
+    roles: std::collections::BTreeMap<String, String>,
+    /// Call-ID -> role.
+    #[serde(default)]
+    call_ids: std::collections::BTreeMap<String, String>,
+}
+
+fn read_roles(path: &Path) -> Result<cpmconf_capture::RoleMap, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let f: RolesFile = serde_yaml::from_str(&text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        format!(
+            "{}{at}: {e} (expected `roles:` mapping addresses IP:PORT to role names, and optionally `call_ids:`)",
+            path.display()
+        )
+    })?;
+    let mut map = cpmconf_capture::RoleMap::default();
+    for (addr, role) in f.roles {
+        let a: std::net::SocketAddr = addr.parse().map_err(|_| {
+            format!(
+                "{}: `{addr}` is not an address (expected IP:PORT, [IPv6]:PORT)",
+                path.display()
+            )
+        })?;
+        map.addrs.insert(a, role);
+    }
+    map.call_ids = f.call_ids.into_iter().collect();
+    Ok(map)
 }
 
 /// Exit status when the capture cannot be judged.
@@ -80,23 +141,42 @@ pub fn run(a: &CheckArgs) -> ExitCode {
         },
         None => None,
     };
+    let sidecar = match read_sidecar(&a.capture) {
+        Ok(m) => m,
+        Err(e) => return cannot(e),
+    };
+    // A sidecar's scenario is judged unless the per-message rules are asked for (`--lint`, or
+    // `--client` naming the party to lint).
+    let scenario_ids: Vec<String> = if a.lint {
+        Vec::new()
+    } else if !a.scenario.is_empty() {
+        a.scenario.clone()
+    } else if !a.client.is_empty() {
+        Vec::new()
+    } else {
+        sidecar
+            .as_ref()
+            .map(|m| m.scenario.clone())
+            .filter(|s| !s.is_empty())
+            .into_iter()
+            .collect()
+    };
+    if !scenario_ids.is_empty() {
+        return scenario_mode(a, &catalogue, profile, sidecar.as_ref(), &scenario_ids);
+    }
     // A capture written by `cpmconf run` says who the client is (its sidecar).
     let mut from_sidecar = false;
     if client.is_empty() {
-        match read_sidecar(&a.capture) {
-            Ok(Some(meta)) => {
-                client = meta
-                    .client
-                    .iter()
-                    .map(|a| ClientAddr {
-                        ip: a.ip(),
-                        port: Some(a.port()),
-                    })
-                    .collect();
-                from_sidecar = !client.is_empty();
-            }
-            Ok(None) => {}
-            Err(e) => return cannot(e),
+        if let Some(meta) = &sidecar {
+            client = meta
+                .client
+                .iter()
+                .map(|a| ClientAddr {
+                    ip: a.ip(),
+                    port: Some(a.port()),
+                })
+                .collect();
+            from_sidecar = !client.is_empty();
         }
     }
     let name = a
@@ -256,4 +336,189 @@ fn write_report(
     std::fs::write(dir.join("results.json"), json)?;
     std::fs::write(dir.join("junit.xml"), junit.into_inner())?;
     std::fs::write(dir.join("index.html"), html.into_inner())
+}
+
+/// `cpmconf check --scenario`: each scenario judged from the capture, reported like a run.
+fn scenario_mode(
+    a: &CheckArgs,
+    catalogue: &Catalogue,
+    profile: Option<ClientProfile>,
+    sidecar: Option<&cpmconf_capture::CaptureMeta>,
+    ids: &[String],
+) -> ExitCode {
+    use cpmconf_engine::check::{check_scenario, timeline_of, CheckOptions};
+    use cpmconf_engine::judge::labels::Labeler;
+    use cpmconf_engine::report::{RunEvent, RunEventKind};
+    if !a.client.is_empty() {
+        return cannot(
+            "--client applies to lint mode; in scenario mode the role map says who is who (every address it does not name is the client)",
+        );
+    }
+    let profile = match profile {
+        Some(p) => p,
+        None => match ClientProfile::from_yaml(
+            crate::embedded::REFERENCE_PROFILE,
+            crate::embedded::REFERENCE_PROFILE_ORIGIN,
+        ) {
+            Ok(p) => p,
+            Err(e) => return cannot(e),
+        },
+    };
+    let map = match (&a.roles, sidecar) {
+        (Some(path), _) => match read_roles(path) {
+            Ok(m) => m,
+            Err(e) => return cannot(format!("--roles {e}")),
+        },
+        (None, Some(meta)) => meta.role_map(),
+        (None, None) => {
+            return cannot(format!(
+                "{} has no sidecar ({}) saying who is who: give --roles FILE for a capture made elsewhere, or --lint for the per-message rules",
+                a.capture.display(),
+                cpmconf_capture::sidecar_path(&a.capture).display()
+            ))
+        }
+    };
+    let all = match crate::run::load_valid_scenarios(a.scenarios.as_deref(), catalogue) {
+        Ok(s) => s,
+        Err(e) => return cannot(e),
+    };
+    let mut chosen = Vec::new();
+    for id in ids {
+        match all.iter().find(|l| &l.scenario.id == id) {
+            Some(l) => chosen.push(l),
+            None => {
+                return cannot(format!(
+                    "unknown scenario {id} (`cpmconf coverage` lists the scenarios)"
+                ))
+            }
+        }
+    }
+    let trace = match Trace::from_pcap(&a.capture) {
+        Ok(t) => t,
+        Err(e) => return cannot(format!("{}: {e}", a.capture.display())),
+    };
+    let labels = Labeler::new(map);
+    let client_sip = trace
+        .entries
+        .iter()
+        .any(|e| e.sip().is_some() && labels.roles(e).0 == cpmconf_engine::judge::labels::CLIENT);
+    if !client_sip {
+        return cannot(format!(
+            "{}: no SIP message from the client (every address not in the role map) in the capture",
+            a.capture.display()
+        ));
+    }
+    let seed = a.seed.or_else(|| sidecar.and_then(|m| m.seed)).unwrap_or(0);
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return cannot(e),
+    };
+    let opts = CheckOptions {
+        profile: &profile,
+        strict: a.strict,
+        seed,
+    };
+    let (started_at, _) = now_stamp();
+    let ev = |kind| RunEvent {
+        elapsed_ms: 0,
+        kind,
+    };
+    let mut events = vec![ev(RunEventKind::RunStarted {
+        seed,
+        client: profile.name.clone(),
+        strict: a.strict,
+        started_at,
+        scenarios: chosen.len(),
+    })];
+    let mut results = Vec::new();
+    let mut notes = Vec::new();
+    for l in chosen {
+        // The run's timeline belongs to the scenario the capture was recorded for.
+        let timeline = match sidecar.filter(|m| m.scenario == l.scenario.id && !a.no_timeline) {
+            Some(m) => match timeline_of(m) {
+                Ok(t) => t,
+                Err(e) => return cannot(e),
+            },
+            None => None,
+        };
+        let r = rt.block_on(check_scenario(
+            catalogue,
+            l,
+            &trace,
+            &labels,
+            timeline.as_ref(),
+            &opts,
+        ));
+        notes.push(format!(
+            "{}: {}",
+            l.scenario.id,
+            if r.replayed {
+                "judged by replaying the run's timeline from the sidecar"
+            } else {
+                "judged as a capture made elsewhere (stimuli found in the capture; upper-tester events, `do` times and MSRP connection ends unknown)"
+            }
+        ));
+        results.push(r.result.clone());
+        events.extend(r.events);
+    }
+    let gate = cpmconf_engine::verdict::gate(&results, a.strict);
+    let passed = gate.passed;
+    events.push(ev(RunEventKind::RunFinished { gate }));
+    let mut json = JsonReporter::new(Vec::new());
+    if let Err(e) = feed(&mut json, &events) {
+        return cannot(format!("results.json: {e}"));
+    }
+    let json = json.into_inner();
+    if a.json {
+        println!("{}", String::from_utf8_lossy(&json));
+    } else {
+        println!(
+            "{}: {} message(s)",
+            a.capture.display(),
+            trace.entries.len()
+        );
+        for n in &notes {
+            println!("{n}");
+        }
+        let mut t = TerminalReporter::new(std::io::stdout());
+        if let Err(e) = feed(&mut t, &events) {
+            return cannot(format!("terminal: {e}"));
+        }
+    }
+    if let Some(dir) = &a.report {
+        let name = a
+            .capture
+            .file_name()
+            .map_or_else(|| "capture".into(), |n| n.to_string_lossy().to_string());
+        let written = (|| -> std::io::Result<()> {
+            std::fs::create_dir_all(dir.join("pcap"))?;
+            std::fs::create_dir_all(dir.join("wire"))?;
+            std::fs::copy(&a.capture, dir.join("pcap").join(&name))?;
+            std::fs::write(
+                dir.join("wire").join(format!("{name}.log")),
+                trace.wire_log(&|x| labels.name(x)),
+            )?;
+            let mut junit = JunitReporter::new(Vec::new());
+            feed(&mut junit, &events)?;
+            let mut html = HtmlReporter::new(Vec::new());
+            feed(&mut html, &events)?;
+            std::fs::write(dir.join("results.json"), &json)?;
+            std::fs::write(dir.join("junit.xml"), junit.into_inner())?;
+            std::fs::write(dir.join("index.html"), html.into_inner())
+        })();
+        if let Err(e) = written {
+            return cannot(format!("{}: {e}", dir.display()));
+        }
+        if !a.json {
+            println!("report: {}", dir.display());
+        }
+    }
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -86,16 +86,26 @@ enum Command {
     /// (a legal folded header), 1 decoded with a warning or error finding (in the message or a
     /// body), 2 could not be decoded (the message names the byte offset) or could not be read.
     Decode(decode::DecodeArgs),
-    /// Judge a capture made anywhere (pcap or pcapng) by the per-message rules.
+    /// Judge a capture made anywhere (pcap or pcapng): against scenarios, or by the per-message
+    /// rules.
     ///
-    /// Runs the protocol baseline (RFC rules: well-formed messages and bodies, Via copied into
-    /// responses, ACK of non-2xx, To tags, digest credentials, registered Contact, no
-    /// unspecified receive address) and the global monitors (7/user-agent-header) over every
-    /// message the client under test sent: a lint of a device's capture. Judging a capture
-    /// against a scenario's steps is not built yet (use `cpmconf run` for scenarios). Same
-    /// verdicts and report files as `run`. Exit status: 0 every rule passes, 1 a rule failed,
-    /// 2 the capture cannot be judged (unreadable, not a capture, truncated, no SIP from the
-    /// client, or no single party that registers when --client is not given).
+    /// Scenario mode (`--scenario ID`, or by default for a capture written by `cpmconf run`, whose
+    /// sidecar `<capture>.meta.json` names its scenario, who is who and the run's timeline): the
+    /// scenario's steps judged from the capture by the same judge as `run`, with the whole-trace
+    /// rules, giving the live run's verdicts. A capture made elsewhere needs `--roles FILE` (which
+    /// address is which simulated role); its stimuli are found in the capture instead of sent,
+    /// and what a capture cannot show (the client's upper-tester events, when a `do` step
+    /// happened, the end of an MSRP connection) makes the steps that need it inconclusive,
+    /// never failed.
+    ///
+    /// Lint mode (`--lint`, or a capture with neither a sidecar nor --scenario): the protocol
+    /// baseline (RFC rules: well-formed messages and bodies, Via copied into responses, ACK of
+    /// non-2xx, To tags, digest credentials, registered Contact, no unspecified receive
+    /// address) and the global monitors (7/user-agent-header) over every message the client
+    /// under test sent, streaming. Same verdicts and report files as `run`. Exit status: 0
+    /// everything passes, 1 a verdict failed, 2 the capture cannot be judged (unreadable, not a
+    /// capture, truncated, no SIP from the client, no single party that registers when --client
+    /// is not given, an unknown scenario, no role map for a scenario).
     Check(check::CheckArgs),
     /// Run the simulated network as a standalone server for live testing of real clients.
     Serve(serve::ServeArgs),

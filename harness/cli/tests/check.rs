@@ -1,6 +1,8 @@
 //! `cpmconf check` on captures: the pcaps of a live run judged offline give the live run's
-//! per-message verdicts (the protocol baseline and 7/user-agent-header), for the reference client
-//! and with a fault; bad captures exit 2 saying what is wrong.
+//! verdicts (scenario mode, from the sidecar) and its per-message verdicts (lint mode: the
+//! protocol baseline and 7/user-agent-header), for the reference client and with a fault; a
+//! capture without a sidecar is judged against a scenario with --roles; bad captures and bad
+//! arguments exit 2 saying what is wrong.
 
 mod support;
 
@@ -73,10 +75,29 @@ fn per_message(s: &Value) -> (Option<String>, Vec<(String, String, u64, Value)>)
     (ua, proto)
 }
 
+/// What a scenario's verdicts say, for comparing a live run with a check of its capture.
+fn verdicts(s: &Value) -> Vec<(String, String, Value, Value)> {
+    s["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["verdict"].as_str().unwrap().to_string(),
+                r["findings"].clone(),
+                r["message"].clone(),
+            )
+        })
+        .collect()
+}
+
 #[rstest]
-#[case::reference("reference")]
-#[case::user_agent_fault(UA)]
-fn checking_the_pcaps_of_a_live_run_gives_its_per_message_verdicts(#[case] run: &str) {
+#[case::reference("reference", false)]
+#[case::user_agent_fault(UA, false)]
+#[case::reference_lint("reference", true)]
+#[case::user_agent_fault_lint(UA, true)]
+fn checking_the_pcaps_of_a_live_run_gives_its_verdicts(#[case] run: &str, #[case] lint: bool) {
     let report = &runs()[run];
     let results = json(&report.join("results.json"));
     let scenarios = results["scenarios"].as_array().unwrap();
@@ -85,16 +106,13 @@ fn checking_the_pcaps_of_a_live_run_gives_its_per_message_verdicts(#[case] run: 
     for s in scenarios {
         let id = s["id"].as_str().unwrap();
         let pcap = report.join("pcap").join(format!("{id}.pcap"));
-        let o = cpmconf(&[
-            "check",
-            "--json",
-            "--profile",
-            repo()
-                .join("fixtures/clients/reference.yaml")
-                .to_str()
-                .unwrap(),
-            pcap.to_str().unwrap(),
-        ]);
+        let profile = repo().join("fixtures/clients/reference.yaml");
+        let mut args = vec!["check", "--json", "--profile", profile.to_str().unwrap()];
+        if lint {
+            args.push("--lint");
+        }
+        args.push(pcap.to_str().unwrap());
+        let o = cpmconf(&args);
         let checked: Value =
             serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{id}: {e}: {}", text(&o)));
         let offline = &checked["scenarios"][0];
@@ -102,8 +120,15 @@ fn checking_the_pcaps_of_a_live_run_gives_its_per_message_verdicts(#[case] run: 
         let (off_ua, off_proto) = per_message(offline);
         assert_eq!(off_ua, live_ua, "{id}: the User-Agent verdict");
         assert_eq!(off_proto, live_proto, "{id}: the protocol baseline");
-        let failed =
-            live_ua.as_deref() == Some("fail") || live_proto.iter().any(|(_, v, _, _)| v == "fail");
+        let failed = if lint {
+            live_ua.as_deref() == Some("fail") || live_proto.iter().any(|(_, v, _, _)| v == "fail")
+        } else {
+            // Scenario mode: the scenario itself, every requirement with its findings.
+            assert_eq!(offline["id"], s["id"]);
+            assert_eq!(verdicts(offline), verdicts(s), "{id}: the verdicts");
+            assert_eq!(offline["verdict"], s["verdict"], "{id}");
+            s["verdict"] == "fail"
+        };
         assert_eq!(
             o.status.code(),
             Some(i32::from(failed)),
@@ -121,12 +146,172 @@ fn checking_the_pcaps_of_a_live_run_gives_its_per_message_verdicts(#[case] run: 
 }
 
 #[test]
+fn scenario_mode_says_how_it_judged_and_writes_a_report() {
+    let report = &runs()["reference"];
+    let out = tempfile::tempdir().unwrap();
+    let pcap = report.join("pcap/bye-closes-chat.pcap");
+    let o = cpmconf(&[
+        "check",
+        pcap.to_str().unwrap(),
+        "--report",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("bye-closes-chat: judged by replaying the run's timeline"),
+        "{t}"
+    );
+    for f in [
+        "results.json",
+        "junit.xml",
+        "index.html",
+        "pcap/bye-closes-chat.pcap",
+        "wire/bye-closes-chat.pcap.log",
+    ] {
+        assert!(out.path().join(f).is_file(), "{f} missing: {t}");
+    }
+    // The wire log names the simulated roles from the sidecar's role map.
+    let log = std::fs::read_to_string(out.path().join("wire/bye-closes-chat.pcap.log")).unwrap();
+    assert!(
+        log.contains("-> core (") && log.contains("client ("),
+        "{log}"
+    );
+    // Without the timeline: judged as a capture made elsewhere; the upper-tester step of this
+    // scenario cannot be judged, and nothing is failed (inconclusive fails the gate, as in
+    // `run`: no result is not a pass).
+    let o = cpmconf(&["check", "--no-timeline", "--json", pcap.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        verdicts(&v["scenarios"][0])
+            .iter()
+            .all(|(_, verdict, _, _)| verdict == "pass" || verdict == "inconclusive"),
+        "{v}"
+    );
+    assert_eq!(v["scenarios"][0]["verdict"], "inconclusive", "{}", text(&o));
+    assert!(
+        v["scenarios"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("upper-tester events, which a capture does not hold"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_capture_without_a_sidecar_is_judged_with_a_roles_file() {
+    let report = &runs()["reference"];
+    let dir = tempfile::tempdir().unwrap();
+    let id = "predefined-group-new-conversation";
+    let src = report.join(format!("pcap/{id}.pcap"));
+    let pcap = dir.path().join("device.pcap");
+    std::fs::copy(&src, &pcap).unwrap();
+    // Without a sidecar a scenario needs to know who is who.
+    let o = cpmconf(&["check", "--scenario", id, pcap.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--roles FILE"), "{}", text(&o));
+    // The roles, as someone at an interop event would write them.
+    let meta: Value = json(&report.join(format!("pcap/{id}.pcap.meta.json")));
+    let mut roles = String::from("roles:\n");
+    for r in meta["roles"].as_array().unwrap() {
+        roles.push_str(&format!(
+            "  \"{}\": {}\n",
+            r["addr"].as_str().unwrap(),
+            r["role"].as_str().unwrap()
+        ));
+    }
+    if let Some(c) = meta["call_ids"].as_array() {
+        roles.push_str("call_ids:\n");
+        for r in c {
+            roles.push_str(&format!(
+                "  \"{}\": {}\n",
+                r["call_id"].as_str().unwrap(),
+                r["role"].as_str().unwrap()
+            ));
+        }
+    }
+    let file = dir.path().join("roles.yaml");
+    std::fs::write(&file, &roles).unwrap();
+    let o = cpmconf(&[
+        "check",
+        "--json",
+        "--scenario",
+        id,
+        "--roles",
+        file.to_str().unwrap(),
+        "--seed",
+        &meta["seed"].to_string(),
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let live = json(&report.join("results.json"));
+    let live = live["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap()
+        .clone();
+    // Every step of this scenario is on the wire: judged in full, as live.
+    assert_eq!(
+        verdicts(&v["scenarios"][0]),
+        verdicts(&live),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(v["scenarios"][0]["verdict"], "pass");
+    // A roles file that is not one says where and what was expected.
+    std::fs::write(&file, "roles:\n  not-an-address: core\n").unwrap();
+    let o = cpmconf(&[
+        "check",
+        "--scenario",
+        id,
+        "--roles",
+        file.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("`not-an-address` is not an address"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(&file, "rolez: {}\n").unwrap();
+    let o = cpmconf(&[
+        "check",
+        "--scenario",
+        id,
+        "--roles",
+        file.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("roles.yaml:1:1"), "{}", text(&o));
+    // An unknown scenario is named.
+    let o = cpmconf(&[
+        "check",
+        "--scenario",
+        "no-such-scenario",
+        src.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("unknown scenario no-such-scenario"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
 fn a_report_folder_has_every_file_and_the_capture() {
     let report = &runs()["reference"];
     let out = tempfile::tempdir().unwrap();
     let pcap = report.join("pcap/bye-closes-chat.pcap");
     let o = cpmconf(&[
         "check",
+        "--lint",
         pcap.to_str().unwrap(),
         "--report",
         out.path().to_str().unwrap(),

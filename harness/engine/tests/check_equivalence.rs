@@ -1,10 +1,16 @@
 //! One judge for live and captured traffic: every scenario run live against the reference
 //! client, then judged again from its own pcap and sidecar (`cpmconf check`'s path), gives the
-//! same verdicts, findings, quotes and messages, and the same protocol-baseline results.
+//! same verdicts, findings, quotes and messages, and the same protocol-baseline results; so does
+//! the same capture rewritten as pcapng, Linux cooked capture, IPv6 and with TCP split and
+//! reordered; and so do the verifying scenarios of every named fault. A capture judged as one
+//! made elsewhere (no timeline) never fails the correct client.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cpmconf_capture::rewrite::{
+    read_frames, rewrite, v6_of, Rewrite, LINK_ETHERNET, LINK_SLL, LINK_SLL2,
+};
 use cpmconf_capture::{read_sidecar, Trace};
 use cpmconf_engine::check::{check_scenario, timeline_of, CheckOptions};
 use cpmconf_engine::judge::labels::Labeler;
@@ -96,6 +102,19 @@ async fn check_all(
     live: &[ScenarioResult],
     replay: bool,
 ) -> (Vec<String>, Vec<(ScenarioResult, ScenarioResult)>) {
+    check_rewritten(cat, opts, scenarios, live, replay, None).await
+}
+
+/// [`check_all`] with every capture first rewritten into another form (its role map moved to
+/// IPv6 with it).
+async fn check_rewritten(
+    cat: &Catalogue,
+    opts: &RunOptions,
+    scenarios: &[LoadedScenario],
+    live: &[ScenarioResult],
+    replay: bool,
+    form: Option<Rewrite>,
+) -> (Vec<String>, Vec<(ScenarioResult, ScenarioResult)>) {
     let mut diffs = Vec::new();
     let mut pairs = Vec::new();
     for (loaded, live) in scenarios.iter().zip(live) {
@@ -105,9 +124,23 @@ async fn check_all(
             // Not applicable: nothing ran, nothing captured.
             continue;
         }
-        let meta = read_sidecar(&pcap)
+        let mut meta = read_sidecar(&pcap)
             .unwrap()
             .expect("a sidecar next to the pcap");
+        let pcap = match form {
+            None => pcap,
+            Some(how) => {
+                let (bytes, _) = rewrite(&read_frames(&pcap).unwrap(), how);
+                let to = pcap.with_extension("rewritten");
+                std::fs::write(&to, bytes).unwrap();
+                if matches!(how, Rewrite::Ipv6 { .. }) {
+                    for r in &mut meta.roles {
+                        r.addr = v6_of(r.addr);
+                    }
+                }
+                to
+            }
+        };
         assert_eq!(&meta.scenario, id);
         let timeline = timeline_of(&meta).unwrap();
         assert!(
@@ -157,18 +190,57 @@ async fn check_all(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_scenario_judged_from_its_capture_gives_the_live_verdicts() {
-    let (diffs, pairs) = live_then_check(Vec::new(), all_scenarios(), true).await;
-    assert!(
-        pairs.len() >= 60,
-        "every scenario captured and checked: {}",
-        pairs.len()
+    let cat = Catalogue::embedded().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = all_scenarios();
+    let opts = options(dir.path(), Vec::new(), scenarios.clone());
+    let mut discard = Fanout::new();
+    let mut on_done = |_: &ScenarioReport| {};
+    let run = run_suite(
+        &cat,
+        &opts,
+        "reference",
+        String::new(),
+        &mut discard,
+        &mut on_done,
     );
-    assert!(
-        diffs.is_empty(),
-        "{} scenario(s) differ:\n{}",
-        diffs.len(),
-        diffs.join("\n")
-    );
+    let summary = tokio::time::timeout(Duration::from_secs(300), run)
+        .await
+        .expect("the suite ends within its deadlines")
+        .expect("reporting");
+    let live: Vec<ScenarioResult> = summary.reports.iter().map(|r| r.result.clone()).collect();
+    // The capture as written, and rewritten as pcapng, Linux cooked capture (v1 and v2), IPv6,
+    // and with every TCP segment split, reordered, duplicated and overlapped.
+    for form in [
+        None,
+        Some(Rewrite::PcapNg { big: false }),
+        Some(Rewrite::Link {
+            link: LINK_SLL,
+            big: false,
+        }),
+        Some(Rewrite::Link {
+            link: LINK_SLL2,
+            big: false,
+        }),
+        Some(Rewrite::Ipv6 {
+            hop_by_hop: true,
+            link: LINK_ETHERNET,
+        }),
+        Some(Rewrite::SplitTcp),
+    ] {
+        let (diffs, pairs) = check_rewritten(&cat, &opts, &scenarios, &live, true, form).await;
+        assert!(
+            pairs.len() >= 60,
+            "{form:?}: every scenario checked: {}",
+            pairs.len()
+        );
+        assert!(
+            diffs.is_empty(),
+            "{form:?}: {} scenario(s) differ:\n{}",
+            diffs.len(),
+            diffs.join("\n")
+        );
+    }
 }
 
 /// Every named fault with a verifying scenario: its verifying scenarios run live with the fault
