@@ -234,6 +234,10 @@ fn assert_verdicts(profile: Profile, label: &str, want: Expected) {
             problems.push(format!("{id}: the verdict does not name {text:?}"));
         }
     }
+    // The pcap of each scenario, checked offline, gives the same verdicts as the live run.
+    for id in &ids {
+        problems.extend(r.check_differences(id));
+    }
     if let Some(code) = want.exit {
         if r.out.status.code() != Some(code) {
             problems.push(format!(

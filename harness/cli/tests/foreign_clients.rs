@@ -1,6 +1,7 @@
 //! The suite against clients it did not grow up with, through the real adapter path: pyua (the
 //! stdlib Python client in examples/adapters/pyua.py) in its conformant mode, and PJSIP's pjsua2
-//! (examples/adapters/pjsua2_adapter.py), a plain SIP UA whose verdicts are asserted one by one.
+//! (examples/adapters/pjsua2_adapter.py), a plain SIP UA whose verdicts are asserted one by one;
+//! `cpmconf check` of each of their pcaps gives the live verdicts.
 
 mod support;
 
@@ -35,6 +36,8 @@ fn pyua_passes_every_pager_scenario(#[case] profile: &str) {
             "{id}: {:?}",
             r.verdicts(id)
         );
+        // One judge: the pcap, checked offline, gives the same verdicts.
+        assert_eq!(r.check_differences(id), Vec::<String>::new());
     }
 }
 
@@ -45,6 +48,10 @@ fn pyua_runs_the_whole_suite_pager_scenarios_pass_the_rest_not_applicable() {
     assert_eq!(r.out.status.code(), Some(0), "{}", r.text());
     let ran = assert_rest_not_applicable(&r, &["pager"]);
     assert_eq!(ran, PAGER, "{}", r.text());
+    // One judge: each pcap of this other SIP stack, checked offline, gives the live verdicts.
+    for id in PAGER {
+        assert_eq!(r.check_differences(id), Vec::<String>::new());
+    }
     for id in PAGER {
         assert_eq!(r.scenario(id)["verdict"], "pass", "{id}: {}", r.text());
     }
@@ -120,6 +127,10 @@ fn pjsua2_gets_the_verdicts_of_a_plain_sip_ua() {
     assert_eq!(r.out.status.code(), Some(1), "{}", r.text());
     let ran = assert_rest_not_applicable(&r, &["pager"]);
     assert_eq!(ran, PAGER, "{}", r.text());
+    // One judge: each pcap of this other SIP stack, checked offline, gives the live verdicts.
+    for id in PAGER {
+        assert_eq!(r.check_differences(id), Vec::<String>::new());
+    }
 
     // No CPM release token: it sends no User-Agent at all.
     let ua = "7/user-agent-header";

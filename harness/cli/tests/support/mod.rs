@@ -131,6 +131,59 @@ impl Run {
             })
     }
 
+    /// Differences between the live verdicts of scenario `id` and `cpmconf check` of its pcap
+    /// (scenario mode, the sidecar's timeline, the run's client profile): one judge for live and
+    /// captured traffic, for whatever client ran.
+    pub fn check_differences(&self, id: &str) -> Vec<String> {
+        let report = self.dir.path().join("report");
+        let pcap = report.join("pcap").join(format!("{id}.pcap"));
+        if !pcap.exists() {
+            // Not applicable: the scenario did not run.
+            return Vec::new();
+        }
+        let profile = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .expect("the run's profile");
+        let out = Command::new(env!("CARGO_BIN_EXE_cpmconf"))
+            .current_dir(repo())
+            .args(["check", "--json", "--profile"])
+            .arg(&profile)
+            .arg(&pcap)
+            .output()
+            .unwrap();
+        let checked: Value = match serde_json::from_slice(&out.stdout) {
+            Ok(v) => v,
+            Err(e) => {
+                return vec![format!(
+                    "{id}: check gave no JSON ({e}): {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )]
+            }
+        };
+        let key = |s: &Value| -> Vec<String> {
+            let mut v = vec![format!("{} {}", s["verdict"], s["message"])];
+            for r in s["requirements"].as_array().into_iter().flatten() {
+                v.push(format!(
+                    "{} {} {} {}",
+                    r["id"], r["verdict"], r["findings"], r["message"]
+                ));
+            }
+            v
+        };
+        let (live, off) = (key(self.scenario(id)), key(&checked["scenarios"][0]));
+        live.iter()
+            .zip(&off)
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| format!("{id}: live {a}\n    capture {b}"))
+            .chain(
+                (live.len() != off.len())
+                    .then(|| format!("{id}: {} vs {} verdicts", live.len(), off.len())),
+            )
+            .collect()
+    }
+
     /// What a scenario's verdicts say (messages and findings; not the title, not the quoted
     /// messages), for checking what the evidence names.
     pub fn evidence(&self, id: &str) -> String {

@@ -303,6 +303,7 @@ impl Feed for ReplayFeed {
                     self.now = self.now.max(until);
                     Ok(Arrival::Deadline)
                 }
+                Some(Input::Failed { message }) => Err(RunError::Other(message)),
                 // The live run ended here (the settling after the steps is not recorded as
                 // steps): nothing more arrives.
                 None => Ok(Arrival::Deadline),
@@ -330,6 +331,7 @@ impl Feed for ReplayFeed {
         };
         match inputs.pop_front() {
             Some(Input::Sync { latency_us }) => Ok(latency_us.map(Duration::from_micros)),
+            Some(Input::Failed { message }) => Err(RunError::Other(message)),
             other => Err(self.out_of_step("a `sync` answer", other.as_ref())),
         }
     }

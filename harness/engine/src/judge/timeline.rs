@@ -41,6 +41,11 @@ pub enum Input {
         /// Microseconds until the answer; absent when refused.
         latency_us: Option<u64>,
     },
+    /// Waiting or `sync` failed on the harness side (the adapter broke, the network failed).
+    Failed {
+        /// What failed.
+        message: String,
+    },
     /// A `do` or `send` step was carried out with this outcome.
     Stimulus {
         /// `passed`, `not_reached` or `error`.

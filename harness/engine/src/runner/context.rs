@@ -202,14 +202,8 @@ impl<'n> LiveFeed<'n> {
             Err(e) => StepOutcome::Error(e.to_string()),
         }
     }
-}
 
-impl Feed for LiveFeed<'_> {
-    fn now(&self) -> Duration {
-        self.start.elapsed()
-    }
-
-    async fn next(&mut self, until: Duration, want: Want) -> Result<Arrival, RunError> {
+    async fn next_live(&mut self, until: Duration, want: Want) -> Result<Arrival, RunError> {
         let deadline = self.at(until);
         let left = deadline.saturating_duration_since(Instant::now());
         match want {
@@ -232,7 +226,7 @@ impl Feed for LiveFeed<'_> {
 
     /// An adapter that does not answer `sync` at all within the command deadline is a
     /// harness-side failure (`error` naming `sync`, docs/upper-tester.md).
-    async fn sync(&mut self) -> Result<Option<Duration>, RunError> {
+    async fn sync_live(&mut self) -> Result<Option<Duration>, RunError> {
         let deadline = self.timing.command();
         let asked = Instant::now();
         let answer = match self.ut.command(Command::Sync, deadline).await {
@@ -251,10 +245,36 @@ impl Feed for LiveFeed<'_> {
             }
             Err(e) => return Err(e.into()),
         };
-        self.timeline.push(Input::Sync {
-            latency_us: answer.map(|d| d.as_micros() as u64),
-        });
         Ok(answer)
+    }
+}
+
+impl Feed for LiveFeed<'_> {
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    async fn next(&mut self, until: Duration, want: Want) -> Result<Arrival, RunError> {
+        let r = self.next_live(until, want).await;
+        if let Err(e) = &r {
+            self.timeline.push(Input::Failed {
+                message: e.to_string(),
+            });
+        }
+        r
+    }
+
+    async fn sync(&mut self) -> Result<Option<Duration>, RunError> {
+        let r = self.sync_live().await;
+        self.timeline.push(match &r {
+            Ok(answer) => Input::Sync {
+                latency_us: answer.map(|d| d.as_micros() as u64),
+            },
+            Err(e) => Input::Failed {
+                message: e.to_string(),
+            },
+        });
+        r
     }
 
     async fn stimulus(&mut self, step: &Step, env: &mut MatchEnv) -> StepOutcome {
