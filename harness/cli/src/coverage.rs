@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use clap::Args;
-use cpmconf_engine::assess::step_verifies;
 use cpmconf_engine::catalogue::Observable;
 use cpmconf_engine::runner::monitor::USER_AGENT_REQUIREMENT;
 use cpmconf_engine::scenario::load::LoadedScenario;
@@ -68,7 +67,7 @@ impl Row {
 pub fn rows(catalogue: &Catalogue, scenarios: &[LoadedScenario]) -> Vec<Row> {
     let mut by_req: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for s in scenarios {
-        for id in step_verifies(&s.scenario) {
+        for id in s.scenario.verifies() {
             by_req.entry(id).or_default().push(s.scenario.id.clone());
         }
     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use cpmconf_engine::catalogue::{clause_within, Catalogue};
+use cpmconf_engine::catalogue::Catalogue;
 use cpmconf_engine::diagnostic::Diagnostic;
 use cpmconf_engine::report::{
     HtmlReporter, JsonReporter, JunitReporter, Reporter, RunEvent, Selection, TerminalReporter,
@@ -13,12 +13,10 @@ use cpmconf_engine::report::{
 use cpmconf_engine::runner::{
     default_jobs, now_stamp, random_seed, run_suite, Interrupt, RunOptions, Timing,
 };
-use cpmconf_engine::scenario::{
-    load_file, parse_scenario, scenario_files, LoadedScenario, Scenario,
-};
-use cpmconf_engine::select::Partition;
+use cpmconf_engine::scenario::{LoadedScenario, Scenario};
+use cpmconf_engine::select::{clause_matches, Filter, Partition};
 use cpmconf_engine::ut::ClientProfile;
-use cpmconf_engine::validate::validate_all;
+use cpmconf_engine::validate::Suite;
 use cpmconf_engine::KnownFailures;
 
 /// Arguments of `cpmconf run`.
@@ -104,63 +102,46 @@ pub fn checkout() -> Option<PathBuf> {
         .map(|dir| std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()))
 }
 
-/// The scenarios of a run or a validation: every file under `dir` when given (an error when it
-/// is not a directory or holds none), else the ones embedded in the binary. Parse failures come
-/// back as diagnostics beside the scenarios that loaded.
+/// The scenarios under `dir`, or the ones embedded in the binary, loaded (not validated), with
+/// a diagnostic per file that does not load.
 pub fn load_scenarios(
     dir: Option<&Path>,
 ) -> Result<(Vec<LoadedScenario>, Vec<Diagnostic>), String> {
-    let mut loaded = Vec::new();
-    let mut diags = Vec::new();
     match dir {
-        Some(dir) => {
-            if !dir.is_dir() {
-                return Err(format!(
-                    "the scenario directory {} does not exist",
-                    dir.display()
-                ));
-            }
-            let files = scenario_files(dir);
-            if files.is_empty() {
-                return Err(format!("no scenario file (*.yaml) under {}", dir.display()));
-            }
-            for f in files {
-                match load_file(&f) {
-                    Ok(l) => loaded.push(l),
-                    Err(d) => diags.push(d),
-                }
-            }
-        }
-        None => {
-            for (file, text) in crate::embedded::SCENARIOS {
-                match parse_scenario(text, file) {
-                    Ok(l) => loaded.push(l),
-                    Err(d) => diags.push(d),
-                }
-            }
-        }
+        Some(dir) => cpmconf_engine::scenario::load_dir(dir),
+        None => Ok(cpmconf_engine::scenario::load_texts(
+            crate::embedded::SCENARIOS,
+        )),
     }
-    Ok((loaded, diags))
 }
 
-/// The scenarios of a run ([`load_scenarios`]), validated: every diagnostic is printed to
-/// standard error; any error (a file that does not parse or validate) is an `Err` counting them.
+/// The suite of a run (`cpmconf_engine::validate::Suite`): every file under
+/// `dir` when given (an error when it is not a directory or holds none), else the scenarios
+/// embedded in the binary; loaded and validated.
+pub fn load_suite(dir: Option<&Path>, catalogue: &Catalogue) -> Result<Suite, String> {
+    match dir {
+        Some(dir) => Suite::load_dir(dir, catalogue),
+        None => Ok(Suite::load_texts(crate::embedded::SCENARIOS, catalogue)),
+    }
+}
+
+/// The scenarios of a run ([`load_suite`]), valid: every diagnostic is printed to standard
+/// error; any error (a file that does not parse or validate) is an `Err` counting them.
 pub fn load_valid_scenarios(
     dir: Option<&Path>,
     catalogue: &Catalogue,
 ) -> Result<Vec<LoadedScenario>, String> {
-    let (scenarios, mut diags) = load_scenarios(dir)?;
-    diags.extend(validate_all(&scenarios, catalogue));
-    for d in &diags {
+    let suite = load_suite(dir, catalogue)?;
+    for d in &suite.diagnostics {
         eprintln!("{d}");
     }
-    let problems = diags.iter().filter(|d| d.is_error()).count();
+    let problems = suite.errors();
     if problems > 0 {
         return Err(format!(
             "{problems} problem(s) in the scenario files (see above; `cpmconf validate` checks them)"
         ));
     }
-    Ok(scenarios)
+    Ok(suite.scenarios)
 }
 
 /// Where the golden files of a run live (`<root>/<client>/<scenario>.snap`), in this order:
@@ -183,31 +164,17 @@ pub fn golden_root(a: &RunArgs, checkout: Option<&Path>) -> Option<PathBuf> {
     checkout.map(|c| c.join("golden"))
 }
 
-/// The requirement ids a scenario covers or verifies (`--requirement` selects by either).
-fn verified(s: &Scenario) -> Vec<String> {
-    let mut v = s.covers.clone();
-    v.extend(cpmconf_engine::assess::step_verifies(s));
-    v
-}
-
-/// Whether `clause` is selected by a `--clause` value: `7.3` exactly, `7.3.*` the subtree.
-pub fn clause_matches(clause: &str, pattern: &str) -> bool {
-    match pattern.strip_suffix(".*") {
-        Some(prefix) => clause_within(clause, prefix),
-        None => clause == pattern,
-    }
-}
-
-/// Whether a scenario passes every selection filter (filters of one kind are alternatives).
+/// Whether a scenario passes every selection filter of the run's arguments (filters of one kind
+/// are alternatives; `cpmconf_engine::select::Filter`).
 pub fn selected(s: &Scenario, a: &RunArgs, part: Option<Partition>) -> bool {
-    (a.scenario.is_empty() || a.scenario.contains(&s.id))
-        && (a.clause.is_empty() || a.clause.iter().any(|c| clause_matches(&s.clause, c)))
-        && (a.requirement.is_empty() || {
-            let v = verified(s);
-            a.requirement.iter().any(|r| v.contains(r))
-        })
-        && (a.tag.is_empty() || a.tag.iter().any(|t| s.tags.contains(t)))
-        && part.is_none_or(|p| p.contains(&s.id))
+    Filter {
+        scenarios: a.scenario.clone(),
+        clauses: a.clause.clone(),
+        requirements: a.requirement.clone(),
+        tags: a.tag.clone(),
+        part,
+    }
+    .selects(s)
 }
 
 /// Writes the progress bar's terminal output above the bar.
@@ -382,7 +349,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
         let text = std::fs::read_to_string(p).unwrap_or_default();
         let judges = |id: &str| -> Option<Vec<String>> {
             scenarios.iter().find(|l| l.scenario.id == id).map(|l| {
-                let mut ids = cpmconf_engine::assess::step_verifies(&l.scenario);
+                let mut ids = l.scenario.verifies();
                 ids.extend(l.scenario.covers.iter().cloned());
                 ids.push(cpmconf_engine::runner::monitor::USER_AGENT_REQUIREMENT.to_string());
                 ids
@@ -565,27 +532,5 @@ pub fn run(a: &RunArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clause_matches;
-    use rstest::rstest;
-
-    #[rstest]
-    #[case("7", "7", true)]
-    #[case("7.3", "7", false)]
-    #[case("7.3", "7.*", true)]
-    #[case("7", "7.*", true)]
-    #[case("7.3.1.5.1", "7.3.1.5", false)]
-    #[case("7.3.1.5.1", "7.3.1.5.*", true)]
-    #[case("7.3.11", "7.3.1.*", false)]
-    fn clause_selection_is_exact_unless_a_subtree_is_asked(
-        #[case] clause: &str,
-        #[case] pattern: &str,
-        #[case] selected: bool,
-    ) {
-        assert_eq!(clause_matches(clause, pattern), selected);
     }
 }

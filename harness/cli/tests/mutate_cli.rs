@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use cpmconf_engine::assess::step_verifies;
 use cpmconf_engine::scenario::{load_file, scenario_files};
 use support::{output_within, repo, text};
 
@@ -44,11 +43,7 @@ fn verifying(dir: &Path, requirement: &str) -> BTreeSet<String> {
     scenario_files(dir)
         .iter()
         .map(|f| load_file(f).unwrap_or_else(|d| panic!("{d}")))
-        .filter(|l| {
-            step_verifies(&l.scenario)
-                .iter()
-                .any(|id| id == requirement)
-        })
+        .filter(|l| l.scenario.verifies().iter().any(|id| id == requirement))
         .map(|l| l.scenario.id)
         .collect()
 }

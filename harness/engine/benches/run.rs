@@ -8,17 +8,18 @@ use std::time::Duration;
 
 use cpmconf_engine::report::Fanout;
 use cpmconf_engine::runner::{default_jobs, run_scenario, run_suite, RunOptions};
-use cpmconf_engine::scenario::{load_file, scenario_files, LoadedScenario};
+use cpmconf_engine::scenario::LoadedScenario;
 use cpmconf_engine::ut::ClientProfile;
+use cpmconf_engine::validate::Suite;
 use cpmconf_engine::Catalogue;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn options(dir: &Path) -> RunOptions {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let scenarios: Vec<LoadedScenario> = scenario_files(&repo.join("scenarios"))
-        .iter()
-        .filter_map(|f| load_file(f).ok())
-        .collect();
+    let catalogue = cpmconf_engine::Catalogue::embedded().expect("catalogue");
+    let scenarios: Vec<LoadedScenario> = Suite::load_dir(&repo.join("scenarios"), &catalogue)
+        .and_then(Suite::valid)
+        .expect("a valid suite");
     RunOptions {
         golden_root: Some(dir.join("golden")),
         seed: 1,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::catalogue::Catalogue;
 use crate::matcher::claims;
-use crate::scenario::{GroupItem, Scenario, Step};
+use crate::scenario::Scenario;
 use crate::verdict::{Finding, RequirementResult, ScenarioResult, Verdict};
 
 /// How one step ended, as the runner saw it.
@@ -159,7 +159,7 @@ impl<'c> Assessor<'c> {
                 v.push(id.clone());
             }
         };
-        for id in step_verifies(scenario) {
+        for id in scenario.verifies() {
             push(&mut planned, &id);
         }
         let verified_somewhere = planned.clone();
@@ -552,7 +552,7 @@ impl<'c> Assessor<'c> {
             .iter()
             .enumerate()
             .skip(*stop)
-            .any(|(_, s)| step_ids(s).iter().any(|x| x == id))
+            .any(|(_, s)| s.verifies().iter().any(|x| x == id))
     }
 
     /// The result for a scenario that needs a capability the client lacks.
@@ -562,7 +562,7 @@ impl<'c> Assessor<'c> {
         missing: &[String],
     ) -> ScenarioResult {
         let msg = format!("client lacks capability {}", missing.join(", "));
-        let mut ids: Vec<String> = step_verifies(scenario);
+        let mut ids: Vec<String> = scenario.verifies();
         for c in &scenario.covers {
             if !ids.contains(c) {
                 ids.push(c.clone());
@@ -585,35 +585,6 @@ impl<'c> Assessor<'c> {
             wire_log: None,
         }
     }
-}
-
-/// The requirement ids one step verifies (a group: all its items).
-pub fn step_ids(step: &Step) -> Vec<String> {
-    match step {
-        Step::Expect(e) | Step::ExpectNone(e) => e.verifies.clone(),
-        Step::WaitFor(w) => w.verifies.clone(),
-        Step::Parallel(items) | Step::AnyOrder(items) => items
-            .iter()
-            .flat_map(|i| match i {
-                GroupItem::Expect(e) | GroupItem::ExpectNone(e) => e.verifies.clone(),
-                GroupItem::WaitFor(w) => w.verifies.clone(),
-            })
-            .collect(),
-        Step::Do(_) | Step::Send(_) => Vec::new(),
-    }
-}
-
-/// Every requirement id the scenario's steps verify, in step order, without repeats.
-pub fn step_verifies(s: &Scenario) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for step in &s.steps {
-        for id in step_ids(step) {
-            if !out.contains(&id) {
-                out.push(id);
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

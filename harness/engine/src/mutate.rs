@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use cpmconf_client::{all_faults, FaultInfo, FaultSet, UnknownFault};
 use cpmconf_ut::ClientProfile;
 
-use crate::assess::step_verifies;
 use crate::catalogue::Catalogue;
 use crate::report::Fanout;
 use crate::runner::monitor::USER_AGENT_REQUIREMENT;
@@ -45,7 +44,7 @@ pub fn select_faults(ids: &[String]) -> Result<Vec<FaultInfo>, UnknownFault> {
 pub fn verifying(scenarios: &[LoadedScenario]) -> BTreeMap<String, Vec<usize>> {
     let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, l) in scenarios.iter().enumerate() {
-        let mut ids = step_verifies(&l.scenario);
+        let mut ids = l.scenario.verifies();
         ids.extend(GLOBAL_MONITORS.iter().map(|id| (*id).to_string()));
         for id in ids {
             let list = out.entry(id).or_default();

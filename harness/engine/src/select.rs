@@ -38,6 +38,45 @@ impl Partition {
     }
 }
 
+/// A run's selection: each kind of filter is a list of alternatives (empty: no filter), and a
+/// scenario is selected when it passes every kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Scenario ids.
+    pub scenarios: Vec<String>,
+    /// Clauses: `7.3` exactly, `7.3.*` the subtree.
+    pub clauses: Vec<String>,
+    /// Requirement ids the scenario covers or verifies.
+    pub requirements: Vec<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// A hash partition.
+    pub part: Option<Partition>,
+}
+
+impl Filter {
+    /// Whether the filter selects `s`.
+    pub fn selects(&self, s: &Scenario) -> bool {
+        (self.scenarios.is_empty() || self.scenarios.contains(&s.id))
+            && (self.clauses.is_empty()
+                || self.clauses.iter().any(|c| clause_matches(&s.clause, c)))
+            && (self.requirements.is_empty() || {
+                let v = s.covers_or_verifies();
+                self.requirements.iter().any(|r| v.contains(r))
+            })
+            && (self.tags.is_empty() || self.tags.iter().any(|t| s.tags.contains(t)))
+            && self.part.is_none_or(|p| p.contains(&s.id))
+    }
+}
+
+/// Whether `clause` is selected by a `--clause` value: `7.3` exactly, `7.3.*` the subtree.
+pub fn clause_matches(clause: &str, pattern: &str) -> bool {
+    match pattern.strip_suffix(".*") {
+        Some(prefix) => clause_within(clause, prefix),
+        None => clause == pattern,
+    }
+}
+
 /// `true` if the scenario matches a filter term: its id, a clause prefix (`7.3.1`), a covered or
 /// verified requirement id, or `tag:<name>`.
 pub fn matches(s: &Scenario, term: &str) -> bool {
@@ -59,6 +98,22 @@ mod tests {
     #[case("mod:1/2", None)]
     fn parse(#[case] s: &str, #[case] want: Option<(u32, u32)>) {
         assert_eq!(Partition::parse(s).ok().map(|p| (p.k, p.n)), want);
+    }
+
+    #[rstest]
+    #[case("7", "7", true)]
+    #[case("7.3", "7", false)]
+    #[case("7.3", "7.*", true)]
+    #[case("7", "7.*", true)]
+    #[case("7.3.1.5.1", "7.3.1.5", false)]
+    #[case("7.3.1.5.1", "7.3.1.5.*", true)]
+    #[case("7.3.11", "7.3.1.*", false)]
+    fn clause_selection_is_exact_unless_a_subtree_is_asked(
+        #[case] clause: &str,
+        #[case] pattern: &str,
+        #[case] selected: bool,
+    ) {
+        assert_eq!(clause_matches(clause, pattern), selected);
     }
 
     #[test]

@@ -36,6 +36,64 @@ pub fn validate_files(paths: &[&Path], catalogue: &Catalogue) -> Vec<Diagnostic>
     validate_in_order(&loaded, catalogue)
 }
 
+/// A suite assembled for a run: the scenarios found, loaded and validated, and every
+/// diagnostic on the way (a file that does not parse, a scenario that does not validate).
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The scenarios that loaded, in file order (including any with validation errors: look at
+    /// [`Suite::errors`] before running them).
+    pub scenarios: Vec<LoadedScenario>,
+    /// Every diagnostic, errors and warnings.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Suite {
+    /// Every scenario file under `dir`, loaded and validated. An error when `dir` is not a
+    /// directory or holds no scenario file.
+    pub fn load_dir(dir: &Path, catalogue: &Catalogue) -> Result<Suite, String> {
+        let (scenarios, diags) = crate::scenario::load_dir(dir)?;
+        Ok(Suite::validated(scenarios, diags, catalogue))
+    }
+
+    /// Scenario texts (file name, YAML), such as the ones built into a binary, loaded and
+    /// validated.
+    pub fn load_texts(files: &[(&str, &str)], catalogue: &Catalogue) -> Suite {
+        let (scenarios, diags) = crate::scenario::load_texts(files);
+        Suite::validated(scenarios, diags, catalogue)
+    }
+
+    fn validated(
+        scenarios: Vec<LoadedScenario>,
+        mut diagnostics: Vec<Diagnostic>,
+        catalogue: &Catalogue,
+    ) -> Suite {
+        diagnostics.extend(validate_all(&scenarios, catalogue));
+        Suite {
+            scenarios,
+            diagnostics,
+        }
+    }
+
+    /// How many diagnostics are errors (a run refuses the suite when any is).
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// The scenarios, when no diagnostic is an error; else every error, one per line.
+    pub fn valid(self) -> Result<Vec<LoadedScenario>, String> {
+        if self.errors() == 0 {
+            return Ok(self.scenarios);
+        }
+        Err(self
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+}
+
 /// Validates a set of loaded scenarios: each one, and that no two share an id.
 pub fn validate_all(loaded: &[LoadedScenario], catalogue: &Catalogue) -> Vec<Diagnostic> {
     let loaded: Vec<Result<LoadedScenario, Diagnostic>> = loaded.iter().cloned().map(Ok).collect();

@@ -16,8 +16,9 @@ use cpmconf_engine::check::{check_scenario, timeline_of, CheckOptions};
 use cpmconf_engine::judge::labels::Labeler;
 use cpmconf_engine::report::Fanout;
 use cpmconf_engine::runner::{run_scenario, run_suite, RunOptions, ScenarioReport};
-use cpmconf_engine::scenario::{load_file, scenario_files, LoadedScenario};
+use cpmconf_engine::scenario::LoadedScenario;
 use cpmconf_engine::ut::ClientProfile;
+use cpmconf_engine::validate::Suite;
 use cpmconf_engine::verdict::ScenarioResult;
 use cpmconf_engine::Catalogue;
 
@@ -31,10 +32,10 @@ fn profile() -> ClientProfile {
 }
 
 fn all_scenarios() -> Vec<LoadedScenario> {
-    scenario_files(&repo().join("scenarios"))
-        .iter()
-        .map(|p| load_file(p).unwrap_or_else(|d| panic!("{d}")))
-        .collect()
+    let cat = Catalogue::embedded().unwrap();
+    Suite::load_dir(&repo().join("scenarios"), &cat)
+        .and_then(Suite::valid)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// What must be equal: everything a verdict says, not where the ladder drew it.

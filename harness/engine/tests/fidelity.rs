@@ -5,18 +5,21 @@
 
 use std::path::{Path, PathBuf};
 
-use cpmconf_engine::assess::step_verifies;
 use cpmconf_engine::client::all_faults;
-use cpmconf_engine::scenario::{load_file, scenario_files, Scenario};
+use cpmconf_engine::scenario::Scenario;
+use cpmconf_engine::validate::Suite;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn scenarios() -> Vec<Scenario> {
-    scenario_files(&root().join("scenarios"))
-        .iter()
-        .map(|p| load_file(p).unwrap_or_else(|d| panic!("{d}")).scenario)
+    let cat = cpmconf_engine::Catalogue::embedded().unwrap();
+    Suite::load_dir(&root().join("scenarios"), &cat)
+        .and_then(Suite::valid)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|l| l.scenario)
         .collect()
 }
 
@@ -40,7 +43,7 @@ fn every_row_of_the_boundary_table_names_scenarios_that_verify_it() {
         for sid in ids {
             match scenarios.iter().find(|s| s.id == sid) {
                 None => problems.push(format!("{id}: no scenario {sid}")),
-                Some(s) if !step_verifies(s).iter().any(|v| v == id) => {
+                Some(s) if !s.verifies().iter().any(|v| v == id) => {
                     problems.push(format!("{id}: no step of {sid} verifies it"))
                 }
                 Some(_) => {}
@@ -87,7 +90,7 @@ fn every_row_of_the_fidelity_table_matches_the_catalogue_and_the_scenarios() {
         }
         match scenarios.iter().find(|s| s.id == scenario) {
             None => problems.push(format!("{id}: no scenario {scenario}")),
-            Some(s) if !step_verifies(s).iter().any(|v| v == id) => {
+            Some(s) if !s.verifies().iter().any(|v| v == id) => {
                 problems.push(format!("{id}: no step of {scenario} verifies it"))
             }
             Some(_) => {}

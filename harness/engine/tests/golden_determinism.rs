@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use cpmconf_engine::report::Fanout;
 use cpmconf_engine::runner::{run_scenario, run_suite, RunOptions, ScenarioReport};
-use cpmconf_engine::scenario::{load_file, scenario_files, LoadedScenario};
+use cpmconf_engine::scenario::{load_file, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
+use cpmconf_engine::validate::Suite;
 use cpmconf_engine::{Catalogue, Verdict};
 
 const SCENARIOS: [&str; 3] = [
@@ -174,10 +175,9 @@ async fn whole_suite_at_64_jobs_matches_the_goldens_under_load(
 ) {
     let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let cat = Catalogue::embedded().expect("catalogue");
-    let scenarios: Vec<LoadedScenario> = scenario_files(&repo().join("scenarios"))
-        .iter()
-        .map(|p| load_file(p).unwrap_or_else(|d| panic!("{d}")))
-        .collect();
+    let scenarios: Vec<LoadedScenario> = Suite::load_dir(&repo().join("scenarios"), &cat)
+        .and_then(Suite::valid)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(scenarios.len() > 60, "{} scenarios", scenarios.len());
     let dir = tempfile::tempdir().expect("tempdir");
     let golden = committed_goldens(dir.path());

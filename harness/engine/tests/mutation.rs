@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 
 use cpmconf_engine::client::all_faults;
 use cpmconf_engine::mutate::{self, mutate, MutateOptions, GLOBAL_MONITORS};
-use cpmconf_engine::scenario::{load_file, scenario_files, LoadedScenario};
+use cpmconf_engine::scenario::{load_file, LoadedScenario};
 use cpmconf_engine::ut::ClientProfile;
-use cpmconf_engine::validate::validate;
+use cpmconf_engine::validate::Suite;
 use cpmconf_engine::Catalogue;
 
 fn repo_root() -> PathBuf {
@@ -25,26 +25,26 @@ fn repo_root() -> PathBuf {
 /// The scenarios under `scenarios/` that load and validate, and a problem line for each file
 /// that does not.
 fn suite(catalogue: &Catalogue) -> (Vec<LoadedScenario>, Vec<String>) {
-    let mut problems: Vec<String> = Vec::new();
-    let mut scenarios: Vec<LoadedScenario> = Vec::new();
-    for f in scenario_files(&repo_root().join("scenarios")) {
-        match load_file(&f) {
-            Ok(l) => {
-                let diags: Vec<_> = validate(&l, catalogue)
-                    .into_iter()
-                    .filter(|d| d.is_error())
-                    .collect();
-                if diags.is_empty() {
-                    scenarios.push(l);
-                } else {
-                    for d in diags {
-                        problems.push(format!("invalid scenario: {d}"));
-                    }
-                }
-            }
-            Err(d) => problems.push(format!("unloadable scenario: {d}")),
-        }
-    }
+    let suite = Suite::load_dir(&repo_root().join("scenarios"), catalogue)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let problems: Vec<String> = suite
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("invalid scenario: {d}"))
+        .collect();
+    // The scenarios that load and validate (a file with an error is named in `problems`).
+    let bad: Vec<&str> = suite
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.file.as_str())
+        .collect();
+    let scenarios: Vec<LoadedScenario> = suite
+        .scenarios
+        .into_iter()
+        .filter(|l| !bad.contains(&l.file.as_str()))
+        .collect();
     assert!(!scenarios.is_empty(), "no scenario under scenarios/");
     (scenarios, problems)
 }

@@ -9,7 +9,7 @@ mod step_de;
 pub mod vars;
 
 pub use duration::DurationSpec;
-pub use load::{load_file, parse_scenario, scenario_files, LoadedScenario};
+pub use load::{load_dir, load_file, load_texts, parse_scenario, scenario_files, LoadedScenario};
 pub use matcher_spec::{Matcher, MatcherSpec, StatusSpec};
 pub use model::{
     BodySend, ByteRangeExpect, Command, CpimSend, Expect, FeatureTags, Given, GroupItem, MediaKind,

@@ -605,3 +605,48 @@ pub struct WaitFor {
     #[serde(default)]
     pub within: Option<DurationSpec>,
 }
+
+impl Step {
+    /// The requirement ids this step verifies (a group: all its items).
+    pub fn verifies(&self) -> Vec<String> {
+        match self {
+            Step::Expect(e) | Step::ExpectNone(e) => e.verifies.clone(),
+            Step::WaitFor(w) => w.verifies.clone(),
+            Step::Parallel(items) | Step::AnyOrder(items) => items
+                .iter()
+                .flat_map(|i| match i {
+                    GroupItem::Expect(e) | GroupItem::ExpectNone(e) => e.verifies.clone(),
+                    GroupItem::WaitFor(w) => w.verifies.clone(),
+                })
+                .collect(),
+            Step::Do(_) | Step::Send(_) => Vec::new(),
+        }
+    }
+}
+
+impl Scenario {
+    /// Every requirement id the scenario's steps verify (its verdicts come from those steps), in
+    /// step order, without repeats.
+    pub fn verifies(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for step in &self.steps {
+            for id in step.verifies() {
+                if !out.contains(&id) {
+                    out.push(id);
+                }
+            }
+        }
+        out
+    }
+
+    /// The requirement ids it covers or verifies (what `--requirement` selects by).
+    pub fn covers_or_verifies(&self) -> Vec<String> {
+        let mut v = self.covers.clone();
+        for id in self.verifies() {
+            if !v.contains(&id) {
+                v.push(id);
+            }
+        }
+        v
+    }
+}
