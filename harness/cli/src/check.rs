@@ -416,10 +416,15 @@ fn scenario_mode(
         Ok(r) => r,
         Err(e) => return cannot(e),
     };
+    let capture_name = a
+        .capture
+        .file_name()
+        .map_or_else(|| "capture".into(), |n| n.to_string_lossy().to_string());
     let opts = CheckOptions {
         profile: &profile,
         strict: a.strict,
         seed,
+        capture_name,
     };
     let (started_at, _) = now_stamp();
     let ev = |kind| RunEvent {

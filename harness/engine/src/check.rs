@@ -27,6 +27,9 @@ pub struct CheckOptions<'a> {
     pub strict: bool,
     /// The run seed (`given` values); the sidecar's when it has one.
     pub seed: u64,
+    /// The capture's file name: the ladder points at `pcap/<name>` and `wire/<name>.log`, where
+    /// `cpmconf check --report` puts them.
+    pub capture_name: String,
 }
 
 /// What judging a scenario from a capture produced.
@@ -139,6 +142,22 @@ pub async fn check_scenario(
             kind,
         })
         .collect();
+    // The ladder of the capture, as `run` draws it (no pcap frame numbers: the capture's own
+    // frames are not tracked through reassembly).
+    list.push(RunEvent {
+        elapsed_ms: 0,
+        kind: RunEventKind::TraceCaptured {
+            scenario: s.id.clone(),
+            ladder: crate::report::Ladder::build(
+                trace,
+                &|e| labels.roles(e),
+                &|a| labels.name(a),
+                &[],
+                format!("pcap/{}", opts.capture_name),
+                format!("wire/{}.log", opts.capture_name),
+            ),
+        },
+    });
     let mut result = result;
     crate::report::ladder::annotate(&mut result, &list);
     for r in &result.requirements {

@@ -43,8 +43,8 @@ fn verdicts(r: &ScenarioResult) -> String {
     let mut out = format!("{} {:?} {:?}\n", r.id, r.verdict, r.message);
     for q in &r.requirements {
         out.push_str(&format!(
-            "  {} {:?} step {:?} {:?} {:?} {:?} advisory {}\n",
-            q.id, q.verdict, q.step, q.findings, q.quote, q.message, q.advisory
+            "  {} {:?} step {:?} {:?} {:?} {:?} advisory {} entry {:?}\n",
+            q.id, q.verdict, q.step, q.findings, q.quote, q.message, q.advisory, q.trace_entry
         ));
     }
     for p in &r.protocol {
@@ -161,6 +161,7 @@ async fn check_rewritten(
                 profile: &p,
                 strict: false,
                 seed: meta.seed.unwrap(),
+                capture_name: format!("{id}.pcap"),
             },
         )
         .await;
