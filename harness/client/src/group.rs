@@ -192,17 +192,24 @@ impl Core {
                     .find(|(_, s)| s.conf.as_ref().is_some_and(|c| c.call_id == call_id))
                     .map(|(h, _)| h.clone());
                 if let (Some(h), Ok(ci)) = (handle, conference_info::parse(&req.body)) {
+                    // RFC 4575: a user marked deleted, or whose endpoint is disconnected, has
+                    // left; every other user listed takes part.
+                    let gone = |u: &conference_info::User| {
+                        matches!(u.state, Some(conference_info::ElementState::Deleted))
+                            || u.endpoints
+                                .iter()
+                                .any(|e| e.status.as_deref() == Some("disconnected"))
+                    };
                     let users: Vec<String> = ci
                         .users
                         .iter()
-                        .filter(|u| {
-                            !matches!(u.state, Some(conference_info::ElementState::Deleted))
-                        })
-                        .filter(|u| {
-                            !u.endpoints
-                                .iter()
-                                .any(|e| e.status.as_deref() == Some("disconnected"))
-                        })
+                        .filter(|u| !gone(u))
+                        .filter_map(|u| u.entity.clone())
+                        .collect();
+                    let left: Vec<String> = ci
+                        .users
+                        .iter()
+                        .filter(|u| gone(u))
                         .filter_map(|u| u.entity.clone())
                         .collect();
                     if let Some(s) = self.sessions.get_mut(&h) {
@@ -211,6 +218,8 @@ impl Core {
                         if ci.state == conference_info::ElementState::Full {
                             *entry = users;
                         } else {
+                            // A partial state updates the last one (RFC 4575 4.6).
+                            entry.retain(|u| !left.contains(u));
                             for u in users {
                                 if !entry.contains(&u) {
                                     entry.push(u);
