@@ -26,9 +26,12 @@ pub struct CheckArgs {
     /// layer; IPv4 or IPv6; SIP over UDP and TCP, MSRP over TCP, reassembled).
     #[arg(value_name = "CAPTURE")]
     capture: PathBuf,
-    /// Lint mode: the client under test, IP or IP:PORT (repeatable; an IP alone matches all its
-    /// ports). Default: the client named in the capture's sidecar (`<capture>.meta.json`,
-    /// written by `cpmconf run`), else the one party in the capture that sends REGISTER.
+    /// The client under test, IP or IP:PORT (repeatable; an IP alone matches all its ports).
+    /// Lint mode: default the client named in the capture's sidecar (`<capture>.meta.json`,
+    /// written by `cpmconf run`), else the one party in the capture that sends REGISTER; alone
+    /// (without --scenario or --roles) it selects lint mode. Scenario mode: every address that
+    /// is neither the client nor in the role map is a third party (default: every such address
+    /// is the client).
     #[arg(long, value_name = "ADDR")]
     client: Vec<String>,
     /// A client profile to take the digest password (to recompute Authorization responses) and
@@ -151,7 +154,7 @@ pub fn run(a: &CheckArgs) -> ExitCode {
         Vec::new()
     } else if !a.scenario.is_empty() {
         a.scenario.clone()
-    } else if !a.client.is_empty() {
+    } else if !a.client.is_empty() && a.roles.is_none() {
         Vec::new()
     } else {
         sidecar
@@ -162,7 +165,14 @@ pub fn run(a: &CheckArgs) -> ExitCode {
             .collect()
     };
     if !scenario_ids.is_empty() {
-        return scenario_mode(a, &catalogue, profile, sidecar.as_ref(), &scenario_ids);
+        return scenario_mode(
+            a,
+            &catalogue,
+            profile,
+            sidecar.as_ref(),
+            &scenario_ids,
+            &client,
+        );
     }
     // A capture written by `cpmconf run` says who the client is (its sidecar).
     let mut from_sidecar = false;
@@ -345,15 +355,11 @@ fn scenario_mode(
     profile: Option<ClientProfile>,
     sidecar: Option<&cpmconf_capture::CaptureMeta>,
     ids: &[String],
+    client: &[ClientAddr],
 ) -> ExitCode {
     use cpmconf_engine::check::{check_scenario, timeline_of, CheckOptions};
     use cpmconf_engine::judge::labels::Labeler;
     use cpmconf_engine::report::{RunEvent, RunEventKind};
-    if !a.client.is_empty() {
-        return cannot(
-            "--client applies to lint mode; in scenario mode the role map says who is who (every address it does not name is the client)",
-        );
-    }
     let profile = match profile {
         Some(p) => p,
         None => match ClientProfile::from_yaml(
@@ -364,7 +370,7 @@ fn scenario_mode(
             Err(e) => return cannot(e),
         },
     };
-    let map = match (&a.roles, sidecar) {
+    let mut map = match (&a.roles, sidecar) {
         (Some(path), _) => match read_roles(path) {
             Ok(m) => m,
             Err(e) => return cannot(format!("--roles {e}")),
@@ -397,6 +403,17 @@ fn scenario_mode(
         Ok(t) => t,
         Err(e) => return cannot(format!("{}: {e}", a.capture.display())),
     };
+    // With --client, only those addresses are the client: any other address the role map does
+    // not name is a third party, labelled by its address.
+    if !client.is_empty() {
+        for e in &trace.entries {
+            for x in [e.src, e.dst] {
+                if map.role_of_addr(x).is_none() && !client.iter().any(|c| c.matches(x)) {
+                    map.addrs.insert(x, format!("other {x}"));
+                }
+            }
+        }
+    }
     let labels = Labeler::new(map);
     let client_sip = trace
         .entries

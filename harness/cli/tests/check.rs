@@ -262,6 +262,34 @@ fn a_capture_without_a_sidecar_is_judged_with_a_roles_file() {
         text(&o)
     );
     assert_eq!(v["scenarios"][0]["verdict"], "pass");
+    // --client narrows who the client is: every other address the roles do not name is a third
+    // party. Naming the client's own address changes nothing; naming another leaves no client.
+    // (The client's IP alone: its MSRP connections use other ports than its SIP one.)
+    let client: std::net::SocketAddr = meta["client"][0].as_str().unwrap().parse().unwrap();
+    let client = client.ip().to_string();
+    for (who, code) in [(client.as_str(), 0), ("192.0.2.1", 2)] {
+        let o = cpmconf(&[
+            "check",
+            "--json",
+            "--scenario",
+            id,
+            "--roles",
+            file.to_str().unwrap(),
+            "--client",
+            who,
+            "--seed",
+            &meta["seed"].to_string(),
+            pcap.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(code), "--client {who}: {}", text(&o));
+        if code == 2 {
+            assert!(
+                text(&o).contains("no SIP message from the client"),
+                "{}",
+                text(&o)
+            );
+        }
+    }
     // A roles file that is not one says where and what was expected.
     std::fs::write(&file, "roles:\n  not-an-address: core\n").unwrap();
     let o = cpmconf(&[
