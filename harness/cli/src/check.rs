@@ -34,8 +34,10 @@ pub struct CheckArgs {
     /// is the client).
     #[arg(long, value_name = "ADDR")]
     client: Vec<String>,
-    /// A client profile to take the digest password (to recompute Authorization responses) and
-    /// the `protocol_waivers` from.
+    /// A client profile: its digest password (to recompute Authorization responses) and
+    /// `protocol_waivers`; in scenario mode also its identity, provisioned values and
+    /// capabilities (`${client.*}`, `requires`). Default in scenario mode: the built-in
+    /// reference client's.
     #[arg(long, value_name = "PROFILE")]
     profile: Option<PathBuf>,
     /// The client's digest password (overrides the profile's), to recompute its Authorization

@@ -98,12 +98,14 @@ enum Command {
     /// happened, the end of an MSRP connection) makes the steps that need it inconclusive,
     /// never failed.
     ///
-    /// Lint mode (`--lint`, or a capture with neither a sidecar nor --scenario): the protocol
+    /// Lint mode (`--lint`, `--client` alone, or a capture with neither a sidecar nor
+    /// --scenario): the protocol
     /// baseline (RFC rules: well-formed messages and bodies, Via copied into responses, ACK of
     /// non-2xx, To tags, digest credentials, registered Contact, no unspecified receive
     /// address) and the global monitors (7/user-agent-header) over every message the client
     /// under test sent, streaming. Same verdicts and report files as `run`. Exit status: 0
-    /// everything passes, 1 a verdict failed, 2 the capture cannot be judged (unreadable, not a
+    /// everything passes, 1 the gate fails (a verdict failed; in scenario mode also a
+    /// requirement left inconclusive, as in `run`), 2 the capture cannot be judged (unreadable, not a
     /// capture, truncated, no SIP from the client, no single party that registers when --client
     /// is not given, an unknown scenario, no role map for a scenario).
     Check(check::CheckArgs),

@@ -81,6 +81,45 @@ fn clean_message(m: &str) -> String {
     }
 }
 
+/// Every scenario file under `dir`, loaded: the scenarios that parse, and a diagnostic
+/// (file:line:column and what was expected) for each file that does not. An error when `dir` is
+/// not a directory or holds no scenario file.
+pub fn load_dir(dir: &Path) -> Result<(Vec<LoadedScenario>, Vec<Diagnostic>), String> {
+    if !dir.is_dir() {
+        return Err(format!(
+            "the scenario directory {} does not exist",
+            dir.display()
+        ));
+    }
+    let files = scenario_files(dir);
+    if files.is_empty() {
+        return Err(format!("no scenario file (*.yaml) under {}", dir.display()));
+    }
+    let mut loaded = Vec::new();
+    let mut diags = Vec::new();
+    for f in files {
+        match load_file(&f) {
+            Ok(l) => loaded.push(l),
+            Err(d) => diags.push(d),
+        }
+    }
+    Ok((loaded, diags))
+}
+
+/// Scenario texts given as (file name, YAML), such as the ones built into a binary: the
+/// scenarios that parse, and a diagnostic for each that does not.
+pub fn load_texts(files: &[(&str, &str)]) -> (Vec<LoadedScenario>, Vec<Diagnostic>) {
+    let mut loaded = Vec::new();
+    let mut diags = Vec::new();
+    for (file, text) in files {
+        match parse_scenario(text, file) {
+            Ok(l) => loaded.push(l),
+            Err(d) => diags.push(d),
+        }
+    }
+    (loaded, diags)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,43 +197,4 @@ steps:
             "{d}"
         );
     }
-}
-
-/// Every scenario file under `dir`, loaded: the scenarios that parse, and a diagnostic
-/// (file:line:column and what was expected) for each file that does not. An error when `dir` is
-/// not a directory or holds no scenario file.
-pub fn load_dir(dir: &Path) -> Result<(Vec<LoadedScenario>, Vec<Diagnostic>), String> {
-    if !dir.is_dir() {
-        return Err(format!(
-            "the scenario directory {} does not exist",
-            dir.display()
-        ));
-    }
-    let files = scenario_files(dir);
-    if files.is_empty() {
-        return Err(format!("no scenario file (*.yaml) under {}", dir.display()));
-    }
-    let mut loaded = Vec::new();
-    let mut diags = Vec::new();
-    for f in files {
-        match load_file(&f) {
-            Ok(l) => loaded.push(l),
-            Err(d) => diags.push(d),
-        }
-    }
-    Ok((loaded, diags))
-}
-
-/// Scenario texts given as (file name, YAML), such as the ones built into a binary: the
-/// scenarios that parse, and a diagnostic for each that does not.
-pub fn load_texts(files: &[(&str, &str)]) -> (Vec<LoadedScenario>, Vec<Diagnostic>) {
-    let mut loaded = Vec::new();
-    let mut diags = Vec::new();
-    for (file, text) in files {
-        match parse_scenario(text, file) {
-            Ok(l) => loaded.push(l),
-            Err(d) => diags.push(d),
-        }
-    }
-    (loaded, diags)
 }
