@@ -37,6 +37,8 @@ pub use pcap_writer::{
     attach_pcap, pcap_frame_numbers, trace_frame_numbers, PcapSink, DEFAULT_MSS,
 };
 pub use tap::{Tap, Transport, WireEvent, WireEventKind, WireSink};
-pub use trace::{Trace, TraceBuilder, TraceEntry, TraceFrame, RULE_STREAM_END, RULE_TCP_GAP};
+pub use trace::{
+    StreamEnd, Trace, TraceBuilder, TraceEntry, TraceFrame, RULE_STREAM_END, RULE_TCP_GAP,
+};
 pub use trace_stream::{StreamStats, TraceItem, TraceStream};
 pub use tshark::{check_pcap, TsharkError, TsharkFrame, TsharkSummary};

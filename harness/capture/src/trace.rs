@@ -77,6 +77,22 @@ pub struct Trace {
     pub start: Option<SystemTime>,
     /// Frames of a capture file that could not be decoded, and TCP gaps (empty for live traces).
     pub problems: Vec<FrameProblem>,
+    /// Where a side closed a TCP connection (a FIN), in order.
+    pub ends: Vec<StreamEnd>,
+}
+
+/// `src` closed its side of the TCP connection to `dst` (a FIN, or the tap's close event),
+/// after the first `after` entries of the trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamEnd {
+    /// When.
+    pub time: SystemTime,
+    /// The side that closed.
+    pub src: SocketAddr,
+    /// The other side.
+    pub dst: SocketAddr,
+    /// How many entries of the trace came before it.
+    pub after: usize,
 }
 
 /// Rule id for bytes left in a stream when its connection closed or the capture ended.
@@ -147,6 +163,8 @@ pub struct TraceBuilder {
     /// Where the next stream of a direction starts, after a gap.
     resume: HashMap<(SocketAddr, SocketAddr), usize>,
     dropped: u64,
+    /// TCP closes seen (a retaining builder only).
+    ends: Vec<StreamEnd>,
 }
 
 impl std::fmt::Debug for TraceBuilder {
@@ -256,6 +274,7 @@ impl TraceBuilder {
             order: Vec::new(),
             resume: HashMap::new(),
             dropped: 0,
+            ends: Vec::new(),
         }
     }
 
@@ -338,6 +357,14 @@ impl TraceBuilder {
             (Transport::Tcp, WireEventKind::TcpClose) => {
                 self.close(ev.time, ev.src, ev.dst);
                 self.resume.remove(&(ev.src, ev.dst));
+                if self.retain {
+                    self.ends.push(StreamEnd {
+                        time: ev.time,
+                        src: ev.src,
+                        dst: ev.dst,
+                        after: self.next_index(),
+                    });
+                }
             }
         }
     }
@@ -634,6 +661,7 @@ impl TraceBuilder {
             entries: self.entries,
             start: self.start,
             problems: Vec::new(),
+            ends: self.ends,
         }
     }
 }

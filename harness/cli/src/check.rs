@@ -331,6 +331,7 @@ fn write_report(
                 entries: vec![e],
                 start,
                 problems: Vec::new(),
+                ends: Vec::new(),
             };
             if let Err(err) = log.write_all(part.wire_log(&role).as_bytes()) {
                 failed.get_or_insert(err);

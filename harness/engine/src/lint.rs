@@ -323,6 +323,7 @@ impl<'c> Judge<'c> {
             entries: survey.registers.clone(),
             start: survey.start,
             problems: Vec::new(),
+            ends: Vec::new(),
         };
         let registered = crate::baseline::registered_contacts(&registers, &|e| who.is_client(e));
         Ok(Judge {
@@ -377,6 +378,7 @@ impl<'c> Judge<'c> {
             entries,
             start: self.start,
             problems: Vec::new(),
+            ends: Vec::new(),
         };
         let who = &self.who;
         let is_client = |e: &TraceEntry| who.is_client(e);
@@ -472,6 +474,7 @@ impl<'c> Judge<'c> {
             entries: std::mem::take(&mut self.ladder),
             start: self.start,
             problems: Vec::new(),
+            ends: Vec::new(),
         };
         let ladder = ladder_of(&ladder_trace, &self.who, &name);
         Lint {

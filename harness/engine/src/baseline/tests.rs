@@ -45,6 +45,7 @@ fn trace(steps: &[Step]) -> Trace {
         entries,
         start: None,
         problems: Vec::new(),
+        ends: Vec::new(),
     }
 }
 

@@ -133,6 +133,12 @@ pub trait Feed {
     fn stimulus_mark(&self) -> Option<u64> {
         None
     }
+    /// Whether the feed observed everything up to `until` (a capture made elsewhere may end
+    /// before a step's deadline: what it does not show cannot be judged).
+    fn covers(&self, until: Duration) -> bool {
+        let _ = until;
+        true
+    }
     /// Whether the feed knows what the live judge knows beyond the wire: the client's
     /// upper-tester events, when each `do` step happened, `sync` answers and MSRP connection
     /// ends. Live, and from a capture with the run's timeline, it does; from a capture made

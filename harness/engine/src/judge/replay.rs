@@ -53,6 +53,8 @@ pub struct ReplayFeed {
     located: Option<usize>,
     /// One past the last message of a role taken as a stimulus: the next stimulus is after it.
     stimuli_front: usize,
+    /// Capture time of the last entry.
+    end: Duration,
 }
 
 impl ReplayFeed {
@@ -61,7 +63,51 @@ impl ReplayFeed {
         let start = trace.entries.first().map(|e| e.time);
         let mut sessions: HashMap<(SocketAddr, SocketAddr), u64> = HashMap::new();
         let mut entries = Vec::new();
-        for e in &trace.entries {
+        // Without the timeline, the client closing an MSRP connection with a role (its FIN, the
+        // role not having closed first) is observed where the capture has it.
+        let mut ends = if timeline.is_none() {
+            trace.ends.iter().peekable()
+        } else {
+            [].iter().peekable()
+        };
+        let mut msrp_pairs: std::collections::HashSet<(SocketAddr, SocketAddr)> =
+            Default::default();
+        let mut first_fin: std::collections::HashSet<(SocketAddr, SocketAddr)> = Default::default();
+        let start_time = start;
+        let mut close_entries =
+            |upto: usize,
+             entries: &mut Vec<Entry>,
+             sessions: &HashMap<(SocketAddr, SocketAddr), u64>,
+             msrp_pairs: &std::collections::HashSet<(SocketAddr, SocketAddr)>| {
+                while let Some(end) = ends.next_if(|x| x.after <= upto) {
+                    let key = if end.src <= end.dst {
+                        (end.src, end.dst)
+                    } else {
+                        (end.dst, end.src)
+                    };
+                    let from = labels.name(end.src).unwrap_or_else(|| CLIENT.into());
+                    let to = labels.name(end.dst).unwrap_or_else(|| CLIENT.into());
+                    let first = first_fin.insert(key);
+                    if !msrp_pairs.contains(&key) || from != CLIENT || to == CLIENT {
+                        continue;
+                    }
+                    let time = match start_time {
+                        Some(s) => end.time.duration_since(s).unwrap_or_default(),
+                        None => Duration::ZERO,
+                    };
+                    entries.push(Entry {
+                        time,
+                        from,
+                        to,
+                        obs: ObsKind::MsrpClosed {
+                            session: sessions.get(&key).copied().unwrap_or(0),
+                            by_peer: first,
+                        },
+                    });
+                }
+            };
+        for (k, e) in trace.entries.iter().enumerate() {
+            close_entries(k, &mut entries, &sessions, &msrp_pairs);
             let (from, to) = labels.roles(e);
             let obs = match &e.frame {
                 TraceFrame::Sip(d) => ObsKind::Sip(d.value.clone()),
@@ -71,6 +117,7 @@ impl ReplayFeed {
                     } else {
                         (e.dst, e.src)
                     };
+                    msrp_pairs.insert(key);
                     let n = sessions.len() as u64 + 1;
                     let session = *sessions.entry(key).or_insert(n);
                     ObsKind::Msrp {
@@ -93,6 +140,8 @@ impl ReplayFeed {
                 obs,
             });
         }
+        close_entries(usize::MAX, &mut entries, &sessions, &msrp_pairs);
+        let end = entries.iter().map(|e| e.time).max().unwrap_or_default();
         let n = entries.len();
         let mut delivered = vec![false; n];
         if timeline.is_none() {
@@ -127,6 +176,7 @@ impl ReplayFeed {
             front: 0,
             located: None,
             stimuli_front: 0,
+            end,
         }
     }
 
@@ -482,6 +532,10 @@ impl Feed for ReplayFeed {
 
     fn knows_run(&self) -> bool {
         self.inputs.is_some()
+    }
+
+    fn covers(&self, until: Duration) -> bool {
+        self.inputs.is_some() || until <= self.end
     }
 
     fn progress(&self, session: u64) -> Option<TransferProgress> {

@@ -53,6 +53,11 @@ pub async fn run_step<F: Feed>(ctx: &mut Judge<F>, step: &Step) -> Vec<(Proves, 
     }
 }
 
+/// A step whose window a capture made elsewhere does not reach to the end: not judged.
+fn capture_ends(what: &str) -> StepOutcome {
+    StepOutcome::NotReached(format!("the capture ends before {what} could be observed"))
+}
+
 /// A `wait_for` judged from a capture made elsewhere: what the client showed its user is not on
 /// the wire, so the step cannot be judged (and is not failed).
 fn no_events(event: &str) -> StepOutcome {
@@ -220,6 +225,9 @@ async fn run_expect<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome {
                         quote,
                     };
                 }
+                if !ctx.feed.covers(deadline) {
+                    return capture_ends(&awaited(e, within));
+                }
                 return StepOutcome::TimedOut {
                     awaited: awaited(e, within),
                 };
@@ -265,11 +273,6 @@ async fn run_expect_close<F: Feed>(
     deadline: Duration,
     within: Duration,
 ) -> StepOutcome {
-    if !ctx.feed.knows_run() {
-        return StepOutcome::NotReached(
-            "the end of an MSRP connection is not judged from a capture without the run's timeline yet".into(),
-        );
-    }
     loop {
         let hit = ctx.pool.iter().position(|o| {
             matches!(&o.kind, ObsKind::MsrpClosed { by_peer: true, .. })
@@ -280,6 +283,12 @@ async fn run_expect_close<F: Feed>(
             return StepOutcome::Passed;
         }
         match ctx.wait(deadline, Want::Observations).await {
+            Ok(Arrived::Deadline) if !ctx.feed.covers(deadline) => {
+                return capture_ends(&format!(
+                    "the MSRP connection with {} closed",
+                    e.to.as_deref().unwrap_or("the simulated network")
+                ))
+            }
             Ok(Arrived::Deadline) => {
                 return StepOutcome::Failed {
                     findings: vec![Finding {
@@ -381,6 +390,12 @@ async fn run_expect_none<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome
             Ok(Arrived::Deadline) => {
                 return match find_violation(ctx, e, checked) {
                     Ok(Some(v)) => v,
+                    Ok(None) if !ctx.feed.covers(until) && ctx.window_end.is_none() => {
+                        capture_ends(&format!(
+                            "the whole window of `expect_none {}`",
+                            describe_expect(e)
+                        ))
+                    }
                     Ok(None) if earned => StepOutcome::Passed,
                     Ok(None) => unearned(),
                     Err(err) => error(err),
@@ -588,6 +603,7 @@ async fn run_group<F: Feed>(ctx: &mut Judge<F>, items: &[GroupItem]) -> Vec<(Pro
                 (GroupItem::WaitFor(w), ItemState::Pending) if !ctx.feed.knows_run() => {
                     no_events(&w.event)
                 }
+                (_, ItemState::Pending) if !ctx.feed.covers(deadline) => capture_ends(&what),
                 (_, ItemState::Pending) => StepOutcome::TimedOut { awaited: what },
                 (GroupItem::ExpectNone(e), ItemState::Violated(_))
                     if !ctx.feed.knows_run() && ctx.do_follows =>
