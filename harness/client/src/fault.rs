@@ -53,11 +53,6 @@ impl FaultSet {
         self.on.contains(id)
     }
 
-    /// The ids switched on, sorted.
-    pub fn ids(&self) -> Vec<&'static str> {
-        self.on.iter().copied().collect()
-    }
-
     /// No fault is on.
     pub fn is_empty(&self) -> bool {
         self.on.is_empty()
