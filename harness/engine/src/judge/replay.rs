@@ -5,11 +5,15 @@
 //! With the run's timeline (the sidecar of a capture written by `cpmconf run`) the feed gives
 //! the judge its inputs in the order the live run took them (which message, which event, when a
 //! wait ended, what `sync` answered), so the capture gives the live verdicts. Without one (a
-//! capture made elsewhere) the feed goes by the capture's clock: a `send` step is the first
-//! matching message of its role after what was judged so far (absent: the step and what
-//! depends on it are not reached), a `do` step leaves no trace and counts as done, `sync` is
-//! never answered (windows run in full), and upper-tester events never come (`wait_for`
-//! steps time out; their requirements cannot be judged from a capture).
+//! capture made elsewhere) the feed goes by the capture's clock: a `send` step is the next
+//! message of its role with what the step pins down (absent: the step and what depends on it
+//! are not reached), a `do` step leaves no trace and moves no mark, `sync` is never answered
+//! (windows run in full, or to the next located stimulus), the client's FIN on an MSRP
+//! connection is its close, and what the network's transaction layer absorbs live
+//! (retransmissions, the ACK of a non-2xx) is not given to the judge. What a capture cannot
+//! show is not judged: upper-tester events (`wait_for`), a deadline or window past the
+//! capture's end, a message that may have come after a `do` step ([`Feed::knows_run`],
+//! [`Feed::covers`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
