@@ -52,11 +52,6 @@ impl FaultSet {
     pub fn has(&self, id: &str) -> bool {
         self.on.contains(id)
     }
-
-    /// No fault is on.
-    pub fn is_empty(&self) -> bool {
-        self.on.is_empty()
-    }
 }
 
 /// Every fault, in catalogue order.
