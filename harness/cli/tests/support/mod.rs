@@ -133,34 +133,15 @@ impl Run {
 
     /// Differences between the live verdicts of scenario `id` and `cpmconf check` of its pcap
     /// (scenario mode, the sidecar's timeline, the run's client profile): one judge for live and
-    /// captured traffic, for whatever client ran.
+    /// captured traffic, for whatever client ran; and without the timeline, any verdict that is
+    /// neither the live one nor `inconclusive`.
     pub fn check_differences(&self, id: &str) -> Vec<String> {
-        let report = self.dir.path().join("report");
-        let pcap = report.join("pcap").join(format!("{id}.pcap"));
-        if !pcap.exists() {
-            // Not applicable: the scenario did not run.
+        let Some(checked) = self.check(id, false) else {
             return Vec::new();
-        }
-        let profile = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.extension().is_some_and(|x| x == "yaml"))
-            .expect("the run's profile");
-        let out = Command::new(env!("CARGO_BIN_EXE_cpmconf"))
-            .current_dir(repo())
-            .args(["check", "--json", "--profile"])
-            .arg(&profile)
-            .arg(&pcap)
-            .output()
-            .unwrap();
-        let checked: Value = match serde_json::from_slice(&out.stdout) {
+        };
+        let checked = match checked {
             Ok(v) => v,
-            Err(e) => {
-                return vec![format!(
-                    "{id}: check gave no JSON ({e}): {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )]
-            }
+            Err(e) => return vec![e],
         };
         let key = |s: &Value| -> Vec<String> {
             let mut v = vec![format!("{} {}", s["verdict"], s["message"])];
@@ -173,15 +154,69 @@ impl Run {
             v
         };
         let (live, off) = (key(self.scenario(id)), key(&checked["scenarios"][0]));
-        live.iter()
+        let mut out: Vec<String> = live
+            .iter()
             .zip(&off)
             .filter(|(a, b)| a != b)
             .map(|(a, b)| format!("{id}: live {a}\n    capture {b}"))
-            .chain(
-                (live.len() != off.len())
-                    .then(|| format!("{id}: {} vs {} verdicts", live.len(), off.len())),
+            .collect();
+        if live.len() != off.len() {
+            out.push(format!("{id}: {} vs {} verdicts", live.len(), off.len()));
+        }
+        // Judged as a capture made elsewhere (`--no-timeline`): each requirement gets the live
+        // verdict or `inconclusive`, never another one.
+        match self.check(id, true) {
+            Some(Err(e)) => out.push(e),
+            Some(Ok(v)) => {
+                let live = self.verdicts(id);
+                for r in v["scenarios"][0]["requirements"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    let req = r["id"].as_str().unwrap_or("");
+                    let seen = r["verdict"].as_str().unwrap_or("");
+                    let was = live.get(req).map(String::as_str).unwrap_or("");
+                    if seen != was && seen != "inconclusive" {
+                        out.push(format!(
+                        "{id} {req}: {was} live, {seen} from the capture without its timeline: {}",
+                        r["findings"]
+                    ));
+                    }
+                }
+            }
+            None => {}
+        }
+        out
+    }
+
+    /// `cpmconf check --json` of scenario `id`'s pcap with the run's profile (`None` when the
+    /// scenario did not run).
+    fn check(&self, id: &str, no_timeline: bool) -> Option<Result<Value, String>> {
+        let report = self.dir.path().join("report");
+        let pcap = report.join("pcap").join(format!("{id}.pcap"));
+        if !pcap.exists() {
+            return None;
+        }
+        let profile = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .expect("the run's profile");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpmconf"));
+        cmd.current_dir(repo())
+            .args(["check", "--json", "--profile"])
+            .arg(&profile);
+        if no_timeline {
+            cmd.arg("--no-timeline");
+        }
+        let out = cmd.arg(&pcap).output().unwrap();
+        Some(serde_json::from_slice(&out.stdout).map_err(|e| {
+            format!(
+                "{id}: check gave no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
             )
-            .collect()
+        }))
     }
 
     /// What a scenario's verdicts say (messages and findings; not the title, not the quoted
