@@ -483,7 +483,7 @@ fn scenario_mode(
             if r.replayed {
                 "judged by replaying the run's timeline from the sidecar"
             } else {
-                "judged as a capture made elsewhere (stimuli found in the capture; upper-tester events, `do` times and MSRP connection ends unknown)"
+                "judged as a capture made elsewhere (stimuli found in the capture; upper-tester events and `do` times unknown; what the capture does not reach is not judged)"
             }
         ));
         results.push(r.result.clone());

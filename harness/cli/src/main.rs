@@ -95,7 +95,7 @@ enum Command {
     /// rules, giving the live run's verdicts. A capture made elsewhere needs `--roles FILE` (which
     /// address is which simulated role); its stimuli are found in the capture instead of sent,
     /// and what a capture cannot show (the client's upper-tester events, when a `do` step
-    /// happened, the end of an MSRP connection) makes the steps that need it inconclusive,
+    /// happened, anything past the capture's end) makes the steps that need it inconclusive,
     /// never failed.
     ///
     /// Lint mode (`--lint`, `--client` alone, or a capture with neither a sidecar nor
