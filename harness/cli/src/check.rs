@@ -231,11 +231,10 @@ pub fn run(a: &CheckArgs) -> ExitCode {
         .map(ClientAddr::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    let mut json = JsonReporter::new(Vec::new());
-    if let Err(e) = feed(&mut json, &events) {
-        return cannot(format!("results.json: {e}"));
-    }
-    let json = json.into_inner();
+    let json = match results_json(&events) {
+        Ok(j) => j,
+        Err(e) => return cannot(format!("results.json: {e}")),
+    };
     if a.json {
         println!("{}", String::from_utf8_lossy(&json));
     } else {
@@ -275,6 +274,13 @@ pub fn run(a: &CheckArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// results.json of a check's run events.
+fn results_json(events: &[cpmconf_engine::report::RunEvent]) -> std::io::Result<Vec<u8>> {
+    let mut json = JsonReporter::new(Vec::new());
+    feed(&mut json, events)?;
+    Ok(json.into_inner())
 }
 
 fn feed(r: &mut dyn Reporter, events: &[cpmconf_engine::report::RunEvent]) -> std::io::Result<()> {
@@ -492,11 +498,10 @@ fn scenario_mode(
     let gate = cpmconf_engine::verdict::gate(&results, a.strict);
     let passed = gate.passed;
     events.push(ev(RunEventKind::RunFinished { gate }));
-    let mut json = JsonReporter::new(Vec::new());
-    if let Err(e) = feed(&mut json, &events) {
-        return cannot(format!("results.json: {e}"));
-    }
-    let json = json.into_inner();
+    let json = match results_json(&events) {
+        Ok(j) => j,
+        Err(e) => return cannot(format!("results.json: {e}")),
+    };
     if a.json {
         println!("{}", String::from_utf8_lossy(&json));
     } else {

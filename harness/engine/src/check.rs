@@ -69,12 +69,7 @@ pub async fn check_scenario(
         clause: s.clause.clone(),
         title: s.title.clone(),
     }];
-    let missing: Vec<String> = s
-        .requires
-        .iter()
-        .filter(|c| !opts.profile.has_capability(c))
-        .cloned()
-        .collect();
+    let missing = s.missing_capabilities(|c| opts.profile.has_capability(c));
     let result = if !missing.is_empty() {
         Assessor::not_applicable(catalogue, s, &missing)
     } else {

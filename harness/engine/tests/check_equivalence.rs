@@ -76,11 +76,23 @@ async fn live_then_check(
 ) -> (Vec<String>, Vec<(ScenarioResult, ScenarioResult)>) {
     let cat = Catalogue::embedded().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let opts = options(dir.path(), faults, scenarios.clone());
+    let (opts, live) = run_live(&cat, dir.path(), faults, &scenarios).await;
+    check_all(&cat, &opts, &scenarios, &live, replay).await
+}
+
+/// Runs `scenarios` live with `faults`, its report under `dir`; returns the options and the
+/// live results.
+async fn run_live(
+    cat: &Catalogue,
+    dir: &Path,
+    faults: Vec<String>,
+    scenarios: &[LoadedScenario],
+) -> (RunOptions, Vec<ScenarioResult>) {
+    let opts = options(dir, faults, scenarios.to_vec());
     let mut discard = Fanout::new();
     let mut on_done = |_: &ScenarioReport| {};
     let run = run_suite(
-        &cat,
+        cat,
         &opts,
         "reference",
         String::new(),
@@ -91,8 +103,8 @@ async fn live_then_check(
         .await
         .expect("the suite ends within its deadlines")
         .expect("reporting");
-    let live: Vec<ScenarioResult> = summary.reports.iter().map(|r| r.result.clone()).collect();
-    check_all(&cat, &opts, &scenarios, &live, replay).await
+    let live = summary.reports.iter().map(|r| r.result.clone()).collect();
+    (opts, live)
 }
 
 /// Checks the pcap of each scenario of a finished run against its live result.
@@ -195,22 +207,7 @@ async fn every_scenario_judged_from_its_capture_gives_the_live_verdicts() {
     let cat = Catalogue::embedded().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let scenarios = all_scenarios();
-    let opts = options(dir.path(), Vec::new(), scenarios.clone());
-    let mut discard = Fanout::new();
-    let mut on_done = |_: &ScenarioReport| {};
-    let run = run_suite(
-        &cat,
-        &opts,
-        "reference",
-        String::new(),
-        &mut discard,
-        &mut on_done,
-    );
-    let summary = tokio::time::timeout(Duration::from_secs(300), run)
-        .await
-        .expect("the suite ends within its deadlines")
-        .expect("reporting");
-    let live: Vec<ScenarioResult> = summary.reports.iter().map(|r| r.result.clone()).collect();
+    let (opts, live) = run_live(&cat, dir.path(), Vec::new(), &scenarios).await;
     // The capture as written, and rewritten as pcapng, Linux cooked capture (v1 and v2), IPv6,
     // and with every TCP segment split, reordered, duplicated and overlapped.
     for form in [

@@ -78,12 +78,7 @@ pub async fn run_scenario(
         title: s.title.clone(),
     });
     let t0 = std::time::Instant::now();
-    let missing: Vec<String> = s
-        .requires
-        .iter()
-        .filter(|c| !opts.profile.has_capability(c))
-        .cloned()
-        .collect();
+    let missing = s.missing_capabilities(|c| opts.profile.has_capability(c));
     let (mut result, golden, regression) = if !missing.is_empty() {
         (
             Assessor::not_applicable(catalogue, s, &missing),

@@ -639,6 +639,12 @@ impl Scenario {
         out
     }
 
+    /// The capabilities it `requires` that `has` says the client lacks (the scenario is then
+    /// not applicable to that client).
+    pub fn missing_capabilities(&self, has: impl Fn(&str) -> bool) -> Vec<String> {
+        self.requires.iter().filter(|c| !has(c)).cloned().collect()
+    }
+
     /// The requirement ids it covers or verifies (what `--requirement` selects by).
     pub fn covers_or_verifies(&self) -> Vec<String> {
         let mut v = self.covers.clone();
