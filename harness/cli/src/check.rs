@@ -231,36 +231,31 @@ pub fn run(a: &CheckArgs) -> ExitCode {
         .map(ClientAddr::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    let json = match results_json(&events) {
-        Ok(j) => j,
-        Err(e) => return cannot(format!("results.json: {e}")),
-    };
-    if a.json {
-        println!("{}", String::from_utf8_lossy(&json));
-    } else {
-        println!(
-            "{}: {} message(s), client {clients}{}",
-            a.capture.display(),
-            l.messages,
-            if from_sidecar {
-                " (from the capture's sidecar .meta.json; --client names another)"
-            } else if l.guessed {
-                " (the party that sent REGISTER; --client names another)"
-            } else {
-                ""
-            }
-        );
-        for p in problems.iter().take(5) {
-            println!("capture problem: {p}");
+    let mut header = vec![format!(
+        "{}: {} message(s), client {clients}{}",
+        a.capture.display(),
+        l.messages,
+        if from_sidecar {
+            " (from the capture's sidecar .meta.json; --client names another)"
+        } else if l.guessed {
+            " (the party that sent REGISTER; --client names another)"
+        } else {
+            ""
         }
-        if problems.len() > 5 {
-            println!("capture problems: {} in all", problems.len());
-        }
-        let mut t = TerminalReporter::new(std::io::stdout());
-        if let Err(e) = feed(&mut t, &events) {
-            return cannot(format!("terminal: {e}"));
-        }
+    )];
+    header.extend(
+        problems
+            .iter()
+            .take(5)
+            .map(|p| format!("capture problem: {p}")),
+    );
+    if problems.len() > 5 {
+        header.push(format!("capture problems: {} in all", problems.len()));
     }
+    let json = match output(a, &events, &header) {
+        Ok(j) => j,
+        Err(code) => return code,
+    };
     if let Some(dir) = &a.report {
         if let Err(e) = write_report(dir, &a.capture, &name, &l, &events, &json) {
             return cannot(format!("{}: {e}", dir.display()));
@@ -276,11 +271,51 @@ pub fn run(a: &CheckArgs) -> ExitCode {
     }
 }
 
-/// results.json of a check's run events.
-fn results_json(events: &[cpmconf_engine::report::RunEvent]) -> std::io::Result<Vec<u8>> {
+/// Prints the check's outcome (results.json with --json, else `header` and the terminal
+/// summary); returns results.json.
+fn output(
+    a: &CheckArgs,
+    events: &[cpmconf_engine::report::RunEvent],
+    header: &[String],
+) -> Result<Vec<u8>, ExitCode> {
     let mut json = JsonReporter::new(Vec::new());
-    feed(&mut json, events)?;
-    Ok(json.into_inner())
+    if let Err(e) = feed(&mut json, events) {
+        return Err(cannot(format!("results.json: {e}")));
+    }
+    let json = json.into_inner();
+    if a.json {
+        println!("{}", String::from_utf8_lossy(&json));
+        return Ok(json);
+    }
+    for h in header {
+        println!("{h}");
+    }
+    let mut t = TerminalReporter::new(std::io::stdout());
+    if let Err(e) = feed(&mut t, events) {
+        return Err(cannot(format!("terminal: {e}")));
+    }
+    Ok(json)
+}
+
+/// The report folder's copy of the capture and its run files (results.json, junit.xml,
+/// index.html); the caller writes the wire log.
+fn write_run_files(
+    dir: &Path,
+    capture: &Path,
+    name: &str,
+    events: &[cpmconf_engine::report::RunEvent],
+    json: &[u8],
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir.join("pcap"))?;
+    std::fs::create_dir_all(dir.join("wire"))?;
+    std::fs::copy(capture, dir.join("pcap").join(name))?;
+    let mut junit = JunitReporter::new(Vec::new());
+    feed(&mut junit, events)?;
+    let mut html = HtmlReporter::new(Vec::new());
+    feed(&mut html, events)?;
+    std::fs::write(dir.join("results.json"), json)?;
+    std::fs::write(dir.join("junit.xml"), junit.into_inner())?;
+    std::fs::write(dir.join("index.html"), html.into_inner())
 }
 
 fn feed(r: &mut dyn Reporter, events: &[cpmconf_engine::report::RunEvent]) -> std::io::Result<()> {
@@ -314,9 +349,7 @@ fn write_report(
     events: &[cpmconf_engine::report::RunEvent],
     json: &[u8],
 ) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir.join("pcap"))?;
-    std::fs::create_dir_all(dir.join("wire"))?;
-    std::fs::copy(capture, dir.join("pcap").join(name))?;
+    write_run_files(dir, capture, name, events, json)?;
     let role = |a: std::net::SocketAddr| {
         Some(if l.client.iter().any(|c| c.matches(a)) {
             "client".to_string()
@@ -347,14 +380,7 @@ fn write_report(
     if let Some(e) = failed {
         return Err(e);
     }
-    log.flush()?;
-    let mut junit = JunitReporter::new(Vec::new());
-    feed(&mut junit, events)?;
-    let mut html = HtmlReporter::new(Vec::new());
-    feed(&mut html, events)?;
-    std::fs::write(dir.join("results.json"), json)?;
-    std::fs::write(dir.join("junit.xml"), junit.into_inner())?;
-    std::fs::write(dir.join("index.html"), html.into_inner())
+    log.flush()
 }
 
 /// `cpmconf check --scenario`: each scenario judged from the capture, reported like a run.
@@ -498,47 +524,27 @@ fn scenario_mode(
     let gate = cpmconf_engine::verdict::gate(&results, a.strict);
     let passed = gate.passed;
     events.push(ev(RunEventKind::RunFinished { gate }));
-    let json = match results_json(&events) {
+    let mut header = vec![format!(
+        "{}: {} message(s)",
+        a.capture.display(),
+        trace.entries.len()
+    )];
+    header.extend(notes);
+    let json = match output(a, &events, &header) {
         Ok(j) => j,
-        Err(e) => return cannot(format!("results.json: {e}")),
+        Err(code) => return code,
     };
-    if a.json {
-        println!("{}", String::from_utf8_lossy(&json));
-    } else {
-        println!(
-            "{}: {} message(s)",
-            a.capture.display(),
-            trace.entries.len()
-        );
-        for n in &notes {
-            println!("{n}");
-        }
-        let mut t = TerminalReporter::new(std::io::stdout());
-        if let Err(e) = feed(&mut t, &events) {
-            return cannot(format!("terminal: {e}"));
-        }
-    }
     if let Some(dir) = &a.report {
         let name = a
             .capture
             .file_name()
             .map_or_else(|| "capture".into(), |n| n.to_string_lossy().to_string());
-        let written = (|| -> std::io::Result<()> {
-            std::fs::create_dir_all(dir.join("pcap"))?;
-            std::fs::create_dir_all(dir.join("wire"))?;
-            std::fs::copy(&a.capture, dir.join("pcap").join(&name))?;
+        let written = write_run_files(dir, &a.capture, &name, &events, &json).and_then(|()| {
             std::fs::write(
                 dir.join("wire").join(format!("{name}.log")),
                 trace.wire_log(&|x| labels.name(x)),
-            )?;
-            let mut junit = JunitReporter::new(Vec::new());
-            feed(&mut junit, &events)?;
-            let mut html = HtmlReporter::new(Vec::new());
-            feed(&mut html, &events)?;
-            std::fs::write(dir.join("results.json"), &json)?;
-            std::fs::write(dir.join("junit.xml"), junit.into_inner())?;
-            std::fs::write(dir.join("index.html"), html.into_inner())
-        })();
+            )
+        });
         if let Err(e) = written {
             return cannot(format!("{}: {e}", dir.display()));
         }

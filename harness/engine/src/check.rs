@@ -114,8 +114,6 @@ pub async fn check_scenario(
             }
             None => registered(s.setup.register, trace, labels),
         };
-        let registration_failed = matches!(&pre, Precondition::NotReached(m)
-            if m.contains("`registered`") || m.contains("`register`"));
         judge_steps(&mut judge, s, &pre, &mut assessor, &mut |k| events.push(k)).await;
         let (protocol, stimuli) = monitor::judge_trace(
             &mut assessor,
@@ -123,7 +121,7 @@ pub async fn check_scenario(
             labels,
             opts.profile,
             opts.strict,
-            registration_failed,
+            pre.registration_failed(),
         );
         let mut r = assessor.finish(t0.elapsed().as_millis() as u64);
         r.add_protocol(protocol);
@@ -192,9 +190,11 @@ fn registered(register: bool, trace: &Trace, labels: &Labeler) -> Precondition {
     if ok {
         Precondition::Met
     } else {
-        Precondition::NotReached(
-            "precondition not reached: the capture shows no REGISTER of the client answered 2xx"
-                .into(),
-        )
+        Precondition::NotReached {
+            message:
+                "precondition not reached: the capture shows no REGISTER of the client answered 2xx"
+                    .into(),
+            registration: true,
+        }
     }
 }

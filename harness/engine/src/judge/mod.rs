@@ -333,9 +333,27 @@ pub enum Precondition {
     #[default]
     Met,
     /// The client did not reach it (no `registered`, a refused command): nothing is judged.
-    NotReached(String),
+    NotReached {
+        /// Why.
+        message: String,
+        /// The registration is what failed (the wire is asked why).
+        registration: bool,
+    },
     /// The harness or adapter failed before the steps.
     Error(String),
+}
+
+impl Precondition {
+    /// `true` when the client's registration is what was not reached.
+    pub fn registration_failed(&self) -> bool {
+        matches!(
+            self,
+            Precondition::NotReached {
+                registration: true,
+                ..
+            }
+        )
+    }
 }
 
 /// Runs the scenario's steps over the judge, recording each outcome in `assessor` and
@@ -363,8 +381,8 @@ pub async fn judge_steps<F: Feed>(
     };
     match pre {
         Precondition::Met => {}
-        Precondition::NotReached(m) => {
-            assessor.setup_not_reached(m.clone());
+        Precondition::NotReached { message, .. } => {
+            assessor.setup_not_reached(message.clone());
             return skipped(0, push);
         }
         Precondition::Error(m) => {

@@ -59,6 +59,8 @@ pub struct ReplayFeed {
     stimuli_front: usize,
     /// Capture time of the last entry.
     end: Duration,
+    /// Replaying: the fingerprint of each message of the client, computed once.
+    fingerprints: Vec<Option<String>>,
 }
 
 impl ReplayFeed {
@@ -170,7 +172,12 @@ impl ReplayFeed {
                 }
             }
         }
+        let fingerprints = entries
+            .iter()
+            .map(|e| (timeline.is_some() && e.from == CLIENT).then(|| fingerprint(&e.to, &e.obs)))
+            .collect();
         ReplayFeed {
+            fingerprints,
             entries,
             delivered,
             claimed: vec![false; n],
@@ -207,20 +214,10 @@ impl ReplayFeed {
         })
     }
 
-    fn obs_of(&self, i: usize) -> Obs {
-        let e = &self.entries[i];
-        Obs {
-            seq: 0,
-            role: e.to.clone(),
-            kind: e.obs.clone(),
-        }
-    }
-
     /// The first message of the client not given yet whose fingerprint is `fp`.
     fn find_client(&self, fp: &str) -> Option<usize> {
-        (0..self.entries.len()).find(|&i| {
-            self.is_client(i) && !self.delivered[i] && fingerprint(&self.obs_of(i)) == fp
-        })
+        (0..self.entries.len())
+            .find(|&i| !self.delivered[i] && self.fingerprints[i].as_deref() == Some(fp))
     }
 
     /// The first message of `role` that a `send` step would put on the wire, after the previous

@@ -65,7 +65,7 @@ impl Input {
                 by_peer: *by_peer,
             },
             _ => Input::Observed {
-                message: fingerprint(o),
+                message: fingerprint(&o.role, &o.kind),
             },
         }
     }
@@ -153,8 +153,8 @@ impl Timeline {
 
 /// A message's fingerprint: its start line, and the fields that tell two similar messages
 /// apart (SIP Call-ID and CSeq; MSRP Message-ID and Byte-Range).
-pub fn fingerprint(o: &Obs) -> String {
-    match &o.kind {
+pub fn fingerprint(role: &str, kind: &ObsKind) -> String {
+    match kind {
         ObsKind::Sip(m) => format!(
             "{} | {} | {}",
             m.summary(),
@@ -167,6 +167,6 @@ pub fn fingerprint(o: &Obs) -> String {
             frame.header("Message-ID").unwrap_or(""),
             frame.header("Byte-Range").unwrap_or("")
         ),
-        ObsKind::MsrpClosed { by_peer, .. } => format!("closed {} {by_peer}", o.role),
+        ObsKind::MsrpClosed { by_peer, .. } => format!("closed {role} {by_peer}"),
     }
 }

@@ -191,24 +191,21 @@ async fn run_live(
     ctx.feed.timeline.time_scale = opts.timing.scale;
     ctx.feed.timeline.clock = opts.timing.clock;
     let mut warnings: Vec<String> = Vec::new();
-    let mut registration_failed = false;
     let set_up = setup(&mut ctx, &mut warnings, opts, s, seed).await;
     // Events of the precondition it did not consume start the judge's backlog.
     ctx.feed.timeline.backlog = ctx.backlog.iter().map(Input::event).collect();
     let pre = match set_up {
         Ok(()) => Precondition::Met,
         Err(RunError::Ut(UtError::Timeout { what, .. })) if what == "event" => {
-            registration_failed = true;
-            Precondition::NotReached(
-                "precondition not reached: no `registered` event after `register`".into(),
-            )
+            Precondition::NotReached {
+                message: "precondition not reached: no `registered` event after `register`".into(),
+                registration: true,
+            }
         }
-        Err(RunError::Ut(UtError::Rejected { command, error })) => {
-            registration_failed = command == "register";
-            Precondition::NotReached(format!(
-                "precondition not reached: the client refused `{command}`: {error}"
-            ))
-        }
+        Err(RunError::Ut(UtError::Rejected { command, error })) => Precondition::NotReached {
+            registration: command == "register",
+            message: format!("precondition not reached: the client refused `{command}`: {error}"),
+        },
         Err(e) => Precondition::Error(format!("setup: {e}")),
     };
     ctx.feed.timeline.precondition = pre.clone();
@@ -249,7 +246,7 @@ async fn run_live(
         &labels,
         &opts.profile,
         opts.strict,
-        registration_failed,
+        pre.registration_failed(),
     );
     if !adapter_errors.is_empty() && assessor.is_stopped() {
         assessor.explain(&format!(
