@@ -113,7 +113,7 @@ const TOKEN: [bool; 256] = {
     t
 };
 
-fn is_token_char(b: u8) -> bool {
+pub(crate) fn is_token_char(b: u8) -> bool {
     TOKEN[usize::from(b)]
 }
 
@@ -235,96 +235,6 @@ pub fn scan_fields(
     }
 }
 
-/// Byte positions of one header line found by [`scan_simple`] (absolute offsets in the buffer).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct FieldSpan {
-    /// First byte of the name (and of the line).
-    pub offset: usize,
-    /// Just past the name (the colon).
-    pub name_end: usize,
-    /// First byte of the value (after the colon and SP/HTAB).
-    pub value_offset: usize,
-    /// End of the line content (the CR).
-    pub line_end: usize,
-    /// Start of the next line.
-    pub next: usize,
-}
-
-/// A header block that [`scan_simple`] accepted: every line ends in CRLF, none is folded, each
-/// name is a token followed directly by the colon, and the whole block is valid UTF-8.
-#[derive(Debug)]
-pub(crate) struct SimpleBlock<'a> {
-    /// The block's text, from the first header line up to (not including) the blank line.
-    pub text: &'a str,
-    /// Offset of `text` in the buffer.
-    pub base: usize,
-    /// Offset just past the blank line (`\r\n`).
-    pub body_offset: usize,
-}
-
-impl<'a> SimpleBlock<'a> {
-    /// `buf[start..end]` as text (`None` only if a span is out of range, which cannot happen for
-    /// spans produced by the same scan).
-    pub fn slice(&self, start: usize, end: usize) -> Option<&'a str> {
-        self.text
-            .get(start.checked_sub(self.base)?..end.checked_sub(self.base)?)
-    }
-}
-
-/// The fast path of [`scan_fields`] for the common, clean case: returns `None` (and records
-/// nothing) as soon as the block holds anything that needs a finding or an error — a bare LF, a
-/// folded line, whitespace before the colon, a bad name, an over-long line, too many fields,
-/// invalid UTF-8 — or when the blank line has not arrived; the caller then runs [`scan_fields`],
-/// which gives the exact findings and errors. On success `spans` holds one entry per field.
-pub(crate) fn scan_simple<'a>(
-    buf: &'a [u8],
-    start: usize,
-    limits: &Limits,
-    spans: &mut Vec<FieldSpan>,
-) -> Option<SimpleBlock<'a>> {
-    spans.clear();
-    let mut pos = start;
-    loop {
-        let rest = buf.get(pos..)?;
-        let lf = pos + memchr::memchr(b'\n', rest)?;
-        if lf == pos || buf.get(lf - 1) != Some(&b'\r') {
-            return None;
-        }
-        let end = lf - 1;
-        if end - pos > limits.max_line_len {
-            return None;
-        }
-        if end == pos {
-            let text = std::str::from_utf8(buf.get(start..pos)?).ok()?;
-            return Some(SimpleBlock {
-                text,
-                base: start,
-                body_offset: lf + 1,
-            });
-        }
-        let line = buf.get(pos..end)?;
-        let name_len = line.iter().position(|&b| !is_token_char(b))?;
-        if name_len == 0 || line.get(name_len) != Some(&b':') {
-            return None;
-        }
-        let mut v = name_len + 1;
-        while v < line.len() && (line[v] == b' ' || line[v] == b'\t') {
-            v += 1;
-        }
-        if spans.len() >= limits.max_headers {
-            return None;
-        }
-        spans.push(FieldSpan {
-            offset: pos,
-            name_end: pos + name_len,
-            value_offset: pos + v,
-            line_end: end,
-            next: lf + 1,
-        });
-        pos = lf + 1;
-    }
-}
-
 /// Splits a header value at commas that stand outside quoted strings and angle brackets,
 /// returning each trimmed element with its offset relative to `value`.
 pub fn split_commas(value: &str) -> Vec<(usize, &str)> {
@@ -387,49 +297,6 @@ mod tests {
         let err = scan_fields(buf, 0, &Limits::default(), opts, &mut f).unwrap_err();
         assert_eq!(err.offset, 13);
         assert_eq!(err.rule, "t/colon");
-    }
-
-    #[test]
-    fn simple_scan_agrees_with_full_scan_or_declines() {
-        let opts = ScanOptions {
-            allow_folding: true,
-            colon_rule: "t/colon",
-            lf_rule: "t/lf",
-        };
-        let cases: &[&[u8]] = &[
-            b"A: 1\r\nBb:  two \r\nC:\r\nD:\tx\r\n\r\nbody",
-            b"A: 1\r\n\r\n",
-            b"A: 1\r\nB : 2\r\n\r\n",
-            b"A: 1\n\n",
-            b"A: 1\r\n b\r\n\r\n",
-            b"A: \xff\r\n\r\n",
-            b"A: 1\r\n",
-            b"A 1\r\n\r\n",
-        ];
-        for buf in cases {
-            let mut spans = Vec::new();
-            let mut f = Vec::new();
-            let full = scan_fields(buf, 0, &Limits::default(), opts, &mut f);
-            match scan_simple(buf, 0, &Limits::default(), &mut spans) {
-                Some(block) => {
-                    let full = full.unwrap().unwrap();
-                    assert!(f.is_empty());
-                    assert_eq!(block.body_offset, full.body_offset);
-                    assert_eq!(spans.len(), full.fields.len());
-                    for (s, r) in spans.iter().zip(&full.fields) {
-                        assert_eq!(block.slice(s.offset, s.name_end), Some(r.name.as_str()));
-                        assert_eq!(block.slice(s.offset, s.next), Some(r.raw.as_str()));
-                        assert_eq!(s.offset, r.offset);
-                        assert_eq!(s.value_offset, r.value_offset);
-                    }
-                }
-                None => assert!(
-                    !f.is_empty() || !matches!(full, Ok(Some(_))),
-                    "declined a clean block: {:?}",
-                    String::from_utf8_lossy(buf)
-                ),
-            }
-        }
     }
 
     #[test]

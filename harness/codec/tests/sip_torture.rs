@@ -622,7 +622,7 @@ fn arb_message() -> impl Strategy<Value = Message> {
         (100u16..700, "[A-Za-z]{0,12}").prop_map(|(c, r)| {
             let mut m = Message::response(c.into());
             if let cpmconf_codec::sip::StartLine::Response(s) = &mut m.start {
-                s.reason = r;
+                s.reason = r.into();
             }
             m
         }),
@@ -660,7 +660,7 @@ fn arb_message() -> impl Strategy<Value = Message> {
 fn pairs(m: &Message) -> Vec<(String, String)> {
     m.headers
         .iter()
-        .map(|h| (h.name.clone(), h.value.clone()))
+        .map(|h| (h.name.to_string(), h.value.to_string()))
         .collect()
 }
 

@@ -138,7 +138,7 @@ impl MatchEnv {
                 SavedMessage::Sip(s) => s
                     .headers
                     .iter()
-                    .map(|h| (h.name.clone(), h.value.clone()))
+                    .map(|h| (h.name.to_string(), h.value.to_string()))
                     .collect(),
                 SavedMessage::Msrp(_) => Vec::new(),
             };

@@ -781,7 +781,7 @@ pub(crate) async fn respond(
     let mut resp = response_to(req, status, tag);
     if let Some(r) = &spec.reason {
         if let cpmconf_codec::sip::StartLine::Response(l) = &mut resp.start {
-            l.reason = r.clone();
+            l.reason = r.clone().into();
         }
     }
     resp.headers.push("Server", inner.cfg.server.clone());

@@ -2,7 +2,7 @@
 //! and compact-form-aware lookup (RFC 3261 section 7.3).
 
 use crate::text::{split_commas, RawField};
-use crate::DecodeError;
+use crate::{DecodeError, Text};
 
 /// Long and compact forms (RFC 3261 section 7.3.3 and the RFCs that added compact forms).
 const COMPACT: &[(&str, &str)] = &[
@@ -83,14 +83,14 @@ pub fn is_list_header(name: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Header {
     /// Name as written (a compact form stays compact).
-    pub name: String,
+    pub name: Text,
     /// Value, unfolded and trimmed.
-    pub value: String,
+    pub value: Text,
     /// The exact original bytes (line end and folding included) while the field is unmodified.
     /// A decoder leaves it `None` when the original is exactly the canonical `Name: value\r\n`
     /// that [`Header::write_to`] writes, so re-encoding stays byte-exact without the copy.
     #[serde(skip)]
-    pub raw: Option<String>,
+    pub raw: Option<Text>,
     /// Offset of the field in the decoded message (0 for built fields).
     #[serde(skip)]
     pub offset: usize,
@@ -101,7 +101,7 @@ pub struct Header {
 
 impl Header {
     /// A new field with no original bytes.
-    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Text>, value: impl Into<Text>) -> Self {
         Header {
             name: name.into(),
             value: value.into(),
@@ -207,9 +207,9 @@ impl Header {
 
     pub(crate) fn from_raw(f: RawField) -> Self {
         Header {
-            name: f.name,
-            value: f.value,
-            raw: Some(f.raw),
+            name: f.name.into(),
+            value: f.value.into(),
+            raw: Some(f.raw.into()),
             offset: f.offset,
             value_offset: f.value_offset,
         }
@@ -285,13 +285,13 @@ impl Headers {
     }
 
     /// Appends a field.
-    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+    pub fn push(&mut self, name: impl Into<Text>, value: impl Into<Text>) {
         self.0.push(Header::new(name, value));
     }
 
     /// Replaces the first field with this name (keeping its position) and removes the others;
     /// appends when there is none.
-    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+    pub fn set(&mut self, name: &str, value: impl Into<Text>) {
         let value = value.into();
         match self.0.iter().position(|h| h.is(name)) {
             Some(i) => {
@@ -317,7 +317,7 @@ impl Headers {
     }
 
     /// Inserts a field at the front (as a proxy does with Via and Record-Route).
-    pub fn push_front(&mut self, name: impl Into<String>, value: impl Into<String>) {
+    pub fn push_front(&mut self, name: impl Into<Text>, value: impl Into<Text>) {
         self.0.insert(0, Header::new(name, value));
     }
 

@@ -4,10 +4,8 @@
 use super::header::{Header, Headers};
 use super::method::Method;
 use super::status::StatusCode;
-use crate::text::{
-    checked_line_end, scan_fields, scan_simple, utf8, FieldSpan, ScanOptions, SimpleBlock,
-};
-use crate::{DecodeError, Decoded, Finding, Limits, Severity, Status};
+use crate::text::{checked_line_end, is_token_char, scan_fields, utf8, ScanOptions};
+use crate::{DecodeError, Decoded, Finding, Limits, Severity, Status, Text};
 
 /// The request line (RFC 3261 section 7.1).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -15,20 +13,20 @@ pub struct RequestLine {
     /// The method.
     pub method: Method,
     /// The Request-URI as written.
-    pub uri: String,
+    pub uri: Text,
     /// The SIP version, `SIP/2.0`.
-    pub version: String,
+    pub version: Text,
 }
 
 /// The status line (RFC 3261 section 7.2).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StatusLine {
     /// The SIP version, `SIP/2.0`.
-    pub version: String,
+    pub version: Text,
     /// The status code.
     pub code: StatusCode,
     /// The reason phrase (may be empty).
-    pub reason: String,
+    pub reason: Text,
 }
 
 /// A request line or a status line.
@@ -57,7 +55,7 @@ pub struct Message {
     pub body: Vec<u8>,
     /// Original start-line bytes (line end included) while unmodified.
     #[serde(skip)]
-    pub raw_start: Option<String>,
+    pub raw_start: Option<Text>,
     /// Original blank line (`\r\n` or `\n`) while unmodified.
     #[serde(skip)]
     pub raw_blank: Option<String>,
@@ -74,12 +72,12 @@ const RULE_CSEQ: &str = "rfc3261/20.16 cseq";
 
 impl Message {
     /// A request with version `SIP/2.0` and no headers.
-    pub fn request(method: Method, uri: impl Into<String>) -> Message {
+    pub fn request(method: Method, uri: impl Into<Text>) -> Message {
         Message {
             start: StartLine::Request(RequestLine {
                 method,
                 uri: uri.into(),
-                version: "SIP/2.0".into(),
+                version: SIP_2_0,
             }),
             headers: Headers::new(),
             body: Vec::new(),
@@ -93,9 +91,9 @@ impl Message {
     pub fn response(code: StatusCode) -> Message {
         Message {
             start: StartLine::Response(StatusLine {
-                version: "SIP/2.0".into(),
+                version: SIP_2_0,
                 code,
-                reason: code.default_reason().into(),
+                reason: Text::from_static(code.default_reason()),
             }),
             headers: Headers::new(),
             body: Vec::new(),
@@ -204,7 +202,7 @@ impl Message {
     }
 
     /// Sets the Request-URI of a request (no effect on a response).
-    pub fn set_request_uri(&mut self, uri: impl Into<String>) {
+    pub fn set_request_uri(&mut self, uri: impl Into<Text>) {
         if let StartLine::Request(r) = &mut self.start {
             r.uri = uri.into();
             self.raw_start = None;
@@ -225,7 +223,7 @@ impl Message {
     }
 
     /// Appends a header (builder style).
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_header(mut self, name: impl Into<Text>, value: impl Into<Text>) -> Self {
         self.headers.push(name, value);
         self
     }
@@ -346,20 +344,19 @@ fn decode(
         colon_rule: "rfc3261/7.3.1 header-colon",
         lf_rule: "rfc3261/7 bare-lf",
     };
-    let mut spans = Vec::with_capacity(24);
     // Fast path for a clean header block; anything unusual goes through scan_fields, which
     // produces the findings and errors.
-    let (headers, raw_blank, body_offset) = match scan_simple(buf, next, limits, &mut spans) {
-        Some(block) => {
-            let mut list = Vec::with_capacity(spans.len());
-            for sp in &spans {
-                match header_from_span(buf, &block, sp) {
-                    Some(h) => list.push(h),
-                    None => return Err(DecodeError::new(sp.offset, "utf8", "UTF-8 text")),
-                }
-            }
-            (Headers(list), None, block.body_offset)
-        }
+    let fast = if cr {
+        fast_head(buf, next, limits)
+    } else {
+        None
+    };
+    let (headers, raw_blank, body_offset, summary) = match fast {
+        Some(FastHead {
+            headers,
+            body_offset,
+            summary,
+        }) => (headers, None, body_offset, summary),
         None => {
             let lf_already = !cr;
             let mut field_findings = Vec::new();
@@ -373,53 +370,14 @@ fn decode(
             );
             let raw_blank = (block.blank_line != "\r\n").then_some(block.blank_line);
             let headers = Headers(block.fields.into_iter().map(Header::from_raw).collect());
-            (headers, raw_blank, block.body_offset)
+            let mut summary = Summary::default();
+            for (i, h) in headers.iter().enumerate() {
+                summary.add(i, Known::of(&h.name), h, limits)?;
+            }
+            (headers, raw_blank, block.body_offset, summary)
         }
     };
-    // One pass over the names for the checks below (RFC 3261 7.3.3 compact forms resolved).
-    let kinds: Vec<Known> = headers.iter().map(|h| Known::of(&h.name)).collect();
-
-    // Content-Length: every occurrence must be a non-negative decimal and all must agree.
-    let mut content_length: Option<usize> = None;
-    for h in headers
-        .iter()
-        .zip(&kinds)
-        .filter(|(_, k)| **k == Known::ContentLength)
-        .map(|(h, _)| h)
-    {
-        let v = h.value.trim();
-        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(DecodeError::new(
-                h.value_offset,
-                RULE_CL,
-                format!("a non-negative decimal Content-Length, not {v:?}"),
-            ));
-        }
-        let n: usize = v.parse().map_err(|_| {
-            DecodeError::new(
-                h.value_offset,
-                RULE_CL,
-                "a Content-Length that fits in memory",
-            )
-        })?;
-        if n > limits.max_body {
-            return Err(DecodeError::new(
-                h.value_offset,
-                "limits/body-size",
-                format!("a body of at most {} bytes, not {n}", limits.max_body),
-            ));
-        }
-        if let Some(prev) = content_length {
-            if prev != n {
-                return Err(DecodeError::new(
-                    h.offset,
-                    RULE_CL,
-                    format!("one Content-Length value, not both {prev} and {n}"),
-                ));
-            }
-        }
-        content_length = Some(n);
-    }
+    let content_length = summary.content_length;
     let body_start = body_offset;
     let available = buf.len() - body_start;
     let (body_len, consumed) = match (content_length, stream) {
@@ -479,10 +437,12 @@ fn decode(
         buf[body_start + body_len..].to_vec()
     };
 
-    check_cseq(&headers, &kinds, &start_line, &mut findings)?;
-    check_mandatory(&kinds, &start_line, start, &mut findings);
+    if let Some(i) = summary.cseq {
+        check_cseq(&headers.0[i], summary.cseq_more, &start_line, &mut findings)?;
+    }
+    check_mandatory(summary.present, &start_line, start, &mut findings);
 
-    let raw_start = utf8(buf, 0, next, "the start line")?;
+    let raw_start = Text::from(utf8(buf, 0, next, "the start line")?);
     let message = Message {
         start: start_line,
         headers,
@@ -547,9 +507,9 @@ fn parse_start_line(
             findings.push(version_finding(version, offset));
         }
         return Ok(StartLine::Response(StatusLine {
-            version: version.to_owned(),
+            version: version_text(version),
             code: StatusCode(n),
-            reason: reason.to_owned(),
+            reason: Text::new(reason),
         }));
     }
     // Request-Line = Method SP Request-URI SP SIP-Version CRLF
@@ -612,9 +572,20 @@ fn parse_start_line(
     }
     Ok(StartLine::Request(RequestLine {
         method: Method::from_token(method),
-        uri: uri.to_owned(),
-        version: version.to_owned(),
+        uri: Text::new(uri),
+        version: version_text(version),
     }))
+}
+
+const SIP_2_0: Text = Text::from_static("SIP/2.0");
+
+/// The version as written (static when it is the usual `SIP/2.0`).
+fn version_text(version: &str) -> Text {
+    if version == "SIP/2.0" {
+        SIP_2_0
+    } else {
+        Text::new(version)
+    }
 }
 
 fn version_finding(version: &str, offset: usize) -> Finding {
@@ -649,6 +620,11 @@ enum Known {
 }
 
 impl Known {
+    /// This kind's bit in [`Summary::present`].
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
     /// Classifies a name as [`Header::is`] would match it (case-insensitive, compact forms).
     fn of(name: &str) -> Known {
         let n = super::header::long_name(name);
@@ -666,43 +642,239 @@ impl Known {
     }
 }
 
-/// A decoded header from a span of a clean block: `raw` is kept only when the line differs from
-/// the canonical `Name: value\r\n` that [`Header::write_to`] would write.
-fn header_from_span(buf: &[u8], block: &SimpleBlock<'_>, sp: &FieldSpan) -> Option<Header> {
-    let name = block.slice(sp.offset, sp.name_end)?;
-    let value = block.slice(sp.value_offset, sp.line_end)?.trim_end();
-    let canonical = sp.value_offset == sp.name_end + 2
-        && buf.get(sp.name_end + 1) == Some(&b' ')
-        && sp.value_offset + value.len() == sp.line_end;
-    let raw = if canonical {
-        None
-    } else {
-        Some(block.slice(sp.offset, sp.next)?.to_owned())
-    };
-    Some(Header {
-        name: name.to_owned(),
-        value: value.to_owned(),
-        raw,
-        offset: sp.offset,
-        value_offset: sp.value_offset,
+/// What the decoder's own checks need from the header fields, gathered in one pass.
+#[derive(Default)]
+struct Summary {
+    /// One bit per [`Known`] kind present.
+    present: u8,
+    /// Index of the first CSeq, and whether there is another.
+    cseq: Option<usize>,
+    cseq_more: bool,
+    /// The Content-Length every occurrence agrees on.
+    content_length: Option<usize>,
+}
+
+impl Summary {
+    /// Takes field `i` into account; a Content-Length that is not a non-negative decimal, too
+    /// large, or different from an earlier one is an error (in field order).
+    fn add(
+        &mut self,
+        i: usize,
+        kind: Known,
+        h: &Header,
+        limits: &Limits,
+    ) -> Result<(), DecodeError> {
+        self.present |= kind.bit();
+        match kind {
+            Known::CSeq if self.cseq.is_some() => self.cseq_more = true,
+            Known::CSeq => self.cseq = Some(i),
+            Known::ContentLength => {
+                let n = content_length(h, limits)?;
+                if let Some(prev) = self.content_length {
+                    if prev != n {
+                        return Err(DecodeError::new(
+                            h.offset,
+                            RULE_CL,
+                            format!("one Content-Length value, not both {prev} and {n}"),
+                        ));
+                    }
+                }
+                self.content_length = Some(n);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A Content-Length value: a non-negative decimal within the body limit.
+fn content_length(h: &Header, limits: &Limits) -> Result<usize, DecodeError> {
+    let v = h.value.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DecodeError::new(
+            h.value_offset,
+            RULE_CL,
+            format!("a non-negative decimal Content-Length, not {v:?}"),
+        ));
+    }
+    let n: usize = v.parse().map_err(|_| {
+        DecodeError::new(
+            h.value_offset,
+            RULE_CL,
+            "a Content-Length that fits in memory",
+        )
+    })?;
+    if n > limits.max_body {
+        return Err(DecodeError::new(
+            h.value_offset,
+            "limits/body-size",
+            format!("a body of at most {} bytes, not {n}", limits.max_body),
+        ));
+    }
+    Ok(n)
+}
+
+/// A clean message head decoded on the fast path.
+struct FastHead {
+    headers: Headers,
+    body_offset: usize,
+    summary: Summary,
+}
+
+/// The fast path for the common, clean header block: every line CRLF-terminated, no folding,
+/// the name directly followed by the colon, valid UTF-8, within the limits, the blank line
+/// present. The usual names are static; short values are stored inline. Returns `None` for anything else, and the caller runs
+/// [`scan_fields`], which gives the exact findings and errors; the Content-Length checks return
+/// the same errors as there.
+fn fast_head(buf: &[u8], next: usize, limits: &Limits) -> Option<FastHead> {
+    // The start line ended with CRLF at `next`, so the blank line is the first CRLF CRLF from
+    // `next - 2` (a bare LF before it makes a line below fail the CRLF test).
+    let from = next.checked_sub(2)?;
+    static BLANK: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+    let blank = from + BLANK.find(buf.get(from..)?)?;
+    let block_end = blank + 2;
+    let body_offset = blank + 4;
+    let head = std::str::from_utf8(buf.get(..body_offset)?).ok()?;
+    let bytes = head.as_bytes();
+    let mut list = Vec::with_capacity(16);
+    let mut summary = Summary::default();
+    let mut pos = next;
+    while pos < block_end {
+        let lf = pos + memchr::memchr(b'\n', &bytes[pos..block_end])?;
+        if lf == pos || bytes[lf - 1] != b'\r' {
+            return None;
+        }
+        let end = lf - 1;
+        if end - pos > limits.max_line_len || list.len() >= limits.max_headers {
+            return None;
+        }
+        let line = &bytes[pos..end];
+        let name_len = line.iter().position(|&b| !is_token_char(b))?;
+        if name_len == 0 || line[name_len] != b':' {
+            return None;
+        }
+        let mut v = pos + name_len + 1;
+        while v < end && (bytes[v] == b' ' || bytes[v] == b'\t') {
+            v += 1;
+        }
+        let value_end = v + head[v..end].trim_end().len();
+        let name_end = pos + name_len;
+        let (name, kind) = match intern(&head[pos..name_end]) {
+            Some((name, kind)) => (Text::from_static(name), kind),
+            None => (
+                Text::new(&head[pos..name_end]),
+                Known::of(&head[pos..name_end]),
+            ),
+        };
+        let canonical = v == name_end + 2 && bytes[name_end + 1] == b' ' && value_end == end;
+        list.push(Header {
+            name,
+            value: Text::new(&head[v..value_end]),
+            raw: (!canonical).then(|| Text::new(&head[pos..lf + 1])),
+            offset: pos,
+            value_offset: v,
+        });
+        let i = list.len() - 1;
+        if summary.add(i, kind, &list[i], limits).is_err() {
+            return None;
+        }
+        pos = lf + 1;
+    }
+    Some(FastHead {
+        headers: Headers(list),
+        body_offset,
+        summary,
     })
 }
 
+/// The usual header names as the RFCs spell them (and compact forms), with the kind the decoder
+/// checks, by length: a decoded name equal to one of them needs no copy.
+const INTERNED: &[&[(&str, Known)]] = &[
+    &[],
+    &[
+        ("v", Known::Via),
+        ("f", Known::From),
+        ("t", Known::To),
+        ("i", Known::CallId),
+        ("l", Known::ContentLength),
+        ("m", Known::Other),
+        ("c", Known::Other),
+        ("k", Known::Other),
+        ("a", Known::Other),
+        ("o", Known::Other),
+    ],
+    &[("To", Known::To)],
+    &[("Via", Known::Via)],
+    &[
+        ("From", Known::From),
+        ("CSeq", Known::CSeq),
+        ("Path", Known::Other),
+    ],
+    &[
+        ("Route", Known::Other),
+        ("Allow", Known::Other),
+        ("Event", Known::Other),
+    ],
+    &[
+        ("Accept", Known::Other),
+        ("Reason", Known::Other),
+        ("Server", Known::Other),
+    ],
+    &[
+        ("Call-ID", Known::CallId),
+        ("Contact", Known::Other),
+        ("Expires", Known::Other),
+        ("Require", Known::Other),
+        ("Privacy", Known::Other),
+        ("Subject", Known::Other),
+    ],
+    &[("Refer-To", Known::Other)],
+    &[("Supported", Known::Other)],
+    &[("User-Agent", Known::Other)],
+    &[("Referred-By", Known::Other)],
+    &[
+        ("Max-Forwards", Known::MaxForwards),
+        ("Content-Type", Known::Other),
+        ("Record-Route", Known::Other),
+        ("Allow-Events", Known::Other),
+    ],
+    &[("Service-Route", Known::Other)],
+    &[
+        ("Content-Length", Known::ContentLength),
+        ("Accept-Contact", Known::Other),
+        ("Reject-Contact", Known::Other),
+    ],
+    &[
+        ("Conversation-ID", Known::Other),
+        ("Contribution-ID", Known::Other),
+        ("Session-Expires", Known::Other),
+        ("WWW-Authenticate", Known::Other),
+    ],
+    &[],
+    &[("Subscription-State", Known::Other)],
+    &[
+        ("P-Asserted-Identity", Known::Other),
+        ("Content-Disposition", Known::Other),
+    ],
+    &[("P-Preferred-Identity", Known::Other)],
+];
+
+/// The static copy of a usual header name and its kind.
+fn intern(name: &str) -> Option<(&'static str, Known)> {
+    INTERNED
+        .get(name.len())?
+        .iter()
+        .find(|(n, _)| *n == name)
+        .copied()
+}
+
 fn check_cseq(
-    headers: &Headers,
-    kinds: &[Known],
+    h: &Header,
+    more_than_one: bool,
     start: &StartLine,
     findings: &mut Vec<Finding>,
 ) -> Result<(), DecodeError> {
-    let mut cseqs = headers
-        .iter()
-        .zip(kinds)
-        .filter(|(_, k)| **k == Known::CSeq)
-        .map(|(h, _)| h);
-    let Some(h) = cseqs.next() else {
-        return Ok(());
-    };
-    let more_than_one = cseqs.next().is_some();
     let mut it = h.value.split_whitespace();
     let num = it.next().unwrap_or("");
     if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) || num.parse::<u32>().is_err() {
@@ -743,7 +915,7 @@ fn check_cseq(
     Ok(())
 }
 
-fn check_mandatory(kinds: &[Known], start: &StartLine, offset: usize, findings: &mut Vec<Finding>) {
+fn check_mandatory(present: u8, start: &StartLine, offset: usize, findings: &mut Vec<Finding>) {
     let (names, rule): (&[(&str, Known)], &'static str) = match start {
         StartLine::Request(_) => (
             &[
@@ -768,7 +940,7 @@ fn check_mandatory(kinds: &[Known], start: &StartLine, offset: usize, findings: 
         ),
     };
     for (name, kind) in names {
-        if !kinds.contains(kind) {
+        if present & kind.bit() == 0 {
             findings.push(Finding::new(
                 rule,
                 Severity::Error,
@@ -782,6 +954,7 @@ fn check_mandatory(kinds: &[Known], start: &StartLine, offset: usize, findings: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
 
     const INVITE: &[u8] = b"INVITE sip:bob@cpm.test SIP/2.0\r\n\
 Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n\
@@ -794,6 +967,53 @@ Content-Type: text/plain\r\n\
 Content-Length: 5\r\n\
 \r\n\
 hello";
+
+    #[rstest]
+    #[case::clean(b"A: 1\r\nBb:  two \r\nC:\r\nD:\tx\r\nvia: lower\r\nVia: v\r\n\r\nbody")]
+    #[case::empty_block(b"\r\n")]
+    #[case::space_before_colon(b"A: 1\r\nB : 2\r\n\r\n")]
+    #[case::bare_lf(b"A: 1\n\n")]
+    #[case::bare_lf_blank(b"A: 1\r\n\nB: 2\r\n\r\n")]
+    #[case::folded(b"A: 1\r\n b\r\n\r\n")]
+    #[case::bad_utf8(b"A: \xff\r\n\r\n")]
+    #[case::no_blank_line(b"A: 1\r\n")]
+    #[case::no_colon(b"A 1\r\n\r\n")]
+    #[case::unicode_space_at_end(b"A: x\xc2\xa0\r\n\r\n")]
+    #[case::bad_content_length(b"Content-Length: x\r\n\r\n")]
+    fn fast_head_agrees_with_the_full_scan_or_declines(#[case] block: &[u8]) {
+        let start = b"MESSAGE sip:a SIP/2.0\r\n";
+        let buf = [start.as_slice(), block].concat();
+        let limits = Limits::default();
+        let opts = ScanOptions {
+            allow_folding: true,
+            colon_rule: "t/colon",
+            lf_rule: "t/lf",
+        };
+        let mut f = Vec::new();
+        let full = scan_fields(&buf, start.len(), &limits, opts, &mut f);
+        match fast_head(&buf, start.len(), &limits) {
+            Some(fast) => {
+                let full = full.unwrap().unwrap();
+                assert!(f.is_empty());
+                assert_eq!(fast.body_offset, full.body_offset);
+                let slow: Vec<Header> = full.fields.into_iter().map(Header::from_raw).collect();
+                assert_eq!(fast.headers.len(), slow.len());
+                for (a, b) in fast.headers.iter().zip(&slow) {
+                    assert_eq!((&a.name, &a.value), (&b.name, &b.value));
+                    assert_eq!((a.offset, a.value_offset), (b.offset, b.value_offset));
+                    let (mut wa, mut wb) = (Vec::new(), Vec::new());
+                    a.write_to(&mut wa);
+                    b.write_to(&mut wb);
+                    assert_eq!(wa, wb);
+                }
+            }
+            None => assert!(
+                !f.is_empty() || !matches!(full, Ok(Some(_))) || Message::parse(&buf).is_err(),
+                "declined a clean block: {:?}",
+                String::from_utf8_lossy(&buf)
+            ),
+        }
+    }
 
     #[test]
     fn round_trip_is_byte_exact() {

@@ -641,7 +641,7 @@ impl Router {
                 // RFC 3261 21.4.1: answer 400 statelessly, naming what is missing.
                 let mut resp = response_to(&msg, StatusCode::BAD_REQUEST, None);
                 if let cpmconf_codec::sip::StartLine::Response(s) = &mut resp.start {
-                    s.reason = format!("Bad Request: missing {what}");
+                    s.reason = format!("Bad Request: missing {what}").into();
                 }
                 self.transmits.push_back(Transmit {
                     bytes: resp.to_bytes(),
