@@ -1092,7 +1092,7 @@ fn feature_tags(
 fn unencoded_feature_values(m: &cpmconf_codec::sip::Message, header: &str) -> Vec<String> {
     let mut out = Vec::new();
     for h in m.headers.iter().filter(|h| h.is(header)) {
-        let v = h.value.as_str();
+        let v = h.value;
         let lower = v.to_ascii_lowercase();
         for tag in ["+g.3gpp.icsi-ref=\"", "+g.3gpp.iari-ref=\""] {
             let mut from = 0;

@@ -52,7 +52,7 @@ impl<'a> Observed<'a> {
                 .headers
                 .iter()
                 .filter(|h| h.is(name))
-                .map(|h| h.value.as_str())
+                .map(|h| h.value)
                 .collect(),
             Observed::Msrp(m) => m
                 .headers

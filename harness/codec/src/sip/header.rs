@@ -1,8 +1,12 @@
 //! SIP header fields: an ordered list that keeps unknown headers verbatim, with case-insensitive
-//! and compact-form-aware lookup (RFC 3261 section 7.3).
+//! and compact-form-aware lookup (RFC 3261 section 7.3). The fields' text lives in one buffer
+//! per list (a decoded message's head, copied once); each field is a set of ranges into it.
+
+use std::fmt;
+use std::ops::Range;
 
 use crate::text::{split_commas, RawField};
-use crate::{DecodeError, Text};
+use crate::DecodeError;
 
 /// Long and compact forms (RFC 3261 section 7.3.3 and the RFCs that added compact forms).
 const COMPACT: &[(&str, &str)] = &[
@@ -79,18 +83,18 @@ pub fn is_list_header(name: &str) -> bool {
     !NOT_LISTS.iter().any(|n| same_name(n, name))
 }
 
-/// One header field.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Header {
+/// One header field, as a view into its list ([`Headers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Header<'a> {
     /// Name as written (a compact form stays compact).
-    pub name: Text,
+    pub name: &'a str,
     /// Value, unfolded and trimmed.
-    pub value: Text,
+    pub value: &'a str,
     /// The exact original bytes (line end and folding included) while the field is unmodified.
     /// A decoder leaves it `None` when the original is exactly the canonical `Name: value\r\n`
     /// that [`Header::write_to`] writes, so re-encoding stays byte-exact without the copy.
     #[serde(skip)]
-    pub raw: Option<Text>,
+    pub raw: Option<&'a str>,
     /// Offset of the field in the decoded message (0 for built fields).
     #[serde(skip)]
     pub offset: usize,
@@ -99,31 +103,20 @@ pub struct Header {
     pub value_offset: usize,
 }
 
-impl Header {
-    /// A new field with no original bytes.
-    pub fn new(name: impl Into<Text>, value: impl Into<Text>) -> Self {
-        Header {
-            name: name.into(),
-            value: value.into(),
-            raw: None,
-            offset: 0,
-            value_offset: 0,
-        }
-    }
-
+impl<'a> Header<'a> {
     /// The canonical long name (`v` -> `Via`).
-    pub fn long_name(&self) -> &str {
-        long_name(&self.name)
+    pub fn long_name(&self) -> &'a str {
+        long_name(self.name)
     }
 
     /// `true` if this field has the given name (case-insensitive, compact forms resolved).
     pub fn is(&self, name: &str) -> bool {
-        same_name(&self.name, name)
+        same_name(self.name, name)
     }
 
     /// The list elements of the value (split at top-level commas for list headers), each with its
     /// absolute offset in the decoded message.
-    pub fn elements(&self) -> Vec<(usize, &str)> {
+    pub fn elements(&self) -> Vec<(usize, &'a str)> {
         self.element_spans()
             .into_iter()
             .map(|(o, s)| (self.value_pos(o), s))
@@ -131,11 +124,11 @@ impl Header {
     }
 
     /// The list elements with offsets relative to [`Header::value`].
-    fn element_spans(&self) -> Vec<(usize, &str)> {
-        if is_list_header(&self.name) {
-            split_commas(&self.value)
+    fn element_spans(&self) -> Vec<(usize, &'a str)> {
+        if is_list_header(self.name) {
+            split_commas(self.value)
         } else {
-            vec![(0, self.value.as_str())]
+            vec![(0, self.value)]
         }
     }
 
@@ -143,7 +136,7 @@ impl Header {
     /// for folded lines (RFC 3261 7.3.1), so errors inside a folded value point at the real byte.
     pub fn value_pos(&self, idx: usize) -> usize {
         let fallback = self.value_offset + idx;
-        let Some(raw) = &self.raw else {
+        let Some(raw) = self.raw else {
             return fallback;
         };
         let Some(rest) = raw.get(self.value_offset.saturating_sub(self.offset)..) else {
@@ -183,7 +176,7 @@ impl Header {
         &self,
         parse: impl FnOnce(&str) -> Result<T, DecodeError>,
     ) -> Result<T, DecodeError> {
-        parse(&self.value).map_err(|e| {
+        parse(self.value).map_err(|e| {
             let at = self.value_pos(e.offset);
             DecodeError { offset: at, ..e }
         })
@@ -205,19 +198,9 @@ impl Header {
             .collect()
     }
 
-    pub(crate) fn from_raw(f: RawField) -> Self {
-        Header {
-            name: f.name.into(),
-            value: f.value.into(),
-            raw: Some(f.raw.into()),
-            offset: f.offset,
-            value_offset: f.value_offset,
-        }
-    }
-
     /// Writes the field: original bytes when unmodified, else `Name: value\r\n`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        match &self.raw {
+        match self.raw {
             Some(raw) => out.extend_from_slice(raw.as_bytes()),
             None => {
                 out.extend_from_slice(self.name.as_bytes());
@@ -229,37 +212,166 @@ impl Header {
     }
 }
 
-/// The header fields of a message, in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(transparent)]
-pub struct Headers(pub Vec<Header>);
+/// Where one field's parts are in its list's buffer (`raw` empty: none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    name: (u32, u32),
+    value: (u32, u32),
+    raw: (u32, u32),
+    offset: u32,
+    value_offset: u32,
+}
+
+fn range((a, b): (u32, u32)) -> Range<usize> {
+    a as usize..b as usize
+}
+
+/// The header fields of a message, in order. The text of every field is in one buffer: a
+/// decoded message's head is copied into it once and each field is a set of ranges into it, so
+/// decoding allocates per message, not per field; a field added or changed appends its text.
+///
+/// A decoded message's original start line is kept at the front of the same buffer (see
+/// [`Headers::original_start`]), so the message needs no copy of its own for it.
+#[derive(Clone, Default)]
+pub struct Headers {
+    buf: String,
+    fields: Vec<Span>,
+    /// `buf[..start]` is the original start line (leading empty lines and line end included);
+    /// 0: none.
+    start: u32,
+}
+
+/// Offsets as the fields store them (a message longer than 4 GiB cannot be decoded: limits).
+fn pos(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
 
 impl Headers {
     /// An empty list.
     pub fn new() -> Self {
-        Headers(Vec::new())
+        Headers::default()
+    }
+
+    /// An empty list with room for `fields` fields: a decoder adds them with
+    /// [`Headers::push_span`] and then gives their text with [`Headers::set_head`].
+    pub(crate) fn for_head(fields: usize) -> Self {
+        Headers {
+            buf: String::new(),
+            fields: Vec::with_capacity(fields),
+            start: 0,
+        }
+    }
+
+    /// Sets the text the ranges of [`Headers::push_span`] refer to: `head`, a decoded message
+    /// from its first byte, of which the first `start` bytes are the start line. Fields added
+    /// with [`Headers::push_raw`] come after.
+    pub(crate) fn set_head(&mut self, head: &str, start: usize) {
+        self.buf.clear();
+        self.buf.push_str(head);
+        self.start = pos(start.min(head.len()));
+    }
+
+    /// The decoded message's original start-line bytes (leading empty lines and line end
+    /// included), while the start line is unmodified.
+    pub fn original_start(&self) -> Option<&str> {
+        (self.start > 0).then(|| self.buf.get(..self.start as usize).unwrap_or_default())
+    }
+
+    /// Forgets the original start line (it was changed): the next encoding writes it canonical.
+    pub(crate) fn forget_start(&mut self) {
+        self.start = 0;
+    }
+
+    /// Adds a field whose parts are ranges of the head given to [`Headers::set_head`]: name
+    /// `name`, value `value`, original line `raw` (`None`: the canonical form); the field's and
+    /// the value's offsets in the message are the ranges' starts. The ranges end below 2^32
+    /// (the decoder declines anything longer).
+    pub(crate) fn push_span(
+        &mut self,
+        name: Range<usize>,
+        value: Range<usize>,
+        raw: Option<Range<usize>>,
+    ) {
+        let raw = raw.map_or((0, 0), |r| (r.start as u32, r.end as u32));
+        self.fields.push(Span {
+            offset: name.start as u32,
+            value_offset: value.start as u32,
+            name: (name.start as u32, name.end as u32),
+            value: (value.start as u32, value.end as u32),
+            raw,
+        });
+    }
+
+    /// Appends `s` to the buffer; its range.
+    fn append(&mut self, s: &str) -> (u32, u32) {
+        let start = pos(self.buf.len());
+        self.buf.push_str(s);
+        (start, pos(self.buf.len()))
+    }
+
+    /// A field with new text and no original bytes.
+    fn span(&mut self, name: &str, value: &str) -> Span {
+        Span {
+            name: self.append(name),
+            value: self.append(value),
+            raw: (0, 0),
+            offset: 0,
+            value_offset: 0,
+        }
+    }
+
+    /// A decoded field whose text is not a range of the head (an unfolded value).
+    pub(crate) fn push_raw(&mut self, f: RawField) {
+        let span = Span {
+            name: self.append(&f.name),
+            value: self.append(&f.value),
+            raw: self.append(&f.raw),
+            offset: pos(f.offset),
+            value_offset: pos(f.value_offset),
+        };
+        self.fields.push(span);
+    }
+
+    fn view(&self, s: &Span) -> Header<'_> {
+        let text = |r: (u32, u32)| self.buf.get(range(r)).unwrap_or_default();
+        Header {
+            name: text(s.name),
+            value: text(s.value),
+            raw: (s.raw.1 > s.raw.0).then(|| text(s.raw)),
+            offset: s.offset as usize,
+            value_offset: s.value_offset as usize,
+        }
+    }
+
+    /// Field `i`.
+    pub fn at(&self, i: usize) -> Option<Header<'_>> {
+        self.fields.get(i).map(|s| self.view(s))
+    }
+
+    /// The index of the first field with this name.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.iter().position(|h| h.is(name))
     }
 
     /// The first field with this name.
-    pub fn get(&self, name: &str) -> Option<&Header> {
-        self.0.iter().find(|h| h.is(name))
+    pub fn get(&self, name: &str) -> Option<Header<'_>> {
+        self.iter().find(|h| h.is(name))
     }
 
     /// The value of the first field with this name.
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.get(name).map(|h| h.value.as_str())
+        self.get(name).map(|h| h.value)
     }
 
     /// Every field with this name, in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Header> + 'a {
-        self.0.iter().filter(move |h| h.is(name))
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = Header<'a>> + 'a {
+        self.iter().filter(move |h| h.is(name))
     }
 
     /// Every list element of every field with this name, with absolute offsets: the values of
     /// `Via: a, b` and a second `Via: c` are `a`, `b`, `c`.
     pub fn elements<'a>(&'a self, name: &str) -> Vec<(usize, &'a str)> {
-        self.0
-            .iter()
+        self.iter()
             .filter(|h| h.is(name))
             .flat_map(|h| h.elements())
             .collect()
@@ -285,21 +397,35 @@ impl Headers {
     }
 
     /// Appends a field.
-    pub fn push(&mut self, name: impl Into<Text>, value: impl Into<Text>) {
-        self.0.push(Header::new(name, value));
+    pub fn push(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        let span = self.span(name.as_ref(), value.as_ref());
+        self.fields.push(span);
+    }
+
+    /// Inserts a field at position `i` (at the end when `i` is past it).
+    pub fn insert(&mut self, i: usize, name: impl AsRef<str>, value: impl AsRef<str>) {
+        let span = self.span(name.as_ref(), value.as_ref());
+        self.fields.insert(i.min(self.fields.len()), span);
+    }
+
+    /// Replaces field `i` with a new one (no original bytes); nothing when there is none.
+    pub fn replace(&mut self, i: usize, name: impl AsRef<str>, value: impl AsRef<str>) {
+        if i < self.fields.len() {
+            let span = self.span(name.as_ref(), value.as_ref());
+            self.fields[i] = span;
+        }
     }
 
     /// Replaces the first field with this name (keeping its position) and removes the others;
     /// appends when there is none.
-    pub fn set(&mut self, name: &str, value: impl Into<Text>) {
-        let value = value.into();
-        match self.0.iter().position(|h| h.is(name)) {
+    pub fn set(&mut self, name: &str, value: impl AsRef<str>) {
+        match self.position(name) {
             Some(i) => {
-                self.0[i] = Header::new(name, value);
+                self.replace(i, name, value);
                 let mut j = i + 1;
-                while j < self.0.len() {
-                    if self.0[j].is(name) {
-                        self.0.remove(j);
+                while j < self.fields.len() {
+                    if self.view(&self.fields[j]).is(name) {
+                        self.fields.remove(j);
                     } else {
                         j += 1;
                     }
@@ -311,29 +437,65 @@ impl Headers {
 
     /// Removes every field with this name; returns how many were removed.
     pub fn remove(&mut self, name: &str) -> usize {
-        let before = self.0.len();
-        self.0.retain(|h| !h.is(name));
-        before - self.0.len()
+        let before = self.fields.len();
+        let buf = std::mem::take(&mut self.buf);
+        let this = Headers {
+            buf,
+            fields: Vec::new(),
+            start: 0,
+        };
+        self.fields.retain(|s| !this.view(s).is(name));
+        self.buf = this.buf;
+        before - self.fields.len()
     }
 
     /// Inserts a field at the front (as a proxy does with Via and Record-Route).
-    pub fn push_front(&mut self, name: impl Into<Text>, value: impl Into<Text>) {
-        self.0.insert(0, Header::new(name, value));
+    pub fn push_front(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        self.insert(0, name, value);
+    }
+
+    /// Drops every field's original bytes, so the next encoding is canonical.
+    pub fn canonicalize(&mut self) {
+        for s in &mut self.fields {
+            s.raw = (0, 0);
+        }
     }
 
     /// Iterates over the fields.
-    pub fn iter(&self) -> std::slice::Iter<'_, Header> {
-        self.0.iter()
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Header<'_>> + DoubleEndedIterator + Clone {
+        self.fields.iter().map(|s| self.view(s))
     }
 
     /// Number of fields.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.fields.len()
     }
 
     /// `true` when there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.fields.is_empty()
+    }
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Headers) -> bool {
+        self.len() == other.len()
+            && self.iter().eq(other.iter())
+            && self.original_start() == other.original_start()
+    }
+}
+
+impl Eq for Headers {}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl serde::Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
     }
 }
 
@@ -352,6 +514,34 @@ mod tests {
         assert_eq!(h.value("via"), Some("SIP/2.0/UDP a"));
         h.set("Via", "SIP/2.0/UDP z");
         assert_eq!(h.get_all("Via").count(), 1);
-        assert_eq!(h.0[0].value, "SIP/2.0/UDP z");
+        assert_eq!(h.at(0).map(|f| f.value), Some("SIP/2.0/UDP z"));
+        assert_eq!(h.at(1).map(|f| f.name), Some("Subject"));
+    }
+
+    #[test]
+    fn editing_keeps_order_and_text() {
+        let mut h = Headers::new();
+        h.push("A", "1");
+        h.push("B", "2");
+        h.insert(1, "C", "3");
+        h.push_front("D", "4");
+        h.replace(2, "E", "5");
+        h.insert(99, "F", "6");
+        let got: Vec<(&str, &str)> = h.iter().map(|f| (f.name, f.value)).collect();
+        assert_eq!(
+            got,
+            [("D", "4"), ("A", "1"), ("E", "5"), ("B", "2"), ("F", "6")]
+        );
+        assert_eq!(h.remove("a"), 1);
+        assert_eq!(h.position("B"), Some(2));
+        let mut same = Headers::new();
+        for (n, v) in [("D", "4"), ("E", "5"), ("B", "2"), ("F", "6")] {
+            same.push(n, v);
+        }
+        assert_eq!(h, same);
+        assert_eq!(
+            serde_json::to_string(&h).unwrap(),
+            r#"[{"name":"D","value":"4"},{"name":"E","value":"5"},{"name":"B","value":"2"},{"name":"F","value":"6"}]"#
+        );
     }
 }

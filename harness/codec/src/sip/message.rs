@@ -53,9 +53,6 @@ pub struct Message {
     /// The body (Content-Length bytes).
     #[serde(serialize_with = "crate::serde_lossy")]
     pub body: Vec<u8>,
-    /// Original start-line bytes (line end included) while unmodified.
-    #[serde(skip)]
-    pub raw_start: Option<Text>,
     /// Original blank line (`\r\n` or `\n`) while unmodified.
     #[serde(skip)]
     pub raw_blank: Option<String>,
@@ -81,7 +78,6 @@ impl Message {
             }),
             headers: Headers::new(),
             body: Vec::new(),
-            raw_start: None,
             raw_blank: None,
             trailer: Vec::new(),
         }
@@ -97,7 +93,6 @@ impl Message {
             }),
             headers: Headers::new(),
             body: Vec::new(),
-            raw_start: None,
             raw_blank: None,
             trailer: Vec::new(),
         }
@@ -133,6 +128,12 @@ impl Message {
         out
     }
 
+    /// The original start-line bytes (leading empty lines and line end included) of a decoded
+    /// message while the start line is unmodified; `None` for a built or changed one.
+    pub fn raw_start(&self) -> Option<&str> {
+        self.headers.original_start()
+    }
+
     /// Offset of the body in the encoding (start line, headers and blank line before it).
     pub fn body_offset(&self) -> usize {
         self.to_bytes().len() - self.body.len() - self.trailer.len()
@@ -140,7 +141,7 @@ impl Message {
 
     /// Appends the encoding to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        match &self.raw_start {
+        match self.raw_start() {
             Some(raw) => out.extend_from_slice(raw.as_bytes()),
             None => {
                 match &self.start {
@@ -172,12 +173,10 @@ impl Message {
 
     /// Drops all original text, so the next encoding is canonical (CRLF, `Name: value`).
     pub fn canonicalize(&mut self) {
-        self.raw_start = None;
+        self.headers.forget_start();
         self.raw_blank = None;
         self.trailer.clear();
-        for h in &mut self.headers.0 {
-            h.raw = None;
-        }
+        self.headers.canonicalize();
     }
 
     /// `true` for a request.
@@ -205,7 +204,7 @@ impl Message {
     pub fn set_request_uri(&mut self, uri: impl Into<Text>) {
         if let StartLine::Request(r) = &mut self.start {
             r.uri = uri.into();
-            self.raw_start = None;
+            self.headers.forget_start();
         }
     }
 
@@ -223,7 +222,7 @@ impl Message {
     }
 
     /// Appends a header (builder style).
-    pub fn with_header(mut self, name: impl Into<Text>, value: impl Into<Text>) -> Self {
+    pub fn with_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         self.headers.push(name, value);
         self
     }
@@ -280,6 +279,9 @@ fn partial_error(buf: &[u8]) -> DecodeError {
 }
 
 fn is_version(v: &str) -> bool {
+    if v == "SIP/2.0" {
+        return true;
+    }
     let Some(rest) = v.get(..4) else { return false };
     if !rest.eq_ignore_ascii_case("SIP/") {
         return false;
@@ -369,10 +371,14 @@ fn decode(
                     .filter(|f| !(lf_already && f.rule == "rfc3261/7 bare-lf")),
             );
             let raw_blank = (block.blank_line != "\r\n").then_some(block.blank_line);
-            let headers = Headers(block.fields.into_iter().map(Header::from_raw).collect());
+            let mut headers = Headers::for_head(block.fields.len());
+            headers.set_head(&utf8(buf, 0, next, "the start line")?, next);
+            for f in block.fields {
+                headers.push_raw(f);
+            }
             let mut summary = Summary::default();
             for (i, h) in headers.iter().enumerate() {
-                summary.add(i, Known::of(&h.name), h, limits)?;
+                summary.add(i, Known::of(h.name), || Some(h), limits)?;
             }
             (headers, raw_blank, block.body_offset, summary)
         }
@@ -438,16 +444,16 @@ fn decode(
     };
 
     if let Some(i) = summary.cseq {
-        check_cseq(&headers.0[i], summary.cseq_more, &start_line, &mut findings)?;
+        if let Some(h) = headers.at(i) {
+            check_cseq(h, summary.cseq_more, &start_line, &mut findings)?;
+        }
     }
     check_mandatory(summary.present, &start_line, start, &mut findings);
 
-    let raw_start = Text::from(utf8(buf, 0, next, "the start line")?);
     let message = Message {
         start: start_line,
         headers,
         body,
-        raw_start: Some(raw_start),
         raw_blank,
         trailer,
     };
@@ -524,7 +530,10 @@ fn parse_start_line(
         };
         return Err(DecodeError::new(offset, RULE_START, expected));
     };
-    if line.bytes().filter(|&b| b == b' ').count() != 2 || line.contains('\t') {
+    let (spaces, tabs) = line.bytes().fold((0usize, 0usize), |(s, t), b| {
+        (s + usize::from(b == b' '), t + usize::from(b == b'\t'))
+    });
+    if spaces != 2 || tabs > 0 {
         findings.push(Finding::new(
             "rfc3261/7.1 request-line-sp",
             Severity::Warning,
@@ -532,10 +541,8 @@ fn parse_start_line(
             "the request line separates its parts with more than single SP characters",
         ));
     }
-    if !method
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
-    {
+    // Method = token (RFC 3261 25.1).
+    if !method.bytes().all(is_token_char) {
         return Err(DecodeError::new(
             offset,
             RULE_START,
@@ -627,16 +634,41 @@ impl Known {
 
     /// Classifies a name as [`Header::is`] would match it (case-insensitive, compact forms).
     fn of(name: &str) -> Known {
-        let n = super::header::long_name(name);
-        let is = |s: &str| n.eq_ignore_ascii_case(s);
-        match n.len() {
-            2 if is("To") => Known::To,
-            3 if is("Via") => Known::Via,
-            4 if is("From") => Known::From,
-            4 if is("CSeq") => Known::CSeq,
-            7 if is("Call-ID") => Known::CallId,
-            12 if is("Max-Forwards") => Known::MaxForwards,
-            14 if is("Content-Length") => Known::ContentLength,
+        Known::of_bytes(name.as_bytes())
+    }
+
+    /// [`Known::of`] on the name's bytes.
+    fn of_bytes(name: &[u8]) -> Known {
+        // The usual spelling first, without case folding.
+        match name {
+            b"Via" => return Known::Via,
+            b"From" => return Known::From,
+            b"To" => return Known::To,
+            b"CSeq" => return Known::CSeq,
+            b"Call-ID" => return Known::CallId,
+            b"Max-Forwards" => return Known::MaxForwards,
+            b"Content-Length" => return Known::ContentLength,
+            _ => {}
+        }
+        let is = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
+        let first = name.first().map_or(0, u8::to_ascii_lowercase);
+        match name.len() {
+            // The compact forms of these (RFC 3261 7.3.3).
+            1 => match name[0].to_ascii_lowercase() {
+                b't' => Known::To,
+                b'v' => Known::Via,
+                b'f' => Known::From,
+                b'i' => Known::CallId,
+                b'l' => Known::ContentLength,
+                _ => Known::Other,
+            },
+            2 if first == b't' && is("To") => Known::To,
+            3 if first == b'v' && is("Via") => Known::Via,
+            4 if first == b'f' && is("From") => Known::From,
+            4 if first == b'c' && is("CSeq") => Known::CSeq,
+            7 if first == b'c' && is("Call-ID") => Known::CallId,
+            12 if first == b'm' && is("Max-Forwards") => Known::MaxForwards,
+            14 if first == b'c' && is("Content-Length") => Known::ContentLength,
             _ => Known::Other,
         }
     }
@@ -655,13 +687,15 @@ struct Summary {
 }
 
 impl Summary {
-    /// Takes field `i` into account; a Content-Length that is not a non-negative decimal, too
+    /// Takes field `i` of kind `kind` into account (`field` gives it; only a CSeq or a
+    /// Content-Length is looked at); a Content-Length that is not a non-negative decimal, too
     /// large, or different from an earlier one is an error (in field order).
-    fn add(
+    #[inline]
+    fn add<'h>(
         &mut self,
         i: usize,
         kind: Known,
-        h: &Header,
+        field: impl FnOnce() -> Option<Header<'h>>,
         limits: &Limits,
     ) -> Result<(), DecodeError> {
         self.present |= kind.bit();
@@ -669,6 +703,7 @@ impl Summary {
             Known::CSeq if self.cseq.is_some() => self.cseq_more = true,
             Known::CSeq => self.cseq = Some(i),
             Known::ContentLength => {
+                let Some(h) = field() else { return Ok(()) };
                 let n = content_length(h, limits)?;
                 if let Some(prev) = self.content_length {
                     if prev != n {
@@ -688,7 +723,7 @@ impl Summary {
 }
 
 /// A Content-Length value: a non-negative decimal within the body limit.
-fn content_length(h: &Header, limits: &Limits) -> Result<usize, DecodeError> {
+fn content_length(h: Header<'_>, limits: &Limits) -> Result<usize, DecodeError> {
     let v = h.value.trim();
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(DecodeError::new(
@@ -723,160 +758,101 @@ struct FastHead {
 
 /// The fast path for the common, clean header block: every line CRLF-terminated, no folding,
 /// the name directly followed by the colon, valid UTF-8, within the limits, the blank line
-/// present. The usual names are static; short values are stored inline. Returns `None` for anything else, and the caller runs
-/// [`scan_fields`], which gives the exact findings and errors; the Content-Length checks return
-/// the same errors as there.
+/// present. The head is copied once into the fields' buffer; each field is ranges of it.
+/// Returns `None` for anything else, and the caller runs [`scan_fields`], which gives the exact
+/// findings and errors; the Content-Length checks return the same errors as there.
 fn fast_head(buf: &[u8], next: usize, limits: &Limits) -> Option<FastHead> {
-    // The start line ended with CRLF at `next`, so the blank line is the first CRLF CRLF from
-    // `next - 2` (a bare LF before it makes a line below fail the CRLF test).
-    let from = next.checked_sub(2)?;
-    static BLANK: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
-    let blank = from + BLANK.find(buf.get(from..)?)?;
-    let block_end = blank + 2;
-    let body_offset = blank + 4;
-    let head = std::str::from_utf8(buf.get(..body_offset)?).ok()?;
-    let bytes = head.as_bytes();
-    let mut list = Vec::with_capacity(16);
+    let mut headers = Headers::for_head(16);
     let mut summary = Summary::default();
+    // The Content-Length fields, checked once the text is known to be UTF-8.
+    let mut lengths = [0usize; 4];
+    let mut n_lengths = 0;
     let mut pos = next;
-    while pos < block_end {
-        let lf = pos + memchr::memchr(b'\n', &bytes[pos..block_end])?;
-        if lf == pos || bytes[lf - 1] != b'\r' {
+    // Every line end, found in one sweep (a bare LF fails the CRLF test below).
+    let mut line_ends = memchr::memchr_iter(b'\n', buf.get(next..)?).map(|i| next + i);
+    let body_offset = loop {
+        let lf = line_ends.next()?;
+        if lf == pos || buf[lf - 1] != b'\r' {
             return None;
         }
         let end = lf - 1;
-        if end - pos > limits.max_line_len || list.len() >= limits.max_headers {
+        if end == pos {
+            break lf + 1;
+        }
+        if end - pos > limits.max_line_len || headers.len() >= limits.max_headers {
             return None;
         }
-        let line = &bytes[pos..end];
+        let line = &buf[pos..end];
         let name_len = line.iter().position(|&b| !is_token_char(b))?;
         if name_len == 0 || line[name_len] != b':' {
             return None;
         }
         let mut v = pos + name_len + 1;
-        while v < end && (bytes[v] == b' ' || bytes[v] == b'\t') {
-            v += 1;
+        v += buf[v..end]
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        let mut value_end = end;
+        // The ASCII characters `char::is_whitespace` takes (no CR or LF can be inside a line).
+        while value_end > v && matches!(buf[value_end - 1], b' ' | b'\t' | b'\x0b' | b'\x0c') {
+            value_end -= 1;
         }
-        let value_end = v + head[v..end].trim_end().len();
-        let name_end = pos + name_len;
-        let (name, kind) = match intern(&head[pos..name_end]) {
-            Some((name, kind)) => (Text::from_static(name), kind),
-            None => (
-                Text::new(&head[pos..name_end]),
-                Known::of(&head[pos..name_end]),
-            ),
-        };
-        let canonical = v == name_end + 2 && bytes[name_end + 1] == b' ' && value_end == end;
-        list.push(Header {
-            name,
-            value: Text::new(&head[v..value_end]),
-            raw: (!canonical).then(|| Text::new(&head[pos..lf + 1])),
-            offset: pos,
-            value_offset: v,
-        });
-        let i = list.len() - 1;
-        if summary.add(i, kind, &list[i], limits).is_err() {
+        if value_end > v && !buf[value_end - 1].is_ascii() {
+            // A non-ASCII character may be Unicode white space: trim as `str::trim_end` does.
+            value_end = v + std::str::from_utf8(&buf[v..value_end])
+                .ok()?
+                .trim_end()
+                .len();
+        }
+        if lf >= u32::MAX as usize {
+            // The fields' ranges are 32-bit (no decodable message comes near).
             return None;
         }
+        let name_end = pos + name_len;
+        let canonical = v == name_end + 2 && buf[name_end + 1] == b' ' && value_end == end;
+        let i = headers.len();
+        headers.push_span(
+            pos..name_end,
+            v..value_end,
+            (!canonical).then_some(pos..lf + 1),
+        );
+        let kind = Known::of_bytes(&line[..name_len]);
+        if kind == Known::ContentLength {
+            *lengths.get_mut(n_lengths)? = i;
+            n_lengths += 1;
+        } else {
+            summary.add(i, kind, || None, limits).ok()?;
+        }
         pos = lf + 1;
+    };
+    headers.set_head(std::str::from_utf8(buf.get(..body_offset)?).ok()?, next);
+    for &i in &lengths[..n_lengths] {
+        summary
+            .add(i, Known::ContentLength, || headers.at(i), limits)
+            .ok()?;
     }
     Some(FastHead {
-        headers: Headers(list),
+        headers,
         body_offset,
         summary,
     })
 }
 
-/// The usual header names as the RFCs spell them (and compact forms), with the kind the decoder
-/// checks, by length: a decoded name equal to one of them needs no copy.
-const INTERNED: &[&[(&str, Known)]] = &[
-    &[],
-    &[
-        ("v", Known::Via),
-        ("f", Known::From),
-        ("t", Known::To),
-        ("i", Known::CallId),
-        ("l", Known::ContentLength),
-        ("m", Known::Other),
-        ("c", Known::Other),
-        ("k", Known::Other),
-        ("a", Known::Other),
-        ("o", Known::Other),
-    ],
-    &[("To", Known::To)],
-    &[("Via", Known::Via)],
-    &[
-        ("From", Known::From),
-        ("CSeq", Known::CSeq),
-        ("Path", Known::Other),
-    ],
-    &[
-        ("Route", Known::Other),
-        ("Allow", Known::Other),
-        ("Event", Known::Other),
-    ],
-    &[
-        ("Accept", Known::Other),
-        ("Reason", Known::Other),
-        ("Server", Known::Other),
-    ],
-    &[
-        ("Call-ID", Known::CallId),
-        ("Contact", Known::Other),
-        ("Expires", Known::Other),
-        ("Require", Known::Other),
-        ("Privacy", Known::Other),
-        ("Subject", Known::Other),
-    ],
-    &[("Refer-To", Known::Other)],
-    &[("Supported", Known::Other)],
-    &[("User-Agent", Known::Other)],
-    &[("Referred-By", Known::Other)],
-    &[
-        ("Max-Forwards", Known::MaxForwards),
-        ("Content-Type", Known::Other),
-        ("Record-Route", Known::Other),
-        ("Allow-Events", Known::Other),
-    ],
-    &[("Service-Route", Known::Other)],
-    &[
-        ("Content-Length", Known::ContentLength),
-        ("Accept-Contact", Known::Other),
-        ("Reject-Contact", Known::Other),
-    ],
-    &[
-        ("Conversation-ID", Known::Other),
-        ("Contribution-ID", Known::Other),
-        ("Session-Expires", Known::Other),
-        ("WWW-Authenticate", Known::Other),
-    ],
-    &[],
-    &[("Subscription-State", Known::Other)],
-    &[
-        ("P-Asserted-Identity", Known::Other),
-        ("Content-Disposition", Known::Other),
-    ],
-    &[("P-Preferred-Identity", Known::Other)],
-];
-
-/// The static copy of a usual header name and its kind.
-fn intern(name: &str) -> Option<(&'static str, Known)> {
-    INTERNED
-        .get(name.len())?
-        .iter()
-        .find(|(n, _)| *n == name)
-        .copied()
-}
-
 fn check_cseq(
-    h: &Header,
+    h: Header<'_>,
     more_than_one: bool,
     start: &StartLine,
     findings: &mut Vec<Finding>,
 ) -> Result<(), DecodeError> {
-    let mut it = h.value.split_whitespace();
-    let num = it.next().unwrap_or("");
+    // The first two words; ASCII values split the same way without decoding characters.
+    let (num, method) = if h.value.is_ascii() && !h.value.contains('\x0b') {
+        let mut it = h.value.split_ascii_whitespace();
+        (it.next(), it.next())
+    } else {
+        let mut it = h.value.split_whitespace();
+        (it.next(), it.next())
+    };
+    let num = num.unwrap_or("");
     if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) || num.parse::<u32>().is_err() {
         return Err(DecodeError::new(
             h.value_offset,
@@ -884,7 +860,7 @@ fn check_cseq(
             format!("a CSeq sequence number below 2**32, not {num:?}"),
         ));
     }
-    let Some(method) = it.next() else {
+    let Some(method) = method else {
         return Err(DecodeError::new(
             h.value_offset + h.value.len(),
             RULE_CSEQ,
@@ -979,6 +955,7 @@ hello";
     #[case::no_blank_line(b"A: 1\r\n")]
     #[case::no_colon(b"A 1\r\n\r\n")]
     #[case::unicode_space_at_end(b"A: x\xc2\xa0\r\n\r\n")]
+    #[case::mixed_space_at_end(b"A: x \xe3\x80\x80\x0b\t\x0c \r\n\r\n")]
     #[case::bad_content_length(b"Content-Length: x\r\n\r\n")]
     fn fast_head_agrees_with_the_full_scan_or_declines(#[case] block: &[u8]) {
         let start = b"MESSAGE sip:a SIP/2.0\r\n";
@@ -996,10 +973,13 @@ hello";
                 let full = full.unwrap().unwrap();
                 assert!(f.is_empty());
                 assert_eq!(fast.body_offset, full.body_offset);
-                let slow: Vec<Header> = full.fields.into_iter().map(Header::from_raw).collect();
+                let mut slow = Headers::new();
+                for f in full.fields {
+                    slow.push_raw(f);
+                }
                 assert_eq!(fast.headers.len(), slow.len());
-                for (a, b) in fast.headers.iter().zip(&slow) {
-                    assert_eq!((&a.name, &a.value), (&b.name, &b.value));
+                for (a, b) in fast.headers.iter().zip(slow.iter()) {
+                    assert_eq!((a.name, a.value), (b.name, b.value));
                     assert_eq!((a.offset, a.value_offset), (b.offset, b.value_offset));
                     let (mut wa, mut wb) = (Vec::new(), Vec::new());
                     a.write_to(&mut wa);
@@ -1012,6 +992,46 @@ hello";
                 "declined a clean block: {:?}",
                 String::from_utf8_lossy(&buf)
             ),
+        }
+    }
+
+    #[test]
+    fn known_names_classify_as_header_lookup_matches_them() {
+        for name in [
+            "To",
+            "t",
+            "T",
+            "via",
+            "V",
+            "From",
+            "f",
+            "CSEQ",
+            "Call-ID",
+            "i",
+            "I",
+            "call-id",
+            "Max-Forwards",
+            "Content-Length",
+            "l",
+            "L",
+            "x",
+            "Contact",
+            "m",
+            "",
+        ] {
+            let want = [
+                ("To", Known::To),
+                ("Via", Known::Via),
+                ("From", Known::From),
+                ("CSeq", Known::CSeq),
+                ("Call-ID", Known::CallId),
+                ("Max-Forwards", Known::MaxForwards),
+                ("Content-Length", Known::ContentLength),
+            ]
+            .into_iter()
+            .find(|(n, _)| super::super::header::same_name(n, name))
+            .map_or(Known::Other, |(_, k)| k);
+            assert_eq!(Known::of(name), want, "{name:?}");
         }
     }
 
@@ -1042,7 +1062,7 @@ l: 0\r\n\
             .headers
             .iter()
             .filter(|h| h.raw.is_some())
-            .map(|h| h.name.as_str())
+            .map(|h| h.name)
             .collect();
         assert_eq!(kept, ["Max-Forwards", "t", "f", "i"]);
         assert_eq!(d.value.raw_blank, None);

@@ -447,11 +447,7 @@ impl crate::sip::Message {
         let Some(text) = self.request_uri() else {
             return Ok(None);
         };
-        let base = self
-            .raw_start
-            .as_deref()
-            .and_then(|raw| raw.find(text))
-            .unwrap_or(0);
+        let base = self.raw_start().and_then(|raw| raw.find(text)).unwrap_or(0);
         Uri::parse(text).map(Some).map_err(|e| e.shifted(base))
     }
 }

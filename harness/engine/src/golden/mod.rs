@@ -145,8 +145,8 @@ fn sip_lines(m: &sip::Message, sym: &mut Symbols) -> Vec<String> {
     for (name, volatile) in SIGNIFICANT {
         for h in m.headers.get_all(name) {
             let v = match volatile {
-                Some(kind) => sym.symbol(kind, &h.value),
-                None => sym.addresses(&h.value),
+                Some(kind) => sym.symbol(kind, h.value),
+                None => sym.addresses(h.value),
             };
             l.push(format!("{name}: {v}"));
         }

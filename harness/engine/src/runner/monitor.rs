@@ -89,7 +89,7 @@ pub fn user_agent_part(
             .headers
             .iter()
             .filter(|h| h.is("User-Agent"))
-            .map(|h| h.value.as_str())
+            .map(|h| h.value)
             .collect();
         if !ua.iter().any(|v| re.is_match(v)) {
             let failed = StepOutcome::Failed {

@@ -530,7 +530,7 @@ pub fn cancel_for(invite: &Message) -> Message {
         format!("{} CANCEL", invite.cseq_number().unwrap_or_default()),
     );
     for r in invite.headers.get_all("Route") {
-        c.headers.push("Route", r.value.clone());
+        c.headers.push("Route", r.value);
     }
     // Same user agent as the INVITE (the CPM release in User-Agent is required on every
     // request, CR clause 7 / Appendix D).

@@ -28,27 +28,19 @@ pub fn new_via(transport: &str, local: SocketAddr, branch: &str) -> Via {
 
 /// Replaces the first Via element of `msg` with `new_value`, keeping the other elements.
 pub fn replace_top_via(msg: &mut Message, new_value: &str) {
-    let Some(idx) = msg.headers.0.iter().position(|h| h.is("Via")) else {
+    let Some(idx) = msg.headers.position("Via") else {
         return;
     };
-    let Some(h) = msg.headers.0.get(idx) else {
+    let Some(h) = msg.headers.at(idx) else {
         return;
     };
-    let rest: Vec<String> = h
-        .elements()
-        .into_iter()
-        .skip(1)
-        .map(|(_, v)| v.to_owned())
-        .collect();
-    let name = h.name.clone();
+    let name = h.name.to_owned();
     let mut value = new_value.to_owned();
-    for r in rest {
+    for (_, r) in h.elements().into_iter().skip(1) {
         value.push_str(", ");
-        value.push_str(&r);
+        value.push_str(r);
     }
-    if let Some(slot) = msg.headers.0.get_mut(idx) {
-        *slot = cpmconf_codec::sip::Header::new(name, value);
-    }
+    msg.headers.replace(idx, name, value);
 }
 
 /// Every Via element of `msg` except the first.
@@ -60,12 +52,10 @@ pub fn remove_top_via(msg: &mut Message) {
         .skip(1)
         .map(|(_, v)| v.to_owned())
         .collect();
-    let pos = msg.headers.0.iter().position(|h| h.is("Via"));
+    let pos = msg.headers.position("Via");
     msg.headers.remove("Via");
-    let at = pos.unwrap_or(0).min(msg.headers.0.len());
+    let at = pos.unwrap_or(0).min(msg.headers.len());
     for (i, v) in vias.into_iter().enumerate() {
-        msg.headers
-            .0
-            .insert(at + i, cpmconf_codec::sip::Header::new("Via", v));
+        msg.headers.insert(at + i, "Via", v);
     }
 }

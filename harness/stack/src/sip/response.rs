@@ -8,7 +8,7 @@ use cpmconf_codec::sip::{Message, StatusCode};
 pub fn response_to(req: &Message, code: StatusCode, to_tag: Option<&str>) -> Message {
     let mut resp = Message::response(code);
     for via in req.headers.get_all("Via") {
-        resp.headers.push("Via", via.value.clone());
+        resp.headers.push("Via", via.value);
     }
     if let Some(from) = req.header("From") {
         resp.headers.push("From", from);

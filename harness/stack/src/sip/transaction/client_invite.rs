@@ -202,7 +202,7 @@ pub fn ack_for_non_2xx(request: &Message, response: &Message) -> Message {
         format!("{} ACK", request.cseq_number().unwrap_or_default()),
     );
     for route in request.headers.get_all("Route") {
-        ack.headers.push("Route", route.value.clone());
+        ack.headers.push("Route", route.value);
     }
     // The ACK comes from the same user agent as the INVITE: keep its product tokens (the CPM
     // release in User-Agent is required on every request, CR clause 7 / Appendix D).
