@@ -326,19 +326,40 @@ fn feed(r: &mut dyn Reporter, events: &[cpmconf_engine::report::RunEvent]) -> st
 }
 
 /// Calls `f` with every entry of the capture, in order, streaming; frame problems (undecodable
-/// frames, TCP gaps) are collected as text.
+/// frames, TCP gaps) are collected as text. Reading and decoding run on a second thread, a few
+/// batches ahead of `f` (bounded: memory stays flat), so decoding and judging share the cores.
 fn each_entry(
     capture: &Path,
     f: &mut dyn FnMut(TraceEntry),
     problems: &mut Vec<String>,
 ) -> Result<(), CaptureError> {
-    for item in TraceStream::open(capture)? {
-        match item? {
-            TraceItem::Entry(e) => f(e),
-            TraceItem::Problem(p) => problems.push(p.to_string()),
+    const BATCH: usize = 256;
+    let stream = TraceStream::open(capture)?;
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<TraceItem, CaptureError>>>(4);
+        s.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for item in stream {
+                batch.push(item);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if tx.send(full).is_err() {
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(batch);
+        });
+        for batch in rx {
+            for item in batch {
+                match item? {
+                    TraceItem::Entry(e) => f(e),
+                    TraceItem::Problem(p) => problems.push(p.to_string()),
+                }
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn write_report(

@@ -348,14 +348,22 @@ impl Headers {
         self.fields.get(i).map(|s| self.view(s))
     }
 
+    /// The name of a field (no view built: lookups compare names only).
+    fn name_of(&self, s: &Span) -> &str {
+        self.buf.get(range(s.name)).unwrap_or_default()
+    }
+
     /// The index of the first field with this name.
     pub fn position(&self, name: &str) -> Option<usize> {
-        self.iter().position(|h| h.is(name))
+        let long = long_name(name);
+        self.fields
+            .iter()
+            .position(|s| long_name(self.name_of(s)).eq_ignore_ascii_case(long))
     }
 
     /// The first field with this name.
     pub fn get(&self, name: &str) -> Option<Header<'_>> {
-        self.iter().find(|h| h.is(name))
+        self.position(name).and_then(|i| self.at(i))
     }
 
     /// The value of the first field with this name.
@@ -365,15 +373,21 @@ impl Headers {
 
     /// Every field with this name, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = Header<'a>> + 'a {
-        self.iter().filter(move |h| h.is(name))
+        let long = long_name(name);
+        self.fields
+            .iter()
+            .filter(move |s| long_name(self.name_of(s)).eq_ignore_ascii_case(long))
+            .map(|s| self.view(s))
     }
 
     /// Every list element of every field with this name, with absolute offsets: the values of
     /// `Via: a, b` and a second `Via: c` are `a`, `b`, `c`.
     pub fn elements<'a>(&'a self, name: &str) -> Vec<(usize, &'a str)> {
-        self.iter()
-            .filter(|h| h.is(name))
-            .flat_map(|h| h.elements())
+        let long = long_name(name);
+        self.fields
+            .iter()
+            .filter(|s| long_name(self.name_of(s)).eq_ignore_ascii_case(long))
+            .flat_map(|s| self.view(s).elements())
             .collect()
     }
 
@@ -422,9 +436,10 @@ impl Headers {
         match self.position(name) {
             Some(i) => {
                 self.replace(i, name, value);
+                let long = long_name(name);
                 let mut j = i + 1;
                 while j < self.fields.len() {
-                    if self.view(&self.fields[j]).is(name) {
+                    if long_name(self.name_of(&self.fields[j])).eq_ignore_ascii_case(long) {
                         self.fields.remove(j);
                     } else {
                         j += 1;
@@ -438,14 +453,11 @@ impl Headers {
     /// Removes every field with this name; returns how many were removed.
     pub fn remove(&mut self, name: &str) -> usize {
         let before = self.fields.len();
-        let buf = std::mem::take(&mut self.buf);
-        let this = Headers {
-            buf,
-            fields: Vec::new(),
-            start: 0,
-        };
-        self.fields.retain(|s| !this.view(s).is(name));
-        self.buf = this.buf;
+        let long = long_name(name);
+        let buf = &self.buf;
+        self.fields.retain(|s| {
+            !long_name(buf.get(range(s.name)).unwrap_or_default()).eq_ignore_ascii_case(long)
+        });
         before - self.fields.len()
     }
 

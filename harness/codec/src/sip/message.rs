@@ -242,15 +242,12 @@ impl Message {
 
     /// The method named in CSeq for a response, or the request's own method.
     pub fn cseq_method(&self) -> Option<Method> {
-        let v = self.header("CSeq")?;
-        let mut it = v.split_whitespace();
-        it.next()?;
-        it.next().map(Method::from_token)
+        cseq_words(self.header("CSeq")?).1.map(Method::from_token)
     }
 
     /// The CSeq number.
     pub fn cseq_number(&self) -> Option<u32> {
-        self.header("CSeq")?.split_whitespace().next()?.parse().ok()
+        cseq_words(self.header("CSeq")?).0?.parse().ok()
     }
 
     /// The Call-ID.
@@ -838,20 +835,25 @@ fn fast_head(buf: &[u8], next: usize, limits: &Limits) -> Option<FastHead> {
     })
 }
 
+/// The first two white-space separated words of a CSeq value (number and method); ASCII values
+/// are split the same way as `str::split_whitespace` does, without decoding characters.
+fn cseq_words(v: &str) -> (Option<&str>, Option<&str>) {
+    if v.is_ascii() && !v.contains('\x0b') {
+        let mut it = v.split_ascii_whitespace();
+        (it.next(), it.next())
+    } else {
+        let mut it = v.split_whitespace();
+        (it.next(), it.next())
+    }
+}
+
 fn check_cseq(
     h: Header<'_>,
     more_than_one: bool,
     start: &StartLine,
     findings: &mut Vec<Finding>,
 ) -> Result<(), DecodeError> {
-    // The first two words; ASCII values split the same way without decoding characters.
-    let (num, method) = if h.value.is_ascii() && !h.value.contains('\x0b') {
-        let mut it = h.value.split_ascii_whitespace();
-        (it.next(), it.next())
-    } else {
-        let mut it = h.value.split_whitespace();
-        (it.next(), it.next())
-    };
+    let (num, method) = cseq_words(h.value);
     let num = num.unwrap_or("");
     if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) || num.parse::<u32>().is_err() {
         return Err(DecodeError::new(
@@ -993,6 +995,18 @@ hello";
                 String::from_utf8_lossy(&buf)
             ),
         }
+    }
+
+    #[rstest]
+    #[case::usual("1 INVITE")]
+    #[case::padded(" \t 12  MESSAGE \x0c ")]
+    #[case::vertical_tab("7\x0bBYE")]
+    #[case::unicode_space("3\u{3000}ACK")]
+    #[case::one_word("5")]
+    #[case::empty("")]
+    fn cseq_words_split_as_split_whitespace(#[case] v: &str) {
+        let mut it = v.split_whitespace();
+        assert_eq!(cseq_words(v), (it.next(), it.next()));
     }
 
     #[test]
