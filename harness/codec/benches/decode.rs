@@ -125,10 +125,52 @@ fn pass(which: &str, stream: &[u8]) {
 
 criterion_group!(benches, bench_sip, bench_msrp);
 
+/// Paired samples of the two SIP parsers: each sample times `passes` passes of cpmconf and then
+/// as many of rsip, back to back, so both see the same machine (a shared VM's speed drifts over
+/// the seconds between criterion's separate benchmarks). Prints each pair and the median and
+/// range of the rsip / cpmconf ratios.
+fn paired(pairs: usize, passes: usize) {
+    let time = |which: &str| {
+        let t = std::time::Instant::now();
+        for _ in 0..passes {
+            pass(which, &[]);
+        }
+        t.elapsed().as_secs_f64() * 1e6 / passes as f64
+    };
+    // Warm up both.
+    time("sip-cpmconf");
+    time("sip-rsip");
+    let mut ratios = Vec::with_capacity(pairs);
+    for i in 0..pairs {
+        let (ours, theirs) = (time("sip-cpmconf"), time("sip-rsip"));
+        println!(
+            "pair {i}: cpmconf {ours:.3} us/pass, rsip {theirs:.3} us/pass, rsip/cpmconf {:.2}",
+            theirs / ours
+        );
+        ratios.push(theirs / ours);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "rsip / cpmconf over {pairs} pairs of {passes} passes: median {:.2} (min {:.2}, max {:.2})",
+        ratios[pairs / 2],
+        ratios[0],
+        ratios[pairs - 1]
+    );
+}
+
 /// `DECODE_PASSES=<which>:<n>` runs n passes of one decoder and exits, without criterion: a
 /// fixed workload for `valgrind --tool=callgrind` or `perf stat` (instructions per pass are
-/// stable on a shared machine where wall-clock time is not). Otherwise the criterion benches run.
+/// stable on a shared machine where wall-clock time is not). `DECODE_PAIRED=<pairs>:<passes>`
+/// runs [`paired`] samples of the two SIP parsers. Otherwise the criterion benches run.
 fn main() {
+    if let Ok(spec) = std::env::var("DECODE_PAIRED") {
+        let (pairs, passes) = spec.split_once(':').unwrap_or((spec.as_str(), "20000"));
+        paired(
+            pairs.parse().unwrap_or(21).max(1),
+            passes.parse().unwrap_or(20000).max(1),
+        );
+        return;
+    }
     if let Ok(spec) = std::env::var("DECODE_PASSES") {
         let (which, n) = spec.split_once(':').unwrap_or((spec.as_str(), "1000"));
         let n: usize = n.parse().unwrap_or(1000);
