@@ -208,21 +208,43 @@ pub fn run(a: &CheckArgs) -> ExitCode {
             .map(|p| p.protocol_waivers.clone())
             .unwrap_or_default(),
     };
-    // Two streaming passes: memory is bounded by what is open in the capture, not its length.
-    let mut survey = Survey::default();
+    // Streaming: memory is bounded by what is open in the capture, not its length. With the
+    // client named, one pass that surveys as it goes; two (a survey, then the judge) when the
+    // client must be found first or the one pass learned too late something a judged part
+    // depended on (the result is the same either way).
     let mut problems: Vec<String> = Vec::new();
-    if let Err(e) = each_entry(&a.capture, &mut |e| survey.push(&e), &mut problems) {
-        return cannot(format!("{}: {e}", a.capture.display()));
+    let mut single = None;
+    if let Some(mut judge) = Judge::single_pass(&catalogue, &opts) {
+        if let Err(e) = each_entry(&a.capture, &mut |e| judge.push(e), &mut problems) {
+            return cannot(format!("{}: {e}", a.capture.display()));
+        }
+        if let Err(e) = judge.client_sent() {
+            return cannot(format!("{}: {e}", a.capture.display()));
+        }
+        if judge.needs_second_pass() {
+            problems.clear();
+        } else {
+            single = Some(judge.finish());
+        }
     }
-    let mut judge = match Judge::new(&catalogue, &opts, &survey) {
-        Ok(j) => j,
-        Err(e) => return cannot(format!("{}: {e}", a.capture.display())),
+    let l = match single {
+        Some(l) => l,
+        None => {
+            let mut survey = Survey::default();
+            if let Err(e) = each_entry(&a.capture, &mut |e| survey.push(&e), &mut problems) {
+                return cannot(format!("{}: {e}", a.capture.display()));
+            }
+            let mut judge = match Judge::new(&catalogue, &opts, &survey) {
+                Ok(j) => j,
+                Err(e) => return cannot(format!("{}: {e}", a.capture.display())),
+            };
+            let mut ignored = Vec::new();
+            if let Err(e) = each_entry(&a.capture, &mut |e| judge.push(e), &mut ignored) {
+                return cannot(format!("{}: {e}", a.capture.display()));
+            }
+            judge.finish()
+        }
     };
-    let mut ignored = Vec::new();
-    if let Err(e) = each_entry(&a.capture, &mut |e| judge.push(e), &mut ignored) {
-        return cannot(format!("{}: {e}", a.capture.display()));
-    }
-    let l = judge.finish();
     let (started_at, _) = now_stamp();
     let events = l.events(&started_at);
     let clients = l

@@ -284,8 +284,26 @@ fn part_of(e: &TraceEntry) -> Part {
     }
 }
 
+/// A single pass's survey, made as the entries come, and whether a part judged before the end
+/// relied on a fact that a later entry changed (then the result might differ from two passes,
+/// and the capture is read again: [`Judge::needs_second_pass`]).
+struct Growing {
+    survey: Survey,
+    /// A part judged so far could be judged differently with what was learned since.
+    unsure: bool,
+    /// MSRP session ids in the From-Path of messages of parts judged so far that were not the
+    /// client's sessions then (bounded: past [`UNRESOLVED_LIMIT`] the pass gives up).
+    unresolved: std::collections::HashSet<String>,
+    /// The contacts registered when the first part was judged (`None`: none was yet): a
+    /// contact registered after that could change a judged part's Contact rule.
+    registered_then: Option<std::collections::BTreeSet<String>>,
+}
+
+/// The most foreign MSRP session ids a single pass remembers before it gives up exactness.
+const UNRESOLVED_LIMIT: usize = 65_536;
+
 /// The second pass: judges the capture a part at a time, forgetting parts idle for
-/// [`IDLE_WINDOW`] entries.
+/// [`IDLE_WINDOW`] entries. Or the only pass ([`Judge::single_pass`]): it surveys as it goes.
 pub struct Judge<'c> {
     catalogue: &'c Catalogue,
     opts: LintOptions,
@@ -300,9 +318,92 @@ pub struct Judge<'c> {
     ua_first: Option<(usize, StepOutcome)>,
     ladder: Vec<TraceEntry>,
     entries: usize,
+    growing: Option<Growing>,
 }
 
 impl<'c> Judge<'c> {
+    /// A judge that needs no first pass: the client is named (`opts.client`), and who
+    /// registered which contact and which MSRP sessions the client offered are learned as the
+    /// entries come. A part is judged with what is known when it goes idle; if something learned
+    /// later could change a part already judged, [`Judge::needs_second_pass`] says so and the
+    /// capture must be judged in two passes instead ([`Survey`], then [`Judge::new`]): the result
+    /// is the same either way. `None` when no client is named.
+    pub fn single_pass(catalogue: &'c Catalogue, opts: &LintOptions) -> Option<Self> {
+        if opts.client.is_empty() {
+            return None;
+        }
+        Some(Judge {
+            catalogue,
+            opts: opts.clone(),
+            who: Who {
+                client: opts.client.clone(),
+                sessions: Default::default(),
+            },
+            guessed: false,
+            registered: Vec::new(),
+            start: None,
+            parts: Default::default(),
+            checked: BTreeMap::new(),
+            findings: Vec::new(),
+            ua_requests: 0,
+            ua_first: None,
+            ladder: Vec::new(),
+            entries: 0,
+            growing: Some(Growing {
+                survey: Survey::default(),
+                unsure: false,
+                unresolved: Default::default(),
+                registered_then: None,
+            }),
+        })
+    }
+
+    /// A single pass ([`Judge::single_pass`]) judged a part before learning something that
+    /// could change its verdict: judge the capture in two passes instead.
+    pub fn needs_second_pass(&self) -> bool {
+        self.growing.as_ref().is_some_and(|g| g.unsure)
+    }
+
+    /// A single pass: the named client sent SIP in the capture (what [`Judge::new`] checks
+    /// before a second pass).
+    pub fn client_sent(&self) -> Result<(), LintError> {
+        match &self.growing {
+            Some(g) => g.survey.client(&self.opts.client).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// A single pass: takes entry `e` into the survey and what the judge knows from it.
+    fn learn(&mut self, e: &TraceEntry) {
+        let Some(g) = &mut self.growing else { return };
+        g.survey.push(e);
+        self.start = g.survey.start;
+        let Some(m) = e.sip() else { return };
+        if self.who.sip(e.src) {
+            for id in path_sessions(m) {
+                if g.unresolved.contains(&id) {
+                    g.unsure = true;
+                }
+                self.who.sessions.insert(id);
+            }
+        }
+        if m.cseq_method() == Some(Method::Register) {
+            let registers = Trace {
+                entries: g.survey.registers.clone(),
+                start: g.survey.start,
+                problems: Vec::new(),
+                ends: Vec::new(),
+            };
+            let who = &self.who;
+            self.registered =
+                crate::baseline::registered_contacts(&registers, &|e| who.is_client(e));
+            if let Some(then) = &g.registered_then {
+                if self.registered.iter().any(|c| !then.contains(c)) {
+                    g.unsure = true;
+                }
+            }
+        }
+    }
     /// A judge for the client the survey found (or `opts.client`).
     pub fn new(
         catalogue: &'c Catalogue,
@@ -340,11 +441,13 @@ impl<'c> Judge<'c> {
             ua_first: None,
             ladder: Vec::new(),
             entries: 0,
+            growing: None,
         })
     }
 
     /// Takes the next entry of the capture, in order.
     pub fn push(&mut self, e: TraceEntry) {
+        self.learn(&e);
         self.entries += 1;
         if self.ladder.len() < LADDER_LIMIT {
             self.ladder.push(e.clone());
@@ -374,6 +477,26 @@ impl<'c> Judge<'c> {
     }
 
     fn judge(&mut self, entries: Vec<TraceEntry>) {
+        if let Some(g) = &mut self.growing {
+            if g.registered_then.is_none() {
+                g.registered_then = Some(self.registered.iter().cloned().collect());
+            }
+            // MSRP messages attributed by sessions known now: remember the others' sessions.
+            for e in &entries {
+                let Some(Ok(path)) = e.msrp().map(|m| m.from_path()) else {
+                    continue;
+                };
+                for u in path {
+                    if !u.session_id.is_empty() && !self.who.sessions.contains(&u.session_id) {
+                        if g.unresolved.len() >= UNRESOLVED_LIMIT {
+                            g.unsure = true;
+                        } else {
+                            g.unresolved.insert(u.session_id.clone());
+                        }
+                    }
+                }
+            }
+        }
         let part = Trace {
             entries,
             start: self.start,

@@ -297,3 +297,191 @@ fn a_long_capture_is_judged_in_bounded_memory() {
     assert_eq!(l.messages, 60_000);
     assert!(l.result.protocol.iter().any(|p| p.checked > 0));
 }
+
+/// The lint of `trace` in one pass (the client named), if that pass needs no second one.
+fn one_pass(trace: &Trace, o: &LintOptions) -> Option<Lint> {
+    let catalogue = cat();
+    let mut judge = Judge::single_pass(&catalogue, o).expect("a named client");
+    for e in &trace.entries {
+        judge.push(e.clone());
+    }
+    judge.client_sent().unwrap();
+    (!judge.needs_second_pass()).then(|| judge.finish())
+}
+
+fn same_lint(a: &Lint, b: &Lint) {
+    assert_eq!(a.result, b.result);
+    assert_eq!(a.gate, b.gate);
+    assert_eq!(a.messages, b.messages);
+    assert_eq!(a.ladder, b.ladder);
+    assert_eq!((a.client.clone(), a.guessed), (b.client.clone(), b.guessed));
+}
+
+/// An INVITE of the client (Contact `contact`), then enough traffic of another party for the
+/// INVITE's dialog to be judged as idle, with the client's registration of `registered`
+/// before the INVITE or after all that.
+fn invite_and_register(contact: &str, registered: &str, register_first: bool) -> Trace {
+    let tap = Tap::new();
+    let (c, n, o) = (sock(CLIENT), sock(CORE), sock(OTHER));
+    let register = |tap: &Tap| {
+        tap.udp(c, n, format!(
+            "REGISTER sip:example.net SIP/2.0\r\nVia: SIP/2.0/UDP {CLIENT};branch=z9hG4bKreg\r\n\
+Max-Forwards: 70\r\nFrom: <sip:alice@example.net>;tag=a\r\nTo: <sip:alice@example.net>\r\n\
+Call-ID: c-reg\r\nCSeq: 1 REGISTER\r\nContact: <{registered}>\r\nUser-Agent: CPM-client/OMA2.0 Phone/1.0\r\n\
+Content-Length: 0\r\n\r\n").as_bytes());
+        tap.udp(
+            n,
+            c,
+            format!(
+                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP {CLIENT};branch=z9hG4bKreg\r\n\
+From: <sip:alice@example.net>;tag=a\r\nTo: <sip:alice@example.net>;tag=r\r\nCall-ID: c-reg\r\n\
+CSeq: 1 REGISTER\r\nContact: <{registered}>;expires=600\r\nContent-Length: 0\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+    };
+    if register_first {
+        register(&tap);
+    }
+    tap.udp(c, n, format!(
+        "INVITE sip:bob@example.net SIP/2.0\r\nVia: SIP/2.0/UDP {CLIENT};branch=z9hG4bKinv\r\n\
+Max-Forwards: 70\r\nFrom: <sip:alice@example.net>;tag=a\r\nTo: <sip:bob@example.net>\r\n\
+Call-ID: c-inv\r\nCSeq: 1 INVITE\r\nContact: <{contact}>\r\nUser-Agent: CPM-client/OMA2.0 Phone/1.0\r\n\
+Content-Length: 0\r\n\r\n").as_bytes());
+    for i in 0..IDLE_WINDOW + 2 * FLUSH_EVERY {
+        tap.udp(
+            o,
+            n,
+            format!(
+            "OPTIONS sip:x@example.net SIP/2.0\r\nVia: SIP/2.0/UDP {OTHER};branch=z9hG4bKo{i}\r\n\
+Max-Forwards: 70\r\nFrom: <sip:o@example.net>;tag=o\r\nTo: <sip:x@example.net>\r\n\
+Call-ID: o-{i}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+            .as_bytes(),
+        );
+    }
+    if !register_first {
+        register(&tap);
+    }
+    Trace::from_events(&tap.events())
+}
+
+#[rstest]
+#[case::conformant(trace(true, false))]
+#[case::no_user_agent(trace(false, false))]
+#[case::dropped_via(trace(true, true))]
+#[case::registered_first(invite_and_register(
+    "sip:alice@192.0.2.10:5070",
+    "sip:alice@192.0.2.10:5070",
+    true
+))]
+#[case::unregistered_contact(invite_and_register(
+    "sip:alice@192.0.2.10:5999",
+    "sip:alice@192.0.2.10:5070",
+    true
+))]
+fn one_pass_gives_what_two_passes_give(#[case] t: Trace) {
+    let o = opts(&[CLIENT]);
+    let two = lint(&cat(), &t, &o).unwrap();
+    let one = one_pass(&t, &o).expect("no second pass needed");
+    same_lint(&one, &two);
+}
+
+#[rstest]
+// Judged before the registration: without a registration the Contact rule is not checked; two
+// passes check it (and pass). Only a second pass gives that.
+#[case::same_contact("sip:alice@192.0.2.10:5070")]
+#[case::other_contact("sip:alice@192.0.2.10:5999")]
+fn a_contact_registered_after_a_judged_dialog_takes_a_second_pass(#[case] contact: &str) {
+    let t = invite_and_register(contact, "sip:alice@192.0.2.10:5070", false);
+    let o = opts(&[CLIENT]);
+    assert!(one_pass(&t, &o).is_none(), "one pass claimed to be exact");
+    let two = lint(&cat(), &t, &o).unwrap();
+    let rule = two
+        .result
+        .protocol
+        .iter()
+        .find(|p| p.rule == crate::baseline::CONTACT_REGISTERED)
+        .expect("the Contact rule is judged in two passes");
+    assert_eq!(rule.checked, 1);
+}
+
+#[test]
+fn one_pass_needs_a_named_client() {
+    let catalogue = cat();
+    assert!(Judge::single_pass(&catalogue, &opts(&[])).is_none());
+    let mut judge = Judge::single_pass(&catalogue, &opts(&[OTHER])).unwrap();
+    for e in trace(true, false).entries {
+        judge.push(e);
+    }
+    assert!(matches!(
+        judge.client_sent(),
+        Err(LintError::NoClientTraffic { .. })
+    ));
+}
+
+/// An MSRP SEND on a connection of the client's (From-Path session `late`), enough traffic of
+/// another party for the connection to be judged as idle, and the client's INVITE whose SDP
+/// offers session `late` before all that (`sdp_first`) or after.
+fn msrp_and_sdp(sdp_first: bool) -> Trace {
+    let tap = Tap::new();
+    let (c, n, o) = (sock(CLIENT), sock(CORE), sock(OTHER));
+    let (cm, nm) = (sock("192.0.2.10:7000"), sock("198.51.100.1:7001"));
+    let sdp = "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n\
+m=message 7000 TCP/MSRP *\r\na=accept-types:text/plain\r\na=path:msrp://192.0.2.10:7000/late;tcp\r\n";
+    let invite = |tap: &Tap| {
+        tap.udp(
+            c,
+            n,
+            format!(
+            "INVITE sip:bob@example.net SIP/2.0\r\nVia: SIP/2.0/UDP {CLIENT};branch=z9hG4bKinv\r\n\
+Max-Forwards: 70\r\nFrom: <sip:alice@example.net>;tag=a\r\nTo: <sip:bob@example.net>\r\n\
+Call-ID: c-inv\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@192.0.2.10:5070>\r\n\
+User-Agent: CPM-client/OMA2.0 Phone/1.0\r\nContent-Type: application/sdp\r\n\
+Content-Length: {}\r\n\r\n{sdp}", sdp.len())
+            .as_bytes(),
+        );
+    };
+    if sdp_first {
+        invite(&tap);
+    }
+    tap.tcp_open(cm, nm);
+    tap.tcp_data(
+        cm,
+        nm,
+        b"MSRP t1 SEND\r\nTo-Path: msrp://198.51.100.1:7001/p;tcp\r\n\
+From-Path: msrp://192.0.2.10:7000/late;tcp\r\nMessage-ID: m1\r\nByte-Range: 1-2/2\r\n\
+Content-Type: text/plain\r\n\r\nhi\r\n-------t1$\r\n",
+    );
+    for i in 0..IDLE_WINDOW + 2 * FLUSH_EVERY {
+        tap.udp(
+            o,
+            n,
+            format!(
+            "OPTIONS sip:x@example.net SIP/2.0\r\nVia: SIP/2.0/UDP {OTHER};branch=z9hG4bKo{i}\r\n\
+Max-Forwards: 70\r\nFrom: <sip:o@example.net>;tag=o\r\nTo: <sip:x@example.net>\r\n\
+Call-ID: o-{i}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+            .as_bytes(),
+        );
+    }
+    if !sdp_first {
+        invite(&tap);
+    }
+    Trace::from_events(&tap.events())
+}
+
+#[test]
+fn an_msrp_session_the_client_offers_after_its_messages_were_judged_takes_a_second_pass() {
+    let o = opts(&[CLIENT]);
+    let late = msrp_and_sdp(false);
+    assert!(
+        late.entries.iter().any(|e| e.msrp().is_some()),
+        "no MSRP decoded"
+    );
+    assert!(
+        one_pass(&late, &o).is_none(),
+        "one pass claimed to be exact"
+    );
+    let early = msrp_and_sdp(true);
+    let one = one_pass(&early, &o).expect("no second pass needed");
+    same_lint(&one, &lint(&cat(), &early, &o).unwrap());
+}
