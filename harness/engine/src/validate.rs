@@ -556,6 +556,13 @@ impl Validator<'_> {
                 "`keep_on_cancel` goes with a provisional `status` (1xx) to an INVITE".into(),
             );
         }
+        if s.again && !s.status.is_some_and(|st| (200..=299).contains(&st)) {
+            self.err(
+                "again:",
+                "`again` goes with a 2xx `status` to an INVITE that an earlier step answered with it"
+                    .into(),
+            );
+        }
         for (key, name) in [("answers", &s.answers), ("in_dialog", &s.in_dialog)] {
             if let Some(name) = name {
                 self.saved_ref(name, key);
@@ -865,6 +872,11 @@ mod tests {
         "  - expect: { sip: INVITE, save: m }\n  - send: { as: cf, status: 200, answers: m, keep_on_cancel: true }\n",
         "s.yaml:9:",
         "`keep_on_cancel` goes with a provisional `status`"
+    )]
+    #[case(
+        "  - expect: { sip: INVITE, save: m }\n  - send: { as: cf, status: 486, answers: m, again: true }\n",
+        "s.yaml:9:",
+        "`again` goes with a 2xx `status`"
     )]
     #[case(
         "  - send: { as: cf, sip: INVITE, status: 200, answers: last_sent }\n",

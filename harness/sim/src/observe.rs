@@ -237,6 +237,12 @@ impl PendingRequest {
         self.held.tx.keep_on_cancel().await.map_err(SimError::from)
     }
 
+    /// Sends the 2xx of this answered INVITE again, as the role's UAS core does while no ACK
+    /// arrives (RFC 3261 13.3.1.4); the client must ACK each 2xx it receives (13.2.2.4).
+    pub async fn retransmit_2xx(&self) -> Result<(), SimError> {
+        self.held.tx.retransmit_2xx().await.map_err(SimError::from)
+    }
+
     /// `true` once the client cancelled it (the stack has answered 487).
     pub fn is_cancelled(&self) -> bool {
         self.held.tx.is_cancelled()

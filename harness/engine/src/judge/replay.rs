@@ -167,7 +167,10 @@ impl ReplayFeed {
                 let method = method.to_string();
                 let ack_of_invite =
                     method == "ACK" && seen.contains(&(branch.to_string(), "INVITE".to_string()));
-                if ack_of_invite || !seen.insert((branch.to_string(), method)) {
+                // The ACK of a 2xx is no transaction's (17.1.1.3): each one, a repeated one
+                // too (the ACK of a 2xx sent again, 13.2.2.4), reaches the role.
+                let absorbed = method != "ACK" && !seen.insert((branch.to_string(), method));
+                if ack_of_invite || absorbed {
                     delivered[i] = true;
                 }
             }

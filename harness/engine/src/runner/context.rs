@@ -40,6 +40,8 @@ pub struct LiveFeed<'n> {
     handles: HashMap<u64, PendingRequest>,
     /// Requests held by a role (manual mode) and claimed by an `expect`, for `send: { status }`.
     pub held: Vec<PendingRequest>,
+    /// INVITEs a `send` step answered 2xx, for `send: { status, again: true }`.
+    pub answered: Vec<PendingRequest>,
     /// Requests the simulated roles sent: (Call-ID, CSeq number, request id), for CANCEL.
     pub sent: Vec<(String, u32, cpmconf_sim::RequestId)>,
     /// MSRP sessions of claimed MSRP messages, by save name.
@@ -56,6 +58,8 @@ pub struct SendContext<'a> {
     pub env: &'a mut MatchEnv,
     /// Requests held for a scripted answer.
     pub held: &'a mut Vec<PendingRequest>,
+    /// INVITEs answered 2xx by a step, whose 2xx a later step may send again.
+    pub answered: &'a mut Vec<PendingRequest>,
     /// Requests the roles sent.
     pub sent: &'a mut Vec<(String, u32, cpmconf_sim::RequestId)>,
     /// MSRP sessions by save name.
@@ -78,6 +82,7 @@ impl<'n> LiveFeed<'n> {
             start: Instant::now(),
             handles: HashMap::new(),
             held: Vec::new(),
+            answered: Vec::new(),
             sent: Vec::new(),
             sessions: HashMap::new(),
             timeline: Timeline::default(),
@@ -175,6 +180,7 @@ impl<'n> LiveFeed<'n> {
             net: self.net,
             env,
             held: &mut self.held,
+            answered: &mut self.answered,
             sent: &mut self.sent,
             sessions: &self.sessions,
         };

@@ -194,6 +194,25 @@ async fn respond(ctx: &mut SendContext<'_>, s: &Send, code: u16) -> Result<(), R
         )));
     };
     let key = (req.call_id().map(str::to_string), req.cseq_number());
+    if s.again {
+        // The role's UAS core sends its 2xx again (RFC 3261 13.3.1.4).
+        let answered = ctx
+            .answered
+            .iter()
+            .find(|h| {
+                (
+                    h.request().call_id().map(str::to_string),
+                    h.request().cseq_number(),
+                ) == key
+            })
+            .ok_or_else(|| {
+                RunError::Other(format!(
+                    "`again`: no earlier step answered `{name}` with a 2xx"
+                ))
+            })?;
+        answered.retransmit_2xx().await?;
+        return Ok(());
+    }
     let pos = ctx
         .held
         .iter()
@@ -225,7 +244,10 @@ async fn respond(ctx: &mut SendContext<'_>, s: &Send, code: u16) -> Result<(), R
     }
     held.respond(code, spec).await?;
     if code >= 200 {
-        ctx.held.remove(pos);
+        let held = ctx.held.remove(pos);
+        if (200..300).contains(&code) && held.request().method() == Some(&Method::Invite) {
+            ctx.answered.push(held);
+        }
     }
     Ok(())
 }

@@ -174,6 +174,11 @@ pub struct Send {
     /// crosses the CANCEL on the wire (RFC 3261 9.2).
     #[serde(default)]
     pub keep_on_cancel: bool,
+    /// With a 2xx `status` to an INVITE an earlier step answered with it: the role sends that
+    /// 2xx again, as its UAS core does while no ACK arrives (RFC 3261 13.3.1.4); the client
+    /// must ACK each 2xx it receives (13.2.2.4).
+    #[serde(default)]
+    pub again: bool,
     /// An MSRP request method or response status.
     #[serde(default)]
     pub msrp: Option<MsrpStart>,

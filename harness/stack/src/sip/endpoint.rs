@@ -120,6 +120,10 @@ enum Command {
         key: ServerKey,
         reply: oneshot::Sender<Result<(), StackError>>,
     },
+    Retransmit2xx {
+        key: ServerKey,
+        reply: oneshot::Sender<Result<(), StackError>>,
+    },
 }
 
 /// A SIP endpoint bound to one address. Dropping it stops its tasks and closes its connections.
@@ -607,6 +611,26 @@ impl ServerTx {
         reply_rx.await.map_err(|_| StackError::Closed)?
     }
 
+    /// Sends this INVITE's 2xx again, as the UAS core does while no ACK arrives (RFC 3261
+    /// 13.3.1.4): a scripted retransmission (a test of the peer's UAC core, which must ACK each
+    /// 2xx it receives, 13.2.2.4). An error unless a 2xx was sent and the transaction is still
+    /// Accepted (RFC 6026 7.1).
+    pub async fn retransmit_2xx(&self) -> Result<(), StackError> {
+        let Some(key) = self.key.clone().filter(|k| k.key.method == Method::Invite) else {
+            return Err(StackError::Invalid(
+                "only an INVITE server transaction sends a 2xx again".into(),
+            ));
+        };
+        let (reply_tx, reply_rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Retransmit2xx {
+                key,
+                reply: reply_tx,
+            })
+            .map_err(|_| StackError::Closed)?;
+        reply_rx.await.map_err(|_| StackError::Closed)?
+    }
+
     /// `true` if a CANCEL for this INVITE has arrived (and was answered with 200, the INVITE
     /// with 487 unless [`ServerTx::keep_on_cancel`] was asked for).
     pub fn is_cancelled(&self) -> bool {
@@ -714,6 +738,18 @@ impl Driver {
             }
             Command::KeepOnCancel { key, reply } => {
                 let _ = reply.send(self.router.keep_on_cancel(&key));
+            }
+            Command::Retransmit2xx { key, reply } => {
+                let result = match self.router.retransmit_2xx(&key) {
+                    Ok(()) => {
+                        let origin = Origin::Server(key);
+                        self.drain(Some(&origin))
+                            .await
+                            .map_err(StackError::Transport)
+                    }
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(result);
             }
             Command::Retained { reply } => {
                 let _ = reply.send(self.router.retained());

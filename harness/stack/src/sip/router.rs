@@ -481,6 +481,27 @@ impl Router {
         Ok(())
     }
 
+    /// The UAS core sends the 2xx of the INVITE `key` again, as while no ACK arrives (RFC 3261
+    /// 13.3.1.4): a scripted retransmission, on any transport.
+    pub fn retransmit_2xx(&mut self, key: &ServerKey) -> Result<(), StackError> {
+        let sent = match self.servers.get_mut(key) {
+            Some(ServerEntry {
+                machine: ServerMachine::Invite(inv),
+                ..
+            }) => inv.retransmit_2xx(),
+            _ => false,
+        };
+        if !sent {
+            return Err(StackError::Invalid(
+                "no 2xx of this INVITE to send again (none sent, or its transaction has ended)"
+                    .into(),
+            ));
+        }
+        self.dirty_servers.insert(key.clone());
+        self.settle();
+        Ok(())
+    }
+
     /// The TU cannot take `request` (its queue is full): answer 503 in its transaction rather
     /// than queue without bound (RFC 3261 21.5.4).
     pub fn refuse(&mut self, key: &ServerKey, request: &Message, now: Instant) {

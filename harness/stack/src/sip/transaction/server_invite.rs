@@ -167,6 +167,24 @@ impl ServerInvite {
         }
     }
 
+    /// The TU's 2xx retransmission (RFC 3261 13.3.1.4: the UAS core sends the 2xx again while
+    /// no ACK arrives), asked for now: the 2xx is transmitted once more. `false` (nothing sent)
+    /// unless a 2xx was sent and the transaction is still Accepted (RFC 6026 7.1, Timer L).
+    pub fn retransmit_2xx(&mut self) -> bool {
+        let two_xx = self
+            .last_response
+            .as_ref()
+            .and_then(Message::status)
+            .is_some_and(|c| c.is_success());
+        if self.state != State::Accepted || !two_xx {
+            return false;
+        }
+        if let Some(r) = &self.last_response {
+            self.transmit.push_back(r.clone());
+        }
+        true
+    }
+
     /// Call when `poll_timeout` has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(kind) = self.table.pop_expired(now) {

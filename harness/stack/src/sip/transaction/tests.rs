@@ -342,6 +342,34 @@ fn server_invite_retransmits_2xx_on_udp_until_its_ack() {
     assert!(tx.poll_transmit().is_none());
 }
 
+#[rstest]
+#[case::udp(Reliability::Unreliable)]
+#[case::tcp(Reliability::Reliable)]
+fn a_2xx_is_sent_again_on_request_until_the_transaction_ends(#[case] reliability: Reliability) {
+    let t0 = Instant::now();
+    let req = request(Method::Invite);
+    let mut tx = ServerInvite::new(req.clone(), reliability, timers(), t0);
+    // Nothing to send again before a final response, nor after a non-2xx one.
+    assert!(!tx.retransmit_2xx());
+    let ok = response_to(&req, StatusCode::OK, Some("x"));
+    assert!(tx.send_response(ok.clone(), t0));
+    assert_eq!(tx.poll_transmit().as_ref(), Some(&ok));
+    // 13.3.1.4 asked for now: the same 2xx, also after its ACK, while Accepted (Timer L).
+    tx.handle_ack_2xx();
+    assert!(tx.retransmit_2xx());
+    assert_eq!(tx.poll_transmit().as_ref(), Some(&ok));
+    assert!(tx.poll_transmit().is_none());
+    tx.handle_timeout(t0 + Duration::from_secs(32));
+    assert!(tx.is_terminated());
+    assert!(!tx.retransmit_2xx());
+    assert!(tx.poll_transmit().is_none());
+
+    let mut busy = ServerInvite::new(req.clone(), reliability, timers(), t0);
+    assert!(busy.send_response(response_to(&req, StatusCode::BUSY_HERE, Some("x")), t0));
+    let _ = busy.poll_transmit();
+    assert!(!busy.retransmit_2xx());
+}
+
 #[test]
 fn transport_error_is_reported_once_and_terminates() {
     let t0 = Instant::now();
