@@ -332,16 +332,44 @@ impl<'c> Judge<'c> {
         if opts.client.is_empty() {
             return None;
         }
-        Some(Judge {
+        let who = Who {
+            client: opts.client.clone(),
+            sessions: Default::default(),
+        };
+        let growing = Growing {
+            survey: Survey::default(),
+            unsure: false,
+            unresolved: Default::default(),
+            registered_then: None,
+        };
+        Some(Judge::with(
+            catalogue,
+            opts,
+            who,
+            false,
+            Vec::new(),
+            None,
+            Some(growing),
+        ))
+    }
+
+    /// A judge with nothing judged yet.
+    fn with(
+        catalogue: &'c Catalogue,
+        opts: &LintOptions,
+        who: Who,
+        guessed: bool,
+        registered: Vec<String>,
+        start: Option<std::time::SystemTime>,
+        growing: Option<Growing>,
+    ) -> Self {
+        Judge {
             catalogue,
             opts: opts.clone(),
-            who: Who {
-                client: opts.client.clone(),
-                sessions: Default::default(),
-            },
-            guessed: false,
-            registered: Vec::new(),
-            start: None,
+            who,
+            guessed,
+            registered,
+            start,
             parts: Default::default(),
             checked: BTreeMap::new(),
             findings: Vec::new(),
@@ -349,13 +377,8 @@ impl<'c> Judge<'c> {
             ua_first: None,
             ladder: Vec::new(),
             entries: 0,
-            growing: Some(Growing {
-                survey: Survey::default(),
-                unsure: false,
-                unresolved: Default::default(),
-                registered_then: None,
-            }),
-        })
+            growing,
+        }
     }
 
     /// A single pass ([`Judge::single_pass`]) judged a part before learning something that
@@ -427,22 +450,15 @@ impl<'c> Judge<'c> {
             ends: Vec::new(),
         };
         let registered = crate::baseline::registered_contacts(&registers, &|e| who.is_client(e));
-        Ok(Judge {
+        Ok(Judge::with(
             catalogue,
-            opts: opts.clone(),
+            opts,
             who,
             guessed,
             registered,
-            start: survey.start,
-            parts: Default::default(),
-            checked: BTreeMap::new(),
-            findings: Vec::new(),
-            ua_requests: 0,
-            ua_first: None,
-            ladder: Vec::new(),
-            entries: 0,
-            growing: None,
-        })
+            survey.start,
+            None,
+        ))
     }
 
     /// Takes the next entry of the capture, in order.

@@ -317,12 +317,26 @@ fn same_lint(a: &Lint, b: &Lint) {
     assert_eq!((a.client.clone(), a.guessed), (b.client.clone(), b.guessed));
 }
 
+/// Enough OPTIONS of another party, each its own Call-ID, for the parts before them to be
+/// judged as idle.
+fn idle_traffic(tap: &Tap) {
+    let (n, o) = (sock(CORE), sock(OTHER));
+    for i in 0..IDLE_WINDOW + 2 * FLUSH_EVERY {
+        let options = format!(
+            "OPTIONS sip:x@example.net SIP/2.0\r\nVia: SIP/2.0/UDP {OTHER};branch=z9hG4bKo{i}\r\n\
+Max-Forwards: 70\r\nFrom: <sip:o@example.net>;tag=o\r\nTo: <sip:x@example.net>\r\n\
+Call-ID: o-{i}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        );
+        tap.udp(o, n, options.as_bytes());
+    }
+}
+
 /// An INVITE of the client (Contact `contact`), then enough traffic of another party for the
 /// INVITE's dialog to be judged as idle, with the client's registration of `registered`
 /// before the INVITE or after all that.
 fn invite_and_register(contact: &str, registered: &str, register_first: bool) -> Trace {
     let tap = Tap::new();
-    let (c, n, o) = (sock(CLIENT), sock(CORE), sock(OTHER));
+    let (c, n) = (sock(CLIENT), sock(CORE));
     let register = |tap: &Tap| {
         tap.udp(c, n, format!(
             "REGISTER sip:example.net SIP/2.0\r\nVia: SIP/2.0/UDP {CLIENT};branch=z9hG4bKreg\r\n\
@@ -348,17 +362,7 @@ CSeq: 1 REGISTER\r\nContact: <{registered}>;expires=600\r\nContent-Length: 0\r\n
 Max-Forwards: 70\r\nFrom: <sip:alice@example.net>;tag=a\r\nTo: <sip:bob@example.net>\r\n\
 Call-ID: c-inv\r\nCSeq: 1 INVITE\r\nContact: <{contact}>\r\nUser-Agent: CPM-client/OMA2.0 Phone/1.0\r\n\
 Content-Length: 0\r\n\r\n").as_bytes());
-    for i in 0..IDLE_WINDOW + 2 * FLUSH_EVERY {
-        tap.udp(
-            o,
-            n,
-            format!(
-            "OPTIONS sip:x@example.net SIP/2.0\r\nVia: SIP/2.0/UDP {OTHER};branch=z9hG4bKo{i}\r\n\
-Max-Forwards: 70\r\nFrom: <sip:o@example.net>;tag=o\r\nTo: <sip:x@example.net>\r\n\
-Call-ID: o-{i}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
-            .as_bytes(),
-        );
-    }
+    idle_traffic(&tap);
     if !register_first {
         register(&tap);
     }
@@ -424,7 +428,7 @@ fn one_pass_needs_a_named_client() {
 /// offers session `late` before all that (`sdp_first`) or after.
 fn msrp_and_sdp(sdp_first: bool) -> Trace {
     let tap = Tap::new();
-    let (c, n, o) = (sock(CLIENT), sock(CORE), sock(OTHER));
+    let (c, n) = (sock(CLIENT), sock(CORE));
     let (cm, nm) = (sock("192.0.2.10:7000"), sock("198.51.100.1:7001"));
     let sdp = "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n\
 m=message 7000 TCP/MSRP *\r\na=accept-types:text/plain\r\na=path:msrp://192.0.2.10:7000/late;tcp\r\n";
@@ -452,17 +456,7 @@ Content-Length: {}\r\n\r\n{sdp}", sdp.len())
 From-Path: msrp://192.0.2.10:7000/late;tcp\r\nMessage-ID: m1\r\nByte-Range: 1-2/2\r\n\
 Content-Type: text/plain\r\n\r\nhi\r\n-------t1$\r\n",
     );
-    for i in 0..IDLE_WINDOW + 2 * FLUSH_EVERY {
-        tap.udp(
-            o,
-            n,
-            format!(
-            "OPTIONS sip:x@example.net SIP/2.0\r\nVia: SIP/2.0/UDP {OTHER};branch=z9hG4bKo{i}\r\n\
-Max-Forwards: 70\r\nFrom: <sip:o@example.net>;tag=o\r\nTo: <sip:x@example.net>\r\n\
-Call-ID: o-{i}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
-            .as_bytes(),
-        );
-    }
+    idle_traffic(&tap);
     if !sdp_first {
         invite(&tap);
     }

@@ -596,17 +596,26 @@ impl ServerTx {
     /// transaction that already sent its final response). The CANCEL is still reported by
     /// [`ServerTx::is_cancelled`] and [`ServerTx::cancel_request`].
     pub async fn keep_on_cancel(&self) -> Result<(), StackError> {
+        self.invite_command(
+            "only an INVITE server transaction can be cancelled",
+            |key, reply| Command::KeepOnCancel { key, reply },
+        )
+        .await
+    }
+
+    /// Sends the driver a command about this INVITE server transaction and waits for its
+    /// answer; `not_invite` when this is not an INVITE's.
+    async fn invite_command(
+        &self,
+        not_invite: &str,
+        command: impl FnOnce(ServerKey, oneshot::Sender<Result<(), StackError>>) -> Command,
+    ) -> Result<(), StackError> {
         let Some(key) = self.key.clone().filter(|k| k.key.method == Method::Invite) else {
-            return Err(StackError::Invalid(
-                "only an INVITE server transaction can be cancelled".into(),
-            ));
+            return Err(StackError::Invalid(not_invite.into()));
         };
         let (reply_tx, reply_rx) = oneshot::channel();
         self.cmd
-            .send(Command::KeepOnCancel {
-                key,
-                reply: reply_tx,
-            })
+            .send(command(key, reply_tx))
             .map_err(|_| StackError::Closed)?;
         reply_rx.await.map_err(|_| StackError::Closed)?
     }
@@ -616,19 +625,11 @@ impl ServerTx {
     /// 2xx it receives, 13.2.2.4). An error unless a 2xx was sent and the transaction is still
     /// Accepted (RFC 6026 7.1).
     pub async fn retransmit_2xx(&self) -> Result<(), StackError> {
-        let Some(key) = self.key.clone().filter(|k| k.key.method == Method::Invite) else {
-            return Err(StackError::Invalid(
-                "only an INVITE server transaction sends a 2xx again".into(),
-            ));
-        };
-        let (reply_tx, reply_rx) = oneshot::channel();
-        self.cmd
-            .send(Command::Retransmit2xx {
-                key,
-                reply: reply_tx,
-            })
-            .map_err(|_| StackError::Closed)?;
-        reply_rx.await.map_err(|_| StackError::Closed)?
+        self.invite_command(
+            "only an INVITE server transaction sends a 2xx again",
+            |key, reply| Command::Retransmit2xx { key, reply },
+        )
+        .await
     }
 
     /// `true` if a CANCEL for this INVITE has arrived (and was answered with 200, the INVITE
@@ -725,36 +726,32 @@ impl Driver {
                 let _ = reply.send(result);
             }
             Command::Respond { key, resp, reply } => {
-                let result = match self.router.respond(&key, *resp, now) {
-                    Ok(()) => {
-                        let origin = Origin::Server(key);
-                        self.drain(Some(&origin))
-                            .await
-                            .map_err(StackError::Transport)
-                    }
-                    Err(e) => Err(e),
-                };
-                let _ = reply.send(result);
+                let queued = self.router.respond(&key, *resp, now);
+                let _ = reply.send(self.send_queued(key, queued).await);
             }
             Command::KeepOnCancel { key, reply } => {
                 let _ = reply.send(self.router.keep_on_cancel(&key));
             }
             Command::Retransmit2xx { key, reply } => {
-                let result = match self.router.retransmit_2xx(&key) {
-                    Ok(()) => {
-                        let origin = Origin::Server(key);
-                        self.drain(Some(&origin))
-                            .await
-                            .map_err(StackError::Transport)
-                    }
-                    Err(e) => Err(e),
-                };
-                let _ = reply.send(result);
+                let queued = self.router.retransmit_2xx(&key);
+                let _ = reply.send(self.send_queued(key, queued).await);
             }
             Command::Retained { reply } => {
                 let _ = reply.send(self.router.retained());
             }
         }
+    }
+
+    /// After the router queued a response of the server transaction `key` (`queued`), sends it.
+    async fn send_queued(
+        &mut self,
+        key: ServerKey,
+        queued: Result<(), StackError>,
+    ) -> Result<(), StackError> {
+        queued?;
+        self.drain(Some(&Origin::Server(key)))
+            .await
+            .map_err(StackError::Transport)
     }
 
     fn on_inbound(&mut self, inbound: Inbound) {
