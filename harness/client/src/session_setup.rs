@@ -129,8 +129,8 @@ impl Core {
             || (kind == SessionKind::Rejoin && self.faults.has("7.3.1.5/ack-200-ok"));
         if s.dialog.is_some() {
             // A retransmitted 2xx: ACK again (RFC 3261 13.2.2.4), unless the fault withholds
-            // every ACK of this 200.
-            if !skip_ack {
+            // every ACK of this 200 (or the quirk only the first).
+            if !skip_ack && !self.cfg.quirk(Quirk::AcksFirst2xxOnly) {
                 let mut ack = dialog.ack_for(invite_cseq);
                 self.add_user_agent(&mut ack);
                 self.send_ack(ack);

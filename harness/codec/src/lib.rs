@@ -17,8 +17,8 @@ pub mod limits;
 pub mod msrp;
 pub mod multipart;
 pub mod sdp;
-pub mod shared_text;
 pub mod sip;
+pub mod small_text;
 pub mod text;
 pub mod transfer_encoding;
 pub mod xml;
@@ -26,7 +26,7 @@ pub mod xml;
 pub use error::{DecodeError, Status};
 pub use finding::{Decoded, Finding, Severity};
 pub use limits::Limits;
-pub use shared_text::Text;
+pub use small_text::Text;
 
 /// Serialises bytes as UTF-8 text, replacing invalid sequences (for JSON views of bodies).
 pub(crate) fn serde_lossy<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {

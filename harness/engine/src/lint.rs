@@ -189,9 +189,16 @@ pub struct Survey {
 impl Survey {
     /// Takes one entry of the capture, in order.
     pub fn push(&mut self, e: &TraceEntry) {
+        self.take(e);
+    }
+
+    /// [`Survey::push`], giving the MSRP session ids the entry's SDP offered.
+    fn take(&mut self, e: &TraceEntry) -> Vec<String> {
         self.entries += 1;
         self.start.get_or_insert(e.time);
-        let Some(m) = e.sip() else { return };
+        let Some(m) = e.sip() else {
+            return Vec::new();
+        };
         *self.senders.entry(e.src).or_default() += 1;
         if m.method() == Some(&Method::Register) {
             self.registering.insert(e.src);
@@ -201,8 +208,12 @@ impl Survey {
         }
         let ids = path_sessions(m);
         if !ids.is_empty() {
-            self.sessions.entry(e.src).or_default().extend(ids);
+            self.sessions
+                .entry(e.src)
+                .or_default()
+                .extend(ids.iter().cloned());
         }
+        ids
     }
 
     /// Every party that sent a SIP message, with its count, in address order.
@@ -399,20 +410,24 @@ impl<'c> Judge<'c> {
     /// A single pass: takes entry `e` into the survey and what the judge knows from it.
     fn learn(&mut self, e: &TraceEntry) {
         let Some(g) = &mut self.growing else { return };
-        g.survey.push(e);
+        let ids = g.survey.take(e);
         self.start = g.survey.start;
         let Some(m) = e.sip() else { return };
         if self.who.sip(e.src) {
-            for id in path_sessions(m) {
+            for id in ids {
                 if g.unresolved.contains(&id) {
                     g.unsure = true;
                 }
                 self.who.sessions.insert(id);
             }
         }
-        if m.cseq_method() == Some(Method::Register) {
+        // A registration takes effect with its 2xx (the only answer `registered_contacts`
+        // counts).
+        let registered =
+            m.cseq_method() == Some(Method::Register) && m.status().is_some_and(|c| c.is_success());
+        if registered {
             let registers = Trace {
-                entries: g.survey.registers.clone(),
+                entries: std::mem::take(&mut g.survey.registers),
                 start: g.survey.start,
                 problems: Vec::new(),
                 ends: Vec::new(),
@@ -420,6 +435,7 @@ impl<'c> Judge<'c> {
             let who = &self.who;
             self.registered =
                 crate::baseline::registered_contacts(&registers, &|e| who.is_client(e));
+            g.survey.registers = registers.entries;
             if let Some(then) = &g.registered_then {
                 if self.registered.iter().any(|c| !then.contains(c)) {
                     g.unsure = true;
@@ -427,6 +443,7 @@ impl<'c> Judge<'c> {
             }
         }
     }
+
     /// A judge for the client the survey found (or `opts.client`).
     pub fn new(
         catalogue: &'c Catalogue,

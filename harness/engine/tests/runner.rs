@@ -575,6 +575,18 @@ async fn the_cpim_from_device_id_is_judged_under_the_profiles_reading(
     "7.3.1.5.1/rejoin-race-late-200.yaml",
     Some("7.3.1.5.1/use-incoming-invite")
 )]
+// RFC 3261 13.2.2.4: an ACK for each 2xx, the one sent again after a lost ACK too; a single 2xx
+// is ACKed once either way.
+#[case::acks_first_2xx_only(
+    "acks-first-2xx-only",
+    "7.3.1.3/predefined-group-ack-each-200.yaml",
+    Some("7.3.1.3/ack-200-ok")
+)]
+#[case::acks_first_2xx_only_single(
+    "acks-first-2xx-only",
+    "7.3.1.3/predefined-group-new-conversation.yaml",
+    None
+)]
 // 7.4.2 item 2 a: the user chooses which pushed file to take.
 #[case::accepts_files_without_asking(
     "accepts-files-without-asking",

@@ -110,6 +110,10 @@ pub enum Quirk {
     /// Takes every pushed file within the size limit without asking the user, even when told
     /// not to accept sessions without asking (wrong: 7.4.2 item 2 a, the user chooses).
     AcceptsFilesWithoutAsking,
+    /// ACKs the first 2xx to its INVITE only, not the same 2xx sent again after a lost ACK
+    /// (wrong: RFC 3261 13.2.2.4, an ACK for each 2xx received).
+    #[serde(rename = "acks-first-2xx-only")]
+    AcksFirst2xxOnly,
 }
 
 impl ReferenceSettings {

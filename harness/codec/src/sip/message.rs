@@ -375,7 +375,11 @@ fn decode(
             }
             let mut summary = Summary::default();
             for (i, h) in headers.iter().enumerate() {
-                summary.add(i, Known::of(h.name), || Some(h), limits)?;
+                let kind = Known::of(h.name);
+                summary.add(i, kind);
+                if kind == Known::ContentLength {
+                    summary.length(h, limits)?;
+                }
             }
             (headers, raw_blank, block.body_offset, summary)
         }
@@ -684,37 +688,32 @@ struct Summary {
 }
 
 impl Summary {
-    /// Takes field `i` of kind `kind` into account (`field` gives it; only a CSeq or a
-    /// Content-Length is looked at); a Content-Length that is not a non-negative decimal, too
-    /// large, or different from an earlier one is an error (in field order).
+    /// Takes field `i` of kind `kind` into account (a Content-Length's value goes to
+    /// [`Summary::length`] as well).
     #[inline]
-    fn add<'h>(
-        &mut self,
-        i: usize,
-        kind: Known,
-        field: impl FnOnce() -> Option<Header<'h>>,
-        limits: &Limits,
-    ) -> Result<(), DecodeError> {
+    fn add(&mut self, i: usize, kind: Known) {
         self.present |= kind.bit();
         match kind {
             Known::CSeq if self.cseq.is_some() => self.cseq_more = true,
             Known::CSeq => self.cseq = Some(i),
-            Known::ContentLength => {
-                let Some(h) = field() else { return Ok(()) };
-                let n = content_length(h, limits)?;
-                if let Some(prev) = self.content_length {
-                    if prev != n {
-                        return Err(DecodeError::new(
-                            h.offset,
-                            RULE_CL,
-                            format!("one Content-Length value, not both {prev} and {n}"),
-                        ));
-                    }
-                }
-                self.content_length = Some(n);
-            }
             _ => {}
         }
+    }
+
+    /// A Content-Length field: an error when it is not a non-negative decimal, is too large, or
+    /// differs from an earlier one (the fields taken in order).
+    fn length(&mut self, h: Header<'_>, limits: &Limits) -> Result<(), DecodeError> {
+        let n = content_length(h, limits)?;
+        if let Some(prev) = self.content_length {
+            if prev != n {
+                return Err(DecodeError::new(
+                    h.offset,
+                    RULE_CL,
+                    format!("one Content-Length value, not both {prev} and {n}"),
+                ));
+            }
+        }
+        self.content_length = Some(n);
         Ok(())
     }
 }
@@ -761,7 +760,8 @@ struct FastHead {
 fn fast_head(buf: &[u8], next: usize, limits: &Limits) -> Option<FastHead> {
     let mut headers = Headers::for_head(16);
     let mut summary = Summary::default();
-    // The Content-Length fields, checked once the text is known to be UTF-8.
+    // The Content-Length fields, checked once the text is known to be UTF-8 (more than four:
+    // the full scan).
     let mut lengths = [0usize; 4];
     let mut n_lengths = 0;
     let mut pos = next;
@@ -814,19 +814,16 @@ fn fast_head(buf: &[u8], next: usize, limits: &Limits) -> Option<FastHead> {
             (!canonical).then_some(pos..lf + 1),
         );
         let kind = Known::of_bytes(&line[..name_len]);
+        summary.add(i, kind);
         if kind == Known::ContentLength {
             *lengths.get_mut(n_lengths)? = i;
             n_lengths += 1;
-        } else {
-            summary.add(i, kind, || None, limits).ok()?;
         }
         pos = lf + 1;
     };
     headers.set_head(std::str::from_utf8(buf.get(..body_offset)?).ok()?, next);
     for &i in &lengths[..n_lengths] {
-        summary
-            .add(i, Known::ContentLength, || headers.at(i), limits)
-            .ok()?;
+        summary.length(headers.at(i)?, limits).ok()?;
     }
     Some(FastHead {
         headers,

@@ -67,6 +67,10 @@ impl ReplayFeed {
     /// A feed over `trace` labelled by `labels`, replaying `timeline` when given.
     pub fn new(trace: &Trace, labels: &Labeler, timeline: Option<&Timeline>) -> ReplayFeed {
         let start = trace.entries.first().map(|e| e.time);
+        // Capture time from the first entry.
+        let since = |t: std::time::SystemTime| {
+            start.map_or(Duration::ZERO, |s| t.duration_since(s).unwrap_or_default())
+        };
         let mut sessions: HashMap<(SocketAddr, SocketAddr), u64> = HashMap::new();
         let mut entries = Vec::new();
         // Without the timeline, the client closing an MSRP connection with a role (its FIN, the
@@ -79,7 +83,6 @@ impl ReplayFeed {
         let mut msrp_pairs: std::collections::HashSet<(SocketAddr, SocketAddr)> =
             Default::default();
         let mut first_fin: std::collections::HashSet<(SocketAddr, SocketAddr)> = Default::default();
-        let start_time = start;
         let mut close_entries =
             |upto: usize,
              entries: &mut Vec<Entry>,
@@ -97,12 +100,8 @@ impl ReplayFeed {
                     if !msrp_pairs.contains(&key) || from != CLIENT || to == CLIENT {
                         continue;
                     }
-                    let time = match start_time {
-                        Some(s) => end.time.duration_since(s).unwrap_or_default(),
-                        None => Duration::ZERO,
-                    };
                     entries.push(Entry {
-                        time,
+                        time: since(end.time),
                         from,
                         to,
                         obs: ObsKind::MsrpClosed {
@@ -135,12 +134,8 @@ impl ReplayFeed {
                 // network never observes them either.
                 TraceFrame::Undecodable { .. } => continue,
             };
-            let time = match start {
-                Some(s) => e.time.duration_since(s).unwrap_or_default(),
-                None => Duration::ZERO,
-            };
             entries.push(Entry {
-                time,
+                time: since(e.time),
                 from,
                 to,
                 obs,

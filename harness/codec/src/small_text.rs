@@ -1,7 +1,7 @@
-//! [`Text`]: an immutable string that is static, stored inline when short, or owned, so a
-//! decoder hands out owned header names and values without an allocation for each.
+//! [`Text`]: an immutable string that is static, stored inline when short, or owned: the parts
+//! of a SIP start line (Request-URI, version, reason phrase), which decoding then mostly gets
+//! without an allocation.
 
-use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
@@ -9,8 +9,8 @@ use std::ops::Deref;
 /// The longest text stored inline, without an allocation.
 const INLINE: usize = 30;
 
-/// An immutable string. Reads as a `&str` (it dereferences to one). The usual header names are
-/// static, values of up to 30 bytes are stored inline, longer ones on the heap.
+/// An immutable string. Reads as a `&str` (it dereferences to one). `SIP/2.0` and the standard
+/// reason phrases are static, texts of up to 30 bytes are stored inline, longer ones on the heap.
 #[derive(Clone)]
 pub struct Text(Repr);
 
@@ -90,18 +90,6 @@ impl AsRef<str> for Text {
     }
 }
 
-impl AsRef<[u8]> for Text {
-    fn as_ref(&self) -> &[u8] {
-        self.as_str().as_bytes()
-    }
-}
-
-impl Borrow<str> for Text {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
 impl fmt::Display for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self.as_str(), f)
@@ -121,18 +109,6 @@ impl PartialEq for Text {
 }
 
 impl Eq for Text {}
-
-impl PartialOrd for Text {
-    fn partial_cmp(&self, other: &Text) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Text {
-    fn cmp(&self, other: &Text) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
 
 impl Hash for Text {
     fn hash<H: Hasher>(&self, state: &mut H) {
@@ -177,18 +153,6 @@ impl From<String> for Text {
 impl From<&str> for Text {
     fn from(s: &str) -> Text {
         Text::new(s)
-    }
-}
-
-impl From<&String> for Text {
-    fn from(s: &String) -> Text {
-        Text::from(s.as_str())
-    }
-}
-
-impl From<&Text> for Text {
-    fn from(s: &Text) -> Text {
-        s.clone()
     }
 }
 
