@@ -143,7 +143,12 @@ impl Ctx<'_> {
     }
 
     fn checked(&mut self, rule: &str) {
-        *self.report.checked.entry(rule.to_string()).or_default() += 1;
+        match self.report.checked.get_mut(rule) {
+            Some(n) => *n += 1,
+            None => {
+                self.report.checked.insert(rule.to_string(), 1);
+            }
+        }
     }
 
     fn fail(&mut self, rule: &str, e: &TraceEntry, what: String, expected: &str, seen: String) {

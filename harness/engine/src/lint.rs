@@ -547,12 +547,11 @@ impl<'c> Judge<'c> {
             *self.checked.entry(rule).or_default() += n;
         }
         self.findings.extend(report.findings);
-        let (n, first) = monitor::user_agent_part(&part, &is_client, self.opts.strict);
+        let before = self.ua_first.as_ref().map_or(usize::MAX, |(j, _)| *j);
+        let (n, first) = monitor::user_agent_part(&part, &is_client, self.opts.strict, before);
         self.ua_requests += n;
         if let Some((i, f)) = first {
-            if self.ua_first.as_ref().is_none_or(|(j, _)| i < *j) {
-                self.ua_first = Some((i, f));
-            }
+            self.ua_first = Some((i, f));
         }
     }
 
@@ -564,9 +563,27 @@ impl<'c> Judge<'c> {
             .map(|(_, (_, v))| (v.first().map_or(0, |e| e.index), v))
             .collect();
         parts.sort_by_key(|(first, _)| *first);
-        for (_, entries) in parts {
-            self.judge(entries);
-        }
+        // The ladder is drawn on a second core while the open parts are judged (the capture
+        // has been read: that core is free).
+        let ladder_trace = Trace {
+            entries: std::mem::take(&mut self.ladder),
+            start: self.start,
+            problems: Vec::new(),
+            ends: Vec::new(),
+        };
+        let who = self.who.clone();
+        let name = self.opts.name.clone();
+        let ladder = std::thread::scope(|s| {
+            let drawing = s.spawn(|| ladder_of(&ladder_trace, &who, &name));
+            for (_, entries) in parts {
+                self.judge(entries);
+            }
+            drawing.join()
+        });
+        let ladder = match ladder {
+            Ok(l) => l,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         // Rules list their findings in trace order, as over a whole trace.
         self.findings.sort_by_key(|f| f.entry);
         let catalogue = self.catalogue;
@@ -626,13 +643,6 @@ impl<'c> Judge<'c> {
         };
         result.add_protocol(monitor::results(report, &self.opts.waivers));
         let gate = gate_with(std::slice::from_ref(&result), self.opts.strict, None);
-        let ladder_trace = Trace {
-            entries: std::mem::take(&mut self.ladder),
-            start: self.start,
-            problems: Vec::new(),
-            ends: Vec::new(),
-        };
-        let ladder = ladder_of(&ladder_trace, &self.who, &name);
         Lint {
             client: self.who.client.clone(),
             guessed: self.guessed,

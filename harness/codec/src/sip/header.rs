@@ -210,6 +210,113 @@ impl<'a> Header<'a> {
             }
         }
     }
+
+    /// How many bytes [`Header::write_to`] writes.
+    pub fn encoded_len(&self) -> usize {
+        match self.raw {
+            Some(raw) => raw.len(),
+            None => self.name.len() + self.value.len() + 4,
+        }
+    }
+}
+
+/// Header names the decoder checks and lookups ask for most, resolved once per field: a lookup of
+/// one of these compares a byte per field instead of names. Two names have the same kind exactly
+/// when [`same_name`] says they name the same header (compact forms resolved); every other name
+/// is [`Known::Other`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Known {
+    To,
+    From,
+    CSeq,
+    CallId,
+    MaxForwards,
+    Via,
+    ContentLength,
+    ContentType,
+    Contact,
+    UserAgent,
+    Other,
+}
+
+impl Known {
+    /// This kind's bit in a set of kinds.
+    pub(crate) fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+
+    /// Classifies a name as [`Header::is`] would match it (case-insensitive, compact forms).
+    pub(crate) fn of(name: &str) -> Known {
+        Known::of_bytes(name.as_bytes())
+    }
+
+    /// [`Known::of`] on the name's bytes.
+    pub(crate) fn of_bytes(name: &[u8]) -> Known {
+        // The usual spelling first, without case folding.
+        match name {
+            b"Via" => return Known::Via,
+            b"From" => return Known::From,
+            b"To" => return Known::To,
+            b"CSeq" => return Known::CSeq,
+            b"Call-ID" => return Known::CallId,
+            b"Max-Forwards" => return Known::MaxForwards,
+            b"Content-Length" => return Known::ContentLength,
+            b"Content-Type" => return Known::ContentType,
+            b"Contact" => return Known::Contact,
+            b"User-Agent" => return Known::UserAgent,
+            _ => {}
+        }
+        let is = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
+        let first = name.first().map_or(0, u8::to_ascii_lowercase);
+        match name.len() {
+            // The compact forms of these (RFC 3261 7.3.3).
+            1 => match first {
+                b't' => Known::To,
+                b'v' => Known::Via,
+                b'f' => Known::From,
+                b'i' => Known::CallId,
+                b'l' => Known::ContentLength,
+                b'c' => Known::ContentType,
+                b'm' => Known::Contact,
+                _ => Known::Other,
+            },
+            2 if first == b't' && is("To") => Known::To,
+            3 if first == b'v' && is("Via") => Known::Via,
+            4 if first == b'f' && is("From") => Known::From,
+            4 if first == b'c' && is("CSeq") => Known::CSeq,
+            7 if first == b'c' && is("Call-ID") => Known::CallId,
+            7 if first == b'c' && is("Contact") => Known::Contact,
+            10 if first == b'u' && is("User-Agent") => Known::UserAgent,
+            12 if first == b'm' && is("Max-Forwards") => Known::MaxForwards,
+            12 if first == b'c' && is("Content-Type") => Known::ContentType,
+            14 if first == b'c' && is("Content-Length") => Known::ContentLength,
+            _ => Known::Other,
+        }
+    }
+}
+
+/// A header name as lookups compare it: its kind, and for [`Known::Other`] its long form.
+#[derive(Clone, Copy)]
+struct Wanted<'a> {
+    kind: Known,
+    long: &'a str,
+}
+
+impl<'a> Wanted<'a> {
+    fn new(name: &'a str) -> Self {
+        Wanted {
+            kind: Known::of(name),
+            long: long_name(name),
+        }
+    }
+
+    /// `true` when field `s` of `buf` has this name.
+    fn matches(&self, buf: &str, s: &Span) -> bool {
+        if self.kind != Known::Other || s.kind != Known::Other {
+            return s.kind == self.kind;
+        }
+        long_name(buf.get(range(s.name)).unwrap_or_default()).eq_ignore_ascii_case(self.long)
+    }
 }
 
 /// Where one field's parts are in its list's buffer (`raw` empty: none).
@@ -220,6 +327,8 @@ struct Span {
     raw: (u32, u32),
     offset: u32,
     value_offset: u32,
+    /// The name's kind.
+    kind: Known,
 }
 
 fn range((a, b): (u32, u32)) -> Range<usize> {
@@ -288,6 +397,7 @@ impl Headers {
     /// (the decoder declines anything longer).
     pub(crate) fn push_span(
         &mut self,
+        kind: Known,
         name: Range<usize>,
         value: Range<usize>,
         raw: Option<Range<usize>>,
@@ -299,6 +409,7 @@ impl Headers {
             name: (name.start as u32, name.end as u32),
             value: (value.start as u32, value.end as u32),
             raw,
+            kind,
         });
     }
 
@@ -317,6 +428,7 @@ impl Headers {
             raw: (0, 0),
             offset: 0,
             value_offset: 0,
+            kind: Known::of(name),
         }
     }
 
@@ -328,6 +440,7 @@ impl Headers {
             raw: self.append(&f.raw),
             offset: pos(f.offset),
             value_offset: pos(f.value_offset),
+            kind: Known::of(&f.name),
         };
         self.fields.push(span);
     }
@@ -348,17 +461,10 @@ impl Headers {
         self.fields.get(i).map(|s| self.view(s))
     }
 
-    /// The name of a field (no view built: lookups compare names only).
-    fn name_of(&self, s: &Span) -> &str {
-        self.buf.get(range(s.name)).unwrap_or_default()
-    }
-
     /// The index of the first field with this name.
     pub fn position(&self, name: &str) -> Option<usize> {
-        let long = long_name(name);
-        self.fields
-            .iter()
-            .position(|s| long_name(self.name_of(s)).eq_ignore_ascii_case(long))
+        let want = Wanted::new(name);
+        self.fields.iter().position(|s| want.matches(&self.buf, s))
     }
 
     /// The first field with this name.
@@ -373,20 +479,20 @@ impl Headers {
 
     /// Every field with this name, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = Header<'a>> + 'a {
-        let long = long_name(name);
+        let want = Wanted::new(name);
         self.fields
             .iter()
-            .filter(move |s| long_name(self.name_of(s)).eq_ignore_ascii_case(long))
+            .filter(move |s| want.matches(&self.buf, s))
             .map(|s| self.view(s))
     }
 
     /// Every list element of every field with this name, with absolute offsets: the values of
     /// `Via: a, b` and a second `Via: c` are `a`, `b`, `c`.
     pub fn elements<'a>(&'a self, name: &str) -> Vec<(usize, &'a str)> {
-        let long = long_name(name);
+        let want = Wanted::new(name);
         self.fields
             .iter()
-            .filter(|s| long_name(self.name_of(s)).eq_ignore_ascii_case(long))
+            .filter(|s| want.matches(&self.buf, s))
             .flat_map(|s| self.view(s).elements())
             .collect()
     }
@@ -436,10 +542,10 @@ impl Headers {
         match self.position(name) {
             Some(i) => {
                 self.replace(i, name, value);
-                let long = long_name(name);
+                let want = Wanted::new(name);
                 let mut j = i + 1;
                 while j < self.fields.len() {
-                    if long_name(self.name_of(&self.fields[j])).eq_ignore_ascii_case(long) {
+                    if want.matches(&self.buf, &self.fields[j]) {
                         self.fields.remove(j);
                     } else {
                         j += 1;
@@ -453,11 +559,9 @@ impl Headers {
     /// Removes every field with this name; returns how many were removed.
     pub fn remove(&mut self, name: &str) -> usize {
         let before = self.fields.len();
-        let long = long_name(name);
+        let want = Wanted::new(name);
         let buf = &self.buf;
-        self.fields.retain(|s| {
-            !long_name(buf.get(range(s.name)).unwrap_or_default()).eq_ignore_ascii_case(long)
-        });
+        self.fields.retain(|s| !want.matches(buf, s));
         before - self.fields.len()
     }
 
@@ -471,6 +575,11 @@ impl Headers {
         for s in &mut self.fields {
             s.raw = (0, 0);
         }
+    }
+
+    /// Iterates over the fields with their names' kinds.
+    pub(crate) fn iter_known(&self) -> impl Iterator<Item = (Header<'_>, Known)> {
+        self.fields.iter().map(|s| (self.view(s), s.kind))
     }
 
     /// Iterates over the fields.
@@ -528,6 +637,87 @@ mod tests {
         assert_eq!(h.get_all("Via").count(), 1);
         assert_eq!(h.at(0).map(|f| f.value), Some("SIP/2.0/UDP z"));
         assert_eq!(h.at(1).map(|f| f.name), Some("Subject"));
+    }
+
+    /// Every spelling a lookup may meet: the kinds' names in several cases, every compact form
+    /// and its long name, names that look alike, the empty name.
+    fn spellings() -> Vec<String> {
+        let mut names: Vec<String> = [
+            "To",
+            "From",
+            "CSeq",
+            "Call-ID",
+            "Max-Forwards",
+            "Via",
+            "Content-Length",
+            "Content-Type",
+            "Contact",
+            "User-Agent",
+            "Tox",
+            "Contacts",
+            "Call-Info",
+            "",
+            "Cseq ",
+            "content-typ",
+            "Server",
+            "x-contact",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for (short, long) in COMPACT {
+            names.push(short.to_string());
+            names.push(long.to_string());
+        }
+        let cased: Vec<String> = names
+            .iter()
+            .flat_map(|n| [n.to_ascii_lowercase(), n.to_ascii_uppercase()])
+            .collect();
+        names.extend(cased);
+        names
+    }
+
+    #[test]
+    fn a_names_kind_agrees_with_same_name() {
+        let names = spellings();
+        for a in &names {
+            for b in &names {
+                let (ka, kb) = (Known::of(a), Known::of(b));
+                if ka != Known::Other || kb != Known::Other {
+                    assert_eq!(
+                        ka == kb,
+                        same_name(a, b),
+                        "{a:?} ({ka:?}) vs {b:?} ({kb:?})"
+                    );
+                }
+            }
+        }
+        assert_eq!(Known::of("m"), Known::Contact);
+        assert_eq!(Known::of("C"), Known::ContentType);
+        assert_eq!(Known::of("user-agent"), Known::UserAgent);
+        assert_eq!(Known::of("Subject"), Known::Other);
+    }
+
+    #[test]
+    fn lookup_finds_every_spelling_of_a_name() {
+        let names = spellings();
+        for (i, field) in names.iter().enumerate() {
+            let mut h = Headers::new();
+            h.push("Filler", "0");
+            h.push(field, "v");
+            for asked in &names {
+                let want = same_name(field, asked).then_some(1);
+                assert_eq!(
+                    h.position(asked),
+                    want,
+                    "field {field:?} asked as {asked:?} ({i})"
+                );
+                assert_eq!(
+                    h.get_all(asked).count(),
+                    usize::from(want.is_some()) + usize::from(same_name("Filler", asked))
+                );
+            }
+        }
     }
 
     #[test]

@@ -127,7 +127,11 @@ impl Message {
         if own.eq_ignore_ascii_case(essence) {
             return Some(Ok(self.body.clone()));
         }
-        if !own.to_ascii_lowercase().starts_with("multipart/") {
+        let multipart = own
+            .as_bytes()
+            .get(..10)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"multipart/"));
+        if !multipart {
             return None;
         }
         let mp = match crate::multipart::Multipart::parse_with_type(ct, &self.body) {

@@ -1,7 +1,7 @@
 //! SIP messages (RFC 3261 section 7): start line, header fields, body; lenient decoding of a
 //! whole datagram or of a stream prefix framed by Content-Length, and byte-exact re-encoding.
 
-use super::header::{Header, Headers};
+use super::header::{Header, Headers, Known};
 use super::method::Method;
 use super::status::StatusCode;
 use crate::text::{checked_line_end, is_token_char, scan_fields, utf8, ScanOptions};
@@ -136,7 +136,25 @@ impl Message {
 
     /// Offset of the body in the encoding (start line, headers and blank line before it).
     pub fn body_offset(&self) -> usize {
-        self.to_bytes().len() - self.body.len() - self.trailer.len()
+        // What `write_to` writes before the body, counted instead of written.
+        let start = match self.raw_start() {
+            Some(raw) => raw.len(),
+            None => {
+                let line = match &self.start {
+                    StartLine::Request(r) => {
+                        r.method.as_str().len() + r.uri.len() + r.version.len()
+                    }
+                    StartLine::Response(s) => {
+                        s.version.len()
+                            + s.code.0.checked_ilog10().map_or(1, |d| d as usize + 1)
+                            + s.reason.len()
+                    }
+                };
+                line + 4
+            }
+        };
+        let fields: usize = self.headers.iter().map(|h| h.encoded_len()).sum();
+        start + fields + self.raw_blank.as_deref().map_or(2, str::len)
     }
 
     /// Appends the encoding to `out`.
@@ -374,8 +392,7 @@ fn decode(
                 headers.push_raw(f);
             }
             let mut summary = Summary::default();
-            for (i, h) in headers.iter().enumerate() {
-                let kind = Known::of(h.name);
+            for (i, (h, kind)) in headers.iter_known().enumerate() {
                 summary.add(i, kind);
                 if kind == Known::ContentLength {
                     summary.length(h, limits)?;
@@ -614,72 +631,11 @@ fn version_finding(version: &str, offset: usize) -> Finding {
     }
 }
 
-/// Header names the decoder itself checks, resolved once per field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Known {
-    To,
-    From,
-    CSeq,
-    CallId,
-    MaxForwards,
-    Via,
-    ContentLength,
-    Other,
-}
-
-impl Known {
-    /// This kind's bit in [`Summary::present`].
-    fn bit(self) -> u8 {
-        1 << (self as u8)
-    }
-
-    /// Classifies a name as [`Header::is`] would match it (case-insensitive, compact forms).
-    fn of(name: &str) -> Known {
-        Known::of_bytes(name.as_bytes())
-    }
-
-    /// [`Known::of`] on the name's bytes.
-    fn of_bytes(name: &[u8]) -> Known {
-        // The usual spelling first, without case folding.
-        match name {
-            b"Via" => return Known::Via,
-            b"From" => return Known::From,
-            b"To" => return Known::To,
-            b"CSeq" => return Known::CSeq,
-            b"Call-ID" => return Known::CallId,
-            b"Max-Forwards" => return Known::MaxForwards,
-            b"Content-Length" => return Known::ContentLength,
-            _ => {}
-        }
-        let is = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
-        let first = name.first().map_or(0, u8::to_ascii_lowercase);
-        match name.len() {
-            // The compact forms of these (RFC 3261 7.3.3).
-            1 => match name[0].to_ascii_lowercase() {
-                b't' => Known::To,
-                b'v' => Known::Via,
-                b'f' => Known::From,
-                b'i' => Known::CallId,
-                b'l' => Known::ContentLength,
-                _ => Known::Other,
-            },
-            2 if first == b't' && is("To") => Known::To,
-            3 if first == b'v' && is("Via") => Known::Via,
-            4 if first == b'f' && is("From") => Known::From,
-            4 if first == b'c' && is("CSeq") => Known::CSeq,
-            7 if first == b'c' && is("Call-ID") => Known::CallId,
-            12 if first == b'm' && is("Max-Forwards") => Known::MaxForwards,
-            14 if first == b'c' && is("Content-Length") => Known::ContentLength,
-            _ => Known::Other,
-        }
-    }
-}
-
 /// What the decoder's own checks need from the header fields, gathered in one pass.
 #[derive(Default)]
 struct Summary {
     /// One bit per [`Known`] kind present.
-    present: u8,
+    present: u16,
     /// Index of the first CSeq, and whether there is another.
     cseq: Option<usize>,
     cseq_more: bool,
@@ -808,12 +764,13 @@ fn fast_head(buf: &[u8], next: usize, limits: &Limits) -> Option<FastHead> {
         let name_end = pos + name_len;
         let canonical = v == name_end + 2 && buf[name_end + 1] == b' ' && value_end == end;
         let i = headers.len();
+        let kind = Known::of_bytes(&line[..name_len]);
         headers.push_span(
+            kind,
             pos..name_end,
             v..value_end,
             (!canonical).then_some(pos..lf + 1),
         );
-        let kind = Known::of_bytes(&line[..name_len]);
         summary.add(i, kind);
         if kind == Known::ContentLength {
             *lengths.get_mut(n_lengths)? = i;
@@ -835,13 +792,29 @@ fn fast_head(buf: &[u8], next: usize, limits: &Limits) -> Option<FastHead> {
 /// The first two white-space separated words of a CSeq value (number and method); ASCII values
 /// are split the same way as `str::split_whitespace` does, without decoding characters.
 fn cseq_words(v: &str) -> (Option<&str>, Option<&str>) {
-    if v.is_ascii() && !v.contains('\x0b') {
-        let mut it = v.split_ascii_whitespace();
-        (it.next(), it.next())
-    } else {
-        let mut it = v.split_whitespace();
-        (it.next(), it.next())
+    // ASCII white space as `char::is_whitespace` has it (U+000B included).
+    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
+    let b = v.as_bytes();
+    let mut words = [None, None];
+    let mut i = 0;
+    for w in &mut words {
+        while i < b.len() && space(b[i]) {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && !space(b[i]) {
+            if !b[i].is_ascii() {
+                // Non-ASCII characters may be Unicode white space.
+                let mut it = v.split_whitespace();
+                return (it.next(), it.next());
+            }
+            i += 1;
+        }
+        if i > start {
+            *w = v.get(start..i);
+        }
     }
+    (words[0], words[1])
 }
 
 fn check_cseq(
@@ -890,7 +863,7 @@ fn check_cseq(
     Ok(())
 }
 
-fn check_mandatory(present: u8, start: &StartLine, offset: usize, findings: &mut Vec<Finding>) {
+fn check_mandatory(present: u16, start: &StartLine, offset: usize, findings: &mut Vec<Finding>) {
     let (names, rule): (&[(&str, Known)], &'static str) = match start {
         StartLine::Request(_) => (
             &[
@@ -1001,49 +974,54 @@ hello";
     #[case::unicode_space("3\u{3000}ACK")]
     #[case::one_word("5")]
     #[case::empty("")]
+    #[case::leading_unicode_space("\u{3000}3 ACK")]
+    #[case::unicode_after_two_words("3 ACK\u{85}x")]
+    #[case::non_ascii_word("3 \u{e9}A")]
+    #[case::spaces_only(" \t\x0b ")]
+    #[case::three_words("1 INVITE extra")]
     fn cseq_words_split_as_split_whitespace(#[case] v: &str) {
         let mut it = v.split_whitespace();
         assert_eq!(cseq_words(v), (it.next(), it.next()));
     }
 
-    #[test]
-    fn known_names_classify_as_header_lookup_matches_them() {
-        for name in [
-            "To",
-            "t",
-            "T",
-            "via",
-            "V",
-            "From",
-            "f",
-            "CSEQ",
-            "Call-ID",
-            "i",
-            "I",
-            "call-id",
-            "Max-Forwards",
-            "Content-Length",
-            "l",
-            "L",
-            "x",
-            "Contact",
-            "m",
-            "",
-        ] {
-            let want = [
-                ("To", Known::To),
-                ("Via", Known::Via),
-                ("From", Known::From),
-                ("CSeq", Known::CSeq),
-                ("Call-ID", Known::CallId),
-                ("Max-Forwards", Known::MaxForwards),
-                ("Content-Length", Known::ContentLength),
-            ]
-            .into_iter()
-            .find(|(n, _)| super::super::header::same_name(n, name))
-            .map_or(Known::Other, |(_, k)| k);
-            assert_eq!(Known::of(name), want, "{name:?}");
-        }
+    /// The body offset is counted, not encoded: it must agree with the encoding for decoded,
+    /// edited, canonicalized and built messages, requests and responses.
+    #[rstest]
+    #[case::decoded(Message::parse(INVITE).unwrap().value)]
+    #[case::odd_lines(Message::parse(
+        b"MESSAGE sip:b@x SIP/2.0\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\nt:<sip:b@x>\r\n\
+f: <sip:a@x>;tag=1\r\ni: c\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\nl: 2\r\n\r\nhi"
+    ).unwrap().value)]
+    #[case::lf_only(Message::parse(
+        b"SIP/2.0 200 OK\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nTo: <sip:b@x>\nFrom: <sip:a@x>;tag=1\n\
+Call-ID: c\nCSeq: 1 MESSAGE\nContent-Length: 0\n\n"
+    ).unwrap().value)]
+    #[case::edited({
+        let mut m = Message::parse(INVITE).unwrap().value;
+        m.headers.set("Via", "SIP/2.0/TCP other");
+        m.headers.push("Subject", "added");
+        m
+    })]
+    #[case::canonicalized({
+        let mut m = Message::parse(INVITE).unwrap().value;
+        m.canonicalize();
+        m
+    })]
+    #[case::built_request(Message::request(Method::Extension("FOO".into()), "sip:x@y").with_header("A", "b"))]
+    #[case::built_response(Message::response(StatusCode(488)).with_header("A", ""))]
+    #[case::one_digit_status(Message::response(StatusCode(0)))]
+    #[case::trailer({
+        let mut m = Message::parse(INVITE).unwrap().value;
+        m.trailer = b"\r\n".to_vec();
+        m
+    })]
+    fn body_offset_is_where_the_encoding_puts_the_body(#[case] m: Message) {
+        let bytes = m.to_bytes();
+        assert_eq!(
+            m.body_offset(),
+            bytes.len() - m.body.len() - m.trailer.len()
+        );
+        assert_eq!(&bytes[m.body_offset()..][..m.body.len()], m.body.as_slice());
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn user_agent(
     is_client: &dyn Fn(&TraceEntry) -> bool,
     strict: bool,
 ) -> Option<StepOutcome> {
-    let (requests, first) = user_agent_part(trace, is_client, strict);
+    let (requests, first) = user_agent_part(trace, is_client, strict, usize::MAX);
     match first {
         Some((_, failed)) => Some(failed),
         None => (requests > 0).then_some(StepOutcome::Passed),
@@ -45,11 +45,13 @@ pub fn user_agent(
 
 /// [`user_agent`] over a trace or a part of one (`cpmconf check` judges long captures a
 /// dialog at a time): how many requests it judged, and the first violation with its trace
-/// entry index.
+/// entry index when that index is below `before` (the earliest violation the caller already
+/// holds: a later one is not written up).
 pub fn user_agent_part(
     trace: &Trace,
     is_client: &dyn Fn(&TraceEntry) -> bool,
     strict: bool,
+    before: usize,
 ) -> (usize, Option<(usize, StepOutcome)>) {
     let Some(re) = product_token() else {
         return (0, None);
@@ -92,6 +94,9 @@ pub fn user_agent_part(
             .map(|h| h.value)
             .collect();
         if !ua.iter().any(|v| re.is_match(v)) {
+            if e.index >= before {
+                return (requests, None);
+            }
             let failed = StepOutcome::Failed {
                 findings: vec![Finding {
                     key: None,
