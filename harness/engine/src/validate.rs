@@ -9,7 +9,7 @@ use cpmconf_ut::command::Command;
 use crate::catalogue::Catalogue;
 use crate::diagnostic::{locate, Diagnostic};
 use crate::scenario::load::{load_file, LoadedScenario};
-use crate::scenario::model::{Expect, Given, GroupItem, Scenario, Send, Step, WaitFor};
+use crate::scenario::model::{Expect, Given, GroupItem, MsrpStart, Scenario, Send, Step, WaitFor};
 use crate::scenario::vars::{given_names, references, GENERATORS};
 
 /// Roots of `${...}` references the runner provides (client identity, simulated roles, run data),
@@ -556,6 +556,23 @@ impl Validator<'_> {
                 "`keep_on_cancel` goes with a provisional `status` (1xx) to an INVITE".into(),
             );
         }
+        let msrp_send = matches!(&s.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("SEND"));
+        for (key, set) in [
+            ("chunk_size:", s.chunk_size),
+            ("stop_after_chunks:", s.stop_after_chunks),
+        ] {
+            match set {
+                Some(_) if !msrp_send => self.err(
+                    key,
+                    format!("`{}` goes with `msrp: SEND`", key.trim_end_matches(':')),
+                ),
+                Some(0) => self.err(
+                    key,
+                    format!("`{}` must be at least 1", key.trim_end_matches(':')),
+                ),
+                _ => {}
+            }
+        }
         if s.again && !s.status.is_some_and(|st| (200..=299).contains(&st)) {
             self.err(
                 "again:",
@@ -877,6 +894,16 @@ mod tests {
         "  - expect: { sip: INVITE, save: m }\n  - send: { as: cf, status: 486, answers: m, again: true }\n",
         "s.yaml:9:",
         "`again` goes with a 2xx `status`"
+    )]
+    #[case(
+        "  - expect: { sip: INVITE, save: m }\n  - send: { as: cf, status: 200, answers: m, chunk_size: 16 }\n",
+        "s.yaml:9:",
+        "`chunk_size` goes with `msrp: SEND`"
+    )]
+    #[case(
+        "  - expect: { sip: INVITE, save: m }\n  - send: { as: bob, msrp: SEND, in_dialog: m, body: { content-type: text/plain, text: x }, stop_after_chunks: 0 }\n",
+        "s.yaml:9:",
+        "`stop_after_chunks` must be at least 1"
     )]
     #[case(
         "  - send: { as: cf, sip: INVITE, status: 200, answers: last_sent }\n",

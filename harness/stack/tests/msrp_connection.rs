@@ -247,6 +247,49 @@ async fn aborted_message_is_reported_as_aborted() {
 }
 
 #[tokio::test]
+async fn a_stopped_message_leaves_its_receiver_with_the_chunks_sent_and_nothing_more() {
+    let mut p = pair_with(None, |c, passive| c.emit_frames = passive)
+        .await
+        .expect("bind");
+    let body = pattern(10_000);
+    let opts = SendOptions {
+        chunk_size: 2048,
+        stop_after_chunks: Some(2),
+        ..SendOptions::default()
+    };
+    let id =
+        p.a.send_message("text/plain", body, opts)
+            .await
+            .expect("send");
+    // A second message behind it: once it arrives, everything of the first is in.
+    p.a.send_message("text/plain", b"after".to_vec(), SendOptions::default())
+        .await
+        .expect("send");
+    let got = until(&mut p.b, is_message).await;
+    let chunks: Vec<(String, char)> = got
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::Frame(m) if m.message_id() == Some(id.as_str()) => Some((
+                m.header("Byte-Range").unwrap_or_default().to_owned(),
+                m.flag.as_char(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        chunks,
+        vec![
+            ("1-2048/10000".to_owned(), '+'),
+            ("2049-4096/10000".to_owned(), '+')
+        ]
+    );
+    assert!(!got
+        .iter()
+        .any(|e| matches!(e, SessionEvent::Aborted { .. })));
+    assert!(matches!(got.last(), Some(SessionEvent::Message { body, .. }) if body == b"after"));
+}
+
+#[tokio::test]
 async fn resume_sends_only_the_missing_bytes_with_their_byte_range() {
     let mut p = pair_with(None, |c, passive| c.emit_frames = passive)
         .await

@@ -282,9 +282,14 @@ async fn send_msrp(
             return Err(other("an MSRP SEND needs a `cpim` or `body`"));
         }
     };
-    ctx.net
-        .send_msrp(session, &ct, bytes, SendOptions::default())
-        .await?;
+    let mut opts = SendOptions {
+        stop_after_chunks: s.stop_after_chunks,
+        ..SendOptions::default()
+    };
+    if let Some(n) = s.chunk_size {
+        opts.chunk_size = n;
+    }
+    ctx.net.send_msrp(session, &ct, bytes, opts).await?;
     Ok(())
 }
 

@@ -182,6 +182,15 @@ pub struct Send {
     /// An MSRP request method or response status.
     #[serde(default)]
     pub msrp: Option<MsrpStart>,
+    /// With `msrp: SEND`: the largest body per SEND chunk, in bytes (default 2048); the role
+    /// sends the message in chunks with their Byte-Range (RFC 4975 7.1, 9).
+    #[serde(default)]
+    pub chunk_size: Option<usize>,
+    /// With `msrp: SEND`: the role sends only this many chunks and stops, the message
+    /// unfinished (the last chunk sent ends with `+`; no `$`, no `#`), as when the sender's
+    /// side is lost mid-transfer (CR 7.4.5 "interrupted").
+    #[serde(default)]
+    pub stop_after_chunks: Option<usize>,
     /// The saved request this response answers (or `last_received`).
     #[serde(default)]
     pub answers: Option<String>,

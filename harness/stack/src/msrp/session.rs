@@ -77,6 +77,10 @@ pub struct SendOptions {
     /// Scripted abort: after this many chunks, the next chunk goes out with the `#` flag and
     /// the message ends there (RFC 4975 7.1.1 / 7.1.5).
     pub abort_after_chunks: Option<usize>,
+    /// Scripted interruption: after this many chunks the sender stops, the message unfinished
+    /// (its last chunk went out with `+`; no further chunk, no `#`), as when the sender's side
+    /// is lost mid-transfer (CR 7.4.5 "interrupted").
+    pub stop_after_chunks: Option<usize>,
     /// Further header fields put on every chunk.
     pub extra_headers: Vec<(String, String)>,
     /// Pacing: at most this many chunks of the message wait for their transaction responses
@@ -96,6 +100,7 @@ impl Default for SendOptions {
             message_id: None,
             byte_range_start: 1,
             abort_after_chunks: None,
+            stop_after_chunks: None,
             extra_headers: Vec::new(),
             window: None,
         }
@@ -524,7 +529,11 @@ impl MsrpSession {
         out.next = end;
         if last {
             self.sent_ids.insert(out.message_id.clone());
-        } else {
+        } else if out
+            .opts
+            .stop_after_chunks
+            .is_none_or(|k| out.chunks_sent < k)
+        {
             self.outgoing.insert(i, out);
         }
         Some(msg.to_bytes())
