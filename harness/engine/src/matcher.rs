@@ -52,6 +52,9 @@ pub fn is_candidate(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<boo
     if is_connection_opener(obs) && about_content(e) {
         return Ok(false);
     }
+    if e.last_chunk && !completes_message(obs) {
+        return Ok(false);
+    }
     Ok(start_findings(e, obs).is_empty() && correlation_findings(e, obs, env)?.is_empty())
 }
 
@@ -62,7 +65,14 @@ pub fn about_content(e: &Expect) -> bool {
         || e.body.is_some()
         || e.xml.is_some()
         || e.byte_range.is_some()
+        || e.last_chunk
         || e.cpim_from_device.is_some()
+}
+
+/// An MSRP request chunk that ends its message: end-line flag `$` (RFC 4975 7.1.1; a one-chunk
+/// message is its own last chunk).
+pub fn completes_message(obs: Observed<'_>) -> bool {
+    matches!(obs, Observed::Msrp(m) if m.is_request() && m.flag == cpmconf_codec::msrp::Flag::Complete)
 }
 
 /// An MSRP SEND without a body: the active endpoint's first request on a new connection
@@ -1987,6 +1997,27 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
         assert!(!is_candidate(&e, Observed::Msrp(&opener), &env()).unwrap());
         let c = chunk("1-2048/6000", 2048, '+');
         assert!(is_candidate(&e, Observed::Msrp(&c), &env()).unwrap());
+    }
+
+    /// `last_chunk`: only the chunk that ends its message is a candidate, whatever size the
+    /// client cuts; neither the opener nor a `+` or `#` chunk is.
+    #[rstest]
+    #[case::one_chunk("1-2000/2000", 2000, '$', true)]
+    #[case::small_chunks_first("1-1024/2000", 1024, '+', false)]
+    #[case::small_chunks_last("1025-2000/2000", 976, '$', true)]
+    #[case::unknown_total_last("1025-2000/*", 976, '$', true)]
+    #[case::aborted("1025-2000/2000", 976, '#', false)]
+    fn only_the_chunk_that_ends_its_message_is_a_last_chunk_candidate(
+        #[case] range: &str,
+        #[case] len: usize,
+        #[case] flag: char,
+        #[case] candidate: bool,
+    ) {
+        let e = expect("{ msrp: SEND, last_chunk: true }");
+        let c = chunk(range, len, flag);
+        assert_eq!(is_candidate(&e, Observed::Msrp(&c), &env()).unwrap(), candidate);
+        let opener = msrp::Message::parse(b"MSRP t0 SEND\r\nTo-Path: msrp://127.0.0.1:7394/s1;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/s2;tcp\r\nMessage-ID: x0\r\nByte-Range: 1-0/0\r\n\r\n-------t0$\r\n").unwrap().value;
+        assert!(!is_candidate(&e, Observed::Msrp(&opener), &env()).unwrap());
     }
 
     /// A resume offer with `range` as its a=file-range (none when empty).

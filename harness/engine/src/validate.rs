@@ -651,6 +651,14 @@ impl Validator<'_> {
                 "`expect_none` cannot `save`: nothing is matched".into(),
             );
         }
+        if e.last_chunk
+            && !matches!(&e.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("SEND"))
+        {
+            self.err(
+                "last_chunk:",
+                "`last_chunk` goes with `msrp: SEND` (the chunk that completes a message)".into(),
+            );
+        }
         for id in &e.verifies {
             self.requirement(id, "verifies");
         }
@@ -894,6 +902,11 @@ mod tests {
         "  - expect: { sip: INVITE, save: m }\n  - send: { as: cf, status: 486, answers: m, again: true }\n",
         "s.yaml:9:",
         "`again` goes with a 2xx `status`"
+    )]
+    #[case(
+        "  - expect: { sip: MESSAGE, last_chunk: true }\n",
+        "s.yaml:8:",
+        "`last_chunk` goes with `msrp: SEND`"
     )]
     #[case(
         "  - expect: { sip: INVITE, save: m }\n  - send: { as: cf, status: 200, answers: m, chunk_size: 16 }\n",

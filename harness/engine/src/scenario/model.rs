@@ -465,6 +465,10 @@ pub struct Expect {
     /// The Byte-Range of an MSRP chunk, compared as numbers (RFC 4975 9).
     #[serde(default)]
     pub byte_range: Option<ByteRangeExpect>,
+    /// With `msrp: SEND`: only the chunk that completes its message (end-line flag `$`) is a
+    /// candidate; the chunks before it, however the client cuts the message, are left alone.
+    #[serde(default)]
+    pub last_chunk: bool,
     /// The saved MSRP chunk of an interrupted transfer: the message's SDP `a=file-range` must
     /// resume it (CR 7.4.5): start between (the last byte of the prefix the simulated role
     /// acknowledged with 2xx) + 1 and (the last byte it received) + 1, stop the message's size
