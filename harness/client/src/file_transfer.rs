@@ -21,7 +21,6 @@ use sha2::{Digest, Sha256};
 
 use crate::core::Core;
 use crate::imdn::{decode_payload, Payload};
-use crate::large_message::CHUNK;
 use crate::media::MediaCmd;
 use crate::session_setup::{contact_instance, remote_media};
 use crate::state::{FileRecord, Session, SessionKind};
@@ -161,7 +160,8 @@ impl Core {
             return;
         };
         let remaining = (rec.size + 1).saturating_sub(start) as usize;
-        let mut chunks = remaining.div_ceil(CHUNK).max(1);
+        let chunk = self.chunk_size();
+        let mut chunks = remaining.div_ceil(chunk).max(1);
         let id = self.ids.token(12);
         let mut body = rec.content.clone();
         let mut ct = rec.content_type.clone();
@@ -199,7 +199,7 @@ impl Core {
                 .body(body.get(skip..).unwrap_or_default().to_vec())
                 .build()
                 .to_bytes();
-            chunks = msg.len().div_ceil(CHUNK).max(1);
+            chunks = msg.len().div_ceil(chunk).max(1);
             body = vec![0; skip];
             body.extend_from_slice(&msg);
             ct = "message/cpim".into();
@@ -212,7 +212,7 @@ impl Core {
             content_type: ct,
             body,
             opts: SendOptions {
-                chunk_size: CHUNK,
+                chunk_size: chunk,
                 message_id: Some(id),
                 byte_range_start: start,
                 // Paced: the user's abort (7.4.3) finds the file still unsent in part.
@@ -240,8 +240,9 @@ impl Core {
         let outgoing = s.outgoing;
         let transfer = s.transfer.clone();
         // 7.4.5: track how much was sent.
+        let chunk = self.chunk_size();
         if let Some(rec) = transfer.as_ref().and_then(|t| self.files.get_mut(t)) {
-            let sent = (start.saturating_sub(1) + (seen * CHUNK) as u64).min(rec.size);
+            let sent = (start.saturating_sub(1) + (seen * chunk) as u64).min(rec.size);
             if !self.faults.has("7.4.5/track-transferred-bytes") {
                 rec.bytes_done = sent;
             }

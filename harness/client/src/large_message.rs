@@ -7,7 +7,7 @@ use cpmconf_codec::sdp::{chat_offer, Direction};
 use cpmconf_codec::sip::{icsi, Method};
 use cpmconf_stack::msrp::SendOptions;
 use cpmconf_stack::sip::ServerTx;
-use cpmconf_ut::{Event, SessionInvited, SessionKind as UtKind};
+use cpmconf_ut::{Event, Quirk, SessionInvited, SessionKind as UtKind};
 
 use crate::core::Core;
 use crate::media::MediaCmd;
@@ -15,9 +15,19 @@ use crate::session_setup::remote_media;
 use crate::state::{Session, SessionKind};
 
 /// Chunk size of our MSRP SENDs.
-pub(crate) const CHUNK: usize = 2048;
+const CHUNK: usize = 2048;
 
 impl Core {
+    /// The body size per MSRP SEND chunk of the messages the client sends (files, Large
+    /// Message Mode): 2048 bytes, 1024 with the `msrp-chunks-1024` quirk.
+    pub(crate) fn chunk_size(&self) -> usize {
+        if self.cfg.quirk(Quirk::MsrpChunks1024) {
+            1024
+        } else {
+            CHUNK
+        }
+    }
+
     /// Sends a Large Message Mode message (clause 7 / 7.2.1.2); returns its IMDN Message-ID.
     pub fn send_large(&mut self, to: &str, body: &[u8], dispositions: &[&str]) -> String {
         let (cpim, id) = self.cpim_message(to, "text/plain", body, dispositions);
@@ -61,7 +71,8 @@ impl Core {
         };
         let Some(m) = s.media.clone() else { return };
         let id = self.ids.token(12);
-        let chunks = body.len().div_ceil(CHUNK).max(1);
+        let chunk = self.chunk_size();
+        let chunks = body.len().div_ceil(chunk).max(1);
         if let Some(s) = self.sessions.get_mut(handle) {
             s.file_msg = Some((id.clone(), chunks));
         }
@@ -69,7 +80,7 @@ impl Core {
             content_type: "message/cpim".into(),
             body,
             opts: SendOptions {
-                chunk_size: CHUNK,
+                chunk_size: chunk,
                 message_id: Some(id),
                 ..Default::default()
             },

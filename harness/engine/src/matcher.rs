@@ -2015,7 +2015,10 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
     ) {
         let e = expect("{ msrp: SEND, last_chunk: true }");
         let c = chunk(range, len, flag);
-        assert_eq!(is_candidate(&e, Observed::Msrp(&c), &env()).unwrap(), candidate);
+        assert_eq!(
+            is_candidate(&e, Observed::Msrp(&c), &env()).unwrap(),
+            candidate
+        );
         let opener = msrp::Message::parse(b"MSRP t0 SEND\r\nTo-Path: msrp://127.0.0.1:7394/s1;tcp\r\nFrom-Path: msrp://127.0.0.1:7000/s2;tcp\r\nMessage-ID: x0\r\nByte-Range: 1-0/0\r\n\r\n-------t0$\r\n").unwrap().value;
         assert!(!is_candidate(&e, Observed::Msrp(&opener), &env()).unwrap());
     }

@@ -556,7 +556,8 @@ impl Validator<'_> {
                 "`keep_on_cancel` goes with a provisional `status` (1xx) to an INVITE".into(),
             );
         }
-        let msrp_send = matches!(&s.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("SEND"));
+        let msrp_send =
+            matches!(&s.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("SEND"));
         for (key, set) in [
             ("chunk_size:", s.chunk_size),
             ("stop_after_chunks:", s.stop_after_chunks),

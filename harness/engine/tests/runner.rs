@@ -587,6 +587,17 @@ async fn the_cpim_from_device_id_is_judged_under_the_profiles_reading(
     "7.3.1.3/predefined-group-new-conversation.yaml",
     None
 )]
+// RFC 4975 leaves the chunk size to the sender: a client cutting its files and large messages
+// in 1024-byte chunks earns the same passes (the BYE after the last chunk, the resume point it
+// tracked, the large message's Byte-Range).
+#[case::msrp_chunks_1024_bye("msrp-chunks-1024", "7.4.3/sender-bye-on-completion.yaml", None)]
+#[case::msrp_chunks_1024_resume(
+    "msrp-chunks-1024",
+    "7.4.5.1/resume-sender-after-partial-ack.yaml",
+    None
+)]
+#[case::msrp_chunks_1024_abort("msrp-chunks-1024", "7.4.3/sender-abort-bye.yaml", None)]
+#[case::msrp_chunks_1024_large("msrp-chunks-1024", "7/large-message-sent.yaml", None)]
 // 7.4.2 item 2 a: the user chooses which pushed file to take.
 #[case::accepts_files_without_asking(
     "accepts-files-without-asking",

@@ -114,6 +114,10 @@ pub enum Quirk {
     /// (wrong: RFC 3261 13.2.2.4, an ACK for each 2xx received).
     #[serde(rename = "acks-first-2xx-only")]
     AcksFirst2xxOnly,
+    /// Cuts the MSRP messages it sends (files, Large Message Mode) into 1024-byte chunks
+    /// instead of 2048 (allowed: RFC 4975 leaves the chunk size to the sender).
+    #[serde(rename = "msrp-chunks-1024")]
+    MsrpChunks1024,
 }
 
 impl ReferenceSettings {
