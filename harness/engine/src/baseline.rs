@@ -55,6 +55,13 @@ pub const AUTH_REALM: &str = "rfc3261/22.4-credentials-realm";
 /// The credentials' response is the digest of the provisioned password under the named
 /// algorithm (RFC 3261 22.4, RFC 2617 3.2.2).
 pub const AUTH_RESPONSE: &str = "rfc3261/22.4-credentials-response";
+/// With a `qop`, the credentials count the requests sent with their nonce: `nc` is there, the
+/// first request with a nonce counts 00000001 or more, and each later one more than the one
+/// before (RFC 2617 3.2.2: "the hexadecimal count of the number of requests (including the
+/// current request) that the client has sent with the nonce value in this request"; a count
+/// seen twice is a replay, RFC 7616 3.4). Above the expected count is not a fault: the client
+/// may have used the nonce where this capture does not see it.
+pub const NONCE_COUNT: &str = "rfc2617/3.2.2-nonce-count";
 /// The Contact of a dialog-creating request is the contact the client registered (3GPP TS 24.229
 /// 5.1.2A.1.1 / 5.1.3.1; RFC 3261 8.1.1.8: a URI at which the UA can be reached).
 pub const CONTACT_REGISTERED: &str = "rfc3261/8.1.1.8-contact-registered";
@@ -70,6 +77,7 @@ pub const RULES: &[(&str, RuleStrength)] = &[
     (AUTH_ALGORITHM, RuleStrength::Must),
     (AUTH_REALM, RuleStrength::Must),
     (AUTH_RESPONSE, RuleStrength::Must),
+    (NONCE_COUNT, RuleStrength::Must),
     (CONTACT_REGISTERED, RuleStrength::Must),
 ];
 
@@ -565,6 +573,9 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
         })
         .collect();
     let mut work = Vec::new();
+    // Per (proxy, nonce): the last count and the transaction (Via branch, CSeq) that sent it.
+    let mut counts: BTreeMap<(bool, String), (u64, String)> = BTreeMap::new();
+    let mut count_findings = Vec::new();
     for (e, m) in cx.sip_of(true) {
         if !m.is_request() {
             continue;
@@ -573,6 +584,44 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
             let Ok(Some(cr)) = m.credentials(proxy) else {
                 continue;
             };
+            if cr.qop.is_some() {
+                // A retransmission repeats its request, count included: one count per transaction.
+                let tx = format!(
+                    "{} {}",
+                    m.header("Via").unwrap_or_default(),
+                    m.header("CSeq").unwrap_or_default()
+                );
+                let key = (proxy, cr.nonce.clone());
+                let last = counts.get(&key).cloned();
+                if last.as_ref().is_none_or(|(_, t)| *t != tx) {
+                    let nc = cr
+                        .nc
+                        .as_deref()
+                        .and_then(|v| u64::from_str_radix(v, 16).ok().map(|n| (v, n)));
+                    let floor = last.as_ref().map_or(0, |(n, _)| *n);
+                    let wrong = match nc {
+                        None => Some((
+                            "a nonce count (`nc`, 8 hex digits) with `qop`".to_string(),
+                            cr.nc.clone().unwrap_or_else(|| "(absent)".into()),
+                        )),
+                        Some((v, n)) if n <= floor => Some((
+                            match last {
+                                Some((prev, _)) => format!(
+                                    "above {prev:08x}, the count of the request before with this nonce"
+                                ),
+                                None => "00000001 or above for the first request with this nonce"
+                                    .to_string(),
+                            },
+                            v.to_string(),
+                        )),
+                        Some(_) => None,
+                    };
+                    if let Some((_, n)) = nc {
+                        counts.insert(key, (n.max(floor), tx));
+                    }
+                    count_findings.push((e.index, wrong));
+                }
+            }
             let ch = challenges
                 .iter()
                 .rev()
@@ -592,6 +641,19 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
                     m.body.clone(),
                 ));
             }
+        }
+    }
+    for (i, wrong) in count_findings {
+        cx.checked(NONCE_COUNT);
+        if let Some((expected, seen)) = wrong {
+            let e = cx.entry(i).clone();
+            cx.fail(
+                NONCE_COUNT,
+                &e,
+                "nonce count of the credentials".into(),
+                &expected,
+                seen,
+            );
         }
     }
     for (i, c, cr, method, body) in work {

@@ -233,6 +233,42 @@ fn auth(
     ]
 }
 
+/// [`auth`] (nonce count 1) followed by `more`: REGISTER refreshes with the same nonce and these
+/// counts (the last one a retransmission of the one before when `retransmit`).
+fn auth_counts(first: u32, more: &[u32], retransmit: bool) -> Vec<Step> {
+    let mut v = auth("MD5", Some("MD5"), "MD5", "cpm.test", PASSWORD);
+    let c = Challenge::new("cpm.test", "n0nce", "MD5");
+    let count = |nc: u32| {
+        Credentials::answer(&c, "alice", PASSWORD, "REGISTER", "sip:cpm.test", "cn", nc).unwrap()
+    };
+    if first != 1 {
+        let old = format!("Authorization: {}", count(1));
+        v[2].1 = v[2]
+            .1
+            .replace(&old, &format!("Authorization: {}", count(first)));
+    }
+    for (i, nc) in more.iter().enumerate() {
+        let n = if retransmit && i + 1 == more.len() {
+            i + 2
+        } else {
+            i + 3
+        } as u32;
+        let req = request(
+            "REGISTER",
+            n,
+            ("a", ""),
+            &format!(
+                "Contact: <sip:alice@{CLIENT}>\r\nAuthorization: {}\r\n",
+                count(*nc)
+            ),
+            "",
+        )
+        .replace("REGISTER sip:bob@cpm.test", "REGISTER sip:cpm.test");
+        v.push((true, req));
+    }
+    v
+}
+
 fn contact(invite_contact: &str) -> Vec<Step> {
     let via = format!("Via: SIP/2.0/UDP {CLIENT};branch=z9hG4bKREGISTER1\r\n");
     vec![
@@ -342,6 +378,9 @@ fn codec(body_eol: &str) -> Vec<Step> {
     auth("MD5", Some("MD5"), "MD5", "cpm.test", PASSWORD),
     auth("MD5", Some("MD5"), "MD5", "other.test", PASSWORD)
 )]
+#[case::nonce_count_first(NONCE_COUNT, auth_counts(1, &[], false), auth_counts(0, &[], false))]
+#[case::nonce_count_replayed(NONCE_COUNT, auth_counts(1, &[2], false), auth_counts(1, &[1], false))]
+#[case::nonce_count_backwards(NONCE_COUNT, auth_counts(1, &[3, 4], false), auth_counts(1, &[3, 2], false))]
 #[case::contact_registered(
     CONTACT_REGISTERED,
     contact("sip:alice@127.0.0.1:5070"),
@@ -378,6 +417,22 @@ fn each_rule_passes_and_fails(
     let want = if rule == ACK_NON_2XX { 1 } else { last_client };
     assert_eq!(f.entry, want, "{f:#?}");
     assert!(f.what.contains(&format!("trace entry {want}")), "{f:#?}");
+}
+
+/// A count above the expected one passes (the nonce may have been used where the capture does
+/// not see), and a retransmission repeats its count without being a replay.
+#[rstest]
+#[case::skipped_ahead(auth_counts(5, &[9], false))]
+#[case::retransmitted(auth_counts(1, &[2, 2], true))]
+fn nonce_counts_that_are_not_replays_pass(#[case] steps: Vec<Step>) {
+    let r = judge(&steps);
+    assert!(r.checked.contains_key(NONCE_COUNT), "{r:?}");
+    let hits: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == NONCE_COUNT)
+        .collect();
+    assert!(hits.is_empty(), "{hits:#?}");
 }
 
 #[test]
