@@ -251,6 +251,7 @@ impl Known {
     }
 
     /// [`Known::of`] on the name's bytes.
+    #[inline]
     pub(crate) fn of_bytes(name: &[u8]) -> Known {
         // The usual spelling first, without case folding.
         match name {

@@ -537,10 +537,7 @@ fn parse_start_line(
         }));
     }
     // Request-Line = Method SP Request-URI SP SIP-Version CRLF
-    let mut words = line.split_whitespace();
-    let (Some(method), Some(uri), Some(version), None) =
-        (words.next(), words.next(), words.next(), words.next())
-    else {
+    let [Some(method), Some(uri), Some(version), None] = first_words::<4>(line) else {
         let expected = if line.split_whitespace().count() > 3 {
             "Method SP Request-URI SP SIP-Version, with no whitespace inside the Request-URI"
         } else {
@@ -789,32 +786,27 @@ fn fast_head(buf: &[u8], next: usize, limits: &Limits) -> Option<FastHead> {
     })
 }
 
-/// The first two white-space separated words of a CSeq value (number and method); ASCII values
-/// are split the same way as `str::split_whitespace` does, without decoding characters.
-fn cseq_words(v: &str) -> (Option<&str>, Option<&str>) {
-    // ASCII white space as `char::is_whitespace` has it (U+000B included).
-    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
-    let b = v.as_bytes();
-    let mut words = [None, None];
-    let mut i = 0;
-    for w in &mut words {
-        while i < b.len() && space(b[i]) {
-            i += 1;
+/// The first `N` white-space separated words of `v`, as `str::split_whitespace` splits them;
+/// an ASCII value without U+000B (the one ASCII character `char::is_whitespace` takes and
+/// `u8::is_ascii_whitespace` does not) is split byte by byte, without decoding characters.
+fn first_words<const N: usize>(v: &str) -> [Option<&str>; N] {
+    let mut out = [None; N];
+    if v.is_ascii() && !v.as_bytes().contains(&0x0b) {
+        for (o, w) in out.iter_mut().zip(v.split_ascii_whitespace()) {
+            *o = Some(w);
         }
-        let start = i;
-        while i < b.len() && !space(b[i]) {
-            if !b[i].is_ascii() {
-                // Non-ASCII characters may be Unicode white space.
-                let mut it = v.split_whitespace();
-                return (it.next(), it.next());
-            }
-            i += 1;
-        }
-        if i > start {
-            *w = v.get(start..i);
+    } else {
+        for (o, w) in out.iter_mut().zip(v.split_whitespace()) {
+            *o = Some(w);
         }
     }
-    (words[0], words[1])
+    out
+}
+
+/// The first two white-space separated words of a CSeq value (number and method).
+fn cseq_words(v: &str) -> (Option<&str>, Option<&str>) {
+    let [number, method] = first_words(v);
+    (number, method)
 }
 
 fn check_cseq(
@@ -979,9 +971,17 @@ hello";
     #[case::non_ascii_word("3 \u{e9}A")]
     #[case::spaces_only(" \t\x0b ")]
     #[case::three_words("1 INVITE extra")]
+    #[case::request_line("INVITE sip:b@x SIP/2.0")]
+    #[case::request_line_tab("INVITE\tsip:b@x  SIP/2.0 extra")]
+    #[case::request_line_nbsp("INVITE sip:b@x\u{a0}SIP/2.0")]
     fn cseq_words_split_as_split_whitespace(#[case] v: &str) {
         let mut it = v.split_whitespace();
         assert_eq!(cseq_words(v), (it.next(), it.next()));
+        let mut it = v.split_whitespace();
+        assert_eq!(
+            first_words::<4>(v),
+            [it.next(), it.next(), it.next(), it.next()]
+        );
     }
 
     /// The body offset is counted, not encoded: it must agree with the encoding for decoded,
