@@ -283,6 +283,7 @@ impl Core {
         if s.kind != SessionKind::FileIn || !frame.is_request() {
             return;
         }
+        let resumed = s.resume_start > 1;
         let Some(t) = s.transfer.clone() else { return };
         let Some(rec) = self.files.get_mut(&t) else {
             return;
@@ -302,6 +303,19 @@ impl Core {
             if !self.faults.has("7.4.5/track-transferred-bytes") {
                 rec.bytes_done = rec.content.len() as u64;
             }
+        }
+        // A resumed transfer (RFC 5547 9): the message carries only the bytes from the resume
+        // point, which the MSRP layer cannot put together alone (it never saw the first ones);
+        // the file is complete when its last chunk brings what was kept up to the size.
+        let complete = resumed
+            && start > 1
+            && frame.flag == cpmconf_codec::msrp::Flag::Complete
+            && !rec.completed
+            && rec.content.len() as u64 == rec.size;
+        if complete {
+            let content = rec.content.clone();
+            let ct = frame.content_type().unwrap_or("").to_owned();
+            self.on_file_content(handle, &ct, &content);
         }
     }
 

@@ -561,6 +561,11 @@ impl Validator<'_> {
         for (key, set) in [
             ("chunk_size:", s.chunk_size),
             ("stop_after_chunks:", s.stop_after_chunks),
+            (
+                "from_byte:",
+                s.from_byte
+                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            ),
         ] {
             match set {
                 Some(_) if !msrp_send => self.err(
@@ -913,6 +918,11 @@ mod tests {
         "  - expect: { sip: INVITE, save: m }\n  - send: { as: cf, status: 200, answers: m, chunk_size: 16 }\n",
         "s.yaml:9:",
         "`chunk_size` goes with `msrp: SEND`"
+    )]
+    #[case(
+        "  - expect: { sip: INVITE, save: m }\n  - send: { as: bob, msrp: SEND, in_dialog: m, body: { content-type: text/plain, text: x }, from_byte: 0 }\n",
+        "s.yaml:9:",
+        "`from_byte` must be at least 1"
     )]
     #[case(
         "  - expect: { sip: INVITE, save: m }\n  - send: { as: bob, msrp: SEND, in_dialog: m, body: { content-type: text/plain, text: x }, stop_after_chunks: 0 }\n",

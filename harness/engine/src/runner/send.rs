@@ -284,6 +284,7 @@ async fn send_msrp(
     };
     let mut opts = SendOptions {
         stop_after_chunks: s.stop_after_chunks,
+        byte_range_start: s.from_byte.unwrap_or(1),
         ..SendOptions::default()
     };
     if let Some(n) = s.chunk_size {

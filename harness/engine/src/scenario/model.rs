@@ -191,6 +191,11 @@ pub struct Send {
     /// side is lost mid-transfer (CR 7.4.5 "interrupted").
     #[serde(default)]
     pub stop_after_chunks: Option<usize>,
+    /// With `msrp: SEND`: the body is the whole message, and the role sends it from this byte
+    /// on (1-based), each chunk with its Byte-Range in the whole (`17-32/32`), as the sender of a
+    /// resumed file transfer does (RFC 5547 9, CR 7.4.5.1 item 5).
+    #[serde(default)]
+    pub from_byte: Option<u64>,
     /// The saved request this response answers (or `last_received`).
     #[serde(default)]
     pub answers: Option<String>,
