@@ -9,7 +9,7 @@ use cpmconf_ut::command::Command;
 use crate::catalogue::Catalogue;
 use crate::diagnostic::{locate, Diagnostic};
 use crate::scenario::load::{load_file, LoadedScenario};
-use crate::scenario::model::{Expect, Given, GroupItem, MsrpStart, Scenario, Send, Step, WaitFor};
+use crate::scenario::model::{Expect, Given, GroupItem, Scenario, Send, Step, WaitFor};
 use crate::scenario::vars::{given_names, references, GENERATORS};
 
 /// Roots of `${...}` references the runner provides (client identity, simulated roles, run data),
@@ -556,16 +556,11 @@ impl Validator<'_> {
                 "`keep_on_cancel` goes with a provisional `status` (1xx) to an INVITE".into(),
             );
         }
-        let msrp_send =
-            matches!(&s.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("SEND"));
+        let msrp_send = s.msrp.as_ref().is_some_and(|m| m.is_method("SEND"));
         for (key, set) in [
             ("chunk_size:", s.chunk_size),
             ("stop_after_chunks:", s.stop_after_chunks),
-            (
-                "from_byte:",
-                s.from_byte
-                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
-            ),
+            ("from_byte:", s.from_byte),
         ] {
             match set {
                 Some(_) if !msrp_send => self.err(
@@ -657,9 +652,7 @@ impl Validator<'_> {
                 "`expect_none` cannot `save`: nothing is matched".into(),
             );
         }
-        if e.last_chunk
-            && !matches!(&e.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("SEND"))
-        {
+        if e.last_chunk && !e.msrp.as_ref().is_some_and(|m| m.is_method("SEND")) {
             self.err(
                 "last_chunk:",
                 "`last_chunk` goes with `msrp: SEND` (the chunk that completes a message)".into(),

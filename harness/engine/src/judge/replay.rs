@@ -352,7 +352,7 @@ fn sends(s: &Send, o: &ObsKind, env: &MatchEnv) -> bool {
 
 /// `msrp: CLOSE` puts no message on the wire (a TCP FIN): nothing to locate.
 fn leaves_no_message(s: &Send) -> bool {
-    matches!(&s.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("CLOSE"))
+    s.msrp.as_ref().is_some_and(|m| m.is_method("CLOSE"))
 }
 
 impl ReplayFeed {

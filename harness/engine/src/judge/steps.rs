@@ -8,7 +8,7 @@ use crate::assess::{Proves, StepOutcome};
 use crate::group::{Assignment, GroupProgress, ItemState};
 use crate::matcher::{check, check_event, human_duration, is_candidate, refuses, violates};
 use crate::report::{RunEventKind, StepStatus};
-use crate::scenario::{Expect, GroupItem, MsrpStart, Scenario, Step, WaitFor};
+use crate::scenario::{Expect, GroupItem, Scenario, Step, WaitFor};
 use crate::verdict::Finding;
 
 use super::{Arrived, Feed, Judge, Obs, ObsKind, Want};
@@ -110,7 +110,7 @@ async fn run_expect<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome {
     }
     let within = e.bound(ctx.timing).unwrap_or(ctx.timing.expect());
     let deadline = ctx.feed.now() + within;
-    if matches!(&e.msrp, Some(MsrpStart::Method(m)) if m.eq_ignore_ascii_case("CLOSE")) {
+    if e.msrp.as_ref().is_some_and(|m| m.is_method("CLOSE")) {
         return run_expect_close(ctx, e, deadline, within).await;
     }
     if let Some(o) = prepare_resume(ctx, e) {

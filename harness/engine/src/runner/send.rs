@@ -262,10 +262,10 @@ async fn send_msrp(
     if let MsrpStart::Status(code) = m {
         return respond_msrp(ctx, s, *code).await;
     }
-    if matches!(m, MsrpStart::Method(x) if x.eq_ignore_ascii_case("CLOSE")) {
+    if m.is_method("CLOSE") {
         return close_msrp(ctx, s).await;
     }
-    if m != &MsrpStart::Method("SEND".into()) {
+    if !m.is_method("SEND") {
         return Err(RunError::Other(format!(
             "the simulated roles send MSRP SEND and responses to held chunks only (they answer requests by themselves), not {m:?}"
         )));
@@ -284,7 +284,7 @@ async fn send_msrp(
     };
     let mut opts = SendOptions {
         stop_after_chunks: s.stop_after_chunks,
-        byte_range_start: s.from_byte.unwrap_or(1),
+        byte_range_start: s.from_byte.unwrap_or(1) as u64,
         ..SendOptions::default()
     };
     if let Some(n) = s.chunk_size {

@@ -153,6 +153,14 @@ pub enum MsrpStart {
     Method(String),
 }
 
+impl MsrpStart {
+    /// `true` when this is the request method `name` (case-insensitive, as MSRP methods are
+    /// written in steps: `SEND`, `send`).
+    pub fn is_method(&self, name: &str) -> bool {
+        matches!(self, MsrpStart::Method(m) if m.eq_ignore_ascii_case(name))
+    }
+}
+
 /// A message a simulated role sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -195,7 +203,7 @@ pub struct Send {
     /// on (1-based), each chunk with its Byte-Range in the whole (`17-32/32`), as the sender of a
     /// resumed file transfer does (RFC 5547 9, CR 7.4.5.1 item 5).
     #[serde(default)]
-    pub from_byte: Option<u64>,
+    pub from_byte: Option<usize>,
     /// The saved request this response answers (or `last_received`).
     #[serde(default)]
     pub answers: Option<String>,
