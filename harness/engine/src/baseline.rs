@@ -55,12 +55,13 @@ pub const AUTH_REALM: &str = "rfc3261/22.4-credentials-realm";
 /// The credentials' response is the digest of the provisioned password under the named
 /// algorithm (RFC 3261 22.4, RFC 2617 3.2.2).
 pub const AUTH_RESPONSE: &str = "rfc3261/22.4-credentials-response";
-/// With a `qop`, the credentials count the requests sent with their nonce: `nc` is there, the
-/// first request with a nonce counts 00000001 or more, and each later one more than the one
-/// before (RFC 2617 3.2.2: "the hexadecimal count of the number of requests (including the
-/// current request) that the client has sent with the nonce value in this request"; a count
-/// seen twice is a replay, RFC 7616 3.4). Above the expected count is not a fault: the client
-/// may have used the nonce where this capture does not see it.
+/// With a `qop`, the credentials count the requests sent with their nonce: `nc` is there, it is
+/// 00000001 or more (RFC 2617 3.2.2: "the hexadecimal count of the number of requests
+/// (including the current request) that the client has sent with the nonce value in this
+/// request"), and no two requests use the same count with one nonce (RFC 7616 3.4: "If the same
+/// nc-value is seen twice, then the request is a replay"). A count ahead of the expected one,
+/// or below one already seen but unused, is not a replay: the client may have used the nonce
+/// out of the capture's sight, or built requests in another order than it sent them.
 pub const NONCE_COUNT: &str = "rfc2617/3.2.2-nonce-count";
 /// The Contact of a dialog-creating request is the contact the client registered (3GPP TS 24.229
 /// 5.1.2A.1.1 / 5.1.3.1; RFC 3261 8.1.1.8: a URI at which the UA can be reached).
@@ -573,8 +574,8 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
         })
         .collect();
     let mut work = Vec::new();
-    // Per (proxy, nonce): the last count and the transaction (Via branch, CSeq) that sent it.
-    let mut counts: BTreeMap<(bool, String), (u64, String)> = BTreeMap::new();
+    // Per (proxy, nonce): each count used, with the transaction (Via, CSeq) that sent it.
+    let mut counts: BTreeMap<(bool, String), BTreeMap<u64, String>> = BTreeMap::new();
     let mut count_findings = Vec::new();
     for (e, m) in cx.sip_of(true) {
         if !m.is_request() {
@@ -585,40 +586,40 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
                 continue;
             };
             if cr.qop.is_some() {
-                // A retransmission repeats its request, count included: one count per transaction.
+                // A retransmission repeats its request, count included: it is the same request.
                 let tx = format!(
                     "{} {}",
                     m.header("Via").unwrap_or_default(),
                     m.header("CSeq").unwrap_or_default()
                 );
-                let key = (proxy, cr.nonce.clone());
-                let last = counts.get(&key).cloned();
-                if last.as_ref().is_none_or(|(_, t)| *t != tx) {
-                    let nc = cr
-                        .nc
-                        .as_deref()
-                        .and_then(|v| u64::from_str_radix(v, 16).ok().map(|n| (v, n)));
-                    let floor = last.as_ref().map_or(0, |(n, _)| *n);
-                    let wrong = match nc {
-                        None => Some((
-                            "a nonce count (`nc`, 8 hex digits) with `qop`".to_string(),
-                            cr.nc.clone().unwrap_or_else(|| "(absent)".into()),
+                let seen = counts.entry((proxy, cr.nonce.clone())).or_default();
+                let nc = cr
+                    .nc
+                    .as_deref()
+                    .and_then(|v| u64::from_str_radix(v, 16).ok());
+                let retransmission = nc.is_some_and(|n| seen.get(&n) == Some(&tx));
+                let wrong = match nc {
+                    None => Some((
+                        "a nonce count (`nc`, 8 hex digits) with `qop`".to_string(),
+                        cr.nc.clone().unwrap_or_else(|| "(absent)".into()),
+                    )),
+                    Some(0) => Some((
+                        "a count of 00000001 or more (the requests sent with this nonce, this one included)".to_string(),
+                        "00000000".to_string(),
+                    )),
+                    Some(n) => match seen.get(&n) {
+                        Some(t) if *t == tx => None,
+                        Some(_) => Some((
+                            format!("a count not used before with this nonce ({n:08x} went out in an earlier request: a replay)"),
+                            format!("{n:08x}"),
                         )),
-                        Some((v, n)) if n <= floor => Some((
-                            match last {
-                                Some((prev, _)) => format!(
-                                    "above {prev:08x}, the count of the request before with this nonce"
-                                ),
-                                None => "00000001 or above for the first request with this nonce"
-                                    .to_string(),
-                            },
-                            v.to_string(),
-                        )),
-                        Some(_) => None,
-                    };
-                    if let Some((_, n)) = nc {
-                        counts.insert(key, (n.max(floor), tx));
-                    }
+                        None => None,
+                    },
+                };
+                if let Some(n) = nc {
+                    seen.entry(n).or_insert(tx);
+                }
+                if !retransmission {
                     count_findings.push((e.index, wrong));
                 }
             }
