@@ -11,9 +11,10 @@ use cpmconf_engine::Catalogue;
 /// Arguments of `cpmconf validate`.
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// Scenario files (default: every scenario under scenarios/ of the checkout the current
-    /// directory is in, else the scenarios built into the binary).
-    #[arg(value_name = "FILE")]
+    /// Scenario files, or folders whose scenario files (every .yaml under them but
+    /// requirements.yaml) are checked (default: every scenario under scenarios/ of the checkout
+    /// the current directory is in, else the scenarios built into the binary).
+    #[arg(value_name = "FILE|DIR")]
     files: Vec<PathBuf>,
 }
 
@@ -41,8 +42,24 @@ pub fn run(a: &ValidateArgs) -> ExitCode {
             }
         }
     } else {
-        let paths: Vec<&std::path::Path> = a.files.iter().map(PathBuf::as_path).collect();
-        (a.files.len(), validate_files(&paths, &catalogue))
+        // A folder stands for its scenario files, as `run --scenarios DIR` reads them.
+        let files: Vec<PathBuf> = a
+            .files
+            .iter()
+            .flat_map(|f| {
+                if f.is_dir() {
+                    cpmconf_engine::scenario::scenario_files(f)
+                } else {
+                    vec![f.clone()]
+                }
+            })
+            .collect();
+        if files.is_empty() {
+            eprintln!("cpmconf validate: no scenario file under the folder(s) given");
+            return ExitCode::from(2);
+        }
+        let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+        (files.len(), validate_files(&paths, &catalogue))
     };
     for d in &diags {
         println!("{d}");
