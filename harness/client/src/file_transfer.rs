@@ -503,15 +503,16 @@ impl Core {
         let resume = range.is_some();
         // 7.4.5.2 i: no resume support -> 488.
         if resume
-            && !self.policy.resume_supported
+            && (!self.policy.resume_supported || self.cfg.quirk(Quirk::RefusesEveryResume))
             && !self.faults.has("7.4.5.2/488-resume-unsupported")
         {
             reject(self, 488);
             return;
         }
+        let by_name_only = self.cfg.quirk(Quirk::ResumeByNameOnly);
         let same = |r: &FileRecord| {
             Some(r.name.as_str()) == selector.name.as_deref()
-                && selector.size.is_none_or(|s| s == r.size)
+                && (by_name_only || selector.size.is_none_or(|s| s == r.size))
         };
         let peer_wants_to_receive = remote.direction == Direction::RecvOnly;
         let handle = self.new_handle("f");

@@ -604,6 +604,22 @@ async fn the_cpim_from_device_id_is_judged_under_the_profiles_reading(
     "7.4.2/file-push-user-chooses.yaml",
     Some("7.4.2/user-input-push")
 )]
+// 7.4.5.2 ii: a file that changed since it was sent (same name, another size) is not known.
+#[case::resume_by_name_only(
+    "resume-by-name-only",
+    "7.4.5.2/resume-changed-file-488.yaml",
+    Some("7.4.5.2/488-unknown-file")
+)]
+#[case::resume_by_name_only_offer(
+    "resume-by-name-only",
+    "7.4.5.2/resume-offer-unknown-file-488.yaml",
+    Some("7.4.5.2/488-unknown-file")
+)]
+#[case::resume_by_name_only_known(
+    "resume-by-name-only",
+    "7.4.5.2/resume-known-file-200.yaml",
+    None
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quirks_are_judged_by_what_the_cr_says(
     #[case] quirk: &str,
@@ -635,6 +651,52 @@ async fn quirks_are_judged_by_what_the_cr_says(
             .requirements
             .iter()
             .all(|q| q.verdict != Verdict::Error),
+        "{:#?}",
+        r.result
+    );
+}
+
+// A pass must be earned: a client that claims `file-resume` and answers every resume request
+// 488 answers the changed and unknown files right, requested or offered, but for no reason the scenario can see (it
+// refuses the file it still has too): 7.4.5.2/488-unknown-file is inconclusive for it, never a
+// pass, and no 7.4.5.2 requirement is failed on 488s that are no evidence against it. Where
+// it refuses the file it still has, it fails 7.4.5.2 item 1 and the responder procedure that
+// item belongs to, nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusing_every_resume_earns_no_pass_for_refusing_an_unknown_file() {
+    let profile = format!(
+        "{}reference: {{ quirks: [refuses-every-resume] }}\n",
+        reference_profile()
+    );
+    for rel in [
+        "7.4.5.2/resume-changed-file-488.yaml",
+        "7.4.5.2/resume-unknown-file-488.yaml",
+        "7.4.5.2/resume-offer-unknown-file-488.yaml",
+    ] {
+        let r = suite_run_with(rel, &[], &profile).await;
+        let q = requirement(&r, "7.4.5.2/488-unknown-file");
+        assert_eq!(q.verdict, Verdict::Inconclusive, "{rel}: {:#?}", r.result);
+        assert!(
+            r.result
+                .requirements
+                .iter()
+                .filter(|q| q.id.starts_with("7.4.5.2/"))
+                .all(|q| q.verdict == Verdict::Inconclusive),
+            "{rel}: {:#?}",
+            r.result
+        );
+    }
+    let r = suite_run_with("7.4.5.2/resume-known-file-200.yaml", &[], &profile).await;
+    let failed: Vec<&str> = r
+        .result
+        .requirements
+        .iter()
+        .filter(|q| q.verdict == Verdict::Fail)
+        .map(|q| q.id.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        ["7.4.5.2/sender-200-ok-file", "7.4.5.2/responder-procedure"],
         "{:#?}",
         r.result
     );

@@ -118,6 +118,14 @@ pub enum Quirk {
     /// instead of 2048 (allowed: RFC 4975 leaves the chunk size to the sender).
     #[serde(rename = "msrp-chunks-1024")]
     MsrpChunks1024,
+    /// Knows a file a resume request names by its name alone, not comparing the
+    /// file-selector's size (wrong: 7.4.5.2 ii, a file that changed since it was sent is not
+    /// known).
+    ResumeByNameOnly,
+    /// Answers every resume request 488 although the profile claims `file-resume` (wrong: 7.4.5.2
+    /// item 1, a file it still has is served with a 200; its 488s to unknown files say
+    /// nothing about knowing a file).
+    RefusesEveryResume,
 }
 
 impl ReferenceSettings {
