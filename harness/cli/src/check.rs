@@ -567,10 +567,16 @@ fn scenario_mode(
     let gate = cpmconf_engine::verdict::gate(&results, a.strict);
     let passed = gate.passed;
     events.push(ev(RunEventKind::RunFinished { gate }));
+    let limit = cpmconf_engine::lint::LADDER_LIMIT;
     let mut header = vec![format!(
-        "{}: {} message(s)",
+        "{}: {} message(s){}",
         a.capture.display(),
-        trace.entries.len()
+        trace.entries.len(),
+        if trace.entries.len() > limit {
+            format!(" (the report's ladder shows the first {limit})")
+        } else {
+            String::new()
+        }
     )];
     header.extend(notes);
     let json = match output(a, &events, &header) {

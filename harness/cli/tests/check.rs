@@ -432,3 +432,85 @@ fn a_capture_that_cannot_be_judged_exits_2_saying_why(#[case] kind: &str, #[case
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains(says), "{kind}: {}", text(&o));
 }
+
+// A long capture made elsewhere, judged against a scenario: the report stays readable and
+// bounded whatever the capture's length. The ladder shows the first LADDER_LIMIT messages (and
+// the summary says so), and the other parties' rule breaks are listed five per rule with one
+// counting the rest; every one of the capture's messages is still judged by the rules (the
+// well-formed rule counts them all).
+#[test]
+fn a_long_foreign_capture_gives_a_bounded_report_in_scenario_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("long.pcap");
+    let transactions = 1500u64;
+    let sum = cpmconf_capture::generate::write_message_capture(
+        std::fs::File::create(&pcap).unwrap(),
+        transactions,
+    )
+    .unwrap();
+    let (client, core) = cpmconf_capture::generate::endpoints();
+    let roles = dir.path().join("roles.yaml");
+    std::fs::write(&roles, format!("roles:\n  \"{core}\": core\n")).unwrap();
+    let o = cpmconf(&[
+        "check",
+        "--scenario",
+        "pager-mode-received",
+        "--roles",
+        roles.to_str().unwrap(),
+        "--client",
+        &client.ip().to_string(),
+        pcap.to_str().unwrap(),
+    ]);
+    let limit = cpmconf_engine::lint::LADDER_LIMIT;
+    assert!(
+        text(&o).contains(&format!(
+            "{} message(s) (the report's ladder shows the first {limit})",
+            sum.sip_messages
+        )),
+        "{}",
+        text(&o)
+    );
+    let o = cpmconf(&[
+        "check",
+        "--json",
+        "--scenario",
+        "pager-mode-received",
+        "--roles",
+        roles.to_str().unwrap(),
+        "--client",
+        &client.ip().to_string(),
+        pcap.to_str().unwrap(),
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).expect(&text(&o));
+    let ladder = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "trace-captured")
+        .expect("a ladder");
+    assert_eq!(ladder["ladder"]["arrows"].as_array().unwrap().len(), limit);
+    let stimuli = v["scenarios"][0]["stimuli"].as_array().unwrap();
+    let mut per_rule: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for f in stimuli {
+        per_rule
+            .entry(f["rule"].as_str().unwrap())
+            .or_default()
+            .push(f);
+    }
+    assert!(!per_rule.is_empty(), "the generated core breaks CPM rules");
+    for (rule, fs) in &per_rule {
+        // The generated core answers every MESSAGE without a Server header: one finding each.
+        assert!(fs.len() <= 6, "{rule}: {}", fs.len());
+        if *rule == "cpm/appendix-d-product-token" {
+            let last = fs.last().unwrap()["what"].as_str().unwrap();
+            assert!(last.contains(" more message(s) break this rule"), "{last}");
+        }
+    }
+    let well_formed = v["scenarios"][0]["protocol"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "codec/well-formed")
+        .expect("the well-formed rule");
+    assert_eq!(well_formed["checked"], sum.sip_messages / 2);
+}

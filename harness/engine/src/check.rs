@@ -136,13 +136,26 @@ pub async fn check_scenario(
         })
         .collect();
     // The ladder of the capture, as `run` draws it (no pcap frame numbers: the capture's own
-    // frames are not tracked through reassembly).
+    // frames are not tracked through reassembly); of a long capture, its first
+    // [`LADDER_LIMIT`](crate::lint::LADDER_LIMIT) messages, as lint mode draws it.
+    let first;
+    let drawn = if trace.entries.len() > crate::lint::LADDER_LIMIT {
+        first = Trace {
+            entries: trace.entries[..crate::lint::LADDER_LIMIT].to_vec(),
+            start: trace.start,
+            problems: Vec::new(),
+            ends: Vec::new(),
+        };
+        &first
+    } else {
+        trace
+    };
     list.push(RunEvent {
         elapsed_ms: 0,
         kind: RunEventKind::TraceCaptured {
             scenario: s.id.clone(),
             ladder: crate::report::Ladder::build(
-                trace,
+                drawn,
                 &|e| labels.roles(e),
                 &|a| labels.name(a),
                 &[],

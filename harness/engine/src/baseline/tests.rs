@@ -578,3 +578,47 @@ fn each_stimulus_rule_passes_and_fails(#[case] rule: &str, #[case] drop: &str) {
     assert_eq!(hits.len(), 1, "{bad:#?}");
     assert_eq!(bad.len(), 1, "only {rule} breaks: {bad:#?}");
 }
+
+// The rules join a request with its response and ACK by transaction (Call-ID and CSeq number),
+// not by where they lie in the trace: over many interleaved transactions (the requests first,
+// the responses in reverse order, then the ACKs) exactly the 486 left unacknowledged and the
+// one whose only ACK went out before it are findings, each at its response.
+#[test]
+fn transactions_are_joined_by_key_across_an_interleaved_trace() {
+    const N: u32 = 300;
+    let via = |k: u32| format!("Via: SIP/2.0/UDP {CLIENT};branch=z9hG4bKINVITE{k}\r\n");
+    let mut steps: Vec<Step> = (1..=N)
+        .map(|k| (true, request("INVITE", k, ("a", ""), "", "")))
+        .collect();
+    steps.push((true, request("ACK", 200, ("a", "b"), "", "")));
+    for k in (1..=N).rev() {
+        steps.push((
+            false,
+            response(486, &format!("{k} INVITE"), ("a", "b"), &via(k), ""),
+        ));
+    }
+    for k in (1..=N).filter(|k| *k != 150 && *k != 200) {
+        steps.push((true, request("ACK", k, ("a", "b"), "", "")));
+    }
+    let r = judge(&steps);
+    assert_eq!(r.checked.get(ACK_NON_2XX), Some(&(N as usize)));
+    let response_at = |k: u32| (N + 1 + (N - k)) as usize;
+    let mut unacked: Vec<usize> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == ACK_NON_2XX)
+        .map(|f| f.entry)
+        .collect();
+    unacked.sort();
+    assert_eq!(
+        unacked,
+        [response_at(200), response_at(150)],
+        "{:#?}",
+        r.findings
+    );
+    assert!(
+        r.findings.iter().all(|f| f.rule == ACK_NON_2XX),
+        "{:#?}",
+        r.findings
+    );
+}

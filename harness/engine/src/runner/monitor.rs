@@ -158,11 +158,42 @@ pub fn protocol_of(
 /// the rules it judges the client by, and send what a CPM network and originating client send
 /// ([`baseline::stimulus`]). No scenario sends a deliberately broken message yet; one that
 /// does will need a `send` marker that leaves its entry out here.
+///
+/// At most [`FINDINGS_PER_RULE`] findings of a rule are listed, then one that counts the rest:
+/// the other parties of a capture made elsewhere (`cpmconf check`) are real networks and
+/// clients, which can break a rule in every message they send.
 pub fn stimuli(trace: &Trace, labels: &Labeler) -> Vec<ProtocolFinding> {
     let sim = |e: &TraceEntry| labels.roles(e).0 != CLIENT;
     let mut findings = baseline::check(trace, &sim, &BaselineConfig::default()).findings;
     findings.extend(baseline::stimulus(trace, &sim));
-    findings
+    capped(findings)
+}
+
+/// The first [`FINDINGS_PER_RULE`] findings of each rule, in their order, then per rule with
+/// more one finding saying how many more there were (at the first one left out).
+fn capped(findings: Vec<ProtocolFinding>) -> Vec<ProtocolFinding> {
+    let mut per_rule: BTreeMap<String, (usize, Option<ProtocolFinding>)> = BTreeMap::new();
+    let mut out = Vec::new();
+    for f in findings {
+        let (n, first_left_out) = per_rule.entry(f.rule.clone()).or_default();
+        *n += 1;
+        if *n <= FINDINGS_PER_RULE {
+            out.push(f);
+        } else if first_left_out.is_none() {
+            *first_left_out = Some(f);
+        }
+    }
+    for (n, left_out) in per_rule.into_values() {
+        if let Some(mut f) = left_out {
+            let more = n - FINDINGS_PER_RULE;
+            f.what = format!(
+                "{more} more message(s) break this rule (the first {FINDINGS_PER_RULE} are listed; the next is {})",
+                f.what
+            );
+            out.push(f);
+        }
+    }
+    out
 }
 
 /// Groups baseline findings into one result per rule: `fail` for a rule with findings, `pass`
@@ -171,6 +202,8 @@ pub fn stimuli(trace: &Trace, labels: &Labeler) -> Vec<ProtocolFinding> {
 /// is listed as `not-applicable`, so every waiver shows in the results.
 pub fn results(report: BaselineReport, waivers: &[String]) -> Vec<ProtocolResult> {
     let mut by_rule: BTreeMap<String, ProtocolResult> = BTreeMap::new();
+    // The entries each rule already lists (a capture can hold many thousands).
+    let mut listed: std::collections::HashSet<(String, usize)> = Default::default();
     for f in report.findings {
         let r = by_rule
             .entry(f.rule.clone())
@@ -184,7 +217,7 @@ pub fn results(report: BaselineReport, waivers: &[String]) -> Vec<ProtocolResult
                 findings: Vec::new(),
             });
         r.strength = r.strength.min(f.strength);
-        if !r.entries.contains(&f.entry) {
+        if listed.insert((f.rule.clone(), f.entry)) {
             r.entries.push(f.entry);
         }
         if r.findings.len() < FINDINGS_PER_RULE {
@@ -377,6 +410,45 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
             assert_eq!(r.entries, vec![3, 5]);
             assert_eq!(r.checked, 2);
         }
+    }
+
+    // The other parties of a foreign capture may break a rule in every message: each rule lists
+    // its first FINDINGS_PER_RULE findings in order, then one counting the rest at the first
+    // left out; a rule within the cap is listed whole, with no count.
+    #[test]
+    fn stimulus_findings_are_capped_per_rule_with_a_count() {
+        let mut all: Vec<ProtocolFinding> = (0..FINDINGS_PER_RULE + 3)
+            .map(|i| finding("rule/a", RuleStrength::Must, 10 + i))
+            .collect();
+        all.insert(2, finding("rule/b", RuleStrength::Should, 3));
+        all.push(finding("rule/b", RuleStrength::Should, 99));
+        let out = capped(all);
+        let a: Vec<usize> = out
+            .iter()
+            .filter(|f| f.rule == "rule/a")
+            .map(|f| f.entry)
+            .collect();
+        let first: Vec<usize> = (10..10 + FINDINGS_PER_RULE).collect();
+        assert_eq!(a[..FINDINGS_PER_RULE], first[..]);
+        assert_eq!(a.len(), FINDINGS_PER_RULE + 1, "{out:#?}");
+        let more = out.last().unwrap();
+        assert_eq!(
+            (more.rule.as_str(), more.entry),
+            ("rule/a", 10 + FINDINGS_PER_RULE)
+        );
+        assert!(
+            more.what.starts_with(&format!(
+                "3 more message(s) break this rule (the first {FINDINGS_PER_RULE} are listed"
+            )),
+            "{}",
+            more.what
+        );
+        let b: Vec<usize> = out
+            .iter()
+            .filter(|f| f.rule == "rule/b")
+            .map(|f| f.entry)
+            .collect();
+        assert_eq!(b, [3, 99]);
     }
 
     #[test]
