@@ -479,7 +479,7 @@ const FAULTS: &[FaultInfo] = &[
     },
     FaultInfo {
         id: "7.4.5.2/sender-200-ok-file",
-        breaks: "answers 488 to a resume of a file it still has",
+        breaks: "declines (603) a resume of a file it still has, which the CR answers 200 (a 488 would be a file it no longer knows, ii)",
     },
     FaultInfo {
         id: "7.4.5.2/sender-cpim-from-device-id",

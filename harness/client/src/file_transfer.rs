@@ -555,7 +555,7 @@ impl Core {
                 }
             };
             if self.faults.has("7.4.5.2/sender-200-ok-file") {
-                reject(self, 488);
+                reject(self, 603);
                 return;
             }
             (
@@ -564,11 +564,13 @@ impl Core {
                 range.map(|r| r.start).unwrap_or(1),
             )
         } else if resume {
-            // 7.4.5.2 item 2: we are the original recipient; the file must be the one we have.
+            // 7.4.5.2 item 2: we are the original recipient; the file must be the one we have
+            // (a client that discarded the bytes received knows none: ii).
+            let discards = self.cfg.quirk(Quirk::DiscardsPartialFiles);
             let known = self
                 .files
                 .values()
-                .find(|r| !r.we_sent && !r.completed && same(r))
+                .find(|r| !discards && !r.we_sent && !r.completed && same(r))
                 .map(|r| r.transfer_id.clone());
             match known {
                 Some(k) => (SessionKind::FileIn, k, range.map(|r| r.start).unwrap_or(1)),

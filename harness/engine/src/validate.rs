@@ -401,6 +401,12 @@ impl Validator<'_> {
                     match item {
                         GroupItem::Expect(e) => {
                             self.expect_body(e, false);
+                            if !e.inconclusive_on.is_empty() {
+                                self.err(
+                                    "inconclusive_on:",
+                                    "`inconclusive_on` is not for a group's items (it ends the scenario)".into(),
+                                );
+                            }
                             saves.extend(e.save.clone());
                         }
                         GroupItem::ExpectNone(e) => self.expect_body(e, true),
@@ -652,6 +658,24 @@ impl Validator<'_> {
                 "`expect_none` cannot `save`: nothing is matched".into(),
             );
         }
+        if !e.inconclusive_on.is_empty() {
+            if e.status.is_none() || e.answers.is_none() || none {
+                self.err(
+                    "inconclusive_on:",
+                    "`inconclusive_on` goes with `expect: { status, answers }` (final statuses the client may answer instead)".into(),
+                );
+            }
+            if let Some(c) = e
+                .inconclusive_on
+                .iter()
+                .find(|c| !(300..700).contains(*c) || e.status.is_some_and(|w| w.accepts(**c)))
+            {
+                self.err(
+                    "inconclusive_on:",
+                    format!("`inconclusive_on: {c}`: expected final statuses 300-699 other than the awaited `status`"),
+                );
+            }
+        }
         if e.last_chunk && !e.msrp.as_ref().is_some_and(|m| m.is_method("SEND")) {
             self.err(
                 "last_chunk:",
@@ -901,6 +925,21 @@ mod tests {
         "  - expect: { sip: INVITE, save: m }\n  - send: { as: cf, status: 486, answers: m, again: true }\n",
         "s.yaml:9:",
         "`again` goes with a 2xx `status`"
+    )]
+    #[case(
+        "  - expect: { sip: MESSAGE, inconclusive_on: [488] }\n",
+        "s.yaml:8:",
+        "`inconclusive_on` goes with `expect: { status, answers }`"
+    )]
+    #[case(
+        "  - send: { as: bob, sip: INVITE, save: i }\n  - expect: { status: 200, answers: i, inconclusive_on: [200] }\n",
+        "s.yaml:9:",
+        "`inconclusive_on: 200`: expected final statuses 300-699 other than the awaited `status`"
+    )]
+    #[case(
+        "  - send: { as: bob, sip: INVITE, save: i }\n  - parallel:\n      - expect: { status: 200, answers: i, inconclusive_on: [488] }\n",
+        "s.yaml:",
+        "`inconclusive_on` is not for a group's items"
     )]
     #[case(
         "  - expect: { sip: MESSAGE, last_chunk: true }\n",

@@ -657,13 +657,13 @@ async fn quirks_are_judged_by_what_the_cr_says(
 }
 
 // A pass must be earned: a client that claims `file-resume` and answers every resume request
-// 488 answers the changed and unknown files right, requested or offered, but for no reason the scenario can see (it
-// refuses the file it still has too): 7.4.5.2/488-unknown-file is inconclusive for it, never a
-// pass, and no 7.4.5.2 requirement is failed on 488s that are no evidence against it. Where
-// it refuses the file it still has, it fails 7.4.5.2 item 1 and the responder procedure that
-// item belongs to, nothing else.
+// 488 answers the changed and unknown files right, requested or offered, but for no reason the
+// scenario can see (it refuses the file it still has too): 7.4.5.2/488-unknown-file is
+// inconclusive for it, never a pass. Nor is it failed where it refuses the file it sent: CR
+// 7.4.5.2 ii lets a client have discarded it (item 1 binds one that "still has" it), so
+// resume-known-file-200 is inconclusive too, naming the 488.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refusing_every_resume_earns_no_pass_for_refusing_an_unknown_file() {
+async fn refusing_every_resume_earns_no_pass_and_no_fail() {
     let profile = format!(
         "{}reference: {{ quirks: [refuses-every-resume] }}\n",
         reference_profile()
@@ -672,32 +672,66 @@ async fn refusing_every_resume_earns_no_pass_for_refusing_an_unknown_file() {
         "7.4.5.2/resume-changed-file-488.yaml",
         "7.4.5.2/resume-unknown-file-488.yaml",
         "7.4.5.2/resume-offer-unknown-file-488.yaml",
+        "7.4.5.2/resume-known-file-200.yaml",
     ] {
         let r = suite_run_with(rel, &[], &profile).await;
-        let q = requirement(&r, "7.4.5.2/488-unknown-file");
-        assert_eq!(q.verdict, Verdict::Inconclusive, "{rel}: {:#?}", r.result);
+        let judged: Vec<_> = r
+            .result
+            .requirements
+            .iter()
+            .filter(|q| q.id.starts_with("7.4.5.2/"))
+            .collect();
+        assert!(!judged.is_empty(), "{rel}");
+        assert!(
+            judged.iter().all(|q| q.verdict == Verdict::Inconclusive),
+            "{rel}: {:#?}",
+            r.result
+        );
         assert!(
             r.result
                 .requirements
                 .iter()
-                .filter(|q| q.id.starts_with("7.4.5.2/"))
-                .all(|q| q.verdict == Verdict::Inconclusive),
+                .all(|q| q.verdict != Verdict::Fail && q.verdict != Verdict::Error),
             "{rel}: {:#?}",
             r.result
         );
     }
-    let r = suite_run_with("7.4.5.2/resume-known-file-200.yaml", &[], &profile).await;
-    let failed: Vec<&str> = r
-        .result
-        .requirements
-        .iter()
-        .filter(|q| q.verdict == Verdict::Fail)
-        .map(|q| q.id.as_str())
-        .collect();
-    assert_eq!(
-        failed,
-        ["7.4.5.2/sender-200-ok-file", "7.4.5.2/responder-procedure"],
-        "{:#?}",
-        r.result
+}
+
+// CR 7.4.5.2 ii lets the original recipient discard what it received of an interrupted file,
+// and then answer the sender's offer to resume it 488. Such a client is not failed where a
+// recipient that kept the bytes is judged (`inconclusive_on: [488, 603]` on the answer): the
+// requirement is inconclusive, naming the answer; and nothing else of the scenario is judged
+// against it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipient_that_discards_partial_files_is_not_failed_for_it() {
+    let profile = format!(
+        "{}reference: {{ quirks: [discards-partial-files] }}\n",
+        reference_profile()
     );
+    for rel in [
+        "7.4.5.2/resume-as-recipient-after-partial.yaml",
+        "7.4.5.2/resume-as-recipient.yaml",
+    ] {
+        let r = suite_run_with(rel, &[], &profile).await;
+        let q = requirement(&r, "7.4.5.2/recipient-follow-7-4-2");
+        assert_eq!(q.verdict, Verdict::Inconclusive, "{rel}: {:#?}", r.result);
+        let why = q.message.clone().unwrap_or_default();
+        assert!(
+            why.contains("488 Not Acceptable Here") && why.contains("inconclusive_on"),
+            "{rel}: {why}"
+        );
+        assert!(
+            r.result
+                .requirements
+                .iter()
+                .all(|q| q.verdict != Verdict::Fail && q.verdict != Verdict::Error),
+            "{rel}: {:#?}",
+            r.result
+        );
+    }
+    // Where the scenario asks a recipient that kept the bytes to resume, the answer is still
+    // judged: the reference client's default 200 passes (the quirk is what changes it).
+    let r = suite_run("7.4.5.2/resume-as-recipient-after-partial.yaml", &[]).await;
+    assert_eq!(r.result.verdict, Verdict::Pass, "{:#?}", r.result);
 }

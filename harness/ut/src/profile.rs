@@ -122,10 +122,15 @@ pub enum Quirk {
     /// file-selector's size (wrong: 7.4.5.2 ii, a file that changed since it was sent is not
     /// known).
     ResumeByNameOnly,
-    /// Answers every resume request 488 although the profile claims `file-resume` (wrong: 7.4.5.2
-    /// item 1, a file it still has is served with a 200; its 488s to unknown files say
-    /// nothing about knowing a file).
+    /// Answers every resume request 488 although the profile claims `file-resume`: as if it
+    /// discarded every file at once (CR 7.4.5.2 ii allows a client to have discarded the file,
+    /// so it is never failed for it), but its 488s say nothing about knowing a file, so they
+    /// earn no pass either.
     RefusesEveryResume,
+    /// Discards what it received of a file whose transfer was interrupted, and so answers the
+    /// sender's offer to resume it 488 (allowed: CR 7.4.5.2 ii, "the originally transmitted
+    /// bytes were discarded").
+    DiscardsPartialFiles,
 }
 
 impl ReferenceSettings {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::assess::{Proves, StepOutcome};
 use crate::group::{Assignment, GroupProgress, ItemState};
 use crate::matcher::{check, check_event, human_duration, is_candidate, refuses, violates};
+use crate::observed::Observed;
 use crate::report::{RunEventKind, StepStatus};
 use crate::scenario::{Expect, GroupItem, Scenario, Step, WaitFor};
 use crate::verdict::Finding;
@@ -192,8 +193,19 @@ async fn run_expect<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome {
                                 .view()
                                 .map(|v| (v.summary(), v.quote()))
                                 .unwrap_or_default();
+                            let code = o.view().and_then(|v| match v {
+                                Observed::Sip(m) => m.status().map(|c| c.0),
+                                Observed::Msrp(_) => None,
+                            });
                             ctx.consume(next, None);
                             ctx.reached = true;
+                            // An answer the CR allows here instead: not the situation under test.
+                            if code.is_some_and(|c| e.inconclusive_on.contains(&c)) {
+                                return StepOutcome::NotReached(format!(
+                                    "the client answered {seen} instead of {}, an answer the CR allows here (`inconclusive_on`; the scenario's note says why): the situation under test was not reached",
+                                    without_article(&awaited(e, within))
+                                ));
+                            }
                             return StepOutcome::Refused {
                                 awaited: awaited(e, within),
                                 seen,

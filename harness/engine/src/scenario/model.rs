@@ -498,6 +498,12 @@ pub struct Expect {
     /// message without a CPIM body has no CPIM From: the step is `inconclusive`.
     #[serde(default)]
     pub cpim_from_device: Option<String>,
+    /// With `status` and `answers`: final statuses the CR allows the client to answer here
+    /// instead (`[488]`, a file whose bytes it discarded, CR 7.4.5.2 ii). Such an answer ends the
+    /// scenario `inconclusive` (the situation under test was not reached), not failed; any
+    /// other status still fails. Not in groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inconclusive_on: Vec<u16>,
     /// Name to save the matched message under.
     #[serde(default)]
     pub save: Option<String>,
