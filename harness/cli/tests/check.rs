@@ -451,16 +451,18 @@ fn a_long_foreign_capture_gives_a_bounded_report_in_scenario_mode() {
     let (client, core) = cpmconf_capture::generate::endpoints();
     let roles = dir.path().join("roles.yaml");
     std::fs::write(&roles, format!("roles:\n  \"{core}\": core\n")).unwrap();
-    let o = cpmconf(&[
+    let ip = client.ip().to_string();
+    let args = [
         "check",
         "--scenario",
         "pager-mode-received",
         "--roles",
         roles.to_str().unwrap(),
         "--client",
-        &client.ip().to_string(),
+        &ip,
         pcap.to_str().unwrap(),
-    ]);
+    ];
+    let o = cpmconf(&args);
     let limit = cpmconf_engine::lint::LADDER_LIMIT;
     assert!(
         text(&o).contains(&format!(
@@ -470,17 +472,7 @@ fn a_long_foreign_capture_gives_a_bounded_report_in_scenario_mode() {
         "{}",
         text(&o)
     );
-    let o = cpmconf(&[
-        "check",
-        "--json",
-        "--scenario",
-        "pager-mode-received",
-        "--roles",
-        roles.to_str().unwrap(),
-        "--client",
-        &client.ip().to_string(),
-        pcap.to_str().unwrap(),
-    ]);
+    let o = cpmconf(&[&args[..], &["--json"]].concat());
     let v: Value = serde_json::from_slice(&o.stdout).expect(&text(&o));
     let ladder = v["events"]
         .as_array()
