@@ -51,12 +51,19 @@ struct Expected {
 #[case::decline_invites("decline-invites", SESSION_CAPS, Expected {
     scenarios: &[
         ("resume-unknown-file-488", "inconclusive"),
+        ("resume-offer-unknown-file-488", "inconclusive"),
+        ("resume-as-recipient-after-partial", "inconclusive"),
         ("deferred-group-idle-bye-no-subscribe", "inconclusive"),
         ("bye-closes-chat", "inconclusive"),
     ],
     requirements: &[
         ("resume-unknown-file-488", UA, "pass"),
         ("resume-unknown-file-488", REST, "inconclusive"),
+        // Its 488 to the offer of an unknown file earns nothing: it refused the push before.
+        ("resume-offer-unknown-file-488", UA, "pass"),
+        ("resume-offer-unknown-file-488", REST, "inconclusive"),
+        ("resume-as-recipient-after-partial", UA, "pass"),
+        ("resume-as-recipient-after-partial", REST, "inconclusive"),
         ("deferred-group-idle-bye-no-subscribe", UA, "pass"),
         ("deferred-group-idle-bye-no-subscribe", REST, "inconclusive"),
         ("bye-closes-chat", UA, "pass"),
@@ -66,6 +73,8 @@ struct Expected {
         // resume-unknown-file-488 first awaits a file push and a known resume: pyua refuses
         // `send_file`, so the verdict names that command.
         ("resume-unknown-file-488", "send_file"),
+        ("resume-offer-unknown-file-488", "488"),
+        ("resume-as-recipient-after-partial", "488"),
         ("deferred-group-idle-bye-no-subscribe", "488"),
         ("bye-closes-chat", "488"),
     ],
