@@ -139,7 +139,7 @@ struct Ctx<'a> {
     report: BaselineReport,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     /// The entry whose `index` is `i` (entries are in index order; a part of a longer trace,
     /// as `cpmconf check` judges a capture in parts, keeps the whole trace's indexes).
     fn entry(&self, i: usize) -> &TraceEntry {
@@ -171,8 +171,12 @@ impl Ctx<'_> {
         });
     }
 
-    fn sip_of(&self, subject: bool) -> impl Iterator<Item = (&TraceEntry, &sip::Message)> {
-        self.trace
+    fn sip_of(
+        &self,
+        subject: bool,
+    ) -> impl Iterator<Item = (&'a TraceEntry, &'a sip::Message)> + '_ {
+        let trace: &'a Trace = self.trace;
+        trace
             .entries
             .iter()
             .zip(self.subject.iter())
@@ -505,7 +509,7 @@ fn via_values(m: &sip::Message) -> Vec<String> {
 /// Each response of the subject with the request it answers (the latest earlier request of the
 /// peer with its Call-ID, CSeq number and method and top Via branch): (response entry, request,
 /// response).
-fn answered_requests(cx: &Ctx<'_>) -> Vec<(usize, sip::Message, sip::Message)> {
+fn answered_requests<'a>(cx: &Ctx<'a>) -> Vec<(usize, &'a sip::Message, &'a sip::Message)> {
     let requests = ByTransaction::new(cx.sip_of(false).filter(|(_, m)| m.is_request()));
     let mut out = Vec::new();
     for (e, r) in cx.sip_of(true) {
@@ -517,7 +521,7 @@ fn answered_requests(cx: &Ctx<'_>) -> Vec<(usize, sip::Message, sip::Message)> {
             *i < e.index && q.method().cloned() == r.cseq_method() && q.top_branch() == branch
         });
         if let Some((_, q)) = req {
-            out.push((e.index, q.clone(), r.clone()));
+            out.push((e.index, q, r));
         }
     }
     out
@@ -525,8 +529,8 @@ fn answered_requests(cx: &Ctx<'_>) -> Vec<(usize, sip::Message, sip::Message)> {
 
 /// RFC 3261 8.2.6.2: "The Via header field values in the response MUST equal the Via header
 /// field values in the request and MUST maintain the same ordering."
-fn via_copied(cx: &mut Ctx<'_>, answered: &[(usize, sip::Message, sip::Message)]) {
-    for &(i, ref q, ref r) in answered {
+fn via_copied(cx: &mut Ctx<'_>, answered: &[(usize, &sip::Message, &sip::Message)]) {
+    for &(i, q, r) in answered {
         let (want, got) = (via_values(q), via_values(r));
         cx.checked(VIA_COPIED);
         if want != got {
@@ -565,8 +569,8 @@ fn same_party(want: &sip::NameAddr, got: &sip::NameAddr, tag_too: bool) -> bool 
 /// response MUST equal that of the request. However, if the To header field in the request did
 /// not contain a tag, the URI in the To header field in the response MUST equal the URI in the
 /// To header field". A From whose tag changed breaks the peer's dialog and transaction matching.
-fn from_to_copied(cx: &mut Ctx<'_>, answered: &[(usize, sip::Message, sip::Message)]) {
-    for &(i, ref q, ref r) in answered {
+fn from_to_copied(cx: &mut Ctx<'_>, answered: &[(usize, &sip::Message, &sip::Message)]) {
+    for &(i, q, r) in answered {
         let pairs = [
             ("From", q.from(), r.from(), true),
             ("To", q.to(), r.to(), false),

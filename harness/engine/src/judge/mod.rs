@@ -63,6 +63,60 @@ pub enum ObsKind {
     },
 }
 
+/// An observation's kind, borrowed: what a feed holds of a message it has not given to the
+/// judge yet (the capture feed keeps the capture's messages, and copies one only as it gives
+/// it).
+#[derive(Debug, Clone, Copy)]
+pub enum ObsRef<'a> {
+    /// A SIP request or response.
+    Sip(&'a sip::Message),
+    /// An MSRP frame on session `session`.
+    Msrp {
+        /// The frame.
+        frame: &'a msrp::Message,
+        /// The session.
+        session: u64,
+    },
+    /// The MSRP connection of `session` ended; `by_peer` when the client closed it.
+    MsrpClosed {
+        /// The session.
+        session: u64,
+        /// The client (not the simulated role) closed it.
+        by_peer: bool,
+    },
+}
+
+impl ObsKind {
+    /// Borrowed.
+    pub fn as_ref(&self) -> ObsRef<'_> {
+        match self {
+            ObsKind::Sip(m) => ObsRef::Sip(m),
+            ObsKind::Msrp { frame, session } => ObsRef::Msrp {
+                frame,
+                session: *session,
+            },
+            ObsKind::MsrpClosed { session, by_peer } => ObsRef::MsrpClosed {
+                session: *session,
+                by_peer: *by_peer,
+            },
+        }
+    }
+}
+
+impl ObsRef<'_> {
+    /// An owned copy.
+    pub fn to_kind(self) -> ObsKind {
+        match self {
+            ObsRef::Sip(m) => ObsKind::Sip(m.clone()),
+            ObsRef::Msrp { frame, session } => ObsKind::Msrp {
+                frame: frame.clone(),
+                session,
+            },
+            ObsRef::MsrpClosed { session, by_peer } => ObsKind::MsrpClosed { session, by_peer },
+        }
+    }
+}
+
 impl Obs {
     /// The matcher's view (`None` for the end of an MSRP session).
     pub fn view(&self) -> Option<Observed<'_>> {

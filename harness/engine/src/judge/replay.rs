@@ -28,19 +28,20 @@ use crate::scenario::{MsrpStart, Send, Step};
 
 use super::labels::{Labeler, CLIENT};
 use super::timeline::{fingerprint, Input, Timeline};
-use super::{Arrival, Feed, Obs, ObsKind, RunError, Want};
+use super::{Arrival, Feed, Obs, ObsKind, ObsRef, RunError, Want};
 
-/// One decoded message of the capture, labelled.
-struct Entry {
+/// One decoded message of the capture, labelled; the message itself stays in the capture's
+/// trace and is copied only when the judge is given it.
+struct Entry<'t> {
     time: Duration,
     from: String,
     to: String,
-    obs: ObsKind,
+    obs: ObsRef<'t>,
 }
 
 /// The capture feed.
-pub struct ReplayFeed {
-    entries: Vec<Entry>,
+pub struct ReplayFeed<'t> {
+    entries: Vec<Entry<'t>>,
     /// Client messages already given to the judge.
     delivered: Vec<bool>,
     /// Messages of the roles already taken as a stimulus.
@@ -63,9 +64,9 @@ pub struct ReplayFeed {
     fingerprints: Vec<Option<String>>,
 }
 
-impl ReplayFeed {
+impl<'t> ReplayFeed<'t> {
     /// A feed over `trace` labelled by `labels`, replaying `timeline` when given.
-    pub fn new(trace: &Trace, labels: &Labeler, timeline: Option<&Timeline>) -> ReplayFeed {
+    pub fn new(trace: &'t Trace, labels: &Labeler, timeline: Option<&Timeline>) -> Self {
         let start = trace.entries.first().map(|e| e.time);
         // Capture time from the first entry.
         let since = |t: std::time::SystemTime| {
@@ -85,7 +86,7 @@ impl ReplayFeed {
         let mut first_fin: std::collections::HashSet<(SocketAddr, SocketAddr)> = Default::default();
         let mut close_entries =
             |upto: usize,
-             entries: &mut Vec<Entry>,
+             entries: &mut Vec<Entry<'t>>,
              sessions: &HashMap<(SocketAddr, SocketAddr), u64>,
              msrp_pairs: &std::collections::HashSet<(SocketAddr, SocketAddr)>| {
                 while let Some(end) = ends.next_if(|x| x.after <= upto) {
@@ -104,7 +105,7 @@ impl ReplayFeed {
                         time: since(end.time),
                         from,
                         to,
-                        obs: ObsKind::MsrpClosed {
+                        obs: ObsRef::MsrpClosed {
                             session: sessions.get(&key).copied().unwrap_or(0),
                             by_peer: first,
                         },
@@ -115,7 +116,7 @@ impl ReplayFeed {
             close_entries(k, &mut entries, &sessions, &msrp_pairs);
             let (from, to) = labels.roles(e);
             let obs = match &e.frame {
-                TraceFrame::Sip(d) => ObsKind::Sip(d.value.clone()),
+                TraceFrame::Sip(d) => ObsRef::Sip(&d.value),
                 TraceFrame::Msrp(d) => {
                     let key = if e.src <= e.dst {
                         (e.src, e.dst)
@@ -125,8 +126,8 @@ impl ReplayFeed {
                     msrp_pairs.insert(key);
                     let n = sessions.len() as u64 + 1;
                     let session = *sessions.entry(key).or_insert(n);
-                    ObsKind::Msrp {
-                        frame: d.value.clone(),
+                    ObsRef::Msrp {
+                        frame: &d.value,
                         session,
                     }
                 }
@@ -152,7 +153,7 @@ impl ReplayFeed {
             // given, so a capture made elsewhere is judged on what a live run would observe.
             let mut seen: std::collections::HashSet<(String, String)> = Default::default();
             for (i, e) in entries.iter().enumerate() {
-                let ObsKind::Sip(m) = &e.obs else { continue };
+                let ObsRef::Sip(m) = e.obs else { continue };
                 if e.from != CLIENT || !m.is_request() {
                     continue;
                 }
@@ -172,7 +173,7 @@ impl ReplayFeed {
         }
         let fingerprints = entries
             .iter()
-            .map(|e| (timeline.is_some() && e.from == CLIENT).then(|| fingerprint(&e.to, &e.obs)))
+            .map(|e| (timeline.is_some() && e.from == CLIENT).then(|| fingerprint(&e.to, e.obs)))
             .collect();
         ReplayFeed {
             fingerprints,
@@ -208,7 +209,7 @@ impl ReplayFeed {
         Arrival::Observation(Obs {
             seq: self.seq,
             role: e.to.clone(),
-            kind: e.obs.clone(),
+            kind: e.obs.to_kind(),
         })
     }
 
@@ -229,7 +230,7 @@ impl ReplayFeed {
         };
         (from..self.entries.len()).find(|&i| {
             let e = &self.entries[i];
-            !self.claimed[i] && e.from == role && sends(s, &e.obs, env)
+            !self.claimed[i] && e.from == role && sends(s, e.obs, env)
         })
     }
 
@@ -248,10 +249,10 @@ impl ReplayFeed {
         let mut p = TransferProgress::default();
         let mut seen = false;
         for e in self.entries.iter().take(self.front) {
-            let ObsKind::Msrp { frame, session: s } = &e.obs else {
+            let ObsRef::Msrp { frame, session: s } = e.obs else {
                 continue;
             };
-            if *s != session {
+            if s != session {
                 continue;
             }
             seen = true;
@@ -304,14 +305,14 @@ fn byte_range(v: &str) -> Option<(u64, Option<u64>, Option<u64>)> {
 /// (`answers`), its Request-URI and the header values it sets. (A simulated role also sends
 /// messages of its own, such as the conference NOTIFY after a SUBSCRIBE; those differ in one of
 /// these.)
-fn sends(s: &Send, o: &ObsKind, env: &MatchEnv) -> bool {
+fn sends(s: &Send, o: ObsRef<'_>, env: &MatchEnv) -> bool {
     let i = |t: &str| env.interpolate(t).unwrap_or_else(|_| t.to_string());
     let saved_sip = |name: &str| match env.saved.get(name) {
         Some(crate::observed::SavedMessage::Sip(m)) => Some(m),
         _ => None,
     };
     match (o, &s.sip, s.status, &s.msrp) {
-        (ObsKind::Sip(m), Some(method), _, _) => {
+        (ObsRef::Sip(m), Some(method), _, _) => {
             m.method()
                 .is_some_and(|x| x.to_string().eq_ignore_ascii_case(method))
                 && s.in_dialog
@@ -332,7 +333,7 @@ fn sends(s: &Send, o: &ObsKind, env: &MatchEnv) -> bool {
                         })
                 })
         }
-        (ObsKind::Sip(m), None, Some(code), None) => {
+        (ObsRef::Sip(m), None, Some(code), None) => {
             m.status().is_some_and(|c| c.0 == code)
                 && s.answers.as_deref().is_none_or(|a| {
                     saved_sip(a).is_none_or(|req| {
@@ -340,10 +341,10 @@ fn sends(s: &Send, o: &ObsKind, env: &MatchEnv) -> bool {
                     })
                 })
         }
-        (ObsKind::Msrp { frame, .. }, None, None, Some(MsrpStart::Method(m))) => frame
+        (ObsRef::Msrp { frame, .. }, None, None, Some(MsrpStart::Method(m))) => frame
             .method()
             .is_some_and(|x| x.to_string().eq_ignore_ascii_case(m)),
-        (ObsKind::Msrp { frame, .. }, None, None, Some(MsrpStart::Status(c))) => {
+        (ObsRef::Msrp { frame, .. }, None, None, Some(MsrpStart::Status(c))) => {
             frame.code() == Some(*c)
         }
         _ => false,
@@ -355,7 +356,7 @@ fn leaves_no_message(s: &Send) -> bool {
     s.msrp.as_ref().is_some_and(|m| m.is_method("CLOSE"))
 }
 
-impl ReplayFeed {
+impl ReplayFeed<'_> {
     /// Saves what a `send` step of a SIP request sent, as the live step does.
     fn save_sent(&mut self, s: &Send, i: usize, env: &mut MatchEnv) {
         self.claimed[i] = true;
@@ -365,7 +366,7 @@ impl ReplayFeed {
         if s.sip.is_none() {
             return;
         }
-        if let ObsKind::Sip(m) = &self.entries[i].obs {
+        if let ObsRef::Sip(m) = self.entries[i].obs {
             env.save("last_sent", Observed::Sip(m));
             if let Some(name) = &s.save {
                 env.save(name.as_str(), Observed::Sip(m));
@@ -374,7 +375,7 @@ impl ReplayFeed {
     }
 }
 
-impl Feed for ReplayFeed {
+impl Feed for ReplayFeed<'_> {
     fn now(&self) -> Duration {
         self.now
     }

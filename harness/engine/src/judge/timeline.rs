@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assess::StepOutcome;
 
-use super::{Obs, ObsKind};
+use super::{Obs, ObsKind, ObsRef};
 
 /// One input of the judge, in the order it came.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,7 +65,7 @@ impl Input {
                 by_peer: *by_peer,
             },
             _ => Input::Observed {
-                message: fingerprint(&o.role, &o.kind),
+                message: fingerprint(&o.role, o.kind.as_ref()),
             },
         }
     }
@@ -153,20 +153,20 @@ impl Timeline {
 
 /// A message's fingerprint: its start line, and the fields that tell two similar messages
 /// apart (SIP Call-ID and CSeq; MSRP Message-ID and Byte-Range).
-pub fn fingerprint(role: &str, kind: &ObsKind) -> String {
+pub fn fingerprint(role: &str, kind: ObsRef<'_>) -> String {
     match kind {
-        ObsKind::Sip(m) => format!(
+        ObsRef::Sip(m) => format!(
             "{} | {} | {}",
             m.summary(),
             m.call_id().unwrap_or(""),
             m.header("CSeq").unwrap_or("")
         ),
-        ObsKind::Msrp { frame, .. } => format!(
+        ObsRef::Msrp { frame, .. } => format!(
             "{} | {} | {}",
             frame.start_line().trim_end(),
             frame.header("Message-ID").unwrap_or(""),
             frame.header("Byte-Range").unwrap_or("")
         ),
-        ObsKind::MsrpClosed { by_peer, .. } => format!("closed {role} {by_peer}"),
+        ObsRef::MsrpClosed { by_peer, .. } => format!("closed {role} {by_peer}"),
     }
 }
