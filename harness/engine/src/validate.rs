@@ -686,6 +686,16 @@ impl Validator<'_> {
             self.requirement(id, "verifies");
         }
         self.evidence(&e.verifies, &e.evidence, &expect_conditions(e));
+        // A misspelt XML path matches nothing: the `expect` waits in vain and an `expect_none`
+        // passes whatever the client sends.
+        for path in e.xml.iter().flat_map(|m| m.keys()) {
+            if let Err(p) = cpmconf_codec::xml::check_path(path) {
+                self.err_first(
+                    &[&format!("{path}:"), path, "xml:"],
+                    format!("`xml: {{ {path}: ... }}`: {p}"),
+                );
+            }
+        }
         // An address compared by `contains` passes a wrong identity that contains the text
         // (`sip:bob@test` in `sip:bob@test.example`): a plain value compares as a URI.
         let mut address_contains: Vec<String> = Vec::new();
@@ -1004,6 +1014,16 @@ mod tests {
     #[case("  - send: { as: cf, sip: NOTIFY, xml: { conference-info: { entity: 'sip:g@cf.test', userz: [] } } }\n", "s.yaml:8:", "conference-info: unknown key `userz`: expected one of entity, state, version, users")]
     #[case("  - send: { as: cf, sip: NOTIFY, xml: { conference-info: { entity: 'sip:g@cf.test', users: [{ entity: 'sip:b@test', statuz: connected }] } } }\n", "s.yaml:8:", "conference-info user: unknown key `statuz`: expected one of entity, state, display-text, status")]
     #[case(
+        "  - expect: { msrp: SEND, xml: { imdn/mesage-id: x } }\n",
+        "s.yaml:8:34:",
+        "`xml: { imdn/mesage-id: ... }`: `mesage-id` is not a child of `imdn` in the `imdn` document (RFC 5438): expected one of message-id,"
+    )]
+    #[case(
+        "  - expect: { sip: MESSAGE, xml: { isComposing/stat: active } }\n",
+        "s.yaml:8:",
+        "`stat` is not a child of `isComposing`"
+    )]
+    #[case(
         "  - send: { as: cf, sip: NOTIFY, xml: { imdn: { message-id: x } } }\n",
         "s.yaml:8:",
         "`xml: { imdn: ... }` is not built by the runner"
@@ -1020,6 +1040,8 @@ mod tests {
     #[case("  - do: { go_offline: {} }\n")]
     #[case("  - do: { unregister: }\n")]
     #[case("  - send: { as: cf, sip: NOTIFY, xml: { conference-info: { entity: 'sip:g@cf.test', state: full, version: 2, users: [{ entity: 'sip:b@test', state: full, display-text: B, status: connected }] } } }\n")]
+    #[case("  - expect: { msrp: SEND, xml: { imdn/message-id: x, imdn/delivery-notification/status/*: delivered } }\n")]
+    #[case("  - expect: { sip: INVITE, xml: { resource-lists/list/entry/@uri: 'sip:b@test' } }\n")]
     fn valid_commands_and_xml(#[case] steps: &str) {
         assert_eq!(run(&format!("{HEAD}{steps}")), Vec::<String>::new());
     }

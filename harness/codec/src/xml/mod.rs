@@ -10,9 +10,11 @@ pub mod iscomposing;
 pub mod reginfo;
 pub mod resource_lists;
 pub mod tree;
+pub mod vocabulary;
 
 use crate::DecodeError;
 use tree::Element;
+pub use vocabulary::{check_path, PathProblem};
 
 const RULE_SELECT: &str = "xml/select";
 
@@ -30,7 +32,8 @@ const RULE_SELECT: &str = "xml/select";
 /// - a path of only the root name (`isComposing`) gives the root's own text.
 ///
 /// Every match is returned in document order; no match gives an empty vector. Malformed XML is a
-/// [`DecodeError`] (rule `xml/select`).
+/// [`DecodeError`] (rule `xml/select`). [`check_path`] says whether a path can match anything in
+/// the documents this module reads.
 pub fn select(bytes: &[u8], path: &str) -> Result<Vec<String>, DecodeError> {
     let root = tree::parse(bytes, RULE_SELECT)?;
     let steps: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
