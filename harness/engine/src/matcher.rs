@@ -1298,6 +1298,54 @@ fn sdp_findings(
 /// namespace, whatever alias the message itself declared.
 const CPIM_PREFIXES: &[(&str, &str)] = &[("imdn", cpim::NS_IMDN)];
 
+/// The message headers of RFC 3862 3.3 (unprefixed keys).
+const CPIM_HEADERS: &[&str] = &["From", "To", "cc", "DateTime", "Subject", "NS", "Require"];
+
+/// The CPIM headers of RFC 5438 6 (keys with the `imdn.` prefix).
+const IMDN_CPIM_HEADERS: &[&str] = &[
+    "Message-ID",
+    "Disposition-Notification",
+    "Original-To",
+    "IMDN-Record-Route",
+    "IMDN-Route",
+];
+
+/// Whether `key` of an expectation's `cpim:` names something a CPIM message can carry: the
+/// payload (`Content`), its `Content-Type`, an RFC 3862 header, or an `imdn.` header of RFC 5438.
+/// A misspelt key matches no header, so an `expect_none` with it would pass anything; `validate`
+/// refuses it with what was expected.
+pub fn check_cpim_key(key: &str) -> Result<(), String> {
+    let known = |names: &[&str], name: &str| names.iter().any(|h| h.eq_ignore_ascii_case(name));
+    if key == "Content" || key.eq_ignore_ascii_case("Content-Type") {
+        return Ok(());
+    }
+    match key.split_once('.') {
+        None if known(CPIM_HEADERS, key) => Ok(()),
+        None => Err(format!(
+            "`{key}` is not a CPIM message header (RFC 3862 3.3): expected one of {}, `Content` (the payload), `Content-Type`, or `imdn.<header>`",
+            CPIM_HEADERS.join(", ")
+        )),
+        Some((prefix, name)) if prefix.eq_ignore_ascii_case("imdn") => {
+            if known(IMDN_CPIM_HEADERS, name) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{name}` is not an IMDN header (RFC 5438 6): expected imdn. followed by one of {}",
+                    IMDN_CPIM_HEADERS.join(", ")
+                ))
+            }
+        }
+        Some((prefix, _)) => Err(format!(
+            "unknown namespace prefix `{prefix}`: the matcher knows {}",
+            CPIM_PREFIXES
+                .iter()
+                .map(|(p, _)| format!("`{p}.`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 /// The first value of CPIM header `key` (`imdn.Message-ID`, `From`, ...; `Content` for the
 /// payload) of `obs`'s message/cpim body, for a `${<saved>.cpim.<key>}` reference; `None` when
 /// the message has no decodable CPIM body or no such header.

@@ -686,8 +686,16 @@ impl Validator<'_> {
             self.requirement(id, "verifies");
         }
         self.evidence(&e.verifies, &e.evidence, &expect_conditions(e));
-        // A misspelt XML path matches nothing: the `expect` waits in vain and an `expect_none`
-        // passes whatever the client sends.
+        // A misspelt CPIM key or XML path matches nothing: the `expect` waits in vain and an
+        // `expect_none` passes whatever the client sends.
+        for key in e.cpim.iter().flat_map(|m| m.keys()) {
+            if let Err(p) = crate::matcher::check_cpim_key(key) {
+                self.err_first(
+                    &[&format!("{key}:"), key, "cpim:"],
+                    format!("`cpim: {{ {key}: ... }}`: {p}"),
+                );
+            }
+        }
         for path in e.xml.iter().flat_map(|m| m.keys()) {
             if let Err(p) = cpmconf_codec::xml::check_path(path) {
                 self.err_first(
@@ -1019,6 +1027,21 @@ mod tests {
         "`xml: { imdn/mesage-id: ... }`: `mesage-id` is not a child of `imdn` in the `imdn` document (RFC 5438): expected one of message-id,"
     )]
     #[case(
+        "  - expect: { sip: MESSAGE, cpim: { Frm: x } }\n",
+        "s.yaml:8:",
+        "`cpim: { Frm: ... }`: `Frm` is not a CPIM message header (RFC 3862 3.3)"
+    )]
+    #[case(
+        "  - expect: { sip: MESSAGE, cpim: { imdn.Mesage-ID: x } }\n",
+        "s.yaml:8:",
+        "`Mesage-ID` is not an IMDN header (RFC 5438 6)"
+    )]
+    #[case(
+        "  - expect: { sip: MESSAGE, cpim: { maap.Foo: x } }\n",
+        "s.yaml:8:",
+        "unknown namespace prefix `maap`"
+    )]
+    #[case(
         "  - expect: { sip: MESSAGE, xml: { isComposing/stat: active } }\n",
         "s.yaml:8:",
         "`stat` is not a child of `isComposing`"
@@ -1042,6 +1065,7 @@ mod tests {
     #[case("  - send: { as: cf, sip: NOTIFY, xml: { conference-info: { entity: 'sip:g@cf.test', state: full, version: 2, users: [{ entity: 'sip:b@test', state: full, display-text: B, status: connected }] } } }\n")]
     #[case("  - expect: { msrp: SEND, xml: { imdn/message-id: x, imdn/delivery-notification/status/*: delivered } }\n")]
     #[case("  - expect: { sip: INVITE, xml: { resource-lists/list/entry/@uri: 'sip:b@test' } }\n")]
+    #[case("  - expect: { sip: MESSAGE, cpim: { From: x, to: y, Content: z, content-type: text/plain, imdn.message-id: m, imdn.Disposition-Notification: d } }\n")]
     fn valid_commands_and_xml(#[case] steps: &str) {
         assert_eq!(run(&format!("{HEAD}{steps}")), Vec::<String>::new());
     }
