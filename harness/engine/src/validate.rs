@@ -688,6 +688,18 @@ impl Validator<'_> {
         self.evidence(&e.verifies, &e.evidence, &expect_conditions(e));
         // A misspelt CPIM key or XML path matches nothing: the `expect` waits in vain and an
         // `expect_none` passes whatever the client sends.
+        // Header names are open (extensions are kept verbatim), so an unregistered one is a
+        // warning, not a refusal.
+        for name in e.headers.keys() {
+            if !cpmconf_codec::sip::header::is_registered_name(name)
+                && !cpmconf_codec::msrp::header::is_registered_name(name)
+            {
+                self.warn(
+                    &format!("{name}:"),
+                    format!("`headers: {{ {name}: ... }}`: `{name}` is neither a registered SIP header (IANA, with OMA CPM's) nor an MSRP one (RFC 4975): if misspelt it matches nothing, and an `expect_none` with it passes whatever the client sends"),
+                );
+            }
+        }
         for key in e.cpim.iter().flat_map(|m| m.keys()) {
             if let Err(p) = crate::matcher::check_cpim_key(key) {
                 self.err_first(
@@ -1068,6 +1080,25 @@ mod tests {
     #[case("  - expect: { sip: MESSAGE, cpim: { From: x, to: y, Content: z, content-type: text/plain, imdn.message-id: m, imdn.Disposition-Notification: d } }\n")]
     fn valid_commands_and_xml(#[case] steps: &str) {
         assert_eq!(run(&format!("{HEAD}{steps}")), Vec::<String>::new());
+    }
+
+    #[rstest]
+    #[case::misspelt("Acept-Contact", 1)]
+    #[case::registered_any_case("accept-contact", 0)]
+    #[case::compact("o", 0)]
+    #[case::cpm("Contribution-ID", 0)]
+    #[case::msrp("Byte-Range", 0)]
+    fn unregistered_header_names_are_warned(#[case] name: &str, #[case] warnings: usize) {
+        let got = run(&format!(
+            "{HEAD}  - expect: {{ sip: INVITE, headers: {{ {name}: x }} }}\n"
+        ));
+        assert_eq!(got.len(), warnings, "{got:?}");
+        for g in &got {
+            assert!(
+                g.starts_with("s.yaml:8:") && g.contains(": warning: ") && g.contains(name),
+                "{got:?}"
+            );
+        }
     }
 
     #[test]

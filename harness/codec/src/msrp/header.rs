@@ -1,6 +1,36 @@
 //! MSRP header fields: an ordered list with case-insensitive lookup that keeps each field's
 //! original bytes for byte-exact re-encoding (RFC 4975 section 9).
 
+/// The MSRP header field names of RFC 4975 (9, 14.4), RFC 4976 (relays) and RFC 7701
+/// (nicknames); what [`is_registered_name`] knows (a scenario naming another is warned that the
+/// name may be misspelt).
+const REGISTERED: &[&str] = &[
+    "To-Path",
+    "From-Path",
+    "Message-ID",
+    "Success-Report",
+    "Failure-Report",
+    "Byte-Range",
+    "Status",
+    "Content-Type",
+    "Content-ID",
+    "Content-Description",
+    "Content-Disposition",
+    "Expires",
+    "Min-Expires",
+    "Max-Expires",
+    "Use-Path",
+    "WWW-Authenticate",
+    "Authorization",
+    "Authentication-Info",
+    "Use-Nickname",
+];
+
+/// `true` when `name` (any case) is a registered MSRP header name.
+pub fn is_registered_name(name: &str) -> bool {
+    REGISTERED.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
+
 /// One header field. Equality compares name and value only.
 #[derive(Debug, Clone, Eq, serde::Serialize)]
 pub struct Field {
