@@ -142,9 +142,33 @@ pub fn validate(loaded: &LoadedScenario, catalogue: &Catalogue) -> Vec<Diagnosti
         line: 1,
         out: Vec::new(),
         positive: false,
+        roles: roles_named(&loaded.scenario, &loaded.source),
     };
     v.scenario(&loaded.scenario);
     v.out
+}
+
+/// The roles a scenario names: see [`Validator::roles`].
+fn roles_named(s: &crate::scenario::Scenario, source: &str) -> BTreeSet<String> {
+    let mut roles: BTreeSet<String> = ["client", "core", "registrar", "cf", "pf"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    for step in &s.steps {
+        if let Step::Send(send) = step {
+            roles.insert(send.role.clone());
+        }
+    }
+    for (i, _) in source.match_indices("sip:") {
+        let user: String = source[i + 4..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect();
+        if source[i + 4 + user.len()..].starts_with('@') && !user.is_empty() {
+            roles.insert(user);
+        }
+    }
+    roles
 }
 
 struct Validator<'a> {
@@ -158,6 +182,9 @@ struct Validator<'a> {
     out: Vec<Diagnostic>,
     /// An earlier step observes the client act (an `expect` or `wait_for`).
     positive: bool,
+    /// The roles an expectation may name: the sim's services, the client, every role a `send`
+    /// step sends as, and every user whose address (`sip:user@`) the scenario writes.
+    roles: BTreeSet<String>,
 }
 
 impl Validator<'_> {
@@ -688,6 +715,41 @@ impl Validator<'_> {
         self.evidence(&e.verifies, &e.evidence, &expect_conditions(e));
         // A misspelt CPIM key or XML path matches nothing: the `expect` waits in vain and an
         // `expect_none` passes whatever the client sends.
+        // A misspelt method or role matches nothing either.
+        if let Some(m) = &e.sip {
+            if let cpmconf_codec::sip::Method::Extension(_) =
+                cpmconf_codec::sip::Method::from_token(&m.to_ascii_uppercase())
+            {
+                self.err_first(
+                    &[&format!("sip: {m}"), "sip:"],
+                    format!("`sip: {m}` is not a SIP method (INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, REFER, UPDATE, PRACK, INFO, PUBLISH): the client's requests are matched by method, so it matches nothing"),
+                );
+            }
+        }
+        if let Some(crate::scenario::MsrpStart::Method(m)) = &e.msrp {
+            let known = m.eq_ignore_ascii_case("CLOSE")
+                || m.eq_ignore_ascii_case(crate::matcher::MSRP_OPEN)
+                || !matches!(
+                    cpmconf_codec::msrp::Method::from_token(&m.to_ascii_uppercase()),
+                    cpmconf_codec::msrp::Method::Extension(_)
+                );
+            if !known {
+                self.err_first(
+                    &[&format!("msrp: {m}"), "msrp:"],
+                    format!("`msrp: {m}` is not an MSRP method (SEND, REPORT, AUTH, NICKNAME) nor `OPEN` or `CLOSE` (the client's first message on a new connection, its close): it matches nothing"),
+                );
+            }
+        }
+        for (key, role) in [("to", e.to.as_deref()), ("from", Some(e.from.as_str()))] {
+            let Some(role) = role else { continue };
+            if role.contains("${") || self.roles.contains(role) {
+                continue;
+            }
+            self.err_first(
+                &[&format!("{key}: {role}"), &format!("{key}:")],
+                format!("`{key}: {role}`: no role `{role}` in this scenario: not one of client, core, registrar, cf, pf, no `send` step sends as it and no address `sip:{role}@...` is written, so no message is {} it and the expectation matches nothing", if key == "to" { "sent to" } else { "sent by" }),
+            );
+        }
         // Header names are open (extensions are kept verbatim), so an unregistered one is a
         // warning, not a refusal.
         for name in e.headers.keys() {
@@ -1039,6 +1101,21 @@ mod tests {
         "`xml: { imdn/mesage-id: ... }`: `mesage-id` is not a child of `imdn` in the `imdn` document (RFC 5438): expected one of message-id,"
     )]
     #[case(
+        "  - expect: { sip: SUBSCRIBBE }\n",
+        "s.yaml:8:",
+        "`sip: SUBSCRIBBE` is not a SIP method"
+    )]
+    #[case(
+        "  - expect: { msrp: SNED }\n",
+        "s.yaml:8:",
+        "`msrp: SNED` is not an MSRP method"
+    )]
+    #[case(
+        "  - expect: { sip: MESSAGE, to: cff }\n",
+        "s.yaml:8:",
+        "`to: cff`: no role `cff` in this scenario"
+    )]
+    #[case(
         "  - expect: { sip: MESSAGE, cpim: { Frm: x } }\n",
         "s.yaml:8:",
         "`cpim: { Frm: ... }`: `Frm` is not a CPIM message header (RFC 3862 3.3)"
@@ -1078,6 +1155,11 @@ mod tests {
     #[case("  - expect: { msrp: SEND, xml: { imdn/message-id: x, imdn/delivery-notification/status/*: delivered } }\n")]
     #[case("  - expect: { sip: INVITE, xml: { resource-lists/list/entry/@uri: 'sip:b@test' } }\n")]
     #[case("  - expect: { sip: MESSAGE, cpim: { From: x, to: y, Content: z, content-type: text/plain, imdn.message-id: m, imdn.Disposition-Notification: d } }\n")]
+    #[case("  - expect: { sip: message, to: cf }\n")]
+    #[case("  - expect: { msrp: close, to: registrar }\n")]
+    #[case("  - expect: { msrp: OPEN }\n")]
+    #[case("  - do: { send_pager: { to: 'sip:carol@test', text: x } }\n  - expect: { sip: MESSAGE, to: carol }\n")]
+    #[case("  - send: { as: dave, sip: MESSAGE }\n  - expect: { status: 200, to: dave }\n")]
     fn valid_commands_and_xml(#[case] steps: &str) {
         assert_eq!(run(&format!("{HEAD}{steps}")), Vec::<String>::new());
     }
