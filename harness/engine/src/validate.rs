@@ -865,6 +865,32 @@ impl Validator<'_> {
         for id in &w.verifies {
             self.requirement(id, "verifies");
         }
+        // A misspelt event never comes (the step is not reached); a misspelt field is absent
+        // in every event, which would fail a client for the scenario's typo.
+        match cpmconf_ut::event_fields(&w.event) {
+            None => self.err_first(
+                &[&format!("event: {}", w.event), "event:"],
+                format!(
+                    "`event: {}` is not an event of the upper-tester protocol: expected one of {} (docs/upper-tester.md)",
+                    w.event,
+                    cpmconf_ut::KNOWN_EVENTS.join(", ")
+                ),
+            ),
+            Some(known) => {
+                for name in w.fields.keys() {
+                    if !known.contains(name) {
+                        self.err_first(
+                            &[&format!("{name}:"), "fields:"],
+                            format!(
+                                "event `{}` has no field `{name}`: expected one of {} (docs/upper-tester.md)",
+                                w.event,
+                                known.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         let conditions: Vec<String> = std::iter::once("fields".to_string())
             .chain(w.fields.keys().map(|k| format!("fields.{k}")))
             .collect();
@@ -1101,6 +1127,16 @@ mod tests {
         "`xml: { imdn/mesage-id: ... }`: `mesage-id` is not a child of `imdn` in the `imdn` document (RFC 5438): expected one of message-id,"
     )]
     #[case(
+        "  - wait_for: { event: file_recieved }\n",
+        "s.yaml:8:",
+        "`event: file_recieved` is not an event of the upper-tester protocol: expected one of registered,"
+    )]
+    #[case(
+        "  - wait_for: { event: file_received, fields: { sha265: x } }\n",
+        "s.yaml:8:",
+        "event `file_received` has no field `sha265`: expected one of"
+    )]
+    #[case(
         "  - expect: { sip: SUBSCRIBBE }\n",
         "s.yaml:8:",
         "`sip: SUBSCRIBBE` is not a SIP method"
@@ -1158,6 +1194,7 @@ mod tests {
     #[case("  - expect: { sip: message, to: cf }\n")]
     #[case("  - expect: { msrp: close, to: registrar }\n")]
     #[case("  - expect: { msrp: OPEN }\n")]
+    #[case("  - wait_for: { event: file_received, fields: { size: '32', sha256: x, name: n } }\n")]
     #[case("  - do: { send_pager: { to: 'sip:carol@test', text: x } }\n  - expect: { sip: MESSAGE, to: carol }\n")]
     #[case("  - send: { as: dave, sip: MESSAGE }\n  - expect: { status: 200, to: dave }\n")]
     fn valid_commands_and_xml(#[case] steps: &str) {

@@ -28,6 +28,23 @@ macro_rules! events {
         /// Wire names of the events this version knows.
         pub const KNOWN_EVENTS: &[&str] = &[$($name),*];
 
+        /// The `data` fields of the known event `name`, from its schema; `None` for a name this
+        /// version does not know.
+        pub fn event_fields(name: &str) -> Option<Vec<String>> {
+            let schema = match name {
+                $( $name => schemars::schema_for!($payload), )*
+                _ => return None,
+            };
+            Some(
+                schema
+                    .as_value()
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .map(|p| p.keys().cloned().collect())
+                    .unwrap_or_default(),
+            )
+        }
+
         impl Event {
             /// The wire name of the event.
             pub fn name(&self) -> &str {
