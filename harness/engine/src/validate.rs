@@ -715,6 +715,22 @@ impl Validator<'_> {
         self.evidence(&e.verifies, &e.evidence, &expect_conditions(e));
         // A misspelt CPIM key or XML path matches nothing: the `expect` waits in vain and an
         // `expect_none` passes whatever the client sends.
+        // A feature tag is a CPM ICSI's short name or a URN: any other word is taken as a URN of
+        // its own, which no client carries, so a typo would fail a correct client.
+        if let Some(ft) = &e.feature_tags {
+            for v in [&ft.accept_contact, &ft.contact]
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if !v.contains(':') && cpmconf_codec::sip::icsi::from_short_name(v).is_none() {
+                    self.err_first(
+                        &[v.as_str(), "feature_tags:"],
+                        format!("feature tag `{v}` is not a CPM ICSI (cpm.session, cpm.msg, cpm.largemsg, cpm.deferred, cpm.filetransfer) nor a URN: no client carries it"),
+                    );
+                }
+            }
+        }
         // A misspelt method or role matches nothing either.
         if let Some(m) = &e.sip {
             if let cpmconf_codec::sip::Method::Extension(_) =
@@ -1137,6 +1153,11 @@ mod tests {
         "event `file_received` has no field `sha265`: expected one of"
     )]
     #[case(
+        "  - expect: { sip: INVITE, feature_tags: { accept-contact: [cpm.session], contact: [cpm.filetransfr] } }\n",
+        "s.yaml:8:",
+        "feature tag `cpm.filetransfr` is not a CPM ICSI"
+    )]
+    #[case(
         "  - expect: { sip: SUBSCRIBBE }\n",
         "s.yaml:8:",
         "`sip: SUBSCRIBBE` is not a SIP method"
@@ -1194,6 +1215,7 @@ mod tests {
     #[case("  - expect: { sip: message, to: cf }\n")]
     #[case("  - expect: { msrp: close, to: registrar }\n")]
     #[case("  - expect: { msrp: OPEN }\n")]
+    #[case("  - expect: { sip: INVITE, feature_tags: { accept-contact: [session, cpm.deferred], contact: ['urn:urn-7:3gpp-service.ims.icsi.mmtel'] } }\n")]
     #[case("  - wait_for: { event: file_received, fields: { size: '32', sha256: x, name: n } }\n")]
     #[case("  - do: { send_pager: { to: 'sip:carol@test', text: x } }\n  - expect: { sip: MESSAGE, to: carol }\n")]
     #[case("  - send: { as: dave, sip: MESSAGE }\n  - expect: { status: 200, to: dave }\n")]
