@@ -32,6 +32,20 @@ with, are switched on by `PYUA_DEVIATIONS` (comma-separated) or `--deviations LI
                       Text/Plain; Charset=UTF-8): a correct message, media types ignore case
                       (RFC 2045 5.1)
 
+With `PYUA_INVITES=files` it claims file transfer and resume and receives pushed files: a file
+INVITE (RFC 5547, a=sendonly with a=file-selector) is answered 200 with a=recvonly, the offer's
+file-selector and file-transfer-id, and a=setup:active; it connects to the offer's MSRP path,
+sends the bodiless SEND that binds the connection (RFC 4975 7.1.1), acknowledges every chunk
+with 200 and puts each at its Byte-Range. A file whose last chunk brings it to the selector's
+size is reported as `file_received` (size and SHA-256). A BYE ends the transfer, keeping the
+bytes received. An offer to resume (a=file-range, RFC 5547 9) of a file it holds in part,
+known by the selector's name and size, is answered 200 with the range; of any other file, 488
+(CR 7.4.5.2 ii). Its deviations:
+
+  file-complete-early (files) reports a resumed file as received at the first chunk of the
+                      resumed part, before the chunk that ends it
+  resume-by-size      (files) knows a file for a resume by its size alone, whatever its name
+
 `PYUA_DECLINE_STATUS` (default 488) is the status incoming INVITEs are declined with.
 Logs go to stderr; stdout carries protocol lines only.
 """
@@ -41,6 +55,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import select
 import socket
 import sys
@@ -63,6 +78,8 @@ DEVIATIONS = {
     "from-tag-changed",
     "media-type-case",
     "cancel-no-487",
+    "file-complete-early",
+    "resume-by-size",
 }
 # RFC 3261 7.3.3 compact header forms.
 COMPACT = {
@@ -273,6 +290,9 @@ class Client:
         self.replies_pending = 0  # deviation imdn-answers-imdn: replies not yet answered
         self.server_tx = {}  # (branch, method) of a request we answered -> the response bytes
         self.ringing = {}  # branch of a pending INVITE -> (the INVITE, its To tag, session id)
+        self.files = {}  # (name, size) of a file received in part or whole -> bytearray
+        self.accept_files = True  # set_policy accept_files (files mode)
+        self.transfers = {}  # Call-ID of an accepted file INVITE -> FileTransfer
         self.sessions = 0
         self.closed = False
         self.reg_call_id = None
@@ -634,6 +654,9 @@ class Client:
                 self.emit_event("session_ended", data)
         elif m.method == "OPTIONS":
             self.respond(m, 200, "OK", [("Allow", "INVITE, ACK, CANCEL, BYE, MESSAGE, OPTIONS")])
+        elif m.method == "BYE" and m.get("call-id") in self.transfers:
+            self.respond(m, 200, "OK")
+            self.transfers.pop(m.get("call-id")).close()
         elif m.method in ("BYE", "NOTIFY", "UPDATE", "INFO", "PRACK"):
             self.respond(m, 481, "Call/Transaction Does Not Exist")
         else:
@@ -690,6 +713,9 @@ class Client:
         threading.Thread(target=run, daemon=True).start()
 
     def on_invite(self, m):
+        if files_mode():
+            self.on_file_invite(m)
+            return
         if ringing_mode():
             tag = self.token()
             self.sessions += 1
@@ -708,7 +734,70 @@ class Client:
                    415: "Unsupported Media Type", 480: "Temporarily Unavailable"}
         self.respond(m, status, reasons.get(status, "Declined"))
 
-    def respond(self, req, status, reason, extra=(), to_tag=None):
+    def on_file_invite(self, m):
+        """PYUA_INVITES=files: a file push or a resume offer (RFC 5547)."""
+        offer = parse_sdp(m.body)
+        selector = offer.get("file-selector")
+        if m.get("content-type", "").split(";")[0].strip().lower() != "application/sdp" \
+                or selector is None or offer.get("direction") != "sendonly":
+            self.respond(m, 488, "Not Acceptable Here")
+            return
+        name, size = selector_key(selector)
+        resume = offer.get("file-range")
+        if not self.accept_files and resume is None:
+            self.respond(m, 603, "Decline")
+            return
+        start = 1
+        if resume is not None:
+            start = int(resume.split("-", 1)[0])
+            known = [k for k in self.files if k == (name, size)
+                     or ("resume-by-size" in self.dev and k[1] == size)]
+            if not known or start < 2:
+                self.respond(m, 488, "Not Acceptable Here")
+                return
+            key = known[0]
+        else:
+            key = (name, size)
+            self.files[key] = bytearray()
+        listener = socket.socket(socket.AF_INET6 if ":" in self.local[0] else socket.AF_INET)
+        listener.bind((self.local[0], 0))
+        host = self.local[0]
+        ours = "msrp://%s:%d/%s;tcp" % (("[%s]" % host) if ":" in host else host,
+                                         listener.getsockname()[1], self.token(12))
+        sdp = ["v=0", "o=pyua %d 1 IN %s %s" % (self.rng.getrandbits(31),
+                                                 "IP6" if ":" in host else "IP4", host),
+               "s=-", "c=IN %s %s" % ("IP6" if ":" in host else "IP4", host), "t=0 0",
+               "m=message %d TCP/MSRP *" % listener.getsockname()[1],
+               "a=accept-types:*", "a=path:" + ours, "a=setup:active", "a=recvonly",
+               "a=file-selector:" + selector]
+        if offer.get("file-transfer-id"):
+            sdp.append("a=file-transfer-id:" + offer["file-transfer-id"])
+        if resume is not None:
+            sdp.append("a=file-range:" + resume)
+        body = ("\r\n".join(sdp) + "\r\n").encode()
+        icsi = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.filetransfer"
+        # RFC 3261 12.1.1: a 2xx that makes a dialog copies the request's Record-Route.
+        routes = [("Record-Route", v) for v in m.all("record-route")]
+        self.respond(m, 200, "OK", routes + [("Contact", self.contact([icsi])),
+                                             ("Content-Type", "application/sdp")],
+                     to_tag=self.token(), body=body)
+        t = FileTransfer(self, key, start, uri_of(m.get("from", "")), offer["path"], ours,
+                         listener)
+        self.transfers[m.get("call-id")] = t
+        threading.Thread(target=t.run, daemon=True).start()
+
+    def file_progress(self, t, flag):
+        """A chunk of transfer `t` arrived (end-line flag `flag`)."""
+        data = self.files.get(t.key)
+        if data is None:
+            return
+        early = "file-complete-early" in self.dev and t.start > 1
+        if (flag == "$" and len(data) == t.key[1]) or early:
+            self.emit_event("file_received", {
+                "name": t.key[0], "size": len(data),
+                "sha256": hashlib.sha256(bytes(data)).hexdigest(), "from": t.peer})
+
+    def respond(self, req, status, reason, extra=(), to_tag=None, body=b""):
         to = req.get("to", "")
         if status > 100 and param(to, "tag") is None:
             to += ";tag=" + (to_tag or self.token())
@@ -719,7 +808,7 @@ class Client:
         headers += [("From", frm), ("To", to),
                     ("Call-ID", req.get("call-id", "")), ("CSeq", req.get("cseq", ""))]
         headers += list(extra)
-        data = serialise("SIP/2.0 %d %s" % (status, reason), headers)
+        data = serialise("SIP/2.0 %d %s" % (status, reason), headers, body)
         self.server_tx[(req.branch(), req.method)] = data
         self.send_response_bytes(req, data)
         return data
@@ -728,6 +817,140 @@ class Client:
         # Responses go back the way the request came: the connection, or the proxy's address
         # (every request reaches pyua through the proxy).
         self.send_bytes(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# File transfer (PYUA_INVITES=files): SDP (RFC 5547) and MSRP (RFC 4975) receiving
+# ---------------------------------------------------------------------------------------------
+
+def parse_sdp(body):
+    """The attributes pyua reads from a file offer: direction, path, file-selector,
+    file-transfer-id and file-range."""
+    out = {"direction": "sendrecv"}
+    for line in body.decode("utf-8", "replace").splitlines():
+        if not line.startswith("a="):
+            continue
+        name, _, value = line[2:].partition(":")
+        if name in ("sendonly", "recvonly", "inactive", "sendrecv"):
+            out["direction"] = name
+        elif name in ("path", "file-selector", "file-transfer-id", "file-range"):
+            out[name] = value.strip()
+    return out
+
+
+def selector_key(selector):
+    """(name, size) of an RFC 5547 file-selector (`name:"a.txt" type:text/plain size:32`)."""
+    name = re.search(r'name:"([^"]*)"', selector)
+    size = re.search(r"size:(\d+)", selector)
+    return (name.group(1) if name else "", int(size.group(1)) if size else -1)
+
+
+class FileTransfer:
+    """One accepted file INVITE: the MSRP connection pyua opens (a=setup:active) and the chunks
+    it receives on it."""
+
+    def __init__(self, client, key, start, peer, theirs, ours, listener):
+        self.client = client
+        self.key = key
+        self.start = start
+        self.peer = peer
+        self.theirs = theirs
+        self.ours = ours
+        self.listener = listener
+        self.sock = None
+        self.closed = False
+
+    def close(self):
+        self.closed = True
+        for s in (self.sock, self.listener):
+            try:
+                if s is not None:
+                    s.close()
+            except OSError:
+                pass
+
+    def frame(self, tid, start, headers, body=None, flag="$"):
+        lines = ["MSRP %s %s" % (tid, start)] + ["%s: %s" % h for h in headers]
+        head = "\r\n".join(lines) + "\r\n"
+        if body is not None:
+            head += "\r\n"
+        end = ("\r\n" if body is not None else "") + "-------%s%s\r\n" % (tid, flag)
+        return head.encode() + (body or b"") + end.encode()
+
+    def run(self):
+        m = re.match(r"msrp://\[?([^\]/]*?)\]?:(\d+)/", self.theirs)
+        if m is None:
+            log("file transfer: no MSRP path in the offer")
+            return
+        try:
+            self.sock = socket.create_connection((m.group(1), int(m.group(2))), 10)
+            self.sock.settimeout(None)
+            c = self.client
+            # RFC 4975 7.1.1: the active end's first SEND binds the connection (no body).
+            self.sock.sendall(self.frame(c.token(8), "SEND", [
+                ("To-Path", self.theirs), ("From-Path", self.ours),
+                ("Message-ID", c.token(10)), ("Byte-Range", "1-0/0")]))
+            buf = b""
+            while not self.closed:
+                data = self.sock.recv(65536)
+                if not data:
+                    return
+                buf += data
+                while True:
+                    frame, buf = take_msrp_frame(buf)
+                    if frame is None:
+                        break
+                    self.on_frame(*frame)
+        except OSError as e:
+            if not self.closed:
+                log("file transfer:", e)
+
+    def on_frame(self, tid, start, headers, body, flag):
+        words = start.split()
+        if not words or words[0] != "SEND":
+            return  # a response to our SEND, or another request: nothing to do
+        h = {k.lower(): v for (k, v) in headers}
+        if h.get("failure-report", "yes").lower() != "no":
+            self.sock.sendall(self.frame(tid, "200 OK", [
+                ("To-Path", h.get("from-path", "")), ("From-Path", self.ours)]))
+        if body is None:
+            return
+        first = 1
+        rng = re.match(r"(\d+)-", h.get("byte-range", ""))
+        if rng:
+            first = int(rng.group(1))
+        data = self.client.files.setdefault(self.key, bytearray())
+        at = first - 1
+        if len(data) < at:
+            data.extend(b"\0" * (at - len(data)))
+        data[at:at + len(body)] = body
+        self.client.file_progress(self, flag)
+
+
+def take_msrp_frame(buf):
+    """((tid, start, headers, body or None, flag), rest) of the first whole MSRP frame in `buf`,
+    or (None, buf)."""
+    line_end = buf.find(b"\r\n")
+    if line_end < 0:
+        return None, buf
+    first = buf[:line_end].decode("utf-8", "replace").split(" ", 2)
+    if len(first) < 3 or first[0] != "MSRP":
+        raise OSError("not an MSRP frame: %r" % buf[:line_end])
+    tid = first[1]
+    marker = ("-------%s" % tid).encode()
+    at = buf.find(b"\r\n" + marker, line_end)
+    if at < 0 or len(buf) < at + 2 + len(marker) + 3:
+        return None, buf
+    flag = buf[at + 2 + len(marker): at + 3 + len(marker)].decode()
+    rest = buf[at + 2 + len(marker) + 3:]
+    section = buf[line_end + 2: at + 2]
+    head, sep, body = section.partition(b"\r\n\r\n")
+    if sep:
+        body = body[:-2] if body.endswith(b"\r\n") else body
+    else:
+        head, body = section, None
+    _, headers = parse_head(b"x\r\n" + head)
+    return (tid, first[2], headers, body, flag), rest
 
 
 # ---------------------------------------------------------------------------------------------
@@ -753,6 +976,8 @@ class Adapter:
         caps = ["pager"]
         if ringing_mode():
             caps += ["chat", "group-chat"]
+        if files_mode():
+            caps += ["file-transfer", "file-resume"]
         if "decline-invites" in self.dev:
             # Claims sessions it will never accept: the deviation under test.
             caps += ["chat", "group-chat", "deferred-group", "file-transfer", "file-resume"]
@@ -785,6 +1010,16 @@ class Adapter:
             return {"message_id": message_id}
         if cmd == "set_policy" and "decline-invites" in self.dev:
             return {}  # accepted and ignored: every INVITE is declined anyway
+        if cmd == "set_policy" and files_mode():
+            # The user takes every file, or none (accept_files: false, answered 603 as 7.4.2
+            # item 4 says); resume is supported. Anything else it cannot do, and says so.
+            for key, value in args.items():
+                if key == "accept_files":
+                    c.accept_files = bool(value)
+                elif not (key == "auto_accept_sessions" and value) \
+                        and not (key == "resume_supported" and value):
+                    raise ValueError("pyua (files) cannot set %s to %r" % (key, value))
+            return {}
         if cmd == "set_policy" and ringing_mode() and not args.get("auto_accept_sessions"):
             return {}  # invitations ring and stay pending: never accepted automatically
         if cmd == "sync":
@@ -824,6 +1059,10 @@ class Adapter:
 
 def ringing_mode():
     return os.environ.get("PYUA_INVITES", "decline") == "ring"
+
+
+def files_mode():
+    return os.environ.get("PYUA_INVITES", "decline") == "files"
 
 
 def deviations(argv):

@@ -190,6 +190,76 @@ fn a_ringing_client_gets_the_cancel_verdicts(#[case] deviation: &str, #[case] wa
     assert_verdicts(profile, &format!("ringing, deviation {deviation:?}"), want);
 }
 
+/// pyua receiving files (`PYUA_INVITES=files`: its own SDP answer, MSRP connection and chunk
+/// placement, written apart from the reference client) gets the file verdicts: it keeps the
+/// bytes of an interrupted push and rebuilds the file from a resumed part sent in chunks, and
+/// answers 488 to a resume of a file it does not hold. Two bugs written the way implementers
+/// write them: taking a resumed file as complete at its first chunk, and knowing a file for a
+/// resume by its size alone. A policy it cannot follow (letting the user choose) is refused,
+/// which is inconclusive, not a fail (shown beside the first bug).
+#[rstest]
+#[case::follows_the_cr("", Expected {
+    scenarios: &[
+        ("resume-as-recipient-after-partial", "pass"),
+        ("resume-offer-unknown-file-488", "pass"),
+        ("file-push-accepted-file-identities", "pass"),
+        ("file-push-declined-603", "pass"),
+    ],
+    requirements: &[
+        ("resume-as-recipient-after-partial", REST, "pass"),
+        ("resume-offer-unknown-file-488", REST, "pass"),
+    ],
+    evidence: &[],
+    exit: Some(0),
+    protocol: &[],
+})]
+#[case::file_complete_early("file-complete-early", Expected {
+    scenarios: &[
+        ("resume-as-recipient-after-partial", "fail"),
+        ("resume-offer-unknown-file-488", "pass"),
+        ("file-push-user-chooses", "inconclusive"),
+    ],
+    requirements: &[
+        ("resume-as-recipient-after-partial", "7.4.5.2/recipient-follow-7-4-2", "fail"),
+        ("resume-as-recipient-after-partial", "7.4.5/track-transferred-bytes", "fail"),
+        ("resume-as-recipient-after-partial", UA, "pass"),
+        ("file-push-user-chooses", "7.4.2/user-input-push", "inconclusive"),
+    ],
+    evidence: &[
+        ("resume-as-recipient-after-partial", "24"),
+        ("file-push-user-chooses", "auto_accept_sessions"),
+    ],
+    exit: Some(1),
+    protocol: &[],
+})]
+#[case::resume_by_size("resume-by-size", Expected {
+    scenarios: &[
+        ("resume-as-recipient-after-partial", "pass"),
+        ("resume-offer-unknown-file-488", "fail"),
+    ],
+    requirements: &[
+        ("resume-offer-unknown-file-488", "7.4.5.2/488-unknown-file", "fail"),
+        ("resume-offer-unknown-file-488", UA, "pass"),
+    ],
+    evidence: &[("resume-offer-unknown-file-488", "200")],
+    exit: Some(1),
+    protocol: &[],
+})]
+fn a_file_receiving_client_gets_the_resume_verdicts(
+    #[case] deviation: &str,
+    #[case] want: Expected,
+) {
+    let profile = Profile::fixture("pyua")
+        .env("PYUA_INVITES", "files")
+        .env("PYUA_DEVIATIONS", deviation)
+        .capabilities(&["pager", "file-transfer", "file-resume"]);
+    assert_verdicts(
+        profile,
+        &format!("receiving files, deviation {deviation:?}"),
+        want,
+    );
+}
+
 fn assert_verdicts(profile: Profile, label: &str, want: Expected) {
     let ids: Vec<&str> = want.scenarios.iter().map(|(id, _)| *id).collect();
     let r = run(&profile, &ids, &[]);

@@ -53,7 +53,9 @@ pub struct NetConfig {
     pub timers: Timers,
     /// Capture tap every sim socket reports to.
     pub tap: Option<Tap>,
-    /// Also record bytes the core receives (for `serve`, where the peers record nothing).
+    /// Also record what the peers send: SIP the core receives and MSRP the roles receive, with
+    /// the peers' TCP connections and closes (for a client in another process and for `serve`,
+    /// where the peers record nothing).
     pub tap_received: bool,
     /// Registrar authentication.
     pub auth: Auth,

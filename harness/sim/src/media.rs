@@ -201,7 +201,12 @@ pub(crate) async fn endpoint(
     if let Some(e) = eps.get(role) {
         return Ok(e.clone());
     }
-    let ep = Arc::new(MsrpEndpoint::listen(inner.cfg.ip, inner.cfg.tap.clone()).await?);
+    let mut ep = MsrpEndpoint::listen(inner.cfg.ip, inner.cfg.tap.clone()).await?;
+    // A client in another process records nothing: what it sends is recorded here.
+    if inner.cfg.tap_received {
+        ep = ep.record_received();
+    }
+    let ep = Arc::new(ep);
     inner.state().routing.set_addr_role(ep.local_addr(), role);
     eps.insert(role.clone(), ep.clone());
     Ok(ep)
@@ -352,8 +357,14 @@ pub(crate) fn start_session(inner: &Arc<Inner>, plan: MediaPlan, pushes: Vec<Pus
     if plan.active {
         // RFC 6135: the active side connects and binds with an empty SEND.
         let tap = inner.cfg.tap.clone();
+        let received = inner.cfg.tap_received;
         inner.spawn(async move {
-            let conn = MsrpConnection::connect(cfg, tap, Instant::now() + timeout).await;
+            let deadline = Instant::now() + timeout;
+            let conn = if received {
+                MsrpConnection::connect_recording_received(cfg, tap, deadline).await
+            } else {
+                MsrpConnection::connect(cfg, tap, deadline).await
+            };
             serve(i, sid, plan.role, conn, rx).await;
         });
     } else {

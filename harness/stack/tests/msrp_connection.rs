@@ -549,3 +549,121 @@ fn accept_session_future_is_send() {
         assert_send(&fut);
     });
 }
+
+/// Everything of kind `data` that went from `src`'s port, concatenated.
+fn sent_by(tap: &Tap, port: u16) -> String {
+    tap.events()
+        .into_iter()
+        .filter(|e| e.src.port() == port)
+        .filter_map(|e| match e.kind {
+            WireEventKind::Data(d) => Some(String::from_utf8_lossy(&d).into_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+// A peer in another process records nothing: with `record_received` the passive side records
+// its connection, every byte it sends and its FIN, besides what the passive side writes.
+#[tokio::test]
+async fn a_passive_side_records_what_a_silent_peer_sends() {
+    let tap = Tap::new();
+    let endpoint = MsrpEndpoint::listen(IpAddr::V4(Ipv4Addr::LOCALHOST), Some(tap.clone()))
+        .await
+        .expect("listen")
+        .record_received();
+    let passive_uri = endpoint.local_uri("pass2xyz");
+    let active_uri = MsrpUri::tcp("127.0.0.1", 9, "act2xyz");
+    let pcfg = SessionConfig::new(vec![passive_uri.clone()], vec![active_uri.clone()]);
+    let acfg = SessionConfig::new(vec![active_uri], vec![passive_uri]);
+    let dl = deadline();
+    let (b, a) = tokio::join!(
+        endpoint.accept_session(pcfg, dl),
+        MsrpConnection::connect(acfg, None, dl)
+    );
+    let (mut a, mut b) = (a.expect("connect"), b.expect("accept"));
+    a.send_message(
+        "text/plain",
+        b"from the silent peer".to_vec(),
+        SendOptions::default(),
+    )
+    .await
+    .expect("send");
+    until(&mut b, is_message).await;
+    until(&mut a, |e| matches!(e, SessionEvent::Response { .. })).await;
+    a.close().await.expect("close");
+    until(&mut b, |e| matches!(e, SessionEvent::Closed { .. })).await;
+    let a_port = a.local_addr().port();
+    let events = tap.events();
+    let opened = events
+        .iter()
+        .filter(|e| e.kind == WireEventKind::TcpOpen && e.src.port() == a_port)
+        .count();
+    let closed = events
+        .iter()
+        .filter(|e| e.kind == WireEventKind::TcpClose && e.src.port() == a_port)
+        .count();
+    assert_eq!((opened, closed), (1, 1), "{events:#?}");
+    let from_a = sent_by(&tap, a_port);
+    assert_eq!(
+        from_a.matches(" SEND\r\n").count(),
+        2,
+        "the binding SEND and the message: {from_a}"
+    );
+    assert!(from_a.contains("from the silent peer"), "{from_a}");
+    assert!(sent_by(&tap, endpoint.local_addr().port()).contains(" 200 OK"));
+}
+
+// The same on the active side (`connect_recording_received`), towards a passive peer with no
+// tap: its answers and messages are recorded.
+#[tokio::test]
+async fn an_active_side_records_what_a_silent_peer_sends() {
+    let tap = Tap::new();
+    let endpoint = MsrpEndpoint::listen(IpAddr::V4(Ipv4Addr::LOCALHOST), None)
+        .await
+        .expect("listen");
+    let passive_uri = endpoint.local_uri("pass3xyz");
+    let active_uri = MsrpUri::tcp("127.0.0.1", 9, "act3xyz");
+    let pcfg = SessionConfig::new(vec![passive_uri.clone()], vec![active_uri.clone()]);
+    let acfg = SessionConfig::new(vec![active_uri], vec![passive_uri]);
+    let dl = deadline();
+    let (b, a) = tokio::join!(
+        endpoint.accept_session(pcfg, dl),
+        MsrpConnection::connect_recording_received(acfg, Some(tap.clone()), dl)
+    );
+    let (mut a, mut b) = (a.expect("connect"), b.expect("accept"));
+    b.send_message(
+        "text/plain",
+        b"from the passive peer".to_vec(),
+        SendOptions::default(),
+    )
+    .await
+    .expect("send");
+    until(&mut a, is_message).await;
+    let from_b = sent_by(&tap, endpoint.local_addr().port());
+    assert!(
+        from_b.contains(" 200 OK"),
+        "the 200 to the binding SEND: {from_b}"
+    );
+    assert!(from_b.contains("from the passive peer"), "{from_b}");
+    // Without asking, only what the side itself writes is recorded.
+    let plain = Tap::new();
+    let endpoint = MsrpEndpoint::listen(IpAddr::V4(Ipv4Addr::LOCALHOST), None)
+        .await
+        .expect("listen");
+    let passive_uri = endpoint.local_uri("pass4xyz");
+    let active_uri = MsrpUri::tcp("127.0.0.1", 9, "act4xyz");
+    let pcfg = SessionConfig::new(vec![passive_uri.clone()], vec![active_uri.clone()]);
+    let acfg = SessionConfig::new(vec![active_uri], vec![passive_uri]);
+    let dl = deadline();
+    let (b, a) = tokio::join!(
+        endpoint.accept_session(pcfg, dl),
+        MsrpConnection::connect(acfg, Some(plain.clone()), dl)
+    );
+    let (mut a, mut b) = (a.expect("connect"), b.expect("accept"));
+    b.send_message("text/plain", b"unrecorded".to_vec(), SendOptions::default())
+        .await
+        .expect("send");
+    until(&mut a, is_message).await;
+    assert_eq!(sent_by(&plain, endpoint.local_addr().port()), "");
+    assert!(sent_by(&plain, a.local_addr().port()).contains(" SEND\r\n"));
+}

@@ -25,7 +25,9 @@
 //!
 //! Capture: every byte written is reported to the [`Tap`] once (`tcp_data`); the connecting
 //! side reports `tcp_open`, the side calling `close` reports `tcp_close`. Received bytes are
-//! never reported (the peer's own tap, or the pcap of its side, has them).
+//! reported only when asked ([`MsrpEndpoint::record_received`],
+//! [`MsrpConnection::connect_recording_received`]): where the peer has no tap of its own (a
+//! client in another process), its connection, bytes and close are recorded as they arrive.
 
 use super::session::{MsrpSession, ResponsePolicy, SendOptions, SessionConfig, SessionEvent};
 use cpmconf_capture::Tap;
@@ -75,6 +77,8 @@ pub struct MsrpEndpoint {
     listener: TcpListener,
     local_addr: SocketAddr,
     tap: Option<Tap>,
+    /// Report what peers send (their connections, bytes and closes) to the tap too.
+    tap_received: bool,
     parked: Mutex<Vec<Parked>>,
 }
 
@@ -94,8 +98,16 @@ impl MsrpEndpoint {
             listener,
             local_addr,
             tap,
+            tap_received: false,
             parked: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Reports to the tap what peers send on this endpoint's connections too (their
+    /// connection, bytes and FIN), for peers that record nothing themselves.
+    pub fn record_received(mut self) -> Self {
+        self.tap_received = true;
+        self
     }
 
     /// The listening address.
@@ -136,17 +148,21 @@ impl MsrpEndpoint {
             .ok_or_else(|| MsrpError::Path("empty local path".into()))?;
         loop {
             if let Some(p) = self.take_parked(&want) {
-                return MsrpConnection::bound_passive(p, config, self.tap.clone(), deadline).await;
+                return self.bound(p, config, deadline).await;
             }
-            let (stream, _) = timeout_at(deadline, self.listener.accept())
+            let (stream, peer) = timeout_at(deadline, self.listener.accept())
                 .await
                 .map_err(|_| MsrpError::Timeout("an MSRP connection"))??;
-            let Some(parked) = read_first_frame(stream, config.limits, deadline).await? else {
+            let received = self.tap.as_ref().filter(|_| self.tap_received);
+            if let Some(t) = received {
+                t.tcp_open(peer, stream.local_addr().unwrap_or(self.local_addr));
+            }
+            let Some(parked) = read_first_frame(stream, config.limits, received, deadline).await?
+            else {
                 continue;
             };
             if parked.session_id == want {
-                return MsrpConnection::bound_passive(parked, config, self.tap.clone(), deadline)
-                    .await;
+                return self.bound(parked, config, deadline).await;
             }
             self.parked
                 .lock()
@@ -156,10 +172,26 @@ impl MsrpEndpoint {
     }
 }
 
+impl MsrpEndpoint {
+    async fn bound(
+        &self,
+        parked: Parked,
+        config: SessionConfig,
+        deadline: Instant,
+    ) -> Result<MsrpConnection, MsrpError> {
+        let mut conn =
+            MsrpConnection::bound_passive(parked, config, self.tap.clone(), deadline).await?;
+        conn.tap_received = self.tap_received;
+        Ok(conn)
+    }
+}
+
 /// Reads until the first whole frame and names its session; `None` when the peer closes first.
+/// With `received`, what the peer sends is reported to that tap as it arrives.
 async fn read_first_frame(
     mut stream: TcpStream,
     limits: Limits,
+    received: Option<&Tap>,
     deadline: Instant,
 ) -> Result<Option<Parked>, MsrpError> {
     let mut decoder = Decoder::new(limits);
@@ -187,6 +219,13 @@ async fn read_first_frame(
         let n = timeout_at(deadline, stream.read(&mut buf))
             .await
             .map_err(|_| MsrpError::Timeout("the first MSRP request"))??;
+        if let (Some(t), Ok(local), Ok(peer)) = (received, stream.local_addr(), stream.peer_addr())
+        {
+            match buf.get(..n) {
+                Some(got) if n > 0 => t.tcp_data(peer, local, got),
+                _ => t.tcp_close(peer, local),
+            }
+        }
         if n == 0 {
             return Ok(None);
         }
@@ -202,6 +241,8 @@ pub struct MsrpConnection {
     local_addr: SocketAddr,
     peer_addr: SocketAddr,
     tap: Option<Tap>,
+    /// Report what the peer sends (bytes, FIN) to the tap too.
+    tap_received: bool,
     session: MsrpSession,
     backlog: VecDeque<SessionEvent>,
     /// Bytes taken from the session and not all written yet, with how many were: kept when a
@@ -226,6 +267,7 @@ impl MsrpConnection {
             peer_addr: stream.peer_addr()?,
             stream,
             tap,
+            tap_received: false,
             session,
             backlog: VecDeque::new(),
             unsent: None,
@@ -265,6 +307,25 @@ impl MsrpConnection {
         tap: Option<Tap>,
         deadline: Instant,
     ) -> Result<MsrpConnection, MsrpError> {
+        Self::connect_with(config, tap, false, deadline).await
+    }
+
+    /// [`Self::connect`], reporting to the tap what the peer sends too (its bytes and FIN), for
+    /// a peer that records nothing itself.
+    pub async fn connect_recording_received(
+        config: SessionConfig,
+        tap: Option<Tap>,
+        deadline: Instant,
+    ) -> Result<MsrpConnection, MsrpError> {
+        Self::connect_with(config, tap, true, deadline).await
+    }
+
+    async fn connect_with(
+        config: SessionConfig,
+        tap: Option<Tap>,
+        tap_received: bool,
+        deadline: Instant,
+    ) -> Result<MsrpConnection, MsrpError> {
         let target = config
             .remote_path
             .first()
@@ -282,6 +343,7 @@ impl MsrpConnection {
         let session = MsrpSession::new(config);
         let mut conn = MsrpConnection::new(stream, session, tap)?;
         conn.answer_first = answer_first;
+        conn.tap_received = tap_received;
         if let Some(t) = &conn.tap {
             t.tcp_open(conn.local_addr, conn.peer_addr);
         }
@@ -415,10 +477,19 @@ impl MsrpConnection {
         }
         let timer = self.session.poll_timeout().map(Instant::from_std);
         let wake = timer.map_or(deadline, |t| t.min(deadline));
+        let received = self.tap.as_ref().filter(|_| self.tap_received);
         match timeout_at(wake, self.stream.read(&mut self.buf)).await {
-            Ok(Ok(0)) => self.session.handle_close(),
+            Ok(Ok(0)) => {
+                if let Some(t) = received {
+                    t.tcp_close(self.peer_addr, self.local_addr);
+                }
+                self.session.handle_close()
+            }
             Ok(Ok(n)) => {
                 let got = self.buf.get(..n).unwrap_or_default();
+                if let Some(t) = received {
+                    t.tcp_data(self.peer_addr, self.local_addr, got);
+                }
                 self.session.handle_bytes(got);
             }
             Ok(Err(e))
@@ -427,6 +498,9 @@ impl MsrpConnection {
                     io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
                 ) =>
             {
+                if let Some(t) = received {
+                    t.tcp_close(self.peer_addr, self.local_addr);
+                }
                 self.session.handle_close()
             }
             Ok(Err(e)) => return Err(MsrpError::Io(e)),
