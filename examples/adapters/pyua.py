@@ -37,14 +37,19 @@ INVITE (RFC 5547, a=sendonly with a=file-selector) is answered 200 with a=recvon
 file-selector and file-transfer-id, and a=setup:active; it connects to the offer's MSRP path,
 sends the bodiless SEND that binds the connection (RFC 4975 7.1.1), acknowledges every chunk
 with 200 and puts each at its Byte-Range. A file whose last chunk brings it to the selector's
-size is reported as `file_received` (size and SHA-256). A BYE ends the transfer, keeping the
-bytes received. An offer to resume (a=file-range, RFC 5547 9) of a file it holds in part,
+size is reported as `file_received` (size and SHA-256). A file sent CPIM-wrapped (RFC 3862) is
+the wrapped content, put at the transfer's start; a delivery notification it requests
+(imdn.Disposition-Notification: positive-delivery) goes by SIP MESSAGE (CR 7.4.2 item 6,
+7.4.5.2 item 2). A BYE ends the transfer, keeping the bytes received. An offer to resume (a=file-range, RFC 5547 9) of a file it holds in part,
 known by the selector's name and size, is answered 200 with the range; of any other file, 488
 (CR 7.4.5.2 ii). Its deviations:
 
   file-complete-early (files) reports a resumed file as received at the first chunk of the
                       resumed part, before the chunk that ends it
   resume-by-size      (files) knows a file for a resume by its size alone, whatever its name
+  imdn-over-msrp      (files) sends a requested delivery notification in the file's MSRP session
+  imdn-unrequested    (files) sends a delivery notification for every CPIM-wrapped file, asked
+                      for or not
 
 `PYUA_DECLINE_STATUS` (default 488) is the status incoming INVITEs are declined with.
 Logs go to stderr; stdout carries protocol lines only.
@@ -80,6 +85,8 @@ DEVIATIONS = {
     "cancel-no-487",
     "file-complete-early",
     "resume-by-size",
+    "imdn-over-msrp",
+    "imdn-unrequested",
 }
 # RFC 3261 7.3.3 compact header forms.
 COMPACT = {
@@ -693,13 +700,9 @@ class Client:
             self.answer_imdn(sender, message_id)
 
     def answer_imdn(self, to, message_id):
-        """Deviation imdn-answers-imdn: a delivery notification for a received IMDN."""
-        xml = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-               '<imdn xmlns="urn:ietf:params:xml:ns:imdn"><message-id>%s</message-id>'
-               '<datetime>%s</datetime><delivery-notification><status><delivered/></status>'
-               '</delivery-notification></imdn>\n'
-               % (message_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
-        _, send = self.pager(to, xml, "message/imdn+xml", [])
+        """A delivery notification for `message_id` by SIP MESSAGE (a received file's, or with
+        deviation imdn-answers-imdn a received IMDN's)."""
+        _, send = self.pager(to, self.imdn_xml(message_id), "message/imdn+xml", [])
         with self.cond:
             self.replies_pending += 1
 
@@ -786,16 +789,43 @@ class Client:
         self.transfers[m.get("call-id")] = t
         threading.Thread(target=t.run, daemon=True).start()
 
-    def file_progress(self, t, flag):
-        """A chunk of transfer `t` arrived (end-line flag `flag`)."""
+    def file_progress(self, t, flag, content_type, message):
+        """A chunk of transfer `t` arrived (end-line flag `flag`); `message` holds the bytes of
+        its MSRP message so far (by Byte-Range)."""
         data = self.files.get(t.key)
         if data is None:
             return
+        cpim = content_type.split(";")[0].strip().lower() == "message/cpim"
+        headers = {}
+        if cpim:
+            if flag != "$":
+                return
+            headers, content = split_cpim(bytes(message))
+            at = t.start - 1
+            if len(data) < at:
+                data.extend(b"\0" * (at - len(data)))
+            data[at:at + len(content)] = content
         early = "file-complete-early" in self.dev and t.start > 1
-        if (flag == "$" and len(data) == t.key[1]) or early:
-            self.emit_event("file_received", {
-                "name": t.key[0], "size": len(data),
-                "sha256": hashlib.sha256(bytes(data)).hexdigest(), "from": t.peer})
+        if not ((flag == "$" and len(data) == t.key[1]) or early):
+            return
+        self.emit_event("file_received", {
+            "name": t.key[0], "size": len(data),
+            "sha256": hashlib.sha256(bytes(data)).hexdigest(), "from": t.peer})
+        message_id = headers.get("imdn.Message-ID")
+        asked = "positive-delivery" in headers.get("imdn.Disposition-Notification", "")
+        if message_id and (asked or "imdn-unrequested" in self.dev):
+            sender = uri_of(headers.get("From", t.peer))
+            if "imdn-over-msrp" in self.dev:
+                t.send_imdn(sender, message_id, self.imdn_xml(message_id))
+            else:
+                self.answer_imdn(sender, message_id)
+
+    def imdn_xml(self, message_id):
+        return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                '<imdn xmlns="urn:ietf:params:xml:ns:imdn"><message-id>%s</message-id>'
+                '<datetime>%s</datetime><delivery-notification><status><delivered/></status>'
+                '</delivery-notification></imdn>\n'
+                % (message_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
 
     def respond(self, req, status, reason, extra=(), to_tag=None, body=b""):
         to = req.get("to", "")
@@ -859,6 +889,21 @@ class FileTransfer:
         self.listener = listener
         self.sock = None
         self.closed = False
+        self.message = bytearray()  # the MSRP message being received, by Byte-Range
+        self.send_lock = threading.Lock()
+
+    def send_imdn(self, to, message_id, xml):
+        """Deviation imdn-over-msrp: the delivery notification as an MSRP SEND in this session."""
+        c = self.client
+        body = ("From: <%s>\r\nTo: <%s>\r\nNS: imdn <urn:ietf:params:imdn>\r\n"
+                "imdn.Message-ID: %s\r\n\r\nContent-Type: message/imdn+xml\r\n"
+                "Content-Disposition: notification\r\n\r\n%s"
+                % (c.aor, to, c.token(12), xml)).encode()
+        with self.send_lock:
+            self.sock.sendall(self.frame(c.token(8), "SEND", [
+                ("To-Path", self.theirs), ("From-Path", self.ours), ("Message-ID", c.token(10)),
+                ("Byte-Range", "1-%d/%d" % (len(body), len(body))),
+                ("Content-Type", "message/cpim")], body))
 
     def close(self):
         self.closed = True
@@ -887,9 +932,10 @@ class FileTransfer:
             self.sock.settimeout(None)
             c = self.client
             # RFC 4975 7.1.1: the active end's first SEND binds the connection (no body).
-            self.sock.sendall(self.frame(c.token(8), "SEND", [
-                ("To-Path", self.theirs), ("From-Path", self.ours),
-                ("Message-ID", c.token(10)), ("Byte-Range", "1-0/0")]))
+            with self.send_lock:
+                self.sock.sendall(self.frame(c.token(8), "SEND", [
+                    ("To-Path", self.theirs), ("From-Path", self.ours),
+                    ("Message-ID", c.token(10)), ("Byte-Range", "1-0/0")]))
             buf = b""
             while not self.closed:
                 data = self.sock.recv(65536)
@@ -911,20 +957,39 @@ class FileTransfer:
             return  # a response to our SEND, or another request: nothing to do
         h = {k.lower(): v for (k, v) in headers}
         if h.get("failure-report", "yes").lower() != "no":
-            self.sock.sendall(self.frame(tid, "200 OK", [
-                ("To-Path", h.get("from-path", "")), ("From-Path", self.ours)]))
+            with self.send_lock:
+                self.sock.sendall(self.frame(tid, "200 OK", [
+                    ("To-Path", h.get("from-path", "")), ("From-Path", self.ours)]))
         if body is None:
             return
         first = 1
         rng = re.match(r"(\d+)-", h.get("byte-range", ""))
         if rng:
             first = int(rng.group(1))
-        data = self.client.files.setdefault(self.key, bytearray())
+        content_type = h.get("content-type", "")
+        cpim = content_type.split(";")[0].strip().lower() == "message/cpim"
+        # A plain file's chunks are file bytes; a wrapped one's are the CPIM message's.
+        data = self.message if cpim else self.client.files.setdefault(self.key, bytearray())
         at = first - 1
         if len(data) < at:
             data.extend(b"\0" * (at - len(data)))
         data[at:at + len(body)] = body
-        self.client.file_progress(self, flag)
+        self.client.file_progress(self, flag, content_type, self.message)
+        if flag in "$#":
+            self.message = bytearray()
+
+
+def split_cpim(body):
+    """(CPIM headers, content bytes) of a message/cpim body (RFC 3862: the message headers, a
+    blank line, the MIME headers of the content, a blank line, the content)."""
+    head, _, rest = body.partition(b"\r\n\r\n")
+    _, _, content = rest.partition(b"\r\n\r\n")
+    headers = {}
+    for line in head.decode("utf-8", "replace").split("\r\n"):
+        n, _, v = line.partition(":")
+        if n:
+            headers.setdefault(n.strip(), v.strip())
+    return headers, content
 
 
 def take_msrp_frame(buf):
@@ -977,7 +1042,7 @@ class Adapter:
         if ringing_mode():
             caps += ["chat", "group-chat"]
         if files_mode():
-            caps += ["file-transfer", "file-resume"]
+            caps += ["file-transfer", "file-resume", "imdn"]
         if "decline-invites" in self.dev:
             # Claims sessions it will never accept: the deviation under test.
             caps += ["chat", "group-chat", "deferred-group", "file-transfer", "file-resume"]

@@ -192,8 +192,9 @@ fn a_ringing_client_gets_the_cancel_verdicts(#[case] deviation: &str, #[case] wa
 
 /// pyua receiving files (`PYUA_INVITES=files`: its own SDP answer, MSRP connection and chunk
 /// placement, written apart from the reference client) gets the file verdicts: it keeps the
-/// bytes of an interrupted push and rebuilds the file from a resumed part sent in chunks, and
-/// answers 488 to a resume of a file it does not hold. Two bugs written the way implementers
+/// bytes of an interrupted push and rebuilds the file from a resumed part sent in chunks,
+/// answers 488 to a resume of a file it does not hold, and sends a requested delivery
+/// notification by SIP MESSAGE. Two bugs written the way implementers
 /// write them: taking a resumed file as complete at its first chunk, and knowing a file for a
 /// resume by its size alone. A policy it cannot follow (letting the user choose) is refused,
 /// which is inconclusive, not a fail (shown beside the first bug).
@@ -204,10 +205,15 @@ fn a_ringing_client_gets_the_cancel_verdicts(#[case] deviation: &str, #[case] wa
         ("resume-offer-unknown-file-488", "pass"),
         ("file-push-accepted-file-identities", "pass"),
         ("file-push-declined-603", "pass"),
+        ("file-received-delivery-notification", "pass"),
+        ("file-received-no-notification-requested", "pass"),
+        ("resume-as-recipient", "pass"),
     ],
     requirements: &[
         ("resume-as-recipient-after-partial", REST, "pass"),
         ("resume-offer-unknown-file-488", REST, "pass"),
+        ("file-received-delivery-notification", REST, "pass"),
+        ("resume-as-recipient", REST, "pass"),
     ],
     evidence: &[],
     exit: Some(0),
@@ -245,6 +251,41 @@ fn a_ringing_client_gets_the_cancel_verdicts(#[case] deviation: &str, #[case] wa
     exit: Some(1),
     protocol: &[],
 })]
+// Item 6 of 7.4.2 has two SHALLs: a notification over MSRP is against "via SIP MESSAGE" only
+// (the client did check the request), and one sent unasked is against the check only.
+#[case::imdn_over_msrp("imdn-over-msrp", Expected {
+    scenarios: &[
+        ("file-received-delivery-notification", "fail"),
+        ("file-received-no-notification-requested", "pass"),
+        ("resume-as-recipient", "fail"),
+    ],
+    requirements: &[
+        ("file-received-delivery-notification", "7.4.2/delivery-notification-sip-message", "fail"),
+        ("file-received-delivery-notification", "7.4.2/check-delivery-notification-request", "inconclusive"),
+        ("file-received-delivery-notification", "7.4.2/media-plane-receive", "pass"),
+        ("file-received-delivery-notification", UA, "pass"),
+        ("resume-as-recipient", "7.4.5.2/recipient-imdn-sip-message", "fail"),
+        ("resume-as-recipient", "7.4.5.2/recipient-follow-7-4-2", "pass"),
+        ("resume-as-recipient", UA, "pass"),
+    ],
+    evidence: &[("file-received-delivery-notification", "MESSAGE")],
+    exit: Some(1),
+    protocol: &[],
+})]
+#[case::imdn_unrequested("imdn-unrequested", Expected {
+    scenarios: &[
+        ("file-received-delivery-notification", "pass"),
+        ("file-received-no-notification-requested", "fail"),
+    ],
+    requirements: &[
+        ("file-received-no-notification-requested", "7.4.2/check-delivery-notification-request", "fail"),
+        ("file-received-no-notification-requested", "7.4.2/media-plane-receive", "pass"),
+        ("file-received-no-notification-requested", UA, "pass"),
+    ],
+    evidence: &[("file-received-no-notification-requested", "MESSAGE sip:bob@test")],
+    exit: Some(1),
+    protocol: &[],
+})]
 fn a_file_receiving_client_gets_the_resume_verdicts(
     #[case] deviation: &str,
     #[case] want: Expected,
@@ -252,7 +293,7 @@ fn a_file_receiving_client_gets_the_resume_verdicts(
     let profile = Profile::fixture("pyua")
         .env("PYUA_INVITES", "files")
         .env("PYUA_DEVIATIONS", deviation)
-        .capabilities(&["pager", "file-transfer", "file-resume"]);
+        .capabilities(&["pager", "file-transfer", "file-resume", "imdn"]);
     assert_verdicts(
         profile,
         &format!("receiving files, deviation {deviation:?}"),

@@ -427,7 +427,7 @@ const FAULTS: &[FaultInfo] = &[
     },
     FaultInfo {
         id: "7.4.2/check-delivery-notification-request",
-        breaks: "never sends the delivery IMDN a file transfer asked for",
+        breaks: "sends a delivery IMDN for every received file, asked for or not (never checks the request)",
     },
     FaultInfo {
         id: "7.4.2/delivery-notification-sip-message",

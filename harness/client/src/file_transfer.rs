@@ -370,10 +370,11 @@ impl Core {
             transfer_id: Some(t.clone()),
             from: Some(from.clone()),
         }));
-        // 7.4.2 item 6 / 7.4.5.2 item 2: a requested delivery notification by SIP MESSAGE.
+        // 7.4.2 item 6 / 7.4.5.2 item 2: a requested delivery notification by SIP MESSAGE (the
+        // fault does not check the request: it notifies whether asked or not).
         if let Some(id) = message_id {
             if dispositions.iter().any(|d| d == "positive-delivery")
-                && !self.faults.has("7.4.2/check-delivery-notification-request")
+                || self.faults.has("7.4.2/check-delivery-notification-request")
             {
                 let via_msrp = if resumed && !outgoing {
                     self.faults.has("7.4.5.2/recipient-imdn-sip-message")
