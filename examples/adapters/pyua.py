@@ -28,6 +28,8 @@ with, are switched on by `PYUA_DEVIATIONS` (comma-separated) or `--deviations LI
                       (RFC 3261 8.2.6.2: the From of a response equals the request's)
   cancel-no-487       (with PYUA_INVITES=ring) answers a CANCEL 200 but leaves the INVITE pending:
                       no 487 (RFC 3261 9.2: the UAS SHOULD answer the INVITE 487)
+  cancel-486          (with PYUA_INVITES=ring) ends a cancelled INVITE with 486 Busy Here instead
+                      of 487: the session ends all the same, with another code
   media-type-case     writes its media types in mixed case with a charset (Message/CPIM,
                       Text/Plain; Charset=UTF-8): a correct message, media types ignore case
                       (RFC 2045 5.1)
@@ -83,6 +85,7 @@ DEVIATIONS = {
     "from-tag-changed",
     "media-type-case",
     "cancel-no-487",
+    "cancel-486",
     "file-complete-early",
     "resume-by-size",
     "imdn-over-msrp",
@@ -652,7 +655,10 @@ class Client:
             pending = self.ringing.pop(m.branch(), None)
             if pending is not None and "cancel-no-487" not in self.dev:
                 invite, tag, session = pending
-                self.respond(invite, 487, "Request Terminated", to_tag=tag)
+                if "cancel-486" in self.dev:
+                    self.respond(invite, 486, "Busy Here", to_tag=tag)
+                else:
+                    self.respond(invite, 487, "Request Terminated", to_tag=tag)
                 reason = m.get("reason")
                 data = {"session": session, "completed_elsewhere":
                         reason is not None and param(reason, "cause") == "200"}

@@ -182,6 +182,20 @@ fn each_deviation_gets_its_verdict(
     exit: Some(1),
     protocol: &[],
 })]
+// The cancelled INVITE ended with another final failure: the session is not set up (7.3.4.4
+// terminate-session holds), the code is not RFC 3261 9.2's (cancel-per-rfc3261 fails alone).
+#[case::cancel_486("cancel-486", Expected {
+    scenarios: &[("cancel-pending-invitation", "fail"), ("cancel-pending-group-invitation", "fail")],
+    requirements: &[
+        ("cancel-pending-invitation", "7.3.4.4/cancel-per-rfc3261", "fail"),
+        ("cancel-pending-invitation", "7.3.4.4/terminate-session", "pass"),
+        ("cancel-pending-group-invitation", "7.3.4.4/cancel-per-rfc3261", "fail"),
+        ("cancel-pending-group-invitation", "7.3.4.4/terminate-session", "pass"),
+    ],
+    evidence: &[("cancel-pending-invitation", "486"), ("cancel-pending-group-invitation", "486")],
+    exit: Some(1),
+    protocol: &[],
+})]
 fn a_ringing_client_gets_the_cancel_verdicts(#[case] deviation: &str, #[case] want: Expected) {
     let profile = Profile::fixture("pyua")
         .env("PYUA_INVITES", "ring")

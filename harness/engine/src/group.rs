@@ -20,7 +20,8 @@ pub enum ItemState {
     /// An `expect_none` that saw a forbidden message.
     Violated(MatchOutcome),
     /// An `expect: { status, answers }` whose transaction the client ended with another final
-    /// status (the quote is that response): decided, it can no longer be met.
+    /// status (the quote is that response): decided, it can no longer be met. Its one finding,
+    /// if any, is a decline with another code ([`crate::matcher::declined_otherwise`]).
     Refused(MatchOutcome),
 }
 
@@ -95,8 +96,11 @@ impl<'s> GroupProgress<'s> {
             if !is_candidate(e, obs, env)? {
                 if refuses(e, obs, env)? {
                     if let Some(s) = self.states.get_mut(i) {
+                        // Declined with another code: the status finding, judged on it alone.
                         *s = ItemState::Refused(MatchOutcome {
-                            findings: Vec::new(),
+                            findings: crate::matcher::declined_otherwise(e, obs)
+                                .into_iter()
+                                .collect(),
                             quote: obs.quote(),
                         });
                     }

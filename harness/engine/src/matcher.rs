@@ -100,6 +100,20 @@ pub fn refuses(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<bool, Ma
     Ok(correlation_findings(e, obs, env)?.is_empty())
 }
 
+/// For a response that [`refuses`] the expectation: when a decline was awaited (`status: 603`,
+/// `4xx`) and the client declined with another final status, the client did what the step is
+/// about with another code, and this is the one finding (key [`STATUS_KEY`]): evidence only
+/// against the requirements about the code. `None` for any other refusal (a 2xx where a
+/// decline was awaited, a decline where a 2xx was), which is the awaited message not coming.
+pub fn declined_otherwise(e: &Expect, obs: Observed<'_>) -> Option<Finding> {
+    let (Some(want), Observed::Sip(m)) = (e.status, obs) else {
+        return None;
+    };
+    let code = m.status()?.0;
+    (want.is_failure() && code >= 300)
+        .then(|| finding("status", format!("a {want} response"), m.summary()).keyed(STATUS_KEY))
+}
+
 /// Judges a message against every condition of the expectation. Each finding carries the key of
 /// the condition that produced it (`start`, `request_uri`, `headers.<Name>`,
 /// `feature_tags.<header>`, `sdp.<attribute>`, `cpim.<Key>`, `xml.<path>`, `body`), so a step's
@@ -515,6 +529,11 @@ fn cpim_from_device_findings(
 /// The condition key of start-line and correlation findings: they say the message is not the one
 /// the step is about, so they are evidence against every requirement of the step.
 pub const START_KEY: &str = "start";
+
+/// The condition key of a decline with another status than the awaited one (`status: 603`
+/// answered 486): the client refused, as the step is about, with another code. Evidence only
+/// against the requirements whose `evidence` names `status` (or that have none).
+pub const STATUS_KEY: &str = "status";
 
 /// The pseudo-method `msrp: OPEN`: the client's first MSRP message on a new connection, whichever
 /// end the negotiated a=setup made it.

@@ -939,6 +939,9 @@ impl Validator<'_> {
 /// The condition keys an expectation has (what `evidence` may name).
 fn expect_conditions(e: &Expect) -> Vec<String> {
     let mut c = vec![crate::matcher::START_KEY.to_string()];
+    if e.status.is_some_and(|s| s.is_failure()) {
+        c.push(crate::matcher::STATUS_KEY.into());
+    }
     if e.request_uri.is_some() {
         c.push("request_uri".into());
     }

@@ -739,3 +739,35 @@ async fn a_recipient_that_discards_partial_files_is_not_failed_for_it() {
     let r = suite_run("7.4.5.2/resume-as-recipient-after-partial.yaml", &[]).await;
     assert_eq!(r.result.verdict, Verdict::Pass, "{:#?}", r.result);
 }
+
+// CR 7.4.2 items 3 and 4 (L221, L223) against the live reference client: accepting a file over
+// the provisioned limit fails the validation alone (there is no decline whose code could be
+// judged), declining it with 486 shows the validation and fails the code alone (the `status`
+// finding of a decline with another code), and a 603 passes both.
+#[rstest::rstest]
+#[case::accepts(Some("7.4.2/validate-file-size"), Verdict::Fail, Verdict::Inconclusive)]
+#[case::declines_486(Some("7.4.2/decline-603"), Verdict::Pass, Verdict::Fail)]
+#[case::conforms(None, Verdict::Pass, Verdict::Pass)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_file_is_judged_on_the_validation_and_the_code_apart(
+    #[case] fault: Option<&str>,
+    #[case] validation: Verdict,
+    #[case] code: Verdict,
+) {
+    let r = suite_run_with(
+        "7.4.2/file-over-size-limit-declined.yaml",
+        &fault.into_iter().collect::<Vec<_>>(),
+        &reference_profile(),
+    )
+    .await;
+    let got = requirement(&r, "7.4.2/validate-file-size");
+    assert_eq!(got.verdict, validation, "{:#?}", r.result);
+    let got = requirement(&r, "7.4.2/decline-603");
+    assert_eq!(got.verdict, code, "{:#?}", r.result);
+    if code == Verdict::Fail {
+        assert!(
+            got.findings.iter().any(|f| f.seen.contains("486")),
+            "{got:#?}"
+        );
+    }
+}

@@ -197,6 +197,9 @@ async fn run_expect<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome {
                                 Observed::Sip(m) => m.status().map(|c| c.0),
                                 Observed::Msrp(_) => None,
                             });
+                            let declined = o
+                                .view()
+                                .and_then(|v| crate::matcher::declined_otherwise(e, v));
                             ctx.consume(next, None);
                             ctx.reached = true;
                             // An answer the CR allows here instead: not the situation under test.
@@ -205,6 +208,14 @@ async fn run_expect<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome {
                                     "the client answered {seen} instead of {}, an answer the CR allows here (`inconclusive_on`; the scenario's note says why): the situation under test was not reached",
                                     without_article(&awaited(e, within))
                                 ));
+                            }
+                            // A decline awaited and another decline given: the same act with
+                            // another code, judged on the status alone.
+                            if let Some(f) = declined {
+                                return StepOutcome::Failed {
+                                    findings: vec![f],
+                                    quote,
+                                };
                             }
                             return StepOutcome::Refused {
                                 awaited: awaited(e, within),
@@ -632,6 +643,11 @@ async fn run_group<F: Feed>(ctx: &mut Judge<F>, items: &[GroupItem]) -> Vec<(Pro
                         out.quote.first().cloned().unwrap_or_default(),
                     )
                     .keyed(crate::matcher::START_KEY)],
+                    quote: out.quote.clone(),
+                },
+                // Declined with another code (the status finding): judged on it alone.
+                (_, ItemState::Refused(out)) if !out.findings.is_empty() => StepOutcome::Failed {
+                    findings: out.findings.clone(),
                     quote: out.quote.clone(),
                 },
                 (_, ItemState::Refused(out)) => StepOutcome::Refused {

@@ -176,6 +176,15 @@ impl Serialize for StatusClass {
 }
 
 impl StatusSpec {
+    /// `true` when every code the spec accepts is a final failure (300-699): the step awaits
+    /// the client declining, and another such code is the same act with another status.
+    pub fn is_failure(self) -> bool {
+        match self {
+            StatusSpec::Code(c) => (300..700).contains(&c),
+            StatusSpec::Class(StatusClass(k)) => (3..7).contains(&k),
+        }
+    }
+
     /// `true` if `code` satisfies the spec.
     pub fn accepts(self, code: u16) -> bool {
         match self {
