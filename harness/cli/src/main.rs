@@ -48,8 +48,15 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// Check scenario files: structure, requirement ids, variables defined before use.
     ///
-    /// Exit status: 0 all valid, 1 any problem (each printed as file:line:column), 2 nothing
-    /// to check.
+    /// Also everything a run would otherwise find only by matching nothing: `do:` commands and
+    /// their arguments, `wait_for` events and their fields (the upper-tester protocol's), the
+    /// methods, roles, CPIM keys, XML paths (against the documents' schemas) and feature tags
+    /// an `expect` names, and `evidence` keys; a header name neither SIP nor MSRP registers is a
+    /// warning. A misspelt one would leave an `expect` waiting in vain, an `expect_none` passing
+    /// whatever the client sends, or a correct client failed for the scenario's typo.
+    ///
+    /// Exit status: 0 all valid (warnings allowed), 1 any problem (each printed as
+    /// file:line:column), 2 nothing to check.
     Validate(validate::ValidateArgs),
     /// Which scenarios verify each requirement of the catalogue.
     ///
