@@ -261,16 +261,8 @@ def unwrap_cpim(body):
     text = body.replace(b"\r\n", b"\n")
     cpim_head, _, rest = text.partition(b"\n\n")
     mime_head, _, content = rest.partition(b"\n\n")
-    cpim = {}
-    for line in cpim_head.decode("utf-8", "replace").split("\n"):
-        n, _, v = line.partition(":")
-        if n:
-            cpim.setdefault(n.strip(), v.strip())
-    mime = {}
-    for line in mime_head.decode("utf-8", "replace").split("\n"):
-        n, _, v = line.partition(":")
-        if n:
-            mime[n.strip().lower()] = v.strip()
+    cpim = header_fields(cpim_head.decode("utf-8", "replace").split("\n"))
+    mime = header_fields(mime_head.decode("utf-8", "replace").split("\n"), lower=True)
     cte = mime.get("content-transfer-encoding", "").lower()
     if cte == "base64":
         content = base64.b64decode(content)
@@ -990,12 +982,17 @@ def split_cpim(body):
     blank line, the MIME headers of the content, a blank line, the content)."""
     head, _, rest = body.partition(b"\r\n\r\n")
     _, _, content = rest.partition(b"\r\n\r\n")
-    headers = {}
-    for line in head.decode("utf-8", "replace").split("\r\n"):
+    return header_fields(head.decode("utf-8", "replace").split("\r\n")), content
+
+
+def header_fields(lines, lower=False):
+    """`Name: value` lines as a dict (the first of a repeated name wins)."""
+    fields = {}
+    for line in lines:
         n, _, v = line.partition(":")
         if n:
-            headers.setdefault(n.strip(), v.strip())
-    return headers, content
+            fields.setdefault(n.strip().lower() if lower else n.strip(), v.strip())
+    return fields
 
 
 def take_msrp_frame(buf):

@@ -550,6 +550,16 @@ fn accept_session_future_is_send() {
     });
 }
 
+/// Session configs of a passive side on `endpoint` and an active side towards it.
+fn configs(endpoint: &MsrpEndpoint, name: &str) -> (SessionConfig, SessionConfig) {
+    let passive_uri = endpoint.local_uri(&format!("pass{name}"));
+    let active_uri = MsrpUri::tcp("127.0.0.1", 9, &format!("act{name}"));
+    (
+        SessionConfig::new(vec![passive_uri.clone()], vec![active_uri.clone()]),
+        SessionConfig::new(vec![active_uri], vec![passive_uri]),
+    )
+}
+
 /// Everything of kind `data` that went from `src`'s port, concatenated.
 fn sent_by(tap: &Tap, port: u16) -> String {
     tap.events()
@@ -571,10 +581,7 @@ async fn a_passive_side_records_what_a_silent_peer_sends() {
         .await
         .expect("listen")
         .record_received();
-    let passive_uri = endpoint.local_uri("pass2xyz");
-    let active_uri = MsrpUri::tcp("127.0.0.1", 9, "act2xyz");
-    let pcfg = SessionConfig::new(vec![passive_uri.clone()], vec![active_uri.clone()]);
-    let acfg = SessionConfig::new(vec![active_uri], vec![passive_uri]);
+    let (pcfg, acfg) = configs(&endpoint, "2xyz");
     let dl = deadline();
     let (b, a) = tokio::join!(
         endpoint.accept_session(pcfg, dl),
@@ -621,10 +628,7 @@ async fn an_active_side_records_what_a_silent_peer_sends() {
     let endpoint = MsrpEndpoint::listen(IpAddr::V4(Ipv4Addr::LOCALHOST), None)
         .await
         .expect("listen");
-    let passive_uri = endpoint.local_uri("pass3xyz");
-    let active_uri = MsrpUri::tcp("127.0.0.1", 9, "act3xyz");
-    let pcfg = SessionConfig::new(vec![passive_uri.clone()], vec![active_uri.clone()]);
-    let acfg = SessionConfig::new(vec![active_uri], vec![passive_uri]);
+    let (pcfg, acfg) = configs(&endpoint, "3xyz");
     let dl = deadline();
     let (b, a) = tokio::join!(
         endpoint.accept_session(pcfg, dl),
@@ -650,10 +654,7 @@ async fn an_active_side_records_what_a_silent_peer_sends() {
     let endpoint = MsrpEndpoint::listen(IpAddr::V4(Ipv4Addr::LOCALHOST), None)
         .await
         .expect("listen");
-    let passive_uri = endpoint.local_uri("pass4xyz");
-    let active_uri = MsrpUri::tcp("127.0.0.1", 9, "act4xyz");
-    let pcfg = SessionConfig::new(vec![passive_uri.clone()], vec![active_uri.clone()]);
-    let acfg = SessionConfig::new(vec![active_uri], vec![passive_uri]);
+    let (pcfg, acfg) = configs(&endpoint, "4xyz");
     let dl = deadline();
     let (b, a) = tokio::join!(
         endpoint.accept_session(pcfg, dl),
