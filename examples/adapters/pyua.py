@@ -44,11 +44,20 @@ the wrapped content, put at the transfer's start; a delivery notification it req
 (imdn.Disposition-Notification: positive-delivery) goes by SIP MESSAGE (CR 7.4.2 item 6,
 7.4.5.2 item 2). A BYE ends the transfer, keeping the bytes received. An offer to resume (a=file-range, RFC 5547 9) of a file it holds in part,
 known by the selector's name and size, is answered 200 with the range; of any other file, 488
-(CR 7.4.5.2 ii). Its deviations:
+(CR 7.4.5.2 ii). It also sends files (`send_file`): an INVITE offering the file (a=sendonly,
+file-selector, a=setup:passive), the chunks in pieces of `PYUA_CHUNK` bytes (default 2048) once
+the peer's MSRP connection
+is bound, and a BYE once every chunk is acknowledged (CR 7.4.3); a request to resume a file it
+sent (a=recvonly with a=file-range) is answered 200 with a=sendonly and the range, and the bytes
+from the range's start are sent. Its deviations:
 
   file-complete-early (files) reports a resumed file as received at the first chunk of the
                       resumed part, before the chunk that ends it
   resume-by-size      (files) knows a file for a resume by its size alone, whatever its name
+  bye-before-last-200 (files) sends its BYE once the last chunk is written, without waiting for
+                      the chunks' 200s (a reading 7.4.3 allows: the file is complete when sent)
+  bye-early           (files) sends its BYE after the first chunk is acknowledged, before the
+                      last one is sent
   imdn-over-msrp      (files) sends a requested delivery notification in the file's MSRP session
   imdn-unrequested    (files) sends a delivery notification for every CPIM-wrapped file, asked
                       for or not
@@ -88,6 +97,8 @@ DEVIATIONS = {
     "cancel-486",
     "file-complete-early",
     "resume-by-size",
+    "bye-before-last-200",
+    "bye-early",
     "imdn-over-msrp",
     "imdn-unrequested",
 }
@@ -294,6 +305,7 @@ class Client:
         self.ringing = {}  # branch of a pending INVITE -> (the INVITE, its To tag, session id)
         self.files = {}  # (name, size) of a file received in part or whole -> bytearray
         self.accept_files = True  # set_policy accept_files (files mode)
+        self.sent_files = {}  # (name, size) of a file sent -> its bytes
         self.transfers = {}  # Call-ID of an accepted file INVITE -> FileTransfer
         self.sessions = 0
         self.closed = False
@@ -739,6 +751,10 @@ class Client:
         """PYUA_INVITES=files: a file push or a resume offer (RFC 5547)."""
         offer = parse_sdp(m.body)
         selector = offer.get("file-selector")
+        if m.get("content-type", "").split(";")[0].strip().lower() == "application/sdp" \
+                and selector is not None and offer.get("direction") == "recvonly":
+            self.serve_resume(m, offer, selector)
+            return
         if m.get("content-type", "").split(";")[0].strip().lower() != "application/sdp" \
                 or selector is None or offer.get("direction") != "sendonly":
             self.respond(m, 488, "Not Acceptable Here")
@@ -786,6 +802,124 @@ class Client:
                          listener)
         self.transfers[m.get("call-id")] = t
         threading.Thread(target=t.run, daemon=True).start()
+
+    def serve_resume(self, m, offer, selector):
+        """A request to resume a file pyua sent (RFC 5547 9, CR 7.4.5.2 item 1): 200 with
+        a=sendonly and the range, then the bytes from its start; 488 for a file it never sent
+        (ii)."""
+        key = selector_key(selector)
+        data = self.sent_files.get(key)
+        rng = offer.get("file-range")
+        if data is None or rng is None:
+            self.respond(m, 488, "Not Acceptable Here")
+            return
+        start = int(rng.split("-", 1)[0])
+        listener, ours = self.msrp_listener()
+        body = self.file_sdp(ours, listener, "active", "sendonly", selector,
+                             offer.get("file-transfer-id"), rng)
+        self.answer_file_invite(m, body)
+        t = FileTransfer(self, key, start, uri_of(m.get("from", "")), offer["path"], ours,
+                         listener)
+        t.outgoing = data[start - 1:]
+        self.transfers[m.get("call-id")] = t
+        threading.Thread(target=t.run, daemon=True).start()
+
+    def msrp_listener(self):
+        """A TCP socket bound for MSRP and the a=path URI naming it."""
+        host = self.local[0]
+        listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        listener.bind((host, 0))
+        ours = "msrp://%s:%d/%s;tcp" % (("[%s]" % host) if ":" in host else host,
+                                         listener.getsockname()[1], self.token(12))
+        return listener, ours
+
+    def file_sdp(self, ours, listener, setup, direction, selector, ftid, rng=None):
+        host = self.local[0]
+        ip = "IP6" if ":" in host else "IP4"
+        sdp = ["v=0", "o=pyua %d 1 IN %s %s" % (self.rng.getrandbits(31), ip, host),
+               "s=-", "c=IN %s %s" % (ip, host), "t=0 0",
+               "m=message %d TCP/MSRP *" % listener.getsockname()[1],
+               "a=accept-types:*", "a=path:" + ours, "a=setup:" + setup, "a=" + direction,
+               "a=file-selector:" + selector]
+        if ftid:
+            sdp.append("a=file-transfer-id:" + ftid)
+        if rng is not None:
+            sdp.append("a=file-range:" + rng)
+        return ("\r\n".join(sdp) + "\r\n").encode()
+
+    def answer_file_invite(self, m, body):
+        icsi = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.filetransfer"
+        # RFC 3261 12.1.1: a 2xx that makes a dialog copies the request's Record-Route.
+        routes = [("Record-Route", v) for v in m.all("record-route")]
+        self.respond(m, 200, "OK", routes + [("Contact", self.contact([icsi])),
+                                             ("Content-Type", "application/sdp")],
+                     to_tag=self.token(), body=body)
+
+    def send_file(self, to, name, content_type, size):
+        """send_file: (transfer id, the function that sends it)."""
+        data = bytes((i * 7 + 3) % 256 for i in range(size))
+        key = (name, size)
+        self.sent_files[key] = data
+        selector = 'name:"%s" type:%s size:%d' % (name, content_type, size)
+        listener, ours = self.msrp_listener()
+        listener.listen(4)
+        ftid = self.token(12)
+        body = self.file_sdp(ours, listener, "passive", "sendonly", selector, ftid)
+        icsi = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.filetransfer"
+        call_id = "%s@%s" % (self.token(16), self.local[0])
+        tag = self.token()
+        headers = [
+            ("From", "<%s>;tag=%s" % (self.aor, tag)),
+            ("To", "<%s>" % to),
+            ("Call-ID", call_id),
+            ("CSeq", "1 INVITE"),
+            ("Accept-Contact", '*;+g.3gpp.icsi-ref="%s"' % pct(icsi)),
+            ("P-Preferred-Service", icsi),
+            ("Contact", self.contact([icsi])),
+            ("Content-Type", "application/sdp"),
+        ]
+
+        def run():
+            try:
+                resp = self.request("INVITE", to, headers, body)
+                if resp is not None and resp.status in (401, 407) and self.take_challenge(resp):
+                    hdrs = [(n, "2 INVITE") if n == "CSeq" else (n, v) for (n, v) in headers]
+                    resp = self.request("INVITE", to, hdrs + self.authorization("INVITE", to), body)
+                if resp is None or not 200 <= resp.status < 300:
+                    why = "no final response" if resp is None else "%d %s" % (resp.status, resp.reason)
+                    self.emit_event("error", {"message": "file INVITE failed: " + why})
+                    return
+                cseq = resp.cseq()[0]
+                remote = uri_of(resp.get("contact", "")) or to
+                routes = [uri_of(r) for r in reversed(resp.all("record-route"))]
+                dialog = [("From", "<%s>;tag=%s" % (self.aor, tag)), ("To", resp.get("to", "")),
+                          ("Call-ID", call_id)] + [("Route", "<%s>" % r) for r in routes]
+                self.ack(remote, dialog, cseq)
+                t = FileTransfer(self, key, 1, to, parse_sdp(resp.body).get("path", ""), ours,
+                                 listener)
+                t.outgoing = data
+                t.on_sent = lambda: self.bye(remote, dialog, cseq + 1)
+                self.transfers[call_id] = t
+                t.serve()
+            except Exception as e:
+                self.emit_event("error", {"message": "file transfer failed: %s" % e})
+
+        return ftid, run
+
+    def ack(self, remote, dialog, cseq):
+        """The ACK of a 2xx (RFC 3261 13.2.2.4): a request of its own, not retransmitted."""
+        branch = "z9hG4bK" + self.token(16)
+        via = "SIP/2.0/%s %s;branch=%s;rport" % (self.transport.upper(), self.hostport(), branch)
+        hdrs = [("Via", via), ("Max-Forwards", "70")] + dialog + [("CSeq", "%d ACK" % cseq)]
+        if "no-user-agent" not in self.dev:
+            hdrs.append(("User-Agent", USER_AGENT))
+        self.send_bytes(serialise("ACK %s SIP/2.0" % remote, hdrs))
+
+    def bye(self, remote, dialog, cseq):
+        resp = self.request("BYE", remote, dialog + [("CSeq", "%d BYE" % cseq)])
+        if resp is not None and resp.status in (401, 407) and self.take_challenge(resp):
+            hdrs = dialog + [("CSeq", "%d BYE" % (cseq + 1))] + self.authorization("BYE", remote)
+            self.request("BYE", remote, hdrs)
 
     def file_progress(self, t, flag, content_type, message):
         """A chunk of transfer `t` arrived (end-line flag `flag`); `message` holds the bytes of
@@ -889,6 +1023,10 @@ class FileTransfer:
         self.closed = False
         self.message = bytearray()  # the MSRP message being received, by Byte-Range
         self.send_lock = threading.Lock()
+        self.outgoing = None  # bytes to send once bound (a file sent, or a resume served)
+        self.on_sent = None  # called once every chunk sent is acknowledged (or per deviation)
+        self.chunk_tids = []  # transaction ids of the chunks sent, not yet acknowledged
+        self.acked = 0
 
     def send_imdn(self, to, message_id, xml):
         """Deviation imdn-over-msrp: the delivery notification as an MSRP SEND in this session."""
@@ -920,6 +1058,55 @@ class FileTransfer:
         end = ("\r\n" if body is not None else "") + "-------%s%s\r\n" % (tid, flag)
         return head.encode() + (body or b"") + end.encode()
 
+    def serve(self):
+        """The passive side (our offer said a=setup:passive): the peer connects and binds with
+        its first SEND; then the file goes out."""
+        self.listener.settimeout(10 * self.client.scale)
+        try:
+            self.sock, _ = self.listener.accept()
+            self.sock.settimeout(None)
+            self.read_loop()
+        except OSError as e:
+            if not self.closed:
+                log("file transfer:", e)
+
+    def send_outgoing(self):
+        """The file (or the rest of it) in chunks of `PYUA_CHUNK` bytes (2048), Byte-Range from
+        `self.start`."""
+        c = self.client
+        data, total = self.outgoing, self.key[1]
+        self.outgoing = None
+        message_id = c.token(10)
+        size = int(os.environ.get("PYUA_CHUNK", "2048"))
+        chunks = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
+        at = self.start
+        for n, chunk in enumerate(chunks):
+            tid = c.token(8)
+            last = n == len(chunks) - 1
+            self.chunk_tids.append(tid)
+            with self.send_lock:
+                self.sock.sendall(self.frame(tid, "SEND", [
+                    ("To-Path", self.theirs), ("From-Path", self.ours),
+                    ("Message-ID", message_id),
+                    ("Byte-Range", "%d-%d/%d" % (at, at + len(chunk) - 1, total)),
+                    ("Content-Type", "application/octet-stream")], chunk,
+                    "$" if last else "+"))
+            at += len(chunk)
+            if "bye-early" in c.dev and n == 0 and len(chunks) > 1:
+                # Waits for the first chunk's 200, then ends the session before the rest.
+                deadline = time.monotonic() + 5 * c.scale
+                while self.acked == 0 and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                self.finish()
+                return
+        if "bye-before-last-200" in c.dev:
+            self.finish()
+
+    def finish(self):
+        if self.on_sent is not None:
+            done, self.on_sent = self.on_sent, None
+            threading.Thread(target=done, daemon=True).start()
+
     def run(self):
         m = re.match(r"msrp://\[?([^\]/]*?)\]?:(\d+)/", self.theirs)
         if m is None:
@@ -934,31 +1121,47 @@ class FileTransfer:
                 self.sock.sendall(self.frame(c.token(8), "SEND", [
                     ("To-Path", self.theirs), ("From-Path", self.ours),
                     ("Message-ID", c.token(10)), ("Byte-Range", "1-0/0")]))
-            buf = b""
-            while not self.closed:
-                data = self.sock.recv(65536)
-                if not data:
-                    return
-                buf += data
-                while True:
-                    frame, buf = take_msrp_frame(buf)
-                    if frame is None:
-                        break
-                    self.on_frame(*frame)
+            self.read_loop()
         except OSError as e:
             if not self.closed:
                 log("file transfer:", e)
 
+    def read_loop(self):
+        buf = b""
+        while not self.closed:
+            data = self.sock.recv(65536)
+            if not data:
+                return
+            buf += data
+            while True:
+                frame, buf = take_msrp_frame(buf)
+                if frame is None:
+                    break
+                self.on_frame(*frame)
+
     def on_frame(self, tid, start, headers, body, flag):
         words = start.split()
+        if words and words[0].isdigit():
+            # A response: to our binding SEND (then a resumed part may go), or to a chunk.
+            if tid in self.chunk_tids and words[0].startswith("2"):
+                self.acked += 1
+                if self.acked == len(self.chunk_tids) and self.outgoing is None:
+                    self.finish()
+            elif self.outgoing is not None and not self.chunk_tids:
+                threading.Thread(target=self.send_outgoing, daemon=True).start()
+            return
         if not words or words[0] != "SEND":
-            return  # a response to our SEND, or another request: nothing to do
+            return  # another request: nothing to do
         h = {k.lower(): v for (k, v) in headers}
         if h.get("failure-report", "yes").lower() != "no":
             with self.send_lock:
                 self.sock.sendall(self.frame(tid, "200 OK", [
                     ("To-Path", h.get("from-path", "")), ("From-Path", self.ours)]))
         if body is None:
+            if self.outgoing is not None and not self.chunk_tids:
+                # The peer's binding SEND (we are passive): the file goes now.
+                self.theirs = h.get("from-path", self.theirs)
+                threading.Thread(target=self.send_outgoing, daemon=True).start()
             return
         first = 1
         rng = re.match(r"(\d+)-", h.get("byte-range", ""))
@@ -1078,6 +1281,13 @@ class Adapter:
             return {"message_id": message_id}
         if cmd == "set_policy" and "decline-invites" in self.dev:
             return {}  # accepted and ignored: every INVITE is declined anyway
+        if cmd == "send_file" and files_mode():
+            if args.get("path") or args.get("size") is None:
+                raise ValueError("pyua (files) sends generated files only: give `size`")
+            transfer_id, run = c.send_file(args["to"], args["name"], args["content_type"],
+                                           int(args["size"]))
+            self.background(run)
+            return {"transfer_id": transfer_id}
         if cmd == "set_policy" and files_mode():
             # The user takes every file, or none (accept_files: false, answered 603 as 7.4.2
             # item 4 says); resume is supported. Anything else it cannot do, and says so.

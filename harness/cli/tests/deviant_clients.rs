@@ -315,6 +315,63 @@ fn a_file_receiving_client_gets_the_resume_verdicts(
     );
 }
 
+/// pyua sending files (`PYUA_INVITES=files`, `send_file`, in 512-byte chunks: its own offer,
+/// passive MSRP side, chunking and BYE): the BYE after the last chunk passes, also when it goes
+/// before the chunks' 200s (a reading 7.4.3 allows: the file is complete once sent); a BYE after
+/// the first chunk, the rest never sent, never reaches the situation (a transfer complete) and
+/// is inconclusive, not a pass. As original sender it serves a resume of the file it sent and
+/// answers 488 to one of a file that differs in name or size.
+#[rstest]
+#[case::follows_the_cr("", Expected {
+    scenarios: &[
+        ("sender-bye-on-completion", "pass"),
+        ("resume-unknown-file-488", "pass"),
+        ("resume-changed-file-488", "pass"),
+        ("resume-known-file-200", "inconclusive"),
+    ],
+    requirements: &[
+        ("sender-bye-on-completion", REST, "pass"),
+        ("resume-unknown-file-488", REST, "pass"),
+        ("resume-changed-file-488", REST, "pass"),
+        ("resume-known-file-200", "7.4.5.2/sender-200-ok-file", "pass"),
+        ("resume-known-file-200", "7.4.5.2/responder-procedure", "pass"),
+        // It sends the rest of the file unwrapped: there is no CPIM From to judge.
+        ("resume-known-file-200", "7.4.5.2/sender-cpim-from-device-id", "inconclusive"),
+    ],
+    evidence: &[("resume-known-file-200", "application/octet-stream")],
+    exit: Some(1),
+    protocol: &[],
+})]
+#[case::bye_before_last_200("bye-before-last-200", Expected {
+    scenarios: &[("sender-bye-on-completion", "pass")],
+    requirements: &[("sender-bye-on-completion", REST, "pass")],
+    evidence: &[],
+    exit: Some(0),
+    protocol: &[],
+})]
+#[case::bye_early("bye-early", Expected {
+    scenarios: &[("sender-bye-on-completion", "inconclusive")],
+    requirements: &[
+        ("sender-bye-on-completion", "7.4.3/sender-bye-on-completion", "inconclusive"),
+        ("sender-bye-on-completion", "7/initiate-file-transfer", "pass"),
+    ],
+    evidence: &[("sender-bye-on-completion", "MSRP SEND")],
+    exit: Some(1),
+    protocol: &[],
+})]
+fn a_file_sending_client_gets_the_sender_verdicts(#[case] deviation: &str, #[case] want: Expected) {
+    let profile = Profile::fixture("pyua")
+        .env("PYUA_INVITES", "files")
+        .env("PYUA_CHUNK", "512")
+        .env("PYUA_DEVIATIONS", deviation)
+        .capabilities(&["pager", "file-transfer", "file-resume", "imdn"]);
+    assert_verdicts(
+        profile,
+        &format!("sending files, deviation {deviation:?}"),
+        want,
+    );
+}
+
 fn assert_verdicts(profile: Profile, label: &str, want: Expected) {
     let ids: Vec<&str> = want.scenarios.iter().map(|(id, _)| *id).collect();
     let r = run(&profile, &ids, &[]);
