@@ -5,7 +5,8 @@ The runnable version of the adapter sketch in docs/upper-tester.md: it speaks th
 protocol (JSON lines, docs/upper-tester.md) on stdin/stdout and real SIP over UDP or TCP to the
 proxy given in `configure` (on loopback when run by cpmconf). It registers with digest (MD5,
 qop=auth) after a 401/407 challenge, sends Pager Mode messages (SIP MESSAGE with a message/cpim
-body), answers incoming MESSAGEs 200 and reports them as `message_received`, declines incoming
+body), answers incoming MESSAGEs 200 and reports them as `message_received` (a disposition
+notification as `imdn_received`), declines incoming
 INVITEs, and answers `sync` once everything it received so far is handled.
 
 With `PYUA_INVITES=ring` it claims chat and group chat instead and lets an incoming INVITE ring:
@@ -705,9 +706,18 @@ class Client:
                 data[key] = m.get(header)
         if message_id:
             data["message_id"] = message_id
+        if ctype == "message/imdn+xml":
+            # A disposition notification (RFC 5438): shown as the state of the message it is
+            # about, never answered with one of its own (6.3); the deviation does answer it.
+            about = re.search(r"<(?:\w+:)?message-id>([^<]*)<", text)
+            status = re.search(r"<(?:\w+:)?status>\s*<(?:\w+:)?([\w-]+)", text)
+            if about and status:
+                self.emit_event("imdn_received", {"message_id": about.group(1).strip(),
+                                                  "status": status.group(1), "from": sender})
+            if "imdn-answers-imdn" in self.dev and message_id:
+                self.answer_imdn(sender, message_id)
+            return
         self.emit_event("message_received", data)
-        if "imdn-answers-imdn" in self.dev and ctype == "message/imdn+xml" and message_id:
-            self.answer_imdn(sender, message_id)
 
     def answer_imdn(self, to, message_id):
         """A delivery notification for `message_id` by SIP MESSAGE (a received file's, or with

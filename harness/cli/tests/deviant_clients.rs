@@ -222,6 +222,7 @@ fn a_ringing_client_gets_the_cancel_verdicts(#[case] deviation: &str, #[case] wa
         ("file-received-delivery-notification", "pass"),
         ("file-received-no-notification-requested", "pass"),
         ("resume-as-recipient", "pass"),
+        ("read-report-received", "pass"),
     ],
     requirements: &[
         ("resume-as-recipient-after-partial", REST, "pass"),
