@@ -50,11 +50,17 @@ file-selector, a=setup:passive), the chunks in pieces of `PYUA_CHUNK` bytes (def
 the peer's MSRP connection
 is bound, and a BYE once every chunk is acknowledged (CR 7.4.3); a request to resume a file it
 sent (a=recvonly with a=file-range) is answered 200 with a=sendonly and the range, and the bytes
-from the range's start are sent. Its deviations:
+from the range's start are sent. It resumes a file it received in part (`resume_file`, CR
+7.4.5.1 as original receiver: a=recvonly, the same file-selector, a=file-range from the first
+byte missing, the sender's device in Accept-Contact) and ends that session with BYE once the
+file is complete. Its deviations:
 
   file-complete-early (files) reports a resumed file as received at the first chunk of the
                       resumed part, before the chunk that ends it
   resume-by-size      (files) knows a file for a resume by its size alone, whatever its name
+  resume-from-start   (files) asks to resume a file it holds in part from its first byte
+  resume-no-device-id (files) leaves the sender's device out of its resume INVITE
+  no-bye-after-resume (files) does not end a resumed transfer once the file is complete
   bye-before-last-200 (files) sends its BYE once the last chunk is written, without waiting for
                       the chunks' 200s (a reading 7.4.3 allows: the file is complete when sent)
   bye-early           (files) sends its BYE after the first chunk is acknowledged, before the
@@ -98,6 +104,9 @@ DEVIATIONS = {
     "cancel-486",
     "file-complete-early",
     "resume-by-size",
+    "resume-from-start",
+    "resume-no-device-id",
+    "no-bye-after-resume",
     "bye-before-last-200",
     "bye-early",
     "imdn-over-msrp",
@@ -185,9 +194,22 @@ def split_commas(value):
 
 
 def param(value, name):
-    """The value of `;name=` in a header value (outside the URI in angle brackets)."""
-    tail = value.rsplit(">", 1)[-1] if ">" in value else value
-    for p in tail.split(";")[1:]:
+    """The value of `;name=` in a header value (outside the URI in angle brackets; a quoted
+    value may hold `;`, `<` and `>`, as +sip.instance="<urn:...>" does)."""
+    tail = value
+    if "<" in value:
+        tail = value[value.find(">", value.index("<")) + 1:]
+    parts, cur, quoted = [], "", False
+    for ch in tail:
+        if ch == '"':
+            quoted = not quoted
+        if ch == ";" and not quoted:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    for p in parts[1:]:
         k, _, v = p.strip().partition("=")
         if k.lower() == name:
             return v.strip('"')
@@ -307,6 +329,7 @@ class Client:
         self.files = {}  # (name, size) of a file received in part or whole -> bytearray
         self.accept_files = True  # set_policy accept_files (files mode)
         self.sent_files = {}  # (name, size) of a file sent -> its bytes
+        self.received_meta = {}  # (name, size) of a file received -> selector, peer, device
         self.transfers = {}  # Call-ID of an accepted file INVITE -> FileTransfer
         self.sessions = 0
         self.closed = False
@@ -786,28 +809,14 @@ class Client:
         else:
             key = (name, size)
             self.files[key] = bytearray()
-        listener = socket.socket(socket.AF_INET6 if ":" in self.local[0] else socket.AF_INET)
-        listener.bind((self.local[0], 0))
-        host = self.local[0]
-        ours = "msrp://%s:%d/%s;tcp" % (("[%s]" % host) if ":" in host else host,
-                                         listener.getsockname()[1], self.token(12))
-        sdp = ["v=0", "o=pyua %d 1 IN %s %s" % (self.rng.getrandbits(31),
-                                                 "IP6" if ":" in host else "IP4", host),
-               "s=-", "c=IN %s %s" % ("IP6" if ":" in host else "IP4", host), "t=0 0",
-               "m=message %d TCP/MSRP *" % listener.getsockname()[1],
-               "a=accept-types:*", "a=path:" + ours, "a=setup:active", "a=recvonly",
-               "a=file-selector:" + selector]
-        if offer.get("file-transfer-id"):
-            sdp.append("a=file-transfer-id:" + offer["file-transfer-id"])
-        if resume is not None:
-            sdp.append("a=file-range:" + resume)
-        body = ("\r\n".join(sdp) + "\r\n").encode()
-        icsi = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.filetransfer"
-        # RFC 3261 12.1.1: a 2xx that makes a dialog copies the request's Record-Route.
-        routes = [("Record-Route", v) for v in m.all("record-route")]
-        self.respond(m, 200, "OK", routes + [("Contact", self.contact([icsi])),
-                                             ("Content-Type", "application/sdp")],
-                     to_tag=self.token(), body=body)
+            # What a resume of it needs (CR 7.4.5.1 item 1): the file, the sender and its device.
+            self.received_meta[key] = {
+                "selector": selector, "peer": uri_of(m.get("from", "")),
+                "device": param(m.get("contact", ""), "+sip.instance")}
+        listener, ours = self.msrp_listener()
+        body = self.file_sdp(ours, listener, "active", "recvonly", selector,
+                             offer.get("file-transfer-id"), resume)
+        self.answer_file_invite(m, body)
         t = FileTransfer(self, key, start, uri_of(m.get("from", "")), offer["path"], ours,
                          listener)
         self.transfers[m.get("call-id")] = t
@@ -891,20 +900,10 @@ class Client:
 
         def run():
             try:
-                resp = self.request("INVITE", to, headers, body)
-                if resp is not None and resp.status in (401, 407) and self.take_challenge(resp):
-                    hdrs = [(n, "2 INVITE") if n == "CSeq" else (n, v) for (n, v) in headers]
-                    resp = self.request("INVITE", to, hdrs + self.authorization("INVITE", to), body)
-                if resp is None or not 200 <= resp.status < 300:
-                    why = "no final response" if resp is None else "%d %s" % (resp.status, resp.reason)
-                    self.emit_event("error", {"message": "file INVITE failed: " + why})
+                dialog = self.invite(to, headers, body)
+                if dialog is None:
                     return
-                cseq = resp.cseq()[0]
-                remote = uri_of(resp.get("contact", "")) or to
-                routes = [uri_of(r) for r in reversed(resp.all("record-route"))]
-                dialog = [("From", "<%s>;tag=%s" % (self.aor, tag)), ("To", resp.get("to", "")),
-                          ("Call-ID", call_id)] + [("Route", "<%s>" % r) for r in routes]
-                self.ack(remote, dialog, cseq)
+                remote, dialog, cseq, resp = dialog
                 t = FileTransfer(self, key, 1, to, parse_sdp(resp.body).get("path", ""), ours,
                                  listener)
                 t.outgoing = data
@@ -915,6 +914,77 @@ class Client:
                 self.emit_event("error", {"message": "file transfer failed: %s" % e})
 
         return ftid, run
+
+    def resume_file(self):
+        """resume_file as original receiver (CR 7.4.5.1): a new INVITE to the sender with
+        a=recvonly, the same file-selector and a=file-range from the first byte not received,
+        the sender's device in Accept-Contact (item 1 a); BYE once the file is complete (item 6).
+        Returns (transfer id, the function that does it)."""
+        unfinished = [k for k, d in self.files.items()
+                      if k in self.received_meta and len(d) < k[1]]
+        if not unfinished:
+            raise ValueError("no unfinished received file to resume (pyua resumes only those)")
+        key = unfinished[-1]
+        meta = self.received_meta[key]
+        have = len(self.files[key])
+        if "resume-from-start" in self.dev:
+            have = 0
+            self.files[key] = bytearray()
+        rng = "%d-%d" % (have + 1, key[1])
+        listener, ours = self.msrp_listener()
+        listener.listen(4)
+        ftid = self.token(12)
+        body = self.file_sdp(ours, listener, "passive", "recvonly", meta["selector"], ftid, rng)
+        icsi = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.filetransfer"
+        accept = '*;+g.3gpp.icsi-ref="%s"' % pct(icsi)
+        if meta["device"] and "resume-no-device-id" not in self.dev:
+            # RFC 3841 with RFC 5626's instance: this request is for that device only.
+            accept += ';+sip.instance="%s";require;explicit' % meta["device"]
+        to = meta["peer"]
+        call_id = "%s@%s" % (self.token(16), self.local[0])
+        tag = self.token()
+        headers = [
+            ("From", "<%s>;tag=%s" % (self.aor, tag)), ("To", "<%s>" % to),
+            ("Call-ID", call_id), ("CSeq", "1 INVITE"), ("Accept-Contact", accept),
+            ("P-Preferred-Service", icsi), ("Contact", self.contact([icsi])),
+            ("Content-Type", "application/sdp"),
+        ]
+
+        def run():
+            try:
+                dialog = self.invite(to, headers, body)
+                if dialog is None:
+                    return
+                remote, route, cseq, resp = dialog
+                t = FileTransfer(self, key, have + 1, to, parse_sdp(resp.body).get("path", ""),
+                                 ours, listener)
+                if "no-bye-after-resume" not in self.dev:
+                    t.on_complete = lambda: self.bye(remote, route, cseq + 1)
+                self.transfers[call_id] = t
+                t.serve()
+            except Exception as e:
+                self.emit_event("error", {"message": "resume failed: %s" % e})
+
+        return ftid, run
+
+    def invite(self, to, headers, body):
+        """Sends an INVITE (with credentials after a challenge) and ACKs its 2xx: (remote
+        target, dialog headers, CSeq, the 2xx), or None after an error event."""
+        resp = self.request("INVITE", to, headers, body)
+        if resp is not None and resp.status in (401, 407) and self.take_challenge(resp):
+            hdrs = [(n, "2 INVITE") if n == "CSeq" else (n, v) for (n, v) in headers]
+            resp = self.request("INVITE", to, hdrs + self.authorization("INVITE", to), body)
+        if resp is None or not 200 <= resp.status < 300:
+            why = "no final response" if resp is None else "%d %s" % (resp.status, resp.reason)
+            self.emit_event("error", {"message": "INVITE to %s failed: %s" % (to, why)})
+            return None
+        cseq = resp.cseq()[0]
+        remote = uri_of(resp.get("contact", "")) or to
+        routes = [uri_of(r) for r in reversed(resp.all("record-route"))]
+        dialog = [(n, v) for (n, v) in headers if n in ("From", "Call-ID")]
+        dialog += [("To", resp.get("to", ""))] + [("Route", "<%s>" % r) for r in routes]
+        self.ack(remote, dialog, cseq)
+        return remote, dialog, cseq, resp
 
     def ack(self, remote, dialog, cseq):
         """The ACK of a 2xx (RFC 3261 13.2.2.4): a request of its own, not retransmitted."""
@@ -953,6 +1023,9 @@ class Client:
         self.emit_event("file_received", {
             "name": t.key[0], "size": len(data),
             "sha256": hashlib.sha256(bytes(data)).hexdigest(), "from": t.peer})
+        if t.on_complete is not None:
+            done, t.on_complete = t.on_complete, None
+            threading.Thread(target=done, daemon=True).start()
         message_id = headers.get("imdn.Message-ID")
         asked = "positive-delivery" in headers.get("imdn.Disposition-Notification", "")
         if message_id and (asked or "imdn-unrequested" in self.dev):
@@ -1035,6 +1108,7 @@ class FileTransfer:
         self.send_lock = threading.Lock()
         self.outgoing = None  # bytes to send once bound (a file sent, or a resume served)
         self.on_sent = None  # called once every chunk sent is acknowledged (or per deviation)
+        self.on_complete = None  # called once the file received is complete (a resume's BYE)
         self.chunk_tids = []  # transaction ids of the chunks sent, not yet acknowledged
         self.acked = 0
 
@@ -1090,10 +1164,12 @@ class FileTransfer:
         size = int(os.environ.get("PYUA_CHUNK", "2048"))
         chunks = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
         at = self.start
-        for n, chunk in enumerate(chunks):
-            tid = c.token(8)
+        # Every chunk's transaction is known before the first goes out: the 200s are counted
+        # against all of them, however soon they come.
+        tids = [c.token(8) for _ in chunks]
+        self.chunk_tids.extend(tids)
+        for n, (chunk, tid) in enumerate(zip(chunks, tids)):
             last = n == len(chunks) - 1
-            self.chunk_tids.append(tid)
             with self.send_lock:
                 self.sock.sendall(self.frame(tid, "SEND", [
                     ("To-Path", self.theirs), ("From-Path", self.ours),
@@ -1296,6 +1372,12 @@ class Adapter:
                 raise ValueError("pyua (files) sends generated files only: give `size`")
             transfer_id, run = c.send_file(args["to"], args["name"], args["content_type"],
                                            int(args["size"]))
+            self.background(run)
+            return {"transfer_id": transfer_id}
+        if cmd == "resume_file" and files_mode():
+            if args.get("transfer_id"):
+                raise ValueError("pyua (files) resumes the latest unfinished file only")
+            transfer_id, run = c.resume_file()
             self.background(run)
             return {"transfer_id": transfer_id}
         if cmd == "set_policy" and files_mode():

@@ -373,6 +373,70 @@ fn a_file_sending_client_gets_the_sender_verdicts(#[case] deviation: &str, #[cas
     );
 }
 
+/// pyua resuming a file it received in part (`resume_file` in files mode, CR 7.4.5.1 as the
+/// original receiver): a=recvonly, the same file-selector, the range from the first byte it
+/// lacks, the sender's device in Accept-Contact when the push named one, BYE once complete.
+/// Three bugs written the way implementers write them, each against its own requirement.
+#[rstest]
+#[case::follows_the_cr("", Expected {
+    scenarios: &[
+        ("resume-as-original-receiver", "pass"),
+        ("resume-as-original-receiver-after-partial", "pass"),
+    ],
+    requirements: &[
+        ("resume-as-original-receiver", REST, "pass"),
+        ("resume-as-original-receiver-after-partial", REST, "pass"),
+    ],
+    evidence: &[],
+    exit: Some(0),
+    protocol: &[],
+})]
+#[case::resume_from_start("resume-from-start", Expected {
+    scenarios: &[("resume-as-original-receiver-after-partial", "fail")],
+    requirements: &[
+        ("resume-as-original-receiver-after-partial", "7.4.5/track-transferred-bytes", "fail"),
+        ("resume-as-original-receiver-after-partial", "7.4.5.1/sdp-file-attributes", "fail"),
+        ("resume-as-original-receiver-after-partial", UA, "pass"),
+    ],
+    evidence: &[("resume-as-original-receiver-after-partial", "1-32")],
+    exit: Some(1),
+    protocol: &[],
+})]
+#[case::resume_no_device_id("resume-no-device-id", Expected {
+    scenarios: &[
+        ("resume-as-original-receiver", "fail"),
+        ("resume-as-original-receiver-after-partial", "pass"),
+    ],
+    requirements: &[
+        ("resume-as-original-receiver", "7.4.5.1/receiver-device-id", "fail"),
+        ("resume-as-original-receiver", "7.4.5.1/follow-7-4-1", "pass"),
+        ("resume-as-original-receiver", "7.4.5.1/recvonly-original-receiver", "pass"),
+        ("resume-as-original-receiver", "7.4.5.1/sdp-file-attributes", "pass"),
+        ("resume-as-original-receiver", "7.4.5.1/terminate-on-completion", "pass"),
+    ],
+    evidence: &[("resume-as-original-receiver", "Accept-Contact")],
+    exit: Some(1),
+    protocol: &[],
+})]
+#[case::no_bye_after_resume("no-bye-after-resume", Expected {
+    scenarios: &[("resume-as-original-receiver-after-partial", "fail")],
+    requirements: &[
+        ("resume-as-original-receiver-after-partial", "7.4.5.1/terminate-on-completion", "fail"),
+        ("resume-as-original-receiver-after-partial", "7.4.5/track-transferred-bytes", "pass"),
+        ("resume-as-original-receiver-after-partial", "7.4.5.1/sdp-file-attributes", "pass"),
+    ],
+    evidence: &[("resume-as-original-receiver-after-partial", "BYE")],
+    exit: Some(1),
+    protocol: &[],
+})]
+fn a_resuming_receiver_gets_the_7_4_5_1_verdicts(#[case] deviation: &str, #[case] want: Expected) {
+    let profile = Profile::fixture("pyua")
+        .env("PYUA_INVITES", "files")
+        .env("PYUA_DEVIATIONS", deviation)
+        .capabilities(&["pager", "file-transfer", "file-resume", "imdn"]);
+    assert_verdicts(profile, &format!("resuming, deviation {deviation:?}"), want);
+}
+
 fn assert_verdicts(profile: Profile, label: &str, want: Expected) {
     let ids: Vec<&str> = want.scenarios.iter().map(|(id, _)| *id).collect();
     let r = run(&profile, &ids, &[]);
