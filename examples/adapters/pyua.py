@@ -50,10 +50,12 @@ file-selector, a=setup:passive), the chunks in pieces of `PYUA_CHUNK` bytes (def
 the peer's MSRP connection
 is bound, and a BYE once every chunk is acknowledged (CR 7.4.3); a request to resume a file it
 sent (a=recvonly with a=file-range) is answered 200 with a=sendonly and the range, and the bytes
-from the range's start are sent. It resumes a file it received in part (`resume_file`, CR
-7.4.5.1 as original receiver: a=recvonly, the same file-selector, a=file-range from the first
-byte missing, the sender's device in Accept-Contact) and ends that session with BYE once the
-file is complete. Its deviations:
+from the range's start are sent. `resume_file` resumes the latest unfinished transfer (CR
+7.4.5.1): one it received in part (a=recvonly, the same file-selector, a=file-range from the
+first byte missing, the sender's device in Accept-Contact, BYE once the file is complete), or
+one it sent in part, interrupted by the peer closing the MSRP connection (`file_transfer_ended`;
+a=sendonly from the first byte not acknowledged, the recipient's device from its 200, the rest
+sent with its Byte-Range). Its deviations:
 
   file-complete-early (files) reports a resumed file as received at the first chunk of the
                       resumed part, before the chunk that ends it
@@ -330,6 +332,8 @@ class Client:
         self.accept_files = True  # set_policy accept_files (files mode)
         self.sent_files = {}  # (name, size) of a file sent -> its bytes
         self.received_meta = {}  # (name, size) of a file received -> selector, peer, device
+        self.sent_meta = {}  # (name, size) of a file sent -> selector, peer, device, acked
+        self.unfinished = []  # ("recv" or "send", key) of transfers not complete, oldest first
         self.transfers = {}  # Call-ID of an accepted file INVITE -> FileTransfer
         self.sessions = 0
         self.closed = False
@@ -813,6 +817,7 @@ class Client:
             self.received_meta[key] = {
                 "selector": selector, "peer": uri_of(m.get("from", "")),
                 "device": param(m.get("contact", ""), "+sip.instance")}
+            self.unfinished.append(("recv", key))
         listener, ours = self.msrp_listener()
         body = self.file_sdp(ours, listener, "active", "recvonly", selector,
                              offer.get("file-transfer-id"), resume)
@@ -874,29 +879,43 @@ class Client:
                                              ("Content-Type", "application/sdp")],
                      to_tag=self.token(), body=body)
 
+    def file_offer(self, to, selector, direction, rng=None, device=None):
+        """An INVITE offering a file transfer (RFC 5547, a=setup:passive: the peer connects):
+        (Call-ID, headers, SDP, MSRP listener, our a=path URI). `device`: the peer's
+        +sip.instance, asked for in Accept-Contact (RFC 3841, CR 7.4.5.1 items 1 a and 2 a)."""
+        listener, ours = self.msrp_listener()
+        listener.listen(4)
+        body = self.file_sdp(ours, listener, "passive", direction, selector, self.token(12), rng)
+        icsi = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.filetransfer"
+        accept = '*;+g.3gpp.icsi-ref="%s"' % pct(icsi)
+        if device and "resume-no-device-id" not in self.dev:
+            accept += ';+sip.instance="%s";require;explicit' % device
+        call_id = "%s@%s" % (self.token(16), self.local[0])
+        headers = [
+            ("From", "<%s>;tag=%s" % (self.aor, self.token())), ("To", "<%s>" % to),
+            ("Call-ID", call_id), ("CSeq", "1 INVITE"), ("Accept-Contact", accept),
+            ("P-Preferred-Service", icsi), ("Contact", self.contact([icsi])),
+            ("Content-Type", "application/sdp"),
+        ]
+        return call_id, headers, body, listener, ours
+
     def send_file(self, to, name, content_type, size):
         """send_file: (transfer id, the function that sends it)."""
         data = bytes((i * 7 + 3) % 256 for i in range(size))
         key = (name, size)
-        self.sent_files[key] = data
         selector = 'name:"%s" type:%s size:%d' % (name, content_type, size)
-        listener, ours = self.msrp_listener()
-        listener.listen(4)
-        ftid = self.token(12)
-        body = self.file_sdp(ours, listener, "passive", "sendonly", selector, ftid)
-        icsi = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.filetransfer"
-        call_id = "%s@%s" % (self.token(16), self.local[0])
-        tag = self.token()
-        headers = [
-            ("From", "<%s>;tag=%s" % (self.aor, tag)),
-            ("To", "<%s>" % to),
-            ("Call-ID", call_id),
-            ("CSeq", "1 INVITE"),
-            ("Accept-Contact", '*;+g.3gpp.icsi-ref="%s"' % pct(icsi)),
-            ("P-Preferred-Service", icsi),
-            ("Contact", self.contact([icsi])),
-            ("Content-Type", "application/sdp"),
-        ]
+        self.sent_files[key] = data
+        self.sent_meta[key] = {"selector": selector, "peer": to, "device": None, "acked": 0}
+        self.unfinished.append(("send", key))
+        return self.token(12), self.sending(key, 1)
+
+    def sending(self, key, start, device=None, rng=None):
+        """The function that offers `key` from byte `start` and sends it; BYE once every chunk
+        is acknowledged (CR 7.4.3; 7.4.5.1 item 6 for a resumed one)."""
+        meta = self.sent_meta[key]
+        to = meta["peer"]
+        call_id, headers, body, listener, ours = self.file_offer(
+            to, meta["selector"], "sendonly", rng, device)
 
         def run():
             try:
@@ -904,51 +923,41 @@ class Client:
                 if dialog is None:
                     return
                 remote, dialog, cseq, resp = dialog
-                t = FileTransfer(self, key, 1, to, parse_sdp(resp.body).get("path", ""), ours,
-                                 listener)
-                t.outgoing = data
+                # The recipient's device, for a resume (CR 7.4.5.1 item 2 a).
+                meta["device"] = param(resp.get("contact", ""), "+sip.instance")
+                t = FileTransfer(self, key, start, to, parse_sdp(resp.body).get("path", ""),
+                                 ours, listener)
+                t.outgoing = self.sent_files[key][start - 1:]
                 t.on_sent = lambda: self.bye(remote, dialog, cseq + 1)
                 self.transfers[call_id] = t
                 t.serve()
             except Exception as e:
                 self.emit_event("error", {"message": "file transfer failed: %s" % e})
 
-        return ftid, run
+        return run
 
     def resume_file(self):
-        """resume_file as original receiver (CR 7.4.5.1): a new INVITE to the sender with
-        a=recvonly, the same file-selector and a=file-range from the first byte not received,
-        the sender's device in Accept-Contact (item 1 a); BYE once the file is complete (item 6).
-        Returns (transfer id, the function that does it)."""
-        unfinished = [k for k, d in self.files.items()
-                      if k in self.received_meta and len(d) < k[1]]
-        if not unfinished:
-            raise ValueError("no unfinished received file to resume (pyua resumes only those)")
-        key = unfinished[-1]
+        """resume_file: the latest unfinished transfer (CR 7.4.5.1). As original receiver a
+        new INVITE with a=recvonly, the same file-selector and a=file-range from the first byte
+        missing, the sender's device in Accept-Contact, and BYE once the file is complete; as
+        original sender a=sendonly from the first byte not acknowledged, the recipient's device,
+        and the rest sent. Returns (transfer id, the function that does it)."""
+        if not self.unfinished:
+            raise ValueError("no unfinished file transfer to resume")
+        kind, key = self.unfinished[-1]
+        if kind == "send":
+            meta = self.sent_meta[key]
+            start = 1 if "resume-from-start" in self.dev else meta["acked"] + 1
+            return self.token(12), self.sending(key, start, meta["device"],
+                                                "%d-%d" % (start, key[1]))
         meta = self.received_meta[key]
         have = len(self.files[key])
         if "resume-from-start" in self.dev:
             have = 0
             self.files[key] = bytearray()
-        rng = "%d-%d" % (have + 1, key[1])
-        listener, ours = self.msrp_listener()
-        listener.listen(4)
-        ftid = self.token(12)
-        body = self.file_sdp(ours, listener, "passive", "recvonly", meta["selector"], ftid, rng)
-        icsi = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.filetransfer"
-        accept = '*;+g.3gpp.icsi-ref="%s"' % pct(icsi)
-        if meta["device"] and "resume-no-device-id" not in self.dev:
-            # RFC 3841 with RFC 5626's instance: this request is for that device only.
-            accept += ';+sip.instance="%s";require;explicit' % meta["device"]
         to = meta["peer"]
-        call_id = "%s@%s" % (self.token(16), self.local[0])
-        tag = self.token()
-        headers = [
-            ("From", "<%s>;tag=%s" % (self.aor, tag)), ("To", "<%s>" % to),
-            ("Call-ID", call_id), ("CSeq", "1 INVITE"), ("Accept-Contact", accept),
-            ("P-Preferred-Service", icsi), ("Contact", self.contact([icsi])),
-            ("Content-Type", "application/sdp"),
-        ]
+        call_id, headers, body, listener, ours = self.file_offer(
+            to, meta["selector"], "recvonly", "%d-%d" % (have + 1, key[1]), meta["device"])
 
         def run():
             try:
@@ -965,7 +974,7 @@ class Client:
             except Exception as e:
                 self.emit_event("error", {"message": "resume failed: %s" % e})
 
-        return ftid, run
+        return self.token(12), run
 
     def invite(self, to, headers, body):
         """Sends an INVITE (with credentials after a challenge) and ACKs its 2xx: (remote
@@ -1020,6 +1029,8 @@ class Client:
         early = "file-complete-early" in self.dev and t.start > 1
         if not ((flag == "$" and len(data) == t.key[1]) or early):
             return
+        if ("recv", t.key) in self.unfinished:
+            self.unfinished.remove(("recv", t.key))
         self.emit_event("file_received", {
             "name": t.key[0], "size": len(data),
             "sha256": hashlib.sha256(bytes(data)).hexdigest(), "from": t.peer})
@@ -1109,7 +1120,9 @@ class FileTransfer:
         self.outgoing = None  # bytes to send once bound (a file sent, or a resume served)
         self.on_sent = None  # called once every chunk sent is acknowledged (or per deviation)
         self.on_complete = None  # called once the file received is complete (a resume's BYE)
-        self.chunk_tids = []  # transaction ids of the chunks sent, not yet acknowledged
+        self.chunk_tids = []  # transaction ids of the chunks sent, in order
+        self.chunk_ends = {}  # transaction id -> the last byte its chunk carries
+        self.acked_tids = set()
         self.acked = 0
 
     def send_imdn(self, to, message_id, xml):
@@ -1154,6 +1167,14 @@ class FileTransfer:
             if not self.closed:
                 log("file transfer:", e)
 
+    def peer_closed(self):
+        """The peer closed the MSRP connection: a file being sent is interrupted."""
+        meta = self.client.sent_meta.get(self.key)
+        if self.chunk_tids and meta is not None and ("send", self.key) in self.client.unfinished:
+            self.client.emit_event("file_transfer_ended", {
+                "transfer_id": "%s" % self.key[0], "completed": False, "bytes": meta["acked"],
+                "reason": "the MSRP connection closed"})
+
     def send_outgoing(self):
         """The file (or the rest of it) in chunks of `PYUA_CHUNK` bytes (2048), Byte-Range from
         `self.start`."""
@@ -1167,6 +1188,10 @@ class FileTransfer:
         # Every chunk's transaction is known before the first goes out: the 200s are counted
         # against all of them, however soon they come.
         tids = [c.token(8) for _ in chunks]
+        end = self.start - 1
+        for chunk, tid in zip(chunks, tids):
+            end += len(chunk)
+            self.chunk_ends[tid] = end
         self.chunk_tids.extend(tids)
         for n, (chunk, tid) in enumerate(zip(chunks, tids)):
             last = n == len(chunks) - 1
@@ -1187,6 +1212,19 @@ class FileTransfer:
                 return
         if "bye-before-last-200" in c.dev:
             self.finish()
+
+    def note_acknowledged(self):
+        """7.4.5: how much of a file sent the recipient acknowledged (a prefix of chunks)."""
+        upto = self.start - 1
+        for tid in self.chunk_tids:
+            if tid not in self.acked_tids:
+                break
+            upto = self.chunk_ends[tid]
+        meta = self.client.sent_meta.get(self.key)
+        if meta is not None:
+            meta["acked"] = max(meta["acked"], upto)
+            if upto == self.key[1] and ("send", self.key) in self.client.unfinished:
+                self.client.unfinished.remove(("send", self.key))
 
     def finish(self):
         if self.on_sent is not None:
@@ -1217,6 +1255,7 @@ class FileTransfer:
         while not self.closed:
             data = self.sock.recv(65536)
             if not data:
+                self.peer_closed()
                 return
             buf += data
             while True:
@@ -1231,6 +1270,8 @@ class FileTransfer:
             # A response: to our binding SEND (then a resumed part may go), or to a chunk.
             if tid in self.chunk_tids and words[0].startswith("2"):
                 self.acked += 1
+                self.acked_tids.add(tid)
+                self.note_acknowledged()
                 if self.acked == len(self.chunk_tids) and self.outgoing is None:
                     self.finish()
             elif self.outgoing is not None and not self.chunk_tids:

@@ -373,30 +373,41 @@ fn a_file_sending_client_gets_the_sender_verdicts(#[case] deviation: &str, #[cas
     );
 }
 
-/// pyua resuming a file it received in part (`resume_file` in files mode, CR 7.4.5.1 as the
-/// original receiver): a=recvonly, the same file-selector, the range from the first byte it
-/// lacks, the sender's device in Accept-Contact when the push named one, BYE once complete.
-/// Three bugs written the way implementers write them, each against its own requirement.
+/// pyua resuming a transfer (`resume_file` in files mode, CR 7.4.5.1): as the original
+/// receiver, a=recvonly, the same file-selector, the range from the first byte it lacks, the
+/// sender's device in Accept-Contact when the push named one, BYE once complete; as the
+/// original sender, a=sendonly from the first byte not acknowledged, the recipient's device
+/// from its 200, the rest with its Byte-Range. Three bugs written the way implementers write
+/// them, each against its own requirement.
 #[rstest]
 #[case::follows_the_cr("", Expected {
     scenarios: &[
         ("resume-as-original-receiver", "pass"),
         ("resume-as-original-receiver-after-partial", "pass"),
+        ("resume-sender-after-partial-ack", "pass"),
     ],
     requirements: &[
         ("resume-as-original-receiver", REST, "pass"),
         ("resume-as-original-receiver-after-partial", REST, "pass"),
+        ("resume-sender-after-partial-ack", REST, "pass"),
     ],
     evidence: &[],
     exit: Some(0),
     protocol: &[],
 })]
 #[case::resume_from_start("resume-from-start", Expected {
-    scenarios: &[("resume-as-original-receiver-after-partial", "fail")],
+    scenarios: &[
+        ("resume-as-original-receiver-after-partial", "fail"),
+        ("resume-sender-after-partial-ack", "fail"),
+    ],
     requirements: &[
         ("resume-as-original-receiver-after-partial", "7.4.5/track-transferred-bytes", "fail"),
         ("resume-as-original-receiver-after-partial", "7.4.5.1/sdp-file-attributes", "fail"),
         ("resume-as-original-receiver-after-partial", UA, "pass"),
+        ("resume-sender-after-partial-ack", "7.4.5/track-transferred-bytes", "fail"),
+        // Its chunks start where its own offer said: the Byte-Range is right for that.
+        ("resume-sender-after-partial-ack", "7.4.5.1/media-plane-byte-range", "pass"),
+        ("resume-sender-after-partial-ack", "7.4.5.1/sender-device-id", "pass"),
     ],
     evidence: &[("resume-as-original-receiver-after-partial", "1-32")],
     exit: Some(1),
@@ -406,8 +417,12 @@ fn a_file_sending_client_gets_the_sender_verdicts(#[case] deviation: &str, #[cas
     scenarios: &[
         ("resume-as-original-receiver", "fail"),
         ("resume-as-original-receiver-after-partial", "pass"),
+        ("resume-sender-after-partial-ack", "fail"),
     ],
     requirements: &[
+        ("resume-sender-after-partial-ack", "7.4.5.1/sender-device-id", "fail"),
+        ("resume-sender-after-partial-ack", "7.4.5/track-transferred-bytes", "pass"),
+        ("resume-sender-after-partial-ack", "7.4.5.1/media-plane-byte-range", "pass"),
         ("resume-as-original-receiver", "7.4.5.1/receiver-device-id", "fail"),
         ("resume-as-original-receiver", "7.4.5.1/follow-7-4-1", "pass"),
         ("resume-as-original-receiver", "7.4.5.1/recvonly-original-receiver", "pass"),
