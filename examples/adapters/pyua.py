@@ -46,8 +46,8 @@ the wrapped content, put at the transfer's start; a delivery notification it req
 7.4.5.2 item 2). A BYE ends the transfer, keeping the bytes received. An offer to resume (a=file-range, RFC 5547 9) of a file it holds in part,
 known by the selector's name and size, is answered 200 with the range; of any other file, 488
 (CR 7.4.5.2 ii). It also sends files (`send_file`): an INVITE offering the file (a=sendonly,
-file-selector, a=setup:passive), the chunks in pieces of `PYUA_CHUNK` bytes (default 2048) once
-the peer's MSRP connection
+file-selector, a=setup:passive), the chunks in pieces of `PYUA_CHUNK` bytes (default 2048),
+at most `PYUA_WINDOW` (default 4; 0: no limit) unacknowledged, once the peer's MSRP connection
 is bound, and a BYE once every chunk is acknowledged (CR 7.4.3); a request to resume a file it
 sent (a=recvonly with a=file-range) is answered 200 with a=sendonly and the range, and the bytes
 from the range's start are sent. `resume_file` resumes the latest unfinished transfer (CR
@@ -55,11 +55,15 @@ from the range's start are sent. `resume_file` resumes the latest unfinished tra
 first byte missing, the sender's device in Accept-Contact, BYE once the file is complete), or
 one it sent in part, interrupted by the peer closing the MSRP connection (`file_transfer_ended`;
 a=sendonly from the first byte not acknowledged, the recipient's device from its 200, the rest
-sent with its Byte-Range). Its deviations:
+sent with its Byte-Range). `leave` ends the latest transfer with BYE, on either side (CR 7.4.3);
+the sender sends no more chunks. Its deviations:
 
   file-complete-early (files) reports a resumed file as received at the first chunk of the
                       resumed part, before the chunk that ends it
   resume-by-size      (files) knows a file for a resume by its size alone, whatever its name
+  abort-without-bye   (files) on `leave`, closes the MSRP connection without a BYE
+  abort-keeps-sending (files) on `leave` while sending, sends the chunk it has queued (not
+                      closed with `#`) before its BYE
   resume-from-start   (files) asks to resume a file it holds in part from its first byte
   resume-no-device-id (files) leaves the sender's device out of its resume INVITE
   no-bye-after-resume (files) does not end a resumed transfer once the file is complete
@@ -106,6 +110,8 @@ DEVIATIONS = {
     "cancel-486",
     "file-complete-early",
     "resume-by-size",
+    "abort-without-bye",
+    "abort-keeps-sending",
     "resume-from-start",
     "resume-no-device-id",
     "no-bye-after-resume",
@@ -821,9 +827,10 @@ class Client:
         listener, ours = self.msrp_listener()
         body = self.file_sdp(ours, listener, "active", "recvonly", selector,
                              offer.get("file-transfer-id"), resume)
-        self.answer_file_invite(m, body)
+        bye = self.answer_file_invite(m, body)
         t = FileTransfer(self, key, start, uri_of(m.get("from", "")), offer["path"], ours,
                          listener)
+        t.bye = bye
         self.transfers[m.get("call-id")] = t
         threading.Thread(target=t.run, daemon=True).start()
 
@@ -841,9 +848,10 @@ class Client:
         listener, ours = self.msrp_listener()
         body = self.file_sdp(ours, listener, "active", "sendonly", selector,
                              offer.get("file-transfer-id"), rng)
-        self.answer_file_invite(m, body)
+        bye = self.answer_file_invite(m, body)
         t = FileTransfer(self, key, start, uri_of(m.get("from", "")), offer["path"], ours,
                          listener)
+        t.bye = bye
         t.outgoing = data[start - 1:]
         self.transfers[m.get("call-id")] = t
         threading.Thread(target=t.run, daemon=True).start()
@@ -872,12 +880,21 @@ class Client:
         return ("\r\n".join(sdp) + "\r\n").encode()
 
     def answer_file_invite(self, m, body):
+        """200 with the SDP answer; returns the function that ends the dialog with BYE (the
+        UAS side, RFC 3261 12.1.1: the route set is the Record-Route in order, the remote
+        target the INVITE's Contact)."""
         icsi = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.filetransfer"
         # RFC 3261 12.1.1: a 2xx that makes a dialog copies the request's Record-Route.
         routes = [("Record-Route", v) for v in m.all("record-route")]
+        tag = self.token()
         self.respond(m, 200, "OK", routes + [("Contact", self.contact([icsi])),
                                              ("Content-Type", "application/sdp")],
-                     to_tag=self.token(), body=body)
+                     to_tag=tag, body=body)
+        remote = uri_of(m.get("contact", "")) or uri_of(m.get("from", ""))
+        dialog = [("From", "%s;tag=%s" % (m.get("to", "").split(";tag=")[0], tag)),
+                  ("To", m.get("from", "")), ("Call-ID", m.get("call-id", ""))]
+        dialog += [("Route", "<%s>" % uri_of(r)) for r in m.all("record-route")]
+        return lambda: self.bye(remote, dialog, 1)
 
     def file_offer(self, to, selector, direction, rng=None, device=None):
         """An INVITE offering a file transfer (RFC 5547, a=setup:passive: the peer connects):
@@ -901,13 +918,15 @@ class Client:
 
     def send_file(self, to, name, content_type, size):
         """send_file: (transfer id, the function that sends it)."""
-        data = bytes((i * 7 + 3) % 256 for i in range(size))
+        data = bytes(97 + i % 26 for i in range(size))
         key = (name, size)
         selector = 'name:"%s" type:%s size:%d' % (name, content_type, size)
         self.sent_files[key] = data
-        self.sent_meta[key] = {"selector": selector, "peer": to, "device": None, "acked": 0}
+        transfer_id = self.token(12)
+        self.sent_meta[key] = {"selector": selector, "peer": to, "device": None, "acked": 0,
+                               "transfer_id": transfer_id}
         self.unfinished.append(("send", key))
-        return self.token(12), self.sending(key, 1)
+        return transfer_id, self.sending(key, 1)
 
     def sending(self, key, start, device=None, rng=None):
         """The function that offers `key` from byte `start` and sends it; BYE once every chunk
@@ -928,7 +947,8 @@ class Client:
                 t = FileTransfer(self, key, start, to, parse_sdp(resp.body).get("path", ""),
                                  ours, listener)
                 t.outgoing = self.sent_files[key][start - 1:]
-                t.on_sent = lambda: self.bye(remote, dialog, cseq + 1)
+                t.bye = lambda: self.bye(remote, dialog, cseq + 1)
+                t.on_sent = t.bye
                 self.transfers[call_id] = t
                 t.serve()
             except Exception as e:
@@ -948,8 +968,8 @@ class Client:
         if kind == "send":
             meta = self.sent_meta[key]
             start = 1 if "resume-from-start" in self.dev else meta["acked"] + 1
-            return self.token(12), self.sending(key, start, meta["device"],
-                                                "%d-%d" % (start, key[1]))
+            return meta["transfer_id"], self.sending(key, start, meta["device"],
+                                                     "%d-%d" % (start, key[1]))
         meta = self.received_meta[key]
         have = len(self.files[key])
         if "resume-from-start" in self.dev:
@@ -967,8 +987,9 @@ class Client:
                 remote, route, cseq, resp = dialog
                 t = FileTransfer(self, key, have + 1, to, parse_sdp(resp.body).get("path", ""),
                                  ours, listener)
+                t.bye = lambda: self.bye(remote, route, cseq + 1)
                 if "no-bye-after-resume" not in self.dev:
-                    t.on_complete = lambda: self.bye(remote, route, cseq + 1)
+                    t.on_complete = t.bye
                 self.transfers[call_id] = t
                 t.serve()
             except Exception as e:
@@ -976,13 +997,37 @@ class Client:
 
         return self.token(12), run
 
+    def leave(self):
+        """leave: the user ends the latest file transfer (CR 7.4.3: a BYE, whichever side; the
+        sender stops sending)."""
+        live = [t for t in self.transfers.values() if not t.closed and t.bye is not None]
+        if not live:
+            raise ValueError("no file transfer to leave")
+        t = live[-1]
+        if "abort-keeps-sending" in self.dev:
+            t.flush_next = True  # the chunk it had queued goes out before the BYE
+            deadline = time.monotonic() + 2 * self.scale
+            while t.flush_next and time.monotonic() < deadline:
+                time.sleep(0.005)
+        t.aborted = True
+        if "abort-without-bye" in self.dev:
+            t.close()
+            return
+        bye, t.bye, t.on_sent, t.on_complete = t.bye, None, None, None
+        bye()
+        t.close()
+
     def invite(self, to, headers, body):
         """Sends an INVITE (with credentials after a challenge) and ACKs its 2xx: (remote
         target, dialog headers, CSeq, the 2xx), or None after an error event."""
         resp = self.request("INVITE", to, headers, body)
+        if resp is not None and resp.status >= 300:
+            self.ack_failure(to, headers, resp)
         if resp is not None and resp.status in (401, 407) and self.take_challenge(resp):
             hdrs = [(n, "2 INVITE") if n == "CSeq" else (n, v) for (n, v) in headers]
             resp = self.request("INVITE", to, hdrs + self.authorization("INVITE", to), body)
+            if resp is not None and resp.status >= 300:
+                self.ack_failure(to, hdrs, resp)
         if resp is None or not 200 <= resp.status < 300:
             why = "no final response" if resp is None else "%d %s" % (resp.status, resp.reason)
             self.emit_event("error", {"message": "INVITE to %s failed: %s" % (to, why)})
@@ -994,6 +1039,16 @@ class Client:
         dialog += [("To", resp.get("to", ""))] + [("Route", "<%s>" % r) for r in routes]
         self.ack(remote, dialog, cseq)
         return remote, dialog, cseq, resp
+
+    def ack_failure(self, uri, headers, resp):
+        """The ACK of a non-2xx final response (RFC 3261 17.1.1.3): part of the INVITE's
+        transaction (its Via, branch included), the response's To (with its tag)."""
+        keep = [(n, v) for (n, v) in headers if n in ("From", "Call-ID")]
+        hdrs = [("Via", resp.vias()[0]), ("Max-Forwards", "70")] + keep + [
+            ("To", resp.get("to", "")), ("CSeq", "%d ACK" % resp.cseq()[0])]
+        if "no-user-agent" not in self.dev:
+            hdrs.append(("User-Agent", USER_AGENT))
+        self.send_bytes(serialise("ACK %s SIP/2.0" % uri, hdrs))
 
     def ack(self, remote, dialog, cseq):
         """The ACK of a 2xx (RFC 3261 13.2.2.4): a request of its own, not retransmitted."""
@@ -1120,6 +1175,9 @@ class FileTransfer:
         self.outgoing = None  # bytes to send once bound (a file sent, or a resume served)
         self.on_sent = None  # called once every chunk sent is acknowledged (or per deviation)
         self.on_complete = None  # called once the file received is complete (a resume's BYE)
+        self.bye = None  # ends the transfer's dialog (leave, completion)
+        self.aborted = False  # the user left: no more chunks
+        self.flush_next = False  # deviation abort-keeps-sending: send the next chunk now
         self.chunk_tids = []  # transaction ids of the chunks sent, in order
         self.chunk_ends = {}  # transaction id -> the last byte its chunk carries
         self.acked_tids = set()
@@ -1162,6 +1220,8 @@ class FileTransfer:
         try:
             self.sock, _ = self.listener.accept()
             self.sock.settimeout(None)
+            # Each write is a whole MSRP frame: Nagle would only hold it back.
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.read_loop()
         except OSError as e:
             if not self.closed:
@@ -1172,15 +1232,21 @@ class FileTransfer:
         meta = self.client.sent_meta.get(self.key)
         if self.chunk_tids and meta is not None and ("send", self.key) in self.client.unfinished:
             self.client.emit_event("file_transfer_ended", {
-                "transfer_id": "%s" % self.key[0], "completed": False, "bytes": meta["acked"],
+                "transfer_id": meta["transfer_id"], "completed": False, "bytes": meta["acked"],
                 "reason": "the MSRP connection closed"})
 
-    def send_outgoing(self):
+    def start_sending(self):
+        """Sends what is to be sent, once: taken here, so a second trigger finds nothing."""
+        with self.send_lock:
+            data, self.outgoing = self.outgoing, None
+        if data is not None:
+            threading.Thread(target=self.send_outgoing, args=(data,), daemon=True).start()
+
+    def send_outgoing(self, data):
         """The file (or the rest of it) in chunks of `PYUA_CHUNK` bytes (2048), Byte-Range from
         `self.start`."""
         c = self.client
-        data, total = self.outgoing, self.key[1]
-        self.outgoing = None
+        total = self.key[1]
         message_id = c.token(10)
         size = int(os.environ.get("PYUA_CHUNK", "2048"))
         chunks = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
@@ -1193,8 +1259,16 @@ class FileTransfer:
             end += len(chunk)
             self.chunk_ends[tid] = end
         self.chunk_tids.extend(tids)
+        window = int(os.environ.get("PYUA_WINDOW", "4"))
         for n, (chunk, tid) in enumerate(zip(chunks, tids)):
             last = n == len(chunks) - 1
+            # Paced: at most `window` chunks unacknowledged (0: all at once).
+            deadline = time.monotonic() + 10 * c.scale
+            while window and n - self.acked >= window and not self.aborted \
+                    and not self.flush_next and time.monotonic() < deadline:
+                time.sleep(0.005)
+            if self.aborted or self.closed:
+                return
             with self.send_lock:
                 self.sock.sendall(self.frame(tid, "SEND", [
                     ("To-Path", self.theirs), ("From-Path", self.ours),
@@ -1202,6 +1276,7 @@ class FileTransfer:
                     ("Byte-Range", "%d-%d/%d" % (at, at + len(chunk) - 1, total)),
                     ("Content-Type", "application/octet-stream")], chunk,
                     "$" if last else "+"))
+            self.flush_next = False
             at += len(chunk)
             if "bye-early" in c.dev and n == 0 and len(chunks) > 1:
                 # Waits for the first chunk's 200, then ends the session before the rest.
@@ -1239,6 +1314,7 @@ class FileTransfer:
         try:
             self.sock = socket.create_connection((m.group(1), int(m.group(2))), 10)
             self.sock.settimeout(None)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             c = self.client
             # RFC 4975 7.1.1: the active end's first SEND binds the connection (no body).
             with self.send_lock:
@@ -1269,18 +1345,19 @@ class FileTransfer:
         if words and words[0].isdigit():
             # A response: to our binding SEND (then a resumed part may go), or to a chunk.
             if tid in self.chunk_tids and words[0].startswith("2"):
-                self.acked += 1
-                self.acked_tids.add(tid)
+                self.acked_tids.add(tid)  # a 200 repeated counts once
+                self.acked = len(self.acked_tids)
                 self.note_acknowledged()
                 if self.acked == len(self.chunk_tids) and self.outgoing is None:
                     self.finish()
-            elif self.outgoing is not None and not self.chunk_tids:
-                threading.Thread(target=self.send_outgoing, daemon=True).start()
+            elif not self.chunk_tids:
+                self.start_sending()
             return
         if not words or words[0] != "SEND":
             return  # another request: nothing to do
         h = {k.lower(): v for (k, v) in headers}
-        if h.get("failure-report", "yes").lower() != "no":
+        # RFC 4975 7.1.2: with Failure-Report "no" no response, with "partial" only negative ones.
+        if h.get("failure-report", "yes").lower() not in ("no", "partial"):
             with self.send_lock:
                 self.sock.sendall(self.frame(tid, "200 OK", [
                     ("To-Path", h.get("from-path", "")), ("From-Path", self.ours)]))
@@ -1288,7 +1365,7 @@ class FileTransfer:
             if self.outgoing is not None and not self.chunk_tids:
                 # The peer's binding SEND (we are passive): the file goes now.
                 self.theirs = h.get("from-path", self.theirs)
-                threading.Thread(target=self.send_outgoing, daemon=True).start()
+                self.start_sending()
             return
         first = 1
         rng = re.match(r"(\d+)-", h.get("byte-range", ""))
@@ -1415,6 +1492,11 @@ class Adapter:
                                            int(args["size"]))
             self.background(run)
             return {"transfer_id": transfer_id}
+        if cmd == "leave" and files_mode():
+            if args.get("session"):
+                raise ValueError("pyua (files) leaves the latest file transfer only")
+            c.leave()
+            return {}
         if cmd == "resume_file" and files_mode():
             if args.get("transfer_id"):
                 raise ValueError("pyua (files) resumes the latest unfinished file only")

@@ -321,7 +321,8 @@ fn a_file_receiving_client_gets_the_resume_verdicts(
 /// before the chunks' 200s (a reading 7.4.3 allows: the file is complete once sent); a BYE after
 /// the first chunk, the rest never sent, never reaches the situation (a transfer complete) and
 /// is inconclusive, not a pass. As original sender it serves a resume of the file it sent and
-/// answers 488 to one of a file that differs in name or size.
+/// answers 488 to one of a file that differs in name or size. The user's abort (`leave`) is a
+/// BYE on either side, the sender sending no more (paced four chunks ahead, `PYUA_WINDOW`).
 #[rstest]
 #[case::follows_the_cr("", Expected {
     scenarios: &[
@@ -329,9 +330,13 @@ fn a_file_receiving_client_gets_the_resume_verdicts(
         ("resume-unknown-file-488", "pass"),
         ("resume-changed-file-488", "pass"),
         ("resume-known-file-200", "inconclusive"),
+        ("sender-abort-bye", "pass"),
+        ("receiver-abort-bye", "pass"),
     ],
     requirements: &[
         ("sender-bye-on-completion", REST, "pass"),
+        ("sender-abort-bye", REST, "pass"),
+        ("receiver-abort-bye", REST, "pass"),
         ("resume-unknown-file-488", REST, "pass"),
         ("resume-changed-file-488", REST, "pass"),
         ("resume-known-file-200", "7.4.5.2/sender-200-ok-file", "pass"),
@@ -357,6 +362,25 @@ fn a_file_receiving_client_gets_the_resume_verdicts(
         ("sender-bye-on-completion", "7/initiate-file-transfer", "pass"),
     ],
     evidence: &[("sender-bye-on-completion", "MSRP SEND")],
+    exit: Some(1),
+    protocol: &[],
+})]
+// 7.4.3 item 2 (L232): the user's abort is a BYE on either side, and the sender stops sending.
+#[case::abort_without_bye("abort-without-bye", Expected {
+    scenarios: &[("sender-abort-bye", "fail"), ("receiver-abort-bye", "fail")],
+    requirements: &[
+        ("sender-abort-bye", "7.4.3/abort-bye-sender", "fail"),
+        ("receiver-abort-bye", "7.4.3/abort-bye-receiver", "fail"),
+        ("sender-abort-bye", UA, "pass"),
+    ],
+    evidence: &[("sender-abort-bye", "BYE"), ("receiver-abort-bye", "BYE")],
+    exit: Some(1),
+    protocol: &[],
+})]
+#[case::abort_keeps_sending("abort-keeps-sending", Expected {
+    scenarios: &[("sender-abort-bye", "fail"), ("receiver-abort-bye", "pass")],
+    requirements: &[("sender-abort-bye", "7.4.3/abort-bye-sender", "fail")],
+    evidence: &[("sender-abort-bye", "SEND")],
     exit: Some(1),
     protocol: &[],
 })]

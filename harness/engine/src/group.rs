@@ -96,11 +96,10 @@ impl<'s> GroupProgress<'s> {
             if !is_candidate(e, obs, env)? {
                 if refuses(e, obs, env)? {
                     if let Some(s) = self.states.get_mut(i) {
-                        // Declined with another code: the status finding, judged on it alone.
+                        // Declined with another code: its status and the other conditions.
                         *s = ItemState::Refused(MatchOutcome {
-                            findings: crate::matcher::declined_otherwise(e, obs)
-                                .into_iter()
-                                .collect(),
+                            findings: crate::matcher::declined_otherwise(e, obs, env)?
+                                .unwrap_or_default(),
                             quote: obs.quote(),
                         });
                     }

@@ -101,17 +101,37 @@ pub fn refuses(e: &Expect, obs: Observed<'_>, env: &MatchEnv) -> Result<bool, Ma
 }
 
 /// For a response that [`refuses`] the expectation: when a decline was awaited (`status: 603`,
-/// `4xx`) and the client declined with another final status, the client did what the step is
-/// about with another code, and this is the one finding (key [`STATUS_KEY`]): evidence only
-/// against the requirements about the code. `None` for any other refusal (a 2xx where a
-/// decline was awaited, a decline where a 2xx was), which is the awaited message not coming.
-pub fn declined_otherwise(e: &Expect, obs: Observed<'_>) -> Option<Finding> {
+/// `4xx`) and the client declined with another client or global failure (4xx, 6xx), it did
+/// what the step is about with another code. The findings are then the status (key
+/// [`STATUS_KEY`], evidence only against the requirements about the code) and those of the
+/// step's other conditions judged on that response (headers, SDP, ...), so a requirement is
+/// never passed on a condition nobody looked at. `None` for any other refusal (a 2xx where a
+/// decline was awaited, a 3xx redirect or a 5xx server failure, a decline where a 2xx was),
+/// which is the awaited message not coming.
+pub fn declined_otherwise(
+    e: &Expect,
+    obs: Observed<'_>,
+    env: &MatchEnv,
+) -> Result<Option<Vec<Finding>>, MatchError> {
     let (Some(want), Observed::Sip(m)) = (e.status, obs) else {
-        return None;
+        return Ok(None);
     };
-    let code = m.status()?.0;
-    (want.is_failure() && code >= 300)
-        .then(|| finding("status", format!("a {want} response"), m.summary()).keyed(STATUS_KEY))
+    let Some(code) = m.status().map(|c| c.0) else {
+        return Ok(None);
+    };
+    let declined = (400..500).contains(&code) || (600..700).contains(&code);
+    if !(want.is_failure() && declined) {
+        return Ok(None);
+    }
+    let mut findings =
+        vec![finding("status", format!("a {want} response"), m.summary()).keyed(STATUS_KEY)];
+    findings.extend(
+        check(e, obs, env)?
+            .findings
+            .into_iter()
+            .filter(|f| f.key.as_deref() != Some(START_KEY)),
+    );
+    Ok(Some(findings))
 }
 
 /// Judges a message against every condition of the expectation. Each finding carries the key of

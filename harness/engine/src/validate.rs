@@ -148,8 +148,10 @@ pub fn validate(loaded: &LoadedScenario, catalogue: &Catalogue) -> Vec<Diagnosti
     v.out
 }
 
-/// The roles a scenario names: see [`Validator::roles`].
-fn roles_named(s: &crate::scenario::Scenario, source: &str) -> BTreeSet<String> {
+/// The roles a scenario names: see [`Validator::roles`]. `None` when the scenario writes an
+/// address whose user part is not known before the run (`sip:${peer}@...`, a `tel:` URI): then
+/// any role may be the one the client reaches, and roles are not checked.
+fn roles_named(s: &crate::scenario::Scenario, source: &str) -> Option<BTreeSet<String>> {
     let mut roles: BTreeSet<String> = ["client", "core", "registrar", "cf", "pf"]
         .into_iter()
         .map(String::from)
@@ -159,16 +161,29 @@ fn roles_named(s: &crate::scenario::Scenario, source: &str) -> BTreeSet<String> 
             roles.insert(send.role.clone());
         }
     }
-    for (i, _) in source.match_indices("sip:") {
-        let user: String = source[i + 4..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            .collect();
-        if source[i + 4 + user.len()..].starts_with('@') && !user.is_empty() {
+    if source.contains("tel:") {
+        return None;
+    }
+    // RFC 3261 25.1: a user part is unreserved, escaped and user-unreserved characters.
+    let user_char = |c: char| c.is_ascii_alphanumeric() || "-_.!~*'()%&=+$,;?/".contains(c);
+    let starts = source
+        .match_indices("sip:")
+        .map(|(i, _)| i + 4)
+        .chain(source.match_indices("sips:").map(|(i, _)| i + 5));
+    for at in starts {
+        let rest = &source[at..];
+        if rest.starts_with("${") {
+            return None;
+        }
+        let user: String = rest.chars().take_while(|c| user_char(*c)).collect();
+        if user.contains("${") || (rest[user.len()..].starts_with("${")) {
+            return None;
+        }
+        if rest[user.len()..].starts_with('@') && !user.is_empty() {
             roles.insert(user);
         }
     }
-    roles
+    Some(roles)
 }
 
 struct Validator<'a> {
@@ -183,8 +198,9 @@ struct Validator<'a> {
     /// An earlier step observes the client act (an `expect` or `wait_for`).
     positive: bool,
     /// The roles an expectation may name: the sim's services, the client, every role a `send`
-    /// step sends as, and every user whose address (`sip:user@`) the scenario writes.
-    roles: BTreeSet<String>,
+    /// step sends as, and every user whose address (`sip:user@`, `sips:user@`) the scenario
+    /// writes; `None`: not checked (an address written with a variable user part).
+    roles: Option<BTreeSet<String>>,
 }
 
 impl Validator<'_> {
@@ -758,12 +774,12 @@ impl Validator<'_> {
         }
         for (key, role) in [("to", e.to.as_deref()), ("from", Some(e.from.as_str()))] {
             let Some(role) = role else { continue };
-            if role.contains("${") || self.roles.contains(role) {
+            if role.contains("${") || self.roles.as_ref().is_none_or(|r| r.contains(role)) {
                 continue;
             }
             self.err_first(
                 &[&format!("{key}: {role}"), &format!("{key}:")],
-                format!("`{key}: {role}`: no role `{role}` in this scenario: not one of client, core, registrar, cf, pf, no `send` step sends as it and no address `sip:{role}@...` is written, so no message is {} it and the expectation matches nothing", if key == "to" { "sent to" } else { "sent by" }),
+                format!("`{key}: {role}`: no role `{role}` in this scenario: not one of client, core, registrar, cf, pf, no `send` step sends as it and no address `sip:{role}@...` (or `sips:`) is written, so no message is {} it and the expectation matches nothing", if key == "to" { "sent to" } else { "sent by" }),
             );
         }
         // Header names are open (extensions are kept verbatim), so an unregistered one is a
@@ -1222,6 +1238,9 @@ mod tests {
     #[case("  - wait_for: { event: file_received, fields: { size: '32', sha256: x, name: n } }\n")]
     #[case("  - do: { send_pager: { to: 'sip:carol@test', text: x } }\n  - expect: { sip: MESSAGE, to: carol }\n")]
     #[case("  - send: { as: dave, sip: MESSAGE }\n  - expect: { status: 200, to: dave }\n")]
+    #[case("  - do: { send_pager: { to: 'sip:+15551234@test;user=phone', text: x } }\n  - expect: { sip: MESSAGE, to: '+15551234' }\n")]
+    #[case("  - do: { send_pager: { to: 'sips:carol@test', text: x } }\n  - expect: { sip: MESSAGE, to: carol }\n")]
+    #[case("  - do: { send_pager: { to: 'sip:${client.user}@test', text: x } }\n  - expect: { sip: MESSAGE, to: erin }\n")]
     fn valid_commands_and_xml(#[case] steps: &str) {
         assert_eq!(run(&format!("{HEAD}{steps}")), Vec::<String>::new());
     }

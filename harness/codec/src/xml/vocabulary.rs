@@ -104,6 +104,8 @@ const CONFERENCE_INFO: Document = Document {
         ("roles", ENTRIES),
         ("sidebars-by-ref", ENTRIES),
         ("sidebars-by-val", ENTRIES),
+        // An entry of a URI list, of available-media, or of sidebars-by-val (a whole
+        // conference-type: description, host, state, users, sidebars).
         (
             "entry",
             &[
@@ -114,6 +116,12 @@ const CONFERENCE_INFO: Document = Document {
                 "type",
                 "status",
                 "label",
+                "conference-description",
+                "host-info",
+                "conference-state",
+                "users",
+                "sidebars-by-ref",
+                "sidebars-by-val",
             ],
         ),
         ("modified", WHEN),
@@ -153,7 +161,7 @@ const CONFERENCE_INFO: Document = Document {
         ("call-info", &["sip"]),
         ("sip", &["display-text", "call-id", "from-tag", "to-tag"]),
     ],
-    attributes: &["entity", "state", "version", "id"],
+    attributes: &["entity", "state", "version", "id", "label"],
 };
 
 const LIST_CHILDREN: &[&str] = &["display-name", "list", "external", "entry", "entry-ref"];
@@ -325,6 +333,8 @@ mod tests {
     #[case::conference_user("conference-info/users/user/@entity")]
     #[case::conference_endpoint("conference-info/users/user/endpoint/status")]
     #[case::conference_version("conference-info/@version")]
+    #[case::media_label("conference-info/conference-description/available-media/entry/@label")]
+    #[case::sidebar_by_val("conference-info/sidebars-by-val/entry/users/user/@entity")]
     #[case::lists("resource-lists/list/entry/@uri")]
     #[case::copy_control("resource-lists/list/entry/@copyControl")]
     #[case::reginfo("reginfo/registration/contact/uri")]

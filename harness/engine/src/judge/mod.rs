@@ -36,10 +36,52 @@ use crate::scenario::Scenario;
 pub struct Obs {
     /// Arrival number, from 1, in the order the feed delivered it.
     pub seq: u64,
+    /// When it arrived (feed time: from the run's start, or the capture's).
+    pub time: Duration,
     /// The role it reached (`registrar`, `cf`, `pf`, `bob`, ...).
     pub role: String,
     /// What it was.
     pub kind: ObsKind,
+}
+
+/// How far apart two messages of the client on different connections (its SIP and an MSRP
+/// session, or two sessions) must arrive for their arrival order to count as the order it sent
+/// them in. Closer than this, which came first is the scheduling of two sockets, not the
+/// client's doing (a BYE written right after the last chunk can be read first), and `after:`
+/// does not fail on it.
+pub const CROSS_CONNECTION_SKEW: Duration = Duration::from_millis(50);
+
+/// The connection a message of the client came on, for [`CROSS_CONNECTION_SKEW`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// SIP (one order: the client's transport to the core).
+    Sip,
+    /// MSRP session `n`.
+    Msrp(u64),
+}
+
+/// Where a saved message sits, for `after:`: the first arrival number after it, and for a
+/// message of the client when and on which connection it arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Boundary {
+    /// The first arrival number that counts as after the message.
+    pub after: u64,
+    /// Arrival time and connection of the message (`None`: a stimulus the harness sent).
+    pub at: Option<(Duration, Channel)>,
+}
+
+impl Boundary {
+    /// Whether a message that arrived as number `seq` at `time` on `channel` came before the
+    /// saved one in a way that shows it was sent before it.
+    pub fn shows_before(&self, seq: u64, time: Duration, channel: Option<Channel>) -> bool {
+        if seq >= self.after {
+            return false;
+        }
+        match (self.at, channel) {
+            (Some((t, c)), Some(ch)) if c != ch => t.saturating_sub(time) >= CROSS_CONNECTION_SKEW,
+            _ => true,
+        }
+    }
 }
 
 /// What an observation was.
@@ -118,6 +160,16 @@ impl ObsRef<'_> {
 }
 
 impl Obs {
+    /// The connection it came on.
+    pub fn channel(&self) -> Option<Channel> {
+        match &self.kind {
+            ObsKind::Sip(_) => Some(Channel::Sip),
+            ObsKind::Msrp { session, .. } | ObsKind::MsrpClosed { session, .. } => {
+                Some(Channel::Msrp(*session))
+            }
+        }
+    }
+
     /// The matcher's view (`None` for the end of an MSRP session).
     pub fn view(&self) -> Option<Observed<'_>> {
         match &self.kind {
@@ -241,8 +293,8 @@ pub struct Judge<F: Feed> {
     /// The first arrival number an `expect` may take without `earlier: true`: set when a `do` or
     /// `send` step starts, after taking everything the feed had by then.
     pub mark: u64,
-    /// For `after:`: by save name, the first arrival number that counts as after that message.
-    pub boundaries: HashMap<String, u64>,
+    /// For `after:`: by save name, where that message sits.
+    pub boundaries: HashMap<String, Boundary>,
 }
 
 impl<F: Feed> Judge<F> {
@@ -291,7 +343,10 @@ impl<F: Feed> Judge<F> {
             return;
         }
         let o = self.pool.remove(i);
-        let after = o.seq + 1;
+        let after = Boundary {
+            after: o.seq + 1,
+            at: o.channel().map(|c| (o.time, c)),
+        };
         self.boundaries.insert("last_received".into(), after);
         if let Some(name) = save {
             self.boundaries.insert(name.to_string(), after);
@@ -461,5 +516,45 @@ pub async fn judge_steps<F: Feed>(
         if !go_on {
             return skipped(n, push);
         }
+    }
+}
+
+#[cfg(test)]
+mod boundary_tests {
+    use super::*;
+    use rstest::rstest;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    // `after: last_chunk` with the chunk (MSRP session 1) arriving as number 10 at 100 ms.
+    #[rstest]
+    #[case::later_number(11, 90, Some(Channel::Sip), false)]
+    #[case::same_connection(9, 99, Some(Channel::Msrp(1)), true)]
+    #[case::other_connection_close_in_time(9, 99, Some(Channel::Sip), false)]
+    #[case::other_connection_just_within(9, 51, Some(Channel::Sip), false)]
+    #[case::other_connection_far_apart(9, 50, Some(Channel::Sip), true)]
+    #[case::other_session(9, 99, Some(Channel::Msrp(2)), false)]
+    fn arrival_order_across_connections_counts_only_past_the_skew(
+        #[case] seq: u64,
+        #[case] ms: u64,
+        #[case] channel: Option<Channel>,
+        #[case] before: bool,
+    ) {
+        let chunk = Boundary {
+            after: 10,
+            at: Some((MS(100), Channel::Msrp(1))),
+        };
+        assert_eq!(chunk.shows_before(seq, MS(ms), channel), before);
+    }
+
+    // After a stimulus the harness sent, the order is its own: no skew.
+    #[test]
+    fn a_stimulus_boundary_is_strict() {
+        let sent = Boundary {
+            after: 10,
+            at: None,
+        };
+        assert!(sent.shows_before(9, MS(100), Some(Channel::Sip)));
+        assert!(!sent.shows_before(10, MS(0), Some(Channel::Sip)));
     }
 }

@@ -208,6 +208,7 @@ impl<'t> ReplayFeed<'t> {
         self.now = self.now.max(e.time);
         Arrival::Observation(Obs {
             seq: self.seq,
+            time: e.time,
             role: e.to.clone(),
             kind: e.obs.to_kind(),
         })
@@ -394,6 +395,7 @@ impl Feed for ReplayFeed<'_> {
                     self.seq += 1;
                     Ok(Arrival::Observation(Obs {
                         seq: self.seq,
+                        time: self.now,
                         role,
                         kind: ObsKind::MsrpClosed {
                             session: 0,

@@ -36,7 +36,13 @@ pub async fn run_step<F: Feed>(ctx: &mut Judge<F>, step: &Step) -> Vec<(Proves, 
             // `after: <this send>`: what the client sends from now on.
             if let (Step::Send(s), StepOutcome::Passed) = (step, &o) {
                 if let Some(name) = &s.save {
-                    ctx.boundaries.insert(name.clone(), ctx.mark);
+                    ctx.boundaries.insert(
+                        name.clone(),
+                        crate::judge::Boundary {
+                            after: ctx.mark,
+                            at: None,
+                        },
+                    );
                 }
             }
             vec![(Proves::nothing(), o)]
@@ -149,7 +155,7 @@ async fn run_expect<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome {
                         Ok(out) => out,
                         Err(err) => return error(err),
                     };
-                    let seq = o.seq;
+                    let (seq, time, channel) = (o.seq, o.time, o.channel());
                     let summary = v.summary();
                     ctx.consume(next, e.save.as_deref());
                     ctx.reached = true;
@@ -164,7 +170,7 @@ async fn run_expect<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome {
                         ));
                     }
                     if let Some((name, b)) = after {
-                        if seq < b {
+                        if b.shows_before(seq, time, channel) {
                             out.findings.insert(
                                 0,
                                 Finding::new(
@@ -197,10 +203,17 @@ async fn run_expect<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome {
                                 Observed::Sip(m) => m.status().map(|c| c.0),
                                 Observed::Msrp(_) => None,
                             });
-                            let declined = o
+                            let declined = match o
                                 .view()
-                                .and_then(|v| crate::matcher::declined_otherwise(e, v));
-                            ctx.consume(next, None);
+                                .map(|v| crate::matcher::declined_otherwise(e, v, &ctx.env))
+                            {
+                                Some(Err(err)) => return error(err),
+                                Some(Ok(d)) => d,
+                                None => None,
+                            };
+                            // A decline judged as the step's message is saved as one.
+                            let save = declined.as_ref().and(e.save.as_deref());
+                            ctx.consume(next, save);
                             ctx.reached = true;
                             // An answer the CR allows here instead: not the situation under test.
                             if code.is_some_and(|c| e.inconclusive_on.contains(&c)) {
@@ -210,12 +223,10 @@ async fn run_expect<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome {
                                 ));
                             }
                             // A decline awaited and another decline given: the same act with
-                            // another code, judged on the status alone.
-                            if let Some(f) = declined {
-                                return StepOutcome::Failed {
-                                    findings: vec![f],
-                                    quote,
-                                };
+                            // another code, judged on its status and the step's other
+                            // conditions.
+                            if let Some(findings) = declined {
+                                return StepOutcome::Failed { findings, quote };
                             }
                             return StepOutcome::Refused {
                                 awaited: awaited(e, within),

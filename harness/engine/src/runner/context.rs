@@ -110,6 +110,7 @@ impl<'n> LiveFeed<'n> {
         };
         let obs = Obs {
             seq: o.seq,
+            time: o.time,
             role: o.role,
             kind,
         };
