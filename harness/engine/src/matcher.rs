@@ -1966,6 +1966,44 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
         .unwrap());
     }
 
+    // A decline awaited: another 4xx or 6xx is the same act with another code (the finding is
+    // the status, with the step's other conditions judged on the response); a 2xx, 3xx or 5xx
+    // is not a decline at all.
+    #[rstest]
+    #[case::busy("486 Busy Here", Some(vec!["status"]))]
+    #[case::global("600 Busy Everywhere", Some(vec!["status"]))]
+    #[case::busy_without_reason("486 Busy Here", Some(vec!["status", "headers.Reason"]))]
+    #[case::server_failure("500 Server Internal Error", None)]
+    #[case::redirect("302 Moved Temporarily", None)]
+    #[case::accepted("200 OK", None)]
+    fn a_decline_with_another_code_is_judged_on_its_code(
+        #[case] status: &str,
+        #[case] keys: Option<Vec<&str>>,
+    ) {
+        let mut env = env();
+        env.saved.insert("inv".into(), SavedMessage::Sip(sip_msg()));
+        let resp = sip::Message::parse(
+            format!("SIP/2.0 {status}\r\nCall-ID: c1@127.0.0.1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap()
+        .value;
+        // The third case asks for a Reason header the response lacks.
+        let e = if keys.as_ref().is_some_and(|k| k.len() == 2) {
+            expect("{ status: 603, answers: inv, headers: { Reason: { present: true } } }")
+        } else {
+            expect("{ status: 603, answers: inv }")
+        };
+        let got = declined_otherwise(&e, Observed::Sip(&resp), &env).unwrap();
+        let got_keys: Option<Vec<String>> =
+            got.map(|f| f.into_iter().filter_map(|x| x.key).collect());
+        assert_eq!(
+            got_keys,
+            keys.map(|k| k.into_iter().map(String::from).collect::<Vec<_>>()),
+            "{status}"
+        );
+    }
+
     #[test]
     fn undefined_reference_is_an_error_not_a_pass() {
         let m = sip_msg();
