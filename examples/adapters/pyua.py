@@ -824,15 +824,7 @@ class Client:
                 "selector": selector, "peer": uri_of(m.get("from", "")),
                 "device": param(m.get("contact", ""), "+sip.instance")}
             self.unfinished.append(("recv", key))
-        listener, ours = self.msrp_listener()
-        body = self.file_sdp(ours, listener, "active", "recvonly", selector,
-                             offer.get("file-transfer-id"), resume)
-        bye = self.answer_file_invite(m, body)
-        t = FileTransfer(self, key, start, uri_of(m.get("from", "")), offer["path"], ours,
-                         listener)
-        t.bye = bye
-        self.transfers[m.get("call-id")] = t
-        threading.Thread(target=t.run, daemon=True).start()
+        self.take_transfer(m, offer, key, start, "recvonly", selector, resume)
 
     def serve_resume(self, m, offer, selector):
         """A request to resume a file pyua sent (RFC 5547 9, CR 7.4.5.2 item 1): 200 with
@@ -845,14 +837,19 @@ class Client:
             self.respond(m, 488, "Not Acceptable Here")
             return
         start = int(rng.split("-", 1)[0])
+        self.take_transfer(m, offer, key, start, "sendonly", selector, rng, data[start - 1:])
+
+    def take_transfer(self, m, offer, key, start, direction, selector, rng, outgoing=None):
+        """Answers a file INVITE 200 (a=setup:active: pyua connects to the offer's path) and
+        runs the transfer: receiving, or sending `outgoing` from byte `start`."""
         listener, ours = self.msrp_listener()
-        body = self.file_sdp(ours, listener, "active", "sendonly", selector,
+        body = self.file_sdp(ours, listener, "active", direction, selector,
                              offer.get("file-transfer-id"), rng)
         bye = self.answer_file_invite(m, body)
         t = FileTransfer(self, key, start, uri_of(m.get("from", "")), offer["path"], ours,
                          listener)
         t.bye = bye
-        t.outgoing = data[start - 1:]
+        t.outgoing = outgoing
         self.transfers[m.get("call-id")] = t
         threading.Thread(target=t.run, daemon=True).start()
 

@@ -3,8 +3,8 @@
 //! before a run instead of silently matching nothing (an `expect_none` that can never match
 //! passes whatever the client sends).
 
-/// One document: its root, each element's children by the element's local name, and the
-/// attributes its elements may carry.
+/// One document: its root, each element's children by the element's local name (a name that
+/// appears in several places may have several rows), and the attributes its elements may carry.
 struct Document {
     root: &'static str,
     where_defined: &'static str,
@@ -63,6 +63,16 @@ const IS_COMPOSING: Document = Document {
 };
 
 const ENTRIES: &[&str] = &["entry"];
+
+/// The children of a conference (RFC 4575 5.1), the root's and those of a sidebar by value.
+const CONFERENCE_TYPE: &[&str] = &[
+    "conference-description",
+    "host-info",
+    "conference-state",
+    "users",
+    "sidebars-by-ref",
+    "sidebars-by-val",
+];
 const WHEN: &[&str] = &["when", "reason", "by"];
 
 /// RFC 4575 5 (an `entry` takes the children of every list it appears in).
@@ -70,17 +80,7 @@ const CONFERENCE_INFO: Document = Document {
     root: "conference-info",
     where_defined: "RFC 4575",
     children: &[
-        (
-            "conference-info",
-            &[
-                "conference-description",
-                "host-info",
-                "conference-state",
-                "users",
-                "sidebars-by-ref",
-                "sidebars-by-val",
-            ],
-        ),
+        ("conference-info", CONFERENCE_TYPE),
         (
             "conference-description",
             &[
@@ -116,14 +116,10 @@ const CONFERENCE_INFO: Document = Document {
                 "type",
                 "status",
                 "label",
-                "conference-description",
-                "host-info",
-                "conference-state",
-                "users",
-                "sidebars-by-ref",
-                "sidebars-by-val",
             ],
         ),
+        // An entry of sidebars-by-val is a whole conference.
+        ("entry", CONFERENCE_TYPE),
         ("modified", WHEN),
         ("users", &["user"]),
         (
@@ -296,12 +292,13 @@ pub fn check_path(path: &str) -> Result<(), PathProblem> {
                 }
             )));
         }
-        let children = doc
+        // An element may have several rows (the same name in several places): any counts.
+        let children: Vec<&str> = doc
             .children
             .iter()
-            .find(|(p, _)| *p == parent)
-            .map(|(_, c)| *c)
-            .unwrap_or_default();
+            .filter(|(p, _)| *p == parent)
+            .flat_map(|(_, c)| c.iter().copied())
+            .collect();
         if !children.contains(step) {
             return Err(PathProblem(format!(
                 "`{step}` is not a child of `{parent}` in the `{}` document ({}): expected {} (or `*` for an element outside the schema)",
