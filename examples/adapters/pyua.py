@@ -64,6 +64,7 @@ the sender sends no more chunks. Its deviations:
   abort-without-bye   (files) on `leave`, closes the MSRP connection without a BYE
   abort-keeps-sending (files) on `leave` while sending, sends the chunk it has queued (not
                       closed with `#`) before its BYE
+  chunk-after-bye     (files) the same, after its BYE
   resume-from-start   (files) asks to resume a file it holds in part from its first byte
   resume-no-device-id (files) leaves the sender's device out of its resume INVITE
   no-bye-after-resume (files) does not end a resumed transfer once the file is complete
@@ -112,6 +113,7 @@ DEVIATIONS = {
     "resume-by-size",
     "abort-without-bye",
     "abort-keeps-sending",
+    "chunk-after-bye",
     "resume-from-start",
     "resume-no-device-id",
     "no-bye-after-resume",
@@ -1012,6 +1014,14 @@ class Client:
             return
         bye, t.bye, t.on_sent, t.on_complete = t.bye, None, None, None
         bye()
+        if "chunk-after-bye" in self.dev:
+            # The chunk it had queued goes out after its BYE.
+            t.aborted = False
+            t.flush_next = True
+            deadline = time.monotonic() + 2 * self.scale
+            while t.flush_next and time.monotonic() < deadline:
+                time.sleep(0.005)
+            t.aborted = True
         t.close()
 
     def invite(self, to, headers, body):

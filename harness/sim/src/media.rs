@@ -410,6 +410,7 @@ async fn serve(
                 None => {
                     observe_received(&inner, role.as_str(), sid, &mut conn);
                     let _ = conn.close().await;
+                    observe_after_close(&inner, role.as_str(), sid, &mut conn).await;
                     break "closed by the sim".to_owned();
                 }
                 Some(MsrpCmd::Send { content_type, body, opts, reply }) => {
@@ -429,6 +430,7 @@ async fn serve(
                     observe_received(&inner, role.as_str(), sid, &mut conn);
                     let r = conn.close().await.map_err(|e| SimError::Msrp(e.to_string()));
                     let _ = reply.send(r);
+                    observe_after_close(&inner, role.as_str(), sid, &mut conn).await;
                     break "closed by the sim".to_owned();
                 }
             },
@@ -468,6 +470,30 @@ fn observe_received(inner: &Inner, role: &str, sid: SessionId, conn: &mut MsrpCo
                     session: sid,
                 },
             );
+        }
+    }
+}
+
+/// How long a role keeps reading a connection it closed (its FIN sent) for what the client
+/// still sends before it closes too: a chunk after the client's own BYE is on the wire and is
+/// judged (a client that closes at once ends this at once).
+const READ_AFTER_CLOSE: Duration = Duration::from_millis(200);
+
+/// Observes what the client sends on `conn` after the role closed it, until the client closes
+/// its side or [`READ_AFTER_CLOSE`] passes.
+async fn observe_after_close(inner: &Inner, role: &str, sid: SessionId, conn: &mut MsrpConnection) {
+    let deadline = Instant::now() + READ_AFTER_CLOSE;
+    loop {
+        match conn.next_event(deadline).await {
+            Ok(SessionEvent::Frame(f)) => inner.observe(
+                role,
+                ObservedKind::Msrp {
+                    frame: *f,
+                    session: sid,
+                },
+            ),
+            Ok(SessionEvent::Closed { .. }) | Ok(SessionEvent::Error(_)) | Err(_) => return,
+            Ok(_) => {}
         }
     }
 }
