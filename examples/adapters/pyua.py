@@ -64,7 +64,7 @@ the sender sends no more chunks. Its deviations:
   abort-without-bye   (files) on `leave`, closes the MSRP connection without a BYE
   abort-keeps-sending (files) on `leave` while sending, sends the chunk it has queued (not
                       closed with `#`) before its BYE
-  chunk-after-bye     (files) the same, after its BYE
+  chunk-after-bye     (files) on `leave` while sending, sends one more chunk right after its BYE
   resume-from-start   (files) asks to resume a file it holds in part from its first byte
   resume-no-device-id (files) leaves the sender's device out of its resume INVITE
   no-bye-after-resume (files) does not end a resumed transfer once the file is complete
@@ -1015,13 +1015,13 @@ class Client:
         bye, t.bye, t.on_sent, t.on_complete = t.bye, None, None, None
         bye()
         if "chunk-after-bye" in self.dev:
-            # The chunk it had queued goes out after its BYE.
-            t.aborted = False
-            t.flush_next = True
-            deadline = time.monotonic() + 2 * self.scale
-            while t.flush_next and time.monotonic() < deadline:
-                time.sleep(0.005)
-            t.aborted = True
+            # One more chunk (not closed with `#`) goes out at once after its BYE.
+            body = b"x" * 64
+            with t.send_lock:
+                t.sock.sendall(t.frame(self.token(8), "SEND", [
+                    ("To-Path", t.theirs), ("From-Path", t.ours), ("Message-ID", self.token(10)),
+                    ("Byte-Range", "1-%d/%d" % (len(body), len(body))),
+                    ("Content-Type", "text/plain")], body, "$"))
         t.close()
 
     def invite(self, to, headers, body):

@@ -385,7 +385,7 @@ fn a_file_receiving_client_gets_the_resume_verdicts(
     protocol: &[],
 })]
 // A chunk sent after its own BYE is on the wire too: the role reads what comes after it closed
-// (until the client closes, or 200 ms), so the "sending stops" check sees it.
+// (until the client closes, or 500 ms), so the "sending stops" check sees it.
 #[case::chunk_after_bye("chunk-after-bye", Expected {
     scenarios: &[("sender-abort-bye", "fail")],
     requirements: &[("sender-abort-bye", "7.4.3/abort-bye-sender", "fail")],

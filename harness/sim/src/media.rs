@@ -477,7 +477,7 @@ fn observe_received(inner: &Inner, role: &str, sid: SessionId, conn: &mut MsrpCo
 /// How long a role keeps reading a connection it closed (its FIN sent) for what the client
 /// still sends before it closes too: a chunk after the client's own BYE is on the wire and is
 /// judged (a client that closes at once ends this at once).
-const READ_AFTER_CLOSE: Duration = Duration::from_millis(200);
+const READ_AFTER_CLOSE: Duration = Duration::from_millis(500);
 
 /// Observes what the client sends on `conn` after the role closed it, until the client closes
 /// its side or [`READ_AFTER_CLOSE`] passes.
