@@ -935,19 +935,28 @@ class Client:
         call_id, headers, body, listener, ours = self.file_offer(
             to, meta["selector"], "sendonly", rng, device)
 
+        def prepare(t, resp):
+            # The recipient's device, for a resume (CR 7.4.5.1 item 2 a).
+            meta["device"] = param(resp.get("contact", ""), "+sip.instance")
+            t.outgoing = self.sent_files[key][start - 1:]
+            t.on_sent = t.bye
+
+        return self.offered(to, call_id, headers, body, listener, ours, key, start, prepare)
+
+    def offered(self, to, call_id, headers, body, listener, ours, key, start, prepare):
+        """The function that sends a file INVITE of ours and, on its 2xx, runs the transfer
+        (pyua passive: the peer connects); `prepare(transfer, 2xx)` sets what it is to do."""
+
         def run():
             try:
                 dialog = self.invite(to, headers, body)
                 if dialog is None:
                     return
-                remote, dialog, cseq, resp = dialog
-                # The recipient's device, for a resume (CR 7.4.5.1 item 2 a).
-                meta["device"] = param(resp.get("contact", ""), "+sip.instance")
+                remote, route, cseq, resp = dialog
                 t = FileTransfer(self, key, start, to, parse_sdp(resp.body).get("path", ""),
                                  ours, listener)
-                t.outgoing = self.sent_files[key][start - 1:]
-                t.bye = lambda: self.bye(remote, dialog, cseq + 1)
-                t.on_sent = t.bye
+                t.bye = lambda: self.bye(remote, route, cseq + 1)
+                prepare(t, resp)
                 self.transfers[call_id] = t
                 t.serve()
             except Exception as e:
@@ -978,23 +987,12 @@ class Client:
         call_id, headers, body, listener, ours = self.file_offer(
             to, meta["selector"], "recvonly", "%d-%d" % (have + 1, key[1]), meta["device"])
 
-        def run():
-            try:
-                dialog = self.invite(to, headers, body)
-                if dialog is None:
-                    return
-                remote, route, cseq, resp = dialog
-                t = FileTransfer(self, key, have + 1, to, parse_sdp(resp.body).get("path", ""),
-                                 ours, listener)
-                t.bye = lambda: self.bye(remote, route, cseq + 1)
-                if "no-bye-after-resume" not in self.dev:
-                    t.on_complete = t.bye
-                self.transfers[call_id] = t
-                t.serve()
-            except Exception as e:
-                self.emit_event("error", {"message": "resume failed: %s" % e})
+        def prepare(t, resp):
+            if "no-bye-after-resume" not in self.dev:
+                t.on_complete = t.bye
 
-        return self.token(12), run
+        return self.token(12), self.offered(to, call_id, headers, body, listener, ours, key,
+                                            have + 1, prepare)
 
     def leave(self):
         """leave: the user ends the latest file transfer (CR 7.4.3: a BYE, whichever side; the

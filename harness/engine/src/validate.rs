@@ -176,7 +176,7 @@ fn roles_named(s: &crate::scenario::Scenario, source: &str) -> Option<BTreeSet<S
             return None;
         }
         let user: String = rest.chars().take_while(|c| user_char(*c)).collect();
-        if user.contains("${") || (rest[user.len()..].starts_with("${")) {
+        if rest[user.len()..].starts_with("${") {
             return None;
         }
         if rest[user.len()..].starts_with('@') && !user.is_empty() {

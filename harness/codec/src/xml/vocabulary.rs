@@ -104,8 +104,7 @@ const CONFERENCE_INFO: Document = Document {
         ("roles", ENTRIES),
         ("sidebars-by-ref", ENTRIES),
         ("sidebars-by-val", ENTRIES),
-        // An entry of a URI list, of available-media, or of sidebars-by-val (a whole
-        // conference-type: description, host, state, users, sidebars).
+        // An entry of a URI list or of available-media.
         (
             "entry",
             &[
