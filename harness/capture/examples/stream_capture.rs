@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 msrp += u64::from(e.msrp().is_some());
             }
             TraceItem::Problem(_) => problems += 1,
+            TraceItem::End(_) => {}
         }
         retained = retained.max(stream.stats().retained_bytes());
     }

@@ -40,5 +40,5 @@ pub use tap::{Tap, Transport, WireEvent, WireEventKind, WireSink};
 pub use trace::{
     StreamEnd, Trace, TraceBuilder, TraceEntry, TraceFrame, RULE_STREAM_END, RULE_TCP_GAP,
 };
-pub use trace_stream::{StreamStats, TraceItem, TraceStream};
+pub use trace_stream::{CaptureFile, CaptureItems, Items, StreamStats, TraceItem, TraceStream};
 pub use tshark::{check_pcap, TsharkError, TsharkFrame, TsharkSummary};

@@ -163,7 +163,8 @@ pub struct TraceBuilder {
     /// Where the next stream of a direction starts, after a gap.
     resume: HashMap<(SocketAddr, SocketAddr), usize>,
     dropped: u64,
-    /// TCP closes seen (a retaining builder only).
+    /// TCP closes seen and not yet taken ([`TraceBuilder::take_ends`]; a retaining builder
+    /// keeps them for its trace).
     ends: Vec<StreamEnd>,
 }
 
@@ -293,6 +294,12 @@ impl TraceBuilder {
         self.entries.drain(..)
     }
 
+    /// The TCP closes seen since the last call, in order (each after the entries
+    /// [`TraceBuilder::take`] gave before it).
+    pub fn take_ends(&mut self) -> std::vec::Drain<'_, StreamEnd> {
+        self.ends.drain(..)
+    }
+
     /// The index the next entry will get.
     pub fn next_index(&self) -> usize {
         self.first_index + self.entries.len()
@@ -357,14 +364,12 @@ impl TraceBuilder {
             (Transport::Tcp, WireEventKind::TcpClose) => {
                 self.close(ev.time, ev.src, ev.dst);
                 self.resume.remove(&(ev.src, ev.dst));
-                if self.retain {
-                    self.ends.push(StreamEnd {
-                        time: ev.time,
-                        src: ev.src,
-                        dst: ev.dst,
-                        after: self.next_index(),
-                    });
-                }
+                self.ends.push(StreamEnd {
+                    time: ev.time,
+                    src: ev.src,
+                    dst: ev.dst,
+                    after: self.next_index(),
+                });
             }
         }
     }

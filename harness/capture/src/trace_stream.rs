@@ -10,7 +10,7 @@ use cpmconf_codec::Limits;
 
 use crate::error::{CaptureError, FrameProblem};
 use crate::pcap_reader::{CaptureEvent, CaptureReader, ReaderStats};
-use crate::trace::{TraceBuilder, TraceEntry};
+use crate::trace::{StreamEnd, Trace, TraceBuilder, TraceEntry};
 
 /// One item of a streaming trace, in capture order.
 // Entries are the common item; boxing them would cost an allocation per message.
@@ -21,6 +21,8 @@ pub enum TraceItem {
     Entry(TraceEntry),
     /// A frame that could not be decoded, or a TCP gap.
     Problem(FrameProblem),
+    /// A side closed its TCP connection (a FIN), after the entries given before it.
+    End(StreamEnd),
 }
 
 /// What a [`TraceStream`] holds right now: the reader's state plus the decoder's.
@@ -54,6 +56,7 @@ impl StreamStats {
 ///     match item? {
 ///         TraceItem::Entry(entry) => println!("{} {:?}", entry.index, entry.sip().map(|m| m.to_bytes().len())),
 ///         TraceItem::Problem(p) => eprintln!("{p}"),
+///         TraceItem::End(end) => println!("{} closed its side", end.src),
 ///     }
 /// }
 /// # Ok::<(), cpmconf_capture::CaptureError>(())
@@ -101,6 +104,8 @@ impl<R: Read> TraceStream<R> {
 
     fn take_entries(&mut self) {
         self.queue.extend(self.builder.take().map(TraceItem::Entry));
+        self.queue
+            .extend(self.builder.take_ends().map(TraceItem::End));
     }
 }
 
@@ -135,5 +140,60 @@ impl<R: Read> Iterator for TraceStream<R> {
             }
             self.take_entries();
         }
+    }
+}
+
+/// The items of a capture, in order, from its start.
+pub type Items<'a> = Box<dyn Iterator<Item = Result<TraceItem, CaptureError>> + 'a>;
+
+/// A capture that can be read from its start as often as needed: a file read by a
+/// [`TraceStream`] each time (memory bounded by its open connections), or a [`Trace`] held in
+/// memory. A judge that must look ahead without keeping what it passes reads it again.
+pub trait CaptureItems {
+    /// The capture's items from the start: each entry, and each TCP close after the entries
+    /// before it; problems where the reader finds them (a [`Trace`]: at the end).
+    fn items(&self) -> Result<Items<'_>, CaptureError>;
+    /// Time of the capture's first event (the origin of the wire log's and the ladder's time
+    /// offsets); `None` for an empty capture.
+    fn start(&self) -> Result<Option<SystemTime>, CaptureError>;
+}
+
+/// A capture file, read as a [`TraceStream`] each time it is asked for its items.
+#[derive(Debug, Clone)]
+pub struct CaptureFile(pub std::path::PathBuf);
+
+impl CaptureItems for CaptureFile {
+    fn items(&self) -> Result<Items<'_>, CaptureError> {
+        Ok(Box::new(TraceStream::open(&self.0)?))
+    }
+
+    fn start(&self) -> Result<Option<SystemTime>, CaptureError> {
+        let mut stream = TraceStream::open(&self.0)?;
+        if let Some(Err(e)) = stream.next() {
+            return Err(e);
+        }
+        Ok(stream.start())
+    }
+}
+
+impl CaptureItems for Trace {
+    fn items(&self) -> Result<Items<'_>, CaptureError> {
+        let mut ends = self.ends.iter().peekable();
+        let mut entries = self.entries.iter();
+        let mut problems = self.problems.iter();
+        Ok(Box::new(std::iter::from_fn(move || {
+            let next = entries.as_slice().first().map_or(usize::MAX, |e| e.index);
+            if let Some(end) = ends.next_if(|x| x.after <= next) {
+                return Some(Ok(TraceItem::End(*end)));
+            }
+            if let Some(e) = entries.next() {
+                return Some(Ok(TraceItem::Entry(e.clone())));
+            }
+            problems.next().map(|p| Ok(TraceItem::Problem(p.clone())))
+        })))
+    }
+
+    fn start(&self) -> Result<Option<SystemTime>, CaptureError> {
+        Ok(self.start)
     }
 }

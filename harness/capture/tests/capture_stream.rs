@@ -83,6 +83,7 @@ fn streaming_200k_messages_keeps_memory_bounded() {
                 sip += 1;
             }
             TraceItem::Problem(p) => panic!("{p}"),
+            TraceItem::End(_) => {}
         }
         let s = stream.stats();
         max_conns = max_conns.max(s.reader.open_connections);
@@ -346,7 +347,7 @@ fn a_gap_acknowledged_by_the_peer_is_reported_and_decoding_resumes() {
         .unwrap()
         .filter_map(|i| match i.unwrap() {
             TraceItem::Entry(e) => Some(e),
-            TraceItem::Problem(_) => None,
+            TraceItem::Problem(_) | TraceItem::End(_) => None,
         })
         .collect();
     assert_eq!(streamed, trace.entries);

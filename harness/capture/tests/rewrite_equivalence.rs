@@ -14,7 +14,9 @@ use cpmconf_capture::frame::{parse_frame, Frame, LinkType};
 use cpmconf_capture::pcap_writer::PcapSink;
 use cpmconf_capture::rewrite::*;
 use cpmconf_capture::tshark::check_pcap;
-use cpmconf_capture::{Tap, Trace, TraceFrame, TraceItem, TraceStream, Transport};
+use cpmconf_capture::{
+    CaptureFile, CaptureItems, Tap, Trace, TraceFrame, TraceItem, TraceStream, Transport,
+};
 use rstest::rstest;
 use support::{record_sample, Endpoints, SAMPLE_MESSAGES, TID};
 
@@ -96,15 +98,30 @@ fn rewritten_capture_decodes_to_the_same_trace(#[case] how: Rewrite) {
         let want: Vec<_> = original.entries.iter().map(|e| e.time).collect();
         assert_eq!(times, want, "{how:?}");
     }
-    // The streaming reader gives the same entries.
-    let streamed: Vec<_> = TraceStream::open(&path)
-        .unwrap()
-        .map(|i| match i.unwrap() {
-            TraceItem::Entry(e) => e,
+    // The streaming reader gives the same entries and TCP closes, each close after the
+    // entries before it.
+    let (mut streamed, mut ends) = (Vec::new(), Vec::new());
+    for i in TraceStream::open(&path).unwrap() {
+        match i.unwrap() {
+            TraceItem::Entry(e) => streamed.push(e),
+            TraceItem::End(end) => {
+                assert_eq!(end.after, streamed.len(), "{how:?}");
+                ends.push(end);
+            }
             TraceItem::Problem(p) => panic!("{how:?}: {p}"),
-        })
-        .collect();
+        }
+    }
     assert_eq!(streamed, trace.entries, "{how:?}");
+    assert_eq!(ends, trace.ends, "{how:?}");
+    assert!(
+        !ends.is_empty() || how_has_no_tcp(&trace),
+        "{how:?}: no TCP close streamed"
+    );
+    // A trace held in memory gives its items in the same order as the file read again.
+    let items = |c: &dyn CaptureItems| -> Vec<TraceItem> {
+        c.items().unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(items(&trace), items(&CaptureFile(path.clone())), "{how:?}");
     // Wireshark reads the rewritten file too (tshark is required, as in CI).
     let summary = check_pcap(&path)
         .unwrap_or_else(|e| panic!("tshark is required for this test and must read {how:?}: {e}"));
@@ -199,4 +216,9 @@ fn unsupported_link_type_names_its_number() {
         "{:?}",
         capture.problems[0]
     );
+}
+
+/// Whether a trace has no TCP entry (then it has no close to stream either).
+fn how_has_no_tcp(trace: &Trace) -> bool {
+    trace.entries.iter().all(|e| e.transport != Transport::Tcp)
 }

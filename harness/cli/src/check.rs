@@ -377,6 +377,8 @@ fn each_entry(
                 match item? {
                     TraceItem::Entry(e) => f(e),
                     TraceItem::Problem(p) => problems.push(p.to_string()),
+                    // The per-message rules look at messages, not at connection closes.
+                    TraceItem::End(_) => {}
                 }
             }
         }
@@ -400,29 +402,41 @@ fn write_report(
             a.to_string()
         })
     };
-    // The wire log, written as the capture streams by.
+    write_wire_log(dir, capture, name, &role)
+}
+
+/// Writes `wire/NAME.log` of the report in `dir`, reading the capture again as a stream: each
+/// message as the wire log shows it (`names` names the addresses), then the capture's problems.
+fn write_wire_log(
+    dir: &Path,
+    capture: &Path,
+    name: &str,
+    names: &dyn Fn(std::net::SocketAddr) -> Option<String>,
+) -> std::io::Result<()> {
     let mut log = std::io::BufWriter::new(std::fs::File::create(
         dir.join("wire").join(format!("{name}.log")),
     )?);
-    let mut failed: Option<std::io::Error> = None;
     let mut entries = TraceStream::open(capture).map_err(std::io::Error::other)?;
-    let start = entries.start();
-    for item in entries.by_ref() {
-        if let TraceItem::Entry(e) = item.map_err(std::io::Error::other)? {
-            let part = Trace {
-                entries: vec![e],
-                start,
-                problems: Vec::new(),
-                ends: Vec::new(),
-            };
-            if let Err(err) = log.write_all(part.wire_log(&role).as_bytes()) {
-                failed.get_or_insert(err);
+    let mut one = Trace {
+        entries: Vec::new(),
+        start: None,
+        problems: Vec::new(),
+        ends: Vec::new(),
+    };
+    let mut problems = Vec::new();
+    while let Some(item) = entries.next() {
+        match item.map_err(std::io::Error::other)? {
+            TraceItem::Entry(e) => {
+                one.start = one.start.or(entries.start());
+                log.write_all(one.entry_log(&e, names).as_bytes())?;
             }
+            TraceItem::Problem(p) => problems.push(p),
+            TraceItem::End(_) => {}
         }
     }
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    one.problems = problems;
+    // The problems section alone (no entries are left in `one`).
+    log.write_all(one.wire_log(names).as_bytes())?;
     log.flush()
 }
 
@@ -435,7 +449,8 @@ fn scenario_mode(
     ids: &[String],
     client: &[ClientAddr],
 ) -> ExitCode {
-    use cpmconf_engine::check::{check_scenario, timeline_of, CheckOptions};
+    use cpmconf_capture::CaptureFile;
+    use cpmconf_engine::check::{check_scenario, timeline_of, CaptureSurvey, CheckOptions};
     use cpmconf_engine::judge::labels::Labeler;
     use cpmconf_engine::report::{RunEvent, RunEventKind};
     let profile = match profile {
@@ -477,27 +492,24 @@ fn scenario_mode(
             }
         }
     }
-    let trace = match Trace::from_pcap(&a.capture) {
-        Ok(t) => t,
+    // The capture is read as a stream, never held whole: a survey first (who is who, the
+    // REGISTER exchanges), then each scenario reads as far as its steps reach.
+    let capture = CaptureFile(a.capture.clone());
+    let survey = match CaptureSurvey::of(&capture) {
+        Ok(s) => s,
         Err(e) => return cannot(format!("{}: {e}", a.capture.display())),
     };
     // With --client, only those addresses are the client: any other address the role map does
     // not name is a third party, labelled by its address.
     if !client.is_empty() {
-        for e in &trace.entries {
-            for x in [e.src, e.dst] {
-                if map.role_of_addr(x).is_none() && !client.iter().any(|c| c.matches(x)) {
-                    map.addrs.insert(x, format!("other {x}"));
-                }
+        for &x in &survey.addresses {
+            if map.role_of_addr(x).is_none() && !client.iter().any(|c| c.matches(x)) {
+                map.addrs.insert(x, format!("other {x}"));
             }
         }
     }
     let labels = Labeler::new(map);
-    let client_sip = trace
-        .entries
-        .iter()
-        .any(|e| e.sip().is_some() && labels.roles(e).0 == cpmconf_engine::judge::labels::CLIENT);
-    if !client_sip {
+    if !survey.client_sent_sip(&labels) {
         return cannot(format!(
             "{}: no SIP message from the client (every address not in the role map) in the capture",
             a.capture.display()
@@ -547,11 +559,15 @@ fn scenario_mode(
         let r = rt.block_on(check_scenario(
             catalogue,
             l,
-            &trace,
+            &capture,
+            &survey,
             &labels,
             timeline.as_ref(),
             &opts,
         ));
+        if let Some(e) = r.read_error {
+            return cannot(format!("{}: {e}", a.capture.display()));
+        }
         notes.push(format!(
             "{}: {}",
             l.scenario.id,
@@ -571,8 +587,8 @@ fn scenario_mode(
     let mut header = vec![format!(
         "{}: {} message(s){}",
         a.capture.display(),
-        trace.entries.len(),
-        if trace.entries.len() > limit {
+        survey.messages,
+        if survey.messages > limit {
             format!(" (the report's ladder shows the first {limit})")
         } else {
             String::new()
@@ -588,12 +604,8 @@ fn scenario_mode(
             .capture
             .file_name()
             .map_or_else(|| "capture".into(), |n| n.to_string_lossy().to_string());
-        let written = write_run_files(dir, &a.capture, &name, &events, &json).and_then(|()| {
-            std::fs::write(
-                dir.join("wire").join(format!("{name}.log")),
-                trace.wire_log(&|x| labels.name(x)),
-            )
-        });
+        let written = write_run_files(dir, &a.capture, &name, &events, &json)
+            .and_then(|()| write_wire_log(dir, &a.capture, &name, &|x| labels.name(x)));
         if let Err(e) = written {
             return cannot(format!("{}: {e}", dir.display()));
         }

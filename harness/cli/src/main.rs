@@ -110,7 +110,9 @@ enum Command {
     /// baseline (RFC rules: well-formed messages and bodies, Via copied into responses, ACK of
     /// non-2xx, To tags, digest credentials, registered Contact, no unspecified receive
     /// address) and the global monitors (7/user-agent-header) over every message the client
-    /// under test sent, streaming. Same verdicts and report files as `run`. Exit status: 0
+    /// under test sent. Both modes stream the capture: memory does not grow with its length
+    /// (scenario mode holds what the scenario's steps reach). Same verdicts and report files
+    /// as `run`. Exit status: 0
     /// everything passes, 1 the gate fails (a verdict failed; in scenario mode also a
     /// requirement left inconclusive, as in `run`), 2 the capture cannot be judged (unreadable, not a
     /// capture, truncated, no SIP from the client, no single party that registers when --client

@@ -1,9 +1,19 @@
 //! `cpmconf check --scenario`: a scenario judged from a capture. The same judge as a live run
-//! ([`crate::judge`]) over the capture feed ([`crate::judge::replay`]), then the same whole-trace
-//! judgement ([`crate::runner::monitor::judge_trace`]), giving the same verdicts, texts and run
+//! ([`crate::judge`]) over the capture feed ([`crate::judge::replay`]), then the same trace
+//! monitors ([`crate::runner::monitor::TraceMonitor`]), giving the same verdicts, texts and run
 //! events as `cpmconf run`.
+//!
+//! The capture is streamed, never held whole: a first pass ([`CaptureSurvey`]) learns who sent
+//! what and the REGISTER exchanges; then the feed reads as far as the scenario's steps reach,
+//! and every message, read by the feed or after the steps, goes past the monitors, which judge
+//! it a dialog or connection at a time. What is held is the part of the capture the steps span
+//! plus the dialogs open at once, not the capture.
 
-use cpmconf_capture::{CaptureMeta, Trace};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use cpmconf_capture::{CaptureError, CaptureItems, CaptureMeta, Trace, TraceEntry, TraceItem};
 use cpmconf_ut::ClientProfile;
 
 use crate::assess::Assessor;
@@ -41,6 +51,87 @@ pub struct CheckReport {
     pub events: Vec<RunEvent>,
     /// `true` when the sidecar's timeline was replayed (the live run's judgement order).
     pub replayed: bool,
+    /// At most how many of the capture's messages were held at once (bounded above by what the
+    /// step judge read, the part of the capture its steps reached, plus the most the trace
+    /// monitors held, the dialogs and connections open at once): not the capture's length.
+    pub held: usize,
+    /// The capture could not be read to its end this time (it was, in the survey): why.
+    pub read_error: Option<String>,
+}
+
+/// What a first pass over a capture learns for judging scenarios from it, in memory bounded by
+/// its parties and its REGISTER exchanges.
+#[derive(Debug, Clone, Default)]
+pub struct CaptureSurvey {
+    /// Every address that sent or received a message.
+    pub addresses: BTreeSet<SocketAddr>,
+    /// Every address that sent a SIP message.
+    sip_senders: BTreeSet<SocketAddr>,
+    /// The REGISTER exchanges (CSeq method REGISTER), in order.
+    registers: Vec<TraceEntry>,
+    /// How many messages (entries, undecodable ones too) the capture holds.
+    pub messages: usize,
+    /// Time of the capture's first event.
+    pub start: Option<SystemTime>,
+    /// The capture's problems (frames that could not be decoded, TCP gaps), as text.
+    pub problems: Vec<String>,
+}
+
+impl CaptureSurvey {
+    /// Reads `capture` once.
+    pub fn of(capture: &dyn CaptureItems) -> Result<Self, CaptureError> {
+        let mut s = CaptureSurvey {
+            start: capture.start()?,
+            ..Default::default()
+        };
+        for item in capture.items()? {
+            match item? {
+                TraceItem::Entry(e) => {
+                    s.messages += 1;
+                    s.addresses.insert(e.src);
+                    s.addresses.insert(e.dst);
+                    if e.sip().is_some() {
+                        s.sip_senders.insert(e.src);
+                    }
+                    if monitor::is_register(&e) {
+                        s.registers.push(e);
+                    }
+                }
+                TraceItem::Problem(p) => s.problems.push(p.to_string()),
+                TraceItem::End(_) => {}
+            }
+        }
+        Ok(s)
+    }
+
+    /// Whether the client (as `labels` say: every address not in the role map) sent SIP.
+    pub fn client_sent_sip(&self, labels: &Labeler) -> bool {
+        self.sip_senders
+            .iter()
+            .any(|a| labels.map().role_of_addr(*a).is_none())
+    }
+
+    /// Without a timeline: the precondition holds when the client's REGISTER was answered 2xx
+    /// in the capture (or the scenario does not register).
+    fn precondition(&self, register: bool, labels: &Labeler) -> Precondition {
+        if !register {
+            return Precondition::Met;
+        }
+        let ok = self.registers.iter().any(|e| {
+            let Some(m) = e.sip() else { return false };
+            labels.roles(e).1 == CLIENT && m.status().is_some_and(|c| (200..300).contains(&c.0))
+        });
+        if ok {
+            Precondition::Met
+        } else {
+            Precondition::NotReached {
+                message:
+                    "precondition not reached: the capture shows no REGISTER of the client answered 2xx"
+                        .into(),
+                registration: true,
+            }
+        }
+    }
 }
 
 /// The judge's timeline in a capture's sidecar, if it has a readable one.
@@ -53,11 +144,13 @@ pub fn timeline_of(meta: &CaptureMeta) -> Result<Option<Timeline>, String> {
     }
 }
 
-/// Judges `loaded` from `trace`, labelled by `labels`, replaying `timeline` when given.
+/// Judges `loaded` from `capture` (surveyed as `survey`), labelled by `labels`, replaying
+/// `timeline` when given.
 pub async fn check_scenario(
     catalogue: &Catalogue,
     loaded: &LoadedScenario,
-    trace: &Trace,
+    capture: &dyn CaptureItems,
+    survey: &CaptureSurvey,
     labels: &Labeler,
     timeline: Option<&Timeline>,
     opts: &CheckOptions<'_>,
@@ -69,8 +162,30 @@ pub async fn check_scenario(
         clause: s.clause.clone(),
         title: s.title.clone(),
     }];
+    // The ladder draws the capture's first messages.
+    let mut first: Vec<TraceEntry> = Vec::new();
+    let mut keep_first = |item: &TraceItem| {
+        if let TraceItem::Entry(e) = item {
+            if first.len() < crate::lint::LADDER_LIMIT {
+                first.push(e.clone());
+            }
+        }
+    };
+    let mut held = 0;
+    let mut read_error = None;
     let missing = s.missing_capabilities(|c| opts.profile.has_capability(c));
     let result = if !missing.is_empty() {
+        match capture.items() {
+            Ok(items) => {
+                for item in items.take(crate::lint::LADDER_LIMIT) {
+                    match item {
+                        Ok(item) => keep_first(&item),
+                        Err(e) => read_error = Some(e.to_string()),
+                    }
+                }
+            }
+            Err(e) => read_error = Some(e.to_string()),
+        }
         Assessor::not_applicable(catalogue, s, &missing)
     } else {
         let mut assessor = Assessor::new(catalogue, s);
@@ -99,30 +214,46 @@ pub async fn check_scenario(
         for (k, v) in bindings {
             env.bindings.set(k, v);
         }
-        let feed = ReplayFeed::new(trace, labels, timeline);
-        let mut judge = Judge::new(feed, env, timing);
-        let pre = match timeline {
-            Some(t) => {
-                for i in &t.backlog {
-                    if let crate::judge::timeline::Input::Event { name, data } = i {
-                        if let Ok(e) = cpmconf_ut::Event::from_parts(name, data.clone()) {
-                            judge.backlog.push_back(e);
-                        }
-                    }
-                }
-                t.precondition.clone()
-            }
-            None => registered(s.setup.register, trace, labels),
-        };
-        judge_steps(&mut judge, s, &pre, &mut assessor, &mut |k| events.push(k)).await;
-        let (protocol, stimuli) = monitor::judge_trace(
-            &mut assessor,
-            trace,
+        let mut trace_monitor = monitor::TraceMonitor::new(
             labels,
             opts.profile,
             opts.strict,
-            pre.registration_failed(),
+            survey.registers.clone(),
+            survey.start,
         );
+        let mut monitor_held = 0;
+        let pre = {
+            let tee = Box::new(|item: &TraceItem| {
+                keep_first(item);
+                if let TraceItem::Entry(e) = item {
+                    trace_monitor.push(e.clone());
+                    monitor_held = monitor_held.max(trace_monitor.retained());
+                }
+            });
+            let feed = ReplayFeed::new(capture, labels, timeline, tee);
+            let mut judge = Judge::new(feed, env, timing);
+            let pre = match timeline {
+                Some(t) => {
+                    for i in &t.backlog {
+                        if let crate::judge::timeline::Input::Event { name, data } = i {
+                            if let Ok(e) = cpmconf_ut::Event::from_parts(name, data.clone()) {
+                                judge.backlog.push_back(e);
+                            }
+                        }
+                    }
+                    t.precondition.clone()
+                }
+                None => survey.precondition(s.setup.register, labels),
+            };
+            judge_steps(&mut judge, s, &pre, &mut assessor, &mut |k| events.push(k)).await;
+            // What the steps did not reach goes past the monitors only.
+            judge.feed.drain();
+            read_error = judge.feed.read_error().map(str::to_string);
+            held = judge.feed.held();
+            pre
+        };
+        held += monitor_held;
+        let (protocol, stimuli) = trace_monitor.finish(&mut assessor, pre.registration_failed());
         let mut r = assessor.finish(t0.elapsed().as_millis() as u64);
         r.add_protocol(protocol);
         r.stimuli = stimuli;
@@ -138,24 +269,18 @@ pub async fn check_scenario(
     // The ladder of the capture, as `run` draws it (no pcap frame numbers: the capture's own
     // frames are not tracked through reassembly); of a long capture, its first
     // [`LADDER_LIMIT`](crate::lint::LADDER_LIMIT) messages, as lint mode draws it.
-    let first;
-    let drawn = if trace.entries.len() > crate::lint::LADDER_LIMIT {
-        first = Trace {
-            entries: trace.entries[..crate::lint::LADDER_LIMIT].to_vec(),
-            start: trace.start,
-            problems: Vec::new(),
-            ends: Vec::new(),
-        };
-        &first
-    } else {
-        trace
+    let drawn = Trace {
+        entries: first,
+        start: survey.start,
+        problems: Vec::new(),
+        ends: Vec::new(),
     };
     list.push(RunEvent {
         elapsed_ms: 0,
         kind: RunEventKind::TraceCaptured {
             scenario: s.id.clone(),
             ladder: crate::report::Ladder::build(
-                drawn,
+                &drawn,
                 &|e| labels.roles(e),
                 &|a| labels.name(a),
                 &[],
@@ -185,29 +310,7 @@ pub async fn check_scenario(
         result,
         events: list,
         replayed: timeline.is_some(),
-    }
-}
-
-/// Without a timeline: the precondition holds when the client's REGISTER was answered 2xx in
-/// the capture (or the scenario does not register).
-fn registered(register: bool, trace: &Trace, labels: &Labeler) -> Precondition {
-    if !register {
-        return Precondition::Met;
-    }
-    let ok = trace.entries.iter().any(|e| {
-        let Some(m) = e.sip() else { return false };
-        labels.roles(e).1 == CLIENT
-            && m.status().is_some_and(|c| (200..300).contains(&c.0))
-            && m.cseq_method().is_some_and(|x| x.to_string() == "REGISTER")
-    });
-    if ok {
-        Precondition::Met
-    } else {
-        Precondition::NotReached {
-            message:
-                "precondition not reached: the capture shows no REGISTER of the client answered 2xx"
-                    .into(),
-            registration: true,
-        }
+        held,
+        read_error,
     }
 }

@@ -18,6 +18,7 @@ pub mod lint;
 pub mod matcher;
 pub mod mutate;
 pub mod observed;
+pub mod parts;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -166,13 +166,7 @@ pub struct Lint {
 /// The most messages a lint's ladder draws (the first ones of the capture).
 pub const LADDER_LIMIT: usize = 2000;
 
-/// Entries after which a dialog (Call-ID) or connection that saw no message is judged and
-/// forgotten: the state of a long capture's judge is bounded by what is open within this
-/// window. A Call-ID that reappears later is judged as a new part.
-pub const IDLE_WINDOW: usize = 4096;
-
-/// Entries between two looks for idle parts.
-pub const FLUSH_EVERY: usize = 1024;
+pub use crate::parts::{FLUSH_EVERY, IDLE_WINDOW};
 
 /// The first pass over a capture: who sent SIP, who registered, which MSRP sessions each party
 /// offered, and the REGISTER transactions (small: a party registers rarely).
@@ -278,23 +272,6 @@ impl Who {
     }
 }
 
-/// Which part of a capture an entry is judged in: every rule correlates messages of one
-/// REGISTER exchange, one dialog or transaction (one Call-ID) or one MSRP connection only.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Part {
-    Register,
-    CallId(String),
-    Connection(SocketAddr, SocketAddr),
-}
-
-fn part_of(e: &TraceEntry) -> Part {
-    match e.sip() {
-        Some(m) if m.cseq_method() == Some(Method::Register) => Part::Register,
-        Some(m) => Part::CallId(m.call_id().unwrap_or_default().to_string()),
-        None => Part::Connection(e.src.min(e.dst), e.src.max(e.dst)),
-    }
-}
-
 /// A single pass's survey, made as the entries come, and whether a part judged before the end
 /// relied on a fact that a later entry changed (then the result might differ from two passes,
 /// and the capture is read again: [`Judge::needs_second_pass`]).
@@ -322,7 +299,7 @@ pub struct Judge<'c> {
     guessed: bool,
     registered: Vec<String>,
     start: Option<std::time::SystemTime>,
-    parts: std::collections::HashMap<Part, (usize, Vec<TraceEntry>)>,
+    parts: crate::parts::Parts,
     checked: BTreeMap<String, usize>,
     findings: Vec<crate::baseline::ProtocolFinding>,
     ua_requests: usize,
@@ -485,28 +462,14 @@ impl<'c> Judge<'c> {
         if self.ladder.len() < LADDER_LIMIT {
             self.ladder.push(e.clone());
         }
-        let at = e.index;
-        let part = self.parts.entry(part_of(&e)).or_default();
-        part.0 = at;
-        part.1.push(e);
-        if self.entries % FLUSH_EVERY == 0 {
-            let idle: Vec<Part> = self
-                .parts
-                .iter()
-                .filter(|(k, (last, _))| **k != Part::Register && last + IDLE_WINDOW < at)
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in idle {
-                if let Some((_, entries)) = self.parts.remove(&k) {
-                    self.judge(entries);
-                }
-            }
+        for entries in self.parts.push(e) {
+            self.judge(entries);
         }
     }
 
     /// How many entries the judge holds right now (open dialogs, connections, the ladder).
     pub fn retained(&self) -> usize {
-        self.parts.values().map(|(_, v)| v.len()).sum::<usize>() + self.ladder.len()
+        self.parts.retained() + self.ladder.len()
     }
 
     fn judge(&mut self, entries: Vec<TraceEntry>) {
@@ -557,12 +520,7 @@ impl<'c> Judge<'c> {
 
     /// Judges what is left and gives the result.
     pub fn finish(mut self) -> Lint {
-        let mut parts: Vec<(usize, Vec<TraceEntry>)> = self
-            .parts
-            .drain()
-            .map(|(_, (_, v))| (v.first().map_or(0, |e| e.index), v))
-            .collect();
-        parts.sort_by_key(|(first, _)| *first);
+        let parts = std::mem::take(&mut self.parts).finish();
         // The ladder is drawn on a second core while the open parts are judged (the capture
         // has been read: that core is free).
         let ladder_trace = Trace {
@@ -575,7 +533,7 @@ impl<'c> Judge<'c> {
         let name = self.opts.name.clone();
         let ladder = std::thread::scope(|s| {
             let drawing = s.spawn(|| ladder_of(&ladder_trace, &who, &name));
-            for (_, entries) in parts {
+            for entries in parts {
                 self.judge(entries);
             }
             drawing.join()

@@ -11,8 +11,8 @@ use std::time::Duration;
 use cpmconf_capture::rewrite::{
     read_frames, rewrite, v6_of, Rewrite, LINK_ETHERNET, LINK_SLL, LINK_SLL2,
 };
-use cpmconf_capture::{read_sidecar, Trace};
-use cpmconf_engine::check::{check_scenario, timeline_of, CheckOptions};
+use cpmconf_capture::{read_sidecar, CaptureFile};
+use cpmconf_engine::check::{check_scenario, timeline_of, CaptureSurvey, CheckOptions};
 use cpmconf_engine::judge::labels::Labeler;
 use cpmconf_engine::report::Fanout;
 use cpmconf_engine::runner::{run_scenario, run_suite, RunOptions, ScenarioReport};
@@ -160,13 +160,16 @@ async fn check_rewritten(
             timeline.is_some(),
             "{id}: the sidecar carries the judge's timeline"
         );
-        let trace = Trace::from_pcap(&pcap).unwrap();
+        // Read as `cpmconf check` reads it: streamed, surveyed first.
+        let capture = CaptureFile(pcap.clone());
+        let survey = CaptureSurvey::of(&capture).unwrap();
         let labels = Labeler::new(meta.role_map());
         let p = profile();
         let checked = check_scenario(
             cat,
             loaded,
-            &trace,
+            &capture,
+            &survey,
             &labels,
             timeline.as_ref().filter(|_| replay),
             &CheckOptions {
@@ -193,7 +196,7 @@ async fn check_rewritten(
                 "{id}: live ({} trace entries) says\n{}\nthe capture ({} trace entries) says\n{}\nlive wire log:\n{}",
                 live_entries.len(),
                 only(&a, &b),
-                trace.entries.len(),
+                survey.messages,
                 only(&b, &a),
                 live_entries.join("\n")
             ));

@@ -15,11 +15,11 @@
 //! capture's end, a message that may have come after a `do` step ([`Feed::knows_run`],
 //! [`Feed::covers`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use cpmconf_capture::{Trace, TraceFrame};
+use cpmconf_capture::{CaptureItems, Items, TraceFrame, TraceItem};
 use cpmconf_sim::media::TransferProgress;
 
 use crate::assess::StepOutcome;
@@ -30,18 +30,173 @@ use super::labels::{Labeler, CLIENT};
 use super::timeline::{fingerprint, Input, Timeline};
 use super::{Arrival, Feed, Obs, ObsKind, ObsRef, RunError, Want};
 
-/// One decoded message of the capture, labelled; the message itself stays in the capture's
-/// trace and is copied only when the judge is given it.
-struct Entry<'t> {
+/// One message of the capture as the judge sees it, labelled, owned: the feed keeps what it has
+/// read (what the judge's steps reached, see [`ReplayFeed`]).
+struct Entry {
     time: Duration,
     from: String,
     to: String,
-    obs: ObsRef<'t>,
+    obs: ObsKind,
+}
+
+/// Turns the capture's items into the feed's entries, in order: role labels, one session key
+/// per MSRP connection, the client's closes of MSRP connections and (without a timeline) what
+/// the network's transaction layer absorbs. Cloned to look ahead from where the feed has read
+/// without keeping what it passes.
+#[derive(Clone)]
+struct Loader<'l> {
+    labels: &'l Labeler,
+    replaying: bool,
+    /// Capture time of the first entry: the origin of the feed's clock.
+    start: Option<SystemTime>,
+    sessions: HashMap<(SocketAddr, SocketAddr), u64>,
+    msrp_pairs: HashSet<(SocketAddr, SocketAddr)>,
+    first_fin: HashSet<(SocketAddr, SocketAddr)>,
+    /// The branch and method of each request of the client seen (retransmission detection).
+    seen: HashSet<(String, String)>,
+    /// Items of the capture taken so far.
+    items: usize,
+}
+
+fn pair(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+impl<'l> Loader<'l> {
+    fn new(labels: &'l Labeler, replaying: bool) -> Self {
+        Loader {
+            labels,
+            replaying,
+            start: None,
+            sessions: HashMap::new(),
+            msrp_pairs: HashSet::new(),
+            first_fin: HashSet::new(),
+            seen: HashSet::new(),
+            items: 0,
+        }
+    }
+
+    /// Capture time from the first entry.
+    fn since(&self, t: SystemTime) -> Duration {
+        self.start
+            .map_or(Duration::ZERO, |s| t.duration_since(s).unwrap_or_default())
+    }
+
+    /// The feed entry `item` makes, if any, and whether it is already given: what the
+    /// network's transaction layer absorbs never reaches the live judge.
+    fn take(&mut self, item: TraceItem) -> Option<(Entry, bool)> {
+        self.items += 1;
+        match item {
+            TraceItem::Problem(_) => None,
+            // Without the timeline, the client closing an MSRP connection with a role (its FIN,
+            // the role not having closed first) is observed where the capture has it.
+            TraceItem::End(end) => {
+                if self.replaying {
+                    return None;
+                }
+                let key = pair(end.src, end.dst);
+                let from = self.labels.name(end.src).unwrap_or_else(|| CLIENT.into());
+                let to = self.labels.name(end.dst).unwrap_or_else(|| CLIENT.into());
+                let first = self.first_fin.insert(key);
+                if !self.msrp_pairs.contains(&key) || from != CLIENT || to == CLIENT {
+                    return None;
+                }
+                let obs = ObsKind::MsrpClosed {
+                    session: self.sessions.get(&key).copied().unwrap_or(0),
+                    by_peer: first,
+                };
+                Some((
+                    Entry {
+                        time: self.since(end.time),
+                        from,
+                        to,
+                        obs,
+                    },
+                    false,
+                ))
+            }
+            TraceItem::Entry(e) => {
+                self.start.get_or_insert(e.time);
+                let (from, to) = self.labels.roles(&e);
+                let obs = match e.frame {
+                    TraceFrame::Sip(d) => ObsKind::Sip(d.value),
+                    TraceFrame::Msrp(d) => {
+                        let key = pair(e.src, e.dst);
+                        self.msrp_pairs.insert(key);
+                        let n = self.sessions.len() as u64 + 1;
+                        let session = *self.sessions.entry(key).or_insert(n);
+                        ObsKind::Msrp {
+                            frame: d.value,
+                            session,
+                        }
+                    }
+                    // Undecodable bytes are judged by the protocol baseline; the simulated
+                    // network never observes them either.
+                    TraceFrame::Undecodable { .. } => return None,
+                };
+                let entry = Entry {
+                    time: self.since(e.time),
+                    from,
+                    to,
+                    obs,
+                };
+                let absorbed = self.absorbed(&entry);
+                Some((entry, absorbed))
+            }
+        }
+    }
+
+    /// Without the timeline: a retransmitted request of the client (its branch and method
+    /// seen before) and the ACK of a non-2xx final response (it carries the INVITE's branch,
+    /// RFC 3261 17.1.1.3) are absorbed by the network's transaction layer, so a capture made
+    /// elsewhere is judged on what a live run would observe.
+    fn absorbed(&mut self, e: &Entry) -> bool {
+        if self.replaying {
+            return false;
+        }
+        let ObsKind::Sip(m) = &e.obs else {
+            return false;
+        };
+        if e.from != CLIENT || !m.is_request() {
+            return false;
+        }
+        let (Some(branch), Some(method)) = (m.top_branch(), m.method()) else {
+            return false;
+        };
+        let method = method.to_string();
+        let ack_of_invite = method == "ACK"
+            && self
+                .seen
+                .contains(&(branch.to_string(), "INVITE".to_string()));
+        // The ACK of a 2xx is no transaction's (17.1.1.3): each one, a repeated one too (the
+        // ACK of a 2xx sent again, 13.2.2.4), reaches the role.
+        let absorbed = method != "ACK" && !self.seen.insert((branch.to_string(), method));
+        ack_of_invite || absorbed
+    }
 }
 
 /// The capture feed.
-pub struct ReplayFeed<'t> {
-    entries: Vec<Entry<'t>>,
+///
+/// It reads the capture as the judge asks: a message of the client when the judge waits, a
+/// stimulus when a step needs one. What it reads it keeps (the judge may come back to it: an
+/// `earlier: true` expectation, a later stimulus of a role); what the steps never reach it
+/// passes on to `tee` unkept, so judging a scenario holds the part of the capture its steps
+/// span, not the capture. Looking ahead for a stimulus beyond what was read (and for the
+/// capture's end) reads the capture again from the start without keeping anything.
+pub struct ReplayFeed<'s> {
+    source: &'s dyn CaptureItems,
+    /// Where the feed reads next (`None`: read to the end, or failed).
+    reader: Option<Items<'s>>,
+    loader: Loader<'s>,
+    /// Every item of the capture, as it is read (the trace monitors' stream).
+    tee: Box<dyn FnMut(&TraceItem) + 's>,
+    /// Why reading failed part-way, if it did.
+    read_error: Option<String>,
+    entries: Vec<Entry>,
     /// Client messages already given to the judge.
     delivered: Vec<bool>,
     /// Messages of the roles already taken as a stimulus.
@@ -58,136 +213,146 @@ pub struct ReplayFeed<'t> {
     located: Option<usize>,
     /// One past the last message of a role taken as a stimulus: the next stimulus is after it.
     stimuli_front: usize,
-    /// Capture time of the last entry.
-    end: Duration,
+    /// Without a timeline: no message of the client before this one is still to give.
+    client_cursor: usize,
+    /// Capture time of the last entry, found when first asked.
+    end: std::cell::OnceCell<Duration>,
     /// Replaying: the fingerprint of each message of the client, computed once.
     fingerprints: Vec<Option<String>>,
 }
 
-impl<'t> ReplayFeed<'t> {
-    /// A feed over `trace` labelled by `labels`, replaying `timeline` when given.
-    pub fn new(trace: &'t Trace, labels: &Labeler, timeline: Option<&Timeline>) -> Self {
-        let start = trace.entries.first().map(|e| e.time);
-        // Capture time from the first entry.
-        let since = |t: std::time::SystemTime| {
-            start.map_or(Duration::ZERO, |s| t.duration_since(s).unwrap_or_default())
+impl<'s> ReplayFeed<'s> {
+    /// A feed over `source` labelled by `labels`, replaying `timeline` when given; every item
+    /// it reads goes to `tee` too ([`ReplayFeed::drain`] reads the rest).
+    pub fn new(
+        source: &'s dyn CaptureItems,
+        labels: &'s Labeler,
+        timeline: Option<&Timeline>,
+        tee: Box<dyn FnMut(&TraceItem) + 's>,
+    ) -> Self {
+        let (reader, read_error) = match source.items() {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e.to_string())),
         };
-        let mut sessions: HashMap<(SocketAddr, SocketAddr), u64> = HashMap::new();
-        let mut entries = Vec::new();
-        // Without the timeline, the client closing an MSRP connection with a role (its FIN, the
-        // role not having closed first) is observed where the capture has it.
-        let mut ends = if timeline.is_none() {
-            trace.ends.iter().peekable()
-        } else {
-            [].iter().peekable()
-        };
-        let mut msrp_pairs: std::collections::HashSet<(SocketAddr, SocketAddr)> =
-            Default::default();
-        let mut first_fin: std::collections::HashSet<(SocketAddr, SocketAddr)> = Default::default();
-        let mut close_entries =
-            |upto: usize,
-             entries: &mut Vec<Entry<'t>>,
-             sessions: &HashMap<(SocketAddr, SocketAddr), u64>,
-             msrp_pairs: &std::collections::HashSet<(SocketAddr, SocketAddr)>| {
-                while let Some(end) = ends.next_if(|x| x.after <= upto) {
-                    let key = if end.src <= end.dst {
-                        (end.src, end.dst)
-                    } else {
-                        (end.dst, end.src)
-                    };
-                    let from = labels.name(end.src).unwrap_or_else(|| CLIENT.into());
-                    let to = labels.name(end.dst).unwrap_or_else(|| CLIENT.into());
-                    let first = first_fin.insert(key);
-                    if !msrp_pairs.contains(&key) || from != CLIENT || to == CLIENT {
-                        continue;
-                    }
-                    entries.push(Entry {
-                        time: since(end.time),
-                        from,
-                        to,
-                        obs: ObsRef::MsrpClosed {
-                            session: sessions.get(&key).copied().unwrap_or(0),
-                            by_peer: first,
-                        },
-                    });
-                }
-            };
-        for (k, e) in trace.entries.iter().enumerate() {
-            close_entries(k, &mut entries, &sessions, &msrp_pairs);
-            let (from, to) = labels.roles(e);
-            let obs = match &e.frame {
-                TraceFrame::Sip(d) => ObsRef::Sip(&d.value),
-                TraceFrame::Msrp(d) => {
-                    let key = if e.src <= e.dst {
-                        (e.src, e.dst)
-                    } else {
-                        (e.dst, e.src)
-                    };
-                    msrp_pairs.insert(key);
-                    let n = sessions.len() as u64 + 1;
-                    let session = *sessions.entry(key).or_insert(n);
-                    ObsRef::Msrp {
-                        frame: &d.value,
-                        session,
-                    }
-                }
-                // Undecodable bytes are judged by the protocol baseline; the simulated
-                // network never observes them either.
-                TraceFrame::Undecodable { .. } => continue,
-            };
-            entries.push(Entry {
-                time: since(e.time),
-                from,
-                to,
-                obs,
-            });
-        }
-        close_entries(usize::MAX, &mut entries, &sessions, &msrp_pairs);
-        let end = entries.iter().map(|e| e.time).max().unwrap_or_default();
-        let n = entries.len();
-        let mut delivered = vec![false; n];
-        if timeline.is_none() {
-            // What the network's transaction layer absorbs never reaches the live judge: a
-            // retransmitted request (its branch and method seen before) and the ACK of a non-2xx
-            // final response (it carries the INVITE's branch, RFC 3261 17.1.1.3). Marked as
-            // given, so a capture made elsewhere is judged on what a live run would observe.
-            let mut seen: std::collections::HashSet<(String, String)> = Default::default();
-            for (i, e) in entries.iter().enumerate() {
-                let ObsRef::Sip(m) = e.obs else { continue };
-                if e.from != CLIENT || !m.is_request() {
-                    continue;
-                }
-                let (Some(branch), Some(method)) = (m.top_branch(), m.method()) else {
-                    continue;
-                };
-                let method = method.to_string();
-                let ack_of_invite =
-                    method == "ACK" && seen.contains(&(branch.to_string(), "INVITE".to_string()));
-                // The ACK of a 2xx is no transaction's (17.1.1.3): each one, a repeated one
-                // too (the ACK of a 2xx sent again, 13.2.2.4), reaches the role.
-                let absorbed = method != "ACK" && !seen.insert((branch.to_string(), method));
-                if ack_of_invite || absorbed {
-                    delivered[i] = true;
-                }
-            }
-        }
-        let fingerprints = entries
-            .iter()
-            .map(|e| (timeline.is_some() && e.from == CLIENT).then(|| fingerprint(&e.to, e.obs)))
-            .collect();
         ReplayFeed {
-            fingerprints,
-            entries,
-            delivered,
-            claimed: vec![false; n],
+            source,
+            reader,
+            loader: Loader::new(labels, timeline.is_some()),
+            tee,
+            read_error,
+            entries: Vec::new(),
+            delivered: Vec::new(),
+            claimed: Vec::new(),
             inputs: timeline.map(|t| t.inputs.iter().cloned().collect()),
             now: Duration::ZERO,
             seq: 0,
             front: 0,
             located: None,
             stimuli_front: 0,
-            end,
+            client_cursor: 0,
+            end: std::cell::OnceCell::new(),
+            fingerprints: Vec::new(),
         }
+    }
+
+    /// Reads the next item of the capture: `false` at its end.
+    fn read(&mut self) -> bool {
+        let Some(reader) = &mut self.reader else {
+            return false;
+        };
+        let item = match reader.next() {
+            Some(Ok(item)) => item,
+            Some(Err(e)) => {
+                self.read_error = Some(e.to_string());
+                self.reader = None;
+                return false;
+            }
+            None => {
+                self.reader = None;
+                return false;
+            }
+        };
+        (self.tee)(&item);
+        if let Some((e, absorbed)) = self.loader.take(item) {
+            let fp = (self.inputs.is_some() && e.from == CLIENT)
+                .then(|| fingerprint(&e.to, e.obs.as_ref()));
+            self.fingerprints.push(fp);
+            self.delivered.push(absorbed);
+            self.claimed.push(false);
+            self.entries.push(e);
+        }
+        true
+    }
+
+    /// Reads until entry `i` is read (`false`: the capture has fewer).
+    fn read_to(&mut self, i: usize) -> bool {
+        while self.entries.len() <= i {
+            if !self.read() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The first entry from `from` on for which `hit` holds, reading as far as needed.
+    fn find_reading(&mut self, from: usize, hit: &dyn Fn(&Self, usize) -> bool) -> Option<usize> {
+        let mut i = from;
+        loop {
+            if !self.read_to(i) {
+                return None;
+            }
+            if hit(self, i) {
+                return Some(i);
+            }
+            i += 1;
+        }
+    }
+
+    /// Reads the capture again from the start up to where the feed has read, then gives the
+    /// entries after that (numbered on from the feed's), keeping none.
+    fn ahead(&self) -> impl Iterator<Item = (usize, Entry)> + '_ {
+        let mut loader = self.loader.clone();
+        let skip = loader.items;
+        let items = if self.reader.is_some() {
+            self.source.items().ok()
+        } else {
+            None
+        };
+        let mut index = self.entries.len();
+        items
+            .into_iter()
+            .flatten()
+            .skip(skip)
+            .map_while(Result::ok)
+            .filter_map(move |item| {
+                let (e, _) = loader.take(item)?;
+                index += 1;
+                Some((index - 1, e))
+            })
+    }
+
+    /// Reads the rest of the capture into `tee`, keeping nothing (the steps are done).
+    pub fn drain(&mut self) {
+        while let Some(reader) = &mut self.reader {
+            match reader.next() {
+                Some(Ok(item)) => (self.tee)(&item),
+                Some(Err(e)) => {
+                    self.read_error = Some(e.to_string());
+                    self.reader = None;
+                }
+                None => self.reader = None,
+            }
+        }
+    }
+
+    /// Why the capture could not be read to its end, if it could not.
+    pub fn read_error(&self) -> Option<&str> {
+        self.read_error.as_deref()
+    }
+
+    /// How many of the capture's messages the feed holds (what the steps reached).
+    pub fn held(&self) -> usize {
+        self.entries.len()
     }
 
     fn is_client(&self, i: usize) -> bool {
@@ -210,28 +375,42 @@ impl<'t> ReplayFeed<'t> {
             seq: self.seq,
             time: e.time,
             role: e.to.clone(),
-            kind: e.obs.to_kind(),
+            kind: e.obs.clone(),
         })
     }
 
     /// The first message of the client not given yet whose fingerprint is `fp`.
-    fn find_client(&self, fp: &str) -> Option<usize> {
-        (0..self.entries.len())
-            .find(|&i| !self.delivered[i] && self.fingerprints[i].as_deref() == Some(fp))
+    fn find_client(&mut self, fp: &str) -> Option<usize> {
+        self.find_reading(0, &|f, i| {
+            !f.delivered[i] && f.fingerprints[i].as_deref() == Some(fp)
+        })
     }
 
     /// The first message of `role` that a `send` step would put on the wire, after the previous
     /// stimulus (replaying: after everything the judge took, which the live run had taken
-    /// before it sent).
+    /// before it sent). Past what the feed has read, the capture is read again to look.
     fn find_sent(&self, s: &Send, role: &str, env: &MatchEnv) -> Option<usize> {
         let from = if self.inputs.is_some() {
             self.front
         } else {
             self.stimuli_front
         };
-        (from..self.entries.len()).find(|&i| {
-            let e = &self.entries[i];
-            !self.claimed[i] && e.from == role && sends(s, e.obs, env)
+        let is_sent = |e: &Entry| e.from == role && sends(s, e.obs.as_ref(), env);
+        (from..self.entries.len())
+            .find(|&i| !self.claimed[i] && is_sent(&self.entries[i]))
+            .or_else(|| {
+                self.ahead()
+                    .find(|(i, e)| *i >= from && is_sent(e))
+                    .map(|(i, _)| i)
+            })
+    }
+
+    /// Capture time of the last entry.
+    fn end(&self) -> Duration {
+        *self.end.get_or_init(|| {
+            let read = self.entries.iter().map(|e| e.time).max();
+            let rest = self.ahead().map(|(_, e)| e.time).max();
+            read.max(rest).unwrap_or_default()
         })
     }
 
@@ -250,10 +429,10 @@ impl<'t> ReplayFeed<'t> {
         let mut p = TransferProgress::default();
         let mut seen = false;
         for e in self.entries.iter().take(self.front) {
-            let ObsRef::Msrp { frame, session: s } = e.obs else {
+            let ObsKind::Msrp { frame, session: s } = &e.obs else {
                 continue;
             };
-            if s != session {
+            if *s != session {
                 continue;
             }
             seen = true;
@@ -360,6 +539,9 @@ fn leaves_no_message(s: &Send) -> bool {
 impl ReplayFeed<'_> {
     /// Saves what a `send` step of a SIP request sent, as the live step does.
     fn save_sent(&mut self, s: &Send, i: usize, env: &mut MatchEnv) {
+        if !self.read_to(i) {
+            return;
+        }
         self.claimed[i] = true;
         self.front = self.front.max(i + 1);
         self.stimuli_front = i + 1;
@@ -367,7 +549,7 @@ impl ReplayFeed<'_> {
         if s.sip.is_none() {
             return;
         }
-        if let ObsRef::Sip(m) = self.entries[i].obs {
+        if let ObsKind::Sip(m) = &self.entries[i].obs {
             env.save("last_sent", Observed::Sip(m));
             if let Some(name) = &s.save {
                 env.save(name.as_str(), Observed::Sip(m));
@@ -423,8 +605,13 @@ impl Feed for ReplayFeed<'_> {
             };
         }
         if want != Want::Events {
-            let next = (0..self.entries.len()).find(|&i| self.is_client(i) && !self.delivered[i]);
+            // Every message of the client before the cursor was given (or absorbed): they are
+            // given in capture order.
+            let next = self.find_reading(self.client_cursor, &|f, i| {
+                f.is_client(i) && !f.delivered[i]
+            });
             if let Some(i) = next {
+                self.client_cursor = i;
                 if self.entries[i].time <= until {
                     return Ok(self.deliver(i));
                 }
@@ -453,9 +640,12 @@ impl Feed for ReplayFeed<'_> {
         if let Step::Send(s) = step {
             let role = env.interpolate(&s.role).unwrap_or_else(|_| s.role.clone());
             if let Some(i) = self.find_sent(s, &role, env) {
-                self.located = Some(i);
-                // What the client sent before the role's message was sent before the stimulus.
-                self.now = self.now.max(self.entries[i].time);
+                if self.read_to(i) {
+                    self.located = Some(i);
+                    // What the client sent before the role's message was sent before the
+                    // stimulus.
+                    self.now = self.now.max(self.entries[i].time);
+                }
             }
         }
     }
@@ -537,7 +727,7 @@ impl Feed for ReplayFeed<'_> {
     }
 
     fn covers(&self, until: Duration) -> bool {
-        self.inputs.is_some() || until <= self.end
+        self.inputs.is_some() || until <= self.end()
     }
 
     fn progress(&self, session: u64) -> Option<TransferProgress> {

@@ -262,12 +262,13 @@ fn a_long_capture_is_judged_in_bounded_memory() {
     let stream = || {
         let reader =
             cpmconf_capture::CaptureReader::new(std::io::Cursor::new(pcap.clone())).unwrap();
-        cpmconf_capture::TraceStream::new(reader, cpmconf_codec::Limits::default()).map(|i| match i
-            .unwrap()
-        {
-            cpmconf_capture::TraceItem::Entry(e) => e,
-            p => panic!("{p:?}"),
-        })
+        cpmconf_capture::TraceStream::new(reader, cpmconf_codec::Limits::default()).filter_map(
+            |i| match i.unwrap() {
+                cpmconf_capture::TraceItem::Entry(e) => Some(e),
+                cpmconf_capture::TraceItem::End(_) => None,
+                p => panic!("{p:?}"),
+            },
+        )
     };
     let (sender, _) = cpmconf_capture::generate::endpoints();
     let mut survey = Survey::default();

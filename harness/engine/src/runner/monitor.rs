@@ -126,76 +126,6 @@ pub const FINDINGS_PER_RULE: usize = 5;
 /// The id under which the codec's checks pass when no message had a warning or error finding.
 pub const WELL_FORMED: &str = "codec/well-formed";
 
-/// The protocol baseline over every message the client sent (`crate::baseline`), as results per
-/// RFC rule with the profile's waivers applied.
-pub fn protocol(trace: &Trace, labels: &Labeler, profile: &ClientProfile) -> Vec<ProtocolResult> {
-    protocol_of(
-        trace,
-        &|e| labels.roles(e).0 == CLIENT,
-        Some(profile.identity.password.clone()),
-        &profile.protocol_waivers,
-    )
-}
-
-/// The protocol baseline over the messages `is_client` picks (a live run's client, or the party
-/// `cpmconf check` judges in a capture), with `waivers` applied; `password` recomputes digest
-/// responses when known.
-pub fn protocol_of(
-    trace: &Trace,
-    is_client: &dyn Fn(&TraceEntry) -> bool,
-    password: Option<String>,
-    waivers: &[String],
-) -> Vec<ProtocolResult> {
-    let cfg = BaselineConfig {
-        password,
-        registered: Vec::new(),
-    };
-    let report = baseline::check(trace, is_client, &cfg);
-    results(report, waivers)
-}
-
-/// The protocol baseline over every message the simulated network sent: the simulator must keep
-/// the rules it judges the client by, and send what a CPM network and originating client send
-/// ([`baseline::stimulus`]). No scenario sends a deliberately broken message yet; one that
-/// does will need a `send` marker that leaves its entry out here.
-///
-/// At most [`FINDINGS_PER_RULE`] findings of a rule are listed, then one that counts the rest:
-/// the other parties of a capture made elsewhere (`cpmconf check`) are real networks and
-/// clients, which can break a rule in every message they send.
-pub fn stimuli(trace: &Trace, labels: &Labeler) -> Vec<ProtocolFinding> {
-    let sim = |e: &TraceEntry| labels.roles(e).0 != CLIENT;
-    let mut findings = baseline::check(trace, &sim, &BaselineConfig::default()).findings;
-    findings.extend(baseline::stimulus(trace, &sim));
-    capped(findings)
-}
-
-/// The first [`FINDINGS_PER_RULE`] findings of each rule, in their order, then per rule with
-/// more one finding saying how many more there were (at the first one left out).
-fn capped(findings: Vec<ProtocolFinding>) -> Vec<ProtocolFinding> {
-    let mut per_rule: BTreeMap<String, (usize, Option<ProtocolFinding>)> = BTreeMap::new();
-    let mut out = Vec::new();
-    for f in findings {
-        let (n, first_left_out) = per_rule.entry(f.rule.clone()).or_default();
-        *n += 1;
-        if *n <= FINDINGS_PER_RULE {
-            out.push(f);
-        } else if first_left_out.is_none() {
-            *first_left_out = Some(f);
-        }
-    }
-    for (n, left_out) in per_rule.into_values() {
-        if let Some(mut f) = left_out {
-            let more = n - FINDINGS_PER_RULE;
-            f.what = format!(
-                "{more} more message(s) break this rule (the first {FINDINGS_PER_RULE} are listed; the next is {})",
-                f.what
-            );
-            out.push(f);
-        }
-    }
-    out
-}
-
 /// Groups baseline findings into one result per rule: `fail` for a rule with findings, `pass`
 /// for a rule that checked messages and found nothing (codec findings pass together as
 /// [`WELL_FORMED`]); a waived rule's failure is `xfail`, and a waived rule with nothing to check
@@ -413,29 +343,43 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
     }
 
     // The other parties of a foreign capture may break a rule in every message: each rule lists
-    // its first FINDINGS_PER_RULE findings in order, then one counting the rest at the first
-    // left out; a rule within the cap is listed whole, with no count.
-    #[test]
-    fn stimulus_findings_are_capped_per_rule_with_a_count() {
+    // its first FINDINGS_PER_RULE findings in trace order, then one counting the rest at the
+    // first left out; a rule within the cap is listed whole, with no count. Parts are judged in
+    // any order (a dialog when it goes idle): the result is the same whatever order they come.
+    #[rstest]
+    #[case::in_trace_order(false, false)]
+    #[case::parts_in_reverse(true, false)]
+    #[case::interleaved(false, true)]
+    fn stimulus_findings_are_capped_per_rule_with_a_count(
+        #[case] reverse: bool,
+        #[case] interleave: bool,
+    ) {
+        // Each finding its own part (its k is 0).
         let mut all: Vec<ProtocolFinding> = (0..FINDINGS_PER_RULE + 3)
             .map(|i| finding("rule/a", RuleStrength::Must, 10 + i))
             .collect();
-        all.insert(2, finding("rule/b", RuleStrength::Should, 3));
+        all.push(finding("rule/b", RuleStrength::Should, 3));
         all.push(finding("rule/b", RuleStrength::Should, 99));
-        let out = capped(all);
-        let a: Vec<usize> = out
-            .iter()
-            .filter(|f| f.rule == "rule/a")
-            .map(|f| f.entry)
-            .collect();
-        let first: Vec<usize> = (10..10 + FINDINGS_PER_RULE).collect();
-        assert_eq!(a[..FINDINGS_PER_RULE], first[..]);
-        assert_eq!(a.len(), FINDINGS_PER_RULE + 1, "{out:#?}");
+        if reverse {
+            all.reverse();
+        }
+        if interleave {
+            let (even, odd): (Vec<_>, Vec<_>) =
+                all.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+            all = odd.into_iter().chain(even).map(|(_, f)| f).collect();
+        }
+        let mut kept = FirstPerRule::default();
+        for f in all {
+            kept.push(0, f);
+        }
+        let out = kept.finish();
+        let entries: Vec<(&str, usize)> = out.iter().map(|f| (f.rule.as_str(), f.entry)).collect();
+        let mut want = vec![("rule/b", 3)];
+        want.extend((10..10 + FINDINGS_PER_RULE).map(|e| ("rule/a", e)));
+        want.push(("rule/b", 99));
+        want.push(("rule/a", 10 + FINDINGS_PER_RULE));
+        assert_eq!(entries, want, "{out:#?}");
         let more = out.last().unwrap();
-        assert_eq!(
-            (more.rule.as_str(), more.entry),
-            ("rule/a", 10 + FINDINGS_PER_RULE)
-        );
         assert!(
             more.what.starts_with(&format!(
                 "3 more message(s) break this rule (the first {FINDINGS_PER_RULE} are listed"
@@ -443,12 +387,9 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
             "{}",
             more.what
         );
-        let b: Vec<usize> = out
+        assert!(out[..out.len() - 1]
             .iter()
-            .filter(|f| f.rule == "rule/b")
-            .map(|f| f.entry)
-            .collect();
-        assert_eq!(b, [3, 99]);
+            .all(|f| !f.what.contains("more message(s)")));
     }
 
     #[test]
@@ -469,6 +410,8 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
 /// What is judged over a scenario's whole trace once its steps are done, the same live and
 /// from a capture: the User-Agent monitor (into `assessor`), the wire's explanation of a
 /// failed registration, the protocol baseline of the client and the simulator's own findings.
+/// Judged a part at a time ([`TraceMonitor`]), as `cpmconf check` judges a capture it streams,
+/// so both give the same results by construction.
 pub fn judge_trace(
     assessor: &mut crate::assess::Assessor<'_>,
     trace: &Trace,
@@ -477,14 +420,219 @@ pub fn judge_trace(
     strict: bool,
     registration_failed: bool,
 ) -> (Vec<ProtocolResult>, Vec<ProtocolFinding>) {
-    if let Some(outcome) = user_agent(trace, &|e| labels.roles(e).0 == CLIENT, strict) {
-        assessor.record_monitor(USER_AGENT_REQUIREMENT, outcome);
+    let registers: Vec<TraceEntry> = trace
+        .entries
+        .iter()
+        .filter(|e| is_register(e))
+        .cloned()
+        .collect();
+    let mut m = TraceMonitor::new(labels, profile, strict, registers, trace.start);
+    for e in &trace.entries {
+        m.push(e.clone());
     }
-    if registration_failed {
-        if let Some(why) = super::diagnose::registration(trace, labels, &profile.identity.password)
-        {
-            assessor.explain(&format!("; from the wire: {why}"));
+    m.finish(assessor, registration_failed)
+}
+
+/// Whether an entry belongs to a REGISTER exchange (its CSeq method is REGISTER).
+pub fn is_register(e: &TraceEntry) -> bool {
+    e.sip()
+        .is_some_and(|m| m.cseq_method() == Some(cpmconf_codec::sip::Method::Register))
+}
+
+/// [`judge_trace`] over a trace given an entry at a time, judging each part ([`crate::parts`])
+/// when it goes idle: what it holds is bounded by the parts open at once, not by the trace's
+/// length. The REGISTER exchanges are given up front (what a part's Contact rule needs to know
+/// was registered, and what explains a failed registration).
+pub struct TraceMonitor<'a> {
+    labels: &'a Labeler,
+    strict: bool,
+    registers: Vec<TraceEntry>,
+    start: Option<std::time::SystemTime>,
+    password: String,
+    waivers: Vec<String>,
+    /// Contacts registered by the client and by the other parties.
+    client_registered: Vec<String>,
+    others_registered: Vec<String>,
+    parts: crate::parts::Parts,
+    checked: BTreeMap<String, usize>,
+    findings: Vec<ProtocolFinding>,
+    stimuli: FirstPerRule,
+    ua_requests: usize,
+    ua_first: Option<(usize, StepOutcome)>,
+}
+
+impl<'a> TraceMonitor<'a> {
+    /// A monitor for a trace labelled by `labels` whose REGISTER exchanges are `registers`.
+    pub fn new(
+        labels: &'a Labeler,
+        profile: &ClientProfile,
+        strict: bool,
+        registers: Vec<TraceEntry>,
+        start: Option<std::time::SystemTime>,
+    ) -> Self {
+        let held = Trace {
+            entries: registers,
+            start,
+            problems: Vec::new(),
+            ends: Vec::new(),
+        };
+        let client = |e: &TraceEntry| labels.roles(e).0 == CLIENT;
+        let client_registered = baseline::registered_contacts(&held, &client);
+        let others_registered = baseline::registered_contacts(&held, &|e| !client(e));
+        TraceMonitor {
+            labels,
+            strict,
+            registers: held.entries,
+            start,
+            password: profile.identity.password.clone(),
+            waivers: profile.protocol_waivers.clone(),
+            client_registered,
+            others_registered,
+            parts: Default::default(),
+            checked: BTreeMap::new(),
+            findings: Vec::new(),
+            stimuli: FirstPerRule::default(),
+            ua_requests: 0,
+            ua_first: None,
         }
     }
-    (protocol(trace, labels, profile), stimuli(trace, labels))
+
+    /// Takes the next entry of the trace, in order.
+    pub fn push(&mut self, e: TraceEntry) {
+        for part in self.parts.push(e) {
+            self.judge(part);
+        }
+    }
+
+    /// How many entries it holds right now.
+    pub fn retained(&self) -> usize {
+        self.parts.retained() + self.registers.len()
+    }
+
+    fn judge(&mut self, entries: Vec<TraceEntry>) {
+        let part = Trace {
+            entries,
+            start: self.start,
+            problems: Vec::new(),
+            ends: Vec::new(),
+        };
+        let labels = self.labels;
+        let client = |e: &TraceEntry| labels.roles(e).0 == CLIENT;
+        let sim = |e: &TraceEntry| !client(e);
+        let cfg = BaselineConfig {
+            password: Some(self.password.clone()),
+            registered: self.client_registered.clone(),
+        };
+        let report = baseline::check(&part, &client, &cfg);
+        for (rule, n) in report.checked {
+            *self.checked.entry(rule).or_default() += n;
+        }
+        self.findings.extend(report.findings);
+        let before = self.ua_first.as_ref().map_or(usize::MAX, |(j, _)| *j);
+        let (n, first) = user_agent_part(&part, &client, self.strict, before);
+        self.ua_requests += n;
+        if let Some(first) = first {
+            self.ua_first = Some(first);
+        }
+        let cfg = BaselineConfig {
+            password: None,
+            registered: self.others_registered.clone(),
+        };
+        let mut found = baseline::check(&part, &sim, &cfg).findings;
+        found.extend(baseline::stimulus(&part, &sim));
+        // One entry's findings come in the order the rules judged it.
+        found.sort_by_key(|f| f.entry);
+        for (k, f) in found.into_iter().enumerate() {
+            self.stimuli.push(k, f);
+        }
+    }
+
+    /// Judges what is still open and gives the results: the User-Agent monitor into
+    /// `assessor`, the protocol baseline's results and the other parties' findings.
+    pub fn finish(
+        mut self,
+        assessor: &mut crate::assess::Assessor<'_>,
+        registration_failed: bool,
+    ) -> (Vec<ProtocolResult>, Vec<ProtocolFinding>) {
+        for part in std::mem::take(&mut self.parts).finish() {
+            self.judge(part);
+        }
+        match self.ua_first.take() {
+            Some((_, failed)) => assessor.record_monitor(USER_AGENT_REQUIREMENT, failed),
+            None if self.ua_requests > 0 => {
+                assessor.record_monitor(USER_AGENT_REQUIREMENT, StepOutcome::Passed)
+            }
+            None => {}
+        }
+        if registration_failed {
+            let held = Trace {
+                entries: std::mem::take(&mut self.registers),
+                start: self.start,
+                problems: Vec::new(),
+                ends: Vec::new(),
+            };
+            if let Some(why) = super::diagnose::registration(&held, self.labels, &self.password) {
+                assessor.explain(&format!("; from the wire: {why}"));
+            }
+        }
+        // Rules list their findings in trace order.
+        self.findings.sort_by_key(|f| f.entry);
+        let report = BaselineReport {
+            checked: std::mem::take(&mut self.checked),
+            findings: std::mem::take(&mut self.findings),
+        };
+        (results(report, &self.waivers), self.stimuli.finish())
+    }
+}
+
+/// The findings of the other parties (the simulated network, or a capture's other parties):
+/// the simulator must keep the rules it judges the client by, and send what a CPM network and
+/// originating client send ([`baseline::stimulus`]). The other parties of a capture made
+/// elsewhere (`cpmconf check`) are real networks and clients, which can break a rule in every
+/// message they send, so at most [`FINDINGS_PER_RULE`] findings of a rule are listed, in trace
+/// order, then one that counts the rest (at the first one left out). Kept as they come from
+/// parts judged in any order: per rule the first [`FINDINGS_PER_RULE`] + 1 by trace position,
+/// and how many there were.
+#[derive(Debug, Default)]
+struct FirstPerRule {
+    rules: BTreeMap<String, (usize, BTreeMap<(usize, usize), ProtocolFinding>)>,
+}
+
+impl FirstPerRule {
+    /// Finding `f`, the `k`-th of its part (in trace order).
+    fn push(&mut self, k: usize, f: ProtocolFinding) {
+        let (n, first) = self.rules.entry(f.rule.clone()).or_default();
+        *n += 1;
+        first.insert((f.entry, k), f);
+        if first.len() > FINDINGS_PER_RULE + 1 {
+            first.pop_last();
+        }
+    }
+
+    /// The first findings of each rule in trace order, then per rule with more one finding
+    /// saying how many more there were.
+    fn finish(self) -> Vec<ProtocolFinding> {
+        let mut listed: Vec<((usize, usize), ProtocolFinding)> = Vec::new();
+        let mut more = Vec::new();
+        for (_, (n, first)) in self.rules {
+            for (i, (at, f)) in first.into_iter().enumerate() {
+                if i < FINDINGS_PER_RULE {
+                    listed.push((at, f));
+                } else {
+                    more.push((n, f));
+                }
+            }
+        }
+        listed.sort_by_key(|(at, _)| *at);
+        let mut out: Vec<ProtocolFinding> = listed.into_iter().map(|(_, f)| f).collect();
+        for (n, mut f) in more {
+            let more = n - FINDINGS_PER_RULE;
+            f.what = format!(
+                "{more} more message(s) break this rule (the first {FINDINGS_PER_RULE} are listed; the next is {})",
+                f.what
+            );
+            out.push(f);
+        }
+        out
+    }
 }
