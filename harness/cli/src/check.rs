@@ -274,12 +274,11 @@ pub fn run(a: &CheckArgs) -> ExitCode {
     if problems.len() > 5 {
         header.push(format!("capture problems: {} in all", problems.len()));
     }
-    let json = match output(a, &events, &header) {
-        Ok(j) => j,
-        Err(code) => return code,
-    };
+    if let Err(code) = output(a, &events, &header) {
+        return code;
+    }
     if let Some(dir) = &a.report {
-        if let Err(e) = write_report(dir, &a.capture, &name, &l, &events, &json) {
+        if let Err(e) = write_report(dir, &a.capture, &name, &l, &events) {
             return cannot(format!("{}: {e}", dir.display()));
         }
         if !a.json {
@@ -293,21 +292,17 @@ pub fn run(a: &CheckArgs) -> ExitCode {
     }
 }
 
-/// Prints the check's outcome (results.json with --json, else `header` and the terminal
-/// summary); returns results.json.
+/// Prints the check's outcome: results.json with --json, else `header` and the terminal
+/// summary.
 fn output(
     a: &CheckArgs,
     events: &[cpmconf_engine::report::RunEvent],
     header: &[String],
-) -> Result<Vec<u8>, ExitCode> {
-    let mut json = JsonReporter::new(Vec::new());
-    if let Err(e) = feed(&mut json, events) {
-        return Err(cannot(format!("results.json: {e}")));
-    }
-    let json = json.into_inner();
+) -> Result<(), ExitCode> {
     if a.json {
+        let json = results_json(events).map_err(|e| cannot(format!("results.json: {e}")))?;
         println!("{}", String::from_utf8_lossy(&json));
-        return Ok(json);
+        return Ok(());
     }
     for h in header {
         println!("{h}");
@@ -316,7 +311,15 @@ fn output(
     if let Err(e) = feed(&mut t, events) {
         return Err(cannot(format!("terminal: {e}")));
     }
-    Ok(json)
+    Ok(())
+}
+
+/// results.json of the check (made only when printed or written: the ladder it carries is
+/// the largest part of the output).
+fn results_json(events: &[cpmconf_engine::report::RunEvent]) -> std::io::Result<Vec<u8>> {
+    let mut json = JsonReporter::new(Vec::new());
+    feed(&mut json, events)?;
+    Ok(json.into_inner())
 }
 
 /// The report folder's copy of the capture and its run files (results.json, junit.xml,
@@ -326,7 +329,6 @@ fn write_run_files(
     capture: &Path,
     name: &str,
     events: &[cpmconf_engine::report::RunEvent],
-    json: &[u8],
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("pcap"))?;
     std::fs::create_dir_all(dir.join("wire"))?;
@@ -335,7 +337,7 @@ fn write_run_files(
     feed(&mut junit, events)?;
     let mut html = HtmlReporter::new(Vec::new());
     feed(&mut html, events)?;
-    std::fs::write(dir.join("results.json"), json)?;
+    std::fs::write(dir.join("results.json"), results_json(events)?)?;
     std::fs::write(dir.join("junit.xml"), junit.into_inner())?;
     std::fs::write(dir.join("index.html"), html.into_inner())
 }
@@ -392,9 +394,8 @@ fn write_report(
     name: &str,
     l: &Lint,
     events: &[cpmconf_engine::report::RunEvent],
-    json: &[u8],
 ) -> std::io::Result<()> {
-    write_run_files(dir, capture, name, events, json)?;
+    write_run_files(dir, capture, name, events)?;
     let role = |a: std::net::SocketAddr| {
         Some(if l.client.iter().any(|c| c.matches(a)) {
             "client".to_string()
@@ -595,16 +596,15 @@ fn scenario_mode(
         }
     )];
     header.extend(notes);
-    let json = match output(a, &events, &header) {
-        Ok(j) => j,
-        Err(code) => return code,
-    };
+    if let Err(code) = output(a, &events, &header) {
+        return code;
+    }
     if let Some(dir) = &a.report {
         let name = a
             .capture
             .file_name()
             .map_or_else(|| "capture".into(), |n| n.to_string_lossy().to_string());
-        let written = write_run_files(dir, &a.capture, &name, &events, &json)
+        let written = write_run_files(dir, &a.capture, &name, &events)
             .and_then(|()| write_wire_log(dir, &a.capture, &name, &|x| labels.name(x)));
         if let Err(e) = written {
             return cannot(format!("{}: {e}", dir.display()));

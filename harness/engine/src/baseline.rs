@@ -793,6 +793,13 @@ pub fn registered_contacts(trace: &Trace, is_subject: &dyn Fn(&TraceEntry) -> bo
 
 fn registrations(cx: &Ctx<'_>) -> Vec<String> {
     let mut registered: Vec<String> = Vec::new();
+    // Most parts of a long capture hold no REGISTER: nothing to index then.
+    if !cx
+        .sip_of(true)
+        .any(|(_, m)| m.method() == Some(&Method::Register))
+    {
+        return registered;
+    }
     let oks = ByTransaction::new(
         cx.sip_of(false)
             .filter(|(_, r)| r.status().is_some_and(|s| (200..300).contains(&s.0))),

@@ -19,29 +19,18 @@ pub const IDLE_WINDOW: usize = 4096;
 /// Entries between two looks for idle parts.
 pub const FLUSH_EVERY: usize = 1024;
 
-/// Which part of a capture an entry is judged in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Part {
-    /// Every REGISTER transaction (kept to the end: registrations are few, and later parts
-    /// need what they registered).
-    Register,
-    CallId(String),
-    Connection(SocketAddr, SocketAddr),
-}
-
-fn part_of(e: &TraceEntry) -> Part {
-    match e.sip() {
-        Some(m) if m.cseq_method() == Some(Method::Register) => Part::Register,
-        Some(m) => Part::CallId(m.call_id().unwrap_or_default().to_string()),
-        None => Part::Connection(e.src.min(e.dst), e.src.max(e.dst)),
-    }
-}
-
-/// The open parts of a capture read in order.
+/// The open parts of a capture read in order: the REGISTER exchanges (kept to the end:
+/// registrations are few, and later parts need what they registered), dialogs by Call-ID
+/// (looked up without copying the Call-ID of a part already open), MSRP connections by their
+/// two ends. Each with the index of its latest entry.
 #[derive(Debug, Default)]
 pub struct Parts {
-    open: HashMap<Part, (usize, Vec<TraceEntry>)>,
+    register: Vec<TraceEntry>,
+    call_ids: HashMap<String, (usize, Vec<TraceEntry>)>,
+    connections: HashMap<(SocketAddr, SocketAddr), (usize, Vec<TraceEntry>)>,
     pushed: usize,
+    /// Entries in the open parts.
+    held: usize,
 }
 
 impl Parts {
@@ -49,33 +38,67 @@ impl Parts {
     /// order), to be judged now.
     pub fn push(&mut self, e: TraceEntry) -> Vec<Vec<TraceEntry>> {
         self.pushed += 1;
+        self.held += 1;
         let at = e.index;
-        let part = self.open.entry(part_of(&e)).or_default();
-        part.0 = at;
-        part.1.push(e);
+        match e.sip() {
+            Some(m) if m.cseq_method() == Some(Method::Register) => self.register.push(e),
+            Some(m) => {
+                let id = m.call_id().unwrap_or_default();
+                match self.call_ids.get_mut(id) {
+                    Some(part) => {
+                        part.0 = at;
+                        part.1.push(e);
+                    }
+                    None => {
+                        let id = id.to_string();
+                        self.call_ids.insert(id, (at, vec![e]));
+                    }
+                }
+            }
+            None => {
+                let part = self
+                    .connections
+                    .entry((e.src.min(e.dst), e.src.max(e.dst)))
+                    .or_default();
+                part.0 = at;
+                part.1.push(e);
+            }
+        }
         if self.pushed % FLUSH_EVERY != 0 {
             return Vec::new();
         }
-        let idle: Vec<Part> = self
-            .open
-            .iter()
-            .filter(|(k, (last, _))| **k != Part::Register && last + IDLE_WINDOW < at)
-            .map(|(k, _)| k.clone())
+        let idle = |last: usize| last + IDLE_WINDOW < at;
+        let mut out: Vec<Vec<TraceEntry>> = self
+            .call_ids
+            .extract_if(|_, (last, _)| idle(*last))
+            .map(|(_, (_, v))| v)
             .collect();
-        idle.into_iter()
-            .filter_map(|k| self.open.remove(&k).map(|(_, v)| v))
-            .collect()
+        out.extend(
+            self.connections
+                .extract_if(|_, (last, _)| idle(*last))
+                .map(|(_, (_, v))| v),
+        );
+        self.held -= out.iter().map(Vec::len).sum::<usize>();
+        out
     }
 
     /// Every part still open, in the order of its first entry.
     pub fn finish(self) -> Vec<Vec<TraceEntry>> {
-        let mut parts: Vec<Vec<TraceEntry>> = self.open.into_values().map(|(_, v)| v).collect();
+        let mut parts: Vec<Vec<TraceEntry>> = self
+            .call_ids
+            .into_values()
+            .chain(self.connections.into_values())
+            .map(|(_, v)| v)
+            .collect();
+        if !self.register.is_empty() {
+            parts.push(self.register);
+        }
         parts.sort_by_key(|v| v.first().map_or(0, |e| e.index));
         parts
     }
 
     /// How many entries the open parts hold.
     pub fn retained(&self) -> usize {
-        self.open.values().map(|(_, v)| v.len()).sum()
+        self.held
     }
 }
