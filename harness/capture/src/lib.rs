@@ -25,6 +25,15 @@ pub mod tshark;
 pub mod wire_log;
 
 pub use error::{CaptureError, FrameProblem};
+
+/// A hash map for keys read from a capture (address pairs, Call-IDs): foldhash's hasher,
+/// seeded at random per process, several times cheaper than the standard SipHash on such
+/// short keys (the per-packet lookups of reassembly and decoding, the per-message grouping of
+/// `cpmconf check`).
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The set of [`FastMap`].
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 pub use meta::{
     read_sidecar, sidecar_path, write_sidecar, CallIdEntry, CaptureMeta, MetaError, RoleEntry,
     RoleMap,

@@ -3,7 +3,7 @@
 //! connections are freed, and a gap that will never fill is declared, so memory stays bounded
 //! by the open connections.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
@@ -88,8 +88,8 @@ fn conn_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
 /// the gap ([`CaptureEvent::Gap`]).
 #[derive(Debug)]
 pub struct TcpReassembler {
-    conns: HashMap<(SocketAddr, SocketAddr), Conn>,
-    closed: HashSet<(SocketAddr, SocketAddr)>,
+    conns: crate::FastMap<(SocketAddr, SocketAddr), Conn>,
+    closed: crate::FastSet<(SocketAddr, SocketAddr)>,
     closed_order: VecDeque<(SocketAddr, SocketAddr)>,
     problems: Vec<FrameProblem>,
     max_pending: usize,
@@ -116,8 +116,8 @@ impl TcpReassembler {
     /// An empty reassembler that holds at most `max_pending` bytes behind a gap per direction.
     pub fn with_max_pending(max_pending: usize) -> Self {
         TcpReassembler {
-            conns: HashMap::new(),
-            closed: HashSet::new(),
+            conns: Default::default(),
+            closed: Default::default(),
             closed_order: VecDeque::new(),
             problems: Vec::new(),
             max_pending: max_pending.max(1),

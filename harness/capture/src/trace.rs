@@ -1,7 +1,6 @@
 //! The decoded trace: wire events (live from the tap, or read from a capture) decoded per flow
 //! into SIP and MSRP messages in capture order, with every undecodable byte kept and explained.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -157,11 +156,11 @@ pub struct TraceBuilder {
     first_index: usize,
     start: Option<SystemTime>,
     last_time: Option<SystemTime>,
-    streams: HashMap<(SocketAddr, SocketAddr), Stream>,
+    streams: crate::FastMap<(SocketAddr, SocketAddr), Stream>,
     /// Stream keys in first-seen order, so end-of-trace flushing is deterministic.
     order: Vec<(SocketAddr, SocketAddr)>,
     /// Where the next stream of a direction starts, after a gap.
-    resume: HashMap<(SocketAddr, SocketAddr), usize>,
+    resume: crate::FastMap<(SocketAddr, SocketAddr), usize>,
     dropped: u64,
     /// TCP closes seen and not yet taken ([`TraceBuilder::take_ends`]; a retaining builder
     /// keeps them for its trace).
@@ -271,9 +270,9 @@ impl TraceBuilder {
             first_index: 0,
             start: None,
             last_time: None,
-            streams: HashMap::new(),
+            streams: Default::default(),
             order: Vec::new(),
-            resume: HashMap::new(),
+            resume: Default::default(),
             dropped: 0,
             ends: Vec::new(),
         }

@@ -5,10 +5,9 @@
 //! within that window, not by the capture's length. Lint mode ([`crate::lint`]) and scenario
 //! mode ([`crate::check`]) of `cpmconf check` both judge this way.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use cpmconf_capture::TraceEntry;
+use cpmconf_capture::{FastMap, TraceEntry};
 use cpmconf_codec::sip::Method;
 
 /// Entries after which a dialog (Call-ID) or connection that saw no message is judged and
@@ -26,8 +25,8 @@ pub const FLUSH_EVERY: usize = 1024;
 #[derive(Debug, Default)]
 pub struct Parts {
     register: Vec<TraceEntry>,
-    call_ids: HashMap<String, (usize, Vec<TraceEntry>)>,
-    connections: HashMap<(SocketAddr, SocketAddr), (usize, Vec<TraceEntry>)>,
+    call_ids: FastMap<String, (usize, Vec<TraceEntry>)>,
+    connections: FastMap<(SocketAddr, SocketAddr), (usize, Vec<TraceEntry>)>,
     pushed: usize,
     /// Entries in the open parts.
     held: usize,
