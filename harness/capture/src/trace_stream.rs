@@ -168,9 +168,14 @@ impl CaptureItems for CaptureFile {
     }
 
     fn start(&self) -> Result<Option<SystemTime>, CaptureError> {
+        // The first event read (a frame that cannot be decoded is none).
         let mut stream = TraceStream::open(&self.0)?;
-        if let Some(Err(e)) = stream.next() {
-            return Err(e);
+        while stream.start().is_none() {
+            match stream.next() {
+                Some(Err(e)) => return Err(e),
+                Some(Ok(_)) => {}
+                None => break,
+            }
         }
         Ok(stream.start())
     }

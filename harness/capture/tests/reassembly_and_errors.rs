@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cpmconf_capture::pcap_writer::frames::{tcp_frame, udp_frame, write_pcap, TcpFlags};
 use cpmconf_capture::trace::RULE_STREAM_END;
 use cpmconf_capture::{
-    read_capture, read_capture_bytes, CaptureError, Tap, Trace, TraceFrame, WireEventKind,
+    read_capture, read_capture_bytes, CaptureError, CaptureFile, CaptureItems, Tap, Trace,
+    TraceFrame, TraceItem, WireEventKind,
 };
 use rstest::rstest;
 
@@ -190,6 +191,13 @@ fn malformed_frame_is_reported_with_its_number() {
     assert_eq!(trace.problems[0].frame, 1);
     assert_eq!(trace.entries.len(), 1);
     assert!(trace.entries[0].sip().is_some());
+    // Read again as a stream (`cpmconf check` does): the time origin is the first message's
+    // frame, not the malformed one before it, as for the trace read whole.
+    let file = CaptureFile(path.clone());
+    assert_eq!(file.start().unwrap(), trace.start);
+    assert_eq!(trace.start, Some(t(1)));
+    let items: Vec<TraceItem> = file.items().unwrap().map(Result::unwrap).collect();
+    assert!(matches!(&items[..], [TraceItem::Problem(p), TraceItem::Entry(_)] if p.frame == 1));
 }
 
 #[test]

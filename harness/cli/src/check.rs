@@ -435,6 +435,9 @@ fn write_wire_log(
             TraceItem::End(_) => {}
         }
     }
+    // In frame order, as a capture read whole lists them (a gap is found at the end of its
+    // stream, after later frames).
+    problems.sort_by_key(|p| p.frame);
     one.problems = problems;
     // The problems section alone (no entries are left in `one`).
     log.write_all(one.wire_log(names).as_bytes())?;

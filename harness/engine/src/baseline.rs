@@ -200,6 +200,26 @@ pub fn check(
     is_subject: &dyn Fn(&TraceEntry) -> bool,
     cfg: &BaselineConfig,
 ) -> BaselineReport {
+    check_with(trace, is_subject, cfg, true)
+}
+
+/// [`check`] over one part of a longer trace (one REGISTER exchange, Call-ID or MSRP
+/// connection, [`crate::parts`]): every rule but the digest rules, which correlate requests
+/// and challenges across parts and are judged over the whole trace in order by a [`Digest`].
+pub fn check_part(
+    trace: &Trace,
+    is_subject: &dyn Fn(&TraceEntry) -> bool,
+    cfg: &BaselineConfig,
+) -> BaselineReport {
+    check_with(trace, is_subject, cfg, false)
+}
+
+fn check_with(
+    trace: &Trace,
+    is_subject: &dyn Fn(&TraceEntry) -> bool,
+    cfg: &BaselineConfig,
+    digest: bool,
+) -> BaselineReport {
     let mut cx = Ctx {
         trace,
         subject: trace.entries.iter().map(is_subject).collect(),
@@ -212,7 +232,9 @@ pub fn check(
     let answered = answered_requests(&cx);
     via_copied(&mut cx, &answered);
     from_to_copied(&mut cx, &answered);
-    authorization(&mut cx, cfg);
+    if digest {
+        authorization(&mut cx, cfg);
+    }
     contact_registered(&mut cx, cfg);
     cx.report
 }
@@ -605,38 +627,99 @@ fn algorithm_label(a: Option<&str>) -> String {
 /// received for that realm: same algorithm, same realm, and a response computed with the
 /// provisioned password.
 fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
-    // Challenges the subject received, in order, with their entry index.
-    let challenges: Vec<(usize, bool, sip::Challenge)> = cx
-        .sip_of(false)
-        .filter(|(_, m)| m.status().is_some_and(|s| s.0 == 401 || s.0 == 407))
-        .filter_map(|(e, m)| {
-            let proxy = m.status().is_some_and(|s| s.0 == 407);
-            m.challenge(proxy)
-                .ok()
-                .flatten()
-                .map(|c| (e.index, proxy, c))
-        })
-        .collect();
-    let mut work = Vec::new();
-    // Per (proxy, nonce): each count used, with the transaction (Via, CSeq) that sent it.
-    let mut counts: BTreeMap<(bool, String), BTreeMap<u64, String>> = BTreeMap::new();
-    let mut count_findings = Vec::new();
-    // The challenges before the request at hand (the subject's requests come in trace order):
-    // the latest per (proxy, nonce) and per proxy, as indexes into `challenges`.
-    let mut before = 0;
-    let mut latest_of_nonce: HashMap<(bool, &str), usize> = HashMap::new();
-    let mut latest = [None, None];
-    for (e, m) in cx.sip_of(true) {
-        if !m.is_request() {
-            continue;
+    let mut d = Digest::new(cfg.password.clone());
+    for (e, subject) in cx.trace.entries.iter().zip(cx.subject.iter()) {
+        d.push(e, *subject);
+    }
+    let report = d.finish();
+    for (rule, n) in report.checked {
+        *cx.report.checked.entry(rule).or_default() += n;
+    }
+    cx.report.findings.extend(report.findings);
+}
+
+/// The digest rules ([`authorization`]) over a trace given an entry at a time, in order. They
+/// match a request's credentials with the latest challenge of its nonce (or of its kind)
+/// anywhere before it and count each nonce's uses across the whole trace: a client reuses the
+/// REGISTER's nonce on its MESSAGEs and INVITEs, in other dialogs, so these rules are not
+/// judged a part at a time ([`check_part`] leaves them out). What it keeps: the latest
+/// challenge per nonce, and per nonce the counts used (with a hash of the transaction that
+/// used each).
+#[derive(Debug)]
+pub struct Digest {
+    password: Option<String>,
+    /// The latest challenge per (proxy, nonce), and per proxy.
+    of_nonce: HashMap<(bool, String), sip::Challenge>,
+    latest: [Option<sip::Challenge>; 2],
+    /// Per (proxy, nonce): each count used, with the transaction (Via, CSeq) that sent it.
+    counts: HashMap<(bool, String), BTreeMap<u64, u64>>,
+    checked: BTreeMap<String, usize>,
+    /// Nonce-count findings, then the others (the order [`check`] lists them in).
+    count_findings: Vec<ProtocolFinding>,
+    findings: Vec<ProtocolFinding>,
+}
+
+impl Digest {
+    /// A judge of the digest rules; `password` recomputes responses when known.
+    pub fn new(password: Option<String>) -> Self {
+        Digest {
+            password,
+            of_nonce: HashMap::new(),
+            latest: [None, None],
+            counts: HashMap::new(),
+            checked: BTreeMap::new(),
+            count_findings: Vec::new(),
+            findings: Vec::new(),
         }
-        while let Some((i, proxy, c)) = challenges.get(before) {
-            if *i >= e.index {
-                break;
+    }
+
+    /// Whether the rules need to see `e` at all (a challenge, or a request with credentials).
+    pub fn wants(e: &TraceEntry) -> bool {
+        e.sip().is_some_and(|m| {
+            m.status().is_some_and(|s| s.0 == 401 || s.0 == 407)
+                || (m.is_request()
+                    && (m.headers.contains("Authorization")
+                        || m.headers.contains("Proxy-Authorization")))
+        })
+    }
+
+    fn check(&mut self, rule: &str) {
+        *self.checked.entry(rule.to_string()).or_default() += 1;
+    }
+
+    fn finding(
+        rule: &str,
+        e: &TraceEntry,
+        what: &str,
+        expected: &str,
+        seen: String,
+    ) -> ProtocolFinding {
+        ProtocolFinding {
+            rule: rule.to_string(),
+            strength: strength_of(rule),
+            entry: e.index,
+            what: format!("{what} of {} (trace entry {})", summary(e), e.index),
+            expected: expected.to_string(),
+            seen,
+        }
+    }
+
+    /// Takes the next entry of the trace; `subject` when the judged party sent it.
+    pub fn push(&mut self, e: &TraceEntry, subject: bool) {
+        let Some(m) = e.sip() else { return };
+        if !subject {
+            // A challenge the subject received.
+            if m.status().is_some_and(|s| s.0 == 401 || s.0 == 407) {
+                let proxy = m.status().is_some_and(|s| s.0 == 407);
+                if let Ok(Some(c)) = m.challenge(proxy) {
+                    self.of_nonce.insert((proxy, c.nonce.clone()), c.clone());
+                    self.latest[usize::from(proxy)] = Some(c);
+                }
             }
-            latest_of_nonce.insert((*proxy, c.nonce.as_str()), before);
-            latest[usize::from(*proxy)] = Some(before);
-            before += 1;
+            return;
+        }
+        if !m.is_request() {
+            return;
         }
         for proxy in [false, true] {
             let Ok(Some(cr)) = m.credentials(proxy) else {
@@ -644,12 +727,14 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
             };
             if cr.qop.is_some() {
                 // A retransmission repeats its request, count included: it is the same request.
-                let tx = format!(
-                    "{} {}",
-                    m.header("Via").unwrap_or_default(),
-                    m.header("CSeq").unwrap_or_default()
-                );
-                let seen = counts.entry((proxy, cr.nonce.clone())).or_default();
+                let tx = {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    m.header("Via").unwrap_or_default().hash(&mut h);
+                    m.header("CSeq").unwrap_or_default().hash(&mut h);
+                    h.finish()
+                };
+                let seen = self.counts.entry((proxy, cr.nonce.clone())).or_default();
                 let nc = cr
                     .nc
                     .as_deref()
@@ -677,81 +762,78 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
                     seen.entry(n).or_insert(tx);
                 }
                 if !retransmission {
-                    count_findings.push((e.index, wrong));
+                    self.check(NONCE_COUNT);
+                    if let Some((expected, seen)) = wrong {
+                        self.count_findings.push(Self::finding(
+                            NONCE_COUNT,
+                            e,
+                            "nonce count of the credentials",
+                            &expected,
+                            seen,
+                        ));
+                    }
                 }
             }
-            let ch = latest_of_nonce
-                .get(&(proxy, cr.nonce.as_str()))
-                .copied()
-                .or(latest[usize::from(proxy)])
-                .map(|k| &challenges[k]);
-            if let Some((_, _, c)) = ch {
-                work.push((
-                    e.index,
-                    c.clone(),
-                    cr,
-                    m.method().map(|x| x.as_str().to_string()),
-                    m.body.clone(),
-                ));
+            let c = self
+                .of_nonce
+                .get(&(proxy, cr.nonce.clone()))
+                .or(self.latest[usize::from(proxy)].as_ref())
+                .cloned();
+            if let Some(c) = c {
+                self.judge(e, m, &c, &cr);
             }
         }
     }
-    for (i, wrong) in count_findings {
-        cx.checked(NONCE_COUNT);
-        if let Some((expected, seen)) = wrong {
-            let e = cx.entry(i).clone();
-            cx.fail(
-                NONCE_COUNT,
-                &e,
-                "nonce count of the credentials".into(),
-                &expected,
-                seen,
-            );
-        }
-    }
-    for (i, c, cr, method, body) in work {
-        let e = cx.entry(i).clone();
-        cx.checked(AUTH_ALGORITHM);
+
+    fn judge(
+        &mut self,
+        e: &TraceEntry,
+        m: &sip::Message,
+        c: &sip::Challenge,
+        cr: &sip::Credentials,
+    ) {
+        self.check(AUTH_ALGORITHM);
         let (want, got) = (
             algorithm_label(c.algorithm.as_deref()),
             algorithm_label(cr.algorithm.as_deref()),
         );
         if want != got {
-            cx.fail(
+            self.findings.push(Self::finding(
                 AUTH_ALGORITHM,
-                &e,
-                "algorithm of the credentials".into(),
+                e,
+                "algorithm of the credentials",
                 &format!("{want} (the challenge's)"),
                 cr.algorithm
                     .clone()
                     .unwrap_or_else(|| "(absent: MD5)".into()),
-            );
+            ));
         }
-        cx.checked(AUTH_REALM);
+        self.check(AUTH_REALM);
         if c.realm != cr.realm {
-            cx.fail(
+            self.findings.push(Self::finding(
                 AUTH_REALM,
-                &e,
-                "realm of the credentials".into(),
+                e,
+                "realm of the credentials",
                 &format!("{:?} (the challenge's)", c.realm),
                 format!("{:?}", cr.realm),
-            );
+            ));
         }
-        if let (Some(pw), Some(method)) = (&cfg.password, method) {
-            cx.checked(AUTH_RESPONSE);
-            if !cr.verify(pw, &method, &body) {
+        let method = m.method().map(|x| x.as_str().to_string());
+        if let (Some(pw), Some(method)) = (self.password.clone(), method) {
+            self.check(AUTH_RESPONSE);
+            if !cr.verify(&pw, &method, &m.body) {
                 let other = ["MD5", "SHA-256", "MD5-sess", "SHA-256-sess"]
                     .into_iter()
                     .filter(|a| !a.eq_ignore_ascii_case(&got))
                     .find(|a| {
                         let mut alt = cr.clone();
                         alt.algorithm = Some((*a).to_string());
-                        alt.verify(pw, &method, &body)
+                        alt.verify(&pw, &method, &m.body)
                     });
-                cx.fail(
+                self.findings.push(Self::finding(
                     AUTH_RESPONSE,
-                    &e,
-                    "response of the credentials".into(),
+                    e,
+                    "response of the credentials",
                     &format!("the {got} digest of the provisioned password"),
                     match other {
                         Some(a) => format!(
@@ -760,8 +842,18 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
                         ),
                         None => format!("{} (no digest of the provisioned password)", cr.response),
                     },
-                );
+                ));
             }
+        }
+    }
+
+    /// What the rules checked and found: the nonce-count findings first, then the others, each
+    /// in trace order.
+    pub fn finish(mut self) -> BaselineReport {
+        self.count_findings.append(&mut self.findings);
+        BaselineReport {
+            checked: self.checked,
+            findings: self.count_findings,
         }
     }
 }

@@ -177,10 +177,20 @@ pub async fn check_scenario(
     let result = if !missing.is_empty() {
         match capture.items() {
             Ok(items) => {
-                for item in items.take(crate::lint::LADDER_LIMIT) {
+                let mut entries = 0;
+                for item in items {
                     match item {
-                        Ok(item) => keep_first(&item),
-                        Err(e) => read_error = Some(e.to_string()),
+                        Ok(item) => {
+                            entries += usize::from(matches!(item, TraceItem::Entry(_)));
+                            keep_first(&item);
+                        }
+                        Err(e) => {
+                            read_error = Some(e.to_string());
+                            break;
+                        }
+                    }
+                    if entries == crate::lint::LADDER_LIMIT {
+                        break;
                     }
                 }
             }

@@ -302,6 +302,8 @@ pub struct Judge<'c> {
     parts: crate::parts::Parts,
     checked: BTreeMap<String, usize>,
     findings: Vec<crate::baseline::ProtocolFinding>,
+    /// The digest rules, over the whole capture in order (they correlate across parts).
+    digest: crate::baseline::Digest,
     ua_requests: usize,
     ua_first: Option<(usize, StepOutcome)>,
     ladder: Vec<TraceEntry>,
@@ -361,6 +363,7 @@ impl<'c> Judge<'c> {
             parts: Default::default(),
             checked: BTreeMap::new(),
             findings: Vec::new(),
+            digest: crate::baseline::Digest::new(opts.password.clone()),
             ua_requests: 0,
             ua_first: None,
             ladder: Vec::new(),
@@ -459,6 +462,10 @@ impl<'c> Judge<'c> {
     pub fn push(&mut self, e: TraceEntry) {
         self.learn(&e);
         self.entries += 1;
+        if crate::baseline::Digest::wants(&e) {
+            let client = self.who.is_client(&e);
+            self.digest.push(&e, client);
+        }
         if self.ladder.len() < LADDER_LIMIT {
             self.ladder.push(e.clone());
         }
@@ -505,7 +512,7 @@ impl<'c> Judge<'c> {
             password: self.opts.password.clone(),
             registered: self.registered.clone(),
         };
-        let report = crate::baseline::check(&part, &is_client, &cfg);
+        let report = crate::baseline::check_part(&part, &is_client, &cfg);
         for (rule, n) in report.checked {
             *self.checked.entry(rule).or_default() += n;
         }
@@ -542,6 +549,12 @@ impl<'c> Judge<'c> {
             Ok(l) => l,
             Err(panic) => std::panic::resume_unwind(panic),
         };
+        let digest = std::mem::replace(&mut self.digest, crate::baseline::Digest::new(None));
+        let digest = digest.finish();
+        for (rule, n) in digest.checked {
+            *self.checked.entry(rule).or_default() += n;
+        }
+        self.findings.extend(digest.findings);
         // Rules list their findings in trace order, as over a whole trace.
         self.findings.sort_by_key(|f| f.entry);
         let catalogue = self.catalogue;

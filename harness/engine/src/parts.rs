@@ -1,4 +1,5 @@
-//! A long capture judged a part at a time: every per-message rule correlates messages of one
+//! A long capture judged a part at a time: every per-message rule but the digest rules
+//! (`baseline::Digest`, judged over the whole capture in order) correlates messages of one
 //! REGISTER exchange, one dialog or transaction (one Call-ID) or one MSRP connection only, so
 //! the entries are grouped by that part, and a part that saw no entry for [`IDLE_WINDOW`]
 //! entries is handed out to be judged and forgotten. What is held is bounded by the parts open

@@ -30,9 +30,12 @@ const CLIENT: ([u8; 4], u16) = ([127, 0, 0, 1], 45060);
 const CORE: ([u8; 4], u16) = ([127, 0, 0, 1], 5060);
 
 /// A capture generated as it is read: a REGISTER answered 200, then `n` pager MESSAGEs of the
-/// client (one per millisecond), each answered 200 by the core without a Server header.
+/// client (one per millisecond), each answered 200 by the core without a Server header. With
+/// `silent`, the client sends only its first MESSAGE; then the core sends OPTIONS the client
+/// never answers.
 struct Generated {
     n: usize,
+    silent: bool,
 }
 
 impl Generated {
@@ -41,9 +44,23 @@ impl Generated {
     }
 
     /// Wire event `k`: the client's request of exchange `k / 2`, or the core's answer.
-    fn event(k: usize) -> WireEvent {
+    fn event(&self, k: usize) -> WireEvent {
         let (client, core) = (SocketAddr::from(CLIENT), SocketAddr::from(CORE));
         let i = k / 2;
+        if self.silent && i >= 2 {
+            let text = format!(
+                "OPTIONS sip:alice@{client} SIP/2.0\r\nVia: SIP/2.0/UDP {core};branch=z9hG4bK-o{k}\r\n\
+                 From: <sip:core@test>;tag=o{k}\r\nTo: <sip:alice@test>\r\nCall-ID: o{k}@test\r\n\
+                 CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+            );
+            return WireEvent {
+                time: Self::t0() + Duration::from_millis(k as u64),
+                transport: Transport::Udp,
+                src: core,
+                dst: client,
+                kind: WireEventKind::Data(text.into_bytes()),
+            };
+        }
         let (method, call_id) = if i == 0 {
             ("REGISTER", "reg@test".to_string())
         } else {
@@ -128,7 +145,7 @@ impl CaptureItems for Generated {
             if k == total {
                 return None;
             }
-            b.push(&Self::event(k));
+            b.push(&self.event(k));
             k += 1;
             queue.extend(b.take().map(TraceItem::Entry));
         })))
@@ -183,7 +200,7 @@ fn check(capture: &dyn CaptureItems, loaded: &LoadedScenario) -> (CheckReport, u
 fn a_long_capture_is_judged_against_a_scenario_in_bounded_memory() {
     let n = 60_000;
     let loaded = scenario("pager-mode-sent");
-    let (r, messages) = check(&Generated { n }, &loaded);
+    let (r, messages) = check(&Generated { n, silent: false }, &loaded);
     assert_eq!(messages, 2 * (n + 1));
     assert_eq!(r.read_error, None);
     // The steps are judged: the first MESSAGE is the pager message, and in the `expect_none`
@@ -241,11 +258,44 @@ fn a_long_capture_is_judged_against_a_scenario_in_bounded_memory() {
     );
 }
 
+// A client silent after its first message, in a long stretch of the network's traffic: waiting
+// for its next message, the feed reads a second past the step's deadline
+// (`READ_PAST_DEADLINE`), not the stretch.
+#[test]
+fn a_silent_client_does_not_make_the_feed_read_the_rest_of_the_capture() {
+    let n = 30_000;
+    let (r, messages) = check(&Generated { n, silent: true }, &scenario("pager-mode-sent"));
+    assert_eq!(messages, 2 * (n + 1));
+    let verdict = |id: &str| {
+        r.result
+            .requirements
+            .iter()
+            .find(|q| q.id == id)
+            .map(|q| q.verdict)
+    };
+    assert_eq!(
+        verdict("7/send-pager-mode"),
+        Some(Verdict::Pass),
+        "{:#?}",
+        r.result
+    );
+    // The expect_none window's second, the second past it, and the monitors' idle window.
+    assert!(
+        r.held
+            <= 4_100 + cpmconf_engine::parts::IDLE_WINDOW + cpmconf_engine::parts::FLUSH_EVERY + 2,
+        "{}",
+        r.held
+    );
+}
+
 // The same capture, shorter, held whole as a `Trace` (what the equivalence tests and a small
 // capture use) and streamed: the same result.
 #[test]
 fn a_streamed_capture_and_the_same_trace_held_whole_give_the_same_result() {
-    let g = Generated { n: 6_000 };
+    let g = Generated {
+        n: 6_000,
+        silent: false,
+    };
     let mut trace = Trace {
         entries: Vec::new(),
         start: Some(Generated::t0()),

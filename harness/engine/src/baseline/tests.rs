@@ -49,16 +49,93 @@ fn trace(steps: &[Step]) -> Trace {
     }
 }
 
+/// The whole trace's report; judged a part at a time as well (as `cpmconf check` and a run's
+/// monitors judge), which must give the same.
 fn judge(steps: &[Step]) -> BaselineReport {
     let client: SocketAddr = CLIENT.parse().unwrap();
-    check(
-        &trace(steps),
-        &|e: &TraceEntry| e.src == client,
-        &BaselineConfig {
-            password: Some(PASSWORD.into()),
-            registered: Vec::new(),
-        },
+    let t = trace(steps);
+    let is_client = |e: &TraceEntry| e.src == client;
+    let cfg = BaselineConfig {
+        password: Some(PASSWORD.into()),
+        registered: Vec::new(),
+    };
+    let whole = check(&t, &is_client, &cfg);
+    let parted = judge_in_parts(&t, &is_client, &cfg);
+    assert_eq!(whole.checked, parted.checked, "checked, whole and in parts");
+    let key = |r: &BaselineReport| {
+        let mut v: Vec<String> = r.findings.iter().map(|f| format!("{f:?}")).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(key(&whole), key(&parted), "findings, whole and in parts");
+    whole
+}
+
+/// [`check`] as a long capture is judged: [`check_part`] on each part ([`crate::parts`]), given
+/// what the REGISTER part registered, and one [`Digest`] over the whole trace in order.
+fn judge_in_parts(
+    t: &Trace,
+    is_client: &dyn Fn(&TraceEntry) -> bool,
+    cfg: &BaselineConfig,
+) -> BaselineReport {
+    let cfg = BaselineConfig {
+        password: cfg.password.clone(),
+        registered: registered_contacts(t, is_client),
+    };
+    let mut parts = crate::parts::Parts::default();
+    let mut digest = Digest::new(cfg.password.clone());
+    for e in &t.entries {
+        if Digest::wants(e) {
+            digest.push(e, is_client(e));
+        }
+        assert!(parts.push(e.clone()).is_empty());
+    }
+    let mut out = BaselineReport::default();
+    let mut take = |r: BaselineReport| {
+        for (rule, n) in r.checked {
+            *out.checked.entry(rule).or_default() += n;
+        }
+        out.findings.extend(r.findings);
+    };
+    for entries in parts.finish() {
+        let part = Trace {
+            entries,
+            start: None,
+            problems: Vec::new(),
+            ends: Vec::new(),
+        };
+        take(check_part(&part, is_client, &cfg));
+    }
+    take(digest.finish());
+    out
+}
+
+/// [`auth_counts`]`(1, ..)`, then a MESSAGE in another dialog (Call-ID) with credentials for the
+/// REGISTER's nonce: count `nc`, realm `realm`.
+fn auth_in_another_dialog(nc: u32, realm: &str) -> Vec<Step> {
+    let mut v = auth_counts(1, &[], false);
+    let mut c = Challenge::new("cpm.test", "n0nce", "MD5");
+    c.realm = realm.into();
+    let cr = Credentials::answer(
+        &c,
+        "alice",
+        PASSWORD,
+        "MESSAGE",
+        "sip:bob@cpm.test",
+        "cn",
+        nc,
     )
+    .unwrap();
+    let m = request(
+        "MESSAGE",
+        1,
+        ("m", ""),
+        &format!("Authorization: {cr}\r\n"),
+        "",
+    )
+    .replace("Call-ID: c1", "Call-ID: c2");
+    v.push((true, m));
+    v
 }
 
 /// A SIP message: start line, the dialog headers, `extra` header lines (CRLF-terminated) and a body.
@@ -381,6 +458,18 @@ fn codec(body_eol: &str) -> Vec<Step> {
 #[case::nonce_count_first(NONCE_COUNT, auth_counts(1, &[], false), auth_counts(0, &[], false))]
 #[case::nonce_count_replayed(NONCE_COUNT, auth_counts(1, &[2], false), auth_counts(1, &[1], false))]
 #[case::nonce_count_replayed_later(NONCE_COUNT, auth_counts(1, &[3, 2], false), auth_counts(1, &[3, 3], false))]
+// A client reuses the REGISTER's nonce on requests of other dialogs: the count and the
+// credentials are judged across dialogs, also when a capture is judged a dialog at a time.
+#[case::nonce_count_replayed_in_another_dialog(
+    NONCE_COUNT,
+    auth_in_another_dialog(2, "cpm.test"),
+    auth_in_another_dialog(1, "cpm.test")
+)]
+#[case::realm_in_another_dialog(
+    AUTH_REALM,
+    auth_in_another_dialog(2, "cpm.test"),
+    auth_in_another_dialog(2, "other.test")
+)]
 #[case::contact_registered(
     CONTACT_REGISTERED,
     contact("sip:alice@127.0.0.1:5070"),

@@ -54,6 +54,9 @@ struct Loader<'l> {
     first_fin: HashSet<(SocketAddr, SocketAddr)>,
     /// The branch and method of each request of the client seen (retransmission detection).
     seen: HashSet<(String, String)>,
+    /// Looking ahead: what is read is not kept, and whether it is absorbed is not asked (so
+    /// `seen` does not grow with what the look-ahead passes).
+    ahead: bool,
     /// Items of the capture taken so far.
     items: usize,
 }
@@ -76,6 +79,7 @@ impl<'l> Loader<'l> {
             msrp_pairs: HashSet::new(),
             first_fin: HashSet::new(),
             seen: HashSet::new(),
+            ahead: false,
             items: 0,
         }
     }
@@ -155,7 +159,7 @@ impl<'l> Loader<'l> {
     /// RFC 3261 17.1.1.3) are absorbed by the network's transaction layer, so a capture made
     /// elsewhere is judged on what a live run would observe.
     fn absorbed(&mut self, e: &Entry) -> bool {
-        if self.replaying {
+        if self.replaying || self.ahead {
             return false;
         }
         let ObsKind::Sip(m) = &e.obs else {
@@ -178,6 +182,14 @@ impl<'l> Loader<'l> {
         ack_of_invite || absorbed
     }
 }
+
+/// How far past a wait's deadline (capture time) the feed reads for the client's next
+/// message before it answers that the deadline passed: a capture's timestamps can be a little
+/// out of order (merged captures, reordered segments), and the next message of the client in
+/// capture order is given when its time is within the deadline; one more than this out of
+/// order is given at a later wait. Without this bound, a client silent for a long stretch of
+/// other traffic would have the feed read (and keep) the whole stretch.
+pub const READ_PAST_DEADLINE: Duration = Duration::from_secs(1);
 
 /// The capture feed.
 ///
@@ -312,6 +324,7 @@ impl<'s> ReplayFeed<'s> {
     /// entries after that (numbered on from the feed's), keeping none.
     fn ahead(&self) -> impl Iterator<Item = (usize, Entry)> + '_ {
         let mut loader = self.loader.clone();
+        loader.ahead = true;
         let skip = loader.items;
         let items = if self.reader.is_some() {
             self.source.items().ok()
@@ -606,10 +619,13 @@ impl Feed for ReplayFeed<'_> {
         }
         if want != Want::Events {
             // Every message of the client before the cursor was given (or absorbed): they are
-            // given in capture order.
+            // given in capture order. Reading stops past the deadline (by READ_PAST_DEADLINE,
+            // for timestamps a little out of order): what comes later is read by a later wait.
+            let stop = until.saturating_add(READ_PAST_DEADLINE);
             let next = self.find_reading(self.client_cursor, &|f, i| {
-                f.is_client(i) && !f.delivered[i]
+                (f.is_client(i) && !f.delivered[i]) || f.entries[i].time > stop
             });
+            let next = next.filter(|&i| self.is_client(i) && !self.delivered[i]);
             if let Some(i) = next {
                 self.client_cursor = i;
                 if self.entries[i].time <= until {

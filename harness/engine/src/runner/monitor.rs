@@ -433,10 +433,13 @@ pub fn judge_trace(
     m.finish(assessor, registration_failed)
 }
 
-/// Whether an entry belongs to a REGISTER exchange (its CSeq method is REGISTER).
+/// Whether an entry belongs to a REGISTER exchange (a REGISTER request, or a message whose CSeq
+/// method is REGISTER).
 pub fn is_register(e: &TraceEntry) -> bool {
-    e.sip()
-        .is_some_and(|m| m.cseq_method() == Some(cpmconf_codec::sip::Method::Register))
+    use cpmconf_codec::sip::Method;
+    e.sip().is_some_and(|m| {
+        m.method() == Some(&Method::Register) || m.cseq_method() == Some(Method::Register)
+    })
 }
 
 /// [`judge_trace`] over a trace given an entry at a time, judging each part ([`crate::parts`])
@@ -454,6 +457,9 @@ pub struct TraceMonitor<'a> {
     client_registered: Vec<String>,
     others_registered: Vec<String>,
     parts: crate::parts::Parts,
+    /// The digest rules, over the whole trace in order (they correlate across parts).
+    client_digest: baseline::Digest,
+    others_digest: baseline::Digest,
     checked: BTreeMap<String, usize>,
     findings: Vec<ProtocolFinding>,
     stimuli: FirstPerRule,
@@ -489,6 +495,8 @@ impl<'a> TraceMonitor<'a> {
             client_registered,
             others_registered,
             parts: Default::default(),
+            client_digest: baseline::Digest::new(Some(profile.identity.password.clone())),
+            others_digest: baseline::Digest::new(None),
             checked: BTreeMap::new(),
             findings: Vec::new(),
             stimuli: FirstPerRule::default(),
@@ -499,6 +507,11 @@ impl<'a> TraceMonitor<'a> {
 
     /// Takes the next entry of the trace, in order.
     pub fn push(&mut self, e: TraceEntry) {
+        if baseline::Digest::wants(&e) {
+            let client = self.labels.roles(&e).0 == CLIENT;
+            self.client_digest.push(&e, client);
+            self.others_digest.push(&e, !client);
+        }
         for part in self.parts.push(e) {
             self.judge(part);
         }
@@ -507,6 +520,14 @@ impl<'a> TraceMonitor<'a> {
     /// How many entries it holds right now.
     pub fn retained(&self) -> usize {
         self.parts.retained() + self.registers.len()
+    }
+
+    /// The client's baseline report of a part (or of the digest rules).
+    fn take(&mut self, report: BaselineReport) {
+        for (rule, n) in report.checked {
+            *self.checked.entry(rule).or_default() += n;
+        }
+        self.findings.extend(report.findings);
     }
 
     fn judge(&mut self, entries: Vec<TraceEntry>) {
@@ -523,11 +544,8 @@ impl<'a> TraceMonitor<'a> {
             password: Some(self.password.clone()),
             registered: self.client_registered.clone(),
         };
-        let report = baseline::check(&part, &client, &cfg);
-        for (rule, n) in report.checked {
-            *self.checked.entry(rule).or_default() += n;
-        }
-        self.findings.extend(report.findings);
+        let report = baseline::check_part(&part, &client, &cfg);
+        self.take(report);
         let before = self.ua_first.as_ref().map_or(usize::MAX, |(j, _)| *j);
         let (n, first) = user_agent_part(&part, &client, self.strict, before);
         self.ua_requests += n;
@@ -538,7 +556,7 @@ impl<'a> TraceMonitor<'a> {
             password: None,
             registered: self.others_registered.clone(),
         };
-        let mut found = baseline::check(&part, &sim, &cfg).findings;
+        let mut found = baseline::check_part(&part, &sim, &cfg).findings;
         found.extend(baseline::stimulus(&part, &sim));
         // One entry's findings come in the order the rules judged it.
         found.sort_by_key(|f| f.entry);
@@ -556,6 +574,13 @@ impl<'a> TraceMonitor<'a> {
     ) -> (Vec<ProtocolResult>, Vec<ProtocolFinding>) {
         for part in std::mem::take(&mut self.parts).finish() {
             self.judge(part);
+        }
+        let digest = std::mem::replace(&mut self.client_digest, baseline::Digest::new(None));
+        self.take(digest.finish());
+        let others = std::mem::replace(&mut self.others_digest, baseline::Digest::new(None));
+        // After the part's own findings of the same entry.
+        for (k, f) in others.finish().findings.into_iter().enumerate() {
+            self.stimuli.push(usize::MAX / 2 + k, f);
         }
         match self.ua_first.take() {
             Some((_, failed)) => assessor.record_monitor(USER_AGENT_REQUIREMENT, failed),
