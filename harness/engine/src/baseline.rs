@@ -640,9 +640,9 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
 
 /// The digest rules ([`authorization`]) over a trace given an entry at a time, in order. They
 /// match a request's credentials with the latest challenge of its nonce (or of its kind)
-/// anywhere before it and count each nonce's uses across the whole trace: a client reuses the
-/// REGISTER's nonce on its MESSAGEs and INVITEs, in other dialogs, so these rules are not
-/// judged a part at a time ([`check_part`] leaves them out). What it keeps: the latest
+/// anywhere before it and count each nonce's uses across the whole trace: a client may reuse a
+/// nonce (the REGISTER's, say) on requests of other dialogs until it goes stale, so these rules
+/// are not judged a part at a time ([`check_part`] leaves them out). What it keeps: the latest
 /// challenge per nonce, and per nonce the counts used (with a hash of the transaction that
 /// used each).
 #[derive(Debug)]

@@ -458,7 +458,7 @@ fn codec(body_eol: &str) -> Vec<Step> {
 #[case::nonce_count_first(NONCE_COUNT, auth_counts(1, &[], false), auth_counts(0, &[], false))]
 #[case::nonce_count_replayed(NONCE_COUNT, auth_counts(1, &[2], false), auth_counts(1, &[1], false))]
 #[case::nonce_count_replayed_later(NONCE_COUNT, auth_counts(1, &[3, 2], false), auth_counts(1, &[3, 3], false))]
-// A client reuses the REGISTER's nonce on requests of other dialogs: the count and the
+// A client may reuse the REGISTER's nonce on requests of other dialogs: the count and the
 // credentials are judged across dialogs, also when a capture is judged a dialog at a time.
 #[case::nonce_count_replayed_in_another_dialog(
     NONCE_COUNT,
