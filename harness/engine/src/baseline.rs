@@ -121,6 +121,16 @@ pub struct BaselineReport {
     pub findings: Vec<ProtocolFinding>,
 }
 
+impl BaselineReport {
+    /// Adds what `other` (another part of the trace, or other rules) checked and found.
+    pub fn merge(&mut self, other: BaselineReport) {
+        for (rule, n) in other.checked {
+            *self.checked.entry(rule).or_default() += n;
+        }
+        self.findings.extend(other.findings);
+    }
+}
+
 /// What the checks need besides the trace.
 #[derive(Debug, Clone, Default)]
 pub struct BaselineConfig {
@@ -631,11 +641,7 @@ fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
     for (e, subject) in cx.trace.entries.iter().zip(cx.subject.iter()) {
         d.push(e, *subject);
     }
-    let report = d.finish();
-    for (rule, n) in report.checked {
-        *cx.report.checked.entry(rule).or_default() += n;
-    }
-    cx.report.findings.extend(report.findings);
+    cx.report.merge(d.finish());
 }
 
 /// The digest rules ([`authorization`]) over a trace given an entry at a time, in order. They

@@ -164,36 +164,12 @@ pub async fn check_scenario(
     }];
     // The ladder draws the capture's first messages.
     let mut first: Vec<TraceEntry> = Vec::new();
-    let mut keep_first = |item: &TraceItem| {
-        if let TraceItem::Entry(e) = item {
-            if first.len() < crate::lint::LADDER_LIMIT {
-                first.push(e.clone());
-            }
-        }
-    };
     let mut held = 0;
     let mut read_error = None;
     let missing = s.missing_capabilities(|c| opts.profile.has_capability(c));
     let result = if !missing.is_empty() {
-        match capture.items() {
-            Ok(items) => {
-                let mut entries = 0;
-                for item in items {
-                    match item {
-                        Ok(item) => {
-                            entries += usize::from(matches!(item, TraceItem::Entry(_)));
-                            keep_first(&item);
-                        }
-                        Err(e) => {
-                            read_error = Some(e.to_string());
-                            break;
-                        }
-                    }
-                    if entries == crate::lint::LADDER_LIMIT {
-                        break;
-                    }
-                }
-            }
+        match first_entries(capture) {
+            Ok(v) => first = v,
             Err(e) => read_error = Some(e.to_string()),
         }
         Assessor::not_applicable(catalogue, s, &missing)
@@ -234,8 +210,10 @@ pub async fn check_scenario(
         let mut monitor_held = 0;
         let pre = {
             let tee = Box::new(|item: &TraceItem| {
-                keep_first(item);
                 if let TraceItem::Entry(e) = item {
+                    if first.len() < crate::lint::LADDER_LIMIT {
+                        first.push(e.clone());
+                    }
                     trace_monitor.push(e.clone());
                     monitor_held = monitor_held.max(trace_monitor.retained());
                 }
@@ -323,4 +301,19 @@ pub async fn check_scenario(
         held,
         read_error,
     }
+}
+
+/// The capture's first [`LADDER_LIMIT`](crate::lint::LADDER_LIMIT) messages (what the ladder
+/// draws of a scenario that is not judged).
+fn first_entries(capture: &dyn CaptureItems) -> Result<Vec<TraceEntry>, CaptureError> {
+    let mut out = Vec::new();
+    for item in capture.items()? {
+        if let TraceItem::Entry(e) = item? {
+            out.push(e);
+            if out.len() == crate::lint::LADDER_LIMIT {
+                break;
+            }
+        }
+    }
+    Ok(out)
 }

@@ -300,12 +300,7 @@ pub struct Judge<'c> {
     registered: Vec<String>,
     start: Option<std::time::SystemTime>,
     parts: crate::parts::Parts,
-    checked: BTreeMap<String, usize>,
-    findings: Vec<crate::baseline::ProtocolFinding>,
-    /// The digest rules, over the whole capture in order (they correlate across parts).
-    digest: crate::baseline::Digest,
-    ua_requests: usize,
-    ua_first: Option<(usize, StepOutcome)>,
+    rules: monitor::ClientRules,
     ladder: Vec<TraceEntry>,
     entries: usize,
     growing: Option<Growing>,
@@ -361,11 +356,7 @@ impl<'c> Judge<'c> {
             registered,
             start,
             parts: Default::default(),
-            checked: BTreeMap::new(),
-            findings: Vec::new(),
-            digest: crate::baseline::Digest::new(opts.password.clone()),
-            ua_requests: 0,
-            ua_first: None,
+            rules: monitor::ClientRules::new(opts.password.clone(), opts.strict),
             ladder: Vec::new(),
             entries: 0,
             growing,
@@ -462,10 +453,8 @@ impl<'c> Judge<'c> {
     pub fn push(&mut self, e: TraceEntry) {
         self.learn(&e);
         self.entries += 1;
-        if crate::baseline::Digest::wants(&e) {
-            let client = self.who.is_client(&e);
-            self.digest.push(&e, client);
-        }
+        let client = self.who.is_client(&e);
+        self.rules.see(&e, client);
         if self.ladder.len() < LADDER_LIMIT {
             self.ladder.push(e.clone());
         }
@@ -512,17 +501,7 @@ impl<'c> Judge<'c> {
             password: self.opts.password.clone(),
             registered: self.registered.clone(),
         };
-        let report = crate::baseline::check_part(&part, &is_client, &cfg);
-        for (rule, n) in report.checked {
-            *self.checked.entry(rule).or_default() += n;
-        }
-        self.findings.extend(report.findings);
-        let before = self.ua_first.as_ref().map_or(usize::MAX, |(j, _)| *j);
-        let (n, first) = monitor::user_agent_part(&part, &is_client, self.opts.strict, before);
-        self.ua_requests += n;
-        if let Some((i, f)) = first {
-            self.ua_first = Some((i, f));
-        }
+        self.rules.judge(&part, &is_client, &cfg);
     }
 
     /// Judges what is left and gives the result.
@@ -549,22 +528,14 @@ impl<'c> Judge<'c> {
             Ok(l) => l,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        let digest = std::mem::replace(&mut self.digest, crate::baseline::Digest::new(None));
-        let digest = digest.finish();
-        for (rule, n) in digest.checked {
-            *self.checked.entry(rule).or_default() += n;
-        }
-        self.findings.extend(digest.findings);
-        // Rules list their findings in trace order, as over a whole trace.
-        self.findings.sort_by_key(|f| f.entry);
+        let rules = std::mem::replace(&mut self.rules, monitor::ClientRules::new(None, false));
+        let (report, ua) = rules.finish();
         let catalogue = self.catalogue;
         let mut requirements = Vec::new();
-        let ua = match self.ua_first.take() {
-            Some((_, StepOutcome::Failed { findings, quote })) => {
-                Some((Verdict::Fail, findings, quote))
-            }
-            _ if self.ua_requests > 0 => Some((Verdict::Pass, Vec::new(), Vec::new())),
-            _ => None,
+        let ua = match ua {
+            Some(StepOutcome::Failed { findings, quote }) => Some((Verdict::Fail, findings, quote)),
+            Some(_) => Some((Verdict::Pass, Vec::new(), Vec::new())),
+            None => None,
         };
         if let Some((verdict, findings, quote)) = ua {
             let mut r =
@@ -607,10 +578,6 @@ impl<'c> Judge<'c> {
             stimuli: Vec::new(),
             pcap: Some(format!("pcap/{name}")),
             wire_log: Some(format!("wire/{name}.log")),
-        };
-        let report = crate::baseline::BaselineReport {
-            checked: std::mem::take(&mut self.checked),
-            findings: std::mem::take(&mut self.findings),
         };
         result.add_protocol(monitor::results(report, &self.opts.waivers));
         let gate = gate_with(std::slice::from_ref(&result), self.opts.strict, None);

@@ -91,12 +91,6 @@ fn judge_in_parts(
         assert!(parts.push(e.clone()).is_empty());
     }
     let mut out = BaselineReport::default();
-    let mut take = |r: BaselineReport| {
-        for (rule, n) in r.checked {
-            *out.checked.entry(rule).or_default() += n;
-        }
-        out.findings.extend(r.findings);
-    };
     for entries in parts.finish() {
         let part = Trace {
             entries,
@@ -104,9 +98,9 @@ fn judge_in_parts(
             problems: Vec::new(),
             ends: Vec::new(),
         };
-        take(check_part(&part, is_client, &cfg));
+        out.merge(check_part(&part, is_client, &cfg));
     }
-    take(digest.finish());
+    out.merge(digest.finish());
     out
 }
 

@@ -105,9 +105,8 @@ pub enum ObsKind {
     },
 }
 
-/// An observation's kind, borrowed: what a feed holds of a message it has not given to the
-/// judge yet (the capture feed keeps the capture's messages, and copies one only as it gives
-/// it).
+/// An observation's kind, borrowed ([`ObsKind::as_ref`]): what the capture feed's matching of
+/// stimuli and the timeline's fingerprints read without copying a message.
 #[derive(Debug, Clone, Copy)]
 pub enum ObsRef<'a> {
     /// A SIP request or response.
@@ -141,20 +140,6 @@ impl ObsKind {
                 session: *session,
                 by_peer: *by_peer,
             },
-        }
-    }
-}
-
-impl ObsRef<'_> {
-    /// An owned copy.
-    pub fn to_kind(self) -> ObsKind {
-        match self {
-            ObsRef::Sip(m) => ObsKind::Sip(m.clone()),
-            ObsRef::Msrp { frame, session } => ObsKind::Msrp {
-                frame: frame.clone(),
-                session,
-            },
-            ObsRef::MsrpClosed { session, by_peer } => ObsKind::MsrpClosed { session, by_peer },
         }
     }
 }

@@ -267,24 +267,30 @@ impl<'s> ReplayFeed<'s> {
         }
     }
 
-    /// Reads the next item of the capture: `false` at its end.
-    fn read(&mut self) -> bool {
-        let Some(reader) = &mut self.reader else {
-            return false;
-        };
-        let item = match reader.next() {
+    /// The next item of the capture, given to `tee` (`None` at its end, or when reading
+    /// failed: [`ReplayFeed::read_error`]).
+    fn next_item(&mut self) -> Option<TraceItem> {
+        let item = match self.reader.as_mut()?.next() {
             Some(Ok(item)) => item,
             Some(Err(e)) => {
                 self.read_error = Some(e.to_string());
                 self.reader = None;
-                return false;
+                return None;
             }
             None => {
                 self.reader = None;
-                return false;
+                return None;
             }
         };
         (self.tee)(&item);
+        Some(item)
+    }
+
+    /// Reads the next item of the capture and keeps the entry it makes: `false` at its end.
+    fn read(&mut self) -> bool {
+        let Some(item) = self.next_item() else {
+            return false;
+        };
         if let Some((e, absorbed)) = self.loader.take(item) {
             let fp = (self.inputs.is_some() && e.from == CLIENT)
                 .then(|| fingerprint(&e.to, e.obs.as_ref()));
@@ -346,16 +352,7 @@ impl<'s> ReplayFeed<'s> {
 
     /// Reads the rest of the capture into `tee`, keeping nothing (the steps are done).
     pub fn drain(&mut self) {
-        while let Some(reader) = &mut self.reader {
-            match reader.next() {
-                Some(Ok(item)) => (self.tee)(&item),
-                Some(Err(e)) => {
-                    self.read_error = Some(e.to_string());
-                    self.reader = None;
-                }
-                None => self.reader = None,
-            }
-        }
+        while self.next_item().is_some() {}
     }
 
     /// Why the capture could not be read to its end, if it could not.

@@ -24,29 +24,18 @@ fn product_token() -> Option<&'static regex::Regex> {
 /// 7/user-agent-header (clause 7, L47: "The CPM Client SHALL include a User-Agent header field
 /// to indicate the OMA CPM release version of the CPM Client as specified in Appendix D"): the
 /// SIP requests the client sent carry a User-Agent with the CPM product token
-/// `CPM-client/OMA<major>.<minor>`. `None` when the client sent no SIP request.
+/// `CPM-client/OMA<major>.<minor>`.
 ///
 /// The sentence does not say which requests. The default reading is every request the client's
 /// UA core originates; an ACK for a non-2xx final response (built by the INVITE client
 /// transaction from the INVITE, RFC 3261 17.1.1.3) and a CANCEL (built from the INVITE with the
 /// header fields RFC 3261 9.1 lists) are not required to carry one. With `strict` (the run's
 /// `--strict`), they are too.
-pub fn user_agent(
-    trace: &Trace,
-    is_client: &dyn Fn(&TraceEntry) -> bool,
-    strict: bool,
-) -> Option<StepOutcome> {
-    let (requests, first) = user_agent_part(trace, is_client, strict, usize::MAX);
-    match first {
-        Some((_, failed)) => Some(failed),
-        None => (requests > 0).then_some(StepOutcome::Passed),
-    }
-}
-
-/// [`user_agent`] over a trace or a part of one (`cpmconf check` judges long captures a
-/// dialog at a time): how many requests it judged, and the first violation with its trace
-/// entry index when that index is below `before` (the earliest violation the caller already
-/// holds: a later one is not written up).
+///
+/// Over a trace or a part of one (traces are judged a dialog at a time, [`ClientRules`]): how
+/// many requests it judged, and the first violation with its trace entry index when that index
+/// is below `before` (the earliest violation the caller already holds: a later one is not
+/// written up).
 pub fn user_agent_part(
     trace: &Trace,
     is_client: &dyn Fn(&TraceEntry) -> bool,
@@ -251,9 +240,12 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
         Trace::from_events(&tap.events())
     }
 
+    /// The User-Agent monitor's outcome over `t`, as a run's monitors judge it.
     fn judge(t: &Trace, strict: bool) -> Option<StepOutcome> {
         let client: SocketAddr = CLIENT_ADDR.parse().unwrap();
-        user_agent(t, &|e| e.src == client, strict)
+        let mut rules = ClientRules::new(None, strict);
+        rules.judge(t, &|e| e.src == client, &BaselineConfig::default());
+        rules.finish().1
     }
 
     #[test]
@@ -442,13 +434,75 @@ pub fn is_register(e: &TraceEntry) -> bool {
     })
 }
 
+/// The client's per-message rules over a trace judged a part at a time (a run's trace, a
+/// capture streamed by `cpmconf check`, in scenario and in lint mode): the protocol baseline,
+/// its digest rules over the whole trace in order ([`baseline::Digest`]: they correlate
+/// across parts), and the User-Agent monitor's earliest violation.
+pub struct ClientRules {
+    strict: bool,
+    digest: baseline::Digest,
+    report: BaselineReport,
+    ua_requests: usize,
+    ua_first: Option<(usize, StepOutcome)>,
+}
+
+impl ClientRules {
+    /// Rules for a client whose digest password is `password` (`None`: responses are not
+    /// recomputed); `strict` reads the User-Agent rule strictly.
+    pub fn new(password: Option<String>, strict: bool) -> Self {
+        ClientRules {
+            strict,
+            digest: baseline::Digest::new(password),
+            report: BaselineReport::default(),
+            ua_requests: 0,
+            ua_first: None,
+        }
+    }
+
+    /// Takes the next entry of the trace, in order (`client`: the client sent it).
+    pub fn see(&mut self, e: &TraceEntry, client: bool) {
+        if baseline::Digest::wants(e) {
+            self.digest.push(e, client);
+        }
+    }
+
+    /// Judges one part of the trace (in any order), `cfg` giving what other parts registered.
+    pub fn judge(
+        &mut self,
+        part: &Trace,
+        is_client: &dyn Fn(&TraceEntry) -> bool,
+        cfg: &BaselineConfig,
+    ) {
+        self.report
+            .merge(baseline::check_part(part, is_client, cfg));
+        let before = self.ua_first.as_ref().map_or(usize::MAX, |(j, _)| *j);
+        let (n, first) = user_agent_part(part, is_client, self.strict, before);
+        self.ua_requests += n;
+        if let Some(first) = first {
+            self.ua_first = Some(first);
+        }
+    }
+
+    /// The baseline's report (findings in trace order) and the User-Agent monitor's outcome
+    /// (`None`: the client sent no request), once every part is judged.
+    pub fn finish(mut self) -> (BaselineReport, Option<StepOutcome>) {
+        self.report.merge(self.digest.finish());
+        // Rules list their findings in trace order, as over a whole trace.
+        self.report.findings.sort_by_key(|f| f.entry);
+        let ua = match self.ua_first {
+            Some((_, failed)) => Some(failed),
+            None => (self.ua_requests > 0).then_some(StepOutcome::Passed),
+        };
+        (self.report, ua)
+    }
+}
+
 /// [`judge_trace`] over a trace given an entry at a time, judging each part ([`crate::parts`])
 /// when it goes idle: what it holds is bounded by the parts open at once, not by the trace's
 /// length. The REGISTER exchanges are given up front (what a part's Contact rule needs to know
 /// was registered, and what explains a failed registration).
 pub struct TraceMonitor<'a> {
     labels: &'a Labeler,
-    strict: bool,
     registers: Vec<TraceEntry>,
     start: Option<std::time::SystemTime>,
     password: String,
@@ -457,14 +511,10 @@ pub struct TraceMonitor<'a> {
     client_registered: Vec<String>,
     others_registered: Vec<String>,
     parts: crate::parts::Parts,
-    /// The digest rules, over the whole trace in order (they correlate across parts).
-    client_digest: baseline::Digest,
+    client: ClientRules,
+    /// The other parties' digest rules, over the whole trace in order.
     others_digest: baseline::Digest,
-    checked: BTreeMap<String, usize>,
-    findings: Vec<ProtocolFinding>,
     stimuli: FirstPerRule,
-    ua_requests: usize,
-    ua_first: Option<(usize, StepOutcome)>,
 }
 
 impl<'a> TraceMonitor<'a> {
@@ -487,7 +537,6 @@ impl<'a> TraceMonitor<'a> {
         let others_registered = baseline::registered_contacts(&held, &|e| !client(e));
         TraceMonitor {
             labels,
-            strict,
             registers: held.entries,
             start,
             password: profile.identity.password.clone(),
@@ -495,13 +544,9 @@ impl<'a> TraceMonitor<'a> {
             client_registered,
             others_registered,
             parts: Default::default(),
-            client_digest: baseline::Digest::new(Some(profile.identity.password.clone())),
+            client: ClientRules::new(Some(profile.identity.password.clone()), strict),
             others_digest: baseline::Digest::new(None),
-            checked: BTreeMap::new(),
-            findings: Vec::new(),
             stimuli: FirstPerRule::default(),
-            ua_requests: 0,
-            ua_first: None,
         }
     }
 
@@ -509,7 +554,7 @@ impl<'a> TraceMonitor<'a> {
     pub fn push(&mut self, e: TraceEntry) {
         if baseline::Digest::wants(&e) {
             let client = self.labels.roles(&e).0 == CLIENT;
-            self.client_digest.push(&e, client);
+            self.client.see(&e, client);
             self.others_digest.push(&e, !client);
         }
         for part in self.parts.push(e) {
@@ -520,14 +565,6 @@ impl<'a> TraceMonitor<'a> {
     /// How many entries it holds right now.
     pub fn retained(&self) -> usize {
         self.parts.retained() + self.registers.len()
-    }
-
-    /// The client's baseline report of a part (or of the digest rules).
-    fn take(&mut self, report: BaselineReport) {
-        for (rule, n) in report.checked {
-            *self.checked.entry(rule).or_default() += n;
-        }
-        self.findings.extend(report.findings);
     }
 
     fn judge(&mut self, entries: Vec<TraceEntry>) {
@@ -544,14 +581,7 @@ impl<'a> TraceMonitor<'a> {
             password: Some(self.password.clone()),
             registered: self.client_registered.clone(),
         };
-        let report = baseline::check_part(&part, &client, &cfg);
-        self.take(report);
-        let before = self.ua_first.as_ref().map_or(usize::MAX, |(j, _)| *j);
-        let (n, first) = user_agent_part(&part, &client, self.strict, before);
-        self.ua_requests += n;
-        if let Some(first) = first {
-            self.ua_first = Some(first);
-        }
+        self.client.judge(&part, &client, &cfg);
         let cfg = BaselineConfig {
             password: None,
             registered: self.others_registered.clone(),
@@ -575,19 +605,13 @@ impl<'a> TraceMonitor<'a> {
         for part in std::mem::take(&mut self.parts).finish() {
             self.judge(part);
         }
-        let digest = std::mem::replace(&mut self.client_digest, baseline::Digest::new(None));
-        self.take(digest.finish());
-        let others = std::mem::replace(&mut self.others_digest, baseline::Digest::new(None));
         // After the part's own findings of the same entry.
-        for (k, f) in others.finish().findings.into_iter().enumerate() {
+        for (k, f) in self.others_digest.finish().findings.into_iter().enumerate() {
             self.stimuli.push(usize::MAX / 2 + k, f);
         }
-        match self.ua_first.take() {
-            Some((_, failed)) => assessor.record_monitor(USER_AGENT_REQUIREMENT, failed),
-            None if self.ua_requests > 0 => {
-                assessor.record_monitor(USER_AGENT_REQUIREMENT, StepOutcome::Passed)
-            }
-            None => {}
+        let (report, ua) = self.client.finish();
+        if let Some(outcome) = ua {
+            assessor.record_monitor(USER_AGENT_REQUIREMENT, outcome);
         }
         if registration_failed {
             let held = Trace {
@@ -600,12 +624,6 @@ impl<'a> TraceMonitor<'a> {
                 assessor.explain(&format!("; from the wire: {why}"));
             }
         }
-        // Rules list their findings in trace order.
-        self.findings.sort_by_key(|f| f.entry);
-        let report = BaselineReport {
-            checked: std::mem::take(&mut self.checked),
-            findings: std::mem::take(&mut self.findings),
-        };
         (results(report, &self.waivers), self.stimuli.finish())
     }
 }
@@ -615,7 +633,9 @@ impl<'a> TraceMonitor<'a> {
 /// originating client send ([`baseline::stimulus`]). The other parties of a capture made
 /// elsewhere (`cpmconf check`) are real networks and clients, which can break a rule in every
 /// message they send, so at most [`FINDINGS_PER_RULE`] findings of a rule are listed, in trace
-/// order, then one that counts the rest (at the first one left out). Kept as they come from
+/// order, then one that counts the rest (at the first one left out). No scenario sends a
+/// deliberately broken message yet; one that does will need a `send` marker that leaves its
+/// entry out here. Kept as they come from
 /// parts judged in any order: per rule the first [`FINDINGS_PER_RULE`] + 1 by trace position,
 /// and how many there were.
 #[derive(Debug, Default)]
