@@ -179,7 +179,10 @@ fn describe_start(data: &[u8]) -> String {
 /// [`CaptureReader::stats`].
 pub struct CaptureReader<R> {
     src: R,
+    /// Read bytes are `buf[..end]`; the rest is room for the next read (zeroed once, when the
+    /// buffer grows, not before every read).
     buf: Vec<u8>,
+    end: usize,
     /// Start of the unread part of `buf`.
     pos: usize,
     /// File offset of `buf[0]`.
@@ -237,6 +240,7 @@ impl<R: Read> CaptureReader<R> {
         let mut r = CaptureReader {
             src,
             buf: Vec::new(),
+            end: 0,
             pos: 0,
             base: 0,
             eof: false,
@@ -306,7 +310,7 @@ impl<R: Read> CaptureReader<R> {
     }
 
     fn avail(&self) -> &[u8] {
-        self.buf.get(self.pos..).unwrap_or_default()
+        self.buf.get(self.pos..self.end).unwrap_or_default()
     }
 
     fn offset(&self) -> usize {
@@ -319,20 +323,21 @@ impl<R: Read> CaptureReader<R> {
             return Ok(());
         }
         if self.pos > 0 {
-            self.buf.drain(..self.pos);
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
             self.base += self.pos;
             self.pos = 0;
         }
-        while self.buf.len() < need && !self.eof {
-            let old = self.buf.len();
-            let want = (need - old).max(READ_CHUNK);
-            self.buf.resize(old + want, 0);
+        while self.end < need && !self.eof {
+            let want = (need - self.end).max(READ_CHUNK);
+            if self.buf.len() < self.end + want {
+                self.buf.resize(self.end + want, 0);
+            }
             let got = loop {
-                match self.src.read(&mut self.buf[old..]) {
+                match self.src.read(&mut self.buf[self.end..]) {
                     Ok(n) => break n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(source) => {
-                        self.buf.truncate(old);
                         return Err(CaptureError::Io {
                             path: "<capture input>".into(),
                             source,
@@ -340,13 +345,16 @@ impl<R: Read> CaptureReader<R> {
                     }
                 }
             };
-            self.buf.truncate(old + got);
+            self.end += got;
             if got == 0 {
                 self.eof = true;
             }
         }
-        if self.buf.capacity() > 4 * need.max(READ_CHUNK) {
-            self.buf.shrink_to(2 * need.max(READ_CHUNK));
+        // A large record grew the buffer: give the room back once it is read.
+        let keep = 2 * need.max(READ_CHUNK);
+        if self.buf.len() > 2 * keep && self.end <= keep {
+            self.buf.truncate(keep);
+            self.buf.shrink_to_fit();
         }
         Ok(())
     }
@@ -404,9 +412,11 @@ impl<R: Read> CaptureReader<R> {
         };
         let ts = Duration::from_secs(u64::from(secs)) + Duration::from_nanos(frac_ns);
         let start = self.pos + PCAP_RECORD_HEADER;
-        let data = self.buf[start..start + incl].to_vec();
         self.pos = start + incl;
-        self.packet(Some(link), 1, ts, &data);
+        // The frame is read in place: the buffer is lent out while the frame is parsed.
+        let buf = std::mem::take(&mut self.buf);
+        self.packet(Some(link), 1, ts, &buf[start..start + incl]);
+        self.buf = buf;
         Ok(true)
     }
 
@@ -590,7 +600,9 @@ impl<R: Read> CaptureReader<R> {
             }
             Ok(Frame::Tcp(seg)) => {
                 self.tcp.push_events(n, time, &seg, &mut self.out);
-                self.queue.extend(self.out.drain(..));
+                for ev in self.out.drain(..) {
+                    self.queue.push_back(ev);
+                }
             }
             Ok(Frame::Other) => {}
             Err(problem) => self
@@ -616,7 +628,9 @@ impl<R: Read> Iterator for CaptureReader<R> {
                 Ok(false) => {
                     self.done = true;
                     self.tcp.finish_events(&mut self.out);
-                    self.queue.extend(self.out.drain(..));
+                    for ev in self.out.drain(..) {
+                        self.queue.push_back(ev);
+                    }
                 }
                 Err(e) => {
                     self.done = true;

@@ -103,9 +103,14 @@ impl<R: Read> TraceStream<R> {
     }
 
     fn take_entries(&mut self) {
-        self.queue.extend(self.builder.take().map(TraceItem::Entry));
-        self.queue
-            .extend(self.builder.take_ends().map(TraceItem::End));
+        // Most events complete one entry or none: push them one by one (extending the queue
+        // from an iterator costs more than the entry).
+        for e in self.builder.take() {
+            self.queue.push_back(TraceItem::Entry(e));
+        }
+        for end in self.builder.take_ends() {
+            self.queue.push_back(TraceItem::End(end));
+        }
     }
 }
 

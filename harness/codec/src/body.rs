@@ -59,6 +59,35 @@ pub fn inspect_sip(m: &crate::sip::Message, limits: &Limits) -> Inspection {
     }
 }
 
+/// The findings of [`inspect_sip`] alone: a body of a type no decoder reads (most of a
+/// capture's, such as `text/plain`) is passed over without parsing its Content-Type.
+pub fn sip_findings(m: &crate::sip::Message, limits: &Limits) -> Vec<Finding> {
+    match m.headers.value("Content-Type") {
+        Some(ct) if may_decode(ct) => inspect_sip(m, limits).findings,
+        _ => Vec::new(),
+    }
+}
+
+/// The findings of [`inspect_msrp`] alone, passing over what no decoder reads as
+/// [`sip_findings`] does.
+pub fn msrp_findings(m: &crate::msrp::Message, limits: &Limits) -> Vec<Finding> {
+    match m.content_type() {
+        Some(ct) if may_decode(ct) => inspect_msrp(m, limits).findings,
+        _ => Vec::new(),
+    }
+}
+
+/// `false` when a Content-Type value cannot name a type [`walk`] decodes: each such type's
+/// essence holds one of these words, and an essence is made of the value's own characters
+/// (lowercased), whether the value parses as a media type or not.
+fn may_decode(content_type: &str) -> bool {
+    const WORDS: [&[u8]; 4] = [b"sdp", b"cpim", b"multipart", b"xml"];
+    let b = content_type.as_bytes();
+    WORDS
+        .iter()
+        .any(|w| b.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)))
+}
+
 /// The body of an MSRP frame, by its Content-Type, when the frame holds its whole message
 /// (no Byte-Range, or `1-N/N`): a chunk of a larger message is only part of a CPIM message or
 /// an XML document, and is judged by its framing alone.
@@ -242,6 +271,47 @@ mod tests {
                 assert!(i.has_problems());
             }
         }
+    }
+
+    /// The findings-only entry points give exactly what the whole inspection finds, for every
+    /// decodable type however its Content-Type is spelled (case, white space, parameters, a
+    /// value that does not parse), and for types no decoder reads.
+    #[rstest]
+    #[case::sdp("application/sdp", SDP_LF)]
+    #[case::sdp_upper_with_params("APPLICATION/SDP ; charset=x", SDP_LF)]
+    #[case::sdp_spaced("application / sdp", SDP_LF)]
+    #[case::sdp_bad_params("application/sdp;;=", SDP_LF)]
+    #[case::cpim_mixed_case("Message/CPIM", IMDN_CPIM_BROKEN)]
+    #[case::xml("application/im-iscomposing+XML", b"<isComposing")]
+    #[case::multipart_without_boundary("Multipart/Mixed", b"--b\r\n")]
+    #[case::unparsable("  multipart/x", b"x")]
+    #[case::text_plain("text/plain", b"hello")]
+    #[case::text_plain_upper("TEXT/PLAIN;charset=UTF-8", b"hello")]
+    #[case::garbage("((", b"x")]
+    fn findings_alone_equal_the_inspections(#[case] ct: &str, #[case] body: &[u8]) {
+        let limits = Limits::default();
+        let mut m = crate::sip::Message::request(crate::sip::Method::Message, "sip:b@x");
+        m.headers.push("Content-Type", ct);
+        m.body = body.to_vec();
+        assert_eq!(sip_findings(&m, &limits), inspect_sip(&m, &limits).findings);
+        let mut f = crate::msrp::Message::request(
+            "t1",
+            crate::msrp::Method::Send,
+            "msrp://127.0.0.1:9/a;tcp",
+            "msrp://127.0.0.1:9/b;tcp",
+        )
+        .with_header("Content-Type", ct);
+        f.body = body.to_vec();
+        assert_eq!(
+            msrp_findings(&f, &limits),
+            inspect_msrp(&f, &limits).findings
+        );
+        // Every type a decoder reads is looked at.
+        let opaque = inspect_sip(&m, &limits)
+            .parts
+            .iter()
+            .all(|p| p.status == "opaque");
+        assert!(opaque || may_decode(ct), "{ct}");
     }
 
     #[test]

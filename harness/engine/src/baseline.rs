@@ -257,8 +257,8 @@ fn codec_findings(cx: &mut Ctx<'_>) {
             continue;
         }
         let (mut found, bodies) = match &e.frame {
-            TraceFrame::Sip(d) => (d.findings.clone(), body::inspect_sip(&d.value, &limits)),
-            TraceFrame::Msrp(d) => (d.findings.clone(), body::inspect_msrp(&d.value, &limits)),
+            TraceFrame::Sip(d) => (d.findings.clone(), body::sip_findings(&d.value, &limits)),
+            TraceFrame::Msrp(d) => (d.findings.clone(), body::msrp_findings(&d.value, &limits)),
             TraceFrame::Undecodable { error, .. } => {
                 cx.checked("codec");
                 let rule = codec_rule_id(error.rule);
@@ -274,7 +274,7 @@ fn codec_findings(cx: &mut Ctx<'_>) {
             }
         };
         cx.checked("codec");
-        found.extend(bodies.findings);
+        found.extend(bodies);
         for f in found {
             let strength = match f.severity {
                 Severity::Info => continue,

@@ -51,7 +51,10 @@ impl Parts {
                     }
                     None => {
                         let id = id.to_string();
-                        self.call_ids.insert(id, (at, vec![e]));
+                        // Room for a transaction's request and responses without regrowing.
+                        let mut part = Vec::with_capacity(4);
+                        part.push(e);
+                        self.call_ids.insert(id, (at, part));
                     }
                 }
             }

@@ -386,6 +386,9 @@ pub(crate) enum Known {
     Other,
 }
 
+/// How many kinds there are besides [`Known::Other`].
+const KINDS: usize = Known::Other as usize;
+
 impl Known {
     /// This kind's bit in a set of kinds.
     pub(crate) fn bit(self) -> u16 {
@@ -452,9 +455,15 @@ struct Wanted<'a> {
 
 impl<'a> Wanted<'a> {
     fn new(name: &'a str) -> Self {
+        let kind = Known::of(name);
         Wanted {
-            kind: Known::of(name),
-            long: long_name(name),
+            kind,
+            // Compared only for `Other`.
+            long: if kind == Known::Other {
+                long_name(name)
+            } else {
+                name
+            },
         }
     }
 
@@ -496,6 +505,47 @@ pub struct Headers {
     /// `buf[..start]` is the original start line (leading empty lines and line end included);
     /// 0: none.
     start: u32,
+    /// The first field of each kind but [`Known::Other`]: a lookup of a known name reads it
+    /// instead of comparing every field.
+    first: FirstOfKind,
+}
+
+/// The index of the first field of each [`Known`] kind but `Other`, as [`Headers`] keeps it.
+#[derive(Clone, Copy)]
+struct FirstOfKind([u32; KINDS]);
+
+impl Default for FirstOfKind {
+    fn default() -> Self {
+        FirstOfKind([u32::MAX; KINDS])
+    }
+}
+
+impl FirstOfKind {
+    /// Field `i`, of kind `kind`, was appended.
+    fn appended(&mut self, kind: Known, i: usize) {
+        if let Some(slot) = self.0.get_mut(kind as usize) {
+            if *slot == u32::MAX {
+                *slot = pos(i);
+            }
+        }
+    }
+
+    /// The first field of `kind` (not `Other`).
+    fn get(&self, kind: Known) -> Option<usize> {
+        let i = *self.0.get(kind as usize)?;
+        (i != u32::MAX).then_some(i as usize)
+    }
+
+    /// Recomputed from `fields`, after fields were inserted, replaced or removed.
+    fn of(fields: &[Span]) -> Self {
+        let mut first = FirstOfKind::default();
+        for (i, s) in fields.iter().enumerate().rev() {
+            if let Some(slot) = first.0.get_mut(s.kind as usize) {
+                *slot = pos(i);
+            }
+        }
+        first
+    }
 }
 
 /// Offsets as the fields store them (a message longer than 4 GiB cannot be decoded: limits).
@@ -516,6 +566,7 @@ impl Headers {
             buf: String::new(),
             fields: Vec::with_capacity(fields),
             start: 0,
+            first: FirstOfKind::default(),
         }
     }
 
@@ -523,8 +574,8 @@ impl Headers {
     /// from its first byte, of which the first `start` bytes are the start line. Fields added
     /// with [`Headers::push_raw`] come after.
     pub(crate) fn set_head(&mut self, head: &str, start: usize) {
-        self.buf.clear();
-        self.buf.push_str(head);
+        // One allocation of the exact size (the buffer is empty: the decoder calls this first).
+        self.buf = String::from(head);
         self.start = pos(start.min(head.len()));
     }
 
@@ -551,6 +602,7 @@ impl Headers {
         raw: Option<Range<usize>>,
     ) {
         let raw = raw.map_or((0, 0), |r| (r.start as u32, r.end as u32));
+        self.first.appended(kind, self.fields.len());
         self.fields.push(Span {
             offset: name.start as u32,
             value_offset: value.start as u32,
@@ -590,6 +642,7 @@ impl Headers {
             value_offset: pos(f.value_offset),
             kind: Known::of(&f.name),
         };
+        self.first.appended(span.kind, self.fields.len());
         self.fields.push(span);
     }
 
@@ -612,6 +665,9 @@ impl Headers {
     /// The index of the first field with this name.
     pub fn position(&self, name: &str) -> Option<usize> {
         let want = Wanted::new(name);
+        if want.kind != Known::Other {
+            return self.first.get(want.kind);
+        }
         self.fields.iter().position(|s| want.matches(&self.buf, s))
     }
 
@@ -628,8 +684,14 @@ impl Headers {
     /// Every field with this name, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = Header<'a>> + 'a {
         let want = Wanted::new(name);
+        // Fields before the first of a known kind cannot match.
+        let skip = match want.kind {
+            Known::Other => 0,
+            kind => self.first.get(kind).unwrap_or(self.fields.len()),
+        };
         self.fields
             .iter()
+            .skip(skip)
             .filter(move |s| want.matches(&self.buf, s))
             .map(|s| self.view(s))
     }
@@ -667,6 +729,7 @@ impl Headers {
     /// Appends a field.
     pub fn push(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
         let span = self.span(name.as_ref(), value.as_ref());
+        self.first.appended(span.kind, self.fields.len());
         self.fields.push(span);
     }
 
@@ -674,6 +737,7 @@ impl Headers {
     pub fn insert(&mut self, i: usize, name: impl AsRef<str>, value: impl AsRef<str>) {
         let span = self.span(name.as_ref(), value.as_ref());
         self.fields.insert(i.min(self.fields.len()), span);
+        self.first = FirstOfKind::of(&self.fields);
     }
 
     /// Replaces field `i` with a new one (no original bytes); nothing when there is none.
@@ -681,6 +745,7 @@ impl Headers {
         if i < self.fields.len() {
             let span = self.span(name.as_ref(), value.as_ref());
             self.fields[i] = span;
+            self.first = FirstOfKind::of(&self.fields);
         }
     }
 
@@ -699,6 +764,7 @@ impl Headers {
                         j += 1;
                     }
                 }
+                self.first = FirstOfKind::of(&self.fields);
             }
             None => self.push(name, value),
         }
@@ -710,6 +776,7 @@ impl Headers {
         let want = Wanted::new(name);
         let buf = &self.buf;
         self.fields.retain(|s| !want.matches(buf, s));
+        self.first = FirstOfKind::of(&self.fields);
         before - self.fields.len()
     }
 
@@ -866,6 +933,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The first field of each kind, as [`Headers::position`] reads it, stays the first one a
+    /// scan of every field finds, through every kind of edit.
+    #[test]
+    fn known_lookups_agree_with_a_scan_through_edits() {
+        let scan = |h: &Headers, name: &str| h.iter().position(|f| same_name(f.name, name));
+        let names = [
+            "Via", "v", "To", "CSeq", "Call-ID", "i", "Contact", "Subject", "l",
+        ];
+        let mut h = Headers::new();
+        let mut check = |h: &Headers, after: &str| {
+            for n in names {
+                assert_eq!(h.position(n), scan(h, n), "{n} after {after}");
+                assert_eq!(
+                    h.get_all(n).count(),
+                    h.iter().filter(|f| same_name(f.name, n)).count(),
+                    "{n} after {after}"
+                );
+            }
+        };
+        for (i, n) in names.iter().enumerate() {
+            h.push(n, i.to_string());
+            check(&h, "push");
+        }
+        h.push_front("Via", "front");
+        check(&h, "push_front");
+        h.insert(3, "t", "inserted");
+        check(&h, "insert");
+        h.replace(0, "Subject", "replaced");
+        check(&h, "replace");
+        h.set("Via", "set");
+        check(&h, "set");
+        h.remove("call-id");
+        check(&h, "remove");
+        h.set("Max-Forwards", "70");
+        check(&h, "set (appended)");
     }
 
     #[test]

@@ -805,6 +805,16 @@ fn first_words<const N: usize>(v: &str) -> [Option<&str>; N] {
 
 /// The first two white-space separated words of a CSeq value (number and method).
 fn cseq_words(v: &str) -> (Option<&str>, Option<&str>) {
+    // The usual form, `1 MESSAGE` (digits, one space, a token), split without a scan for
+    // white space: it has none but the space.
+    let b = v.as_bytes();
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits > 0 && b.get(digits) == Some(&b' ') {
+        let method = &b[digits + 1..];
+        if !method.is_empty() && method.iter().all(|&c| is_token_char(c)) {
+            return (v.get(..digits), v.get(digits + 1..));
+        }
+    }
     let [number, method] = first_words(v);
     (number, method)
 }
@@ -971,6 +981,11 @@ hello";
     #[case::non_ascii_word("3 \u{e9}A")]
     #[case::spaces_only(" \t\x0b ")]
     #[case::three_words("1 INVITE extra")]
+    #[case::method_then_unicode_space("1 INVITE\u{3000}x")]
+    #[case::method_then_tab("1 INVITE\t")]
+    #[case::two_spaces("1  INVITE")]
+    #[case::leading_zeros("007 ACK")]
+    #[case::number_then_space_only("1 ")]
     #[case::request_line("INVITE sip:b@x SIP/2.0")]
     #[case::request_line_tab("INVITE\tsip:b@x  SIP/2.0 extra")]
     #[case::request_line_nbsp("INVITE sip:b@x\u{a0}SIP/2.0")]
