@@ -116,7 +116,7 @@ pub struct ProtocolFinding {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BaselineReport {
     /// Every rule that had something to check, with how many messages it checked.
-    pub checked: BTreeMap<String, usize>,
+    pub checked: BTreeMap<&'static str, usize>,
     /// Every broken rule, in trace order per rule.
     pub findings: Vec<ProtocolFinding>,
 }
@@ -161,13 +161,8 @@ impl<'a> Ctx<'a> {
         &self.trace.entries[at]
     }
 
-    fn checked(&mut self, rule: &str) {
-        match self.report.checked.get_mut(rule) {
-            Some(n) => *n += 1,
-            None => {
-                self.report.checked.insert(rule.to_string(), 1);
-            }
-        }
+    fn checked(&mut self, rule: &'static str) {
+        *self.report.checked.entry(rule).or_default() += 1;
     }
 
     fn fail(&mut self, rule: &str, e: &TraceEntry, what: String, expected: &str, seen: String) {
@@ -659,7 +654,7 @@ pub struct Digest {
     latest: [Option<sip::Challenge>; 2],
     /// Per (proxy, nonce): each count used, with the transaction (Via, CSeq) that sent it.
     counts: HashMap<(bool, String), BTreeMap<u64, u64>>,
-    checked: BTreeMap<String, usize>,
+    checked: BTreeMap<&'static str, usize>,
     /// Nonce-count findings, then the others (the order [`check`] lists them in).
     count_findings: Vec<ProtocolFinding>,
     findings: Vec<ProtocolFinding>,
@@ -689,8 +684,8 @@ impl Digest {
         })
     }
 
-    fn check(&mut self, rule: &str) {
-        *self.checked.entry(rule.to_string()).or_default() += 1;
+    fn check(&mut self, rule: &'static str) {
+        *self.checked.entry(rule).or_default() += 1;
     }
 
     fn finding(

@@ -678,7 +678,9 @@ impl Headers {
 
     /// The value of the first field with this name.
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.get(name).map(|h| h.value)
+        // The value's text alone (no view of the whole field).
+        let s = self.fields.get(self.position(name)?)?;
+        Some(self.buf.get(range(s.value)).unwrap_or_default())
     }
 
     /// Every field with this name, in order.
@@ -944,7 +946,7 @@ mod tests {
             "Via", "v", "To", "CSeq", "Call-ID", "i", "Contact", "Subject", "l",
         ];
         let mut h = Headers::new();
-        let mut check = |h: &Headers, after: &str| {
+        let check = |h: &Headers, after: &str| {
             for n in names {
                 assert_eq!(h.position(n), scan(h, n), "{n} after {after}");
                 assert_eq!(

@@ -718,33 +718,39 @@ fn fast_head(buf: &[u8], next: usize, limits: &Limits) -> Option<FastHead> {
     let mut lengths = [0usize; 4];
     let mut n_lengths = 0;
     let mut pos = next;
-    // Every line end, found in one sweep (a bare LF fails the CRLF test below).
-    let mut line_ends = memchr::memchr_iter(b'\n', buf.get(next..)?).map(|i| next + i);
     let body_offset = loop {
-        let lf = line_ends.next()?;
-        if lf == pos || buf[lf - 1] != b'\r' {
+        // The name: token characters directly followed by the colon (no name: the blank line,
+        // or something for the full scan).
+        let name_len = buf.get(pos..)?.iter().position(|&b| !is_token_char(b))?;
+        if name_len == 0 {
+            if buf.get(pos..pos + 2) == Some(b"\r\n") {
+                break pos + 2;
+            }
+            return None;
+        }
+        if buf[pos + name_len] != b':' {
+            return None;
+        }
+        let mut v = pos + name_len + 1;
+        while v < buf.len() && (buf[v] == b' ' || buf[v] == b'\t') {
+            v += 1;
+        }
+        // The line ends at the first LF, which must follow a CR (a bare LF: the full scan).
+        let lf = v + memchr::memchr(b'\n', buf.get(v..)?)?;
+        if buf[lf - 1] != b'\r' || lf - 1 < v {
             return None;
         }
         let end = lf - 1;
-        if end == pos {
-            break lf + 1;
-        }
         if end - pos > limits.max_line_len || headers.len() >= limits.max_headers {
             return None;
         }
         let line = &buf[pos..end];
-        let name_len = line.iter().position(|&b| !is_token_char(b))?;
-        if name_len == 0 || line[name_len] != b':' {
-            return None;
-        }
-        let mut v = pos + name_len + 1;
-        v += buf[v..end]
-            .iter()
-            .take_while(|&&b| b == b' ' || b == b'\t')
-            .count();
         let mut value_end = end;
-        // The ASCII characters `char::is_whitespace` takes (no CR or LF can be inside a line).
-        while value_end > v && matches!(buf[value_end - 1], b' ' | b'\t' | b'\x0b' | b'\x0c') {
+        // The ASCII characters `char::is_whitespace` takes (a bare CR among them; no LF can be
+        // inside a line).
+        while value_end > v
+            && matches!(buf[value_end - 1], b' ' | b'\t' | b'\x0b' | b'\x0c' | b'\r')
+        {
             value_end -= 1;
         }
         if value_end > v && !buf[value_end - 1].is_ascii() {
@@ -931,6 +937,12 @@ hello";
     #[case::unicode_space_at_end(b"A: x\xc2\xa0\r\n\r\n")]
     #[case::mixed_space_at_end(b"A: x \xe3\x80\x80\x0b\t\x0c \r\n\r\n")]
     #[case::bad_content_length(b"Content-Length: x\r\n\r\n")]
+    #[case::bare_cr_in_value(b"A: x\ry\r\n\r\n")]
+    #[case::bare_cr_after_value(b"A: x\r\r\n\r\n")]
+    #[case::value_only_spaces(b"A:  \t \r\n\r\n")]
+    #[case::ends_after_colon(b"A:")]
+    #[case::ends_in_value(b"A: x")]
+    #[case::ends_after_cr(b"A: x\r")]
     fn fast_head_agrees_with_the_full_scan_or_declines(#[case] block: &[u8]) {
         let start = b"MESSAGE sip:a SIP/2.0\r\n";
         let buf = [start.as_slice(), block].concat();

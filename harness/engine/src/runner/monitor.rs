@@ -76,12 +76,7 @@ pub fn user_agent_part(
             continue;
         }
         requests += 1;
-        let ua: Vec<&str> = m
-            .headers
-            .iter()
-            .filter(|h| h.is("User-Agent"))
-            .map(|h| h.value)
-            .collect();
+        let ua: Vec<&str> = m.headers.get_all("User-Agent").map(|h| h.value).collect();
         if !ua.iter().any(|v| re.is_match(v)) {
             if e.index >= before {
                 return (requests, None);
@@ -152,14 +147,10 @@ pub fn results(report: BaselineReport, waivers: &[String]) -> Vec<ProtocolResult
         .keys()
         .any(|k| !baseline::RULES.iter().any(|(r, _)| r == k));
     for (rule, n) in &report.checked {
-        let id = if rule == "codec" {
-            WELL_FORMED
-        } else {
-            rule.as_str()
-        };
+        let id = if *rule == "codec" { WELL_FORMED } else { rule };
         if let Some(r) = by_rule.get_mut(id) {
             r.checked = *n;
-        } else if !(rule == "codec" && codec_failed) {
+        } else if !(*rule == "codec" && codec_failed) {
             let strength = baseline::RULES
                 .iter()
                 .find(|(r, _)| *r == id)
@@ -296,9 +287,9 @@ Max-Forwards: 70\r\n{ua}Content-Length: 0\r\n\r\n"
 
     fn report() -> BaselineReport {
         let mut checked = BTreeMap::new();
-        checked.insert("codec".to_string(), 4);
-        checked.insert(baseline::VIA_COPIED.to_string(), 2);
-        checked.insert(baseline::ACK_NON_2XX.to_string(), 1);
+        checked.insert("codec", 4);
+        checked.insert(baseline::VIA_COPIED, 2);
+        checked.insert(baseline::ACK_NON_2XX, 1);
         BaselineReport {
             checked,
             findings: vec![
