@@ -5,7 +5,7 @@ Runs the commands interleaved round by round (tshark, check, [other check], tsha
 started from here: wall time by perf_counter, CPU time and peak RSS by wait4. Prints the medians,
 the spread and the per-round ratio of tshark to each check: the figures docs/BENCHMARKS.md keeps.
 
-    cargo build --release -p cpmconf
+    cargo build --release
     cargo run --release -p cpmconf-capture --example gen_capture -- /tmp/big.pcap 50000
     scripts/check_vs_tshark.py /tmp/big.pcap --rounds 11 [--other OLD_BINARY]
 
