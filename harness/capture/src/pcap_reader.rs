@@ -334,7 +334,9 @@ impl<R: Read> CaptureReader<R> {
                 self.buf.resize(self.end + want, 0);
             }
             let got = loop {
-                match self.src.read(&mut self.buf[self.end..]) {
+                // At most `want` bytes: a buffer grown for a large record is not filled whole
+                // (it could not be given back while full).
+                match self.src.read(&mut self.buf[self.end..self.end + want]) {
                     Ok(n) => break n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(source) => {

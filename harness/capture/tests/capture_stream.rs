@@ -103,6 +103,44 @@ fn streaming_200k_messages_keeps_memory_bounded() {
     assert_eq!((end.reader.open_connections, end.open_streams), (0, 0));
 }
 
+/// A large record grows the read buffer; once it is read, the buffer shrinks back to a read
+/// chunk and a record while the small records after it are read (it is not kept full).
+#[test]
+fn the_read_buffer_shrinks_after_a_large_record() {
+    let record = |len: usize| {
+        let mut r = Vec::new();
+        for v in [0u32, 0, len as u32, len as u32] {
+            r.extend_from_slice(&v.to_le_bytes());
+        }
+        r.extend(std::iter::repeat_n(0u8, len));
+        r
+    };
+    // The pcap header: magic, version 2.4, zone, accuracy, snap length, Ethernet.
+    let mut file = Vec::new();
+    for v in [0xA1B2_C3D4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        file.extend_from_slice(&v.to_le_bytes());
+    }
+    file.extend(record(1 << 20));
+    // Records too short for an Ethernet header: each is a problem event, so the reader is
+    // looked at after every one.
+    for _ in 0..20_000 {
+        file.extend(record(10));
+    }
+    let mut reader = CaptureReader::new(std::io::Cursor::new(file)).unwrap();
+    let mut most_after = 0;
+    while let Some(ev) = reader.next() {
+        assert!(matches!(ev, Ok(CaptureEvent::Problem(_))), "{ev:?}");
+        if reader.frames() > 10 {
+            most_after = most_after.max(reader.stats().read_buffer_bytes);
+        }
+    }
+    assert_eq!(reader.frames(), 20_001);
+    assert!(
+        most_after <= 256 * 1024,
+        "{most_after} bytes held after the large record"
+    );
+}
+
 #[rstest]
 #[case::empty(vec![], "the file is empty")]
 #[case::text(b"this is not a capture file".to_vec(), "first bytes are 74 68 69 73 20 69 73 20 (\"this is \")")]

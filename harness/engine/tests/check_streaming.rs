@@ -69,6 +69,12 @@ impl Generated {
         let head = format!(
             "Via: SIP/2.0/UDP {client};branch=z9hG4bK-s{i}\r\nFrom: <sip:alice@test>;tag=a{i}\r\n"
         );
+        // The REGISTER's To is the registering user; the MESSAGEs go to bob.
+        let to = if i == 0 {
+            "sip:alice@test"
+        } else {
+            "sip:bob@test"
+        };
         let (src, dst, text) = if k % 2 == 0 {
             let body = if i == 0 {
                 String::new()
@@ -80,11 +86,6 @@ impl Generated {
                 )
             };
             let uri = if i == 0 { "sip:test" } else { "sip:bob@test" };
-            let to = if i == 0 {
-                "sip:alice@test"
-            } else {
-                "sip:bob@test"
-            };
             let extra = if i == 0 {
                 format!("Contact: <sip:alice@{client};transport=udp>\r\nExpires: 3600\r\n")
             } else {
@@ -103,11 +104,6 @@ impl Generated {
                 ),
             )
         } else {
-            let to = if i == 0 {
-                "sip:alice@test"
-            } else {
-                "sip:bob@test"
-            };
             let contact = if i == 0 {
                 format!("Contact: <sip:alice@{client};transport=udp>;expires=3600\r\n")
             } else {
