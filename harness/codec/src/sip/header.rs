@@ -508,6 +508,18 @@ pub struct Headers {
     /// The first field of each kind but [`Known::Other`]: a lookup of a known name reads it
     /// instead of comparing every field.
     first: FirstOfKind,
+    /// The first CSeq field as the decoder split it ([`Headers::keep_cseq`]).
+    cseq: Option<CSeqSplit>,
+}
+
+/// A CSeq value the decoder split: the value's range in the buffer, its number and its method
+/// word's range. It stands for the first CSeq field while that field's value is this range (the
+/// buffer only grows: a field replaced or added has a new range).
+#[derive(Clone, Copy)]
+struct CSeqSplit {
+    value: (u32, u32),
+    number: u32,
+    method: (u32, u32),
 }
 
 /// The index of the first field of each [`Known`] kind but `Other`, as [`Headers`] keeps it.
@@ -567,6 +579,7 @@ impl Headers {
             fields: Vec::with_capacity(fields),
             start: 0,
             first: FirstOfKind::default(),
+            cseq: None,
         }
     }
 
@@ -577,6 +590,29 @@ impl Headers {
         // One allocation of the exact size (the buffer is empty: the decoder calls this first).
         self.buf = String::from(head);
         self.start = pos(start.min(head.len()));
+        self.cseq = None;
+    }
+
+    /// Keeps the decoder's split of field `i`, the first CSeq field: its sequence `number` and
+    /// its method word, at `method` within the value. Nothing when field `i` is not that field.
+    pub(crate) fn keep_cseq(&mut self, i: usize, number: u32, method: Range<usize>) {
+        let Some(s) = self.fields.get(i) else { return };
+        if self.first.get(Known::CSeq) != Some(i) || method.end > (s.value.1 - s.value.0) as usize {
+            return;
+        }
+        self.cseq = Some(CSeqSplit {
+            value: s.value,
+            number,
+            method: (s.value.0 + pos(method.start), s.value.0 + pos(method.end)),
+        });
+    }
+
+    /// The sequence number and method word of the first CSeq field as the decoder split it
+    /// ([`Headers::keep_cseq`]); `None` when it did not, or that field was changed since.
+    pub(crate) fn split_cseq(&self) -> Option<(u32, &str)> {
+        let c = self.cseq.as_ref()?;
+        let s = self.fields.get(self.first.get(Known::CSeq)?)?;
+        (s.value == c.value).then(|| (c.number, self.buf.get(range(c.method)).unwrap_or_default()))
     }
 
     /// The decoded message's original start-line bytes (leading empty lines and line end

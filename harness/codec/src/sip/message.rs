@@ -6,6 +6,7 @@ use super::method::Method;
 use super::status::StatusCode;
 use crate::text::{checked_line_end, is_token_char, scan_fields, utf8, ScanOptions};
 use crate::{DecodeError, Decoded, Finding, Limits, Severity, Status, Text};
+use std::ops::Range;
 
 /// The request line (RFC 3261 section 7.1).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -260,11 +261,17 @@ impl Message {
 
     /// The method named in CSeq for a response, or the request's own method.
     pub fn cseq_method(&self) -> Option<Method> {
+        if let Some((_, method)) = self.headers.split_cseq() {
+            return Some(Method::from_token(method));
+        }
         cseq_words(self.header("CSeq")?).1.map(Method::from_token)
     }
 
     /// The CSeq number.
     pub fn cseq_number(&self) -> Option<u32> {
+        if let Some((number, _)) = self.headers.split_cseq() {
+            return Some(number);
+        }
         cseq_words(self.header("CSeq")?).0?.parse().ok()
     }
 
@@ -368,7 +375,7 @@ fn decode(
     } else {
         None
     };
-    let (headers, raw_blank, body_offset, summary) = match fast {
+    let (mut headers, raw_blank, body_offset, summary) = match fast {
         Some(FastHead {
             headers,
             body_offset,
@@ -463,7 +470,9 @@ fn decode(
 
     if let Some(i) = summary.cseq {
         if let Some(h) = headers.at(i) {
-            check_cseq(h, summary.cseq_more, &start_line, &mut findings)?;
+            let (number, method) = check_cseq(h, summary.cseq_more, &start_line, &mut findings)?;
+            // Kept: the rules read a message's CSeq many times.
+            headers.keep_cseq(i, number, method);
         }
     }
     check_mandatory(summary.present, &start_line, start, &mut findings);
@@ -825,21 +834,25 @@ fn cseq_words(v: &str) -> (Option<&str>, Option<&str>) {
     (number, method)
 }
 
+/// Checks the CSeq field `h`; its sequence number and where its method word is in the value.
 fn check_cseq(
     h: Header<'_>,
     more_than_one: bool,
     start: &StartLine,
     findings: &mut Vec<Finding>,
-) -> Result<(), DecodeError> {
+) -> Result<(u32, Range<usize>), DecodeError> {
     let (num, method) = cseq_words(h.value);
     let num = num.unwrap_or("");
-    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) || num.parse::<u32>().is_err() {
-        return Err(DecodeError::new(
-            h.value_offset,
-            RULE_CSEQ,
-            format!("a CSeq sequence number below 2**32, not {num:?}"),
-        ));
-    }
+    let number = match num.parse::<u32>() {
+        Ok(n) if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) => n,
+        _ => {
+            return Err(DecodeError::new(
+                h.value_offset,
+                RULE_CSEQ,
+                format!("a CSeq sequence number below 2**32, not {num:?}"),
+            ))
+        }
+    };
     let Some(method) = method else {
         return Err(DecodeError::new(
             h.value_offset + h.value.len(),
@@ -868,7 +881,9 @@ fn check_cseq(
             "more than one CSeq header",
         ));
     }
-    Ok(())
+    // The method word is a slice of the value.
+    let at = (method.as_ptr() as usize).saturating_sub(h.value.as_ptr() as usize);
+    Ok((number, at..at + method.len()))
 }
 
 fn check_mandatory(present: u16, start: &StartLine, offset: usize, findings: &mut Vec<Finding>) {
@@ -1009,6 +1024,67 @@ hello";
             first_words::<4>(v),
             [it.next(), it.next(), it.next(), it.next()]
         );
+    }
+
+    /// The CSeq as the rules read it, split again from the field's text each time.
+    fn cseq_read_again(m: &Message) -> (Option<u32>, Option<Method>) {
+        let v = m
+            .headers
+            .get_all("CSeq")
+            .next()
+            .map(|h| h.value.to_string());
+        let (n, w) = v.as_deref().map(cseq_words).unwrap_or_default();
+        (n.and_then(|n| n.parse().ok()), w.map(Method::from_token))
+    }
+
+    /// The decoder keeps its split of the first CSeq; what `cseq_number` and `cseq_method` give
+    /// from it equals a split of the field's text, for odd spellings and after every kind of
+    /// edit (a kept split of a field since replaced or removed would give the old CSeq).
+    #[rstest]
+    #[case::usual("CSeq: 7 MESSAGE\r\n")]
+    #[case::padded("CSeq:   12\t MESSAGE  \r\n")]
+    #[case::compact_spelling("cseq: 3 INVITE\r\n")]
+    #[case::extension_method("CSeq: 4 FOO\r\n")]
+    #[case::two_fields("CSeq: 5 MESSAGE\r\nCSeq: 6 BYE\r\n")]
+    #[case::leading_zeros("CSeq: 007 MESSAGE\r\n")]
+    #[case::folded("CSeq: 8\r\n MESSAGE\r\n")]
+    fn the_kept_cseq_split_follows_the_fields(#[case] cseq: &str) {
+        let raw = format!(
+            "MESSAGE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\nTo: <sip:b@x>\r\n\
+             From: <sip:a@x>;tag=1\r\nCall-ID: c\r\n{cseq}Max-Forwards: 70\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        let m = Message::parse(raw.as_bytes()).unwrap().value;
+        let same = |m: &Message, what: &str| {
+            assert_eq!(
+                (m.cseq_number(), m.cseq_method()),
+                cseq_read_again(m),
+                "{what}"
+            );
+        };
+        same(&m, "decoded");
+        assert!(m.cseq_number().is_some(), "decoded");
+        let mut e = m.clone();
+        e.headers.insert(0, "X-First", "1");
+        same(&e, "a field inserted before");
+        let mut e = m.clone();
+        e.headers.set("CSeq", "99 BYE");
+        same(&e, "set");
+        assert_eq!(e.cseq_number(), Some(99));
+        let i = m.headers.position("CSeq").unwrap();
+        let mut e = m.clone();
+        e.headers.replace(i, "CSeq", "42 ACK");
+        same(&e, "replaced");
+        assert_eq!(e.cseq_method(), Some(Method::Ack));
+        let mut e = m.clone();
+        e.headers.remove("CSeq");
+        same(&e, "removed");
+        assert_eq!(e.cseq_number(), None);
+        let mut e = m.clone();
+        e.headers.remove("CSeq");
+        e.headers.push("CSeq", "2 INFO");
+        same(&e, "removed and added again");
+        assert_eq!(e.cseq_method(), Some(Method::Info));
     }
 
     /// The body offset is counted, not encoded: it must agree with the encoding for decoded,
