@@ -108,6 +108,9 @@ pub(crate) struct MsrpState {
     modes: HashMap<Role, Mode>,
     held: HashSet<(SessionId, String)>,
     progress: HashMap<SessionId, Progress>,
+    /// Why each ended session ended (what its `MsrpClosed` observation says), for the error of
+    /// a command that came too late.
+    ended: HashMap<SessionId, String>,
 }
 
 impl MsrpState {
@@ -387,12 +390,17 @@ async fn serve(
     let mut conn = match conn {
         Ok(c) => c,
         Err(e) => {
-            inner.state().msrp.sessions.remove(&sid);
+            let reason = format!("MSRP session not set up: {e}");
+            {
+                let mut st = inner.state();
+                st.msrp.sessions.remove(&sid);
+                st.msrp.ended.insert(sid, reason.clone());
+            }
             inner.observe(
                 role.as_str(),
                 ObservedKind::MsrpClosed {
                     session: sid,
-                    reason: format!("MSRP session not set up: {e}"),
+                    reason,
                 },
             );
             return;
@@ -448,7 +456,11 @@ async fn serve(
             },
         }
     };
-    inner.state().msrp.sessions.remove(&sid);
+    {
+        let mut st = inner.state();
+        st.msrp.sessions.remove(&sid);
+        st.msrp.ended.insert(sid, reason.clone());
+    }
     inner.observe(
         role.as_str(),
         ObservedKind::MsrpClosed {
@@ -456,6 +468,14 @@ async fn serve(
             reason,
         },
     );
+}
+
+/// The error of a command on `session` whose task has ended: why it ended, when known.
+fn ended(inner: &Inner, session: SessionId) -> SimError {
+    match sender(inner, session) {
+        Err(e @ SimError::Msrp(_)) => e,
+        _ => SimError::Msrp("the session has ended".into()),
+    }
 }
 
 /// Observes the frames already received on `conn` that the loop has not taken yet (the session
@@ -499,16 +519,17 @@ async fn observe_after_close(inner: &Inner, role: &str, sid: SessionId, conn: &m
 }
 
 fn sender(inner: &Inner, session: SessionId) -> Result<mpsc::UnboundedSender<MsrpCmd>, SimError> {
-    inner
-        .state()
-        .msrp
-        .sessions
-        .get(&session)
-        .cloned()
-        .ok_or(SimError::Unknown {
+    let st = inner.state();
+    if let Some(tx) = st.msrp.sessions.get(&session) {
+        return Ok(tx.clone());
+    }
+    Err(match st.msrp.ended.get(&session) {
+        Some(why) => SimError::Msrp(format!("the session has ended ({why})")),
+        None => SimError::Unknown {
             what: "MSRP session",
             id: session,
-        })
+        },
+    })
 }
 
 /// Sends a message on a session.
@@ -527,9 +548,8 @@ pub(crate) async fn send(
             opts,
             reply: Some(tx),
         })
-        .map_err(|_| SimError::Msrp("the session has ended".into()))?;
-    rx.await
-        .map_err(|_| SimError::Msrp("the session has ended".into()))?
+        .map_err(|_| ended(inner, session))?;
+    rx.await.map_err(|_| ended(inner, session))?
 }
 
 /// Writes raw bytes on a session.
@@ -541,9 +561,8 @@ pub(crate) async fn send_raw(
     let (tx, rx) = oneshot::channel();
     sender(inner, session)?
         .send(MsrpCmd::Raw { bytes, reply: tx })
-        .map_err(|_| SimError::Msrp("the session has ended".into()))?;
-    rx.await
-        .map_err(|_| SimError::Msrp("the session has ended".into()))?
+        .map_err(|_| ended(inner, session))?;
+    rx.await.map_err(|_| ended(inner, session))?
 }
 
 /// Answers a SEND chunk the session holds (see [`RolePolicy`]).
@@ -579,9 +598,8 @@ pub(crate) async fn close(inner: &Inner, session: SessionId) -> Result<(), SimEr
     let (tx, rx) = oneshot::channel();
     sender(inner, session)?
         .send(MsrpCmd::Close { reply: tx })
-        .map_err(|_| SimError::Msrp("the session has ended".into()))?;
-    rx.await
-        .map_err(|_| SimError::Msrp("the session has ended".into()))?
+        .map_err(|_| ended(inner, session))?;
+    rx.await.map_err(|_| ended(inner, session))?
 }
 
 #[cfg(test)]

@@ -181,11 +181,17 @@ async fn invite_as_remote_user_can_be_cancelled() {
     assert_ne!(cancel_id, sent.id);
 }
 
-#[tokio::test]
-async fn chat_from_remote_user_pushes_msrp_and_ends_with_reasoned_bye() {
-    let net = start(1).await;
-    let mut alice = Ua::new("alice", net.core_addr(), Transport::Tcp).await;
-    alice.register(600, None).await;
+/// Bob invites alice to a chat and she accepts it with an a=setup:active answer (she is to
+/// connect to bob's MSRP path): the dialog, the sim's MSRP session, her endpoint and bob's path.
+async fn chat_accepted_by(
+    net: &Network,
+    alice: &mut Ua,
+) -> (
+    cpmconf_sim::DialogHandle,
+    cpmconf_sim::SessionId,
+    MsrpEndpoint,
+    Vec<cpmconf_codec::msrp::MsrpUri>,
+) {
     let spec = RequestSpec::to_aor(Method::Invite, "sip:alice@cpm.test")
         .header(
             "Accept-Contact",
@@ -212,7 +218,7 @@ async fn chat_from_remote_user_pushes_msrp_and_ends_with_reasoned_bye() {
     alice
         .answer(&tx, 200, Some(("application/sdp", answer.to_bytes())))
         .await;
-    let ok = final_response_to(&net, sent.id).await;
+    let ok = final_response_to(net, sent.id).await;
     assert_eq!(ok.status(), Some(StatusCode::OK));
     let dialog = net.dialog_of_request(sent.id).expect("dialog");
     let session = net.session_of_dialog(dialog).expect("session");
@@ -224,6 +230,15 @@ async fn chat_from_remote_user_pushes_msrp_and_ends_with_reasoned_bye() {
         .and_then(|m| m.path())
         .expect("path")
         .expect("valid");
+    (dialog, session, msrp, remote)
+}
+
+#[tokio::test]
+async fn chat_from_remote_user_pushes_msrp_and_ends_with_reasoned_bye() {
+    let net = start(1).await;
+    let mut alice = Ua::new("alice", net.core_addr(), Transport::Tcp).await;
+    alice.register(600, None).await;
+    let (dialog, session, msrp, remote) = chat_accepted_by(&net, &mut alice).await;
     let mut cfg = SessionConfig::new(vec![msrp.local_uri("al1")], remote);
     cfg.seed = Some(4);
     let mut conn = MsrpConnection::connect(cfg, None, Instant::now() + WAIT)
@@ -259,6 +274,36 @@ async fn chat_from_remote_user_pushes_msrp_and_ends_with_reasoned_bye() {
     alice.answer(&btx, 200, None).await;
     let fin = final_response_to(&net, bye_sent.id).await;
     assert_eq!(fin.status(), Some(StatusCode::OK));
+}
+
+/// A client that accepts a chat as the active side and never connects: the session ends at
+/// the sim's deadline for the connection, and pushing a message on it says why (not just that
+/// it ended), so a step's error tells that the client did not connect.
+#[tokio::test]
+async fn pushing_on_a_session_the_client_never_connected_says_why_it_ended() {
+    let mut cfg = NetConfig::new();
+    cfg.seed = 1;
+    // A short transaction timeout: the wait for the connection is its floor of 2 s.
+    cfg.timers = cfg.timers.scaled(0.01);
+    let net = Network::start(cfg).await.expect("start");
+    let mut alice = Ua::new("alice", net.core_addr(), Transport::Tcp).await;
+    alice.register(600, None).await;
+    let (_dialog, session, _msrp, _remote) = chat_accepted_by(&net, &mut alice).await;
+    let err = net
+        .send_msrp(session, "text/plain", b"x".to_vec(), SendOptions::default())
+        .await
+        .expect_err("no connection, no session");
+    let text = err.to_string();
+    assert!(
+        text.contains("the session has ended (MSRP session not set up: timed out waiting for an MSRP connection)"),
+        "{text}"
+    );
+    // A later command names the same cause.
+    let again = net
+        .send_msrp(session, "text/plain", b"y".to_vec(), SendOptions::default())
+        .await
+        .expect_err("ended");
+    assert_eq!(again.to_string(), text);
 }
 
 #[tokio::test]

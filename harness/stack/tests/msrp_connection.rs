@@ -528,6 +528,64 @@ async fn passive_side_matches_connections_to_sessions_by_to_path() {
         .starts_with(b"MSRP tid00002 200"));
 }
 
+/// Polls `f` once.
+async fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> std::task::Poll<F::Output> {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut *f).poll(cx))).await
+}
+
+/// Two sessions wait on one endpoint at once (a client slow to connect the first session while
+/// a second is set up). The connection of the second is accepted by the first's wait, which
+/// parks it: the second's wait, already waiting for a connection, must then take it, not wait
+/// for another until its deadline. Before the fix it waited: the first session's bytes sat
+/// parked, and the second session ended at its deadline (`resume-as-recipient` under load).
+#[tokio::test]
+async fn a_wait_takes_a_connection_parked_by_another_wait() {
+    use tokio::io::AsyncWriteExt;
+    let endpoint = MsrpEndpoint::listen(IpAddr::V4(Ipv4Addr::LOCALHOST), None)
+        .await
+        .expect("listen");
+    let peer = MsrpUri::tcp("127.0.0.1", 9, "peer0001");
+    let (s1, s2) = (
+        endpoint.local_uri("sess0001"),
+        endpoint.local_uri("sess0002"),
+    );
+    let first = Instant::now() + Duration::from_millis(500);
+    let mut wait1 = std::pin::pin!(
+        endpoint.accept_session(SessionConfig::new(vec![s1], vec![peer.clone()]), first)
+    );
+    let mut wait2 = std::pin::pin!(endpoint.accept_session(
+        SessionConfig::new(vec![s2.clone()], vec![peer.clone()]),
+        deadline()
+    ));
+    // Both wait for a connection.
+    assert!(poll_once(&mut wait2).await.is_pending());
+    assert!(poll_once(&mut wait1).await.is_pending());
+    let mut c2 = tokio::time::timeout_at(
+        deadline(),
+        tokio::net::TcpStream::connect(endpoint.local_addr()),
+    )
+    .await
+    .expect("in time")
+    .expect("connect");
+    c2.write_all(&raw_send(&s2, &peer, "tid00002", "for two"))
+        .await
+        .expect("write");
+    // Only the first wait runs while the connection and its bytes arrive: it accepts it, reads
+    // its first request and parks it.
+    for _ in 0..20 {
+        assert!(poll_once(&mut wait1).await.is_pending());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut b2 = tokio::time::timeout(Duration::from_secs(2), wait2)
+        .await
+        .expect("the second wait took the parked connection, not its deadline")
+        .expect("accept 2");
+    let got = until(&mut b2, is_message).await;
+    assert!(matches!(got.last(), Some(SessionEvent::Message { body, .. }) if body == b"for two"));
+    // The first session's wait still ends at its own deadline.
+    assert!(matches!(wait1.await, Err(MsrpError::Timeout(_))));
+}
+
 /// The sim and the client set up sessions on spawned tasks: both futures must be Send.
 #[test]
 fn accept_session_future_is_send() {

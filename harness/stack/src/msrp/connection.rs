@@ -6,7 +6,8 @@
 //!   [`MsrpEndpoint::local_uri`]`(session_id)` gives the `a=path` URI to put in SDP;
 //!   [`MsrpEndpoint::accept_session`]`(config, deadline)` waits for the connection whose first
 //!   request names `config.local_path`'s session-id in its To-Path (RFC 4975 7.1.1 / RFC 6714
-//!   CEMA matching); connections for other sessions are kept for later `accept_session` calls.
+//!   CEMA matching); connections for other sessions are kept for the other `accept_session`
+//!   calls, those waiting already included.
 //! - [`MsrpConnection::connect`]`(config, tap, deadline)` (a=setup:active) connects to the
 //!   first URI of `config.remote_path`, sends the empty binding SEND and waits for its 2xx
 //!   (RFC 6135, RFC 4975 7.1.1).
@@ -80,6 +81,8 @@ pub struct MsrpEndpoint {
     /// Report what peers send (their connections, bytes and closes) to the tap too.
     tap_received: bool,
     parked: Mutex<Vec<Parked>>,
+    /// Woken when a connection is parked: another session's wait may be the one it is for.
+    parked_one: tokio::sync::Notify,
 }
 
 fn host_text(ip: IpAddr) -> String {
@@ -100,6 +103,7 @@ impl MsrpEndpoint {
             tap,
             tap_received: false,
             parked: Mutex::new(Vec::new()),
+            parked_one: tokio::sync::Notify::new(),
         })
     }
 
@@ -134,6 +138,8 @@ impl MsrpEndpoint {
     /// To-Path's first URI carries the session-id of our last `local_path` URI), then answers it
     /// and returns the bound connection.
     ///
+    /// Several sessions may wait at once: whichever wait accepts a connection reads its first
+    /// request, and parks it when it is for another session, waking the other waits to look.
     /// A connection that closes before a whole frame is skipped; one whose first bytes cannot be
     /// decoded ends the wait with [`MsrpError::Decode`].
     pub async fn accept_session(
@@ -147,12 +153,26 @@ impl MsrpEndpoint {
             .map(|u| u.session_id.clone())
             .ok_or_else(|| MsrpError::Path("empty local path".into()))?;
         loop {
+            // Registered before the look at the parked connections: a connection parked by
+            // another wait after the look wakes this one (`notify_waiters` reaches every
+            // `Notified` created before it).
+            let parked_since = self.parked_one.notified();
             if let Some(p) = self.take_parked(&want) {
                 return self.bound(p, config, deadline).await;
             }
-            let (stream, peer) = timeout_at(deadline, self.listener.accept())
-                .await
-                .map_err(|_| MsrpError::Timeout("an MSRP connection"))??;
+            let accepted = timeout_at(deadline, async {
+                tokio::select! {
+                    // Cancel-safe: a connection not taken stays in the listener's queue.
+                    r = self.listener.accept() => Some(r),
+                    () = parked_since => None,
+                }
+            })
+            .await
+            .map_err(|_| MsrpError::Timeout("an MSRP connection"))?;
+            let Some(accepted) = accepted else {
+                continue;
+            };
+            let (stream, peer) = accepted?;
             let received = self.tap.as_ref().filter(|_| self.tap_received);
             if let Some(t) = received {
                 t.tcp_open(peer, stream.local_addr().unwrap_or(self.local_addr));
@@ -168,6 +188,7 @@ impl MsrpEndpoint {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(parked);
+            self.parked_one.notify_waiters();
         }
     }
 }
