@@ -397,6 +397,20 @@ pub fn sdp_of(m: &sip::Message) -> Option<SessionDescription> {
     SessionDescription::parse(&bytes).ok().map(|d| d.value)
 }
 
+/// The MSRP session ids of the `a=path` URIs in the SDP of a SIP message (plain or multipart).
+pub fn path_sessions(m: &sip::Message) -> Vec<String> {
+    let Some(sd) = sdp_of(m) else {
+        return Vec::new();
+    };
+    sd.media
+        .iter()
+        .filter_map(|md| md.path().and_then(Result::ok))
+        .flatten()
+        .map(|u| u.session_id)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// RFC 3264 5 / RFC 4975 8.1: a stream the subject wants to receive on (sendrecv or recvonly)
 /// names a reachable address, not 0.0.0.0 / ::, in `c=` and in the MSRP `a=path`.
 fn receive_address(cx: &mut Ctx<'_>) {

@@ -114,20 +114,6 @@ impl fmt::Display for LintError {
     }
 }
 
-/// The MSRP session ids of the `a=path` URIs in the SDP of a SIP message.
-fn path_sessions(m: &cpmconf_codec::sip::Message) -> Vec<String> {
-    let Some(sd) = crate::baseline::sdp_of(m) else {
-        return Vec::new();
-    };
-    sd.media
-        .iter()
-        .filter_map(|md| md.path().and_then(Result::ok))
-        .flatten()
-        .map(|u| u.session_id)
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
 /// What a lint needs besides the trace.
 #[derive(Debug, Clone, Default)]
 pub struct LintOptions {
@@ -200,7 +186,7 @@ impl Survey {
         if m.cseq_method() == Some(Method::Register) {
             self.registers.push(e.clone());
         }
-        let ids = path_sessions(m);
+        let ids = crate::baseline::path_sessions(m);
         if !ids.is_empty() {
             self.sessions
                 .entry(e.src)

@@ -851,16 +851,49 @@ fn correlation_findings(
         match (saved(env, name)?, obs) {
             (SavedMessage::Sip(d), Observed::Sip(m)) => {
                 if m.call_id() != d.call_id() {
-                    f.push(finding(format!("Call-ID (in dialog of {name})"), quoted(d.call_id()), quoted(m.call_id())));
+                    f.push(finding(
+                        format!("Call-ID (in dialog of {name})"),
+                        quoted(d.call_id()),
+                        quoted(m.call_id()),
+                    ));
                 }
             }
-            (SavedMessage::Sip(_), Observed::Msrp(_)) => {
-                return Err(MatchError::Unsupported(format!(
-                    "`in_dialog: {name}` on an MSRP message: the runner maps MSRP sessions to dialogs"
-                )))
+            // The MSRP session of a dialog is the one its SDP negotiated (RFC 4975 8.1): the
+            // message's To-Path or From-Path names a session of the saved message's `a=path`
+            // (its own session, or its peer's in an answer). Judged on the messages alone, as
+            // live so from a capture.
+            (SavedMessage::Sip(d), Observed::Msrp(m)) => {
+                let ids = crate::baseline::path_sessions(d);
+                if ids.is_empty() {
+                    return Err(MatchError::Unsupported(format!(
+                        "`in_dialog: {name}` on an MSRP message: {name} has no SDP with an MSRP a=path to name its session"
+                    )));
+                }
+                let seen: Vec<String> = [m.to_path(), m.from_path()]
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .flatten()
+                    .map(|u| u.session_id)
+                    .collect();
+                if !seen.iter().any(|s| ids.contains(s)) {
+                    f.push(finding(
+                        format!("MSRP session (in dialog of {name})"),
+                        format!(
+                            "a To-Path or From-Path URI with session {}",
+                            ids.join(" or ")
+                        ),
+                        if seen.is_empty() {
+                            "(no session in To-Path or From-Path)".to_string()
+                        } else {
+                            seen.join(", ")
+                        },
+                    ));
+                }
             }
             (SavedMessage::Msrp(_), _) => {
-                return Err(MatchError::Unsupported(format!("`in_dialog: {name}` names an MSRP message: expected a SIP message")))
+                return Err(MatchError::Unsupported(format!(
+                    "`in_dialog: {name}` names an MSRP message: expected a SIP message"
+                )))
             }
         }
     }
@@ -2030,6 +2063,45 @@ a=path:msrp://127.0.0.1:7394/s1;tcp\r\n";
         assert!(is_candidate(&e, Observed::Sip(&ok), &env).unwrap());
         assert!(!is_candidate(&e, Observed::Sip(&other), &env).unwrap());
         assert!(env.resolve("inv.header.Call-ID").as_deref() == Some("c1@127.0.0.1"));
+    }
+
+    /// `in_dialog` on an MSRP expectation: the message's To-Path or From-Path names a session of
+    /// the saved message's SDP `a=path` (an offer or an answer: either end's session); a binding
+    /// SEND of an earlier session of the same parties is not a candidate; a saved message with
+    /// no MSRP `a=path` cannot name a session.
+    #[rstest::rstest]
+    #[case::to_the_offerer("res0001", "cli0009", Some(true))]
+    #[case::from_the_answerer("cli0009", "res0001", Some(true))]
+    #[case::earlier_session("old0001", "cli0001", Some(false))]
+    #[case::no_sdp("", "", None)]
+    fn in_dialog_names_the_msrp_session_of_the_dialog(
+        #[case] to: &str,
+        #[case] from: &str,
+        #[case] candidate: Option<bool>,
+    ) {
+        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 7394 TCP/MSRP *\r\na=accept-types:*\r\na=path:msrp://127.0.0.1:7394/res0001;tcp\r\n";
+        let invite = if candidate.is_some() {
+            format!("INVITE sip:a@test SIP/2.0\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", sdp.len())
+        } else {
+            "INVITE sip:a@test SIP/2.0\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n".to_string()
+        };
+        let mut env = env();
+        env.saved.insert(
+            "resume".into(),
+            SavedMessage::Sip(sip::Message::parse(invite.as_bytes()).unwrap().value),
+        );
+        let to = if to.is_empty() { "s1" } else { to };
+        let from = if from.is_empty() { "s2" } else { from };
+        let raw = format!("MSRP t0 SEND\r\nTo-Path: msrp://127.0.0.1:7394/{to};tcp\r\nFrom-Path: msrp://127.0.0.1:7000/{from};tcp\r\nMessage-ID: x0\r\nByte-Range: 1-0/0\r\n\r\n-------t0$\r\n");
+        let send = msrp::Message::parse(raw.as_bytes()).unwrap().value;
+        let e = expect("{ msrp: SEND, in_dialog: resume }");
+        match candidate {
+            Some(want) => assert_eq!(is_candidate(&e, Observed::Msrp(&send), &env).unwrap(), want),
+            None => assert!(matches!(
+                is_candidate(&e, Observed::Msrp(&send), &env),
+                Err(MatchError::Unsupported(_))
+            )),
+        }
     }
 
     #[test]
