@@ -470,9 +470,8 @@ fn raw_send(to: &MsrpUri, from: &MsrpUri, tid: &str, text: &str) -> Vec<u8> {
         .to_bytes()
 }
 
-#[tokio::test]
-async fn passive_side_matches_connections_to_sessions_by_to_path() {
-    use tokio::io::AsyncWriteExt;
+/// A passive endpoint with two sessions' URIs (`sess0001`, `sess0002`) and a foreign peer's.
+async fn two_sessions() -> (MsrpEndpoint, MsrpUri, MsrpUri, MsrpUri) {
     let endpoint = MsrpEndpoint::listen(IpAddr::V4(Ipv4Addr::LOCALHOST), None)
         .await
         .expect("listen");
@@ -481,27 +480,38 @@ async fn passive_side_matches_connections_to_sessions_by_to_path() {
         endpoint.local_uri("sess0001"),
         endpoint.local_uri("sess0002"),
     );
+    (endpoint, peer, s1, s2)
+}
+
+/// A foreign client's connection to `endpoint` whose first SEND (`tid`) carries `text` for
+/// session `to`.
+async fn connect_and_send(
+    endpoint: &MsrpEndpoint,
+    to: &MsrpUri,
+    peer: &MsrpUri,
+    tid: &str,
+    text: &str,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut c = tokio::time::timeout_at(
+        deadline(),
+        tokio::net::TcpStream::connect(endpoint.local_addr()),
+    )
+    .await
+    .expect("in time")
+    .expect("connect");
+    c.write_all(&raw_send(to, peer, tid, text))
+        .await
+        .expect("write");
+    c
+}
+
+#[tokio::test]
+async fn passive_side_matches_connections_to_sessions_by_to_path() {
+    let (endpoint, peer, s1, s2) = two_sessions().await;
     // Two foreign clients connect; each first SEND carries a message for its session.
-    let mut c1 = tokio::time::timeout_at(
-        deadline(),
-        tokio::net::TcpStream::connect(endpoint.local_addr()),
-    )
-    .await
-    .expect("in time")
-    .expect("connect 1");
-    c1.write_all(&raw_send(&s1, &peer, "tid00001", "for one"))
-        .await
-        .expect("write 1");
-    let mut c2 = tokio::time::timeout_at(
-        deadline(),
-        tokio::net::TcpStream::connect(endpoint.local_addr()),
-    )
-    .await
-    .expect("in time")
-    .expect("connect 2");
-    c2.write_all(&raw_send(&s2, &peer, "tid00002", "for two"))
-        .await
-        .expect("write 2");
+    let c1 = connect_and_send(&endpoint, &s1, &peer, "tid00001", "for one").await;
+    let mut c2 = connect_and_send(&endpoint, &s2, &peer, "tid00002", "for two").await;
     // Accepting session 2 first parks the connection of session 1 for later.
     let mut b2 = endpoint
         .accept_session(SessionConfig::new(vec![s2], vec![peer.clone()]), deadline())
@@ -540,15 +550,7 @@ async fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> std::task::Poll
 /// parked, and the second session ended at its deadline (`resume-as-recipient` under load).
 #[tokio::test]
 async fn a_wait_takes_a_connection_parked_by_another_wait() {
-    use tokio::io::AsyncWriteExt;
-    let endpoint = MsrpEndpoint::listen(IpAddr::V4(Ipv4Addr::LOCALHOST), None)
-        .await
-        .expect("listen");
-    let peer = MsrpUri::tcp("127.0.0.1", 9, "peer0001");
-    let (s1, s2) = (
-        endpoint.local_uri("sess0001"),
-        endpoint.local_uri("sess0002"),
-    );
+    let (endpoint, peer, s1, s2) = two_sessions().await;
     let first = Instant::now() + Duration::from_millis(500);
     let mut wait1 = std::pin::pin!(
         endpoint.accept_session(SessionConfig::new(vec![s1], vec![peer.clone()]), first)
@@ -560,16 +562,7 @@ async fn a_wait_takes_a_connection_parked_by_another_wait() {
     // Both wait for a connection.
     assert!(poll_once(&mut wait2).await.is_pending());
     assert!(poll_once(&mut wait1).await.is_pending());
-    let mut c2 = tokio::time::timeout_at(
-        deadline(),
-        tokio::net::TcpStream::connect(endpoint.local_addr()),
-    )
-    .await
-    .expect("in time")
-    .expect("connect");
-    c2.write_all(&raw_send(&s2, &peer, "tid00002", "for two"))
-        .await
-        .expect("write");
+    let _c2 = connect_and_send(&endpoint, &s2, &peer, "tid00002", "for two").await;
     // Only the first wait runs while the connection and its bytes arrive: it accepts it, reads
     // its first request and parks it.
     for _ in 0..20 {
