@@ -14,6 +14,17 @@ pub enum SimError {
     /// An MSRP operation failed.
     #[error("MSRP: {0}")]
     Msrp(String),
+    /// A command came for an MSRP session that had ended: `reason` is what its `MsrpClosed`
+    /// observation says; `by_client` when the client's side ended it (it never connected or
+    /// sent no first request, closed the connection, or sent bytes that cannot be decoded),
+    /// not the simulated role.
+    #[error("MSRP: the session has ended ({reason})")]
+    SessionEnded {
+        /// Why it ended.
+        reason: String,
+        /// The client ended it (or never set it up).
+        by_client: bool,
+    },
     /// Nothing arrived before the deadline.
     #[error("nothing observed within {0:?}")]
     Timeout(Duration),

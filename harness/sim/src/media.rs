@@ -108,9 +108,9 @@ pub(crate) struct MsrpState {
     modes: HashMap<Role, Mode>,
     held: HashSet<(SessionId, String)>,
     progress: HashMap<SessionId, Progress>,
-    /// Why each ended session ended (what its `MsrpClosed` observation says), for the error of
-    /// a command that came too late.
-    ended: HashMap<SessionId, String>,
+    /// Why each ended session ended (what its `MsrpClosed` observation says) and whether the
+    /// client's side ended it, for the error of a command that came too late.
+    ended: HashMap<SessionId, (String, bool)>,
 }
 
 impl MsrpState {
@@ -394,7 +394,9 @@ async fn serve(
             {
                 let mut st = inner.state();
                 st.msrp.sessions.remove(&sid);
-                st.msrp.ended.insert(sid, reason.clone());
+                // The client did not connect, sent no first request or an undecodable one, or
+                // its path could not be reached.
+                st.msrp.ended.insert(sid, (reason.clone(), true));
             }
             inner.observe(
                 role.as_str(),
@@ -411,7 +413,7 @@ async fn serve(
         .state()
         .routing
         .set_addr_role(conn.local_addr(), &role);
-    let reason = loop {
+    let (reason, by_client) = loop {
         let far = Instant::now() + Duration::from_secs(3600);
         tokio::select! {
             cmd = rx.recv() => match cmd {
@@ -419,7 +421,7 @@ async fn serve(
                     observe_received(&inner, role.as_str(), sid, &mut conn);
                     let _ = conn.close().await;
                     observe_after_close(&inner, role.as_str(), sid, &mut conn).await;
-                    break "closed by the sim".to_owned();
+                    break ("closed by the sim".to_owned(), false);
                 }
                 Some(MsrpCmd::Send { content_type, body, opts, reply }) => {
                     let r = conn
@@ -439,7 +441,7 @@ async fn serve(
                     let r = conn.close().await.map_err(|e| SimError::Msrp(e.to_string()));
                     let _ = reply.send(r);
                     observe_after_close(&inner, role.as_str(), sid, &mut conn).await;
-                    break "closed by the sim".to_owned();
+                    break ("closed by the sim".to_owned(), false);
                 }
             },
             ev = conn.next_event(far) => match ev {
@@ -447,19 +449,20 @@ async fn serve(
                     inner.observe(role.as_str(), ObservedKind::Msrp { frame: *f, session: sid });
                 }
                 Ok(SessionEvent::Closed { unparsed_bytes }) => {
-                    break format!("closed by the peer ({unparsed_bytes} bytes of an unfinished frame)");
+                    break (format!("closed by the peer ({unparsed_bytes} bytes of an unfinished frame)"), true);
                 }
-                Ok(SessionEvent::Error(e)) => break format!("undecodable MSRP: {e}"),
+                Ok(SessionEvent::Error(e)) => break (format!("undecodable MSRP: {e}"), true),
                 Ok(_) => {}
                 Err(MsrpError::Timeout(_)) => {}
-                Err(e) => break e.to_string(),
+                // The connection failed under the role while it read (reset by the peer).
+                Err(e) => break (e.to_string(), true),
             },
         }
     };
     {
         let mut st = inner.state();
         st.msrp.sessions.remove(&sid);
-        st.msrp.ended.insert(sid, reason.clone());
+        st.msrp.ended.insert(sid, (reason.clone(), by_client));
     }
     inner.observe(
         role.as_str(),
@@ -473,7 +476,7 @@ async fn serve(
 /// The error of a command on `session` whose task has ended: why it ended, when known.
 fn ended(inner: &Inner, session: SessionId) -> SimError {
     match sender(inner, session) {
-        Err(e @ SimError::Msrp(_)) => e,
+        Err(e @ SimError::SessionEnded { .. }) => e,
         _ => SimError::Msrp("the session has ended".into()),
     }
 }
@@ -524,7 +527,10 @@ fn sender(inner: &Inner, session: SessionId) -> Result<mpsc::UnboundedSender<Msr
         return Ok(tx.clone());
     }
     Err(match st.msrp.ended.get(&session) {
-        Some(why) => SimError::Msrp(format!("the session has ended ({why})")),
+        Some((reason, by_client)) => SimError::SessionEnded {
+            reason: reason.clone(),
+            by_client: *by_client,
+        },
         None => SimError::Unknown {
             what: "MSRP session",
             id: session,

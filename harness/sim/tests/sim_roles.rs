@@ -298,6 +298,17 @@ async fn pushing_on_a_session_the_client_never_connected_says_why_it_ended() {
         text.contains("the session has ended (MSRP session not set up: timed out waiting for an MSRP connection)"),
         "{text}"
     );
+    // The client's doing (it did not connect), which the runner files as not reached.
+    assert!(
+        matches!(
+            err,
+            cpmconf_sim::SimError::SessionEnded {
+                by_client: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     // A later command names the same cause.
     let again = net
         .send_msrp(session, "text/plain", b"y".to_vec(), SendOptions::default())

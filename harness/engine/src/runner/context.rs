@@ -193,6 +193,16 @@ impl<'n> LiveFeed<'n> {
             Err(RunError::Sim(SimError::Invalid(m))) => {
                 StepOutcome::NotReached(format!("the simulated {} cannot send this: {m}", s.role))
             }
+            // The client ended the MSRP session the role would send in, or never set it up
+            // (it did not connect, closed the connection, sent undecodable bytes): the client's
+            // doing, not the harness's; what follows is not reached.
+            Err(RunError::Sim(SimError::SessionEnded {
+                reason,
+                by_client: true,
+            })) => StepOutcome::NotReached(format!(
+                "the simulated {} cannot send this: the client's MSRP session has ended ({reason})",
+                s.role
+            )),
             // The client ended the session the role would send in (e.g. it left a deferred
             // delivery early): a step verifying that judged it; what follows is not reached.
             Err(RunError::Other(m)) if m.contains("has no MSRP session") => {
