@@ -207,6 +207,8 @@ pub fn run(a: &CheckArgs) -> ExitCode {
             .as_ref()
             .map(|p| p.protocol_waivers.clone())
             .unwrap_or_default(),
+        // The terminal summary shows no ladder; results.json and the report folder do.
+        no_ladder: !a.json && a.report.is_none(),
     };
     // Streaming: memory is bounded by what is open in the capture, not its length. With the
     // client named, one pass that surveys as it goes; two (a survey, then the judge) when the

@@ -127,6 +127,9 @@ pub struct LintOptions {
     pub strict: bool,
     /// Protocol rules waived for a known quirk.
     pub waivers: Vec<String>,
+    /// The output shows no ladder (the terminal summary): the first messages are not kept and
+    /// no ladder is drawn ([`Lint::ladder`] is `None`).
+    pub no_ladder: bool,
 }
 
 /// The result of linting one capture.
@@ -143,8 +146,8 @@ pub struct Lint {
     /// The gate over it.
     pub gate: Gate,
     /// The capture as a ladder (client lane first, the other parties by address); at most
-    /// [`LADDER_LIMIT`] messages.
-    pub ladder: Ladder,
+    /// [`LADDER_LIMIT`] messages. `None` when [`LintOptions::no_ladder`] asked for none.
+    pub ladder: Option<Ladder>,
     /// Whether the lint was strict.
     pub strict: bool,
 }
@@ -441,7 +444,7 @@ impl<'c> Judge<'c> {
         self.entries += 1;
         let client = self.who.is_client(&e);
         self.rules.see(&e, client);
-        if self.ladder.len() < LADDER_LIMIT {
+        if !self.opts.no_ladder && self.ladder.len() < LADDER_LIMIT {
             self.ladder.push(e.clone());
         }
         for entries in self.parts.push(e) {
@@ -503,16 +506,18 @@ impl<'c> Judge<'c> {
         };
         let who = self.who.clone();
         let name = self.opts.name.clone();
+        let draw = !self.opts.no_ladder;
         let ladder = std::thread::scope(|s| {
-            let drawing = s.spawn(|| ladder_of(&ladder_trace, &who, &name));
+            let drawing = draw.then(|| s.spawn(|| ladder_of(&ladder_trace, &who, &name)));
             for entries in parts {
                 self.judge(entries);
             }
-            drawing.join()
+            drawing.map(|d| d.join())
         });
         let ladder = match ladder {
-            Ok(l) => l,
-            Err(panic) => std::panic::resume_unwind(panic),
+            Some(Ok(l)) => Some(l),
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => None,
         };
         let rules = std::mem::replace(&mut self.rules, monitor::ClientRules::new(None, false));
         let (report, ua) = rules.finish();
@@ -545,7 +550,7 @@ impl<'c> Judge<'c> {
         let mut result = ScenarioResult {
             id: name.clone(),
             clause: CLAUSE.into(),
-            title: if self.entries > LADDER_LIMIT {
+            title: if self.entries > LADDER_LIMIT && !self.opts.no_ladder {
                 format!(
                     "per-message rules over what {who} sent ({} messages; the ladder shows the first {LADDER_LIMIT})",
                     self.entries
@@ -655,11 +660,13 @@ impl Lint {
                 clause: r.clause.clone(),
                 title: r.title.clone(),
             }),
-            ev(RunEventKind::TraceCaptured {
-                scenario: r.id.clone(),
-                ladder: self.ladder.clone(),
-            }),
         ];
+        if let Some(ladder) = &self.ladder {
+            out.push(ev(RunEventKind::TraceCaptured {
+                scenario: r.id.clone(),
+                ladder: ladder.clone(),
+            }));
+        }
         for q in &r.requirements {
             out.push(ev(RunEventKind::VerdictIssued {
                 scenario: r.id.clone(),

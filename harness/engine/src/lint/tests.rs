@@ -125,9 +125,40 @@ fn a_conformant_capture_passes_every_rule_it_reached() {
         .unwrap();
     assert_eq!((via.verdict, via.checked), (Verdict::Pass, 1));
     // One arrow per message, the client in its own lane.
-    assert_eq!(l.ladder.arrows.len(), 5);
-    assert_eq!(l.ladder.arrows[0].from, "client");
-    assert_eq!(l.ladder.arrows[0].to, CORE);
+    let ladder = l.ladder.as_ref().expect("a ladder");
+    assert_eq!(ladder.arrows.len(), 5);
+    assert_eq!(ladder.arrows[0].from, "client");
+    assert_eq!(ladder.arrows[0].to, CORE);
+}
+
+/// Without a ladder (the terminal summary shows none) the verdicts are the same, and the events
+/// carry no ladder.
+#[rstest]
+#[case::conformant(true, false)]
+#[case::without_user_agent(false, false)]
+#[case::via_dropped(true, true)]
+fn no_ladder_changes_no_verdict(#[case] ua: bool, #[case] drop_via: bool) {
+    let t = trace(ua, drop_via);
+    let with = lint(&cat(), &t, &opts(&[CLIENT])).unwrap();
+    let without = lint(
+        &cat(),
+        &t,
+        &LintOptions {
+            no_ladder: true,
+            ..opts(&[CLIENT])
+        },
+    )
+    .unwrap();
+    assert_eq!(without.result, with.result);
+    assert_eq!(without.gate, with.gate);
+    assert!(with.ladder.is_some() && without.ladder.is_none());
+    let ladders = |l: &Lint| {
+        l.events("t")
+            .iter()
+            .filter(|e| matches!(e.kind, RunEventKind::TraceCaptured { .. }))
+            .count()
+    };
+    assert_eq!((ladders(&with), ladders(&without)), (1, 0));
 }
 
 #[test]
