@@ -185,39 +185,7 @@ impl<'n> LiveFeed<'n> {
             sent: &mut self.sent,
             sessions: &self.sessions,
         };
-        match super::send::send(&mut sc, s, &fixtures).await {
-            Ok(()) => StepOutcome::Passed,
-            // The role cannot build its message from what the client sent (an answer to a
-            // request without an SDP offer): the client's earlier message is the cause, and
-            // what follows cannot be reached. Not a harness failure.
-            Err(RunError::Sim(SimError::Invalid(m))) => {
-                StepOutcome::NotReached(format!("the simulated {} cannot send this: {m}", s.role))
-            }
-            // The client ended the MSRP session the role would send in, or never set it up
-            // (it did not connect, closed the connection, sent undecodable bytes): the client's
-            // doing, not the harness's; what follows is not reached.
-            Err(RunError::Sim(SimError::SessionEnded {
-                reason,
-                by_client: true,
-            })) => StepOutcome::NotReached(format!(
-                "the simulated {} cannot send this: the client's MSRP session has ended ({reason})",
-                s.role
-            )),
-            // The client ended the session the role would send in (e.g. it left a deferred
-            // delivery early): a step verifying that judged it; what follows is not reached.
-            Err(RunError::Other(m)) if m.contains("has no MSRP session") => {
-                StepOutcome::NotReached(format!(
-                    "the simulated {} cannot send this: {m} (the client ended it)",
-                    s.role
-                ))
-            }
-            // A scenario about a provisioned limit the profile does not provision cannot be set
-            // up for this client: not judged, not a harness failure.
-            Err(e) if e.to_string().contains("${client.provisioned.") => {
-                StepOutcome::NotReached(format!("the client profile provisions no such value: {e}"))
-            }
-            Err(e) => StepOutcome::Error(e.to_string()),
-        }
+        send_outcome(&s.role, super::send::send(&mut sc, s, &fixtures).await)
     }
 
     async fn next_live(&mut self, until: Duration, want: Want) -> Result<Arrival, RunError> {
@@ -315,5 +283,88 @@ impl Feed for LiveFeed<'_> {
 
     fn progress(&self, session: u64) -> Option<TransferProgress> {
         self.net.msrp_progress(session)
+    }
+}
+
+/// What a `send` step comes to, given how sending went: whose doing a failure is decides
+/// between `inconclusive` (the client's earlier message, or its ending of the MSRP session, left
+/// nothing to send in: what follows is not reached) and `error` (the harness).
+fn send_outcome(role: &str, sent: Result<(), RunError>) -> StepOutcome {
+    match sent {
+        Ok(()) => StepOutcome::Passed,
+        // The role cannot build its message from what the client sent (an answer to a
+        // request without an SDP offer): the client's earlier message is the cause, and
+        // what follows cannot be reached. Not a harness failure.
+        Err(RunError::Sim(SimError::Invalid(m))) => {
+            StepOutcome::NotReached(format!("the simulated {role} cannot send this: {m}"))
+        }
+        // The client ended the MSRP session the role would send in, or never set it up
+        // (it did not connect, closed the connection, sent undecodable bytes): the client's
+        // doing, not the harness's; what follows is not reached.
+        Err(RunError::Sim(SimError::SessionEnded {
+            reason,
+            by_client: true,
+        })) => StepOutcome::NotReached(format!(
+            "the simulated {role} cannot send this: the client's MSRP session has ended ({reason})"
+        )),
+        // The client ended the session the role would send in (e.g. it left a deferred
+        // delivery early): a step verifying that judged it; what follows is not reached.
+        Err(RunError::Other(m)) if m.contains("has no MSRP session") => StepOutcome::NotReached(
+            format!("the simulated {role} cannot send this: {m} (the client ended it)"),
+        ),
+        // A scenario about a provisioned limit the profile does not provision cannot be set
+        // up for this client: not judged, not a harness failure.
+        Err(e) if e.to_string().contains("${client.provisioned.") => {
+            StepOutcome::NotReached(format!("the client profile provisions no such value: {e}"))
+        }
+        Err(e) => StepOutcome::Error(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn ended(by_client: bool) -> RunError {
+        RunError::Sim(SimError::SessionEnded {
+            reason: "MSRP session not set up: timed out waiting for an MSRP connection".into(),
+            by_client,
+        })
+    }
+
+    #[rstest]
+    #[case::sent(Ok(()), "passed")]
+    #[case::client_ended_the_session(Err(ended(true)), "not reached")]
+    #[case::role_ended_the_session(Err(ended(false)), "error")]
+    #[case::nothing_to_answer(Err(RunError::Sim(SimError::Invalid("no SDP offer".into()))), "not reached")]
+    #[case::client_left(Err(RunError::Other("the dialog of `push` has no MSRP session".into())), "not reached")]
+    #[case::harness_failure(Err(RunError::Sim(SimError::Closed)), "error")]
+    #[case::socket_failure(Err(RunError::Sim(SimError::Msrp("write: broken pipe".into()))), "error")]
+    fn a_send_failure_is_the_client_s_doing_or_the_harness_s(
+        #[case] sent: Result<(), RunError>,
+        #[case] want: &str,
+    ) {
+        let seen = match send_outcome("bob", sent) {
+            StepOutcome::Passed => "passed",
+            StepOutcome::NotReached(m) => {
+                assert!(m.starts_with("the simulated bob cannot send this"), "{m}");
+                "not reached"
+            }
+            StepOutcome::Error(_) => "error",
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn a_session_the_client_ended_says_why() {
+        let StepOutcome::NotReached(m) = send_outcome("bob", Err(ended(true))) else {
+            panic!("not reached expected");
+        };
+        assert!(
+            m.contains("timed out waiting for an MSRP connection"),
+            "{m}"
+        );
     }
 }
