@@ -550,7 +550,7 @@ impl<'c> Judge<'c> {
         let mut result = ScenarioResult {
             id: name.clone(),
             clause: CLAUSE.into(),
-            title: if self.entries > LADDER_LIMIT && !self.opts.no_ladder {
+            title: if self.entries > LADDER_LIMIT {
                 format!(
                     "per-message rules over what {who} sent ({} messages; the ladder shows the first {LADDER_LIMIT})",
                     self.entries

@@ -131,8 +131,8 @@ fn a_conformant_capture_passes_every_rule_it_reached() {
     assert_eq!(ladder.arrows[0].to, CORE);
 }
 
-/// Without a ladder (the terminal summary shows none) the verdicts are the same, and the events
-/// carry no ladder.
+/// Without a ladder (the terminal summary shows none) the result is the same, verdicts and
+/// title, and the events carry no ladder.
 #[rstest]
 #[case::conformant(true, false)]
 #[case::without_user_agent(false, false)]
