@@ -1,12 +1,17 @@
-//! Build script: the embedded requirement catalogue (scenarios/requirements.yaml) converted to
-//! JSON once, at build time, so that every command reads it with serde_json instead of parsing
-//! YAML at each start (`Catalogue::embedded`; a test asserts both give the same catalogue).
+//! Build script: the embedded requirement catalogue (scenarios/requirements.yaml, named here
+//! only) is handed to the crate as `CPMCONF_CATALOGUE_YAML` (its path, for `include_str!`) and
+//! converted to JSON once, at build time, so that every command reads it with serde_json
+//! instead of parsing YAML at each start (`Catalogue::embedded`; a test asserts both give the
+//! same catalogue).
 
 use std::path::PathBuf;
 
 fn main() {
-    let src = PathBuf::from("../../scenarios/requirements.yaml");
+    let manifest =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let src = manifest.join("../../scenarios/requirements.yaml");
     println!("cargo:rerun-if-changed={}", src.display());
+    println!("cargo:rustc-env=CPMCONF_CATALOGUE_YAML={}", src.display());
     let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
     // A catalogue that is not YAML is reported where it is read (`Catalogue::embedded`, from the
     // YAML text, with its line and column): here it becomes an empty JSON document.
