@@ -359,11 +359,36 @@ fn a_report_folder_has_every_file_and_the_capture() {
     }
     let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
     assert!(html.contains("href=\"pcap/bye-closes-chat.pcap\""));
+    // The report shows the capture's ladder (lint mode draws it only for an output that shows
+    // it): one arrow per message.
+    let results = json(&out.path().join("results.json"));
+    assert_eq!(ladder_arrows(&results), Some(messages(&pcap)), "{t}");
+    let o = cpmconf(&["check", "--lint", "--json", pcap.to_str().unwrap()]);
+    let printed: Value = serde_json::from_slice(&o.stdout).expect(&text(&o));
+    assert_eq!(ladder_arrows(&printed), Some(messages(&pcap)));
     let log = std::fs::read_to_string(out.path().join("wire/bye-closes-chat.pcap.log")).unwrap();
     assert!(
         log.contains("client"),
         "the client is named in the wire log"
     );
+}
+
+/// The number of arrows of the ladder in results.json's events, if it has one.
+fn ladder_arrows(results: &Value) -> Option<usize> {
+    results["events"]
+        .as_array()?
+        .iter()
+        .find(|e| e["event"] == "trace-captured")
+        .and_then(|e| e["ladder"]["arrows"].as_array())
+        .map(Vec::len)
+}
+
+/// How many messages (SIP and MSRP) the capture holds.
+fn messages(pcap: &Path) -> usize {
+    cpmconf_capture::Trace::from_pcap(pcap)
+        .expect("a capture")
+        .entries
+        .len()
 }
 
 #[test]
