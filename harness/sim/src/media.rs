@@ -394,9 +394,7 @@ async fn serve(
             {
                 let mut st = inner.state();
                 st.msrp.sessions.remove(&sid);
-                // The client did not connect, sent no first request or an undecodable one, or
-                // its path could not be reached.
-                st.msrp.ended.insert(sid, (reason.clone(), true));
+                st.msrp.ended.insert(sid, (reason.clone(), peer_caused(&e)));
             }
             inner.observe(
                 role.as_str(),
@@ -454,8 +452,8 @@ async fn serve(
                 Ok(SessionEvent::Error(e)) => break (format!("undecodable MSRP: {e}"), true),
                 Ok(_) => {}
                 Err(MsrpError::Timeout(_)) => {}
-                // The connection failed under the role while it read (reset by the peer).
-                Err(e) => break (e.to_string(), true),
+                // The connection failed under the role while it read.
+                Err(e) => break (e.to_string(), peer_caused(&e)),
             },
         }
     };
@@ -471,6 +469,33 @@ async fn serve(
             reason,
         },
     );
+}
+
+/// Whether a failed MSRP set-up or read is the client's doing: it did not connect or answer in
+/// time, sent nothing decodable, refused the binding SEND, offered no usable path, closed or
+/// reset the connection, or its path could not be reached. A local socket failure (out of file
+/// descriptors on accept, say) is the harness's, and a command on that session an `error`.
+fn peer_caused(e: &MsrpError) -> bool {
+    use std::io::ErrorKind as K;
+    match e {
+        MsrpError::Io(io) => matches!(
+            io.kind(),
+            K::ConnectionRefused
+                | K::ConnectionReset
+                | K::ConnectionAborted
+                | K::BrokenPipe
+                | K::NotConnected
+                | K::UnexpectedEof
+                | K::TimedOut
+                | K::HostUnreachable
+                | K::NetworkUnreachable
+        ),
+        MsrpError::Timeout(_)
+        | MsrpError::Decode(_)
+        | MsrpError::BindRejected(_)
+        | MsrpError::Closed
+        | MsrpError::Path(_) => true,
+    }
 }
 
 /// The error of a command on `session` whose task has ended: why it ended, when known.
@@ -612,6 +637,27 @@ pub(crate) async fn close(inner: &Inner, session: SessionId) -> Result<(), SimEr
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    fn io(kind: std::io::ErrorKind) -> MsrpError {
+        MsrpError::Io(std::io::Error::from(kind))
+    }
+
+    /// Who ended a session that failed: the client (its command is not reached) or the
+    /// harness's own socket (an error).
+    #[rstest]
+    #[case::never_connected(MsrpError::Timeout("an MSRP connection"), true)]
+    #[case::path_refused(io(std::io::ErrorKind::ConnectionRefused), true)]
+    #[case::reset(io(std::io::ErrorKind::ConnectionReset), true)]
+    #[case::host_unreachable(io(std::io::ErrorKind::HostUnreachable), true)]
+    #[case::closed(MsrpError::Closed, true)]
+    #[case::binding_refused(MsrpError::BindRejected(403), true)]
+    #[case::no_usable_path(MsrpError::Path("empty".into()), true)]
+    #[case::out_of_descriptors(MsrpError::Io(std::io::Error::from_raw_os_error(24)), false)]
+    #[case::address_in_use(io(std::io::ErrorKind::AddrInUse), false)]
+    #[case::permission(io(std::io::ErrorKind::PermissionDenied), false)]
+    fn a_failed_session_is_blamed_on_whoever_failed_it(#[case] e: MsrpError, #[case] client: bool) {
+        assert_eq!(peer_caused(&e), client, "{e}");
+    }
 
     fn chunk(range: &str, len: usize) -> MsrpMessage {
         let raw = format!(
