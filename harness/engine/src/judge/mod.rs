@@ -185,6 +185,13 @@ pub enum RunError {
     /// The upper tester failed (the message carries the adapter's stderr tail).
     #[error("{0}")]
     Ut(#[from] UtError),
+    /// A role would send in the MSRP session of a saved dialog that has none (left, or never
+    /// set up, by the client).
+    #[error("the dialog of `{dialog}` has no MSRP session")]
+    NoMsrpSession {
+        /// The saved message's name.
+        dialog: String,
+    },
     /// Anything else (an unsupported step form, a missing saved message, ...).
     #[error("{0}")]
     Other(String),

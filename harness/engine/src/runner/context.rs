@@ -310,9 +310,9 @@ fn send_outcome(role: &str, sent: Result<(), RunError>) -> StepOutcome {
         )),
         // The client ended the session the role would send in (e.g. it left a deferred
         // delivery early): a step verifying that judged it; what follows is not reached.
-        Err(RunError::Other(m)) if m.contains("has no MSRP session") => StepOutcome::NotReached(
-            format!("the simulated {role} cannot send this: {m} (the client ended it)"),
-        ),
+        Err(e @ RunError::NoMsrpSession { .. }) => StepOutcome::NotReached(format!(
+            "the simulated {role} cannot send this: {e} (the client ended it)"
+        )),
         // A scenario about a provisioned limit the profile does not provision cannot be set
         // up for this client: not judged, not a harness failure.
         Err(e) if e.to_string().contains("${client.provisioned.") => {
@@ -349,7 +349,7 @@ mod tests {
         "the simulated bob cannot send this: no SDP offer"
     )]
     #[case::client_left(
-        Err(RunError::Other("the dialog of `push` has no MSRP session".into())),
+        Err(RunError::NoMsrpSession { dialog: "push".into() }),
         "not reached",
         "(the client ended it)"
     )]

@@ -325,7 +325,9 @@ fn msrp_session_of(
         .ok_or_else(|| other(format!("no dialog with the Call-ID of `{name}`")))?;
     ctx.net
         .session_of_dialog(dialog)
-        .ok_or_else(|| other(format!("the dialog of `{name}` has no MSRP session")))
+        .ok_or_else(|| RunError::NoMsrpSession {
+            dialog: name.to_string(),
+        })
 }
 
 /// `msrp: CODE` with `answers: <saved chunk>`: the role answers a SEND chunk of the client it
