@@ -81,11 +81,20 @@ pub fn msrp_findings(m: &crate::msrp::Message, limits: &Limits) -> Vec<Finding> 
 /// essence holds one of these words, and an essence is made of the value's own characters
 /// (lowercased), whether the value parses as a media type or not.
 fn may_decode(content_type: &str) -> bool {
-    const WORDS: [&[u8]; 4] = [b"sdp", b"cpim", b"multipart", b"xml"];
     let b = content_type.as_bytes();
-    WORDS
-        .iter()
-        .any(|w| b.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)))
+    // One pass: a word is compared only where its first letter is (checked once per message,
+    // so the usual `text/plain` costs a scan of ten bytes).
+    (0..b.len()).any(|i| {
+        let word: &[u8] = match b[i].to_ascii_lowercase() {
+            b's' => b"sdp",
+            b'c' => b"cpim",
+            b'm' => b"multipart",
+            b'x' => b"xml",
+            _ => return false,
+        };
+        b.get(i..i + word.len())
+            .is_some_and(|x| x.eq_ignore_ascii_case(word))
+    })
 }
 
 /// The body of an MSRP frame, by its Content-Type, when the frame holds its whole message
@@ -312,6 +321,29 @@ mod tests {
             .iter()
             .all(|p| p.status == "opaque");
         assert!(opaque || may_decode(ct), "{ct}");
+    }
+
+    /// The one-pass word search finds what a search for each word in turn finds, at the
+    /// start, the end and the middle, in any case, and not a word cut off by the value's end.
+    #[rstest]
+    #[case::sdp("application/sdp")]
+    #[case::upper("APPLICATION/SDP")]
+    #[case::cpim("message/CPIM")]
+    #[case::multipart_first("Multipart/mixed;boundary=x")]
+    #[case::xml_suffix("application/im-iscomposing+xml")]
+    #[case::cut_off("application/sd")]
+    #[case::cut_off_xml("text/xm")]
+    #[case::plain("text/plain")]
+    #[case::empty("")]
+    #[case::letters_only_first("s c m x")]
+    #[case::non_ascii("t\u{e9}xt/sdp")]
+    fn may_decode_finds_each_word_anywhere(#[case] ct: &str) {
+        const WORDS: [&[u8]; 4] = [b"sdp", b"cpim", b"multipart", b"xml"];
+        let b = ct.as_bytes();
+        let each = WORDS
+            .iter()
+            .any(|w| b.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)));
+        assert_eq!(may_decode(ct), each, "{ct:?}");
     }
 
     #[test]

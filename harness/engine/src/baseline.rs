@@ -142,14 +142,15 @@ pub struct BaselineConfig {
     pub registered: Vec<String>,
 }
 
-struct Ctx<'a> {
+struct Ctx<'a, 'r> {
     trace: &'a Trace,
     /// `true` for entries sent by the judged party.
     subject: Vec<bool>,
-    report: BaselineReport,
+    /// Where the rules add what they checked and found.
+    report: &'r mut BaselineReport,
 }
 
-impl<'a> Ctx<'a> {
+impl<'a> Ctx<'a, '_> {
     /// The entry whose `index` is `i` (entries are in index order; a part of a longer trace,
     /// as `cpmconf check` judges a capture in parts, keeps the whole trace's indexes).
     fn entry(&self, i: usize) -> &TraceEntry {
@@ -205,7 +206,9 @@ pub fn check(
     is_subject: &dyn Fn(&TraceEntry) -> bool,
     cfg: &BaselineConfig,
 ) -> BaselineReport {
-    check_with(trace, is_subject, cfg, true)
+    let mut report = BaselineReport::default();
+    check_with(trace, is_subject, cfg, true, &mut report);
+    report
 }
 
 /// [`check`] over one part of a longer trace (one REGISTER exchange, Call-ID or MSRP
@@ -216,7 +219,21 @@ pub fn check_part(
     is_subject: &dyn Fn(&TraceEntry) -> bool,
     cfg: &BaselineConfig,
 ) -> BaselineReport {
-    check_with(trace, is_subject, cfg, false)
+    let mut report = BaselineReport::default();
+    check_with(trace, is_subject, cfg, false, &mut report);
+    report
+}
+
+/// [`check_part`], adding what it checked and found to `report` (as [`BaselineReport::merge`]
+/// would): a long capture is judged in many small parts, and a report of its own for each
+/// part was a good share of the work.
+pub fn check_part_into(
+    trace: &Trace,
+    is_subject: &dyn Fn(&TraceEntry) -> bool,
+    cfg: &BaselineConfig,
+    report: &mut BaselineReport,
+) {
+    check_with(trace, is_subject, cfg, false, report);
 }
 
 fn check_with(
@@ -224,11 +241,12 @@ fn check_with(
     is_subject: &dyn Fn(&TraceEntry) -> bool,
     cfg: &BaselineConfig,
     digest: bool,
-) -> BaselineReport {
+    report: &mut BaselineReport,
+) {
     let mut cx = Ctx {
         trace,
         subject: trace.entries.iter().map(is_subject).collect(),
-        report: BaselineReport::default(),
+        report,
     };
     codec_findings(&mut cx);
     ack_non_2xx(&mut cx);
@@ -241,11 +259,10 @@ fn check_with(
         authorization(&mut cx, cfg);
     }
     contact_registered(&mut cx, cfg);
-    cx.report
 }
 
 /// Codec findings of severity warning (SHOULD) or error (MUST) in the message and its bodies.
-fn codec_findings(cx: &mut Ctx<'_>) {
+fn codec_findings(cx: &mut Ctx<'_, '_>) {
     let limits = Limits::default();
     for (i, e) in cx.trace.entries.iter().enumerate() {
         if !cx.subject[i] {
@@ -296,25 +313,19 @@ fn tx_key(m: &sip::Message) -> Option<(&str, u32)> {
 
 /// Messages grouped by transaction key, each group in trace order: the rules join a subject's
 /// messages with their peers' through it instead of scanning the whole trace for each (a
-/// capture of 100,000 messages judged whole took 30 s). Keyed by a hash of the Call-ID and the
-/// CSeq number; a lookup compares the Call-ID itself.
+/// capture of 100,000 messages judged whole took 30 s). Keyed by the Call-ID and the CSeq
+/// number, with the capture's fast hasher (a part of a long capture is judged with maps of its
+/// own: the standard SipHash was a visible share of the work).
 struct ByTransaction<'a> {
-    map: HashMap<(u64, u32), Vec<(usize, &'a sip::Message)>>,
-}
-
-fn hashed(call_id: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    call_id.hash(&mut h);
-    h.finish()
+    map: cpmconf_capture::FastMap<(&'a str, u32), Vec<(usize, &'a sip::Message)>>,
 }
 
 impl<'a> ByTransaction<'a> {
     fn new(messages: impl Iterator<Item = (&'a TraceEntry, &'a sip::Message)>) -> Self {
-        let mut map: HashMap<(u64, u32), Vec<(usize, &'a sip::Message)>> = HashMap::new();
+        let mut map = cpmconf_capture::FastMap::default();
         for (e, m) in messages {
-            if let Some((cid, n)) = tx_key(m) {
-                map.entry((hashed(cid), n)).or_default().push((e.index, m));
+            if let Some(key) = tx_key(m) {
+                map.entry(key).or_insert_with(Vec::new).push((e.index, m));
             }
         }
         ByTransaction { map }
@@ -326,8 +337,10 @@ impl<'a> ByTransaction<'a> {
         &'s self,
         m: &'s sip::Message,
     ) -> impl DoubleEndedIterator<Item = (usize, &'a sip::Message)> + 's {
-        let key = tx_key(m);
-        key.and_then(|(cid, n)| self.map.get(&(hashed(cid), n)))
+        let map: &'s cpmconf_capture::FastMap<(&'s str, u32), Vec<(usize, &'a sip::Message)>> =
+            &self.map;
+        tx_key(m)
+            .and_then(move |key| map.get(&key))
             .into_iter()
             .flatten()
             .filter(move |(_, x)| same_transaction(m, x))
@@ -344,7 +357,7 @@ fn same_transaction(a: &sip::Message, b: &sip::Message) -> bool {
 
 /// RFC 3261 17.1.1.3: every non-2xx final response to an INVITE the subject sent is acknowledged
 /// by an ACK with the same Call-ID and CSeq number.
-fn ack_non_2xx(cx: &mut Ctx<'_>) {
+fn ack_non_2xx(cx: &mut Ctx<'_, '_>) {
     let invites: Vec<(usize, &sip::Message)> = cx
         .sip_of(true)
         .filter(|(_, m)| m.method() == Some(&Method::Invite))
@@ -413,7 +426,7 @@ pub fn path_sessions(m: &sip::Message) -> Vec<String> {
 
 /// RFC 3264 5 / RFC 4975 8.1: a stream the subject wants to receive on (sendrecv or recvonly)
 /// names a reachable address, not 0.0.0.0 / ::, in `c=` and in the MSRP `a=path`.
-fn receive_address(cx: &mut Ctx<'_>) {
+fn receive_address(cx: &mut Ctx<'_, '_>) {
     let mut hits = Vec::new();
     for (e, m) in cx.sip_of(true) {
         let Some(sd) = sdp_of(m) else { continue };
@@ -465,7 +478,7 @@ fn tag_of(m: &sip::Message, from: bool) -> Option<String> {
 
 /// RFC 3261 12: inside a dialog (Call-ID and the peer's tag) the subject's own tag stays the
 /// same: the To tag of its responses and, in its requests, the To tag it answers to.
-fn to_tag(cx: &mut Ctx<'_>) {
+fn to_tag(cx: &mut Ctx<'_, '_>) {
     // (Call-ID, From tag) -> (first To tag, entry index)
     let mut seen: HashMap<(String, String, bool), (String, usize)> = HashMap::new();
     let mut bad = Vec::new();
@@ -550,7 +563,7 @@ fn via_values(m: &sip::Message) -> Vec<String> {
 /// Each response of the subject with the request it answers (the latest earlier request of the
 /// peer with its Call-ID, CSeq number and method and top Via branch): (response entry, request,
 /// response).
-fn answered_requests<'a>(cx: &Ctx<'a>) -> Vec<(usize, &'a sip::Message, &'a sip::Message)> {
+fn answered_requests<'a>(cx: &Ctx<'a, '_>) -> Vec<(usize, &'a sip::Message, &'a sip::Message)> {
     let requests = ByTransaction::new(cx.sip_of(false).filter(|(_, m)| m.is_request()));
     let mut out = Vec::new();
     for (e, r) in cx.sip_of(true) {
@@ -570,7 +583,7 @@ fn answered_requests<'a>(cx: &Ctx<'a>) -> Vec<(usize, &'a sip::Message, &'a sip:
 
 /// RFC 3261 8.2.6.2: "The Via header field values in the response MUST equal the Via header
 /// field values in the request and MUST maintain the same ordering."
-fn via_copied(cx: &mut Ctx<'_>, answered: &[(usize, &sip::Message, &sip::Message)]) {
+fn via_copied(cx: &mut Ctx<'_, '_>, answered: &[(usize, &sip::Message, &sip::Message)]) {
     for &(i, q, r) in answered {
         let (want, got) = (via_values(q), via_values(r));
         cx.checked(VIA_COPIED);
@@ -610,7 +623,7 @@ fn same_party(want: &sip::NameAddr, got: &sip::NameAddr, tag_too: bool) -> bool 
 /// response MUST equal that of the request. However, if the To header field in the request did
 /// not contain a tag, the URI in the To header field in the response MUST equal the URI in the
 /// To header field". A From whose tag changed breaks the peer's dialog and transaction matching.
-fn from_to_copied(cx: &mut Ctx<'_>, answered: &[(usize, &sip::Message, &sip::Message)]) {
+fn from_to_copied(cx: &mut Ctx<'_, '_>, answered: &[(usize, &sip::Message, &sip::Message)]) {
     for &(i, q, r) in answered {
         let pairs = [
             ("From", q.from(), r.from(), true),
@@ -645,7 +658,7 @@ fn algorithm_label(a: Option<&str>) -> String {
 /// RFC 3261 22.4: Authorization / Proxy-Authorization answers the last challenge the subject
 /// received for that realm: same algorithm, same realm, and a response computed with the
 /// provisioned password.
-fn authorization(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
+fn authorization(cx: &mut Ctx<'_, '_>, cfg: &BaselineConfig) {
     let mut d = Digest::new(cfg.password.clone());
     for (e, subject) in cx.trace.entries.iter().zip(cx.subject.iter()) {
         d.push(e, *subject);
@@ -890,15 +903,16 @@ fn contact_key(na: &sip::NameAddr) -> String {
 /// each REGISTER it sent that a 2xx answered (not de-registrations), and the pub-gruu /
 /// temp-gruu of that 2xx.
 pub fn registered_contacts(trace: &Trace, is_subject: &dyn Fn(&TraceEntry) -> bool) -> Vec<String> {
+    let mut report = BaselineReport::default();
     let cx = Ctx {
         trace,
         subject: trace.entries.iter().map(is_subject).collect(),
-        report: BaselineReport::default(),
+        report: &mut report,
     };
     registrations(&cx)
 }
 
-fn registrations(cx: &Ctx<'_>) -> Vec<String> {
+fn registrations(cx: &Ctx<'_, '_>) -> Vec<String> {
     let mut registered: Vec<String> = Vec::new();
     // Most parts of a long capture hold no REGISTER: nothing to index then.
     if !cx
@@ -937,7 +951,7 @@ fn registrations(cx: &Ctx<'_>) -> Vec<String> {
 
 /// The Contact of a dialog-creating request (INVITE, SUBSCRIBE, REFER outside a dialog) is a
 /// contact the subject registered (or a GRUU the registrar gave it).
-fn contact_registered(cx: &mut Ctx<'_>, cfg: &BaselineConfig) {
+fn contact_registered(cx: &mut Ctx<'_, '_>, cfg: &BaselineConfig) {
     let mut registered = registrations(cx);
     registered.extend(cfg.registered.iter().cloned());
     if registered.is_empty() {

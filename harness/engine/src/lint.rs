@@ -161,7 +161,9 @@ pub use crate::parts::{FLUSH_EVERY, IDLE_WINDOW};
 /// offered, and the REGISTER transactions (small: a party registers rarely).
 #[derive(Debug, Default)]
 pub struct Survey {
-    senders: BTreeMap<SocketAddr, usize>,
+    /// SIP messages per sender (a hash map: it is counted once per message; listed in address
+    /// order by [`Survey::sip_senders`]).
+    senders: cpmconf_capture::FastMap<SocketAddr, usize>,
     registering: std::collections::BTreeSet<SocketAddr>,
     sessions: BTreeMap<SocketAddr, std::collections::BTreeSet<String>>,
     registers: Vec<TraceEntry>,
@@ -201,7 +203,10 @@ impl Survey {
 
     /// Every party that sent a SIP message, with its count, in address order.
     pub fn sip_senders(&self) -> Vec<(SocketAddr, usize)> {
-        self.senders.iter().map(|(a, n)| (*a, *n)).collect()
+        let mut all: Vec<(SocketAddr, usize)> =
+            self.senders.iter().map(|(a, n)| (*a, *n)).collect();
+        all.sort_unstable();
+        all
     }
 
     /// The client: the named addresses, else the one party that sent REGISTER requests (a
@@ -286,7 +291,8 @@ pub struct Judge<'c> {
     opts: LintOptions,
     who: Who,
     guessed: bool,
-    registered: Vec<String>,
+    /// The password and the contacts the client registered, as every part is judged with.
+    cfg: crate::baseline::BaselineConfig,
     start: Option<std::time::SystemTime>,
     parts: crate::parts::Parts,
     rules: monitor::ClientRules,
@@ -342,7 +348,10 @@ impl<'c> Judge<'c> {
             opts: opts.clone(),
             who,
             guessed,
-            registered,
+            cfg: crate::baseline::BaselineConfig {
+                password: opts.password.clone(),
+                registered,
+            },
             start,
             parts: Default::default(),
             rules: monitor::ClientRules::new(opts.password.clone(), opts.strict),
@@ -393,11 +402,11 @@ impl<'c> Judge<'c> {
                 ends: Vec::new(),
             };
             let who = &self.who;
-            self.registered =
+            self.cfg.registered =
                 crate::baseline::registered_contacts(&registers, &|e| who.is_client(e));
             g.survey.registers = registers.entries;
             if let Some(then) = &g.registered_then {
-                if self.registered.iter().any(|c| !then.contains(c)) {
+                if self.cfg.registered.iter().any(|c| !then.contains(c)) {
                     g.unsure = true;
                 }
             }
@@ -460,7 +469,7 @@ impl<'c> Judge<'c> {
     fn judge(&mut self, entries: Vec<TraceEntry>) {
         if let Some(g) = &mut self.growing {
             if g.registered_then.is_none() {
-                g.registered_then = Some(self.registered.iter().cloned().collect());
+                g.registered_then = Some(self.cfg.registered.iter().cloned().collect());
             }
             // MSRP messages attributed by sessions known now: remember the others' sessions.
             for e in &entries {
@@ -486,11 +495,7 @@ impl<'c> Judge<'c> {
         };
         let who = &self.who;
         let is_client = |e: &TraceEntry| who.is_client(e);
-        let cfg = crate::baseline::BaselineConfig {
-            password: self.opts.password.clone(),
-            registered: self.registered.clone(),
-        };
-        self.rules.judge(&part, &is_client, &cfg);
+        self.rules.judge(&part, &is_client, &self.cfg);
     }
 
     /// Judges what is left and gives the result.

@@ -464,8 +464,7 @@ impl ClientRules {
         is_client: &dyn Fn(&TraceEntry) -> bool,
         cfg: &BaselineConfig,
     ) {
-        self.report
-            .merge(baseline::check_part(part, is_client, cfg));
+        baseline::check_part_into(part, is_client, cfg, &mut self.report);
         let before = self.ua_first.as_ref().map_or(usize::MAX, |(j, _)| *j);
         let (n, first) = user_agent_part(part, is_client, self.strict, before);
         self.ua_requests += n;
