@@ -34,3 +34,26 @@ fn the_file_size_boundary_follows_the_provisioned_limit(#[case] limit: Option<u6
         );
     }
 }
+
+/// A client whose profile provisions no file-size limit: the scenarios built on the limit
+/// cannot be set up for it, and are not judged (`inconclusive`, the step says why), never
+/// filed as a harness error or a failure of the client.
+#[test]
+fn without_a_provisioned_limit_the_boundary_is_not_judged() {
+    let mut profile = Profile::fixture("reference");
+    profile.0.provisioned.file_size_limit = None;
+    let r = run(&profile, &BOTH_SIDES, &[]);
+    for id in BOTH_SIDES {
+        assert_eq!(
+            r.scenario(id)["verdict"],
+            "inconclusive",
+            "{id}: {}",
+            r.text()
+        );
+        let why = r.scenario(id).to_string();
+        assert!(
+            why.contains("the client profile provisions no such value"),
+            "{id}: {why}"
+        );
+    }
+}

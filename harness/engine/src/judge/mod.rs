@@ -192,6 +192,10 @@ pub enum RunError {
         /// The saved message's name.
         dialog: String,
     },
+    /// A `${...}` reference of the step that cannot be substituted (e.g. a value the client's
+    /// profile does not provision).
+    #[error("{0}")]
+    Template(#[from] crate::scenario::TemplateError),
     /// Anything else (an unsupported step form, a missing saved message, ...).
     #[error("{0}")]
     Other(String),

@@ -18,7 +18,7 @@ use crate::assess::StepOutcome;
 use crate::judge::timeline::{Input, Timeline};
 use crate::judge::{Arrival, Feed, Obs, ObsKind, Want};
 use crate::observed::MatchEnv;
-use crate::scenario::Step;
+use crate::scenario::{Step, TemplateError};
 
 pub use crate::judge::RunError;
 
@@ -315,7 +315,10 @@ fn send_outcome(role: &str, sent: Result<(), RunError>) -> StepOutcome {
         )),
         // A scenario about a provisioned limit the profile does not provision cannot be set
         // up for this client: not judged, not a harness failure.
-        Err(e) if e.to_string().contains("${client.provisioned.") => {
+        Err(RunError::Template(TemplateError::Undefined { path }))
+            if path.starts_with(super::scenario_run::PROVISIONED) =>
+        {
+            let e = TemplateError::Undefined { path };
             StepOutcome::NotReached(format!("the client profile provisions no such value: {e}"))
         }
         Err(e) => StepOutcome::Error(e.to_string()),
@@ -354,9 +357,21 @@ mod tests {
         "(the client ended it)"
     )]
     #[case::not_provisioned(
-        Err(RunError::Other("unknown variable ${client.provisioned.max_size}".into())),
+        Err(RunError::Template(TemplateError::Undefined { path: "client.provisioned.max_size".into() })),
         "not reached",
-        "the client profile provisions no such value"
+        "the client profile provisions no such value: undefined reference `${client.provisioned.max_size}`"
+    )]
+    #[case::undefined_otherwise(
+        Err(RunError::Template(TemplateError::Undefined { path: "saved.header.Call-ID".into() })),
+        "error",
+        "undefined reference `${saved.header.Call-ID}`"
+    )]
+    // Only the typed error says a value is not provisioned: a message that merely quotes such a
+    // reference is the harness's.
+    #[case::text_naming_a_provisioned_value(
+        Err(RunError::Other("unknown variable ${client.provisioned.max_size}".into())),
+        "error",
+        "unknown variable"
     )]
     #[case::harness_failure(Err(RunError::Sim(SimError::Closed)), "error", "shut down")]
     #[case::socket_failure(

@@ -460,6 +460,11 @@ fn bind_builtins(env: &mut MatchEnv, opts: &RunOptions, net: &Network) -> Vec<(S
     set
 }
 
+/// The prefix of the values a client profile provisions (`${client.provisioned.pager_limit}`):
+/// a profile without one leaves the reference undefined, and a step that needs it is not
+/// reached for that client (not a harness error).
+pub(crate) const PROVISIONED: &str = "client.provisioned.";
+
 /// The `${client.*}` values of a profile and the `${sim.*}` values of a network
 /// configuration whose core listens on `core`.
 pub fn builtins(p: &ClientProfile, c: &NetConfig, core: &str) -> Vec<(String, String)> {
@@ -484,9 +489,9 @@ pub fn builtins(p: &ClientProfile, c: &NetConfig, core: &str) -> Vec<(String, St
         ("file_size_limit", pv.file_size_limit),
     ] {
         if let Some(v) = v {
-            b.set(format!("client.provisioned.{name}"), v.to_string());
+            b.set(format!("{PROVISIONED}{name}"), v.to_string());
             b.set(
-                format!("client.provisioned.{name}_plus_one"),
+                format!("{PROVISIONED}{name}_plus_one"),
                 v.saturating_add(1).to_string(),
             );
         }

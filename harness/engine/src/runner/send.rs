@@ -18,7 +18,7 @@ use super::context::{RunError, SendContext};
 
 /// Performs a `send` step.
 pub async fn send(ctx: &mut SendContext<'_>, s: &Send, fixtures: &Path) -> Result<(), RunError> {
-    let role = ctx.env.interpolate(&s.role).map_err(other)?;
+    let role = ctx.env.interpolate(&s.role).map_err(RunError::from)?;
     if let Some(code) = s.status {
         return respond(ctx, s, code).await;
     }
@@ -46,7 +46,7 @@ pub async fn send(ctx: &mut SendContext<'_>, s: &Send, fixtures: &Path) -> Resul
             })?)
         }
         None => Target::Aor(match &s.request_uri {
-            Some(u) => ctx.env.interpolate(u).map_err(other)?,
+            Some(u) => ctx.env.interpolate(u).map_err(RunError::from)?,
             None => ctx
                 .env
                 .bindings
@@ -64,7 +64,7 @@ pub async fn send(ctx: &mut SendContext<'_>, s: &Send, fixtures: &Path) -> Resul
         contact: None,
     };
     for (name, value) in &s.headers {
-        let v = ctx.env.interpolate(value).map_err(other)?;
+        let v = ctx.env.interpolate(value).map_err(RunError::from)?;
         if name.eq_ignore_ascii_case("From") {
             spec.from = Some(v);
         } else {
@@ -72,7 +72,7 @@ pub async fn send(ctx: &mut SendContext<'_>, s: &Send, fixtures: &Path) -> Resul
         }
     }
     let mut contact = match &s.contact {
-        Some(c) => Some(ctx.env.interpolate(c).map_err(other)?),
+        Some(c) => Some(ctx.env.interpolate(c).map_err(RunError::from)?),
         None => None,
     };
     if let Some(ft) = &s.feature_tags {
@@ -131,7 +131,7 @@ async fn cancel(ctx: &mut SendContext<'_>, s: &Send) -> Result<(), RunError> {
         })?;
     let mut headers = Vec::new();
     for (n, v) in &s.headers {
-        headers.push((n.clone(), ctx.env.interpolate(v).map_err(other)?));
+        headers.push((n.clone(), ctx.env.interpolate(v).map_err(RunError::from)?));
     }
     ctx.net.cancel_with(id, headers.clone()).await?;
     let mut text = format!(
@@ -230,10 +230,10 @@ async fn respond(ctx: &mut SendContext<'_>, s: &Send, code: u16) -> Result<(), R
     let mut spec = ResponseSpec::default();
     for (n, v) in &s.headers {
         spec.headers
-            .push((n.clone(), ctx.env.interpolate(v).map_err(other)?));
+            .push((n.clone(), ctx.env.interpolate(v).map_err(RunError::from)?));
     }
     if let Some(c) = &s.contact {
-        spec.contact = Some(ctx.env.interpolate(c).map_err(other)?);
+        spec.contact = Some(ctx.env.interpolate(c).map_err(RunError::from)?);
     }
     spec.reason = s.reason.clone();
     let role = held.role().to_string();
@@ -271,7 +271,7 @@ async fn send_msrp(
         )));
     }
     let session = msrp_session_of(ctx, s, "an MSRP send")?;
-    let role = ctx.env.interpolate(&s.role).map_err(other)?;
+    let role = ctx.env.interpolate(&s.role).map_err(RunError::from)?;
     let (ct, bytes) = match body(ctx, s, &role, fixtures)? {
         Body::Cpim(c) => ("message/cpim".to_string(), c.to_bytes()),
         Body::Raw {
@@ -381,7 +381,7 @@ fn body(ctx: &SendContext<'_>, s: &Send, role: &str, fixtures: &Path) -> Result<
 }
 
 fn sdp_body(ctx: &SendContext<'_>, sdp: &SdpSend) -> Result<Body, RunError> {
-    let i = |v: &str| ctx.env.interpolate(v).map_err(other);
+    let i = |v: &str| ctx.env.interpolate(v).map_err(RunError::from);
     if sdp.answer == Some(MediaKind::File) {
         // The role answers the offer it holds (RFC 5547 8.2 and 9): the direction reversed,
         // its own MSRP endpoint, the offer's file-selector, file-transfer-id and file-range
@@ -457,7 +457,7 @@ fn sdp_body(ctx: &SendContext<'_>, sdp: &SdpSend) -> Result<Body, RunError> {
 /// The RFC 5547 attributes of `sdp: { offer: file, ... }`: `file-selector` is mandatory
 /// (RFC 5547 5); `file-transfer-id` defaults to a value derived from the selector.
 fn file_attributes(env: &MatchEnv, sdp: &SdpSend) -> Result<FileAttributes, RunError> {
-    let i = |v: &str| env.interpolate(v).map_err(other);
+    let i = |v: &str| env.interpolate(v).map_err(RunError::from);
     let text = sdp
         .file_selector
         .as_deref()
@@ -511,7 +511,7 @@ fn xml_body(
     }
     let fields = env
         .interpolate_json(&serde_json::to_value(fields).map_err(other)?)
-        .map_err(other)?;
+        .map_err(RunError::from)?;
     let text = |v: &serde_json::Value| -> Option<String> {
         match v {
             serde_json::Value::String(s) => Some(s.clone()),
@@ -594,7 +594,7 @@ fn xml_body(
 }
 
 fn cpim_body(ctx: &SendContext<'_>, c: &CpimSend, role: &str) -> Result<Body, RunError> {
-    let i = |v: &str| ctx.env.interpolate(v).map_err(other);
+    let i = |v: &str| ctx.env.interpolate(v).map_err(RunError::from);
     let domain = ctx
         .env
         .bindings
@@ -639,13 +639,16 @@ fn cpim_body(ctx: &SendContext<'_>, c: &CpimSend, role: &str) -> Result<Body, Ru
 
 fn literal_body(ctx: &SendContext<'_>, b: &BodySend, fixtures: &Path) -> Result<Body, RunError> {
     let bytes = match (&b.text, &b.file) {
-        (Some(t), None) => ctx.env.interpolate(t).map_err(other)?.into_bytes(),
+        (Some(t), None) => ctx.env.interpolate(t).map_err(RunError::from)?.into_bytes(),
         (None, Some(f)) => std::fs::read(fixtures.join(f))
             .map_err(|e| other(format!("body file {}: {e}", fixtures.join(f).display())))?,
         _ => return Err(other("a body needs exactly one of `text` and `file`")),
     };
     Ok(Body::Raw {
-        content_type: ctx.env.interpolate(&b.content_type).map_err(other)?,
+        content_type: ctx
+            .env
+            .interpolate(&b.content_type)
+            .map_err(RunError::from)?,
         bytes,
     })
 }
