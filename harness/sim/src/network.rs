@@ -78,6 +78,9 @@ pub(crate) struct State {
     pub conferences: Conferences,
     /// MSRP sessions: their command channels, answer modes, held chunks and progress.
     pub msrp: MsrpState,
+    /// When a role sent its first final response to a request (by Call-ID and CSeq number);
+    /// kept only while observations are on ([`NetConfig::observe`]).
+    answered: HashMap<(String, u32), tokio::time::Instant>,
 }
 
 impl State {
@@ -213,6 +216,7 @@ impl Network {
             cancels: HashMap::new(),
             conferences: Conferences::default(),
             msrp: MsrpState::default(),
+            answered: HashMap::new(),
         };
         let inner = Arc::new(Inner {
             cfg,
@@ -349,6 +353,17 @@ impl Network {
             .routing
             .call_role(call_id)
             .map(Role::to_string)
+    }
+
+    /// When a simulated role sent its first final response to the request with this Call-ID
+    /// and CSeq number (recorded only while observations are on, [`NetConfig::observe`]): what
+    /// arms a timer of the client's that the response grants (a subscription's refresh).
+    pub fn answered_at(&self, call_id: &str, cseq: u32) -> Option<tokio::time::Instant> {
+        self.inner
+            .state()
+            .answered
+            .get(&(call_id.to_string(), cseq))
+            .copied()
     }
 
     /// The MSRP listening address of a role (created on first use).
@@ -815,7 +830,25 @@ pub(crate) async fn respond(
             bytes,
         } => resp.set_body(content_type, bytes.clone()),
     }
-    held.tx.respond(resp).await?;
+    // The first final response's time, noted as it is handed to the transaction (before the
+    // send, so whoever holds the response finds it noted; taken back if the send fails).
+    let noted = match (req.call_id(), req.cseq_number()) {
+        (Some(cid), Some(n)) if code >= 200 && inner.cfg.observe => {
+            let key = (cid.to_string(), n);
+            let mut st = inner.state();
+            (!st.answered.contains_key(&key)).then(|| {
+                st.answered.insert(key.clone(), tokio::time::Instant::now());
+                key
+            })
+        }
+        _ => None,
+    };
+    if let Err(e) = held.tx.respond(resp).await {
+        if let Some(key) = noted {
+            inner.state().answered.remove(&key);
+        }
+        return Err(e.into());
+    }
     let mut session = None;
     if creates_dialog {
         if let Ok(mut d) = Dialog::uas(req, &held.to_tag) {

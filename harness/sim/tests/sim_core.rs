@@ -155,6 +155,36 @@ async fn pager_message_to_remote_user() {
     );
 }
 
+/// When a role sent its final response is kept per request (what a `timer:` window of the
+/// judge counts from, the grant of a subscription): known once the client has the response,
+/// within the exchange, and for that request only.
+#[tokio::test]
+async fn a_role_s_final_response_time_is_kept_per_request() {
+    let net = net(Auth::None).await;
+    let mut ua = Ua::new("alice", net.core_addr(), Transport::Udp).await;
+    ua.register(600, None).await;
+    let msg = ua.request(Method::Message, "sip:bob@cpm.test").with_header(
+        "Accept-Contact",
+        format!("*;{}", icsi_ref_param(&[icsi::CPM_MSG])),
+    );
+    let (cid, n) = (
+        msg.call_id().unwrap().to_string(),
+        msg.cseq_number().unwrap(),
+    );
+    assert_eq!(net.answered_at(&cid, n), None);
+    let before = tokio::time::Instant::now();
+    let ok = ua.send(msg).await;
+    let after = tokio::time::Instant::now();
+    assert_eq!(ok.status(), Some(StatusCode::OK));
+    let at = net.answered_at(&cid, n).expect("the 200's time");
+    assert!(
+        before <= at && at <= after,
+        "{at:?} outside {before:?}..{after:?}"
+    );
+    assert_eq!(net.answered_at(&cid, n + 1), None);
+    assert_eq!(net.answered_at("another-call-id", n), None);
+}
+
 fn offer(ep: &MsrpEndpoint, id: &str) -> SessionDescription {
     let media = MsrpMedia::chat("127.0.0.1", ep.local_addr().port(), vec![ep.local_uri(id)]);
     chat_offer(&Origin::new("alice", 1, 1, "127.0.0.1"), &media)

@@ -250,6 +250,24 @@ pub trait Feed {
     }
     /// What the simulated role received and acknowledged on an MSRP session.
     fn progress(&self, session: u64) -> Option<TransferProgress>;
+    /// A `timer:` window measured again from when a simulated role sent its final response to
+    /// `request` (a request of the client's that an earlier step saved): that response starts
+    /// the timer it grants (a subscription's refresh). The window's later end, when the
+    /// response went out by `deadline` and `within` after it ends past `deadline` (see
+    /// [`later_end`]); `None` otherwise, or when the feed cannot tell.
+    fn granted(
+        &mut self,
+        request: &sip::Message,
+        deadline: Duration,
+        within: Duration,
+    ) -> Option<Duration>;
+}
+
+/// The end of a window of `within` from `answered`, when that is past `deadline` (a window is
+/// moved later, never earlier).
+pub fn later_end(answered: Duration, within: Duration, deadline: Duration) -> Option<Duration> {
+    let end = answered + within;
+    (answered <= deadline && end > deadline).then_some(end)
 }
 
 /// One scenario's judging state, over a feed.

@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use cpmconf_capture::{CaptureItems, Items, TraceFrame, TraceItem};
+use cpmconf_codec::sip;
 use cpmconf_sim::media::TransferProgress;
 
 use crate::assess::StepOutcome;
@@ -745,5 +746,44 @@ impl Feed for ReplayFeed<'_> {
 
     fn progress(&self, session: u64) -> Option<TransferProgress> {
         self.progress_of(session)
+    }
+
+    fn granted(
+        &mut self,
+        request: &sip::Message,
+        deadline: Duration,
+        within: Duration,
+    ) -> Option<Duration> {
+        // Replaying, the live window's move. A timeline written before moves were recorded has
+        // none: its live judge moved no window, and neither does the replay.
+        if let Some(inputs) = &mut self.inputs {
+            let Some(Input::Granted { later_by_us }) = inputs.front() else {
+                return None;
+            };
+            let later = later_by_us.map(|d| deadline + Duration::from_micros(d));
+            inputs.pop_front();
+            return later;
+        }
+        // From the capture: the role's first final response to the request, sent by the
+        // deadline.
+        let (call_id, cseq) = (request.call_id()?, request.cseq_number()?);
+        let answers = |e: &Entry| {
+            e.from != CLIENT
+                && e.time <= deadline
+                && matches!(&e.obs, ObsKind::Sip(m)
+                    if m.status().is_some_and(|s| s.0 >= 200)
+                        && m.call_id() == Some(call_id)
+                        && m.cseq_number() == Some(cseq))
+        };
+        let at = match self.entries.iter().find(|e| answers(e)) {
+            Some(e) => e.time,
+            // Not read yet: looked for ahead, as far as a wait reads past its deadline.
+            None => self
+                .ahead()
+                .take_while(|(_, e)| e.time <= deadline + READ_PAST_DEADLINE)
+                .find(|(_, e)| answers(e))
+                .map(|(_, e)| e.time)?,
+        };
+        super::later_end(at, within, deadline)
     }
 }

@@ -116,7 +116,7 @@ async fn run_expect<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome {
         ));
     }
     let within = e.bound(ctx.timing).unwrap_or(ctx.timing.expect());
-    let deadline = ctx.feed.now() + within;
+    let mut deadline = ctx.feed.now() + within;
     if e.msrp.as_ref().is_some_and(|m| m.is_method("CLOSE")) {
         return run_expect_close(ctx, e, deadline, within).await;
     }
@@ -243,6 +243,10 @@ async fn run_expect<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome {
         }
         match ctx.wait(deadline, Want::Observations).await {
             Ok(Arrived::Deadline) => {
+                if let Some(later) = granted_deadline(ctx, e, within, deadline) {
+                    deadline = later;
+                    continue;
+                }
                 // Only a message sent before the step started came: it is evidence, at the
                 // wrong time (e.g. a BYE before the stimulus it must follow).
                 if let Some((seen, quote)) = early {
@@ -270,6 +274,27 @@ async fn run_expect<F: Feed>(ctx: &mut Judge<F>, e: &Expect) -> StepOutcome {
             Err(err) => return error(err),
         }
     }
+}
+
+/// A `timer:` window for a request in the dialog of a saved request of the client's
+/// (`in_dialog: NAME`, a subscription's refresh): the client's timer starts when the role's
+/// final response to the saved request reaches it (the response grants the Expires), and the
+/// simulated network answers on a task of its own, which a loaded machine can run after the
+/// step started. So at the written deadline the window is measured again from that response,
+/// and the deadline moves there when that is later (never earlier than written; a response
+/// not sent by the deadline moves nothing).
+fn granted_deadline<F: Feed>(
+    ctx: &mut Judge<F>,
+    e: &Expect,
+    within: Duration,
+    deadline: Duration,
+) -> Option<Duration> {
+    e.timer?;
+    let request = match ctx.env.saved.get(e.in_dialog.as_deref()?) {
+        Some(crate::observed::SavedMessage::Sip(m)) if m.is_request() => m.clone(),
+        _ => return None,
+    };
+    ctx.feed.granted(&request, deadline, within)
 }
 
 /// `resumes: <saved chunk>`: what the simulated role received and acknowledged on that chunk's

@@ -1,6 +1,6 @@
 //! What the judge took in during a live run that a capture does not hold: the order of its
-//! waits (an observation, an upper-tester event, a deadline), the answers to `sync` and the
-//! outcomes of stimuli. `cpmconf run` writes it into the capture's sidecar; replaying it over
+//! waits (an observation, an upper-tester event, a deadline), the answers to `sync`, how far a
+//! `timer:` window moved to count from a role's response, and the outcomes of stimuli. `cpmconf run` writes it into the capture's sidecar; replaying it over
 //! the capture's messages ([`super::replay`]) gives the live verdicts. Observations are named
 //! by a fingerprint of the message (start line, Call-ID and CSeq, MSRP transaction and
 //! Byte-Range), never by content the capture would not show.
@@ -45,6 +45,14 @@ pub enum Input {
     Failed {
         /// What failed.
         message: String,
+    },
+    /// A `timer:` window measured again from a role's response ([`super::Feed::granted`]):
+    /// how far its end moved, in microseconds (absent: it did not). A move, not a time: the
+    /// replay's clock is the capture's.
+    Granted {
+        /// Microseconds the window's end moved; absent when it did not.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        later_by_us: Option<u64>,
     },
     /// A `do` or `send` step was carried out with this outcome.
     Stimulus {

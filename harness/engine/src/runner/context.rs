@@ -284,6 +284,25 @@ impl Feed for LiveFeed<'_> {
     fn progress(&self, session: u64) -> Option<TransferProgress> {
         self.net.msrp_progress(session)
     }
+
+    fn granted(
+        &mut self,
+        request: &cpmconf_codec::sip::Message,
+        deadline: Duration,
+        within: Duration,
+    ) -> Option<Duration> {
+        let later = request
+            .call_id()
+            .zip(request.cseq_number())
+            .and_then(|(cid, n)| self.net.answered_at(cid, n))
+            .map(|t| t.saturating_duration_since(self.start))
+            .and_then(|at| crate::judge::later_end(at, within, deadline));
+        self.timeline.push(Input::Granted {
+            later_by_us: later
+                .map(|l| u64::try_from((l - deadline).as_micros()).unwrap_or(u64::MAX)),
+        });
+        later
+    }
 }
 
 /// What a `send` step comes to, given how sending went: whose doing a failure is decides

@@ -521,7 +521,9 @@ pub struct Expect {
     pub within: Option<DurationSpec>,
     /// Instead of `within`, a bound in protocol time, for a message a timer of the client's
     /// own sends (a refresh within the granted Expires, leaving after an idle period): on the
-    /// client's clock (the profile's `clock`) and scaled by the global factor.
+    /// client's clock (the profile's `clock`) and scaled by the global factor. With `in_dialog`
+    /// naming a request of the client's, counted from the role's final response to it when that
+    /// went out after the step started (the judge's `granted_deadline`).
     #[serde(default)]
     pub timer: Option<DurationSpec>,
     /// `true`: the message may also be one the client sent before the step started (before the
