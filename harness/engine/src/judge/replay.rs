@@ -764,12 +764,11 @@ impl Feed for ReplayFeed<'_> {
             inputs.pop_front();
             return later;
         }
-        // From the capture: the role's first final response to the request, sent by the
-        // deadline.
+        // From the capture: the role's first final response to the request (`later_end`
+        // takes it only when it was sent by the deadline).
         let (call_id, cseq) = (request.call_id()?, request.cseq_number()?);
         let answers = |e: &Entry| {
             e.from != CLIENT
-                && e.time <= deadline
                 && matches!(&e.obs, ObsKind::Sip(m)
                     if m.status().is_some_and(|s| s.0 >= 200)
                         && m.call_id() == Some(call_id)

@@ -1,9 +1,10 @@
 //! What the judge took in during a live run that a capture does not hold: the order of its
 //! waits (an observation, an upper-tester event, a deadline), the answers to `sync`, how far a
-//! `timer:` window moved to count from a role's response, and the outcomes of stimuli. `cpmconf run` writes it into the capture's sidecar; replaying it over
-//! the capture's messages ([`super::replay`]) gives the live verdicts. Observations are named
-//! by a fingerprint of the message (start line, Call-ID and CSeq, MSRP transaction and
-//! Byte-Range), never by content the capture would not show.
+//! `timer:` window moved to count from a role's response, and the outcomes of stimuli.
+//! `cpmconf run` writes it into the capture's sidecar; replaying it over the capture's messages
+//! ([`super::replay`]) gives the live verdicts. Observations are named by a fingerprint of the
+//! message (start line, Call-ID and CSeq, MSRP transaction and Byte-Range), never by content
+//! the capture would not show.
 
 use serde::{Deserialize, Serialize};
 

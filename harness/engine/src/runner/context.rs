@@ -334,10 +334,10 @@ fn send_outcome(role: &str, sent: Result<(), RunError>) -> StepOutcome {
         )),
         // A scenario about a provisioned limit the profile does not provision cannot be set
         // up for this client: not judged, not a harness failure.
-        Err(RunError::Template(TemplateError::Undefined { path }))
-            if path.starts_with(super::scenario_run::PROVISIONED) =>
+        Err(RunError::Template(e))
+            if matches!(&e, TemplateError::Undefined { path }
+                if path.starts_with(super::scenario_run::PROVISIONED)) =>
         {
-            let e = TemplateError::Undefined { path };
             StepOutcome::NotReached(format!("the client profile provisions no such value: {e}"))
         }
         Err(e) => StepOutcome::Error(e.to_string()),
